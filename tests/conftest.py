@@ -1,0 +1,83 @@
+"""Shared fixtures: `settings`, `article`, `articles`, `store`, `client`, `loader`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from feed.app import create_app
+from feed.documents import offline_loader
+from feed.importer import import_paths, sample_paths
+from feed.model import Article
+from feed.parse import parse_article
+from feed.settings import Settings
+from feed.storage import SQLiteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SEED = SHARED / "seeds" / "000_2477f9ee5a9f1527.txt"
+SCHEMAORG = SHARED / "reference" / "schemaorg"
+BASE_URL = "https://news.example"
+
+
+def require_shared(path: Path) -> Path:
+    """Skip (with the reason) when the checkout has no ../shared beside it."""
+    if not path.exists():
+        pytest.skip(f"{path} is absent: the shared reference data lives beside the checkout")
+    return path
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(base_url=BASE_URL)
+
+
+@pytest.fixture
+def seed_text() -> str:
+    return require_shared(SEED).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def article(seed_text: str, settings: Settings) -> Article:
+    """The newsroom's real sample article (the seed), parsed."""
+    return parse_article(seed_text, str(SEED), timezone=settings.zone, base_url=settings.base_url).article
+
+
+@pytest.fixture
+def articles(settings: Settings) -> list[Article]:
+    """The bundled sample articles, parsed."""
+    return [
+        parse_article(p.read_text(encoding="utf-8"), str(p), timezone=settings.zone).article
+        for p in sample_paths()
+    ]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    db = SQLiteStore(tmp_path / "feed.sqlite3")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def client(store: SQLiteStore, settings: Settings) -> Iterator[TestClient]:
+    """The service over a store holding the bundled samples."""
+    report, _ = import_paths(store, sample_paths(), settings)
+    assert report.ok, report.problems
+    with TestClient(create_app(settings, store), base_url=BASE_URL) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def loader(settings: Settings):  # type: ignore[no-untyped-def]
+    """pyld document loader: our context, plus schema.org's official one from ../shared if present."""
+    extra = {}
+    context = SCHEMAORG / "schemaorgcontext.jsonld"
+    if context.exists():
+        body = context.read_bytes()
+        extra = {url: body for url in ("https://schema.org", "https://schema.org/", "http://schema.org",
+                                       "http://schema.org/")}
+    return offline_loader(settings.base_url, extra)
