@@ -20,11 +20,14 @@ from .storage import Store
 
 __all__ = ["create_app"]
 
-MACHINE_PREFIXES = ("/agent/", "/feed", "/healthz", "/api/", "/vocab")
+MACHINE_SEGMENTS = frozenset({"agent", "api", "feed", "healthz", "vocab"})
+MACHINE_SUFFIXES = (".atom", ".json", ".jsonld", ".ttl", ".nt", ".rdf", ".md", ".xml", ".txt")
 
 
 def _is_machine(path: str) -> bool:
-    return path.startswith(MACHINE_PREFIXES)
+    """Machine routes get problem JSON; human routes (home, article pages) get an HTML page."""
+    first = path.lstrip("/").split("/", 1)[0]
+    return first.split(".", 1)[0] in MACHINE_SEGMENTS or path.endswith(MACHINE_SUFFIXES)
 
 
 def create_app(settings: Settings, store: Store) -> Starlette:
@@ -81,6 +84,8 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         exception_handlers={FeedError: feed_error, HTTPException: http_error},
         lifespan=lifespan,
     )
+    # Slash redirects would send /agent/ to /agent (an article page lookup); answer what was asked.
+    app.router.redirect_slashes = False
     app.state.site = site
     app.state.settings = settings
     return app

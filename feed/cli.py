@@ -9,9 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from . import __version__
 from .atom import render_atom
@@ -60,14 +58,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
-    settings = Settings.from_env(environ)
-    overrides: dict[str, Any] = {}
-    for option, field in (("base_url", "base_url"), ("timezone", "timezone"), ("db", "db_path"),
-                          ("host", "host"), ("port", "port")):
-        value = getattr(args, option, None)
-        if value is not None:
-            overrides[field] = value
-    return replace(settings, **overrides) if overrides else settings
+    return Settings.from_env(
+        environ,
+        base_url=getattr(args, "base_url", None),
+        timezone=getattr(args, "timezone", None),
+        db_path=getattr(args, "db", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
 
 
 def _report(problems: Sequence[Problem]) -> None:

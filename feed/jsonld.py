@@ -24,7 +24,15 @@ from .terms import (
 )
 from .urls import SiteURLs
 
-__all__ = ["agent_graph", "context", "dumps", "render_agent_view", "render_schema_org", "schema_org_block"]
+__all__ = [
+    "agent_graph",
+    "context",
+    "dumps",
+    "render_agent_view",
+    "render_schema_org",
+    "schema_org_block",
+    "with_context",
+]
 
 Node = dict[str, Any]
 
@@ -41,7 +49,21 @@ def dumps(document: Any) -> bytes:
 
 
 def render_agent_view(article: Article, settings: Settings) -> bytes:
-    return dumps({"@context": context(), "@graph": agent_graph(article, settings)})
+    return with_context(agent_graph(article, settings))
+
+
+def with_context(graph: list[Node]) -> bytes:
+    """`{"@context": ..., "@graph": graph}` with the inline context one term per line.
+
+    The context is the same for every document; printed compactly it stays out of a reader's
+    way (an LLM agent reads the graph, not sixty lines of term definitions).
+    """
+    body = dumps({"@context": "@CONTEXT@", "@graph": graph}).decode()
+    terms = ",\n".join(
+        f"    {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+        for k, v in context().items()
+    )
+    return body.replace('"@context": "@CONTEXT@"', '"@context": {\n' + terms + "\n  }", 1).encode()
 
 
 def render_schema_org(article: Article, settings: Settings) -> bytes:

@@ -80,8 +80,11 @@ class Settings:
         return self.db_path if self.db_path is not None else DEFAULT_DB
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Build settings from `FEED_<FIELD>` variables (e.g. FEED_BASE_URL, FEED_DB_PATH)."""
+    def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
+        """Build settings from `FEED_<FIELD>` variables (e.g. FEED_BASE_URL, FEED_DB_PATH).
+
+        `overrides` (command-line options) win over the environment; None means "not given".
+        """
         values: dict[str, object] = {}
         for f in fields(cls):
             raw = environ.get("FEED_" + f.name.upper())
@@ -100,4 +103,5 @@ class Settings:
                 values[f.name] = Path(raw)
             else:
                 values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,90 @@
+"""Every error the project raises on purpose, with the HTTP status it maps to.
+
+    FeedError                 500  base class; never raised directly
+    ├── InvalidArticle        422  an article's text breaks one or more rules (carries Problems)
+    ├── NotFound              404  no such article or resource
+    ├── NotAcceptable         406  no representation matches the Accept header
+    └── StorageError          500  the store refused an operation (corrupt file, newer schema)
+
+The service renders any of them as one RFC 9457 problem-details document (or a small HTML page
+on human routes); the CLI prints them as one line each and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = [
+    "FeedError",
+    "InvalidArticle",
+    "NotAcceptable",
+    "NotFound",
+    "Problem",
+    "StorageError",
+]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding about one field of one article: `path:line: field: message (expected ...)`."""
+
+    source: str
+    line: int
+    field: str
+    message: str
+    expected: str = ""
+    severity: str = "error"  # "error" rejects the article; "warning" is reported only
+
+    def __str__(self) -> str:
+        text = f"{self.source}:{self.line}: {self.field}: {self.message}"
+        if self.expected:
+            text += f" (expected {self.expected})"
+        if self.severity == "warning":
+            text += " [warning]"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "line": self.line,
+            "field": self.field,
+            "message": self.message,
+            "expected": self.expected,
+            "severity": self.severity,
+        }
+
+
+class FeedError(Exception):
+    """Base of the hierarchy; `status` is the HTTP status, `title` its problem-details title."""
+
+    status = 500
+    title = "Internal Server Error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidArticle(FeedError):
+    status = 422
+    title = "Invalid article"
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("; ".join(str(p) for p in self.problems) or "invalid article")
+
+
+class NotFound(FeedError):
+    status = 404
+    title = "Not Found"
+
+
+class NotAcceptable(FeedError):
+    status = 406
+    title = "Not Acceptable"
+
+
+class StorageError(FeedError):
+    status = 500
+    title = "Storage error"

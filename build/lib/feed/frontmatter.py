@@ -1,0 +1,159 @@
+"""Split an article's text into front-matter fields and body, in either of the newsroom's forms.
+
+YAML form: a `---` line, YAML, a `---` line, then the body.
+Flattened form (what the newsroom's CMS exports): the whole front matter on the first line as
+`key: "value" key: ["a", "b"]` pairs, then the body.
+
+Values come back as plain strings, lists and dicts (no YAML type guessing: `2026-05-16` stays a
+string, so dates are parsed in exactly one place), each with the line it was found on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+
+__all__ = ["FrontMatter", "FrontMatterError", "split_front_matter"]
+
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:\s+|(?=[\"\[]))")
+_BARE_VALUE = re.compile(r"\S+(?:\s+(?![A-Za-z_][A-Za-z0-9_-]*:(?:\s|[\"\[]))\S+)*")
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    form: str  # "yaml" or "flattened"
+    values: dict[str, Any]
+    lines: dict[str, int]  # key -> 1-based line of the key
+    body: str
+    body_line: int  # 1-based line where the body starts
+
+
+class FrontMatterError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def split_front_matter(text: str, source: str) -> FrontMatter:
+    first, _, rest = text.partition("\n")
+    if first.rstrip() == "---":
+        return _split_yaml(text, source)
+    if _KEY.match(first.lstrip()):
+        values, lines = _parse_flattened(first, source)
+        return FrontMatter("flattened", values, lines, rest, 2)
+    raise FrontMatterError(
+        Problem(
+            source,
+            1,
+            "front matter",
+            "no front matter found",
+            "a '---' line opening YAML front matter, or 'title: \"...\" slug: \"...\"' on line 1",
+        )
+    )
+
+
+def _split_yaml(text: str, source: str) -> FrontMatter:
+    lines = text.split("\n")
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "..."))
+    except StopIteration:
+        raise FrontMatterError(
+            Problem(source, 1, "front matter", "the YAML front matter is never closed",
+                    "a second '---' line after the front matter")
+        ) from None
+    try:
+        node = yaml.compose("\n".join(lines[1:end]), Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise FrontMatterError(
+            Problem(source, line, "front matter", f"YAML syntax error: {reason}",
+                    "valid YAML between the '---' lines")
+        ) from None
+    if node is None:
+        node = yaml.MappingNode("tag:yaml.org,2002:map", [])
+    if not isinstance(node, yaml.MappingNode):
+        raise FrontMatterError(
+            Problem(source, 2, "front matter", "the front matter is not a mapping",
+                    "'key: value' lines")
+        )
+    values: dict[str, Any] = {}
+    key_lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        line = key_node.start_mark.line + 2
+        if key in values:
+            raise FrontMatterError(
+                Problem(source, line, key, "key appears twice", "each key once")
+            )
+        values[key] = _plain(value_node)
+        key_lines[key] = line
+    return FrontMatter("yaml", values, key_lines, "\n".join(lines[end + 1 :]), end + 2)
+
+
+def _plain(node: yaml.Node) -> Any:
+    """A YAML node as str / list / dict, without implicit typing (dates stay strings)."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:null" and node.style is None:
+            return None
+        return str(node.value)
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(n) for n in node.value]
+    if isinstance(node, yaml.MappingNode):
+        return {str(k.value): _plain(v) for k, v in node.value}
+    return None
+
+
+def _parse_flattened(line: str, source: str) -> tuple[dict[str, Any], dict[str, int]]:
+    values: dict[str, Any] = {}
+    decoder = json.JSONDecoder()
+    pos = 0
+    while True:
+        while pos < len(line) and line[pos].isspace():
+            pos += 1
+        if pos >= len(line):
+            break
+        match = _KEY.match(line, pos)
+        if not match:
+            raise FrontMatterError(
+                Problem(source, 1, "front matter",
+                        f"cannot read column {pos + 1}: {line[pos:pos + 30]!r}",
+                        "key: \"value\" or key: [\"a\", \"b\"] pairs")
+            )
+        key = match.group(1)
+        pos = match.end()
+        if key in values:
+            raise FrontMatterError(Problem(source, 1, key, "key appears twice", "each key once"))
+        if pos < len(line) and line[pos] in "\"[":
+            try:
+                value, pos = decoder.raw_decode(line, pos)
+            except json.JSONDecodeError as exc:
+                raise FrontMatterError(
+                    Problem(source, 1, key, f"unreadable value at column {pos + 1}: {exc.msg}",
+                            "a double-quoted string or a [\"list\", \"of strings\"]")
+                ) from None
+        else:
+            bare = _BARE_VALUE.match(line, pos)
+            value = bare.group(0) if bare else ""
+            pos = bare.end() if bare else pos
+        values[key] = _stringify(value)
+    return values, dict.fromkeys(values, 1)
+
+
+def _stringify(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_stringify(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _stringify(v) for k, v in value.items()}
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,141 @@
+"""Article -> HTML: the human view (one embedded schema.org block) and the home page."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+
+from .jsonld import schema_org_block
+from .markup import markdown_to_html
+from .model import Article
+from .settings import Settings
+from .urls import SiteURLs
+
+__all__ = ["render_html", "render_index", "script_json"]
+
+_STYLE = (
+    "body{font:1.05rem/1.6 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;"
+    "color:#1a1a1a}a{color:#0645ad}.standfirst{font-size:1.2rem}.meta,.section{color:#555}"
+    ".disclosure,.notice{border-left:4px solid #888;padding:.5rem 1rem;background:#f4f4f4}"
+    ".notice{border-color:#b00}"
+)
+
+
+def script_json(document: object) -> str:
+    """JSON safe inside <script>: no '</script>', '<!--' or '&' can close or confuse the element."""
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _time(moment: datetime) -> str:
+    return f'<time datetime="{moment.isoformat()}">{moment.day} {moment:%B %Y}</time>'
+
+
+def _page(settings: Settings, title: str, head: str, body: str) -> bytes:
+    return (
+        "<!doctype html>\n"
+        f'<html lang="{escape(settings.language)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n{head}<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f'<header><a href="{escape(SiteURLs(settings.base_url).home)}">'
+        f"{escape(settings.site_name)}</a></header>\n<main>\n{body}</main>\n</body>\n</html>\n"
+    ).encode()
+
+
+def _feed_link(settings: Settings) -> str:
+    return (
+        f'<link rel="alternate" type="application/atom+xml" title="{escape(settings.site_name)}" '
+        f'href="{escape(SiteURLs(settings.base_url).feed)}">\n'
+    )
+
+
+def render_html(article: Article, settings: Settings) -> bytes:
+    urls = SiteURLs(settings.base_url)
+    a = article
+    head = (
+        f'<meta name="description" content="{escape(a.standfirst)}">\n'
+        f'<link rel="canonical" href="{escape(urls.page(a.slug))}">\n'
+        f'<link rel="alternate" type="application/ld+json" title="Agent view (JSON-LD)" '
+        f'href="{escape(urls.agent(a.slug))}">\n'
+        + _feed_link(settings)
+        + '<script type="application/ld+json">\n'
+        + script_json(schema_org_block(a, settings))
+        + "\n</script>\n"
+    )
+    parts = ["<article>\n<header>\n"]
+    parts.append(f'<p class="section">{escape(a.beat)}</p>\n<h1>{escape(a.title)}</h1>\n')
+    if a.standfirst:
+        parts.append(f'<p class="standfirst">{escape(a.standfirst)}</p>\n')
+    parts.append(f'<p class="meta">Published {_time(a.published)}')
+    if a.modified != a.published:
+        parts.append(f", updated {_time(a.modified)}")
+    parts.append(f" by {escape(a.creator)}.</p>\n")
+    parts.append(_disclosure(a, settings))
+    if a.status in ("corrected", "retracted"):
+        parts.append(f'<p class="notice" role="status">This article has been {a.status}.</p>\n')
+    parts.append("</header>\n")
+    parts.append(markdown_to_html(a.body))
+    if a.corrections:
+        parts.append('<section class="corrections">\n<h2>Corrections</h2>\n<ul>\n')
+        parts.extend(f"<li>{_time(c.date)}: {escape(c.text)}</li>\n" for c in a.corrections)
+        parts.append("</ul>\n</section>\n")
+    if a.fact_check.checker or a.fact_check.sources:
+        parts.append('<section class="sources">\n<h2>Sources</h2>\n')
+        if a.fact_check.checker:
+            parts.append(f"<p>Fact-checked with {escape(a.fact_check.checker)}.</p>\n")
+        if a.fact_check.sources:
+            parts.append("<ul>\n")
+            parts.extend(
+                f'<li><a href="{escape(s.url)}">{escape(s.title or s.url)}</a></li>\n'
+                for s in a.fact_check.sources
+            )
+            parts.append("</ul>\n")
+        parts.append("</section>\n")
+    if a.tags:
+        parts.append('<p class="meta">Tags: ' + ", ".join(escape(t) for t in a.tags) + "</p>\n")
+    parts.append(
+        f'<footer><p class="meta">Machine-readable: <a href="{escape(urls.agent(a.slug))}" '
+        f'type="application/ld+json">agent view (JSON-LD)</a> · <a href="{escape(urls.feed)}" '
+        'type="application/atom+xml">Atom feed</a></p></footer>\n</article>\n'
+    )
+    return _page(settings, f"{a.title} — {settings.site_name}", head, "".join(parts))
+
+
+def _disclosure(a: Article, settings: Settings) -> str:
+    policy = f'<a href="{escape(settings.ai_policy_url)}">AI policy</a>'
+    if a.ai_drafted:
+        tools = ", ".join(escape(str(t)) for t in a.drafting_tools)
+        text = "Drafted by an AI agent" + (f" using {tools}" if tools else "") + ". "
+    else:
+        text = ""
+    text += f"Verified by {escape(a.editor.name)}"
+    if a.editor.role:
+        text += f", {escape(a.editor.role)}"
+    if a.date_reviewed:
+        text += f", on {_time(a.date_reviewed)}"
+    return f'<p class="disclosure" role="note">{text}. {policy}.</p>\n'
+
+
+def render_index(articles: Sequence[Article], settings: Settings) -> bytes:
+    """The home page: newest first, with feed discovery."""
+    urls = SiteURLs(settings.base_url)
+    items = []
+    for a in articles:
+        items.append(
+            f'<li><article><h2><a href="{escape(urls.page(a.slug))}">{escape(a.title)}</a></h2>\n'
+            f'<p class="meta">{escape(a.beat)} · {_time(a.published)}'
+            + (f" · {escape(a.status)}" if a.status != "verified" else "")
+            + "</p>\n"
+            + (f"<p>{escape(a.standfirst)}</p>" if a.standfirst else "")
+            + "</article></li>\n"
+        )
+    body = (
+        f"<h1>{escape(settings.site_name)}</h1>\n<p>{escape(settings.site_description)}</p>\n"
+        + (f'<ol class="articles">\n{"".join(items)}</ol>\n' if items else "<p>No articles yet.</p>\n")
+        + f'<p class="meta"><a href="{escape(urls.feed)}" type="application/atom+xml">Atom feed</a>'
+        "</p>\n"
+    )
+    head = f'<link rel="canonical" href="{escape(urls.home)}">\n' + _feed_link(settings)
+    return _page(settings, settings.site_name, head, body)

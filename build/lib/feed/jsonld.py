@@ -1,0 +1,311 @@
+"""Article -> JSON-LD: the agent view (flattened @graph) and the schema.org block for HTML pages.
+
+Both come from one function per node, so the two shapes can never disagree about a fact.
+The agent view carries its context inline (the same one published at /vocab/context/v1.jsonld),
+so it reads with no network. Every node has a stable @id (no blank nodes): same article, same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from vocab import read as read_vocab
+
+from .model import Article, Tool
+from .settings import Settings
+from .terms import (
+    AI_ACT_BASIS_TERMS,
+    STATUS_SET,
+    STATUS_TERMS,
+    TRAINED_ALGORITHMIC_MEDIA,
+)
+from .urls import SiteURLs
+
+__all__ = [
+    "agent_graph",
+    "context",
+    "dumps",
+    "render_agent_view",
+    "render_schema_org",
+    "schema_org_block",
+    "with_context",
+]
+
+Node = dict[str, Any]
+
+
+@cache
+def context() -> dict[str, Any]:
+    """Our JSON-LD context (version 1), as published."""
+    return json.loads(read_vocab("context-v1.jsonld"))["@context"]  # type: ignore[no-any-return]
+
+
+def dumps(document: Any) -> bytes:
+    """Deterministic JSON bytes: insertion order, two-space indent, UTF-8, final newline."""
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def render_agent_view(article: Article, settings: Settings) -> bytes:
+    return with_context(agent_graph(article, settings))
+
+
+def with_context(graph: list[Node]) -> bytes:
+    """`{"@context": ..., "@graph": graph}` with the inline context one term per line.
+
+    The context is the same for every document; printed compactly it stays out of a reader's
+    way (an LLM agent reads the graph, not sixty lines of term definitions).
+    """
+    body = dumps({"@context": "@CONTEXT@", "@graph": graph}).decode()
+    terms = ",\n".join(
+        f"    {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+        for k, v in context().items()
+    )
+    return body.replace('"@context": "@CONTEXT@"', '"@context": {\n' + terms + "\n  }", 1).encode()
+
+
+def render_schema_org(article: Article, settings: Settings) -> bytes:
+    return dumps(schema_org_block(article, settings))
+
+
+def _date(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _ref(iri: str) -> dict[str, str]:
+    return {"@id": iri}
+
+
+def _compact(node: Node) -> Node:
+    """Drop empty values so absent facts are absent, not null."""
+    return {k: v for k, v in node.items() if v not in (None, "", [], {})}
+
+
+class _Ids:
+    def __init__(self, article: Article, urls: SiteURLs) -> None:
+        self.article = urls.article_id(article.slug)
+        self.page = urls.page(article.slug)
+        self.agent = urls.agent(article.slug)
+        self.drafting = f"{self.agent}#drafting"
+        self.fact_check = f"{self.agent}#fact-check"
+        self.review = f"{self.agent}#review"
+
+
+def agent_graph(article: Article, settings: Settings) -> list[Node]:
+    """The nodes of the agent view, article first, in a fixed order."""
+    urls = SiteURLs(settings.base_url)
+    ids = _Ids(article, urls)
+    org_id = urls.organization_id(article.creator)
+    editor_id = urls.person_id(article.editor.name)
+    status = STATUS_TERMS[article.status]
+    checker = article.fact_check_tool
+    sources = article.fact_check.sources
+
+    nodes: list[Node] = [
+        _compact({
+            "@id": ids.article,
+            "@type": "NewsArticle",
+            "headline": article.title,
+            "name": article.title,
+            "description": article.standfirst,
+            "datePublished": _date(article.published),
+            "dateModified": _date(article.modified),
+            "inLanguage": settings.language,
+            "articleSection": article.beat,
+            "keywords": list(article.tags),
+            "creativeWorkStatus": _ref(status),
+            "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
+            "author": _ref(org_id),
+            "publisher": _ref(org_id),
+            "editor": _ref(editor_id),
+            "accountablePerson": _ref(editor_id),
+            "publishingPrinciples": settings.ai_policy_url,
+            "aiActArticle50Basis": AI_ACT_BASIS_TERMS[article.ai_act_basis],
+            "citation": [_ref(s.url) for s in sources],
+            "correction": [_ref(f"{ids.agent}#correction-{i}") for i, _ in
+                           enumerate(article.corrections, 1)],
+            "mainEntityOfPage": ids.page,
+            "url": ids.page,
+            "encoding": [_ref(ids.agent)],
+            "articleBody": article.body,
+            "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
+            "prov:wasAttributedTo": org_id,
+        }),
+        _compact({
+            "@id": ids.page,
+            "@type": "WebPage",
+            "url": ids.page,
+            "name": article.title,
+            "mainEntity": _ref(ids.article),
+            "lastReviewed": _date(article.date_reviewed),
+            "reviewedBy": _ref(editor_id),
+            "inLanguage": settings.language,
+        }),
+        _compact({
+            "@id": ids.agent,
+            "@type": "MediaObject",
+            "contentUrl": ids.agent,
+            "encodingFormat": "application/ld+json",
+            "encodesCreativeWork": _ref(ids.article),
+        }),
+        _organization(article.creator, urls, settings),
+        _compact({
+            "@id": editor_id,
+            "@type": ["Person", "prov:Person"],
+            "name": article.editor.name,
+            "jobTitle": article.editor.role,
+            "worksFor": _ref(org_id),
+        }),
+        {
+            "@id": status,
+            "@type": "DefinedTerm",
+            "name": article.status,
+            "termCode": article.status,
+            "inDefinedTermSet": STATUS_SET,
+        },
+    ]
+    if article.ai_drafted:
+        nodes.append(_compact({
+            "@id": ids.drafting,
+            "@type": ["CreateAction", "prov:Activity"],
+            "name": "AI drafting",
+            "agent": _ref(org_id),
+            "instrument": [_ref(urls.tool_id(t.name)) for t in article.drafting_tools],
+            "result": _ref(ids.article),
+            "endTime": _date(article.published),
+            "prov:used": [urls.tool_id(t.name) for t in article.drafting_tools],
+            "prov:wasAssociatedWith": org_id,
+        }))
+    if article.fact_check.checker or sources:
+        nodes.append(_compact({
+            "@id": ids.fact_check,
+            "@type": ["CheckAction", "prov:Activity"],
+            "name": "Fact check" + (f" by {article.fact_check.checker}" if article.fact_check.checker else ""),
+            "instrument": _ref(urls.tool_id(checker.name)) if checker else None,
+            "object": _ref(ids.article),
+            "prov:used": [s.url for s in sources],
+        }))
+    nodes.append(_compact({
+        "@id": ids.review,
+        "@type": ["ReviewAction", "prov:Activity"],
+        "name": "Editorial review",
+        "agent": _ref(editor_id),
+        "object": _ref(ids.article),
+        "endTime": _date(article.date_reviewed),
+        "prov:endedAtTime": _date(article.date_reviewed),
+        "prov:wasAssociatedWith": editor_id,
+    }))
+    nodes.extend(_tool(t, urls) for t in article.tools)
+    nodes.extend(_vendor(vendor, urls) for vendor in dict.fromkeys(t.vendor for t in article.tools if t.vendor))
+    nodes.extend(
+        _compact({"@id": s.url, "@type": "CreativeWork", "url": s.url, "name": s.title})
+        for s in sources
+    )
+    nodes.extend(
+        {
+            "@id": f"{ids.agent}#correction-{i}",
+            "@type": "CorrectionComment",
+            "text": c.text,
+            "datePublished": c.date.isoformat(),
+            "about": _ref(ids.article),
+        }
+        for i, c in enumerate(article.corrections, 1)
+    )
+    return _unique(nodes)
+
+
+def _organization(name: str, urls: SiteURLs, settings: Settings) -> Node:
+    return {
+        "@id": urls.organization_id(name),
+        "@type": ["NewsMediaOrganization", "prov:Organization"],
+        "name": name,
+        "url": urls.home,
+        "publishingPrinciples": settings.ai_policy_url,
+        "verificationFactCheckingPolicy": settings.fact_checking_policy_url,
+        "correctionsPolicy": settings.corrections_policy_url,
+    }
+
+
+def _tool(tool: Tool, urls: SiteURLs) -> Node:
+    return _compact({
+        "@id": urls.tool_id(tool.name),
+        "@type": ["SoftwareApplication", "prov:SoftwareAgent"],
+        "name": tool.name,
+        "creator": _ref(urls.organization_id(tool.vendor)) if tool.vendor else None,
+    })
+
+
+def _vendor(name: str, urls: SiteURLs) -> Node:
+    return {"@id": urls.organization_id(name), "@type": "Organization", "name": name}
+
+
+def _unique(nodes: list[Node]) -> list[Node]:
+    seen: dict[str, Node] = {}
+    for node in nodes:
+        seen.setdefault(node["@id"], node)
+    return list(seen.values())
+
+
+def schema_org_block(article: Article, settings: Settings) -> Node:
+    """The block embedded in the HTML page: schema.org terms only, nested, for crawlers."""
+    urls = SiteURLs(settings.base_url)
+    ids = _Ids(article, urls)
+    org = {
+        "@type": "NewsMediaOrganization",
+        "@id": urls.organization_id(article.creator),
+        "name": article.creator,
+        "url": urls.home,
+        "publishingPrinciples": settings.ai_policy_url,
+        "verificationFactCheckingPolicy": settings.fact_checking_policy_url,
+        "correctionsPolicy": settings.corrections_policy_url,
+    }
+    editor = _compact({
+        "@type": "Person",
+        "@id": urls.person_id(article.editor.name),
+        "name": article.editor.name,
+        "jobTitle": article.editor.role,
+    })
+    return _compact({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "@id": ids.article,
+        "mainEntityOfPage": _compact({
+            "@type": "WebPage",
+            "@id": ids.page,
+            "url": ids.page,
+            "lastReviewed": _date(article.date_reviewed),
+            "reviewedBy": editor if article.date_reviewed else None,
+        }),
+        "url": ids.page,
+        "headline": article.title,
+        "description": article.standfirst,
+        "datePublished": _date(article.published),
+        "dateModified": _date(article.modified),
+        "inLanguage": settings.language,
+        "articleSection": article.beat,
+        "keywords": list(article.tags),
+        "author": [org],
+        "publisher": org,
+        "editor": editor,
+        "accountablePerson": editor,
+        "creativeWorkStatus": {
+            "@type": "DefinedTerm",
+            "@id": STATUS_TERMS[article.status],
+            "name": article.status,
+            "termCode": article.status,
+            "inDefinedTermSet": STATUS_SET,
+        },
+        "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
+        "publishingPrinciples": settings.ai_policy_url,
+        "isAccessibleForFree": True,
+        "citation": [
+            _compact({"@type": "CreativeWork", "url": s.url, "name": s.title})
+            for s in article.fact_check.sources
+        ],
+        "correction": [
+            {"@type": "CorrectionComment", "text": c.text, "datePublished": c.date.isoformat()}
+            for c in article.corrections
+        ],
+    })

@@ -1,0 +1,290 @@
+"""Text -> Article: the only place article input is interpreted and validated.
+
+`parse_article` is pure: it reads no files and no settings beyond its arguments. It collects every
+problem it finds before giving up, so a writer sees all of them at once; warnings (unknown keys,
+view URLs that disagree with the site, cleaned characters) never reject an article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from .errors import InvalidArticle, Problem
+from .frontmatter import FrontMatterError, split_front_matter
+from .model import AI_ACT_BASES, STATUSES, Article, Correction, Person, Tool
+from .sections import split_body
+from .urls import SiteURLs
+
+__all__ = ["KNOWN_FIELDS", "ParsedArticle", "clean_text", "parse_article"]
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_SLUG = 200
+# First path segments the service routes itself; an article there would be unreachable.
+RESERVED_SLUGS = frozenset(
+    {"agent", "api", "beats", "tags", "feed", "vocab", "healthz", "static", "sitemap", "robots"}
+)
+# XML 1.0 §2.2 Char excludes these; one of them makes a whole Atom feed unparseable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+KNOWN_FIELDS = (
+    "title", "slug", "published", "modified", "beat", "tags", "creator", "editor", "tools",
+    "creativeWorkStatus", "dateReviewed", "aiActArticle50", "humanView", "agentView",
+    "standfirst", "corrections",
+)
+ALIASES = {"dateModified": "modified", "datePublished": "published", "status": "creativeWorkStatus"}
+REQUIRED = ("title", "slug", "published", "beat", "creator", "editor", "creativeWorkStatus")
+
+
+@dataclass(frozen=True)
+class ParsedArticle:
+    article: Article
+    warnings: tuple[Problem, ...] = ()
+    form: str = "yaml"
+
+
+def clean_text(text: str) -> tuple[str, list[int]]:
+    """Drop characters XML cannot carry; normalise newlines. Returns the text and affected lines."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = sorted({text.count("\n", 0, m.start()) + 1 for m in _NOT_XML.finditer(text)})
+    return _NOT_XML.sub("", text), lines
+
+
+@dataclass
+class _Collector:
+    source: str
+    lines: dict[str, int]
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, key: str, message: str, expected: str = "", line: int | None = None) -> None:
+        self.problems.append(
+            Problem(self.source, line or self.lines.get(key, 1), key, message, expected)
+        )
+
+    def warn(self, key: str, message: str, expected: str = "", line: int | None = None) -> None:
+        self.problems.append(
+            Problem(self.source, line or self.lines.get(key, 1), key, message, expected, "warning")
+        )
+
+
+def parse_article(
+    text: str,
+    source: str = "<text>",
+    *,
+    timezone: ZoneInfo | None = None,
+    base_url: str | None = None,
+) -> ParsedArticle:
+    """Parse one article; raise InvalidArticle listing every error (and warning) found."""
+    zone = timezone or ZoneInfo("UTC")
+    text, dirty_lines = clean_text(text)
+    try:
+        fm = split_front_matter(text, source)
+    except FrontMatterError as exc:
+        raise InvalidArticle([exc.problem]) from None
+    c = _Collector(source, fm.lines)
+    for line in dirty_lines:
+        c.warn("text", "removed characters that XML cannot carry", "no control characters", line)
+
+    values: dict[str, Any] = {}
+    for key, value in fm.values.items():
+        name = ALIASES.get(key, key)
+        if name in values:
+            c.error(key, f"duplicates {name!r}", "each field once")
+        values[name] = value
+        fm.lines.setdefault(name, fm.lines[key])
+    extra = tuple((k, v) for k, v in fm.values.items() if ALIASES.get(k, k) not in KNOWN_FIELDS)
+    for key, _ in extra:
+        c.warn(key, "unknown front-matter key, kept but not published",
+               "one of " + ", ".join(KNOWN_FIELDS))
+    for key in REQUIRED:
+        if values.get(key) in (None, "", []):
+            c.error(key, "missing", _EXPECTED.get(key, "a value"), line=fm.lines.get(key, 1))
+
+    def text_field(key: str) -> str:
+        value = values.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            c.error(key, f"is a {_kind(value)}", "a single line of text")
+            return ""
+        if "\n" in value.strip():
+            c.error(key, "spans several lines", "a single line of text")
+        return " ".join(value.split())
+
+    title = text_field("title")
+    slug = text_field("slug")
+    if slug and not SLUG.match(slug):
+        c.error("slug", f"{slug!r} is not a valid slug", "lowercase a-z, 0-9 and single hyphens")
+    elif len(slug) > MAX_SLUG:
+        c.error("slug", f"is {len(slug)} characters long", f"at most {MAX_SLUG}")
+    elif slug in RESERVED_SLUGS:
+        c.error("slug", f"{slug!r} is reserved for the service's own URLs", "another slug")
+
+    def date_field(key: str) -> datetime | None:
+        raw = text_field(key)
+        return _parse_datetime(raw, zone, lambda m: c.error(key, m, _EXPECTED["date"])) if raw else None
+
+    published = date_field("published")
+    modified = date_field("modified")
+    reviewed = date_field("dateReviewed")
+    if published and modified and modified < published:
+        c.error("modified", f"{modified.isoformat()} is before published", "a date on or after published")
+
+    beat = text_field("beat")
+    creator = text_field("creator")
+    tags = _string_list(values.get("tags"), "tags", c)
+    tool_names = _string_list(values.get("tools"), "tools", c)
+    editor = _person(values.get("editor"), c)
+
+    status = text_field("creativeWorkStatus").lower()
+    if status and status not in STATUSES:
+        c.error("creativeWorkStatus", f"unknown status {status!r}", "one of " + ", ".join(STATUSES))
+    if status in ("verified", "corrected", "updated") and reviewed is None and "dateReviewed" not in values:
+        c.error("dateReviewed", f"missing for a {status} article", "the date an editor verified it",
+                line=fm.lines.get("creativeWorkStatus", 1))
+    basis = text_field("aiActArticle50").lower()
+    if basis and basis not in ("compliant", *AI_ACT_BASES):
+        c.error("aiActArticle50", f"unknown value {basis!r}",
+                "one of compliant, " + ", ".join(AI_ACT_BASES))
+
+    urls = SiteURLs(base_url) if base_url else None
+    views = {}
+    for key, mint in (("humanView", "page"), ("agentView", "agent")):
+        url = text_field(key)
+        if url and not _is_http_url(url):
+            c.error(key, f"{url!r} is not an absolute http(s) URL", "https://host/path")
+        elif url and urls and slug and url != getattr(urls, mint)(slug):
+            c.warn(key, f"{url} is not where this site serves the article; the site's URL is used",
+                   getattr(urls, mint)(slug))
+        views[key] = url
+
+    corrections = _corrections(values.get("corrections"), zone, c)
+    parts = split_body(fm.body, fm.body_line, flattened=fm.form == "flattened", title=title,
+                       problems=c.problems, source=source)
+    standfirst = text_field("standfirst") or parts.standfirst
+    if parts.disclosure and parts.disclosure.verified_by and editor and (
+        parts.disclosure.verified_by.name != editor.name
+    ):
+        c.warn("disclosure", f"names {parts.disclosure.verified_by.name!r} but the editor is "
+               f"{editor.name!r}", "the editor's name", line=parts.disclosure_line)
+    if parts.fact_check.checker and tool_names and not any(
+        Tool.parse(t).matches(parts.fact_check.checker) for t in tool_names
+    ):
+        c.warn("fact-check", f"'Verified by {parts.fact_check.checker}' names no tool in tools",
+               "one of " + ", ".join(tool_names), line=parts.fact_check_line)
+
+    if any(p.severity == "error" for p in c.problems):
+        raise InvalidArticle(c.problems)
+    assert published is not None and editor is not None
+    article = Article(
+        title=title, slug=slug, published=published,
+        modified=modified or max([published, *(c.date for c in corrections)]), beat=beat,
+        tags=tuple(tags), creator=creator, editor=editor,
+        tools=tuple(Tool.parse(t) for t in tool_names), status=status, date_reviewed=reviewed,
+        ai_act_article50=basis, human_view=views["humanView"], agent_view=views["agentView"],
+        standfirst=standfirst, disclosure=parts.disclosure, body=parts.body,
+        fact_check=parts.fact_check, corrections=corrections, extra=extra,
+    )
+    return ParsedArticle(article, tuple(sorted(c.problems)), fm.form)
+
+
+_EXPECTED = {
+    "title": "the headline as text",
+    "slug": "lowercase a-z, 0-9 and single hyphens",
+    "published": "an ISO 8601 date or date-time",
+    "date": "an ISO 8601 date (2026-05-16) or date-time (2026-05-16T09:30:00+02:00)",
+    "beat": "the section name, e.g. News",
+    "creator": "the publishing organization's name",
+    "editor": "'Name, Role' of the verifying editor",
+    "creativeWorkStatus": "one of " + ", ".join(STATUSES),
+}
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", dict: "mapping"}.get(type(value), type(value).__name__)
+
+
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not re.search(r"\s", url)
+
+
+def _parse_datetime(raw: str, zone: ZoneInfo, fail: Callable[[str], None]) -> datetime | None:
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return datetime.combine(date.fromisoformat(raw), time(0), zone)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw):
+            raise ValueError
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        fail(f"{raw!r} is not a valid date")
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=zone)
+
+
+def _string_list(value: Any, key: str, c: _Collector) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list):
+        items = value
+    else:
+        c.error(key, f"is a {_kind(value)}", "a list of names or a comma-separated string")
+        return []
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            c.error(key, f"contains a {_kind(item)}", "names as text")
+            continue
+        name = " ".join(item.split())
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def _person(value: Any, c: _Collector) -> Person | None:
+    if isinstance(value, dict):
+        name, role = value.get("name"), value.get("role", "")
+        if isinstance(name, str) and name.strip() and isinstance(role, str):
+            return Person(" ".join(name.split()), " ".join(role.split()))
+        c.error("editor", "has no name", "'Name, Role' or {name: ..., role: ...}")
+        return None
+    if isinstance(value, str) and value.strip():
+        person = Person.parse(" ".join(value.split()))
+        if not person.name:
+            c.error("editor", f"{value!r} has no name", "'Name, Role'")
+            return None
+        return person
+    if value not in (None, ""):
+        c.error("editor", f"is a {_kind(value)}", "'Name, Role'")
+    return None
+
+
+def _corrections(value: Any, zone: ZoneInfo, c: _Collector) -> tuple[Correction, ...]:
+    if value in (None, "", []):
+        return ()
+    if not isinstance(value, list):
+        c.error("corrections", f"is a {_kind(value)}", "a list of {date, text} entries")
+        return ()
+    out = []
+    for i, item in enumerate(value, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(
+            item.get("date"), str
+        ):
+            c.error("corrections", f"entry {i} is not a {{date, text}} mapping",
+                    "- date: 2026-06-03\n    text: what was corrected")
+            continue
+        when = _parse_datetime(item["date"].strip(), zone,
+                               lambda m, i=i: c.error("corrections", f"entry {i}: {m}", _EXPECTED["date"]))
+        text = " ".join(item["text"].split())
+        if not text:
+            c.error("corrections", f"entry {i} has an empty text", "what was corrected")
+        elif when:
+            out.append(Correction(when, text))
+    return tuple(out)

@@ -1,0 +1,71 @@
+"""Serving prepared bytes: conditional GET (RFC 9110 §13), HEAD, and the one error shape."""
+
+from __future__ import annotations
+
+import json
+from email.utils import parsedate_to_datetime
+from html import escape
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from .representation import Representation
+
+__all__ = ["PreparedResponse", "is_not_modified", "problem_response"]
+
+
+class PreparedResponse(Response):
+    """Bytes and raw headers built at write time; no body on HEAD or 304."""
+
+    def __init__(self, rep: Representation, *, not_modified: bool = False) -> None:
+        self.status_code = 304 if not_modified else 200
+        self.body = b"" if not_modified else rep.body
+        self.raw_headers = list(rep.validator_headers if not_modified else rep.raw_headers)
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        body = b"" if scope.get("method") == "HEAD" else self.body
+        await send({"type": "http.response.body", "body": body})
+
+
+def _etags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def is_not_modified(headers: Headers, rep: Representation) -> bool:
+    """RFC 9110 §13.1.2/§13.1.3 for GET and HEAD; If-None-Match wins over If-Modified-Since."""
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
+            return True
+        # Weak comparison (§8.8.3.2): W/"x" matches "x".
+        return rep.etag in (tag.removeprefix("W/") for tag in _etags(if_none_match))
+    since = headers.get("if-modified-since")
+    if since:
+        try:
+            moment = parsedate_to_datetime(since)
+        except (TypeError, ValueError, IndexError):
+            return False  # §13.1.3: an invalid date is ignored
+        if moment is None or moment.tzinfo is None:
+            return False
+        return rep.last_modified <= moment
+    return False
+
+
+def problem_response(status: int, title: str, detail: str, instance: str, *, machine: bool,
+                     extra: dict[str, object] | None = None, headers: dict[str, str] | None = None) -> Response:
+    """RFC 9457 problem details on machine routes; a small HTML page on human routes."""
+    if machine:
+        document = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+                    "instance": instance, **(extra or {})}
+        body = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+        return Response(body, status, headers={**(headers or {}), "access-control-allow-origin": "*"},
+                        media_type="application/problem+json")
+    page = (
+        f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{status} {escape(title)}'
+        f"</title>\n</head>\n<body>\n<main>\n<h1>{escape(title)}</h1>\n<p>{escape(detail)}</p>\n"
+        '<p><a href="/">Home</a></p>\n</main>\n</body>\n</html>\n'
+    )
+    return Response(page.encode(), status, headers=headers, media_type="text/html; charset=utf-8")

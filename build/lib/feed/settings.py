@@ -1,0 +1,107 @@
+"""All configuration, read in one place.
+
+`Settings.from_env(os.environ)` reads the `FEED_*` variables; the CLI overrides single fields with
+`dataclasses.replace`. Everything else receives a `Settings` and never looks at the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = ["DEFAULT_DB", "Settings", "SettingsError"]
+
+# `feed serve` with no database setting uses this file and fills it with the bundled samples.
+DEFAULT_DB = Path("feed.sqlite3")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str = ""  # default: http://{host}:{port}, so a local preview links to itself
+    db_path: Path | None = None  # None: the embedded default, DEFAULT_DB seeded with samples
+    host: str = "127.0.0.1"
+    port: int = 8000
+    timezone: str = "UTC"  # a bare date in an article is midnight in this zone
+    site_name: str = "Agentry News"
+    site_description: str = "News drafted by AI agents and verified by human editors."
+    language: str = "en"
+    organization: str = "Agentry Newsroom"
+    ai_policy_url: str = ""  # default: {base_url}/ai-policy
+    fact_checking_policy_url: str = ""  # default: {base_url}/fact-checking
+    corrections_policy_url: str = ""  # default: {base_url}/corrections
+    feed_size: int = 50
+
+    def __post_init__(self) -> None:
+        if not self.base_url:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+            host = f"[{host}]" if ":" in host else host
+            object.__setattr__(self, "base_url", f"http://{host}:{self.port}")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(
+                f"base_url: {self.base_url!r} is not an absolute http(s) URL "
+                "(expected e.g. https://news.example)"
+            )
+        if parts.query or parts.fragment:
+            raise SettingsError(f"base_url: {self.base_url!r} must not have a query or fragment")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(
+                f"timezone: unknown time zone {self.timezone!r} (expected an IANA name like "
+                "Europe/Berlin)"
+            ) from exc
+        if not 1 <= self.port <= 65535:
+            raise SettingsError(f"port: {self.port} is out of range (expected 1-65535)")
+        if self.feed_size < 1:
+            raise SettingsError(f"feed_size: {self.feed_size} (expected a positive integer)")
+        for name, path in (
+            ("ai_policy_url", "/ai-policy"),
+            ("fact_checking_policy_url", "/fact-checking"),
+            ("corrections_policy_url", "/corrections"),
+        ):
+            if not getattr(self, name):
+                object.__setattr__(self, name, self.base_url + path)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database(self) -> Path:
+        return self.db_path if self.db_path is not None else DEFAULT_DB
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
+        """Build settings from `FEED_<FIELD>` variables (e.g. FEED_BASE_URL, FEED_DB_PATH).
+
+        `overrides` (command-line options) win over the environment; None means "not given".
+        """
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get("FEED_" + f.name.upper())
+            if raw is None and f.name == "db_path":
+                raw = environ.get("FEED_DB")
+            if raw is None or raw == "":
+                continue
+            if f.name in ("port", "feed_size"):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError as exc:
+                    raise SettingsError(
+                        f"FEED_{f.name.upper()}: {raw!r} is not an integer"
+                    ) from exc
+            elif f.name == "db_path":
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,202 @@
+"""Article storage: every revision kept, behind a small interface; SQLite is the default.
+
+Schema changes are numbered migrations applied in order and recorded in `PRAGMA user_version`,
+each in the same transaction as its DDL, so a store is always at exactly one known version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from .errors import StorageError
+from .model import Article
+
+__all__ = ["MIGRATIONS", "Incoming", "SQLiteStore", "SaveResult", "Store", "StoredArticle"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: articles and their revisions
+    """
+    CREATE TABLE articles (
+        slug      TEXT PRIMARY KEY,
+        revision  INTEGER NOT NULL,          -- the current revision's number
+        published TEXT NOT NULL,
+        modified  TEXT NOT NULL
+    );
+    CREATE TABLE revisions (
+        slug        TEXT NOT NULL REFERENCES articles (slug),
+        number      INTEGER NOT NULL,
+        digest      TEXT NOT NULL,           -- sha256 of the model JSON: same digest, same article
+        model       TEXT NOT NULL,           -- Article.to_dict() as JSON
+        source_name TEXT NOT NULL,           -- file path or API caller, for the record
+        source_text TEXT NOT NULL,           -- the text as the newsroom wrote it
+        stored_at   TEXT NOT NULL,           -- when this revision was written (UTC)
+        PRIMARY KEY (slug, number)
+    );
+    CREATE INDEX articles_by_modified ON articles (modified DESC, slug);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    article: Article
+    source_name: str
+    source_text: str
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    slug: str
+    revision: int
+    action: str  # "created", "revised" or "unchanged"
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    article: Article
+    revision: int
+    stored_at: datetime
+
+
+class Store(Protocol):
+    def save(self, items: Sequence[Incoming]) -> list[SaveResult]:
+        """Store all items in one transaction: all of them or none."""
+
+    def current(self) -> list[StoredArticle]:
+        """The current revision of every article, newest modification first."""
+
+    def get(self, slug: str) -> StoredArticle | None: ...
+
+    def revisions(self, slug: str) -> list[StoredArticle]: ...
+
+    def close(self) -> None: ...
+
+
+def digest(article: Article) -> str:
+    return hashlib.sha256(_model_json(article).encode()).hexdigest()
+
+
+def _model_json(article: Article) -> str:
+    return json.dumps(article.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class SQLiteStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"{path}: cannot open the article store: {exc}") from exc
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"{self.path}: store schema version {version} is newer than this program "
+                f"supports ({len(MIGRATIONS)}); upgrade the program"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._transaction() as db:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def save(self, items: Sequence[Incoming]) -> list[SaveResult]:
+        slugs = [item.article.slug for item in items]
+        duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
+        if duplicates:
+            raise StorageError("the same slug appears more than once: " + ", ".join(duplicates))
+        results = []
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._transaction() as db:
+            for item in items:
+                a = item.article
+                row = db.execute(
+                    "SELECT r.number, r.digest FROM articles a JOIN revisions r "
+                    "ON r.slug = a.slug AND r.number = a.revision WHERE a.slug = ?",
+                    (a.slug,),
+                ).fetchone()
+                model = _model_json(a)
+                new_digest = hashlib.sha256(model.encode()).hexdigest()
+                if row and row[1] == new_digest:
+                    results.append(SaveResult(a.slug, row[0], "unchanged"))
+                    continue
+                number = row[0] + 1 if row else 1
+                db.execute(
+                    "INSERT INTO articles (slug, revision, published, modified) VALUES (?,?,?,?) "
+                    "ON CONFLICT (slug) DO UPDATE SET revision = excluded.revision, "
+                    "published = excluded.published, modified = excluded.modified",
+                    (a.slug, number, _utc(a.published), _utc(a.modified)),
+                )
+                db.execute(
+                    "INSERT INTO revisions VALUES (?,?,?,?,?,?,?)",
+                    (a.slug, number, new_digest, model, item.source_name, item.source_text, now),
+                )
+                results.append(SaveResult(a.slug, number, "revised" if row else "created"))
+        return results
+
+    def current(self) -> list[StoredArticle]:
+        rows = self._db.execute(
+            "SELECT r.model, r.number, r.stored_at FROM articles a JOIN revisions r "
+            "ON r.slug = a.slug AND r.number = a.revision ORDER BY a.modified DESC, a.slug"
+        ).fetchall()
+        return [_stored(row) for row in rows]
+
+    def get(self, slug: str) -> StoredArticle | None:
+        row = self._db.execute(
+            "SELECT r.model, r.number, r.stored_at FROM articles a JOIN revisions r "
+            "ON r.slug = a.slug AND r.number = a.revision WHERE a.slug = ?",
+            (slug,),
+        ).fetchone()
+        return _stored(row) if row else None
+
+    def revisions(self, slug: str) -> list[StoredArticle]:
+        rows = self._db.execute(
+            "SELECT model, number, stored_at FROM revisions WHERE slug = ? ORDER BY number",
+            (slug,),
+        ).fetchall()
+        return [_stored(row) for row in rows]
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _utc(moment: datetime) -> str:
+    """UTC, fixed width: so that ORDER BY on the text is chronological."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _stored(row: tuple[str, int, str]) -> StoredArticle:
+    return StoredArticle(Article.from_dict(json.loads(row[0])), row[1], datetime.fromisoformat(row[2]))

@@ -1,0 +1,174 @@
+"""The HTTP service through Starlette's TestClient: every route, validators, HEAD, errors."""
+
+from __future__ import annotations
+
+import json
+from email.utils import format_datetime, parsedate_to_datetime
+from datetime import timedelta
+
+import feedparser
+import lxml.html
+import pytest
+from pyld import jsonld
+
+from feed.importer import sample_paths
+from feed.urls import SiteURLs
+
+SLUG = "river-delta-flood-barrier-passes-first-test"
+ROUTES = [
+    pytest.param("/", "text/html", id="home"),
+    pytest.param(f"/{SLUG}", "text/html", id="page"),
+    pytest.param(f"/agent/{SLUG}", "application/ld+json", id="agent"),
+    pytest.param(f"/agent/{SLUG}.jsonld", "application/ld+json", id="agent-jsonld"),
+    pytest.param("/feed.atom", "application/atom+xml", id="atom"),
+]
+
+
+@pytest.mark.parametrize(("path", "media_type"), ROUTES)
+def test_route_serves_its_representation_with_validators(client, path, media_type):
+    """Every route answers 200 with its media type, a strong ETag and a Last-Modified date."""
+    r = client.get(path)
+    assert r.status_code == 200
+    assert r.headers["content-type"].split(";")[0] == media_type
+    assert r.headers["etag"].startswith('"') and r.headers["etag"].endswith('"')
+    assert parsedate_to_datetime(r.headers["last-modified"]).tzinfo is not None
+    assert int(r.headers["content-length"]) == len(r.content)
+
+
+@pytest.mark.parametrize(("path", "media_type"), ROUTES)
+def test_if_none_match_gives_304_without_body(client, path, media_type):
+    """A matching If-None-Match (strong, weak, in a list, or *) answers 304 with the same ETag."""
+    etag = client.get(path).headers["etag"]
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        r = client.get(path, headers={"If-None-Match": header})
+        assert r.status_code == 304, header
+        assert r.content == b""
+        assert r.headers["etag"] == etag
+    assert client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "media_type"), ROUTES)
+def test_if_modified_since(client, path, media_type):
+    """If-Modified-Since at or after Last-Modified gives 304; before it, or unparseable, gives 200."""
+    last_modified = client.get(path).headers["last-modified"]
+    moment = parsedate_to_datetime(last_modified)
+    later = format_datetime(moment + timedelta(days=1), usegmt=True)
+    earlier = format_datetime(moment - timedelta(seconds=1), usegmt=True)
+    assert client.get(path, headers={"If-Modified-Since": last_modified}).status_code == 304
+    assert client.get(path, headers={"If-Modified-Since": later}).status_code == 304
+    assert client.get(path, headers={"If-Modified-Since": earlier}).status_code == 200
+    assert client.get(path, headers={"If-Modified-Since": "yesterday"}).status_code == 200
+
+
+def test_if_none_match_takes_precedence_over_if_modified_since(client):
+    """RFC 9110 §13.2.2: a non-matching If-None-Match means 200 even if not modified since."""
+    r = client.get("/feed.atom")
+    headers = {"If-None-Match": '"stale"', "If-Modified-Since": r.headers["last-modified"]}
+    assert client.get("/feed.atom", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "media_type"), ROUTES)
+def test_head_has_get_headers_and_no_body(client, path, media_type):
+    """HEAD answers like GET, with the same length and validators, and sends no body."""
+    get = client.get(path)
+    head = client.head(path)
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("content-type", "content-length", "etag", "last-modified"):
+        assert head.headers[name] == get.headers[name]
+
+
+@pytest.mark.parametrize(
+    ("path", "machine"),
+    [
+        pytest.param("/agent/no-such-article", True, id="agent"),
+        pytest.param("/agent/no-such-article.jsonld", True, id="agent-jsonld"),
+        pytest.param("/no-such-article", False, id="page"),
+        pytest.param("/agent/", True, id="agent-slash"),
+    ],
+)
+def test_unknown_slug_is_404_in_one_shape(client, path, machine):
+    """Unknown slugs get 404: RFC 9457 problem JSON on machine routes, an HTML page on human ones."""
+    r = client.get(path)
+    assert r.status_code == 404
+    if machine:
+        assert r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert problem["status"] == 404
+        assert problem["title"] == "Not Found"
+        assert problem["instance"] == path
+        assert problem["detail"]
+    else:
+        assert r.headers["content-type"].startswith("text/html")
+        assert lxml.html.fromstring(r.content).findtext(".//h1") == "Not Found"
+
+
+def test_wrong_method_is_405_problem(client):
+    """A POST to a read-only machine route is a 405 problem document with an Allow header."""
+    r = client.post(f"/agent/{SLUG}")
+    assert r.status_code == 405
+    assert r.json()["status"] == 405
+    assert "GET" in r.headers["allow"]
+
+
+def test_healthz(client):
+    """/healthz reports liveness and the number of articles served."""
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "articles": len(sample_paths())}
+
+
+def test_agent_view_is_json_ld_with_the_article(client, settings, loader):
+    """The agent view expands offline and describes the requested article."""
+    r = client.get(f"/agent/{SLUG}")
+    expanded = jsonld.expand(r.json(), {"documentLoader": loader})
+    ids = {node["@id"] for node in expanded}
+    assert SiteURLs(settings.base_url).article_id(SLUG) in ids
+
+
+def test_feed_lists_every_sample_with_links_to_served_urls(client, settings):
+    """The served feed parses cleanly and every entry's links resolve on the same service."""
+    parsed = feedparser.parse(client.get("/feed.atom").content)
+    assert not parsed.bozo
+    assert len(parsed.entries) == len(sample_paths())
+    for entry in parsed.entries:
+        for link in entry.links:
+            path = link["href"].removeprefix(settings.base_url)
+            assert client.get(path).status_code == 200, link
+
+
+def test_home_page_links_every_article_and_the_feed(client, settings):
+    """The home page links each article page and announces the Atom feed."""
+    doc = lxml.html.fromstring(client.get("/").content)
+    links = set(doc.xpath("//main//a/@href"))
+    for path in sample_paths():
+        slug = path.stem
+        assert SiteURLs(settings.base_url).page(slug) in links
+    assert doc.xpath('//link[@rel="alternate"][@type="application/atom+xml"]/@href') == [
+        SiteURLs(settings.base_url).feed
+    ]
+
+
+def test_requests_render_nothing(client, monkeypatch):
+    """Serving looks up prepared bytes: with every renderer broken, every route still answers."""
+    import feed.atom
+    import feed.formats
+    import feed.html
+    import feed.jsonld
+
+    def broken(*args, **kwargs):
+        raise AssertionError("rendered on the request path")
+
+    for module, name in ((feed.jsonld, "render_agent_view"), (feed.html, "render_html"),
+                         (feed.html, "render_index"), (feed.atom, "render_atom")):
+        monkeypatch.setattr(module, name, broken)
+    monkeypatch.setattr(feed.formats, "ARTICLE_FORMATS", {})
+    for path, _ in ((p.values[0], p.values[1]) for p in ROUTES):
+        assert client.get(path).status_code == 200
+
+
+def test_problem_body_is_json_with_cors(client):
+    """Machine errors carry CORS so a browser agent can read them."""
+    r = client.get("/agent/nope")
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert json.loads(r.content)["type"] == "about:blank"

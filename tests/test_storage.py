@@ -1,0 +1,88 @@
+"""The SQLite store: migrations, revisions, atomic saves."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+import pytest
+
+from feed.errors import StorageError
+from feed.storage import MIGRATIONS, Incoming, SQLiteStore
+
+
+def _incoming(article, text="text"):
+    return Incoming(article, "test", text)
+
+
+def test_new_store_is_at_the_latest_schema(store):
+    """A new file is migrated to the newest numbered schema version."""
+    assert store.schema_version == len(MIGRATIONS)
+
+
+def test_reopening_keeps_data_and_version(tmp_path, article):
+    """Opening an existing store again neither re-runs migrations nor loses articles."""
+    path = tmp_path / "a.sqlite3"
+    first = SQLiteStore(path)
+    first.save([_incoming(article)])
+    first.close()
+    again = SQLiteStore(path)
+    assert again.schema_version == len(MIGRATIONS)
+    assert again.get(article.slug).article == article
+    again.close()
+
+
+def test_newer_schema_is_refused(tmp_path):
+    """A store written by a newer program is refused with a clear message, not misread."""
+    path = tmp_path / "future.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StorageError, match="newer than this program"):
+        SQLiteStore(path)
+
+
+def test_not_a_database_is_a_storage_error(tmp_path):
+    """A file that is not SQLite gives a StorageError naming the file."""
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError, match="junk.sqlite3"):
+        SQLiteStore(path)
+
+
+def test_save_creates_then_is_a_noop_then_revises(store, article):
+    """Created at revision 1; the same article again changes nothing; a changed one is revision 2."""
+    assert [r.action for r in store.save([_incoming(article)])] == ["created"]
+    assert [(r.action, r.revision) for r in store.save([_incoming(article)])] == [("unchanged", 1)]
+    changed = dataclasses.replace(article, title=article.title + " (updated)")
+    assert [(r.action, r.revision) for r in store.save([_incoming(changed)])] == [("revised", 2)]
+    assert store.get(article.slug).article == changed
+    assert [s.article for s in store.revisions(article.slug)] == [article, changed]
+
+
+def test_current_is_newest_modified_first(store, articles):
+    """current() lists every article once, most recently modified first."""
+    store.save([_incoming(a) for a in articles])
+    current = [s.article for s in store.current()]
+    assert sorted(a.slug for a in current) == sorted(a.slug for a in articles)
+    modified = [a.modified for a in current]
+    assert modified == sorted(modified, reverse=True)
+
+
+def test_failed_save_changes_nothing(store, articles):
+    """If any item of a save fails, none is stored (one transaction)."""
+    store.save([_incoming(articles[0])])
+    with pytest.raises(StorageError):
+        store.save([_incoming(articles[1]), _incoming(articles[2]), _incoming(articles[1])])
+    assert store.count() == 1
+
+    class Exploding:
+        slug = "boom"
+
+        def __getattr__(self, name):
+            raise RuntimeError("fails halfway")
+
+    with pytest.raises(RuntimeError):
+        store.save([_incoming(articles[1]), Incoming(Exploding(), "x", "y")])  # type: ignore[arg-type]
+    assert store.count() == 1
+    assert store.get(articles[1].slug) is None
