@@ -64,8 +64,13 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
         end = next(i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "..."))
     except StopIteration:
         raise FrontMatterError(
-            Problem(source, 1, "front matter", "the YAML front matter is never closed",
-                    "a second '---' line after the front matter")
+            Problem(
+                source,
+                1,
+                "front matter",
+                "the YAML front matter is never closed",
+                "a second '---' line after the front matter",
+            )
         ) from None
     try:
         node = yaml.compose("\n".join(lines[1:end]), Loader=yaml.SafeLoader)
@@ -74,15 +79,21 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
         line = mark.line + 2 if mark is not None else 2
         reason = getattr(exc, "problem", None) or str(exc)
         raise FrontMatterError(
-            Problem(source, line, "front matter", f"YAML syntax error: {reason}",
-                    "valid YAML between the '---' lines")
+            Problem(
+                source,
+                line,
+                "front matter",
+                f"YAML syntax error: {reason}",
+                "valid YAML between the '---' lines",
+            )
         ) from None
     if node is None:
         node = yaml.MappingNode("tag:yaml.org,2002:map", [])
     if not isinstance(node, yaml.MappingNode):
         raise FrontMatterError(
-            Problem(source, 2, "front matter", "the front matter is not a mapping",
-                    "'key: value' lines")
+            Problem(
+                source, 2, "front matter", "the front matter is not a mapping", "'key: value' lines"
+            )
         )
     values: dict[str, Any] = {}
     key_lines: dict[str, int] = {}
@@ -90,9 +101,7 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
         key = str(key_node.value)
         line = key_node.start_mark.line + 2
         if key in values:
-            raise FrontMatterError(
-                Problem(source, line, key, "key appears twice", "each key once")
-            )
+            raise FrontMatterError(Problem(source, line, key, "key appears twice", "each key once"))
         values[key] = _plain(value_node)
         key_lines[key] = line
     return FrontMatter("yaml", values, key_lines, "\n".join(lines[end + 1 :]), end + 2)
@@ -123,21 +132,30 @@ def _parse_flattened(line: str, source: str) -> tuple[dict[str, Any], dict[str, 
         match = _KEY.match(line, pos)
         if not match:
             raise FrontMatterError(
-                Problem(source, 1, "front matter",
-                        f"cannot read column {pos + 1}: {line[pos:pos + 30]!r}",
-                        "key: \"value\" or key: [\"a\", \"b\"] pairs")
+                Problem(
+                    source,
+                    1,
+                    "front matter",
+                    f"cannot read column {pos + 1}: {line[pos : pos + 30]!r}",
+                    'key: "value" or key: ["a", "b"] pairs',
+                )
             )
         key = match.group(1)
         pos = match.end()
         if key in values:
             raise FrontMatterError(Problem(source, 1, key, "key appears twice", "each key once"))
-        if pos < len(line) and line[pos] in "\"[":
+        if pos < len(line) and line[pos] in '"[':
             try:
                 value, pos = decoder.raw_decode(line, pos)
             except json.JSONDecodeError as exc:
                 raise FrontMatterError(
-                    Problem(source, 1, key, f"unreadable value at column {pos + 1}: {exc.msg}",
-                            "a double-quoted string or a [\"list\", \"of strings\"]")
+                    Problem(
+                        source,
+                        1,
+                        key,
+                        f"unreadable value at column {pos + 1}: {exc.msg}",
+                        'a double-quoted string or a ["list", "of strings"]',
+                    )
                 ) from None
         else:
             bare = _BARE_VALUE.match(line, pos)

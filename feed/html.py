@@ -133,7 +133,11 @@ def render_index(articles: Sequence[Article], settings: Settings) -> bytes:
         )
     body = (
         f"<h1>{escape(settings.site_name)}</h1>\n<p>{escape(settings.site_description)}</p>\n"
-        + (f'<ol class="articles">\n{"".join(items)}</ol>\n' if items else "<p>No articles yet.</p>\n")
+        + (
+            f'<ol class="articles">\n{"".join(items)}</ol>\n'
+            if items
+            else "<p>No articles yet.</p>\n"
+        )
         + f'<p class="meta"><a href="{escape(urls.feed)}" type="application/atom+xml">Atom feed</a>'
         "</p>\n"
     )

@@ -104,60 +104,72 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
     sources = article.fact_check.sources
 
     nodes: list[Node] = [
-        _compact({
-            "@id": ids.article,
-            "@type": "NewsArticle",
-            "headline": article.title,
-            "name": article.title,
-            "description": article.standfirst,
-            "datePublished": _date(article.published),
-            "dateModified": _date(article.modified),
-            "inLanguage": settings.language,
-            "articleSection": article.beat,
-            "keywords": list(article.tags),
-            "creativeWorkStatus": _ref(status),
-            "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
-            "author": _ref(org_id),
-            "publisher": _ref(org_id),
-            "editor": _ref(editor_id),
-            "accountablePerson": _ref(editor_id),
-            "publishingPrinciples": settings.ai_policy_url,
-            "aiActArticle50Basis": AI_ACT_BASIS_TERMS[article.ai_act_basis],
-            "citation": [_ref(s.url) for s in sources],
-            "correction": [_ref(f"{ids.agent}#correction-{i}") for i, _ in
-                           enumerate(article.corrections, 1)],
-            "mainEntityOfPage": ids.page,
-            "url": ids.page,
-            "encoding": [_ref(ids.agent)],
-            "articleBody": article.body,
-            "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
-            "prov:wasAttributedTo": org_id,
-        }),
-        _compact({
-            "@id": ids.page,
-            "@type": "WebPage",
-            "url": ids.page,
-            "name": article.title,
-            "mainEntity": _ref(ids.article),
-            "lastReviewed": _date(article.date_reviewed),
-            "reviewedBy": _ref(editor_id),
-            "inLanguage": settings.language,
-        }),
-        _compact({
-            "@id": ids.agent,
-            "@type": "MediaObject",
-            "contentUrl": ids.agent,
-            "encodingFormat": "application/ld+json",
-            "encodesCreativeWork": _ref(ids.article),
-        }),
+        _compact(
+            {
+                "@id": ids.article,
+                "@type": "NewsArticle",
+                "headline": article.title,
+                "name": article.title,
+                "description": article.standfirst,
+                "datePublished": _date(article.published),
+                "dateModified": _date(article.modified),
+                "inLanguage": settings.language,
+                "articleSection": article.beat,
+                "keywords": list(article.tags),
+                "creativeWorkStatus": _ref(status),
+                "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA)
+                if article.ai_drafted
+                else None,
+                "author": _ref(org_id),
+                "publisher": _ref(org_id),
+                "editor": _ref(editor_id),
+                "accountablePerson": _ref(editor_id),
+                "publishingPrinciples": settings.ai_policy_url,
+                "aiActArticle50Basis": AI_ACT_BASIS_TERMS[article.ai_act_basis],
+                "citation": [_ref(s.url) for s in sources],
+                "correction": [
+                    _ref(f"{ids.agent}#correction-{i}")
+                    for i, _ in enumerate(article.corrections, 1)
+                ],
+                "mainEntityOfPage": ids.page,
+                "url": ids.page,
+                "encoding": [_ref(ids.agent)],
+                "articleBody": article.body,
+                "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
+                "prov:wasAttributedTo": org_id,
+            }
+        ),
+        _compact(
+            {
+                "@id": ids.page,
+                "@type": "WebPage",
+                "url": ids.page,
+                "name": article.title,
+                "mainEntity": _ref(ids.article),
+                "lastReviewed": _date(article.date_reviewed),
+                "reviewedBy": _ref(editor_id),
+                "inLanguage": settings.language,
+            }
+        ),
+        _compact(
+            {
+                "@id": ids.agent,
+                "@type": "MediaObject",
+                "contentUrl": ids.agent,
+                "encodingFormat": "application/ld+json",
+                "encodesCreativeWork": _ref(ids.article),
+            }
+        ),
         _organization(article.creator, urls, settings),
-        _compact({
-            "@id": editor_id,
-            "@type": ["Person", "prov:Person"],
-            "name": article.editor.name,
-            "jobTitle": article.editor.role,
-            "worksFor": _ref(org_id),
-        }),
+        _compact(
+            {
+                "@id": editor_id,
+                "@type": ["Person", "prov:Person"],
+                "name": article.editor.name,
+                "jobTitle": article.editor.role,
+                "worksFor": _ref(org_id),
+            }
+        ),
         {
             "@id": status,
             "@type": "DefinedTerm",
@@ -167,38 +179,54 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
         },
     ]
     if article.ai_drafted:
-        nodes.append(_compact({
-            "@id": ids.drafting,
-            "@type": ["CreateAction", "prov:Activity"],
-            "name": "AI drafting",
-            "agent": _ref(org_id),
-            "instrument": [_ref(urls.tool_id(t.name)) for t in article.drafting_tools],
-            "result": _ref(ids.article),
-            "endTime": _date(article.published),
-            "prov:used": [urls.tool_id(t.name) for t in article.drafting_tools],
-            "prov:wasAssociatedWith": org_id,
-        }))
+        nodes.append(
+            _compact(
+                {
+                    "@id": ids.drafting,
+                    "@type": ["CreateAction", "prov:Activity"],
+                    "name": "AI drafting",
+                    "agent": _ref(org_id),
+                    "instrument": [_ref(urls.tool_id(t.name)) for t in article.drafting_tools],
+                    "result": _ref(ids.article),
+                    "endTime": _date(article.published),
+                    "prov:used": [urls.tool_id(t.name) for t in article.drafting_tools],
+                    "prov:wasAssociatedWith": org_id,
+                }
+            )
+        )
     if article.fact_check.checker or sources:
-        nodes.append(_compact({
-            "@id": ids.fact_check,
-            "@type": ["CheckAction", "prov:Activity"],
-            "name": "Fact check" + (f" by {article.fact_check.checker}" if article.fact_check.checker else ""),
-            "instrument": _ref(urls.tool_id(checker.name)) if checker else None,
-            "object": _ref(ids.article),
-            "prov:used": [s.url for s in sources],
-        }))
-    nodes.append(_compact({
-        "@id": ids.review,
-        "@type": ["ReviewAction", "prov:Activity"],
-        "name": "Editorial review",
-        "agent": _ref(editor_id),
-        "object": _ref(ids.article),
-        "endTime": _date(article.date_reviewed),
-        "prov:endedAtTime": _date(article.date_reviewed),
-        "prov:wasAssociatedWith": editor_id,
-    }))
+        nodes.append(
+            _compact(
+                {
+                    "@id": ids.fact_check,
+                    "@type": ["CheckAction", "prov:Activity"],
+                    "name": "Fact check"
+                    + (f" by {article.fact_check.checker}" if article.fact_check.checker else ""),
+                    "instrument": _ref(urls.tool_id(checker.name)) if checker else None,
+                    "object": _ref(ids.article),
+                    "prov:used": [s.url for s in sources],
+                }
+            )
+        )
+    nodes.append(
+        _compact(
+            {
+                "@id": ids.review,
+                "@type": ["ReviewAction", "prov:Activity"],
+                "name": "Editorial review",
+                "agent": _ref(editor_id),
+                "object": _ref(ids.article),
+                "endTime": _date(article.date_reviewed),
+                "prov:endedAtTime": _date(article.date_reviewed),
+                "prov:wasAssociatedWith": editor_id,
+            }
+        )
+    )
     nodes.extend(_tool(t, urls) for t in article.tools)
-    nodes.extend(_vendor(vendor, urls) for vendor in dict.fromkeys(t.vendor for t in article.tools if t.vendor))
+    nodes.extend(
+        _vendor(vendor, urls)
+        for vendor in dict.fromkeys(t.vendor for t in article.tools if t.vendor)
+    )
     nodes.extend(
         _compact({"@id": s.url, "@type": "CreativeWork", "url": s.url, "name": s.title})
         for s in sources
@@ -229,12 +257,14 @@ def _organization(name: str, urls: SiteURLs, settings: Settings) -> Node:
 
 
 def _tool(tool: Tool, urls: SiteURLs) -> Node:
-    return _compact({
-        "@id": urls.tool_id(tool.name),
-        "@type": ["SoftwareApplication", "prov:SoftwareAgent"],
-        "name": tool.name,
-        "creator": _ref(urls.organization_id(tool.vendor)) if tool.vendor else None,
-    })
+    return _compact(
+        {
+            "@id": urls.tool_id(tool.name),
+            "@type": ["SoftwareApplication", "prov:SoftwareAgent"],
+            "name": tool.name,
+            "creator": _ref(urls.organization_id(tool.vendor)) if tool.vendor else None,
+        }
+    )
 
 
 def _vendor(name: str, urls: SiteURLs) -> Node:
@@ -261,51 +291,57 @@ def schema_org_block(article: Article, settings: Settings) -> Node:
         "verificationFactCheckingPolicy": settings.fact_checking_policy_url,
         "correctionsPolicy": settings.corrections_policy_url,
     }
-    editor = _compact({
-        "@type": "Person",
-        "@id": urls.person_id(article.editor.name),
-        "name": article.editor.name,
-        "jobTitle": article.editor.role,
-    })
-    return _compact({
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "@id": ids.article,
-        "mainEntityOfPage": _compact({
-            "@type": "WebPage",
-            "@id": ids.page,
+    editor = _compact(
+        {
+            "@type": "Person",
+            "@id": urls.person_id(article.editor.name),
+            "name": article.editor.name,
+            "jobTitle": article.editor.role,
+        }
+    )
+    return _compact(
+        {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "@id": ids.article,
+            "mainEntityOfPage": _compact(
+                {
+                    "@type": "WebPage",
+                    "@id": ids.page,
+                    "url": ids.page,
+                    "lastReviewed": _date(article.date_reviewed),
+                    "reviewedBy": editor if article.date_reviewed else None,
+                }
+            ),
             "url": ids.page,
-            "lastReviewed": _date(article.date_reviewed),
-            "reviewedBy": editor if article.date_reviewed else None,
-        }),
-        "url": ids.page,
-        "headline": article.title,
-        "description": article.standfirst,
-        "datePublished": _date(article.published),
-        "dateModified": _date(article.modified),
-        "inLanguage": settings.language,
-        "articleSection": article.beat,
-        "keywords": list(article.tags),
-        "author": [org],
-        "publisher": org,
-        "editor": editor,
-        "accountablePerson": editor,
-        "creativeWorkStatus": {
-            "@type": "DefinedTerm",
-            "@id": STATUS_TERMS[article.status],
-            "name": article.status,
-            "termCode": article.status,
-            "inDefinedTermSet": STATUS_SET,
-        },
-        "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
-        "publishingPrinciples": settings.ai_policy_url,
-        "isAccessibleForFree": True,
-        "citation": [
-            _compact({"@type": "CreativeWork", "url": s.url, "name": s.title})
-            for s in article.fact_check.sources
-        ],
-        "correction": [
-            {"@type": "CorrectionComment", "text": c.text, "datePublished": c.date.isoformat()}
-            for c in article.corrections
-        ],
-    })
+            "headline": article.title,
+            "description": article.standfirst,
+            "datePublished": _date(article.published),
+            "dateModified": _date(article.modified),
+            "inLanguage": settings.language,
+            "articleSection": article.beat,
+            "keywords": list(article.tags),
+            "author": [org],
+            "publisher": org,
+            "editor": editor,
+            "accountablePerson": editor,
+            "creativeWorkStatus": {
+                "@type": "DefinedTerm",
+                "@id": STATUS_TERMS[article.status],
+                "name": article.status,
+                "termCode": article.status,
+                "inDefinedTermSet": STATUS_SET,
+            },
+            "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
+            "publishingPrinciples": settings.ai_policy_url,
+            "isAccessibleForFree": True,
+            "citation": [
+                _compact({"@type": "CreativeWork", "url": s.url, "name": s.title})
+                for s in article.fact_check.sources
+            ],
+            "correction": [
+                {"@type": "CorrectionComment", "text": c.text, "datePublished": c.date.isoformat()}
+                for c in article.corrections
+            ],
+        }
+    )

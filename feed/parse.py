@@ -33,9 +33,22 @@ RESERVED_SLUGS = frozenset(
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 
 KNOWN_FIELDS = (
-    "title", "slug", "published", "modified", "beat", "tags", "creator", "editor", "tools",
-    "creativeWorkStatus", "dateReviewed", "aiActArticle50", "humanView", "agentView",
-    "standfirst", "corrections",
+    "title",
+    "slug",
+    "published",
+    "modified",
+    "beat",
+    "tags",
+    "creator",
+    "editor",
+    "tools",
+    "creativeWorkStatus",
+    "dateReviewed",
+    "aiActArticle50",
+    "humanView",
+    "agentView",
+    "standfirst",
+    "corrections",
 )
 ALIASES = {"dateModified": "modified", "datePublished": "published", "status": "creativeWorkStatus"}
 REQUIRED = ("title", "slug", "published", "beat", "creator", "editor", "creativeWorkStatus")
@@ -99,8 +112,11 @@ def parse_article(
         fm.lines.setdefault(name, fm.lines[key])
     extra = tuple((k, v) for k, v in fm.values.items() if ALIASES.get(k, k) not in KNOWN_FIELDS)
     for key, _ in extra:
-        c.warn(key, "unknown front-matter key, kept but not published",
-               "one of " + ", ".join(KNOWN_FIELDS))
+        c.warn(
+            key,
+            "unknown front-matter key, kept but not published",
+            "one of " + ", ".join(KNOWN_FIELDS),
+        )
     for key in REQUIRED:
         if values.get(key) in (None, "", []):
             c.error(key, "missing", _EXPECTED.get(key, "a value"), line=fm.lines.get(key, 1))
@@ -127,13 +143,21 @@ def parse_article(
 
     def date_field(key: str) -> datetime | None:
         raw = text_field(key)
-        return _parse_datetime(raw, zone, lambda m: c.error(key, m, _EXPECTED["date"])) if raw else None
+        return (
+            _parse_datetime(raw, zone, lambda m: c.error(key, m, _EXPECTED["date"]))
+            if raw
+            else None
+        )
 
     published = date_field("published")
     modified = date_field("modified")
     reviewed = date_field("dateReviewed")
     if published and modified and modified < published:
-        c.error("modified", f"{modified.isoformat()} is before published", "a date on or after published")
+        c.error(
+            "modified",
+            f"{modified.isoformat()} is before published",
+            "a date on or after published",
+        )
 
     beat = text_field("beat")
     creator = text_field("creator")
@@ -144,13 +168,24 @@ def parse_article(
     status = text_field("creativeWorkStatus").lower()
     if status and status not in STATUSES:
         c.error("creativeWorkStatus", f"unknown status {status!r}", "one of " + ", ".join(STATUSES))
-    if status in ("verified", "corrected", "updated") and reviewed is None and "dateReviewed" not in values:
-        c.error("dateReviewed", f"missing for a {status} article", "the date an editor verified it",
-                line=fm.lines.get("creativeWorkStatus", 1))
+    if (
+        status in ("verified", "corrected", "updated")
+        and reviewed is None
+        and "dateReviewed" not in values
+    ):
+        c.error(
+            "dateReviewed",
+            f"missing for a {status} article",
+            "the date an editor verified it",
+            line=fm.lines.get("creativeWorkStatus", 1),
+        )
     basis = text_field("aiActArticle50").lower()
     if basis and basis not in ("compliant", *AI_ACT_BASES):
-        c.error("aiActArticle50", f"unknown value {basis!r}",
-                "one of compliant, " + ", ".join(AI_ACT_BASES))
+        c.error(
+            "aiActArticle50",
+            f"unknown value {basis!r}",
+            "one of compliant, " + ", ".join(AI_ACT_BASES),
+        )
 
     urls = SiteURLs(base_url) if base_url else None
     views = {}
@@ -159,36 +194,72 @@ def parse_article(
         if url and not _is_http_url(url):
             c.error(key, f"{url!r} is not an absolute http(s) URL", "https://host/path")
         elif url and urls and slug and url != getattr(urls, mint)(slug):
-            c.warn(key, f"{url} is not where this site serves the article; the site's URL is used",
-                   getattr(urls, mint)(slug))
+            c.warn(
+                key,
+                f"{url} is not where this site serves the article; the site's URL is used",
+                getattr(urls, mint)(slug),
+            )
         views[key] = url
 
     corrections = _corrections(values.get("corrections"), zone, c)
-    parts = split_body(fm.body, fm.body_line, flattened=fm.form == "flattened", title=title,
-                       problems=c.problems, source=source)
+    parts = split_body(
+        fm.body,
+        fm.body_line,
+        flattened=fm.form == "flattened",
+        title=title,
+        problems=c.problems,
+        source=source,
+    )
     standfirst = text_field("standfirst") or parts.standfirst
-    if parts.disclosure and parts.disclosure.verified_by and editor and (
-        parts.disclosure.verified_by.name != editor.name
+    if (
+        parts.disclosure
+        and parts.disclosure.verified_by
+        and editor
+        and (parts.disclosure.verified_by.name != editor.name)
     ):
-        c.warn("disclosure", f"names {parts.disclosure.verified_by.name!r} but the editor is "
-               f"{editor.name!r}", "the editor's name", line=parts.disclosure_line)
-    if parts.fact_check.checker and tool_names and not any(
-        Tool.parse(t).matches(parts.fact_check.checker) for t in tool_names
+        c.warn(
+            "disclosure",
+            f"names {parts.disclosure.verified_by.name!r} but the editor is {editor.name!r}",
+            "the editor's name",
+            line=parts.disclosure_line,
+        )
+    if (
+        parts.fact_check.checker
+        and tool_names
+        and not any(Tool.parse(t).matches(parts.fact_check.checker) for t in tool_names)
     ):
-        c.warn("fact-check", f"'Verified by {parts.fact_check.checker}' names no tool in tools",
-               "one of " + ", ".join(tool_names), line=parts.fact_check_line)
+        c.warn(
+            "fact-check",
+            f"'Verified by {parts.fact_check.checker}' names no tool in tools",
+            "one of " + ", ".join(tool_names),
+            line=parts.fact_check_line,
+        )
 
     if any(p.severity == "error" for p in c.problems):
         raise InvalidArticle(c.problems)
-    assert published is not None and editor is not None
+    assert published is not None
+    assert editor is not None
     article = Article(
-        title=title, slug=slug, published=published,
-        modified=modified or max([published, *(c.date for c in corrections)]), beat=beat,
-        tags=tuple(tags), creator=creator, editor=editor,
-        tools=tuple(Tool.parse(t) for t in tool_names), status=status, date_reviewed=reviewed,
-        ai_act_article50=basis, human_view=views["humanView"], agent_view=views["agentView"],
-        standfirst=standfirst, disclosure=parts.disclosure, body=parts.body,
-        fact_check=parts.fact_check, corrections=corrections, extra=extra,
+        title=title,
+        slug=slug,
+        published=published,
+        modified=modified or max([published, *(c.date for c in corrections)]),
+        beat=beat,
+        tags=tuple(tags),
+        creator=creator,
+        editor=editor,
+        tools=tuple(Tool.parse(t) for t in tool_names),
+        status=status,
+        date_reviewed=reviewed,
+        ai_act_article50=basis,
+        human_view=views["humanView"],
+        agent_view=views["agentView"],
+        standfirst=standfirst,
+        disclosure=parts.disclosure,
+        body=parts.body,
+        fact_check=parts.fact_check,
+        corrections=corrections,
+        extra=extra,
     )
     return ParsedArticle(article, tuple(sorted(c.problems)), fm.form)
 
@@ -206,7 +277,9 @@ _EXPECTED = {
 
 
 def _kind(value: Any) -> str:
-    return {list: "list", dict: "mapping"}.get(type(value), type(value).__name__)
+    if isinstance(value, list):
+        return "list"
+    return "mapping" if isinstance(value, dict) else type(value).__name__
 
 
 def _is_http_url(url: str) -> bool:
@@ -218,7 +291,9 @@ def _parse_datetime(raw: str, zone: ZoneInfo, fail: Callable[[str], None]) -> da
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
             return datetime.combine(date.fromisoformat(raw), time(0), zone)
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw):
+        if not re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw
+        ):
             raise ValueError
         value = datetime.fromisoformat(raw)
     except ValueError:
@@ -274,14 +349,22 @@ def _corrections(value: Any, zone: ZoneInfo, c: _Collector) -> tuple[Correction,
         return ()
     out = []
     for i, item in enumerate(value, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(
-            item.get("date"), str
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("text"), str)
+            or not isinstance(item.get("date"), str)
         ):
-            c.error("corrections", f"entry {i} is not a {{date, text}} mapping",
-                    "- date: 2026-06-03\n    text: what was corrected")
+            c.error(
+                "corrections",
+                f"entry {i} is not a {{date, text}} mapping",
+                "- date: 2026-06-03\n    text: what was corrected",
+            )
             continue
-        when = _parse_datetime(item["date"].strip(), zone,
-                               lambda m, i=i: c.error("corrections", f"entry {i}: {m}", _EXPECTED["date"]))
+
+        def fail(message: str, i: int = i) -> None:
+            c.error("corrections", f"entry {i}: {message}", _EXPECTED["date"])
+
+        when = _parse_datetime(item["date"].strip(), zone, fail)
         text = " ".join(item["text"].split())
         if not text:
             c.error("corrections", f"entry {i} has an empty text", "what was corrected")

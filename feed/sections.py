@@ -48,7 +48,12 @@ class BodyParts:
 
 
 def split_body(
-    text: str, first_line: int, *, flattened: bool, title: str, problems: list[Problem],
+    text: str,
+    first_line: int,
+    *,
+    flattened: bool,
+    title: str,
+    problems: list[Problem],
     source: str,
 ) -> BodyParts:
     """Split the body; append a Problem for each unreadable source line."""
@@ -63,9 +68,12 @@ def split_body(
     pos = 0
     if pos < len(content) and _same_headline(content[pos][1], title):
         pos += 1
-    if pos < len(content) and not _DISCLOSURE.match(content[pos][1]) and not _FACT_CHECK.match(
-        content[pos][1]
-    ) and not content[pos][1].lstrip().startswith(("#", "-", "*", ">")):
+    if (
+        pos < len(content)
+        and not _DISCLOSURE.match(content[pos][1])
+        and not _FACT_CHECK.match(content[pos][1])
+        and not content[pos][1].lstrip().startswith(("#", "-", "*", ">"))
+    ):
         parts.standfirst = " ".join(content[pos][1].split())
         pos += 1
     if pos < len(content) and _DISCLOSURE.match(content[pos][1]):
@@ -90,8 +98,15 @@ def split_body(
         for n, line in content[check_at + 1 :]:
             source_link = _source(line)
             if source_link is None:
-                problems.append(Problem(source, n, "sources", f"cannot read {line.strip()[:60]!r}",
-                                        "'- [Title](https://...)' or a bare https:// URL"))
+                problems.append(
+                    Problem(
+                        source,
+                        n,
+                        "sources",
+                        f"cannot read {line.strip()[:60]!r}",
+                        "'- [Title](https://...)' or a bare https:// URL",
+                    )
+                )
             elif source_link.url not in {s.url for s in sources}:
                 sources.append(source_link)
         parts.fact_check = FactCheck(" ".join(checker["checker"].split()), tuple(sources), marker)
@@ -101,7 +116,9 @@ def split_body(
 
 
 def _same_headline(line: str, title: str) -> bool:
-    return " ".join(line.lstrip("# ").split()).casefold() == title.casefold() or line.startswith("# ")
+    return " ".join(line.lstrip("# ").split()).casefold() == title.casefold() or line.startswith(
+        "# "
+    )
 
 
 def _disclosure(line: str) -> Disclosure:

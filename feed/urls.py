@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 __all__ = ["SiteURLs", "slugify"]
 
+
 def slugify(text: str) -> str:
     """'Économie & Tech' -> 'economie-tech': stable URL segments for beats, tags and names."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
