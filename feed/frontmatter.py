@@ -40,7 +40,14 @@ class FrontMatterError(Exception):
         self.problem = problem
 
 
+# PyYAML breaks lines at these, editors and `path:line` do not: as spaces, the lines agree.
+# (The parser's clean_text has already replaced them, with a warning; this keeps the module
+# correct on its own.)
+_LINE_BREAKS = str.maketrans({"\u2028": " ", "\u2029": " ", "\x85": " "})
+
+
 def split_front_matter(text: str, source: str) -> FrontMatter:
+    text = text.translate(_LINE_BREAKS)
     first, _, rest = text.partition("\n")
     if first.rstrip() == "---":
         return _split_yaml(text, source)
@@ -72,12 +79,12 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
                 "a second '---' line after the front matter",
             )
         ) from None
+    yaml_text = "\n".join(lines[1:end]) + "\n"
     try:
-        node = yaml.compose("\n".join(lines[1:end]), Loader=yaml.SafeLoader)
+        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 2
-        reason = getattr(exc, "problem", None) or str(exc)
+        line = _error_line(exc, yaml_text) + 2
+        reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
         raise FrontMatterError(
             Problem(
                 source,
@@ -97,6 +104,17 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
         )
     values: dict[str, Any] = {}
     key_lines: dict[str, int] = {}
+    try:
+        seen = {id(node)}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line
+            _refuse_aliases(key_node, seen, line)
+            _refuse_aliases(value_node, seen, line)
+    except _AliasError as exc:
+        raise FrontMatterError(
+            Problem(source, exc.line + 2, "front matter", "YAML aliases (*name) are not supported",
+                    "every value written out in full")
+        ) from None
     for key_node, value_node in node.value:
         key = str(key_node.value)
         line = key_node.start_mark.line + 2
@@ -105,6 +123,46 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
         values[key] = _plain(value_node)
         key_lines[key] = line
     return FrontMatter("yaml", values, key_lines, "\n".join(lines[end + 1 :]), end + 2)
+
+
+def _error_line(exc: yaml.YAMLError, text: str) -> int:
+    """0-based line of a YAML error, in our numbering.
+
+    A construct left open (an unclosed quote) is reported by PyYAML at the end of the text;
+    the line where it started (`context_mark`) is where the writer has to look.
+    """
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    at_end = problem is not None and problem.index >= len(text.rstrip())
+    if at_end and context is not None:
+        return int(context.line)
+    if problem is not None:
+        return int(problem.line)
+    position = getattr(exc, "position", None)  # ReaderError: a character YAML cannot read
+    return text.count("\n", 0, position) if isinstance(position, int) else 0
+
+
+class _AliasError(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _refuse_aliases(node: yaml.Node, seen: set[int], line: int = 0) -> None:
+    """Reject any node reached twice: aliases can recurse forever or expand exponentially.
+
+    PyYAML resolves an alias to its anchor's node, so the alias itself has no position: report
+    the line of the top-level key whose value holds it.
+    """
+    if id(node) in seen:
+        raise _AliasError(line)
+    seen.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            _refuse_aliases(child, seen, line)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _refuse_aliases(key, seen, line)
+            _refuse_aliases(value, seen, line)
 
 
 def _plain(node: yaml.Node) -> Any:

@@ -16,8 +16,10 @@ from vocab import read as read_vocab
 
 from .model import Article, Tool
 from .settings import Settings
+from .media import AGENT_MEDIA
 from .terms import (
     AI_ACT_BASIS_TERMS,
+    ROLE_TERMS,
     STATUS_SET,
     STATUS_TERMS,
     TRAINED_ALGORITHMIC_MEDIA,
@@ -94,82 +96,83 @@ class _Ids:
 
 
 def agent_graph(article: Article, settings: Settings) -> list[Node]:
-    """The nodes of the agent view, article first, in a fixed order."""
+    """The nodes of the agent view, article first, in a fixed order.
+
+    Provenance is PROV-O, mirrored in schema.org Actions for schema.org-only readers:
+    drafting (CreateAction; the newsroom's AI agent with the drafting tools), fact-checking
+    (CheckAction; the checking tool and the sources it used) and editorial review
+    (ReviewAction; the editor, ended at the review date). Each PROV association names its role
+    from our vocabulary.
+    """
     urls = SiteURLs(settings.base_url)
     ids = _Ids(article, urls)
     org_id = urls.organization_id(article.creator)
     editor_id = urls.person_id(article.editor.name)
+    ai_agent_id = urls.ai_agent_id(article.creator)
     status = STATUS_TERMS[article.status]
     checker = article.fact_check_tool
     sources = article.fact_check.sources
+    reviewed = article.date_reviewed
+    drafting_tools = [urls.tool_id(t.name) for t in article.drafting_tools]
+    fact_checked = checker is not None
 
     nodes: list[Node] = [
-        _compact(
+        _compact({
+            "@id": ids.article,
+            "@type": ["NewsArticle", "prov:Entity"],
+            "headline": article.title,
+            "name": article.title,
+            "description": article.standfirst,
+            "datePublished": _date(article.published),
+            "dateModified": _date(article.modified),
+            "inLanguage": settings.language,
+            "articleSection": article.beat,
+            "keywords": list(article.tags),
+            "creativeWorkStatus": _ref(status),
+            "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
+            "author": _ref(org_id),
+            "publisher": _ref(org_id),
+            "editor": _ref(editor_id),
+            "accountablePerson": _ref(editor_id),
+            "publishingPrinciples": settings.ai_policy_url,
+            "aiActArticle50Basis": AI_ACT_BASIS_TERMS[article.ai_act_basis],
+            "citation": [_ref(s.url) for s in sources],
+            "correction": [_ref(_correction_id(ids, i)) for i in range(len(article.corrections))],
+            "mainEntityOfPage": ids.page,
+            "url": ids.page,
+            "encoding": [_ref(urls.agent_as(article.slug, m.extension)) for m in AGENT_MEDIA],
+            "articleBody": article.body,
+            "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
+            "prov:wasAttributedTo": org_id,
+        }),
+        _compact({
+            "@id": ids.page,
+            "@type": "WebPage",
+            "url": ids.page,
+            "name": article.title,
+            "mainEntity": _ref(ids.article),
+            "lastReviewed": _date(reviewed),
+            "reviewedBy": _ref(editor_id) if reviewed else None,
+            "inLanguage": settings.language,
+        }),
+        *(
             {
-                "@id": ids.article,
-                "@type": "NewsArticle",
-                "headline": article.title,
-                "name": article.title,
-                "description": article.standfirst,
-                "datePublished": _date(article.published),
-                "dateModified": _date(article.modified),
-                "inLanguage": settings.language,
-                "articleSection": article.beat,
-                "keywords": list(article.tags),
-                "creativeWorkStatus": _ref(status),
-                "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA)
-                if article.ai_drafted
-                else None,
-                "author": _ref(org_id),
-                "publisher": _ref(org_id),
-                "editor": _ref(editor_id),
-                "accountablePerson": _ref(editor_id),
-                "publishingPrinciples": settings.ai_policy_url,
-                "aiActArticle50Basis": AI_ACT_BASIS_TERMS[article.ai_act_basis],
-                "citation": [_ref(s.url) for s in sources],
-                "correction": [
-                    _ref(f"{ids.agent}#correction-{i}")
-                    for i, _ in enumerate(article.corrections, 1)
-                ],
-                "mainEntityOfPage": ids.page,
-                "url": ids.page,
-                "encoding": [_ref(ids.agent)],
-                "articleBody": article.body,
-                "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
-                "prov:wasAttributedTo": org_id,
-            }
-        ),
-        _compact(
-            {
-                "@id": ids.page,
-                "@type": "WebPage",
-                "url": ids.page,
-                "name": article.title,
-                "mainEntity": _ref(ids.article),
-                "lastReviewed": _date(article.date_reviewed),
-                "reviewedBy": _ref(editor_id),
-                "inLanguage": settings.language,
-            }
-        ),
-        _compact(
-            {
-                "@id": ids.agent,
+                "@id": urls.agent_as(article.slug, m.extension),
                 "@type": "MediaObject",
-                "contentUrl": ids.agent,
-                "encodingFormat": "application/ld+json",
+                "contentUrl": urls.agent_as(article.slug, m.extension),
+                "encodingFormat": m.media_type,
                 "encodesCreativeWork": _ref(ids.article),
             }
+            for m in AGENT_MEDIA
         ),
         _organization(article.creator, urls, settings),
-        _compact(
-            {
-                "@id": editor_id,
-                "@type": ["Person", "prov:Person"],
-                "name": article.editor.name,
-                "jobTitle": article.editor.role,
-                "worksFor": _ref(org_id),
-            }
-        ),
+        _compact({
+            "@id": editor_id,
+            "@type": ["Person", "prov:Person"],
+            "name": article.editor.name,
+            "jobTitle": article.editor.role,
+            "worksFor": _ref(org_id),
+        }),
         {
             "@id": status,
             "@type": "DefinedTerm",
@@ -179,69 +182,93 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
         },
     ]
     if article.ai_drafted:
-        nodes.append(
-            _compact(
-                {
-                    "@id": ids.drafting,
-                    "@type": ["CreateAction", "prov:Activity"],
-                    "name": "AI drafting",
-                    "agent": _ref(org_id),
-                    "instrument": [_ref(urls.tool_id(t.name)) for t in article.drafting_tools],
-                    "result": _ref(ids.article),
-                    "endTime": _date(article.published),
-                    "prov:used": [urls.tool_id(t.name) for t in article.drafting_tools],
-                    "prov:wasAssociatedWith": org_id,
-                }
-            )
-        )
-    if article.fact_check.checker or sources:
-        nodes.append(
-            _compact(
-                {
-                    "@id": ids.fact_check,
-                    "@type": ["CheckAction", "prov:Activity"],
-                    "name": "Fact check"
-                    + (f" by {article.fact_check.checker}" if article.fact_check.checker else ""),
-                    "instrument": _ref(urls.tool_id(checker.name)) if checker else None,
-                    "object": _ref(ids.article),
-                    "prov:used": [s.url for s in sources],
-                }
-            )
-        )
-    nodes.append(
-        _compact(
+        nodes += [
+            {
+                "@id": ai_agent_id,
+                "@type": ["SoftwareApplication", "prov:SoftwareAgent"],
+                "name": f"{article.creator} AI agent",
+                "provider": _ref(org_id),
+                "prov:actedOnBehalfOf": org_id,
+            },
+            _compact({
+                "@id": ids.drafting,
+                "@type": ["CreateAction", "prov:Activity"],
+                "name": "Drafting by an AI agent",
+                "agent": _ref(org_id),
+                "instrument": [_ref(t) for t in drafting_tools],
+                "result": _ref(ids.article),
+                "prov:used": drafting_tools,
+                "prov:wasAssociatedWith": ai_agent_id,
+                "prov:qualifiedAssociation": _ref(ids.drafting + "-association"),
+            }),
+            _association(ids.drafting, ai_agent_id, ROLE_TERMS["drafting"]),
+        ]
+    if fact_checked:
+        assert checker is not None
+        nodes += [
+            _compact({
+                "@id": ids.fact_check,
+                "@type": ["CheckAction", "prov:Activity"],
+                "name": f"Fact check with {checker.name}",
+                "agent": _ref(org_id),
+                "instrument": _ref(urls.tool_id(checker.name)),
+                "object": _ref(ids.article),
+                "prov:used": [ids.article, *(s.url for s in sources)],
+                "prov:wasAssociatedWith": urls.tool_id(checker.name),
+                "prov:qualifiedAssociation": _ref(ids.fact_check + "-association"),
+            }),
+            _association(ids.fact_check, urls.tool_id(checker.name), ROLE_TERMS["fact-check"]),
+        ]
+    if reviewed:
+        nodes += [
             {
                 "@id": ids.review,
                 "@type": ["ReviewAction", "prov:Activity"],
                 "name": "Editorial review",
                 "agent": _ref(editor_id),
                 "object": _ref(ids.article),
-                "endTime": _date(article.date_reviewed),
-                "prov:endedAtTime": _date(article.date_reviewed),
+                "endTime": _date(reviewed),
+                "prov:endedAtTime": _date(reviewed),
+                "prov:used": ids.article,
                 "prov:wasAssociatedWith": editor_id,
-            }
-        )
-    )
-    nodes.extend(_tool(t, urls) for t in article.tools)
-    nodes.extend(
-        _vendor(vendor, urls)
-        for vendor in dict.fromkeys(t.vendor for t in article.tools if t.vendor)
-    )
+                "prov:qualifiedAssociation": _ref(ids.review + "-association"),
+            },
+            _association(ids.review, editor_id, ROLE_TERMS["review"]),
+        ]
+    tools = list(article.tools)
+    if checker is not None and checker not in tools:
+        tools.append(checker)
+    nodes.extend(_tool(t, urls) for t in tools)
+    vendors = dict.fromkeys(t.vendor for t in tools if t.vendor)
+    nodes.extend(_vendor(vendor, urls) for vendor in vendors)
     nodes.extend(
         _compact({"@id": s.url, "@type": "CreativeWork", "url": s.url, "name": s.title})
         for s in sources
     )
     nodes.extend(
         {
-            "@id": f"{ids.agent}#correction-{i}",
+            "@id": _correction_id(ids, i),
             "@type": "CorrectionComment",
             "text": c.text,
             "datePublished": c.date.isoformat(),
             "about": _ref(ids.article),
         }
-        for i, c in enumerate(article.corrections, 1)
+        for i, c in enumerate(article.corrections)
     )
     return _unique(nodes)
+
+
+def _correction_id(ids: _Ids, index: int) -> str:
+    return f"{ids.agent}#correction-{index + 1}"
+
+
+def _association(activity: str, agent: str, role: str) -> Node:
+    return {
+        "@id": activity + "-association",
+        "@type": "prov:Association",
+        "prov:agent": agent,
+        "prov:hadRole": role,
+    }
 
 
 def _organization(name: str, urls: SiteURLs, settings: Settings) -> Node:

@@ -149,7 +149,8 @@ class Article:
         """The tool named by the fact-check line ('Verified by Perplexity' -> Perplexity Sonar)."""
         if not self.fact_check.checker:
             return None
-        return next((t for t in self.tools if t.matches(self.fact_check.checker)), None)
+        listed = (t for t in self.tools if t.matches(self.fact_check.checker))
+        return next(listed, Tool(self.fact_check.checker))
 
     @property
     def drafting_tools(self) -> tuple[Tool, ...]:

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .errors import InvalidArticle, Problem
 from .frontmatter import FrontMatterError, split_front_matter
 from .model import AI_ACT_BASES, STATUSES, Article, Correction, Person, Tool
 from .sections import split_body
-from .urls import SiteURLs
+from .urls import SiteURLs, is_http_url
 
 __all__ = ["KNOWN_FIELDS", "ParsedArticle", "clean_text", "parse_article"]
 
@@ -30,7 +29,11 @@ RESERVED_SLUGS = frozenset(
     {"agent", "api", "beats", "tags", "feed", "vocab", "healthz", "static", "sitemap", "robots"}
 )
 # XML 1.0 §2.2 Char excludes these; one of them makes a whole Atom feed unparseable.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+# C1 controls (U+0080-U+009F) are legal XML 1.0 but in practice mis-decoded text, and PyYAML
+# refuses them. Unicode line separators become spaces: PyYAML would count them as line breaks
+# and every later line number would be off by one.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+_SEPARATORS = re.compile("[\u2028\u2029\x85]")
 
 KNOWN_FIELDS = (
     "title",
@@ -64,8 +67,23 @@ class ParsedArticle:
 def clean_text(text: str) -> tuple[str, list[int]]:
     """Drop characters XML cannot carry; normalise newlines. Returns the text and affected lines."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    lines = sorted({text.count("\n", 0, m.start()) + 1 for m in _NOT_XML.finditer(text)})
-    return _NOT_XML.sub("", text), lines
+    found = [*_SEPARATORS.finditer(text), *_NOT_XML.finditer(text)]
+    lines = sorted({text.count("\n", 0, m.start()) + 1 for m in found})
+    return _NOT_XML.sub("", _SEPARATORS.sub(" ", text)), lines
+
+
+def _clean_value(value: Any) -> tuple[Any, bool]:
+    """The same cleaning for values decoded from escapes ("\\u0001" in JSON, "\\0" in YAML)."""
+    if isinstance(value, str):
+        cleaned = _NOT_XML.sub("", _SEPARATORS.sub(" ", value))
+        return cleaned, cleaned != value
+    if isinstance(value, list):
+        items = [_clean_value(v) for v in value]
+        return [v for v, _ in items], any(changed for _, changed in items)
+    if isinstance(value, dict):
+        pairs = {k: _clean_value(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
+    return value, False
 
 
 @dataclass
@@ -104,13 +122,19 @@ def parse_article(
         c.warn("text", "removed characters that XML cannot carry", "no control characters", line)
 
     values: dict[str, Any] = {}
-    for key, value in fm.values.items():
+    extra_values = []
+    for key, raw in fm.values.items():
+        value, changed = _clean_value(raw)
+        if changed:
+            c.warn(key, "removed characters that XML cannot carry", "no control characters")
         name = ALIASES.get(key, key)
+        if name not in KNOWN_FIELDS:
+            extra_values.append((key, value))
         if name in values:
             c.error(key, f"duplicates {name!r}", "each field once")
         values[name] = value
         fm.lines.setdefault(name, fm.lines[key])
-    extra = tuple((k, v) for k, v in fm.values.items() if ALIASES.get(k, k) not in KNOWN_FIELDS)
+    extra = tuple(extra_values)
     for key, _ in extra:
         c.warn(
             key,
@@ -118,7 +142,8 @@ def parse_article(
             "one of " + ", ".join(KNOWN_FIELDS),
         )
     for key in REQUIRED:
-        if values.get(key) in (None, "", []):
+        value = values.get(key)
+        if value is None or value == [] or (isinstance(value, str) and not value.strip()):
             c.error(key, "missing", _EXPECTED.get(key, "a value"), line=fm.lines.get(key, 1))
 
     def text_field(key: str) -> str:
@@ -168,11 +193,8 @@ def parse_article(
     status = text_field("creativeWorkStatus").lower()
     if status and status not in STATUSES:
         c.error("creativeWorkStatus", f"unknown status {status!r}", "one of " + ", ".join(STATUSES))
-    if (
-        status in ("verified", "corrected", "updated")
-        and reviewed is None
-        and "dateReviewed" not in values
-    ):
+    reviewed_is_bad = any(p.field == "dateReviewed" for p in c.problems)
+    if status in ("verified", "corrected", "updated") and reviewed is None and not reviewed_is_bad:
         c.error(
             "dateReviewed",
             f"missing for a {status} article",
@@ -191,7 +213,7 @@ def parse_article(
     views = {}
     for key, mint in (("humanView", "page"), ("agentView", "agent")):
         url = text_field(key)
-        if url and not _is_http_url(url):
+        if url and not is_http_url(url):
             c.error(key, f"{url!r} is not an absolute http(s) URL", "https://host/path")
         elif url and urls and slug and url != getattr(urls, mint)(slug):
             c.warn(
@@ -209,8 +231,9 @@ def parse_article(
         title=title,
         problems=c.problems,
         source=source,
+        standfirst=text_field("standfirst"),
     )
-    standfirst = text_field("standfirst") or parts.standfirst
+    standfirst = parts.standfirst
     if (
         parts.disclosure
         and parts.disclosure.verified_by
@@ -280,11 +303,6 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "list"
     return "mapping" if isinstance(value, dict) else type(value).__name__
-
-
-def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and not re.search(r"\s", url)
 
 
 def _parse_datetime(raw: str, zone: ZoneInfo, fail: Callable[[str], None]) -> datetime | None:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
-
 from .errors import Problem
 from .model import Disclosure, FactCheck, Person, Source
+from .urls import is_http_url
 
 __all__ = ["MARKER", "BodyParts", "split_body"]
 
@@ -32,7 +31,8 @@ _FACT_CHECK = re.compile(
     re.IGNORECASE,
 )
 _SOURCE = re.compile(
-    r"^\s*(?:[-*+]|\d+[.)])?\s*(?:\[(?P<title>[^\]]*)\]\((?P<url>[^)\s]+)\)|<(?P<angle>[^>\s]+)>|"
+    r"^\s*(?:[-*+]|\d+[.)])?\s*(?:\[(?P<title>[^\]]*)\]\((?P<url>(?:[^()\s]|\([^()\s]*\))+)\)|"
+    r"<(?P<angle>[^>\s]+)>|"
     r"(?P<bare>https?://\S+))\s*$"
 )
 
@@ -55,8 +55,13 @@ def split_body(
     title: str,
     problems: list[Problem],
     source: str,
+    standfirst: str = "",
 ) -> BodyParts:
-    """Split the body; append a Problem for each unreadable source line."""
+    """Split the body; append a Problem for each unreadable source line.
+
+    With a `standfirst` from the front matter, the body's first line is the standfirst only if it
+    repeats it; otherwise it belongs to the body.
+    """
     lines = [(first_line + i, line.rstrip()) for i, line in enumerate(text.split("\n"))]
     marker = False
     for i, (n, line) in enumerate(lines):
@@ -68,7 +73,11 @@ def split_body(
     pos = 0
     if pos < len(content) and _same_headline(content[pos][1], title):
         pos += 1
-    if (
+    if standfirst:
+        parts.standfirst = standfirst
+        if pos < len(content) and " ".join(content[pos][1].split()) == standfirst:
+            pos += 1
+    elif (
         pos < len(content)
         and not _DISCLOSURE.match(content[pos][1])
         and not _FACT_CHECK.match(content[pos][1])
@@ -116,9 +125,8 @@ def split_body(
 
 
 def _same_headline(line: str, title: str) -> bool:
-    return " ".join(line.lstrip("# ").split()).casefold() == title.casefold() or line.startswith(
-        "# "
-    )
+    """The headline repeated (as text or as a '# ' heading); any other heading is body."""
+    return " ".join(line.lstrip("# ").split()).casefold() == title.casefold()
 
 
 def _disclosure(line: str) -> Disclosure:
@@ -129,7 +137,7 @@ def _disclosure(line: str) -> Disclosure:
         text=text,
         ai_drafted=bool(_AI_DRAFTED.search(text)),
         verified_by=Person.parse(who["who"]) if who else None,
-        policy_url=policy["url"] if policy and _is_http_url(policy["url"]) else "",
+        policy_url=policy["url"] if policy and is_http_url(policy["url"]) else "",
     )
 
 
@@ -138,11 +146,8 @@ def _source(line: str) -> Source | None:
     if not match:
         return None
     url = match["url"] or match["angle"] or match["bare"]
-    if not _is_http_url(url):
+    if not is_http_url(url):
         return None
     return Source(url, " ".join((match["title"] or "").split()))
 
 
-def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)

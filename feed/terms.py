@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "AI_ACT_BASIS_TERMS",
     "NS",
+    "ROLE_TERMS",
     "SCHEMA",
     "STATUS_SET",
     "STATUS_TERMS",
@@ -34,4 +35,11 @@ AI_ACT_BASIS_TERMS = {
     "disclosed": NS + "Art50Disclosed",
     "editorial-responsibility": NS + "Art50EditorialResponsibility",
     "not-in-scope": NS + "Art50NotInScope",
+}
+
+# PROV roles (prov:hadRole of each activity's qualified association)
+ROLE_TERMS = {
+    "drafting": NS + "DraftingAgent",
+    "fact-check": NS + "FactChecker",
+    "review": NS + "VerifyingEditor",
 }

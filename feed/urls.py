@@ -5,17 +5,40 @@ One place, so the JSON-LD `@id`s, the Atom ids, the links and the routes can nev
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-__all__ = ["SiteURLs", "slugify"]
+__all__ = ["SiteURLs", "is_http_url", "slugify"]
+
+# RFC 3987 excludes these from IRIs; N-Triples and Turtle cannot write an IRI that holds one.
+_NOT_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
+
+
+def is_http_url(url: str) -> bool:
+    """An absolute http(s) URL with a host, and nothing that cannot appear in an IRI."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not _NOT_IRI.search(url)
 
 
 def slugify(text: str) -> str:
-    """'Économie & Tech' -> 'economie-tech': stable URL segments for beats, tags and names."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "x"
+    """'Économie & Tech' -> 'economie-tech': stable URL segments for beats, tags and names.
+
+    Letters with no ASCII form ('Алиса', '新闻') would all collapse to the same slug; they get a
+    short hash of the name instead, so different names never share an identifier.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = decomposed.encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    lost = any(
+        ord(ch) > 127 and unicodedata.category(ch)[0] in "LN" for ch in decomposed
+    )
+    if lost or not slug:
+        digest = hashlib.sha256(text.strip().casefold().encode()).hexdigest()[:10]
+        slug = f"{slug}-{digest}" if slug else digest
+    return slug
 
 
 @dataclass(frozen=True)
@@ -46,6 +69,10 @@ class SiteURLs:
 
     def person_id(self, name: str) -> str:
         return f"{self.base}/#person-{slugify(name)}"
+
+    def ai_agent_id(self, organization: str) -> str:
+        """The newsroom's drafting AI agent (a prov:SoftwareAgent acting for the organization)."""
+        return f"{self.base}/#ai-agent-{slugify(organization)}"
 
     def tool_id(self, name: str) -> str:
         return f"{self.base}/#tool-{slugify(name)}"

@@ -43,7 +43,9 @@ def seed_text() -> str:
 @pytest.fixture
 def article(seed_text: str, settings: Settings) -> Article:
     """The newsroom's real sample article (the seed), parsed."""
-    return parse_article(seed_text, str(SEED), timezone=settings.zone, base_url=settings.base_url).article
+    return parse_article(
+        seed_text, str(SEED), timezone=settings.zone, base_url=settings.base_url
+    ).article
 
 
 @pytest.fixture
@@ -78,6 +80,13 @@ def loader(settings: Settings):  # type: ignore[no-untyped-def]
     context = SCHEMAORG / "schemaorgcontext.jsonld"
     if context.exists():
         body = context.read_bytes()
-        extra = {url: body for url in ("https://schema.org", "https://schema.org/", "http://schema.org",
-                                       "http://schema.org/")}
+        extra = dict.fromkeys(
+            (
+                "https://schema.org",
+                "https://schema.org/",
+                "http://schema.org",
+                "http://schema.org/",
+            ),
+            body,
+        )
     return offline_loader(settings.base_url, extra)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from email.utils import format_datetime, parsedate_to_datetime
 from datetime import timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 
 import feedparser
 import lxml.html
@@ -30,7 +30,8 @@ def test_route_serves_its_representation_with_validators(client, path, media_typ
     r = client.get(path)
     assert r.status_code == 200
     assert r.headers["content-type"].split(";")[0] == media_type
-    assert r.headers["etag"].startswith('"') and r.headers["etag"].endswith('"')
+    assert r.headers["etag"].startswith('"')
+    assert r.headers["etag"].endswith('"')
     assert parsedate_to_datetime(r.headers["last-modified"]).tzinfo is not None
     assert int(r.headers["content-length"]) == len(r.content)
 
@@ -159,8 +160,12 @@ def test_requests_render_nothing(client, monkeypatch):
     def broken(*args, **kwargs):
         raise AssertionError("rendered on the request path")
 
-    for module, name in ((feed.jsonld, "render_agent_view"), (feed.html, "render_html"),
-                         (feed.html, "render_index"), (feed.atom, "render_atom")):
+    for module, name in (
+        (feed.jsonld, "render_agent_view"),
+        (feed.html, "render_html"),
+        (feed.html, "render_index"),
+        (feed.atom, "render_atom"),
+    ):
         monkeypatch.setattr(module, name, broken)
     monkeypatch.setattr(feed.formats, "ARTICLE_FORMATS", {})
     for path, _ in ((p.values[0], p.values[1]) for p in ROUTES):

@@ -77,9 +77,11 @@ def assert_rfc4287(xml_bytes: bytes, self_url: str | None = None) -> None:
         published = entry.findtext("a:published", namespaces=NS)
         if published is not None:
             assert updated >= _when(published), f"entry {i}: updated before published"
-        alternates = [(link.get("type"), link.get("hreflang"))
-                      for link in entry.findall("a:link", NS)
-                      if link.get("rel", "alternate") == "alternate"]
+        alternates = [
+            (link.get("type"), link.get("hreflang"))
+            for link in entry.findall("a:link", NS)
+            if link.get("rel", "alternate") == "alternate"
+        ]
         # §4.1.2
         assert alternates or entry.find("a:content", NS) is not None, f"entry {i}: no content"
         assert len(alternates) == len(set(alternates)), f"entry {i}: repeated alternate link"
@@ -116,29 +118,33 @@ def newest_first(articles: list[Article]) -> list[Article]:
 # --- feedparser ----------------------------------------------------------------------------------
 
 
-def test_feedparser_reads_every_entry(parsed: feedparser.FeedParserDict,
-                                      feed_articles: list[Article]):
+def test_feedparser_reads_every_entry(
+    parsed: feedparser.FeedParserDict, feed_articles: list[Article]
+):
     """feedparser reads the feed as well-formed Atom 1.0 with one entry per article."""
     assert parsed.bozo == 0, parsed.get("bozo_exception")
     assert parsed.version == "atom10"
     assert len(parsed.entries) == len(feed_articles) == 7
 
 
-def test_entry_ids_are_article_ids_newest_first(parsed: feedparser.FeedParserDict,
-                                                feed_articles: list[Article], settings: Settings):
+def test_entry_ids_are_article_ids_newest_first(
+    parsed: feedparser.FeedParserDict, feed_articles: list[Article], settings: Settings
+):
     """Entry ids are the articles' permanent ids, ordered by updated, newest first."""
     urls = SiteURLs(settings.base_url)
-    assert [e.id for e in parsed.entries] == [urls.article_id(a.slug)
-                                             for a in newest_first(feed_articles)]
+    assert [e.id for e in parsed.entries] == [
+        urls.article_id(a.slug) for a in newest_first(feed_articles)
+    ]
     stamps = [e.updated_parsed for e in parsed.entries]
     assert stamps == sorted(stamps, reverse=True)
     assert parsed.entries[0].id == urls.article_id(
-        "unpublished-poems-attributed-to-ferrow-bay-poet-found-in-attic")
+        "unpublished-poems-attributed-to-ferrow-bay-poet-found-in-attic"
+    )
 
 
-def test_entries_carry_summary_content_links_and_categories(parsed: feedparser.FeedParserDict,
-                                                            feed_articles: list[Article],
-                                                            settings: Settings):
+def test_entries_carry_summary_content_links_and_categories(
+    parsed: feedparser.FeedParserDict, feed_articles: list[Article], settings: Settings
+):
     """Each entry has the standfirst as summary, HTML content, both alternate links and its
     categories."""
     urls = SiteURLs(settings.base_url)
@@ -185,12 +191,14 @@ def _remove(path: str) -> Callable[[etree._Element], None]:
     def mutate(root: etree._Element) -> None:
         for element in root.xpath(path, namespaces=NS):
             element.getparent().remove(element)
+
     return mutate
 
 
 def _set_text(path: str, text: str) -> Callable[[etree._Element], None]:
     def mutate(root: etree._Element) -> None:
         root.xpath(path, namespaces=NS)[0].text = text
+
     return mutate
 
 
@@ -218,26 +226,36 @@ BREAKAGES = [
     pytest.param(_second_self_link, "2 rel=self", id="two-self-links"),
     pytest.param(_move_self_link, "elsewhere", id="self-link-elsewhere"),
     pytest.param(_duplicate_id, "duplicate atom:id", id="duplicate-id"),
-    pytest.param(_set_text("a:entry[1]/a:id", "agent/some-slug#article"), "not an absolute IRI",
-                 id="relative-id"),
+    pytest.param(
+        _set_text("a:entry[1]/a:id", "agent/some-slug#article"),
+        "not an absolute IRI",
+        id="relative-id",
+    ),
     pytest.param(_strip_offset, "not RFC 3339", id="no-offset"),
     pytest.param(_set_text("a:entry[1]/a:published", "2026-06-20"), "not RFC 3339", id="date-only"),
-    pytest.param(_set_text("a:entry[1]/a:published", "2099-01-01T00:00:00+00:00"),
-                 "updated before published", id="published-after-updated"),
-    pytest.param(_set_text("a:updated", "2000-01-01T00:00:00Z"), "feed updated",
-                 id="feed-updated-not-newest"),
+    pytest.param(
+        _set_text("a:entry[1]/a:published", "2099-01-01T00:00:00+00:00"),
+        "updated before published",
+        id="published-after-updated",
+    ),
+    pytest.param(
+        _set_text("a:updated", "2000-01-01T00:00:00Z"), "feed updated", id="feed-updated-not-newest"
+    ),
     pytest.param(_remove("a:author | a:entry[1]/a:author"), "no atom:author", id="no-author"),
     pytest.param(_remove("a:title"), "feed: needs one atom:title", id="no-feed-title"),
     pytest.param(_remove("a:id"), "feed: needs one atom:id", id="no-feed-id"),
-    pytest.param(_remove("a:entry[3]/a:updated"), "entry 2: needs one atom:updated",
-                 id="entry-without-updated"),
+    pytest.param(
+        _remove("a:entry[3]/a:updated"),
+        "entry 2: needs one atom:updated",
+        id="entry-without-updated",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("breakage", "message"), BREAKAGES)
-def test_rfc4287_check_catches_a_broken_feed(xml: bytes, settings: Settings,
-                                             breakage: Callable[[etree._Element], None],
-                                             message: str):
+def test_rfc4287_check_catches_a_broken_feed(
+    xml: bytes, settings: Settings, breakage: Callable[[etree._Element], None], message: str
+):
     """Each single violation of the rules, applied to a good feed, makes assert_rfc4287 fail."""
     root = etree.fromstring(xml)
     breakage(root)
@@ -251,8 +269,9 @@ def test_rfc4287_check_catches_a_broken_feed(xml: bytes, settings: Settings,
 # --- selection, determinism, empty ----------------------------------------------------------------
 
 
-def test_feed_holds_only_the_newest_feed_size_entries(feed_articles: list[Article],
-                                                      settings: Settings):
+def test_feed_holds_only_the_newest_feed_size_entries(
+    feed_articles: list[Article], settings: Settings
+):
     """With feed_size=3 the feed carries exactly the three most recently updated articles."""
     small = dataclasses.replace(settings, feed_size=3)
     xml = render_atom(feed_articles, small)
@@ -293,9 +312,9 @@ def test_control_character_is_stripped_before_it_reaches_the_feed(settings: Sett
     path = next(p for p in sample_paths() if p.name.startswith("harbour-town"))
     text = path.read_text(encoding="utf-8")
     title = "Harbour town council votes to license delivery robots"
-    dirty = text.replace(f'title: "{title}"', 'title: "Harbour town\x0b council votes to license '
-                         'delivery robots"').replace("Councillors in Port Ellery",
-                                                     "Councillors in Port\x0b Ellery")
+    dirty = text.replace(
+        f'title: "{title}"', 'title: "Harbour town\x0b council votes to license delivery robots"'
+    ).replace("Councillors in Port Ellery", "Councillors in Port\x0b Ellery")
     assert dirty.count("\x0b") == 2
     result = parse_article(dirty, str(path), timezone=settings.zone)
     assert result.article.title == title
@@ -315,12 +334,18 @@ def test_control_character_is_stripped_before_it_reaches_the_feed(settings: Sett
 TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "feed/atom.py has no retraction handling: the architecture's stability contract says "
-    "'retraction -> 410 on the article URLs + RFC 6721 tombstone in feeds', but the retracted "
-    "sample is rendered as an ordinary full entry and no at:deleted-entry is written"))
-def test_retracted_article_is_an_rfc6721_tombstone(xml: bytes, articles: list[Article],
-                                                   settings: Settings):
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "feed/atom.py has no retraction handling: the architecture's stability contract says "
+        "'retraction -> 410 on the article URLs + RFC 6721 tombstone in feeds', but the retracted "
+        "sample is rendered as an ordinary full entry and no at:deleted-entry is written"
+    ),
+)
+def test_retracted_article_is_an_rfc6721_tombstone(
+    xml: bytes, articles: list[Article], settings: Settings
+):
     """The retracted sample appears in the feed as an at:deleted-entry referring to its entry id."""
     retracted = next(a for a in articles if a.status == "retracted")
     ref = SiteURLs(settings.base_url).article_id(retracted.slug)

@@ -14,12 +14,11 @@ from pathlib import Path
 import feedparser
 import lxml.html
 import pytest
+from conftest import ROOT, SEED, require_shared
 
 from feed.cli import _parser, main
 from feed.importer import sample_paths
 from feed.storage import SQLiteStore
-
-from conftest import ROOT, SEED, require_shared
 
 GOOD = """---
 title: A good article
@@ -55,8 +54,13 @@ def test_check_good_files_exits_0(tmp_path, capsys):
 
 def test_check_reports_each_problem_on_its_own_line(tmp_path, capsys):
     """Each problem is one `path:line: field: message (expected ...)` line; exit status 1."""
-    bad = _write(tmp_path, "bad.md", GOOD.replace("slug: a-good-article", "slug: Not A Slug")
-                 .replace("published: 2026-05-20", "published: someday"))
+    bad = _write(
+        tmp_path,
+        "bad.md",
+        GOOD.replace("slug: a-good-article", "slug: Not A Slug").replace(
+            "published: 2026-05-20", "published: someday"
+        ),
+    )
     assert main(["check", str(bad)], environ={}) == 1
     lines = [line for line in capsys.readouterr().err.splitlines() if PROBLEM_LINE.match(line)]
     found = {(m["path"], int(m["line"]), m["field"]) for m in map(PROBLEM_LINE.match, lines)}
@@ -76,11 +80,14 @@ def test_import_with_one_bad_file_changes_nothing(tmp_path, capsys):
     folder = tmp_path / "articles"
     folder.mkdir()
     _write(folder, "good.md", GOOD)
-    _write(folder, "bad.md", GOOD.replace("a-good-article", "another-one").replace("beat: News\n", ""))
+    _write(
+        folder, "bad.md", GOOD.replace("a-good-article", "another-one").replace("beat: News\n", "")
+    )
     db = tmp_path / "feed.sqlite3"
     assert main(["import", "--db", str(db), str(folder)], environ={}) == 1
     err = capsys.readouterr().err
-    assert f"{folder / 'bad.md'}:" in err and "beat: missing" in err
+    assert f"{folder / 'bad.md'}:" in err
+    assert "beat: missing" in err
     assert "nothing imported" in err
     store = SQLiteStore(db)
     assert store.count() == 0
@@ -104,7 +111,10 @@ def test_import_the_seed_unchanged(tmp_path, capsys):
     """The newsroom's real article imports as-is."""
     seed = require_shared(SEED)
     assert main(["import", "--db", str(tmp_path / "f.sqlite3"), str(seed)], environ={}) == 0
-    assert "created   amazon-aws-outage-tied-to-genai-assisted-infrastructure-changes" in capsys.readouterr().out
+    assert (
+        "created   amazon-aws-outage-tied-to-genai-assisted-infrastructure-changes"
+        in capsys.readouterr().out
+    )
 
 
 def test_duplicate_slugs_in_one_import_are_refused(tmp_path, capsys):
@@ -133,7 +143,10 @@ def test_non_utf8_file_is_reported_with_its_line(tmp_path, capsys):
 def test_render_prints_a_parseable_representation(tmp_path, capsysbinary, fmt):
     """`feed render --format F` writes that representation to stdout, with links from --base-url."""
     path = _write(tmp_path, "a.md", GOOD)
-    assert main(["render", str(path), "--format", fmt, "--base-url", "https://x.example"], environ={}) == 0
+    assert (
+        main(["render", str(path), "--format", fmt, "--base-url", "https://x.example"], environ={})
+        == 0
+    )
     out = capsysbinary.readouterr().out
     if fmt == "jsonld":
         ids = [node["@id"] for node in json.loads(out)["@graph"]]
@@ -142,7 +155,12 @@ def test_render_prints_a_parseable_representation(tmp_path, capsysbinary, fmt):
         assert lxml.html.fromstring(out).findtext(".//h1") == "A good article"
     else:
         parsed = feedparser.parse(out)
-        assert not parsed.bozo and parsed.entries[0].id == "https://x.example/agent/a-good-article#article"
+        assert (
+            not parsed.bozo
+        )
+        assert (
+            parsed.entries[0].id == "https://x.example/agent/a-good-article#article"
+        )
 
 
 def test_bad_setting_exits_3(tmp_path, capsys):
@@ -169,8 +187,12 @@ def _free_port() -> int:
 def test_serve_with_no_arguments_serves_the_samples(tmp_path):
     """`feed serve` in an empty folder creates feed.sqlite3 with the samples and serves them over HTTP."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "feed", "serve", "--port", str(port)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feed", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -185,7 +207,8 @@ def test_serve_with_no_arguments_serves_the_samples(tmp_path):
         assert health["articles"] == len(sample_paths())
         with urllib.request.urlopen(base + "/feed.atom", timeout=5) as r:
             feed = feedparser.parse(r.read())
-        assert not feed.bozo and len(feed.entries) == len(sample_paths())
+        assert not feed.bozo
+        assert len(feed.entries) == len(sample_paths())
         assert feed.feed.links[0]["href"] == base + "/feed.atom"  # base URL follows --port
         with urllib.request.urlopen(feed.entries[0].links[1]["href"], timeout=5) as r:
             assert r.headers["content-type"] == "application/ld+json"

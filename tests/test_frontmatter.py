@@ -2,7 +2,7 @@
 
 Values come back as plain strings, lists and dicts (no YAML type guessing), each key with its
 1-based line. Errors are FrontMatterError carrying one Problem with the line (and, for the
-flattened form, the column). Bugs found here are documented by strict xfails at the end.
+flattened form, the column), including the regressions found while writing these tests.
 """
 
 from __future__ import annotations
@@ -117,10 +117,18 @@ def test_yaml_collections_stay_strings() -> None:
     }
 
 
-def test_yaml_block_scalars_and_aliases() -> None:
-    """Literal and folded block scalars keep YAML's text; an alias repeats its anchor's text."""
-    fm = split("---\nlit: |\n  a\n  b\nfold: >\n  c\n  d\nw: &anchor v\nv: *anchor\n---\n")
-    assert fm.values == {"lit": "a\nb\n", "fold": "c d\n", "w": "v", "v": "v"}
+def test_yaml_block_scalars() -> None:
+    """Literal and folded block scalars keep YAML's text."""
+    fm = split("---\nlit: |\n  a\n  b\nfold: >\n  c\n  d\n---\n")
+    assert fm.values == {"lit": "a\nb\n", "fold": "c d\n"}
+
+
+def test_yaml_aliases_are_refused() -> None:
+    """Even a harmless alias is refused: aliases can recurse or expand exponentially."""
+    text = "---\nw: &anchor v\nv: *anchor\n---\n"
+    problem = failure(text)
+    assert (problem.line, problem.field) == (line_of(text, "v: *anchor"), "front matter")
+    assert "alias" in problem.message
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,60 +397,36 @@ def test_no_front_matter(text: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Known bugs in feed/frontmatter.py (strict xfails)
+# Regressions: bugs these tests found, now fixed
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="BUG frontmatter.py: _plain() follows YAML aliases without a cycle check, so a "
-    "self-referencing anchor ('tags: &a [*a]') raises RecursionError instead of "
-    "FrontMatterError (and parse_article lets it escape instead of raising InvalidArticle)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "value", [pytest.param("&a [*a]", id="list"), pytest.param("&a {k: *a}", id="mapping")]
 )
-def test_bug_recursive_alias_raises_recursion_error(value: str) -> None:
+def test_yaml_alias_is_refused_on_its_line(value: str) -> None:
     """A self-referencing YAML alias is reported as a front-matter problem on its line."""
     text = f"---\ntitle: a\ntags: {value}\n---\nBody\n"
     problem = failure(text)
     assert problem.line == line_of(text, "tags:")
 
 
-@pytest.mark.xfail(
-    reason="BUG frontmatter.py: PyYAML counts U+0085, U+2028 and U+2029 as line breaks but the "
-    "file's lines are split on '\\n' only, so every key after such a character is reported one "
-    "line too far down (here 'slug' on line 4 instead of 3)",
-    strict=True,
-)
 @pytest.mark.parametrize("char", ["\u2028", "\u2029", "\x85"])
-def test_bug_unicode_line_separator_shifts_key_lines(char: str) -> None:
+def test_unicode_line_separator_does_not_shift_key_lines(char: str) -> None:
     """A Unicode line separator inside a quoted value does not shift the lines of later keys."""
     text = f'---\ntitle: "a{char}b"\nslug: s\n---\nBody\n'
     fm = split(text)
     assert fm.lines == {"title": 2, "slug": line_of(text, "slug:")}
 
 
-@pytest.mark.xfail(
-    reason="BUG frontmatter.py: PyYAML's ReaderError (e.g. a raw U+0080 C1 control character) "
-    "has no problem_mark, so the error is always reported at line 2 whatever line holds the "
-    "character",
-    strict=True,
-)
-def test_bug_unacceptable_character_reported_at_line_2() -> None:
+def test_unacceptable_character_reported_on_its_line() -> None:
     """A character YAML refuses is reported on the line that holds it."""
     text = "---\ntitle: a\nslug: s\nbeat: Ne\x80ws\n---\nBody\n"
     problem = failure(text)
     assert problem.line == line_of(text, "beat:")
 
 
-@pytest.mark.xfail(
-    reason="BUG frontmatter.py: only problem_mark is used; for an unterminated quoted scalar it "
-    "is the end of the front matter, so 'title: \"Harbour' on line 2 is reported on line 4, "
-    "although PyYAML's context_mark ('while scanning a quoted scalar') points at line 2",
-    strict=True,
-)
-def test_bug_unterminated_quote_reported_at_end_of_front_matter() -> None:
+def test_unterminated_quote_reported_where_it_opens() -> None:
     """An unterminated quoted value is reported on the line where the quote opens."""
     text = '---\ntitle: "Harbour robots\nslug: s\nbeat: News\n---\nBody\n'
     problem = failure(text)

@@ -20,26 +20,36 @@ ESCAPE = "</script><script>alert(1)</script>"
 ATOM_LINK = "link[@rel='alternate'][@type='application/atom+xml']/@href"
 
 CORRECTED = [
-    pytest.param("kestrel-fell-geothermal-plant-begins-supplying-grid", "corrected",
-                 "An earlier version misstated the plant's capacity as 40 MW; it is 14 MW.",
-                 "2026-06-03", id="corrected"),
-    pytest.param("unpublished-poems-attributed-to-ferrow-bay-poet-found-in-attic", "retracted",
-                 "This article has been retracted. The 1931 letter of provenance cited as its "
-                 "principal source was found to be fabricated",
-                 "2026-06-20", id="retracted"),
+    pytest.param(
+        "kestrel-fell-geothermal-plant-begins-supplying-grid",
+        "corrected",
+        "An earlier version misstated the plant's capacity as 40 MW; it is 14 MW.",
+        "2026-06-03",
+        id="corrected",
+    ),
+    pytest.param(
+        "unpublished-poems-attributed-to-ferrow-bay-poet-found-in-attic",
+        "retracted",
+        "This article has been retracted. The 1931 letter of provenance cited as its "
+        "principal source was found to be fabricated",
+        "2026-06-20",
+        id="retracted",
+    ),
 ]
 
 # One field at a time carries a script-closing payload into both the page and its JSON-LD block.
 HOSTILE = [
     pytest.param({"title": f"Breaking {ESCAPE} news </script>"}, id="title"),
-    pytest.param({"body": f"First paragraph.\n\n{ESCAPE}\n\n<!-- <script>alert(2)</script>"},
-                 id="body"),
+    pytest.param(
+        {"body": f"First paragraph.\n\n{ESCAPE}\n\n<!-- <script>alert(2)</script>"}, id="body"
+    ),
     pytest.param({"standfirst": f"Standfirst {ESCAPE}"}, id="standfirst"),
     pytest.param({"editor": Person(f"Eve {ESCAPE}", "Editor </script>")}, id="editor"),
     pytest.param({"tags": (ESCAPE, "<!--")}, id="tag"),
     pytest.param({"beat": ESCAPE}, id="beat"),
-    pytest.param({"corrections": (Correction(datetime(2026, 5, 17, tzinfo=UTC), ESCAPE),)},
-                 id="correction"),
+    pytest.param(
+        {"corrections": (Correction(datetime(2026, 5, 17, tzinfo=UTC), ESCAPE),)}, id="correction"
+    ),
     pytest.param({"title": "</SCRIPT >x", "body": "<script>alert(1)</script>"}, id="uppercase"),
 ]
 
@@ -77,8 +87,9 @@ def test_page_embeds_exactly_the_schema_org_block(every_article: list[Article], 
         assert json.loads(scripts[0].text) == schema_org_block(a, settings)
 
 
-def test_page_head_links_to_agent_view_feed_and_canonical(every_article: list[Article],
-                                                          settings: Settings):
+def test_page_head_links_to_agent_view_feed_and_canonical(
+    every_article: list[Article], settings: Settings
+):
     """The head carries the canonical URL, the agent view and feed alternates, and the site
     language."""
     urls = SiteURLs(settings.base_url)
@@ -128,8 +139,9 @@ def test_sample_pages_list_their_sources_as_links(articles: list[Article], setti
 
 
 @pytest.mark.parametrize(("slug", "status", "correction", "day"), CORRECTED)
-def test_corrected_sample_shows_its_correction(articles: list[Article], settings: Settings,
-                                               slug: str, status: str, correction: str, day: str):
+def test_corrected_sample_shows_its_correction(
+    articles: list[Article], settings: Settings, slug: str, status: str, correction: str, day: str
+):
     """A corrected or retracted sample shows a status notice and its dated correction text."""
     doc = parse(render_html(sample(articles, slug), settings))
     notices = doc.xpath("//*[@role='status']")
@@ -167,8 +179,9 @@ def test_script_payload_cannot_break_out(article: Article, settings: Settings, c
 # --- the home page ------------------------------------------------------------------------------
 
 
-def test_index_links_every_article_with_feed_discovery(every_article: list[Article],
-                                                       settings: Settings):
+def test_index_links_every_article_with_feed_discovery(
+    every_article: list[Article], settings: Settings
+):
     """The home page links each article's page under its title and advertises the Atom feed."""
     urls = SiteURLs(settings.base_url)
     doc = parse(render_index(every_article, settings))
@@ -192,9 +205,6 @@ def _newest_published_first(articles: list[Article]) -> list[str]:
     return [a.slug for a in sorted(articles, key=lambda a: (-a.published.timestamp(), a.slug))]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "feed/html.py render_index promises 'The home page: newest first' but lists articles in the "
-    "order it is given; only feed/site.py list_resources sorts before calling it"))
 def test_index_lists_newest_published_first(every_article: list[Article], settings: Settings):
     """render_index orders articles by publication date, newest first, whatever the input order."""
 
@@ -202,8 +212,9 @@ def test_index_lists_newest_published_first(every_article: list[Article], settin
     assert _listed_slugs(page, settings) == _newest_published_first(every_article)
 
 
-def test_served_home_page_lists_newest_published_first(every_article: list[Article],
-                                                       settings: Settings):
+def test_served_home_page_lists_newest_published_first(
+    every_article: list[Article], settings: Settings
+):
     """The home page the service serves (site.list_resources) is ordered newest published first."""
     page = list_resources(every_article, settings)["/"].body
     assert _listed_slugs(page, settings) == _newest_published_first(every_article)

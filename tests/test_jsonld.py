@@ -23,6 +23,7 @@ from rdflib import RDF, RDFS, XSD, Literal, URIRef
 from rdflib.namespace import Namespace
 
 from feed.documents import CANONICAL_CONTEXT, context_urls
+from feed.errors import InvalidArticle
 from feed.importer import sample_paths
 from feed.jsonld import context, render_agent_view, schema_org_block
 from feed.model import STATUSES, Article
@@ -39,11 +40,33 @@ AGENTRY = Namespace(NS)
 PREFIXES = {"schema": SDO, "prov": PROV, "agentry": AGENTRY, "xsd": XSD, "rdf": RDF}
 
 # JSON-LD 1.1 keywords (https://www.w3.org/TR/json-ld11/#keywords).
-KEYWORDS = frozenset({
-    "@base", "@container", "@context", "@direction", "@graph", "@id", "@import", "@included",
-    "@index", "@json", "@language", "@list", "@nest", "@none", "@prefix", "@propagate",
-    "@protected", "@reverse", "@set", "@type", "@value", "@version", "@vocab",
-})
+KEYWORDS = frozenset(
+    {
+        "@base",
+        "@container",
+        "@context",
+        "@direction",
+        "@graph",
+        "@id",
+        "@import",
+        "@included",
+        "@index",
+        "@json",
+        "@language",
+        "@list",
+        "@nest",
+        "@none",
+        "@prefix",
+        "@propagate",
+        "@protected",
+        "@reverse",
+        "@set",
+        "@type",
+        "@value",
+        "@version",
+        "@vocab",
+    }
+)
 
 OTHER_BASE = "https://mirror.example/news"
 
@@ -74,9 +97,12 @@ SAMPLE_CORRECTIONS = {
         ("2026-06-03", "An earlier version misstated the plant's capacity as 40 MW; it is 14 MW."),
     ],
     "unpublished-poems-attributed-to-ferrow-bay-poet-found-in-attic": [
-        ("2026-06-20", "This article has been retracted. The 1931 letter of provenance cited as "
-                       "its principal source was found to be fabricated, and the attribution of "
-                       "the poems to Idris Calloway could not be verified."),
+        (
+            "2026-06-20",
+            "This article has been retracted. The 1931 letter of provenance cited as "
+            "its principal source was found to be fabricated, and the attribution of "
+            "the poems to Idris Calloway could not be verified.",
+        ),
     ],
 }
 
@@ -108,8 +134,9 @@ def ask(graph: rdflib.Graph, pattern: str, **bindings: rdflib.term.Node) -> bool
 
 
 def select(graph: rdflib.Graph, pattern: str, variables: str, **bindings: rdflib.term.Node) -> set:
-    result = graph.query(f"SELECT {variables} WHERE {{ {pattern} }}", initNs=PREFIXES,
-                         initBindings=bindings)
+    result = graph.query(
+        f"SELECT {variables} WHERE {{ {pattern} }}", initNs=PREFIXES, initBindings=bindings
+    )
     return {tuple(row) if len(row) > 1 else row[0] for row in result}
 
 
@@ -155,8 +182,10 @@ def dropped_by_expansion(document: dict, loader) -> list[str]:
         values = sum(len(v) if isinstance(v, list) else 1 for v in props.values())
         exp_values = sum(len(v) for v in exp.values())
         if len(props) != len(exp) or values != exp_values:
-            problems.append(f"{node['@id']}: {len(props)} properties/{values} values compact, "
-                            f"{len(exp)}/{exp_values} expanded")
+            problems.append(
+                f"{node['@id']}: {len(props)} properties/{values} values compact, "
+                f"{len(exp)}/{exp_values} expanded"
+            )
     return problems
 
 
@@ -292,10 +321,13 @@ def test_expansion_uses_only_the_offline_loader(seed_doc: dict, loader, no_netwo
     assert no_network == []
 
 
-@pytest.mark.parametrize("context_url", [
-    pytest.param("deployment", id="deployment-url"),
-    pytest.param(CANONICAL_CONTEXT, id="canonical-url"),
-])
+@pytest.mark.parametrize(
+    "context_url",
+    [
+        pytest.param("deployment", id="deployment-url"),
+        pytest.param(CANONICAL_CONTEXT, id="canonical-url"),
+    ],
+)
 def test_published_context_url_expands_like_the_inline_context(
     seed_doc: dict, settings: Settings, loader, no_network: list, context_url: str
 ):
@@ -340,60 +372,93 @@ def test_rdflib_loads_pyld_nquads(seed_doc: dict, loader):
 # --- the seed's facts, in the graph ------------------------------------------------------------
 
 SEED_FACTS = [
-    pytest.param("?article a schema:NewsArticle ; schema:headline "
-                 "'Amazon AWS outage tied to GenAI-assisted infrastructure changes' .",
-                 id="headline"),
-    pytest.param("?article schema:datePublished ?d . FILTER(datatype(?d) = xsd:dateTime && "
-                 "?d = '2026-05-16T00:00:00+00:00'^^xsd:dateTime)", id="datePublished"),
-    pytest.param("?article schema:dateModified ?d . FILTER(datatype(?d) = xsd:dateTime)",
-                 id="dateModified"),
+    pytest.param(
+        "?article a schema:NewsArticle ; schema:headline "
+        "'Amazon AWS outage tied to GenAI-assisted infrastructure changes' .",
+        id="headline",
+    ),
+    pytest.param(
+        "?article schema:datePublished ?d . FILTER(datatype(?d) = xsd:dateTime && "
+        "?d = '2026-05-16T00:00:00+00:00'^^xsd:dateTime)",
+        id="datePublished",
+    ),
+    pytest.param(
+        "?article schema:dateModified ?d . FILTER(datatype(?d) = xsd:dateTime)", id="dateModified"
+    ),
     pytest.param("?article schema:articleSection 'News' .", id="articleSection"),
     pytest.param("?article schema:keywords 'News', 'Economy' .", id="keywords"),
-    pytest.param("?article schema:creativeWorkStatus ?s . ?s a schema:DefinedTerm ; "
-                 "schema:termCode 'verified' ; schema:inDefinedTermSet agentry:ArticleStatus . "
-                 "FILTER(isIRI(?s))", id="creativeWorkStatus"),
-    pytest.param("?article schema:digitalSourceType ?t . FILTER(isIRI(?t) && "
-                 "?t = <https://schema.org/TrainedAlgorithmicMediaDigitalSource>)",
-                 id="digitalSourceType"),
-    pytest.param("?article schema:author ?o ; schema:publisher ?o . "
-                 "?o a schema:NewsMediaOrganization ; schema:name 'Agentry Newsroom' ; "
-                 "schema:publishingPrinciples ?p ; schema:verificationFactCheckingPolicy ?f ; "
-                 "schema:correctionsPolicy ?c . FILTER(isIRI(?o) && isIRI(?p) && isIRI(?f) && "
-                 "isIRI(?c))", id="author-publisher"),
-    pytest.param("?article schema:editor ?e ; schema:accountablePerson ?e . ?e a schema:Person ; "
-                 "schema:name 'Susanne Sperling' ; schema:jobTitle 'Editor — Human in the Loop' .",
-                 id="editor"),
-    pytest.param("?page a schema:WebPage ; schema:mainEntity ?article ; schema:reviewedBy ?e ; "
-                 "schema:lastReviewed '2026-05-16T00:00:00+00:00'^^xsd:dateTime . "
-                 "?article schema:editor ?e ; schema:mainEntityOfPage ?page .", id="webpage"),
-    pytest.param("?tool a schema:SoftwareApplication, prov:SoftwareAgent ; schema:name 'Claude' ; "
-                 "schema:creator ?v . ?v a schema:Organization ; schema:name 'Anthropic' .",
-                 id="tool-claude"),
-    pytest.param("?tool a schema:SoftwareApplication, prov:SoftwareAgent ; "
-                 "schema:name 'Perplexity Sonar' .", id="tool-perplexity"),
+    pytest.param(
+        "?article schema:creativeWorkStatus ?s . ?s a schema:DefinedTerm ; "
+        "schema:termCode 'verified' ; schema:inDefinedTermSet agentry:ArticleStatus . "
+        "FILTER(isIRI(?s))",
+        id="creativeWorkStatus",
+    ),
+    pytest.param(
+        "?article schema:digitalSourceType ?t . FILTER(isIRI(?t) && "
+        "?t = <https://schema.org/TrainedAlgorithmicMediaDigitalSource>)",
+        id="digitalSourceType",
+    ),
+    pytest.param(
+        "?article schema:author ?o ; schema:publisher ?o . "
+        "?o a schema:NewsMediaOrganization ; schema:name 'Agentry Newsroom' ; "
+        "schema:publishingPrinciples ?p ; schema:verificationFactCheckingPolicy ?f ; "
+        "schema:correctionsPolicy ?c . FILTER(isIRI(?o) && isIRI(?p) && isIRI(?f) && "
+        "isIRI(?c))",
+        id="author-publisher",
+    ),
+    pytest.param(
+        "?article schema:editor ?e ; schema:accountablePerson ?e . ?e a schema:Person ; "
+        "schema:name 'Susanne Sperling' ; schema:jobTitle 'Editor — Human in the Loop' .",
+        id="editor",
+    ),
+    pytest.param(
+        "?page a schema:WebPage ; schema:mainEntity ?article ; schema:reviewedBy ?e ; "
+        "schema:lastReviewed '2026-05-16T00:00:00+00:00'^^xsd:dateTime . "
+        "?article schema:editor ?e ; schema:mainEntityOfPage ?page .",
+        id="webpage",
+    ),
+    pytest.param(
+        "?tool a schema:SoftwareApplication, prov:SoftwareAgent ; schema:name 'Claude' ; "
+        "schema:creator ?v . ?v a schema:Organization ; schema:name 'Anthropic' .",
+        id="tool-claude",
+    ),
+    pytest.param(
+        "?tool a schema:SoftwareApplication, prov:SoftwareAgent ; schema:name 'Perplexity Sonar' .",
+        id="tool-perplexity",
+    ),
     pytest.param("?article agentry:aiActArticle50Basis agentry:Art50Disclosed .", id="art50"),
-    pytest.param("?check a schema:CheckAction, prov:Activity ; schema:object ?article ; "
-                 "schema:instrument ?tool . ?tool schema:name 'Perplexity Sonar' .",
-                 id="fact-check-instrument"),
-    pytest.param("?draft a schema:CreateAction, prov:Activity ; schema:result ?article ; "
-                 "schema:instrument ?tool ; prov:used ?tool . ?tool schema:name 'Claude' . "
-                 "?article prov:wasGeneratedBy ?draft .", id="drafting"),
-    pytest.param("?review a schema:ReviewAction, prov:Activity ; schema:object ?article ; "
-                 "schema:agent ?e ; prov:wasAssociatedWith ?e ; "
-                 "prov:endedAtTime '2026-05-16T00:00:00+00:00'^^xsd:dateTime . "
-                 "?article schema:editor ?e .", id="editorial-review"),
+    pytest.param(
+        "?check a schema:CheckAction, prov:Activity ; schema:object ?article ; "
+        "schema:instrument ?tool . ?tool schema:name 'Perplexity Sonar' .",
+        id="fact-check-instrument",
+    ),
+    pytest.param(
+        "?draft a schema:CreateAction, prov:Activity ; schema:result ?article ; "
+        "schema:instrument ?tool ; prov:used ?tool . ?tool schema:name 'Claude' . "
+        "?article prov:wasGeneratedBy ?draft .",
+        id="drafting",
+    ),
+    pytest.param(
+        "?review a schema:ReviewAction, prov:Activity ; schema:object ?article ; "
+        "schema:agent ?e ; prov:wasAssociatedWith ?e ; "
+        "prov:endedAtTime '2026-05-16T00:00:00+00:00'^^xsd:dateTime . "
+        "?article schema:editor ?e .",
+        id="editorial-review",
+    ),
 ]
 
 
 @pytest.mark.parametrize("pattern", SEED_FACTS)
-def test_seed_fact_is_in_the_graph(seed_graph: rdflib.Graph, article: Article,
-                                   settings: Settings, pattern: str):
+def test_seed_fact_is_in_the_graph(
+    seed_graph: rdflib.Graph, article: Article, settings: Settings, pattern: str
+):
     """Each fact of the seed article is answerable by a SPARQL ASK over the loaded graph."""
     assert ask(seed_graph, pattern, article=article_iri(article, settings))
 
 
-def test_seed_fact_queries_are_not_vacuous(seed_doc: dict, loader, article: Article,
-                                           settings: Settings):
+def test_seed_fact_queries_are_not_vacuous(
+    seed_doc: dict, loader, article: Article, settings: Settings
+):
     """The editor query fails once the job title differs, so these ASK queries can say no."""
 
     doc = copy.deepcopy(seed_doc)
@@ -428,20 +493,25 @@ def test_seed_typed_values(seed_graph: rdflib.Graph, article: Article, settings:
 def test_sample_citations_are_creative_works_at_their_urls(
     articles: list[Article], settings: Settings, loader, slug: str
 ):
-    """Each source is a citation: a CreativeWork whose url is the source URL, used by the fact
-    check."""
+    """Each source is a citation: a CreativeWork whose url is the source URL, used (with the
+    draft itself) by the fact check."""
     a = sample(articles, slug)
     graph = agent_graph_of(a, settings, loader)
     subject = article_iri(a, settings)
     urls = {URIRef(s.url) for s in a.fact_check.sources}
     assert len(urls) == SAMPLE_SOURCE_COUNT[slug]
-    cited = select(graph, "?a schema:citation ?c . ?c a schema:CreativeWork ; schema:url ?u .",
-                   "?c ?u", a=subject)
+    cited = select(
+        graph,
+        "?a schema:citation ?c . ?c a schema:CreativeWork ; schema:url ?u .",
+        "?c ?u",
+        a=subject,
+    )
     assert cited == {(u, u) for u in urls}
     assert set(graph.objects(subject, SDO.citation)) == urls
-    used = select(graph, "?check a schema:CheckAction ; schema:object ?a ; prov:used ?u .", "?u",
-                  a=subject)
-    assert used == urls
+    used = select(
+        graph, "?check a schema:CheckAction ; schema:object ?a ; prov:used ?u .", "?u", a=subject
+    )
+    assert used == urls | {subject}
 
 
 @pytest.mark.parametrize("slug", SAMPLES)
@@ -452,9 +522,13 @@ def test_sample_corrections_are_correction_comments(
     others none."""
     a = sample(articles, slug)
     graph = agent_graph_of(a, settings, loader)
-    rows = select(graph, "?a schema:correction ?c . ?c a schema:CorrectionComment ; "
-                  "schema:text ?t ; schema:datePublished ?d ; schema:about ?a .", "?d ?t",
-                  a=article_iri(a, settings))
+    rows = select(
+        graph,
+        "?a schema:correction ?c . ?c a schema:CorrectionComment ; "
+        "schema:text ?t ; schema:datePublished ?d ; schema:about ?a .",
+        "?d ?t",
+        a=article_iri(a, settings),
+    )
     found = sorted((d.toPython().date().isoformat(), str(t)) for d, t in rows)
     assert found == SAMPLE_CORRECTIONS.get(slug, [])
     assert all(d.datatype == XSD.dateTime for d, _ in rows)
@@ -471,9 +545,13 @@ def test_sample_status_maps_to_its_term(
     graph = agent_graph_of(a, settings, loader)
     subject = article_iri(a, settings)
     assert list(graph.objects(subject, SDO.creativeWorkStatus)) == [URIRef(NS + status.title())]
-    assert ask(graph, "?a schema:creativeWorkStatus ?s . ?s a schema:DefinedTerm ; "
-               "schema:termCode ?code ; schema:inDefinedTermSet agentry:ArticleStatus .",
-               a=subject, code=Literal(status))
+    assert ask(
+        graph,
+        "?a schema:creativeWorkStatus ?s . ?s a schema:DefinedTerm ; "
+        "schema:termCode ?code ; schema:inDefinedTermSet agentry:ArticleStatus .",
+        a=subject,
+        code=Literal(status),
+    )
 
 
 def test_status_terms_cover_every_status_in_our_namespace():
@@ -486,13 +564,15 @@ def test_status_terms_cover_every_status_in_our_namespace():
 # --- determinism and base URL ---------------------------------------------------------------------
 
 
-def test_rendering_is_deterministic(every_article: list[Article], settings: Settings,
-                                    seed_text: str):
+def test_rendering_is_deterministic(
+    every_article: list[Article], settings: Settings, seed_text: str
+):
     """The same article renders to identical bytes, also when parsed again from its text."""
     for a in every_article:
         assert render_agent_view(a, settings) == render_agent_view(a, settings)
-    again = parse_article(seed_text, str(SEED), timezone=settings.zone,
-                          base_url=settings.base_url).article
+    again = parse_article(
+        seed_text, str(SEED), timezone=settings.zone, base_url=settings.base_url
+    ).article
     assert render_agent_view(again, settings) == render_agent_view(every_article[0], settings)
 
 
@@ -501,16 +581,22 @@ def test_base_url_moves_every_minted_id_but_not_the_vocabulary(
 ):
     """Another base URL rewrites every minted @id onto it (nothing of the old left); vocabulary IRIs
     stay put."""
-    other = dataclasses.replace(settings, base_url=OTHER_BASE, ai_policy_url="",
-                                fact_checking_policy_url="", corrections_policy_url="")
+    other = dataclasses.replace(
+        settings,
+        base_url=OTHER_BASE,
+        ai_policy_url="",
+        fact_checking_policy_url="",
+        corrections_policy_url="",
+    )
     old = settings.base_url
     for a in every_article:
         here, there = agent_doc(a, settings), agent_doc(a, other)
         external = {s.url for s in a.fact_check.sources}
         ids_here = [n["@id"] for n in here["@graph"]]
         ids_there = [n["@id"] for n in there["@graph"]]
-        assert ids_there == [i.replace(old, OTHER_BASE, 1) if i.startswith(old + "/") else i
-                             for i in ids_here]
+        assert ids_there == [
+            i.replace(old, OTHER_BASE, 1) if i.startswith(old + "/") else i for i in ids_here
+        ]
         for iri in ids_there:
             assert iri.startswith((OTHER_BASE + "/", NS)) or iri in external, iri
         assert urlsplit(old).netloc.encode() not in render_agent_view(a, other)
@@ -518,16 +604,20 @@ def test_base_url_moves_every_minted_id_but_not_the_vocabulary(
         graph = to_graph(there, loader)
         iris = {str(t) for triple in graph for t in triple if isinstance(t, URIRef)}
         assert not any(i.startswith(old) for i in iris)
-        assert (URIRef(SiteURLs(OTHER_BASE).article_id(a.slug)), AGENTRY.aiActArticle50Basis,
-                URIRef(AI_ACT_BASIS_TERMS[a.ai_act_basis])) in graph
+        assert (
+            URIRef(SiteURLs(OTHER_BASE).article_id(a.slug)),
+            AGENTRY.aiActArticle50Basis,
+            URIRef(AI_ACT_BASIS_TERMS[a.ai_act_basis]),
+        ) in graph
         assert URIRef(STATUS_TERMS[a.status]) in set(graph.subjects())
 
 
 # --- nothing silently dropped ---------------------------------------------------------------------
 
 
-def test_every_key_is_defined_and_survives_expansion(every_article: list[Article],
-                                                     settings: Settings, loader):
+def test_every_key_is_defined_and_survives_expansion(
+    every_article: list[Article], settings: Settings, loader
+):
     """Every key is a keyword, a context term or a known-prefix CURIE, and expansion keeps every
     property and value."""
     assert "@vocab" in context()
@@ -549,8 +639,9 @@ def test_key_checks_catch_undefined_and_dropped_keys(seed_doc: dict, loader):
 # --- the embedded schema.org block ----------------------------------------------------------------
 
 
-def test_schema_org_block_uses_only_schema_org_terms(every_article: list[Article],
-                                                     settings: Settings, schema_loader):
+def test_schema_org_block_uses_only_schema_org_terms(
+    every_article: list[Article], settings: Settings, schema_loader
+):
     """The block names https://schema.org as its context and expands to schema.org properties and
     types only."""
     for a in every_article:
@@ -570,8 +661,9 @@ def test_schema_org_block_uses_only_schema_org_terms(every_article: list[Article
         assert seen > 20
 
 
-def test_schema_org_block_states_the_agent_views_facts(every_article: list[Article],
-                                                       settings: Settings, schema_loader):
+def test_schema_org_block_states_the_agent_views_facts(
+    every_article: list[Article], settings: Settings, schema_loader
+):
     """Headline, dates, author, editor, status, digitalSourceType (an IRI), sources and review agree
     in both shapes."""
     for a in every_article:
@@ -585,16 +677,15 @@ def test_schema_org_block_states_the_agent_views_facts(every_article: list[Artic
         assert len(agent["editor"]) == len(agent["author"]) == len(agent["datePublished"]) == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "feed/jsonld.py: for an article never reviewed (no dateReviewed, e.g. status unverified) the "
-    "agent view still states WebPage reviewedBy the editor (and a ReviewAction), while "
-    "schema_org_block omits reviewedBy: the two shapes disagree about a fact"))
-def test_unreviewed_article_shapes_agree_on_review(seed_text: str, settings: Settings,
-                                                   schema_loader):
+def test_unreviewed_article_shapes_agree_on_review(
+    seed_text: str, settings: Settings, schema_loader
+):
     """An unverified article with no review date is not stated as reviewed by anyone, in either
     shape."""
-    text = seed_text.replace('creativeWorkStatus: "verified" dateReviewed: "2026-05-16"',
-                             'creativeWorkStatus: "unverified"')
+    text = seed_text.replace(
+        'creativeWorkStatus: "verified" dateReviewed: "2026-05-16"',
+        'creativeWorkStatus: "unverified"',
+    )
     a = parse_article(text, timezone=settings.zone).article
     assert a.status == "unverified"
     assert a.date_reviewed is None
@@ -607,16 +698,18 @@ def test_unreviewed_article_shapes_agree_on_review(seed_text: str, settings: Set
 # --- against the schema.org vocabulary -----------------------------------------------------------
 
 
-def test_schema_org_iris_exist_in_the_vocabulary(every_article: list[Article],
-                                                 settings: Settings, schema_loader,
-                                                 schemaorg: rdflib.Graph):
+def test_schema_org_iris_exist_in_the_vocabulary(
+    every_article: list[Article], settings: Settings, schema_loader, schemaorg: rdflib.Graph
+):
     """Every schema.org class and property in the agent view (and the block) is defined by
     schema.org 30.0."""
     props: set[str] = set()
     classes: set[str] = set()
     for a in every_article:
-        for graph in (agent_graph_of(a, settings, schema_loader),
-                      to_graph(schema_org_block(a, settings), schema_loader)):
+        for graph in (
+            agent_graph_of(a, settings, schema_loader),
+            to_graph(schema_org_block(a, settings), schema_loader),
+        ):
             p, c = schema_iris(graph)
             props |= p
             classes |= c
@@ -625,8 +718,11 @@ def test_schema_org_iris_exist_in_the_vocabulary(every_article: list[Article],
     assert missing == []
     assert len(props) > 30
     assert "https://schema.org/CorrectionComment" in classes
-    assert (URIRef(TRAINED_ALGORITHMIC_MEDIA), RDF.type,
-            URIRef(SDO_HTTPS + "IPTCDigitalSourceEnumeration")) in schemaorg
+    assert (
+        URIRef(TRAINED_ALGORITHMIC_MEDIA),
+        RDF.type,
+        URIRef(SDO_HTTPS + "IPTCDigitalSourceEnumeration"),
+    ) in schemaorg
 
 
 def test_schema_org_properties_are_used_within_their_domains(
@@ -652,38 +748,42 @@ def test_schema_org_properties_are_used_within_their_domains(
 # --- bugs ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "feed/urls.py slugify maps every non-Latin name to 'x', so organization_id('Сбер') == "  # noqa: RUF001
-    "organization_id('Яндекс') == B/#org-x and tool_id('ГигаЧат') == tool_id('Алиса'): "
-    "jsonld._unique then silently drops the second tool and vendor"))
-def test_non_latin_tool_and_vendor_names_get_distinct_ids(seed_text: str, settings: Settings,
-                                                          loader):
+def test_non_latin_tool_and_vendor_names_get_distinct_ids(
+    seed_text: str, settings: Settings, loader
+):
     """Two tools from two vendors with Cyrillic names are two SoftwareApplications made by two
     Organizations."""
-    text = seed_text.replace('tools: ["Claude (Anthropic)", "Perplexity Sonar"]',
-                             'tools: ["ГигаЧат (Сбер)", "Алиса (Яндекс)", "Perplexity Sonar"]')  # noqa: RUF001
+    text = seed_text.replace(
+        'tools: ["Claude (Anthropic)", "Perplexity Sonar"]',
+        'tools: ["ГигаЧат (Сбер)", "Алиса (Яндекс)", "Perplexity Sonar"]',
+    )
     a = parse_article(text, timezone=settings.zone).article
     assert len(a.tools) == 3
     graph = agent_graph_of(a, settings, loader)
-    made_by = select(graph, "?t a schema:SoftwareApplication ; schema:name ?n ; "
-                     "schema:creator ?v . ?v schema:name ?vn .", "?n ?vn")
+    made_by = select(
+        graph,
+        "?t a schema:SoftwareApplication ; schema:name ?n ; "
+        "schema:creator ?v . ?v schema:name ?vn .",
+        "?n ?vn",
+    )
     assert {(str(n), str(v)) for n, v in made_by} == {("ГигаЧат", "Сбер"), ("Алиса", "Яндекс")}  # noqa: RUF001
 
 
-@pytest.mark.xfail(strict=True, raises=rdflib.exceptions.ParserError, reason=(
-    "feed/sections.py accepts a source URL containing '\"' (only scheme and host are checked) and "
-    "feed/jsonld.py uses it verbatim as @id: pyld writes the IRI <...q=\"kiro\"> into N-Quads and "
-    "rdflib rejects the line"))
-def test_source_url_with_a_quote_still_yields_loadable_rdf(seed_text: str, settings: Settings,
-                                                           loader):
-    """A source link with a double quote in its query is either rejected by the parser or percent-
-    encoded."""
-    text = seed_text.replace(
+def test_source_url_with_a_quote_still_yields_loadable_rdf(
+    seed_text: str, settings: Settings, loader
+):
+    """A source link with a double quote (not an IRI character) is rejected by the parser, so it
+    can never reach the graph; its percent-encoded form is accepted and loads as RDF."""
+    bad = seed_text.replace(
         "Verified by Perplexity. Authoritative sources below.",
-        'Verified by Perplexity. Authoritative sources below.\n'
+        "Verified by Perplexity. Authoritative sources below.\n"
         '- [Search](https://example.org/search?q="kiro")',
     )
-    a = parse_article(text, timezone=settings.zone).article
+    with pytest.raises(InvalidArticle) as caught:
+        parse_article(bad, timezone=settings.zone)
+    assert {p.field for p in caught.value.problems if p.severity == "error"} == {"sources"}
+    good = bad.replace('q="kiro"', "q=%22kiro%22")
+    a = parse_article(good, timezone=settings.zone).article
     assert len(a.fact_check.sources) == 1
     graph = agent_graph_of(a, settings, loader)
     assert len(list(graph.objects(article_iri(a, settings), SDO.citation))) == 1

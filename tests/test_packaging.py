@@ -7,17 +7,18 @@ import sys
 import zipfile
 
 import pytest
-
 from conftest import ROOT
+
 from feed.importer import sample_paths
 
 
 def test_wheel_ships_vocab_and_samples(tmp_path):
     """The built wheel contains the JSON-LD context and every bundled sample article."""
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if build.returncode != 0:
         pytest.fail(build.stderr)

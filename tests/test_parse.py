@@ -4,7 +4,7 @@ Error cases are tables of pytest.params; each asserts the Problem's field, line 
 the test text), message, expected, and its `path:line: field: message (expected ...)` rendering.
 The Hypothesis test at the end feeds hostile text into every free-text field and requires that
 the parser either rejects the article cleanly or yields one that every real consumer can read.
-Bugs found in feed/ are documented by strict xfails in the "Known bugs" section.
+The "Regressions" section pins the bugs these tests found.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import lxml.html
 import pytest
 import rdflib
 import yaml
-from hypothesis import HealthCheck, assume, event, given
+from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from lxml import etree
@@ -1217,55 +1217,32 @@ def test_round_trip_keeps_extra_and_offsets() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Known bugs in feed/ (strict xfails: each flips to a failure once the bug is fixed)
+# Regressions: bugs these tests found, now fixed
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    reason="BUG parse.py: REQUIRED checks the raw value, so a whitespace-only value passes "
-    "'missing' and then collapses to '' (empty title/slug/beat/creator/status accepted; "
-    "status '' later raises KeyError in render_agent_view, title '' ValueError in render_atom)",
-    strict=True,
-)
 @pytest.mark.parametrize("key", ["title", "slug", "beat", "creator", "creativeWorkStatus"])
-def test_bug_whitespace_only_required_field_is_accepted(key: str) -> None:
+def test_whitespace_only_required_field_is_missing(key: str) -> None:
     """A required field holding only spaces is missing and must be rejected on its line."""
     text = yaml_article({key: '" "'})
     problems = rejection(text)
     assert (key, line_of(text, key + ":")) in {(p.field, p.line) for p in problems}
 
 
-@pytest.mark.xfail(
-    reason="BUG parse.py: `published: \" \"` collapses to '' and skips validation, then "
-    "`assert published is not None` raises AssertionError instead of InvalidArticle",
-    strict=True,
-)
-def test_bug_whitespace_only_published_raises_assertion_error() -> None:
+def test_whitespace_only_published_is_missing() -> None:
     """A published date of only spaces is reported as missing, not an AssertionError."""
     text = yaml_article({"published": '" "'})
     problems = rejection(text)
     assert ("published", line_of(text, "published:")) in {(p.field, p.line) for p in problems}
 
 
-@pytest.mark.xfail(
-    reason="BUG parse.py: the 'verified without dateReviewed' rule is skipped when the key is "
-    'present but empty (`dateReviewed: ""`), so a verified article has date_reviewed None',
-    strict=True,
-)
-def test_bug_empty_date_reviewed_on_verified_article() -> None:
+def test_empty_date_reviewed_on_verified_article_is_rejected() -> None:
     """A verified article whose dateReviewed is empty is rejected like one without it."""
     text = yaml_article({"dateReviewed": '""'})
     problems = rejection(text)
     assert "dateReviewed" in {p.field for p in problems}
 
 
-@pytest.mark.xfail(
-    reason="BUG parse.py/frontmatter.py: clean_text runs on the raw text only, so a control "
-    'character written as an escape (YAML "\\0"/"\\x01", JSON "\\u0001") or a lone '
-    'surrogate escape ("\\ud800") reaches the Article; render_atom then raises ValueError '
-    "('All strings must be XML compatible') or every renderer raises UnicodeEncodeError",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text",
     [
@@ -1285,7 +1262,7 @@ def test_bug_empty_date_reviewed_on_verified_article() -> None:
         ),
     ],
 )
-def test_bug_escaped_control_characters_reach_the_renderers(text: str) -> None:
+def test_escaped_control_characters_never_reach_the_renderers(text: str) -> None:
     """Escaped characters XML cannot carry are removed (or rejected), so the Atom feed renders."""
     try:
         article = parse(text).article
@@ -1295,13 +1272,7 @@ def test_bug_escaped_control_characters_reach_the_renderers(text: str) -> None:
     assert_every_representation_parses(article)
 
 
-@pytest.mark.xfail(
-    reason="BUG parse.py/sections.py: with `standfirst:` in the front matter, split_body still "
-    "takes the body's first paragraph as the standfirst and the parser then discards it: the "
-    "first paragraph silently disappears from article.body",
-    strict=True,
-)
-def test_bug_front_matter_standfirst_swallows_first_paragraph() -> None:
+def test_front_matter_standfirst_keeps_every_body_paragraph() -> None:
     """A standfirst given in front matter leaves every body paragraph in the body."""
     text = yaml_article(
         {"standfirst": '"The scheme caps robots at 60."'},
@@ -1312,13 +1283,7 @@ def test_bug_front_matter_standfirst_swallows_first_paragraph() -> None:
     assert article.body == "First paragraph.\n\nSecond paragraph."
 
 
-@pytest.mark.xfail(
-    reason="BUG sections.py: _SOURCE's link destination `[^)\\s]+` rejects CommonMark-valid "
-    "balanced parentheses, so '- [W](https://en.wikipedia.org/wiki/Mercury_(planet))' is "
-    "'cannot read' and the article is rejected",
-    strict=True,
-)
-def test_bug_source_url_with_balanced_parentheses() -> None:
+def test_source_url_with_balanced_parentheses() -> None:
     """A Markdown source link whose URL has balanced parentheses (Wikipedia style) is read."""
     line = "- [Mercury](https://en.wikipedia.org/wiki/Mercury_(planet))"
     article = parse(yaml_article(body_lines=[*SOURCES_HEAD, line, MARKER])).article
@@ -1327,13 +1292,7 @@ def test_bug_source_url_with_balanced_parentheses() -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="BUG sections.py/jsonld.py: a source URL containing '\"' is accepted and becomes an "
-    '@id; pyld writes it into N-Quads as <https://example.org/a"b>, which rdflib rejects '
-    "(ParserError), so the agent view is not valid RDF",
-    strict=True,
-)
-def test_bug_source_url_with_quote_breaks_rdf() -> None:
+def test_source_url_that_is_not_an_iri_is_rejected() -> None:
     """A source URL that is not a valid IRI is rejected, or the agent view still reads as RDF."""
     text = yaml_article(body_lines=[*SOURCES_HEAD, '- <https://example.org/a"b>', MARKER])
     try:
@@ -1545,15 +1504,6 @@ def assert_every_representation_parses(article: Article) -> None:
     assert root.tag == "{http://www.w3.org/2005/Atom}feed"
 
 
-def known_bug(article: Article) -> str | None:
-    """Why this accepted article hits a documented bug (see the xfails above), or None."""
-    if any(NOT_XML.search(s) for s in strings(article.to_dict())):
-        return "escaped control character (test_bug_escaped_control_characters_reach_the_renderers)"
-    if not article.title:
-        return "whitespace-only title (test_bug_whitespace_only_required_field_is_accepted)"
-    return None
-
-
 @hsettings(
     max_examples=60,
     deadline=None,
@@ -1585,9 +1535,7 @@ def test_fuzzed_article_is_rejected_cleanly_or_renders_everywhere(
             assert problem.severity in ("error", "warning")
         return
     article = result.article
-    bug = known_bug(article)
-    event(f"accepted ({result.form})" if bug is None else f"skipped: {bug}")
-    assume(bug is None)
+    event(f"accepted ({result.form})")
     assert all(w.severity == "warning" for w in result.warnings)
     assert not NOT_XML.search(article.body + article.standfirst)
     assert Article.from_dict(json.loads(json.dumps(article.to_dict()))) == article

@@ -13,14 +13,24 @@ def test_defaults_are_the_embedded_local_service():
     """With nothing set, the service is local on port 8000 with the default sample database."""
     s = Settings.from_env({})
     assert (s.base_url, s.host, s.port, s.db_path, s.database) == (
-        "http://127.0.0.1:8000", "127.0.0.1", 8000, None, DEFAULT_DB)
+        "http://127.0.0.1:8000",
+        "127.0.0.1",
+        8000,
+        None,
+        DEFAULT_DB,
+    )
     assert s.ai_policy_url == "http://127.0.0.1:8000/ai-policy"
 
 
 def test_environment_is_read_and_overrides_win():
     """FEED_* variables set fields; command-line overrides beat them; None means not given."""
-    env = {"FEED_BASE_URL": "https://news.example/", "FEED_PORT": "9000", "FEED_DB": "x.sqlite3",
-           "FEED_TIMEZONE": "Europe/Berlin", "FEED_SITE_NAME": "Example"}
+    env = {
+        "FEED_BASE_URL": "https://news.example/",
+        "FEED_PORT": "9000",
+        "FEED_DB": "x.sqlite3",
+        "FEED_TIMEZONE": "Europe/Berlin",
+        "FEED_SITE_NAME": "Example",
+    }
     s = Settings.from_env(env, port=9100, host=None)
     assert s.base_url == "https://news.example"
     assert s.port == 9100

@@ -63,15 +63,30 @@ def create_app(settings: Settings, store: Store) -> Starlette:
 
     async def feed_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FeedError)
-        return problem_response(exc.status, exc.title, exc.detail, request.url.path,
-                                machine=_is_machine(request.url.path))
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail,
+            request.url.path,
+            machine=_is_machine(request.url.path),
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
-        detail = exc.detail if exc.detail and exc.detail != title else f"{request.method} {request.url.path}: {title}."
-        return problem_response(exc.status_code, title, detail, request.url.path,
-                                machine=_is_machine(request.url.path), headers=exc.headers)
+        detail = (
+            exc.detail
+            if exc.detail and exc.detail != title
+            else f"{request.method} {request.url.path}: {title}."
+        )
+        return problem_response(
+            exc.status_code,
+            title,
+            detail,
+            request.url.path,
+            machine=_is_machine(request.url.path),
+            headers=exc.headers,
+        )
 
     app = Starlette(
         routes=[

@@ -1,6 +1,7 @@
 """The `feed` command: serve, import, check, render. Errors become one line each and an exit code.
 
-Exit codes: 0 success, 1 invalid input (nothing was changed), 2 usage error, 3 settings or store error.
+Exit codes: 0 success, 1 invalid input (nothing was changed), 2 usage error,
+3 settings or store error.
 """
 
 from __future__ import annotations
@@ -35,8 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--timezone", help="IANA zone for bare dates (FEED_TIMEZONE)")
 
     serve = sub.add_parser("serve", help="serve the articles over HTTP")
-    serve.add_argument("--db", type=Path, help="SQLite store (FEED_DB_PATH); default: ./feed.sqlite3 "
-                       "filled with the bundled sample articles")
+    serve.add_argument(
+        "--db",
+        type=Path,
+        help="SQLite store (FEED_DB_PATH); default: ./feed.sqlite3 "
+        "filled with the bundled sample articles",
+    )
     serve.add_argument("--host", help="interface to bind (FEED_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (FEED_PORT, default 8000)")
     site_options(serve)
@@ -47,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     site_options(imp)
 
     check = sub.add_parser("check", help="validate article files without storing them")
-    check.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="article files or folders")
+    check.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="article files or folders"
+    )
     site_options(check)
 
     render = sub.add_parser("render", help="print one representation of an article file")
@@ -93,8 +100,11 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     report = check_paths(args.paths, settings)
     _report(report.problems)
     errors = sum(p.severity == "error" for p in report.problems)
-    print(f"{len(report.incoming)} article(s) valid, {errors} error(s), "
-          f"{len(report.problems) - errors} warning(s)", file=sys.stderr)
+    print(
+        f"{len(report.incoming)} article(s) valid, {errors} error(s), "
+        f"{len(report.problems) - errors} warning(s)",
+        file=sys.stderr,
+    )
     return 0 if report.ok else 1
 
 
@@ -143,10 +153,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if not report.ok:
             _report(report.problems)
             return 1
-    print(f"feed: serving {store.count()} article(s) from {settings.database} at "
-          f"http://{settings.host}:{settings.port}/ (links use {settings.base_url})", file=sys.stderr)
-    uvicorn.run(create_app(settings, store), host=settings.host, port=settings.port,
-                log_level="info", proxy_headers=True)
+    print(
+        f"feed: serving {store.count()} article(s) from {settings.database} at "
+        f"http://{settings.host}:{settings.port}/ (links use {settings.base_url})",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        create_app(settings, store),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=True,
+    )
     store.close()
     return 0
 

@@ -15,7 +15,7 @@ from pyld.jsonld import JsonLdError
 
 from vocab import read as read_vocab
 
-__all__ = ["CONTEXT_PATH", "CANONICAL_CONTEXT", "context_urls", "offline_loader"]
+__all__ = ["CANONICAL_CONTEXT", "CONTEXT_PATH", "context_urls", "offline_loader"]
 
 CONTEXT_PATH = "/vocab/context/v1.jsonld"
 CANONICAL_CONTEXT = "https://agentry.news" + CONTEXT_PATH
@@ -29,7 +29,7 @@ def context_urls(base_url: str) -> tuple[str, ...]:
 
 
 def offline_loader(base_url: str, extra: Mapping[str, bytes] | None = None) -> Loader:
-    """A loader that knows our context (at both URLs) plus `extra` {url: bytes}, and refuses the rest."""
+    """A loader that knows our context (at both URLs) and `extra` {url: bytes}; refuses the rest."""
     context = read_vocab("context-v1.jsonld")
     documents = {url: json.loads(context) for url in context_urls(base_url)}
     documents.update({url: json.loads(body) for url, body in (extra or {}).items()})
@@ -38,12 +38,17 @@ def offline_loader(base_url: str, extra: Mapping[str, bytes] | None = None) -> L
         document = documents.get(url) or documents.get(url.rstrip("/"))
         if document is None:
             raise JsonLdError(
-                f"refusing to load {url!r}: only allowlisted documents are loaded, never the network",
+                f"refusing to load {url!r}: only allowlisted documents load, never the network",
                 "jsonld.LoadDocumentError",
                 {"url": url},
                 code="loading document failed",
             )
-        return {"contextUrl": None, "documentUrl": url, "document": document,
-                "contentType": "application/ld+json", "tag": "static"}
+        return {
+            "contextUrl": None,
+            "documentUrl": url,
+            "document": document,
+            "contentType": "application/ld+json",
+            "tag": "static",
+        }
 
     return load

@@ -119,10 +119,11 @@ def _disclosure(a: Article, settings: Settings) -> str:
 
 
 def render_index(articles: Sequence[Article], settings: Settings) -> bytes:
-    """The home page: newest first, with feed discovery."""
+    """The home page: the newest `feed_size` articles by publication, with feed discovery."""
     urls = SiteURLs(settings.base_url)
     items = []
-    for a in articles:
+    ordered = sorted(articles, key=lambda a: (a.published, a.slug), reverse=True)
+    for a in ordered[: settings.feed_size]:
         items.append(
             f'<li><article><h2><a href="{escape(urls.page(a.slug))}">{escape(a.title)}</a></h2>\n'
             f'<p class="meta">{escape(a.beat)} · {_time(a.published)}'
@@ -133,7 +134,11 @@ def render_index(articles: Sequence[Article], settings: Settings) -> bytes:
         )
     body = (
         f"<h1>{escape(settings.site_name)}</h1>\n<p>{escape(settings.site_description)}</p>\n"
-        + (f'<ol class="articles">\n{"".join(items)}</ol>\n' if items else "<p>No articles yet.</p>\n")
+        + (
+            f'<ol class="articles">\n{"".join(items)}</ol>\n'
+            if items
+            else "<p>No articles yet.</p>\n"
+        )
         + f'<p class="meta"><a href="{escape(urls.feed)}" type="application/atom+xml">Atom feed</a>'
         "</p>\n"
     )

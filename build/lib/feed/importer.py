@@ -39,11 +39,17 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in ARTICLE_SUFFIXES))
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in ARTICLE_SUFFIXES)
+            )
         elif path.is_file():
             found.append(path)
         else:
-            problems.append(Problem(str(path), 0, "path", "no such file or folder", "an article file or a folder"))
+            problems.append(
+                Problem(
+                    str(path), 0, "path", "no such file or folder", "an article file or a folder"
+                )
+            )
     return found, problems
 
 
@@ -57,28 +63,43 @@ def check_paths(paths: Sequence[Path], settings: Settings) -> CheckReport:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as exc:
             line = path.read_bytes()[: exc.start].count(b"\n") + 1
-            problems.append(Problem(str(path), line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text"))
+            problems.append(
+                Problem(str(path), line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text")
+            )
             continue
         except OSError as exc:
-            problems.append(Problem(str(path), 0, "path", f"cannot read: {exc.strerror}", "a readable file"))
+            problems.append(
+                Problem(str(path), 0, "path", f"cannot read: {exc.strerror}", "a readable file")
+            )
             continue
         try:
-            parsed = parse_article(text, str(path), timezone=settings.zone, base_url=settings.base_url)
+            parsed = parse_article(
+                text, str(path), timezone=settings.zone, base_url=settings.base_url
+            )
         except InvalidArticle as exc:
             problems.extend(exc.problems)
             continue
         problems.extend(parsed.warnings)
         slug = parsed.article.slug
         if slug in seen:
-            problems.append(Problem(str(path), 1, "slug", f"{slug!r} is also the slug of {seen[slug]}",
-                                    "a slug used by one file only"))
+            problems.append(
+                Problem(
+                    str(path),
+                    1,
+                    "slug",
+                    f"{slug!r} is also the slug of {seen[slug]}",
+                    "a slug used by one file only",
+                )
+            )
             continue
         seen[slug] = str(path)
         incoming.append(Incoming(parsed.article, str(path), text))
     return CheckReport(tuple(incoming), tuple(problems))
 
 
-def import_paths(store: Store, paths: Sequence[Path], settings: Settings) -> tuple[CheckReport, list[SaveResult]]:
+def import_paths(
+    store: Store, paths: Sequence[Path], settings: Settings
+) -> tuple[CheckReport, list[SaveResult]]:
     """Check every file, then store them all in one transaction; store nothing if any is bad."""
     report = check_paths(paths, settings)
     if not report.ok:

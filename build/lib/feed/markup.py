@@ -17,4 +17,5 @@ def _parser() -> MarkdownIt:
 
 
 def markdown_to_html(text: str) -> str:
-    return _parser().render(text)
+    html: str = _parser().render(text)
+    return html

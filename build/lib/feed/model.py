@@ -34,7 +34,7 @@ class Person:
 
     @classmethod
     def parse(cls, text: str) -> Person:
-        """'Susanne Sperling, Editor — Human in the Loop' -> name and role (split at the first comma)."""
+        """'Susanne Sperling, Editor — Human in the Loop' -> name and role (first comma)."""
         name, _, role = text.partition(",")
         return cls(name.strip(), role.strip())
 
@@ -49,7 +49,7 @@ class Tool:
 
     @classmethod
     def parse(cls, text: str) -> Tool:
-        """'Claude (Anthropic)' -> name Claude, vendor Anthropic; 'Perplexity Sonar' -> no vendor."""
+        """'Claude (Anthropic)' -> Claude by Anthropic; 'Perplexity Sonar' -> no vendor."""
         text = text.strip()
         if text.endswith(")") and "(" in text:
             name, _, vendor = text[:-1].rpartition("(")
@@ -84,7 +84,7 @@ class Correction:
 
 @dataclass(frozen=True)
 class Disclosure:
-    """The line under the standfirst: 'Drafted by an AI agent. Verified by NAME, ROLE. AI policy.'"""
+    """After the standfirst: 'Drafted by an AI agent. Verified by NAME, ROLE. AI policy.'"""
 
     text: str
     ai_drafted: bool
@@ -149,7 +149,8 @@ class Article:
         """The tool named by the fact-check line ('Verified by Perplexity' -> Perplexity Sonar)."""
         if not self.fact_check.checker:
             return None
-        return next((t for t in self.tools if t.matches(self.fact_check.checker)), None)
+        listed = (t for t in self.tools if t.matches(self.fact_check.checker))
+        return next(listed, Tool(self.fact_check.checker))
 
     @property
     def drafting_tools(self) -> tuple[Tool, ...]:
@@ -158,7 +159,8 @@ class Article:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as RFC 3339 strings); `from_dict` inverts it."""
-        return _jsonable(asdict(self))
+        data: dict[str, Any] = _jsonable(asdict(self))
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:

@@ -12,14 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .errors import InvalidArticle, Problem
 from .frontmatter import FrontMatterError, split_front_matter
 from .model import AI_ACT_BASES, STATUSES, Article, Correction, Person, Tool
 from .sections import split_body
-from .urls import SiteURLs
+from .urls import SiteURLs, is_http_url
 
 __all__ = ["KNOWN_FIELDS", "ParsedArticle", "clean_text", "parse_article"]
 
@@ -30,12 +29,29 @@ RESERVED_SLUGS = frozenset(
     {"agent", "api", "beats", "tags", "feed", "vocab", "healthz", "static", "sitemap", "robots"}
 )
 # XML 1.0 §2.2 Char excludes these; one of them makes a whole Atom feed unparseable.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+# C1 controls (U+0080-U+009F) are legal XML 1.0 but in practice mis-decoded text, and PyYAML
+# refuses them. Unicode line separators become spaces: PyYAML would count them as line breaks
+# and every later line number would be off by one.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+_SEPARATORS = re.compile("[\u2028\u2029\x85]")
 
 KNOWN_FIELDS = (
-    "title", "slug", "published", "modified", "beat", "tags", "creator", "editor", "tools",
-    "creativeWorkStatus", "dateReviewed", "aiActArticle50", "humanView", "agentView",
-    "standfirst", "corrections",
+    "title",
+    "slug",
+    "published",
+    "modified",
+    "beat",
+    "tags",
+    "creator",
+    "editor",
+    "tools",
+    "creativeWorkStatus",
+    "dateReviewed",
+    "aiActArticle50",
+    "humanView",
+    "agentView",
+    "standfirst",
+    "corrections",
 )
 ALIASES = {"dateModified": "modified", "datePublished": "published", "status": "creativeWorkStatus"}
 REQUIRED = ("title", "slug", "published", "beat", "creator", "editor", "creativeWorkStatus")
@@ -51,8 +67,23 @@ class ParsedArticle:
 def clean_text(text: str) -> tuple[str, list[int]]:
     """Drop characters XML cannot carry; normalise newlines. Returns the text and affected lines."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    lines = sorted({text.count("\n", 0, m.start()) + 1 for m in _NOT_XML.finditer(text)})
-    return _NOT_XML.sub("", text), lines
+    found = [*_SEPARATORS.finditer(text), *_NOT_XML.finditer(text)]
+    lines = sorted({text.count("\n", 0, m.start()) + 1 for m in found})
+    return _NOT_XML.sub("", _SEPARATORS.sub(" ", text)), lines
+
+
+def _clean_value(value: Any) -> tuple[Any, bool]:
+    """The same cleaning for values decoded from escapes ("\\u0001" in JSON, "\\0" in YAML)."""
+    if isinstance(value, str):
+        cleaned = _NOT_XML.sub("", _SEPARATORS.sub(" ", value))
+        return cleaned, cleaned != value
+    if isinstance(value, list):
+        items = [_clean_value(v) for v in value]
+        return [v for v, _ in items], any(changed for _, changed in items)
+    if isinstance(value, dict):
+        pairs = {k: _clean_value(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
+    return value, False
 
 
 @dataclass
@@ -91,18 +122,28 @@ def parse_article(
         c.warn("text", "removed characters that XML cannot carry", "no control characters", line)
 
     values: dict[str, Any] = {}
-    for key, value in fm.values.items():
+    extra_values = []
+    for key, raw in fm.values.items():
+        value, changed = _clean_value(raw)
+        if changed:
+            c.warn(key, "removed characters that XML cannot carry", "no control characters")
         name = ALIASES.get(key, key)
+        if name not in KNOWN_FIELDS:
+            extra_values.append((key, value))
         if name in values:
             c.error(key, f"duplicates {name!r}", "each field once")
         values[name] = value
         fm.lines.setdefault(name, fm.lines[key])
-    extra = tuple((k, v) for k, v in fm.values.items() if ALIASES.get(k, k) not in KNOWN_FIELDS)
+    extra = tuple(extra_values)
     for key, _ in extra:
-        c.warn(key, "unknown front-matter key, kept but not published",
-               "one of " + ", ".join(KNOWN_FIELDS))
+        c.warn(
+            key,
+            "unknown front-matter key, kept but not published",
+            "one of " + ", ".join(KNOWN_FIELDS),
+        )
     for key in REQUIRED:
-        if values.get(key) in (None, "", []):
+        value = values.get(key)
+        if value is None or value == [] or (isinstance(value, str) and not value.strip()):
             c.error(key, "missing", _EXPECTED.get(key, "a value"), line=fm.lines.get(key, 1))
 
     def text_field(key: str) -> str:
@@ -127,13 +168,21 @@ def parse_article(
 
     def date_field(key: str) -> datetime | None:
         raw = text_field(key)
-        return _parse_datetime(raw, zone, lambda m: c.error(key, m, _EXPECTED["date"])) if raw else None
+        return (
+            _parse_datetime(raw, zone, lambda m: c.error(key, m, _EXPECTED["date"]))
+            if raw
+            else None
+        )
 
     published = date_field("published")
     modified = date_field("modified")
     reviewed = date_field("dateReviewed")
     if published and modified and modified < published:
-        c.error("modified", f"{modified.isoformat()} is before published", "a date on or after published")
+        c.error(
+            "modified",
+            f"{modified.isoformat()} is before published",
+            "a date on or after published",
+        )
 
     beat = text_field("beat")
     creator = text_field("creator")
@@ -144,51 +193,96 @@ def parse_article(
     status = text_field("creativeWorkStatus").lower()
     if status and status not in STATUSES:
         c.error("creativeWorkStatus", f"unknown status {status!r}", "one of " + ", ".join(STATUSES))
-    if status in ("verified", "corrected", "updated") and reviewed is None and "dateReviewed" not in values:
-        c.error("dateReviewed", f"missing for a {status} article", "the date an editor verified it",
-                line=fm.lines.get("creativeWorkStatus", 1))
+    reviewed_is_bad = any(p.field == "dateReviewed" for p in c.problems)
+    if status in ("verified", "corrected", "updated") and reviewed is None and not reviewed_is_bad:
+        c.error(
+            "dateReviewed",
+            f"missing for a {status} article",
+            "the date an editor verified it",
+            line=fm.lines.get("creativeWorkStatus", 1),
+        )
     basis = text_field("aiActArticle50").lower()
     if basis and basis not in ("compliant", *AI_ACT_BASES):
-        c.error("aiActArticle50", f"unknown value {basis!r}",
-                "one of compliant, " + ", ".join(AI_ACT_BASES))
+        c.error(
+            "aiActArticle50",
+            f"unknown value {basis!r}",
+            "one of compliant, " + ", ".join(AI_ACT_BASES),
+        )
 
     urls = SiteURLs(base_url) if base_url else None
     views = {}
     for key, mint in (("humanView", "page"), ("agentView", "agent")):
         url = text_field(key)
-        if url and not _is_http_url(url):
+        if url and not is_http_url(url):
             c.error(key, f"{url!r} is not an absolute http(s) URL", "https://host/path")
         elif url and urls and slug and url != getattr(urls, mint)(slug):
-            c.warn(key, f"{url} is not where this site serves the article; the site's URL is used",
-                   getattr(urls, mint)(slug))
+            c.warn(
+                key,
+                f"{url} is not where this site serves the article; the site's URL is used",
+                getattr(urls, mint)(slug),
+            )
         views[key] = url
 
     corrections = _corrections(values.get("corrections"), zone, c)
-    parts = split_body(fm.body, fm.body_line, flattened=fm.form == "flattened", title=title,
-                       problems=c.problems, source=source)
-    standfirst = text_field("standfirst") or parts.standfirst
-    if parts.disclosure and parts.disclosure.verified_by and editor and (
-        parts.disclosure.verified_by.name != editor.name
+    parts = split_body(
+        fm.body,
+        fm.body_line,
+        flattened=fm.form == "flattened",
+        title=title,
+        problems=c.problems,
+        source=source,
+        standfirst=text_field("standfirst"),
+    )
+    standfirst = parts.standfirst
+    if (
+        parts.disclosure
+        and parts.disclosure.verified_by
+        and editor
+        and (parts.disclosure.verified_by.name != editor.name)
     ):
-        c.warn("disclosure", f"names {parts.disclosure.verified_by.name!r} but the editor is "
-               f"{editor.name!r}", "the editor's name", line=parts.disclosure_line)
-    if parts.fact_check.checker and tool_names and not any(
-        Tool.parse(t).matches(parts.fact_check.checker) for t in tool_names
+        c.warn(
+            "disclosure",
+            f"names {parts.disclosure.verified_by.name!r} but the editor is {editor.name!r}",
+            "the editor's name",
+            line=parts.disclosure_line,
+        )
+    if (
+        parts.fact_check.checker
+        and tool_names
+        and not any(Tool.parse(t).matches(parts.fact_check.checker) for t in tool_names)
     ):
-        c.warn("fact-check", f"'Verified by {parts.fact_check.checker}' names no tool in tools",
-               "one of " + ", ".join(tool_names), line=parts.fact_check_line)
+        c.warn(
+            "fact-check",
+            f"'Verified by {parts.fact_check.checker}' names no tool in tools",
+            "one of " + ", ".join(tool_names),
+            line=parts.fact_check_line,
+        )
 
     if any(p.severity == "error" for p in c.problems):
         raise InvalidArticle(c.problems)
-    assert published is not None and editor is not None
+    assert published is not None
+    assert editor is not None
     article = Article(
-        title=title, slug=slug, published=published,
-        modified=modified or max([published, *(c.date for c in corrections)]), beat=beat,
-        tags=tuple(tags), creator=creator, editor=editor,
-        tools=tuple(Tool.parse(t) for t in tool_names), status=status, date_reviewed=reviewed,
-        ai_act_article50=basis, human_view=views["humanView"], agent_view=views["agentView"],
-        standfirst=standfirst, disclosure=parts.disclosure, body=parts.body,
-        fact_check=parts.fact_check, corrections=corrections, extra=extra,
+        title=title,
+        slug=slug,
+        published=published,
+        modified=modified or max([published, *(c.date for c in corrections)]),
+        beat=beat,
+        tags=tuple(tags),
+        creator=creator,
+        editor=editor,
+        tools=tuple(Tool.parse(t) for t in tool_names),
+        status=status,
+        date_reviewed=reviewed,
+        ai_act_article50=basis,
+        human_view=views["humanView"],
+        agent_view=views["agentView"],
+        standfirst=standfirst,
+        disclosure=parts.disclosure,
+        body=parts.body,
+        fact_check=parts.fact_check,
+        corrections=corrections,
+        extra=extra,
     )
     return ParsedArticle(article, tuple(sorted(c.problems)), fm.form)
 
@@ -206,19 +300,18 @@ _EXPECTED = {
 
 
 def _kind(value: Any) -> str:
-    return {list: "list", dict: "mapping"}.get(type(value), type(value).__name__)
-
-
-def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and not re.search(r"\s", url)
+    if isinstance(value, list):
+        return "list"
+    return "mapping" if isinstance(value, dict) else type(value).__name__
 
 
 def _parse_datetime(raw: str, zone: ZoneInfo, fail: Callable[[str], None]) -> datetime | None:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
             return datetime.combine(date.fromisoformat(raw), time(0), zone)
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw):
+        if not re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw
+        ):
             raise ValueError
         value = datetime.fromisoformat(raw)
     except ValueError:
@@ -274,14 +367,22 @@ def _corrections(value: Any, zone: ZoneInfo, c: _Collector) -> tuple[Correction,
         return ()
     out = []
     for i, item in enumerate(value, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not isinstance(
-            item.get("date"), str
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("text"), str)
+            or not isinstance(item.get("date"), str)
         ):
-            c.error("corrections", f"entry {i} is not a {{date, text}} mapping",
-                    "- date: 2026-06-03\n    text: what was corrected")
+            c.error(
+                "corrections",
+                f"entry {i} is not a {{date, text}} mapping",
+                "- date: 2026-06-03\n    text: what was corrected",
+            )
             continue
-        when = _parse_datetime(item["date"].strip(), zone,
-                               lambda m, i=i: c.error("corrections", f"entry {i}: {m}", _EXPECTED["date"]))
+
+        def fail(message: str, i: int = i) -> None:
+            c.error("corrections", f"entry {i}: {message}", _EXPECTED["date"])
+
+        when = _parse_datetime(item["date"].strip(), zone, fail)
         text = " ".join(item["text"].split())
         if not text:
             c.error("corrections", f"entry {i} has an empty text", "what was corrected")

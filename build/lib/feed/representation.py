@@ -36,10 +36,14 @@ class Representation:
         object.__setattr__(self, "etag", etag)
         object.__setattr__(self, "last_modified", modified)
         object.__setattr__(
-            self, "raw_headers", tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+            self,
+            "raw_headers",
+            tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers),
         )
 
     @property
     def validator_headers(self) -> tuple[tuple[bytes, bytes], ...]:
         """What a 304 repeats of the 200 (RFC 9110 §15.4.5): everything but the content headers."""
-        return tuple(h for h in self.raw_headers if h[0] not in (b"content-type", b"content-length"))
+        return tuple(
+            h for h in self.raw_headers if h[0] not in (b"content-type", b"content-length")
+        )

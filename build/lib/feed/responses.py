@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from html import escape
 
@@ -25,7 +26,9 @@ class PreparedResponse(Response):
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
         body = b"" if scope.get("method") == "HEAD" else self.body
         await send({"type": "http.response.body", "body": body})
 
@@ -54,17 +57,36 @@ def is_not_modified(headers: Headers, rep: Representation) -> bool:
     return False
 
 
-def problem_response(status: int, title: str, detail: str, instance: str, *, machine: bool,
-                     extra: dict[str, object] | None = None, headers: dict[str, str] | None = None) -> Response:
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    instance: str,
+    *,
+    machine: bool,
+    extra: dict[str, object] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     """RFC 9457 problem details on machine routes; a small HTML page on human routes."""
     if machine:
-        document = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-                    "instance": instance, **(extra or {})}
+        document = {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": instance,
+            **(extra or {}),
+        }
         body = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
-        return Response(body, status, headers={**(headers or {}), "access-control-allow-origin": "*"},
-                        media_type="application/problem+json")
+        return Response(
+            body,
+            status,
+            headers={**(headers or {}), "access-control-allow-origin": "*"},
+            media_type="application/problem+json",
+        )
     page = (
-        f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{status} {escape(title)}'
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{status} {escape(title)}"
         f"</title>\n</head>\n<body>\n<main>\n<h1>{escape(title)}</h1>\n<p>{escape(detail)}</p>\n"
         '<p><a href="/">Home</a></p>\n</main>\n</body>\n</html>\n'
     )

@@ -68,10 +68,14 @@ def article_resources(article: Article, settings: Settings) -> dict[str, Represe
 def list_resources(articles: list[Article], settings: Settings) -> dict[str, Representation]:
     recent = newest(articles, settings.feed_size)
     updated: datetime = recent[0].modified if recent else EPOCH
-    index_list = sorted(articles, key=lambda a: (a.published, a.slug), reverse=True)
     return {
-        "/": Representation(render_index(index_list[: settings.feed_size], settings),
-                            "text/html; charset=utf-8", updated, LIST_CACHE),
-        "/feed.atom": Representation(render_atom(articles, settings), "application/atom+xml",
-                                     updated, LIST_CACHE, CORS),
+        "/": Representation(
+            render_index(articles, settings),
+            "text/html; charset=utf-8",
+            updated,
+            LIST_CACHE,
+        ),
+        "/feed.atom": Representation(
+            render_atom(articles, settings), "application/atom+xml", updated, LIST_CACHE, CORS
+        ),
     }

@@ -199,4 +199,6 @@ def _utc(moment: datetime) -> str:
 
 
 def _stored(row: tuple[str, int, str]) -> StoredArticle:
-    return StoredArticle(Article.from_dict(json.loads(row[0])), row[1], datetime.fromisoformat(row[2]))
+    return StoredArticle(
+        Article.from_dict(json.loads(row[0])), row[1], datetime.fromisoformat(row[2])
+    )
