@@ -56,14 +56,25 @@ class Problem:
 
 
 class FeedError(Exception):
-    """Base of the hierarchy; `status` is the HTTP status, `title` its problem-details title."""
+    """Base of the hierarchy; `status` is the HTTP status, `title` its problem-details title.
+
+    `extra` members go into the problem document (RFC 9457 §3.2), `headers` into the response.
+    """
 
     status = 500
     title = "Internal Server Error"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extra: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
 
 
 class InvalidArticle(FeedError):

@@ -14,9 +14,9 @@ from typing import Any
 
 from vocab import read as read_vocab
 
+from .media import AGENT_MEDIA
 from .model import Article, Tool
 from .settings import Settings
-from .media import AGENT_MEDIA
 from .terms import (
     AI_ACT_BASIS_TERMS,
     ROLE_TERMS,
@@ -117,44 +117,52 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
     fact_checked = checker is not None
 
     nodes: list[Node] = [
-        _compact({
-            "@id": ids.article,
-            "@type": ["NewsArticle", "prov:Entity"],
-            "headline": article.title,
-            "name": article.title,
-            "description": article.standfirst,
-            "datePublished": _date(article.published),
-            "dateModified": _date(article.modified),
-            "inLanguage": settings.language,
-            "articleSection": article.beat,
-            "keywords": list(article.tags),
-            "creativeWorkStatus": _ref(status),
-            "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
-            "author": _ref(org_id),
-            "publisher": _ref(org_id),
-            "editor": _ref(editor_id),
-            "accountablePerson": _ref(editor_id),
-            "publishingPrinciples": settings.ai_policy_url,
-            "aiActArticle50Basis": AI_ACT_BASIS_TERMS[article.ai_act_basis],
-            "citation": [_ref(s.url) for s in sources],
-            "correction": [_ref(_correction_id(ids, i)) for i in range(len(article.corrections))],
-            "mainEntityOfPage": ids.page,
-            "url": ids.page,
-            "encoding": [_ref(urls.agent_as(article.slug, m.extension)) for m in AGENT_MEDIA],
-            "articleBody": article.body,
-            "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
-            "prov:wasAttributedTo": org_id,
-        }),
-        _compact({
-            "@id": ids.page,
-            "@type": "WebPage",
-            "url": ids.page,
-            "name": article.title,
-            "mainEntity": _ref(ids.article),
-            "lastReviewed": _date(reviewed),
-            "reviewedBy": _ref(editor_id) if reviewed else None,
-            "inLanguage": settings.language,
-        }),
+        _compact(
+            {
+                "@id": ids.article,
+                "@type": ["NewsArticle", "prov:Entity"],
+                "headline": article.title,
+                "name": article.title,
+                "description": article.standfirst,
+                "datePublished": _date(article.published),
+                "dateModified": _date(article.modified),
+                "inLanguage": settings.language,
+                "articleSection": article.beat,
+                "keywords": list(article.tags),
+                "creativeWorkStatus": _ref(status),
+                "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA)
+                if article.ai_drafted
+                else None,
+                "author": _ref(org_id),
+                "publisher": _ref(org_id),
+                "editor": _ref(editor_id),
+                "accountablePerson": _ref(editor_id),
+                "publishingPrinciples": settings.ai_policy_url,
+                "aiActArticle50Basis": AI_ACT_BASIS_TERMS[article.ai_act_basis],
+                "citation": [_ref(s.url) for s in sources],
+                "correction": [
+                    _ref(_correction_id(ids, i)) for i in range(len(article.corrections))
+                ],
+                "mainEntityOfPage": ids.page,
+                "url": ids.page,
+                "encoding": [_ref(urls.agent_as(article.slug, m.extension)) for m in AGENT_MEDIA],
+                "articleBody": article.body,
+                "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
+                "prov:wasAttributedTo": org_id,
+            }
+        ),
+        _compact(
+            {
+                "@id": ids.page,
+                "@type": "WebPage",
+                "url": ids.page,
+                "name": article.title,
+                "mainEntity": _ref(ids.article),
+                "lastReviewed": _date(reviewed),
+                "reviewedBy": _ref(editor_id) if reviewed else None,
+                "inLanguage": settings.language,
+            }
+        ),
         *(
             {
                 "@id": urls.agent_as(article.slug, m.extension),
@@ -166,13 +174,15 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
             for m in AGENT_MEDIA
         ),
         _organization(article.creator, urls, settings),
-        _compact({
-            "@id": editor_id,
-            "@type": ["Person", "prov:Person"],
-            "name": article.editor.name,
-            "jobTitle": article.editor.role,
-            "worksFor": _ref(org_id),
-        }),
+        _compact(
+            {
+                "@id": editor_id,
+                "@type": ["Person", "prov:Person"],
+                "name": article.editor.name,
+                "jobTitle": article.editor.role,
+                "worksFor": _ref(org_id),
+            }
+        ),
         {
             "@id": status,
             "@type": "DefinedTerm",
@@ -190,33 +200,37 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
                 "provider": _ref(org_id),
                 "prov:actedOnBehalfOf": org_id,
             },
-            _compact({
-                "@id": ids.drafting,
-                "@type": ["CreateAction", "prov:Activity"],
-                "name": "Drafting by an AI agent",
-                "agent": _ref(org_id),
-                "instrument": [_ref(t) for t in drafting_tools],
-                "result": _ref(ids.article),
-                "prov:used": drafting_tools,
-                "prov:wasAssociatedWith": ai_agent_id,
-                "prov:qualifiedAssociation": _ref(ids.drafting + "-association"),
-            }),
+            _compact(
+                {
+                    "@id": ids.drafting,
+                    "@type": ["CreateAction", "prov:Activity"],
+                    "name": "Drafting by an AI agent",
+                    "agent": _ref(org_id),
+                    "instrument": [_ref(t) for t in drafting_tools],
+                    "result": _ref(ids.article),
+                    "prov:used": drafting_tools,
+                    "prov:wasAssociatedWith": ai_agent_id,
+                    "prov:qualifiedAssociation": _ref(ids.drafting + "-association"),
+                }
+            ),
             _association(ids.drafting, ai_agent_id, ROLE_TERMS["drafting"]),
         ]
     if fact_checked:
         assert checker is not None
         nodes += [
-            _compact({
-                "@id": ids.fact_check,
-                "@type": ["CheckAction", "prov:Activity"],
-                "name": f"Fact check with {checker.name}",
-                "agent": _ref(org_id),
-                "instrument": _ref(urls.tool_id(checker.name)),
-                "object": _ref(ids.article),
-                "prov:used": [ids.article, *(s.url for s in sources)],
-                "prov:wasAssociatedWith": urls.tool_id(checker.name),
-                "prov:qualifiedAssociation": _ref(ids.fact_check + "-association"),
-            }),
+            _compact(
+                {
+                    "@id": ids.fact_check,
+                    "@type": ["CheckAction", "prov:Activity"],
+                    "name": f"Fact check with {checker.name}",
+                    "agent": _ref(org_id),
+                    "instrument": _ref(urls.tool_id(checker.name)),
+                    "object": _ref(ids.article),
+                    "prov:used": [ids.article, *(s.url for s in sources)],
+                    "prov:wasAssociatedWith": urls.tool_id(checker.name),
+                    "prov:qualifiedAssociation": _ref(ids.fact_check + "-association"),
+                }
+            ),
             _association(ids.fact_check, urls.tool_id(checker.name), ROLE_TERMS["fact-check"]),
         ]
     if reviewed:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-__all__ = ["Representation"]
+from .negotiation import Offer, negotiate
+
+__all__ = ["Negotiable", "Representation", "Resource"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +49,23 @@ class Representation:
         return tuple(
             h for h in self.raw_headers if h[0] not in (b"content-type", b"content-length")
         )
+
+
+@dataclass(frozen=True)
+class Negotiable:
+    """One URL, several representations; the client's Accept header picks (RFC 9110 §12.5.1)."""
+
+    variants: tuple[tuple[Offer, Representation], ...]
+
+    def choose(self, accept: str | None) -> Representation | None:
+        offer = negotiate(accept, [o for o, _ in self.variants])
+        if offer is None:
+            return None
+        return next(rep for o, rep in self.variants if o is offer)
+
+    @property
+    def media_types(self) -> list[str]:
+        return list(dict.fromkeys(o.media_type for o, _ in self.variants))
+
+
+Resource = Representation | Negotiable

@@ -32,9 +32,7 @@ def slugify(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     ascii_text = decomposed.encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    lost = any(
-        ord(ch) > 127 and unicodedata.category(ch)[0] in "LN" for ch in decomposed
-    )
+    lost = any(ord(ch) > 127 and unicodedata.category(ch)[0] in "LN" for ch in decomposed)
     if lost or not slug:
         digest = hashlib.sha256(text.strip().casefold().encode()).hexdigest()[:10]
         slug = f"{slug}-{digest}" if slug else digest
@@ -76,6 +74,18 @@ class SiteURLs:
 
     def tool_id(self, name: str) -> str:
         return f"{self.base}/#tool-{slugify(name)}"
+
+    def collection(self, page: int = 1) -> str:
+        """The agent-view collection; page 1 is the collection's own URL."""
+        return f"{self.base}/agent/" if page == 1 else f"{self.base}/agent/?page={page}"
+
+    @property
+    def vocab(self) -> str:
+        return f"{self.base}/vocab"
+
+    @property
+    def context(self) -> str:
+        return f"{self.base}/vocab/context/v1.jsonld"
 
     @property
     def feed(self) -> str:

@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .errors import FeedError, NotFound
+from .errors import FeedError, NotAcceptable, NotFound
+from .representation import Negotiable
 from .responses import PreparedResponse, is_not_modified, problem_response
 from .settings import Settings
 from .site import Site
@@ -22,6 +23,7 @@ __all__ = ["create_app"]
 
 MACHINE_SEGMENTS = frozenset({"agent", "api", "feed", "healthz", "vocab"})
 MACHINE_SUFFIXES = (".atom", ".json", ".jsonld", ".ttl", ".nt", ".rdf", ".md", ".xml", ".txt")
+GET = ["GET", "HEAD"]
 
 
 def _is_machine(path: str) -> bool:
@@ -40,22 +42,29 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         yield
 
     def serve(request: Request, key: str) -> Response:
-        rep = site.get(key)
-        if rep is None:
+        resource = site.get(key)
+        if resource is None:
             raise NotFound(f"Nothing is published at {request.url.path}.")
+        if isinstance(resource, Negotiable):
+            rep = resource.choose(request.headers.get("accept"))
+            if rep is None:
+                raise NotAcceptable(
+                    f"{request.url.path} is available as {', '.join(resource.media_types)}.",
+                    extra={"available": resource.media_types},
+                    headers={"vary": "Accept"},
+                )
+        else:
+            rep = resource
         return PreparedResponse(rep, not_modified=is_not_modified(request.headers, rep))
 
-    async def home(request: Request) -> Response:
-        return serve(request, "/")
+    async def by_path(request: Request) -> Response:
+        return serve(request, request.url.path)
 
-    async def feed(request: Request) -> Response:
-        return serve(request, "/feed.atom")
-
-    async def agent(request: Request) -> Response:
-        return serve(request, "/agent/" + request.path_params["name"])
-
-    async def page(request: Request) -> Response:
-        return serve(request, "/" + request.path_params["slug"])
+    async def collection(request: Request) -> Response:
+        page = request.query_params.get("page", "1")
+        if not page.isdigit() or page.startswith("0"):
+            raise NotFound(f"page={page!r} is not a page of the collection (expected 1, 2, ...).")
+        return serve(request, "/agent/" if page == "1" else f"/agent/?page={page}")
 
     async def healthz(request: Request) -> Response:
         body = json.dumps({"status": "ok", "articles": len(site.articles)}) + "\n"
@@ -69,6 +78,8 @@ def create_app(settings: Settings, store: Store) -> Starlette:
             exc.detail,
             request.url.path,
             machine=_is_machine(request.url.path),
+            extra=exc.extra,
+            headers=exc.headers,
         )
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -90,11 +101,16 @@ def create_app(settings: Settings, store: Store) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/", home, methods=["GET", "HEAD"]),
-            Route("/healthz", healthz, methods=["GET", "HEAD"]),
-            Route("/feed.atom", feed, methods=["GET", "HEAD"]),
-            Route("/agent/{name}", agent, methods=["GET", "HEAD"]),
-            Route("/{slug}", page, methods=["GET", "HEAD"]),
+            Route("/", by_path, methods=GET),
+            Route("/healthz", healthz, methods=GET),
+            Route("/feed.atom", by_path, methods=GET),
+            Route("/agent/", collection, methods=GET),
+            Route("/agent/{name}", by_path, methods=GET),
+            Route("/vocab", by_path, methods=GET),
+            Route("/vocab.{extension}", by_path, methods=GET),
+            Route("/vocab/context/v1.jsonld", by_path, methods=GET),
+            Route("/vocab/shapes.ttl", by_path, methods=GET),
+            Route("/{slug}", by_path, methods=GET),
         ],
         exception_handlers={FeedError: feed_error, HTTPException: http_error},
         lifespan=lifespan,

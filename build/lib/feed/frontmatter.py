@@ -112,8 +112,13 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
             _refuse_aliases(value_node, seen, line)
     except _AliasError as exc:
         raise FrontMatterError(
-            Problem(source, exc.line + 2, "front matter", "YAML aliases (*name) are not supported",
-                    "every value written out in full")
+            Problem(
+                source,
+                exc.line + 2,
+                "front matter",
+                "YAML aliases (*name) are not supported",
+                "every value written out in full",
+            )
         ) from None
     for key_node, value_node in node.value:
         key = str(key_node.value)

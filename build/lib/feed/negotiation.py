@@ -39,13 +39,15 @@ class Offer:
     aliases: tuple[str, ...] = ()  # other media types that get this offer (text/plain -> nt)
 
 
-def _split_params(text: str) -> list[str]:
-    """Split on ';' outside double quotes."""
-    parts, current, quoted = [], [], False
+def _split(text: str, separator: str) -> list[str]:
+    """Split on `separator` outside double-quoted strings (RFC 9110 §5.6.4)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in text:
         if char == '"':
             quoted = not quoted
-        if char == ";" and not quoted:
+        if char == separator and not quoted:
             parts.append("".join(current))
             current = []
         else:
@@ -54,27 +56,13 @@ def _split_params(text: str) -> list[str]:
     return parts
 
 
-def _split_ranges(header: str) -> list[str]:
-    parts, current, quoted = [], [], False
-    for char in header:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
-
-
 def parse_accept(header: str | None) -> list[MediaRange]:
     """The media ranges of an Accept header; malformed ranges are skipped; None means */*."""
     if header is None or not header.strip():
         return [MediaRange("*", "*")]
     ranges = []
-    for item in _split_ranges(header):
-        head, *raw_params = _split_params(item)
+    for item in (p.strip() for p in _split(header, ",") if p.strip()):
+        head, *raw_params = _split(item, ";")
         media_type, slash, subtype = head.strip().lower().partition("/")
         if not slash or not media_type or not subtype or (media_type == "*" and subtype != "*"):
             continue
@@ -123,8 +111,7 @@ def negotiate(header: str | None, offers: Sequence[Offer]) -> Offer | None:
         for media_type in (offer.media_type, *offer.aliases):
             for r in ranges:
                 if _matches(r, media_type, offer.profiles) and (
-                    r.specificity > specificity
-                    or (r.specificity == specificity and r.q > quality)
+                    r.specificity > specificity or (r.specificity == specificity and r.q > quality)
                 ):
                     # an explicit alias (text/plain) counts as exact, never as a wildcard match
                     specificity, quality = r.specificity, r.q

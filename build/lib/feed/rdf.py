@@ -109,12 +109,15 @@ def _object(value: Any, coerce: str | None, ctx: _Context) -> Object:
         if set(value) == {"@id"}:
             return ctx.iri(value["@id"], vocab=False)
         if "@value" in value and set(value) <= {"@value", "@type"}:
-            return Literal(str(value["@value"]), ctx.iri(value.get("@type", XSD_STRING), vocab=True))
+            return Literal(
+                str(value["@value"]), ctx.iri(value.get("@type", XSD_STRING), vocab=True)
+            )
         raise ValueError(f"unsupported value object {value!r}: the agent view is flattened")
+    typed = coerce if coerce not in (None, "@id", "@vocab") else None
     if isinstance(value, bool):
-        return Literal("true" if value else "false", XSD + "boolean")
+        return Literal("true" if value else "false", typed or XSD + "boolean")
     if isinstance(value, int):
-        return Literal(str(value), XSD + "integer")
+        return Literal(str(value), typed or XSD + "integer")
     if not isinstance(value, str):
         raise ValueError(f"unsupported value {value!r}")
     if coerce == "@id":
@@ -236,9 +239,13 @@ def expanded_jsonld(triples: Iterable[Triple]) -> list[dict[str, Any]]:
                 node["@type"] = [str(o) for o in objects]
                 continue
             node[predicate] = [
-                ({"@value": o.value} if o.datatype == XSD_STRING else
-                 {"@type": o.datatype, "@value": o.value})
-                if isinstance(o, Literal) else {"@id": o}
+                (
+                    {"@value": o.value}
+                    if o.datatype == XSD_STRING
+                    else {"@type": o.datatype, "@value": o.value}
+                )
+                if isinstance(o, Literal)
+                else {"@id": o}
                 for o in objects
             ]
         nodes.append(node)

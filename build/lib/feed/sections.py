@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
 from .errors import Problem
 from .model import Disclosure, FactCheck, Person, Source
 from .urls import is_http_url
@@ -149,5 +150,3 @@ def _source(line: str) -> Source | None:
     if not is_http_url(url):
         return None
     return Source(url, " ".join((match["title"] or "").split()))
-
-

@@ -1,0 +1,93 @@
+"""Article -> Markdown for LLMs: YAML front matter carrying the provenance, then the article.
+
+An agent that reads only this file still knows who drafted the text, with which tools, who
+verified it and when, its status, the AI Act basis, its canonical URLs and its sources.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .model import Article
+from .settings import Settings
+from .urls import SiteURLs
+
+__all__ = ["front_matter", "render_markdown"]
+
+
+def front_matter(article: Article, settings: Settings) -> dict[str, Any]:
+    urls = SiteURLs(settings.base_url)
+    a = article
+    matter: dict[str, Any] = {
+        "title": a.title,
+        "id": urls.article_id(a.slug),
+        "url": urls.page(a.slug),
+        "agent_view": urls.agent(a.slug),
+        "published": a.published.isoformat(),
+        "modified": a.modified.isoformat(),
+        "status": a.status,
+        "section": a.beat,
+        "tags": list(a.tags),
+        "language": settings.language,
+        "publisher": a.creator,
+    }
+    if a.ai_drafted:
+        matter["drafted_by"] = {
+            "agent": f"{a.creator} AI agent",
+            "tools": [str(t) for t in a.drafting_tools],
+        }
+    if a.fact_check_tool is not None:
+        matter["fact_checked_with"] = str(a.fact_check_tool)
+    matter["verified_by"] = {"name": a.editor.name, "role": a.editor.role}
+    if a.date_reviewed:
+        matter["reviewed"] = a.date_reviewed.isoformat()
+    matter["ai_act_article_50"] = a.ai_act_basis
+    matter["ai_policy"] = settings.ai_policy_url
+    if a.fact_check.sources:
+        matter["sources"] = [
+            {"title": s.title, "url": s.url} if s.title else {"url": s.url}
+            for s in a.fact_check.sources
+        ]
+    if a.corrections:
+        matter["corrections"] = [
+            {"date": c.date.isoformat(), "text": c.text} for c in a.corrections
+        ]
+    return matter
+
+
+def _disclosure(a: Article) -> str:
+    """The same facts as the HTML page's disclosure note, from the model (not the input text)."""
+    text = ""
+    if a.ai_drafted:
+        tools = ", ".join(str(t) for t in a.drafting_tools)
+        text = "Drafted by an AI agent" + (f" using {tools}" if tools else "") + ". "
+    if a.fact_check_tool is not None:
+        text += f"Fact-checked with {a.fact_check_tool}. "
+    text += f"Verified by {a.editor}"
+    if a.date_reviewed:
+        text += f" on {a.date_reviewed.date().isoformat()}"
+    return text + "."
+
+
+def render_markdown(article: Article, settings: Settings) -> bytes:
+    a = article
+    head = yaml.safe_dump(
+        front_matter(a, settings), sort_keys=False, allow_unicode=True, width=1_000_000
+    )
+    parts = [f"---\n{head}---\n\n# {a.title}\n\n"]
+    if a.standfirst:
+        parts.append(f"**{a.standfirst}**\n\n")
+    if a.status in ("corrected", "retracted"):
+        parts.append(f"> **This article has been {a.status}.**\n\n")
+    parts.append(f"*{_disclosure(a)}* [AI policy]({settings.ai_policy_url})\n\n")
+    parts.append(a.body.strip() + "\n")
+    if a.corrections:
+        parts.append("\n## Corrections\n\n")
+        parts.extend(f"- {c.date.date().isoformat()}: {c.text}\n" for c in a.corrections)
+    if a.fact_check.sources:
+        checker = f" (fact-checked with {a.fact_check.checker})" if a.fact_check.checker else ""
+        parts.append(f"\n## Sources{checker}\n\n")
+        parts.extend(f"- [{s.title or s.url}]({s.url})\n" for s in a.fact_check.sources)
+    return "".join(parts).encode()

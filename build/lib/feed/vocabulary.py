@@ -1,0 +1,104 @@
+"""The published vocabulary: vocab/vocab.ttl as Turtle, N-Triples, JSON-LD and an HTML page.
+
+Everything is derived from the Turtle file (the one source), once, at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+import rdflib
+from pyld import jsonld
+from rdflib.namespace import OWL, RDF, RDFS
+
+from vocab import read as read_vocab
+
+from .documents import offline_loader
+
+__all__ = ["VOCAB_IRI", "vocabulary_documents"]
+
+VOCAB_IRI = "https://agentry.news/vocab"
+NS = VOCAB_IRI + "#"
+_CONTEXT = {
+    "@vocab": NS,
+    "owl": str(OWL),
+    "prov": "http://www.w3.org/ns/prov#",
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "schema": "http://schema.org/",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+
+
+def vocabulary_documents(base_url: str) -> dict[str, bytes]:
+    """{"ttl": ..., "nt": ..., "jsonld": ..., "html": ..., "context": ..., "shapes": ...}."""
+    turtle = read_vocab("vocab.ttl")
+    graph = rdflib.Graph().parse(data=turtle, format="turtle")
+    ntriples = "".join(sorted(set(graph.serialize(format="nt").splitlines(keepends=True))))
+    ntriples = "".join(line for line in ntriples.splitlines(keepends=True) if line.strip())
+    expanded = jsonld.from_rdf(ntriples, {"format": "application/n-quads"})
+    loader = offline_loader(base_url)
+    compacted = jsonld.compact(expanded, _CONTEXT, {"documentLoader": loader})
+    compacted["@graph"] = sorted(compacted.get("@graph", []), key=lambda n: n["@id"])
+    return {
+        "ttl": turtle,
+        "nt": ntriples.encode(),
+        "jsonld": (json.dumps(compacted, ensure_ascii=False, indent=2) + "\n").encode(),
+        "html": _html(graph, base_url),
+        "context": read_vocab("context-v1.jsonld"),
+        "shapes": read_vocab("shapes.ttl"),
+    }
+
+
+def _text(graph: rdflib.Graph, subject: rdflib.term.Node, predicate: rdflib.URIRef) -> str:
+    value = graph.value(subject, predicate)
+    return str(value) if value is not None else ""
+
+
+def _html(graph: rdflib.Graph, base_url: str) -> bytes:
+    terms = sorted(
+        (
+            s
+            for s in set(graph.subjects())
+            if isinstance(s, rdflib.URIRef) and str(s).startswith(NS)
+        ),
+        key=str,
+    )
+    ontology = rdflib.URIRef(VOCAB_IRI)
+    rows = []
+    for term in terms:
+        local = str(term)[len(NS) :]
+        types = sorted(
+            graph.namespace_manager.normalizeUri(str(t)) for t in graph.objects(term, RDF.type)
+        )
+        extra = ""
+        scheme = graph.value(term, rdflib.URIRef("http://schema.org/inDefinedTermSet"))
+        if scheme is not None:
+            name = escape(str(scheme)[len(NS) :])
+            extra = f' In <a href="#{name}">{name}</a>.'
+        rows.append(
+            f'<section id="{escape(local)}">\n<h2>{escape(local)}</h2>\n'
+            f"<p><code>{escape(str(term))}</code> · {escape(', '.join(types))}</p>\n"
+            f"<p><strong>{escape(_text(graph, term, RDFS.label))}</strong>: "
+            f"{escape(_text(graph, term, RDFS.comment))}{extra}</p>\n</section>\n"
+        )
+    base = base_url.rstrip("/")
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(_text(graph, ontology, RDFS.label))}</title>\n"
+        f'<link rel="alternate" type="text/turtle" href="{base}/vocab.ttl">\n'
+        f'<link rel="alternate" type="application/ld+json" href="{base}/vocab.jsonld">\n'
+        f'<link rel="alternate" type="application/n-triples" href="{base}/vocab.nt">\n'
+        "</head>\n<body>\n<main>\n"
+        f"<h1>{escape(_text(graph, ontology, RDFS.label))}</h1>\n"
+        f"<p>{escape(_text(graph, ontology, RDFS.comment))}</p>\n"
+        f"<p>Namespace: <code>{NS}</code> (fixed; terms are only ever added). "
+        f'JSON-LD context: <a href="{base}/vocab/context/v1.jsonld">'
+        f"{base}/vocab/context/v1.jsonld</a>. "
+        f'SHACL shapes: <a href="{base}/vocab/shapes.ttl">{base}/vocab/shapes.ttl</a>.</p>\n'
+        + "".join(rows)
+        + "</main>\n</body>\n</html>\n"
+    ).encode()
