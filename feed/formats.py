@@ -6,7 +6,7 @@ Adding a format is one entry here (and one row in media.py); the routes, content
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,37 +16,58 @@ from .markdown import render_markdown
 from .media import AGENT_MEDIA, JSONLD_PROFILE, Media
 from .model import Article
 from .negotiation import Offer
-from .rdf import expanded_jsonld, graph_triples, render_ntriples, render_rdfxml, render_turtle
+from .rdf import (
+    Triple,
+    expanded_jsonld,
+    graph_triples,
+    render_ntriples,
+    render_rdfxml,
+    render_turtle,
+)
 from .settings import Settings
 
 __all__ = [
     "AGENT_FORMATS",
     "ARTICLE_FORMATS",
-    "GRAPH_WRITERS",
+    "GRAPH_FORMATS",
+    "TRIPLE_WRITERS",
     "Format",
+    "render_agent_views",
     "render_graph",
 ]
 
 Graph = list[dict[str, Any]]
 
 
-def _expanded(graph: Graph) -> bytes:
-    return dumps(expanded_jsonld(graph_triples(graph, context())))
-
-
-# A graph of nodes (compacted against our context) -> bytes, per media name. Shared by every
-# resource that is a graph: the article's agent view, the collection pages.
-GRAPH_WRITERS: dict[str, Callable[[Graph], bytes]] = {
-    "jsonld": with_context,
-    "jsonld-expanded": _expanded,
-    "ttl": lambda g: render_turtle(graph_triples(g, context())),
-    "nt": lambda g: render_ntriples(graph_triples(g, context())),
-    "rdf": lambda g: render_rdfxml(graph_triples(g, context())),
+# Writers from a graph's triples to bytes, per format name. The compacted JSON-LD document is
+# written from the graph itself (jsonld.with_context); everything else from its triples.
+TRIPLE_WRITERS: dict[str, Callable[[list[Triple]], bytes]] = {
+    "jsonld-expanded": lambda triples: dumps(expanded_jsonld(triples)),
+    "ttl": render_turtle,
+    "nt": render_ntriples,
+    "rdf": render_rdfxml,
 }
+GRAPH_FORMATS = ("jsonld", *TRIPLE_WRITERS)
 
 
-def render_graph(graph: Graph, name: str) -> bytes:
-    return GRAPH_WRITERS[name](graph)
+def render_graph(graph: Graph, names: Iterable[str] = GRAPH_FORMATS) -> dict[str, bytes]:
+    """Several representations of one graph (compacted nodes), expanding it only once.
+
+    Shared by every resource that is a graph: an article's agent view, the collection pages.
+    """
+    names = list(names)
+    out = {}
+    triples = graph_triples(graph, context()) if set(names) - {"jsonld"} else []
+    for name in names:
+        out[name] = with_context(graph) if name == "jsonld" else TRIPLE_WRITERS[name](triples)
+    return out
+
+
+def render_agent_views(article: Article, settings: Settings) -> dict[str, bytes]:
+    """Every agent-view representation of an article (what a write prepares)."""
+    out = render_graph(agent_graph(article, settings))
+    out["md"] = render_markdown(article, settings)
+    return out
 
 
 @dataclass(frozen=True)
@@ -72,7 +93,7 @@ class Format:
 
 def _graph_format(media: Media, writer: str, profile: str = "") -> Format:
     def render(article: Article, settings: Settings) -> bytes:
-        return GRAPH_WRITERS[writer](agent_graph(article, settings))
+        return render_graph(agent_graph(article, settings), [writer])[writer]
 
     return Format(writer, media, render, profile)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from .atom import EPOCH, newest, render_atom
 from .collection import collection_pages, page_links
-from .formats import AGENT_FORMATS, ARTICLE_FORMATS, GRAPH_WRITERS, Format
+from .formats import AGENT_FORMATS, ARTICLE_FORMATS, Format, render_agent_views, render_graph
 from .html import render_index
 from .media import AGENT_MEDIA
 from .model import Article
@@ -96,7 +96,7 @@ def article_resources(article: Article, settings: Settings) -> dict[str, Resourc
     links = [(explicit[m.name], "alternate", m.media_type) for m in AGENT_MEDIA]
     links.append((urls.page(slug), "alternate", "text/html"))
     link = _link_header(links)
-    bodies = {name: fmt.render(article, settings) for name, fmt in AGENT_FORMATS.items()}
+    bodies = render_agent_views(article, settings)
     locations = {name: explicit[fmt.media.name] for name, fmt in AGENT_FORMATS.items()}
     out: dict[str, Resource] = {
         f"/agent/{slug}": _negotiable(
@@ -135,7 +135,7 @@ def list_resources(articles: list[Article], settings: Settings) -> dict[str, Res
         page_url = urls.collection(number)
         rels = page_links(number, len(pages), urls)
         link = _link_header([(url, rel, "") for rel, url in rels.items()])
-        bodies = {name: GRAPH_WRITERS[name](graph) for name in COLLECTION_FORMATS}
+        bodies = render_graph(graph, COLLECTION_FORMATS)
         formats = [AGENT_FORMATS[name] for name in COLLECTION_FORMATS]
         key = "/agent/" if number == 1 else f"/agent/?page={number}"
         out[key] = _negotiable(
