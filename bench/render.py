@@ -21,19 +21,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import rdflib  # noqa: E402
-from pyld import jsonld  # noqa: E402
+import rdflib
+from corpus import article_text
+from pyld import jsonld
 
-from corpus import article_text  # noqa: E402
-from feed.atom import render_atom  # noqa: E402
-from feed.documents import offline_loader  # noqa: E402
-from feed.formats import render_agent_views, render_graph  # noqa: E402
-from feed.html import render_html  # noqa: E402
-from feed.jsonld import agent_graph, render_agent_view  # noqa: E402
-from feed.markdown import render_markdown  # noqa: E402
-from feed.model import Article  # noqa: E402
-from feed.parse import parse_article  # noqa: E402
-from feed.settings import Settings  # noqa: E402
+from feed.atom import render_atom
+from feed.documents import offline_loader
+from feed.formats import render_agent_views, render_graph
+from feed.html import render_html
+from feed.jsonld import agent_graph, render_agent_view
+from feed.markdown import render_markdown
+from feed.model import Article
+from feed.parse import parse_article
+from feed.settings import Settings
 
 SETTINGS = Settings(base_url="https://agentry.news")
 
@@ -108,7 +108,8 @@ def main() -> None:
     ours = statistics.median(timed(sample, graph))
     print(
         f"ratio: ours {ours:.3f} ms vs baseline {base:.3f} ms = {base / ours:.1f}x faster; "
-        f"target < 5 ms for all RDF together: {'met' if rdf_all < 5 else 'NOT met'} ({rdf_all:.3f} ms)"
+        f"target < 5 ms for all RDF together: {'met' if rdf_all < 5 else 'NOT met'} "
+        f"({rdf_all:.3f} ms)"
     )
 
 
