@@ -84,10 +84,11 @@ class Format:
         return self.media.media_type
 
     def offer(self) -> Offer:
-        profiles = {self.profile} if self.profile else set()
-        if self.media.name == "jsonld" and not self.profile:
-            # Our default document is compacted and flattened at once (JSON-LD 1.1 §9.1).
-            profiles = {JSONLD_PROFILE + "compacted", JSONLD_PROFILE + "flattened"}
+        profiles = set()
+        if self.media.name == "jsonld":
+            # Both our JSON-LD documents are flattened (one node per subject, JSON-LD 1.1 §9.1);
+            # the default one is also compacted.
+            profiles = {self.profile or JSONLD_PROFILE + "compacted", JSONLD_PROFILE + "flattened"}
         return Offer(self.media.media_type, self.name, frozenset(profiles), self.media.aliases)
 
 

@@ -158,7 +158,8 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
                 "url": ids.page,
                 "name": article.title,
                 "mainEntity": _ref(ids.article),
-                "lastReviewed": _date(reviewed),
+                # schema.org's range is Date: the day, in the article's own offset
+                "lastReviewed": reviewed.date().isoformat() if reviewed else None,
                 "reviewedBy": _ref(editor_id) if reviewed else None,
                 "inLanguage": settings.language,
             }
@@ -350,7 +351,9 @@ def schema_org_block(article: Article, settings: Settings) -> Node:
                     "@type": "WebPage",
                     "@id": ids.page,
                     "url": ids.page,
-                    "lastReviewed": _date(article.date_reviewed),
+                    "lastReviewed": (
+                        article.date_reviewed.date().isoformat() if article.date_reviewed else None
+                    ),
                     "reviewedBy": editor if article.date_reviewed else None,
                 }
             ),

@@ -81,9 +81,12 @@ def _negotiable(
     cache: str,
     link: tuple[str, str],
 ) -> Negotiable:
+    """Variants of one URL; `locations` names the URL of each that has its own (RFC 9110 §8.7)."""
     variants: list[tuple[Offer, Representation]] = []
     for fmt in formats:
-        headers = (*VARY, ("content-location", locations[fmt.name]), link, *CORS)
+        where = locations.get(fmt.name)
+        located = (("content-location", where),) if where else ()
+        headers = (*VARY, *located, link, *CORS)
         rep = Representation(bodies[fmt.name], fmt.media_type, last_modified, cache, headers)
         variants.append((fmt.offer(), rep))
     return Negotiable(tuple(variants))
@@ -97,7 +100,9 @@ def article_resources(article: Article, settings: Settings) -> dict[str, Resourc
     links.append((urls.page(slug), "alternate", "text/html"))
     link = _link_header(links)
     bodies = render_agent_views(article, settings)
-    locations = {name: explicit[fmt.media.name] for name, fmt in AGENT_FORMATS.items()}
+    # The expanded JSON-LD has no URL of its own: no Content-Location (the .jsonld URL would
+    # name other bytes).
+    locations = {name: explicit[name] for name in AGENT_FORMATS if name in explicit}
     out: dict[str, Resource] = {
         f"/agent/{slug}": _negotiable(
             bodies, AGENT_FORMATS.values(), locations, article.modified, ARTICLE_CACHE, link

@@ -75,7 +75,7 @@ def client(store: SQLiteStore, settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def loader(settings: Settings):  # type: ignore[no-untyped-def]
-    """pyld document loader: our context, plus schema.org's official one from ../shared if present."""
+    """pyld loader: our context, plus schema.org's official one from ../shared when present."""
     extra = {}
     context = SCHEMAORG / "schemaorgcontext.jsonld"
     if context.exists():
@@ -90,3 +90,13 @@ def loader(settings: Settings):  # type: ignore[no-untyped-def]
             body,
         )
     return offline_loader(settings.base_url, extra)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--update-golden`: rewrite tests/golden/*.jsonld from the renderer instead of comparing."""
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the golden agent-view files in tests/golden/ instead of comparing with them",
+    )

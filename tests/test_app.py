@@ -50,7 +50,7 @@ def test_if_none_match_gives_304_without_body(client, path, media_type):
 
 @pytest.mark.parametrize(("path", "media_type"), ROUTES)
 def test_if_modified_since(client, path, media_type):
-    """If-Modified-Since at or after Last-Modified gives 304; before it, or unparseable, gives 200."""
+    """If-Modified-Since at or after Last-Modified gives 304; before it or unparseable, 200."""
     last_modified = client.get(path).headers["last-modified"]
     moment = parsedate_to_datetime(last_modified)
     later = format_datetime(moment + timedelta(days=1), usegmt=True)
@@ -90,7 +90,7 @@ def test_head_has_get_headers_and_no_body(client, path, media_type):
     ],
 )
 def test_unknown_slug_is_404_in_one_shape(client, path, machine):
-    """Unknown slugs get 404: RFC 9457 problem JSON on machine routes, an HTML page on human ones."""
+    """Unknown slugs get 404: RFC 9457 problem JSON on machine routes, HTML on human ones."""
     r = client.get(path)
     assert r.status_code == 404
     if machine:

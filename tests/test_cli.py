@@ -155,12 +155,8 @@ def test_render_prints_a_parseable_representation(tmp_path, capsysbinary, fmt):
         assert lxml.html.fromstring(out).findtext(".//h1") == "A good article"
     else:
         parsed = feedparser.parse(out)
-        assert (
-            not parsed.bozo
-        )
-        assert (
-            parsed.entries[0].id == "https://x.example/agent/a-good-article#article"
-        )
+        assert not parsed.bozo
+        assert parsed.entries[0].id == "https://x.example/agent/a-good-article#article"
 
 
 def test_bad_setting_exits_3(tmp_path, capsys):
@@ -185,7 +181,7 @@ def _free_port() -> int:
 
 
 def test_serve_with_no_arguments_serves_the_samples(tmp_path):
-    """`feed serve` in an empty folder creates feed.sqlite3 with the samples and serves them over HTTP."""
+    """`feed serve` in an empty folder creates feed.sqlite3 with the samples and serves them."""
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "feed", "serve", "--port", str(port)],

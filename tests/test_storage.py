@@ -46,12 +46,12 @@ def test_not_a_database_is_a_storage_error(tmp_path):
     """A file that is not SQLite gives a StorageError naming the file."""
     path = tmp_path / "junk.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StorageError, match="junk.sqlite3"):
+    with pytest.raises(StorageError, match=r"junk\.sqlite3"):
         SQLiteStore(path)
 
 
 def test_save_creates_then_is_a_noop_then_revises(store, article):
-    """Created at revision 1; the same article again changes nothing; a changed one is revision 2."""
+    """Created at revision 1; the same article again is a no-op; a changed one is revision 2."""
     assert [r.action for r in store.save([_incoming(article)])] == ["created"]
     assert [(r.action, r.revision) for r in store.save([_incoming(article)])] == [("unchanged", 1)]
     changed = dataclasses.replace(article, title=article.title + " (updated)")

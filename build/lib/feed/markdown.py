@@ -67,7 +67,7 @@ def _disclosure(a: Article) -> str:
         text += f"Fact-checked with {a.fact_check_tool}. "
     text += f"Verified by {a.editor}"
     if a.date_reviewed:
-        text += f" on {a.date_reviewed.date().isoformat()}"
+        text += f", on {a.date_reviewed.date().isoformat()}"
     return text + "."
 
 

@@ -181,14 +181,17 @@ def _grouped(triples: Iterable[Triple]) -> dict[str, dict[str, list[Object]]]:
 
 
 def render_turtle(triples: Iterable[Triple]) -> bytes:
-    out = [f"@prefix {prefix}: <{namespace}> .\n" for prefix, namespace in PREFIXES]
+    """Subjects in first-seen order, each with its predicates; only the prefixes used."""
+    body = []
     for subject, predicates in _grouped(triples).items():
         lines = []
         for predicate, objects in predicates.items():
             verb = "a" if predicate == RDF + "type" else _prefixed(predicate)
             lines.append(f"    {verb} " + ", ".join(_ttl_term(o) for o in objects))
-        out.append(f"\n<{subject}>\n" + " ;\n".join(lines) + " .\n")
-    return "".join(out).encode()
+        body.append(f"\n<{subject}>\n" + " ;\n".join(lines) + " .\n")
+    text = "".join(body)
+    head = [f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES if f"{p}:" in text]
+    return ("".join(head) + text).encode()
 
 
 # --- RDF/XML (W3C REC 2014) -------------------------------------------------------------------
