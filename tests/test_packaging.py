@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,9 +14,17 @@ from feed.importer import sample_paths
 
 
 def test_wheel_ships_vocab_and_samples(tmp_path):
-    """The built wheel contains the JSON-LD context and every bundled sample article."""
+    """The built wheel contains the vocabulary files and every bundled sample article."""
+    # Build from a copy: setuptools leaves build/ in the source tree, and stale files there
+    # could end up in a wheel.
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for name in ("feed", "vocab"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -24,8 +33,8 @@ def test_wheel_ships_vocab_and_samples(tmp_path):
         pytest.fail(build.stderr)
     (wheel,) = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "vocab/context-v1.jsonld" in names
-    assert "vocab/__init__.py" in names
+    for name in ("__init__.py", "context-v1.jsonld", "vocab.ttl", "shapes.ttl"):
+        assert f"vocab/{name}" in names
+    assert len(sample_paths()) >= 6
     for sample in sample_paths():
         assert f"feed/samples/{sample.name}" in names
-    assert len(sample_paths()) >= 6
