@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
-from .jsonld import schema_org_block
 from .markup import markdown_to_html
 from .model import Article
+from .schemaorg import schema_org_block
 from .settings import Settings
 from .urls import SiteURLs
 

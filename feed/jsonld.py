@@ -1,6 +1,7 @@
-"""Article -> JSON-LD: the agent view (flattened @graph) and the schema.org block for HTML pages.
+"""Article -> JSON-LD agent view: a flattened @graph of schema.org, PROV-O and our own terms.
 
-Both come from one function per node, so the two shapes can never disagree about a fact.
+The schema.org block embedded in HTML pages (schemaorg.py) shares this module's identifiers
+and helpers, so the two shapes cannot disagree about a fact.
 The agent view carries its context inline (the same one published at /vocab/context/v1.jsonld),
 so it reads with no network. Every node has a stable @id (no blank nodes): same article, same bytes.
 """
@@ -27,12 +28,14 @@ from .terms import (
 from .urls import SiteURLs
 
 __all__ = [
+    "ArticleIds",
     "agent_graph",
     "context",
+    "drop_empty",
     "dumps",
+    "iso",
+    "ref",
     "render_agent_view",
-    "render_schema_org",
-    "schema_org_block",
     "with_context",
 ]
 
@@ -68,24 +71,20 @@ def with_context(graph: list[Node]) -> bytes:
     return body.replace('"@context": "@CONTEXT@"', '"@context": {\n' + terms + "\n  }", 1).encode()
 
 
-def render_schema_org(article: Article, settings: Settings) -> bytes:
-    return dumps(schema_org_block(article, settings))
-
-
-def _date(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _ref(iri: str) -> dict[str, str]:
+def ref(iri: str) -> dict[str, str]:
     return {"@id": iri}
 
 
-def _compact(node: Node) -> Node:
+def drop_empty(node: Node) -> Node:
     """Drop empty values so absent facts are absent, not null."""
     return {k: v for k, v in node.items() if v not in (None, "", [], {})}
 
 
-class _Ids:
+class ArticleIds:
     def __init__(self, article: Article, urls: SiteURLs) -> None:
         self.article = urls.article_id(article.slug)
         self.page = urls.page(article.slug)
@@ -105,7 +104,7 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
     from our vocabulary.
     """
     urls = SiteURLs(settings.base_url)
-    ids = _Ids(article, urls)
+    ids = ArticleIds(article, urls)
     org_id = urls.organization_id(article.creator)
     editor_id = urls.person_id(article.editor.name)
     ai_agent_id = urls.ai_agent_id(article.creator)
@@ -117,50 +116,48 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
     fact_checked = checker is not None
 
     nodes: list[Node] = [
-        _compact(
+        drop_empty(
             {
                 "@id": ids.article,
                 "@type": ["NewsArticle", "prov:Entity"],
                 "headline": article.title,
                 "name": article.title,
                 "description": article.standfirst,
-                "datePublished": _date(article.published),
-                "dateModified": _date(article.modified),
+                "datePublished": iso(article.published),
+                "dateModified": iso(article.modified),
                 "inLanguage": settings.language,
                 "articleSection": article.beat,
                 "keywords": list(article.tags),
-                "creativeWorkStatus": _ref(status),
-                "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA)
-                if article.ai_drafted
-                else None,
-                "author": _ref(org_id),
-                "publisher": _ref(org_id),
-                "editor": _ref(editor_id),
-                "accountablePerson": _ref(editor_id),
+                "creativeWorkStatus": ref(status),
+                "digitalSourceType": ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
+                "author": ref(org_id),
+                "publisher": ref(org_id),
+                "editor": ref(editor_id),
+                "accountablePerson": ref(editor_id),
                 "publishingPrinciples": settings.ai_policy_url,
                 "aiActArticle50Basis": AI_ACT_BASIS_TERMS[article.ai_act_basis],
-                "citation": [_ref(s.url) for s in sources],
+                "citation": [ref(s.url) for s in sources],
                 "correction": [
-                    _ref(_correction_id(ids, i)) for i in range(len(article.corrections))
+                    ref(_correction_id(ids, i)) for i in range(len(article.corrections))
                 ],
                 "mainEntityOfPage": ids.page,
                 "url": ids.page,
-                "encoding": [_ref(urls.agent_as(article.slug, m.extension)) for m in AGENT_MEDIA],
+                "encoding": [ref(urls.agent_as(article.slug, m.extension)) for m in AGENT_MEDIA],
                 "articleBody": article.body,
                 "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
                 "prov:wasAttributedTo": org_id,
             }
         ),
-        _compact(
+        drop_empty(
             {
                 "@id": ids.page,
                 "@type": "WebPage",
                 "url": ids.page,
                 "name": article.title,
-                "mainEntity": _ref(ids.article),
+                "mainEntity": ref(ids.article),
                 # schema.org's range is Date: the day, in the article's own offset
                 "lastReviewed": reviewed.date().isoformat() if reviewed else None,
-                "reviewedBy": _ref(editor_id) if reviewed else None,
+                "reviewedBy": ref(editor_id) if reviewed else None,
                 "inLanguage": settings.language,
             }
         ),
@@ -170,18 +167,18 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
                 "@type": "MediaObject",
                 "contentUrl": urls.agent_as(article.slug, m.extension),
                 "encodingFormat": m.media_type,
-                "encodesCreativeWork": _ref(ids.article),
+                "encodesCreativeWork": ref(ids.article),
             }
             for m in AGENT_MEDIA
         ),
         _organization(article.creator, urls, settings),
-        _compact(
+        drop_empty(
             {
                 "@id": editor_id,
                 "@type": ["Person", "prov:Person"],
                 "name": article.editor.name,
                 "jobTitle": article.editor.role,
-                "worksFor": _ref(org_id),
+                "worksFor": ref(org_id),
             }
         ),
         {
@@ -198,20 +195,20 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
                 "@id": ai_agent_id,
                 "@type": ["SoftwareApplication", "prov:SoftwareAgent"],
                 "name": f"{article.creator} AI agent",
-                "provider": _ref(org_id),
+                "provider": ref(org_id),
                 "prov:actedOnBehalfOf": org_id,
             },
-            _compact(
+            drop_empty(
                 {
                     "@id": ids.drafting,
                     "@type": ["CreateAction", "prov:Activity"],
                     "name": "Drafting by an AI agent",
-                    "agent": _ref(org_id),
-                    "instrument": [_ref(t) for t in drafting_tools],
-                    "result": _ref(ids.article),
+                    "agent": ref(org_id),
+                    "instrument": [ref(t) for t in drafting_tools],
+                    "result": ref(ids.article),
                     "prov:used": drafting_tools,
                     "prov:wasAssociatedWith": ai_agent_id,
-                    "prov:qualifiedAssociation": _ref(ids.drafting + "-association"),
+                    "prov:qualifiedAssociation": ref(ids.drafting + "-association"),
                 }
             ),
             _association(ids.drafting, ai_agent_id, ROLE_TERMS["drafting"]),
@@ -219,17 +216,17 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
     if fact_checked:
         assert checker is not None
         nodes += [
-            _compact(
+            drop_empty(
                 {
                     "@id": ids.fact_check,
                     "@type": ["CheckAction", "prov:Activity"],
                     "name": f"Fact check with {checker.name}",
-                    "agent": _ref(org_id),
-                    "instrument": _ref(urls.tool_id(checker.name)),
-                    "object": _ref(ids.article),
+                    "agent": ref(org_id),
+                    "instrument": ref(urls.tool_id(checker.name)),
+                    "object": ref(ids.article),
                     "prov:used": [ids.article, *(s.url for s in sources)],
                     "prov:wasAssociatedWith": urls.tool_id(checker.name),
-                    "prov:qualifiedAssociation": _ref(ids.fact_check + "-association"),
+                    "prov:qualifiedAssociation": ref(ids.fact_check + "-association"),
                 }
             ),
             _association(ids.fact_check, urls.tool_id(checker.name), ROLE_TERMS["fact-check"]),
@@ -240,13 +237,13 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
                 "@id": ids.review,
                 "@type": ["ReviewAction", "prov:Activity"],
                 "name": "Editorial review",
-                "agent": _ref(editor_id),
-                "object": _ref(ids.article),
-                "endTime": _date(reviewed),
-                "prov:endedAtTime": _date(reviewed),
+                "agent": ref(editor_id),
+                "object": ref(ids.article),
+                "endTime": iso(reviewed),
+                "prov:endedAtTime": iso(reviewed),
                 "prov:used": ids.article,
                 "prov:wasAssociatedWith": editor_id,
-                "prov:qualifiedAssociation": _ref(ids.review + "-association"),
+                "prov:qualifiedAssociation": ref(ids.review + "-association"),
             },
             _association(ids.review, editor_id, ROLE_TERMS["review"]),
         ]
@@ -257,7 +254,7 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
     vendors = dict.fromkeys(t.vendor for t in tools if t.vendor)
     nodes.extend(_vendor(vendor, urls) for vendor in vendors)
     nodes.extend(
-        _compact({"@id": s.url, "@type": "CreativeWork", "url": s.url, "name": s.title})
+        drop_empty({"@id": s.url, "@type": "CreativeWork", "url": s.url, "name": s.title})
         for s in sources
     )
     nodes.extend(
@@ -266,14 +263,14 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
             "@type": "CorrectionComment",
             "text": c.text,
             "datePublished": c.date.isoformat(),
-            "about": _ref(ids.article),
+            "about": ref(ids.article),
         }
         for i, c in enumerate(article.corrections)
     )
     return _unique(nodes)
 
 
-def _correction_id(ids: _Ids, index: int) -> str:
+def _correction_id(ids: ArticleIds, index: int) -> str:
     return f"{ids.agent}#correction-{index + 1}"
 
 
@@ -299,12 +296,12 @@ def _organization(name: str, urls: SiteURLs, settings: Settings) -> Node:
 
 
 def _tool(tool: Tool, urls: SiteURLs) -> Node:
-    return _compact(
+    return drop_empty(
         {
             "@id": urls.tool_id(tool.name),
             "@type": ["SoftwareApplication", "prov:SoftwareAgent"],
             "name": tool.name,
-            "creator": _ref(urls.organization_id(tool.vendor)) if tool.vendor else None,
+            "creator": ref(urls.organization_id(tool.vendor)) if tool.vendor else None,
         }
     )
 
@@ -318,74 +315,3 @@ def _unique(nodes: list[Node]) -> list[Node]:
     for node in nodes:
         seen.setdefault(node["@id"], node)
     return list(seen.values())
-
-
-def schema_org_block(article: Article, settings: Settings) -> Node:
-    """The block embedded in the HTML page: schema.org terms only, nested, for crawlers."""
-    urls = SiteURLs(settings.base_url)
-    ids = _Ids(article, urls)
-    org = {
-        "@type": "NewsMediaOrganization",
-        "@id": urls.organization_id(article.creator),
-        "name": article.creator,
-        "url": urls.home,
-        "publishingPrinciples": settings.ai_policy_url,
-        "verificationFactCheckingPolicy": settings.fact_checking_policy_url,
-        "correctionsPolicy": settings.corrections_policy_url,
-    }
-    editor = _compact(
-        {
-            "@type": "Person",
-            "@id": urls.person_id(article.editor.name),
-            "name": article.editor.name,
-            "jobTitle": article.editor.role,
-        }
-    )
-    return _compact(
-        {
-            "@context": "https://schema.org",
-            "@type": "NewsArticle",
-            "@id": ids.article,
-            "mainEntityOfPage": _compact(
-                {
-                    "@type": "WebPage",
-                    "@id": ids.page,
-                    "url": ids.page,
-                    "lastReviewed": (
-                        article.date_reviewed.date().isoformat() if article.date_reviewed else None
-                    ),
-                    "reviewedBy": editor if article.date_reviewed else None,
-                }
-            ),
-            "url": ids.page,
-            "headline": article.title,
-            "description": article.standfirst,
-            "datePublished": _date(article.published),
-            "dateModified": _date(article.modified),
-            "inLanguage": settings.language,
-            "articleSection": article.beat,
-            "keywords": list(article.tags),
-            "author": [org],
-            "publisher": org,
-            "editor": editor,
-            "accountablePerson": editor,
-            "creativeWorkStatus": {
-                "@type": "DefinedTerm",
-                "@id": STATUS_TERMS[article.status],
-                "name": article.status,
-                "termCode": article.status,
-                "inDefinedTermSet": STATUS_SET,
-            },
-            "digitalSourceType": _ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
-            "publishingPrinciples": settings.ai_policy_url,
-            "isAccessibleForFree": True,
-            "citation": [
-                _compact({"@type": "CreativeWork", "url": s.url, "name": s.title})
-                for s in article.fact_check.sources
-            ],
-            "correction": [
-                {"@type": "CorrectionComment", "text": c.text, "datePublished": c.date.isoformat()}
-                for c in article.corrections
-            ],
-        }
-    )

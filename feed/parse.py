@@ -8,15 +8,25 @@ view URLs that disagree with the site, cleaned characters) never reject an artic
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .errors import InvalidArticle, Problem
+from .fields import (
+    EXPECTED,
+    Collector,
+    clean_text,
+    clean_value,
+    kind,
+    parse_datetime,
+    person,
+    read_corrections,
+    string_list,
+)
 from .frontmatter import FrontMatterError, split_front_matter
-from .model import AI_ACT_BASES, STATUSES, Article, Correction, Person, Tool
+from .model import AI_ACT_BASES, STATUSES, Article, Tool
 from .sections import split_body
 from .urls import SiteURLs, is_http_url
 
@@ -28,13 +38,6 @@ MAX_SLUG = 200
 RESERVED_SLUGS = frozenset(
     {"agent", "api", "beats", "tags", "feed", "vocab", "healthz", "static", "sitemap", "robots"}
 )
-# XML 1.0 §2.2 Char excludes these; one of them makes a whole Atom feed unparseable.
-# C1 controls (U+0080-U+009F) are legal XML 1.0 but in practice mis-decoded text, and PyYAML
-# refuses them. Unicode line separators become spaces: PyYAML would count them as line breaks
-# and every later line number would be off by one.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-_SEPARATORS = re.compile("[\u2028\u2029\x85]")
-
 KNOWN_FIELDS = (
     "title",
     "slug",
@@ -64,45 +67,6 @@ class ParsedArticle:
     form: str = "yaml"
 
 
-def clean_text(text: str) -> tuple[str, list[int]]:
-    """Drop characters XML cannot carry; normalise newlines. Returns the text and affected lines."""
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    found = [*_SEPARATORS.finditer(text), *_NOT_XML.finditer(text)]
-    lines = sorted({text.count("\n", 0, m.start()) + 1 for m in found})
-    return _NOT_XML.sub("", _SEPARATORS.sub(" ", text)), lines
-
-
-def _clean_value(value: Any) -> tuple[Any, bool]:
-    """The same cleaning for values decoded from escapes ("\\u0001" in JSON, "\\0" in YAML)."""
-    if isinstance(value, str):
-        cleaned = _NOT_XML.sub("", _SEPARATORS.sub(" ", value))
-        return cleaned, cleaned != value
-    if isinstance(value, list):
-        items = [_clean_value(v) for v in value]
-        return [v for v, _ in items], any(changed for _, changed in items)
-    if isinstance(value, dict):
-        pairs = {k: _clean_value(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
-    return value, False
-
-
-@dataclass
-class _Collector:
-    source: str
-    lines: dict[str, int]
-    problems: list[Problem] = field(default_factory=list)
-
-    def error(self, key: str, message: str, expected: str = "", line: int | None = None) -> None:
-        self.problems.append(
-            Problem(self.source, line or self.lines.get(key, 1), key, message, expected)
-        )
-
-    def warn(self, key: str, message: str, expected: str = "", line: int | None = None) -> None:
-        self.problems.append(
-            Problem(self.source, line or self.lines.get(key, 1), key, message, expected, "warning")
-        )
-
-
 def parse_article(
     text: str,
     source: str = "<text>",
@@ -117,14 +81,14 @@ def parse_article(
         fm = split_front_matter(text, source)
     except FrontMatterError as exc:
         raise InvalidArticle([exc.problem]) from None
-    c = _Collector(source, fm.lines)
+    c = Collector(source, fm.lines)
     for line in dirty_lines:
         c.warn("text", "removed characters that XML cannot carry", "no control characters", line)
 
     values: dict[str, Any] = {}
     extra_values = []
     for key, raw in fm.values.items():
-        value, changed = _clean_value(raw)
+        value, changed = clean_value(raw)
         if changed:
             c.warn(key, "removed characters that XML cannot carry", "no control characters")
         name = ALIASES.get(key, key)
@@ -144,14 +108,14 @@ def parse_article(
     for key in REQUIRED:
         value = values.get(key)
         if value is None or value == [] or (isinstance(value, str) and not value.strip()):
-            c.error(key, "missing", _EXPECTED.get(key, "a value"), line=fm.lines.get(key, 1))
+            c.error(key, "missing", EXPECTED.get(key, "a value"), line=fm.lines.get(key, 1))
 
     def text_field(key: str) -> str:
         value = values.get(key)
         if value is None:
             return ""
         if not isinstance(value, str):
-            c.error(key, f"is a {_kind(value)}", "a single line of text")
+            c.error(key, f"is a {kind(value)}", "a single line of text")
             return ""
         if "\n" in value.strip():
             c.error(key, "spans several lines", "a single line of text")
@@ -169,9 +133,7 @@ def parse_article(
     def date_field(key: str) -> datetime | None:
         raw = text_field(key)
         return (
-            _parse_datetime(raw, zone, lambda m: c.error(key, m, _EXPECTED["date"]))
-            if raw
-            else None
+            parse_datetime(raw, zone, lambda m: c.error(key, m, EXPECTED["date"])) if raw else None
         )
 
     published = date_field("published")
@@ -186,9 +148,9 @@ def parse_article(
 
     beat = text_field("beat")
     creator = text_field("creator")
-    tags = _string_list(values.get("tags"), "tags", c)
-    tool_names = _string_list(values.get("tools"), "tools", c)
-    editor = _person(values.get("editor"), c)
+    tags = string_list(values.get("tags"), "tags", c)
+    tool_names = string_list(values.get("tools"), "tools", c)
+    editor = person(values.get("editor"), c)
 
     status = text_field("creativeWorkStatus").lower()
     if status and status not in STATUSES:
@@ -223,7 +185,7 @@ def parse_article(
             )
         views[key] = url
 
-    corrections = _corrections(values.get("corrections"), zone, c)
+    corrections = read_corrections(values.get("corrections"), zone, c)
     parts = split_body(
         fm.body,
         fm.body_line,
@@ -285,107 +247,3 @@ def parse_article(
         extra=extra,
     )
     return ParsedArticle(article, tuple(sorted(c.problems)), fm.form)
-
-
-_EXPECTED = {
-    "title": "the headline as text",
-    "slug": "lowercase a-z, 0-9 and single hyphens",
-    "published": "an ISO 8601 date or date-time",
-    "date": "an ISO 8601 date (2026-05-16) or date-time (2026-05-16T09:30:00+02:00)",
-    "beat": "the section name, e.g. News",
-    "creator": "the publishing organization's name",
-    "editor": "'Name, Role' of the verifying editor",
-    "creativeWorkStatus": "one of " + ", ".join(STATUSES),
-}
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "list"
-    return "mapping" if isinstance(value, dict) else type(value).__name__
-
-
-def _parse_datetime(raw: str, zone: ZoneInfo, fail: Callable[[str], None]) -> datetime | None:
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            return datetime.combine(date.fromisoformat(raw), time(0), zone)
-        if not re.fullmatch(
-            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw
-        ):
-            raise ValueError
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        fail(f"{raw!r} is not a valid date")
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=zone)
-
-
-def _string_list(value: Any, key: str, c: _Collector) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        items: list[Any] = value.split(",")
-    elif isinstance(value, list):
-        items = value
-    else:
-        c.error(key, f"is a {_kind(value)}", "a list of names or a comma-separated string")
-        return []
-    out: list[str] = []
-    for item in items:
-        if not isinstance(item, str):
-            c.error(key, f"contains a {_kind(item)}", "names as text")
-            continue
-        name = " ".join(item.split())
-        if name and name not in out:
-            out.append(name)
-    return out
-
-
-def _person(value: Any, c: _Collector) -> Person | None:
-    if isinstance(value, dict):
-        name, role = value.get("name"), value.get("role", "")
-        if isinstance(name, str) and name.strip() and isinstance(role, str):
-            return Person(" ".join(name.split()), " ".join(role.split()))
-        c.error("editor", "has no name", "'Name, Role' or {name: ..., role: ...}")
-        return None
-    if isinstance(value, str) and value.strip():
-        person = Person.parse(" ".join(value.split()))
-        if not person.name:
-            c.error("editor", f"{value!r} has no name", "'Name, Role'")
-            return None
-        return person
-    if value not in (None, ""):
-        c.error("editor", f"is a {_kind(value)}", "'Name, Role'")
-    return None
-
-
-def _corrections(value: Any, zone: ZoneInfo, c: _Collector) -> tuple[Correction, ...]:
-    if value in (None, "", []):
-        return ()
-    if not isinstance(value, list):
-        c.error("corrections", f"is a {_kind(value)}", "a list of {date, text} entries")
-        return ()
-    out = []
-    for i, item in enumerate(value, 1):
-        if (
-            not isinstance(item, dict)
-            or not isinstance(item.get("text"), str)
-            or not isinstance(item.get("date"), str)
-        ):
-            c.error(
-                "corrections",
-                f"entry {i} is not a {{date, text}} mapping",
-                "- date: 2026-06-03\n    text: what was corrected",
-            )
-            continue
-
-        def fail(message: str, i: int = i) -> None:
-            c.error("corrections", f"entry {i}: {message}", _EXPECTED["date"])
-
-        when = _parse_datetime(item["date"].strip(), zone, fail)
-        text = " ".join(item["text"].split())
-        if not text:
-            c.error("corrections", f"entry {i} has an empty text", "what was corrected")
-        elif when:
-            out.append(Correction(when, text))
-    return tuple(out)

@@ -40,8 +40,9 @@ import feed.rdf as frdf
 from feed import terms as feed_terms
 from feed.importer import sample_paths
 from feed.jsonld import context as our_context
-from feed.jsonld import render_agent_view, schema_org_block
+from feed.jsonld import render_agent_view
 from feed.model import Article
+from feed.schemaorg import schema_org_block
 from feed.settings import Settings
 from feed.terms import NS, ROLE_TERMS, STATUS_TERMS
 from feed.urls import SiteURLs

@@ -10,8 +10,8 @@ import lxml.html
 import pytest
 
 from feed.html import render_html, render_index
-from feed.jsonld import schema_org_block
 from feed.model import Article, Correction, Person
+from feed.schemaorg import schema_org_block
 from feed.settings import Settings
 from feed.site import list_resources
 from feed.urls import SiteURLs
