@@ -8,6 +8,7 @@ from datetime import datetime
 from html import escape
 
 from .markup import markdown_to_html
+from .media import AGENT_MEDIA
 from .model import Article
 from .schemaorg import schema_org_block
 from .settings import Settings
@@ -59,6 +60,12 @@ def render_html(article: Article, settings: Settings) -> bytes:
         f'<link rel="canonical" href="{escape(urls.page(a.slug))}">\n'
         f'<link rel="alternate" type="application/ld+json" title="Agent view (JSON-LD)" '
         f'href="{escape(urls.agent(a.slug))}">\n'
+        + "".join(
+            f'<link rel="alternate" type="{m.media_type}" title="Agent view ({m.label})" '
+            f'href="{escape(urls.agent_as(a.slug, m.extension))}">\n'
+            for m in AGENT_MEDIA
+            if m.name != "jsonld"
+        )
         + _feed_link(settings)
         + '<script type="application/ld+json">\n'
         + script_json(schema_org_block(a, settings))
@@ -95,10 +102,16 @@ def render_html(article: Article, settings: Settings) -> bytes:
         parts.append("</section>\n")
     if a.tags:
         parts.append('<p class="meta">Tags: ' + ", ".join(escape(t) for t in a.tags) + "</p>\n")
+    machine = " · ".join(
+        f'<a href="{escape(urls.agent_as(a.slug, m.extension))}" type="{m.media_type}">'
+        f"{m.label}</a>"
+        for m in AGENT_MEDIA
+    )
     parts.append(
-        f'<footer><p class="meta">Machine-readable: <a href="{escape(urls.agent(a.slug))}" '
-        f'type="application/ld+json">agent view (JSON-LD)</a> · <a href="{escape(urls.feed)}" '
-        'type="application/atom+xml">Atom feed</a></p></footer>\n</article>\n'
+        f'<footer><p class="meta">For machines: the <a href="{escape(urls.agent(a.slug))}" '
+        f'type="application/ld+json">agent view</a> as {machine} · the '
+        f'<a href="{escape(urls.feed)}" type="application/atom+xml">Atom feed</a></p></footer>\n'
+        "</article>\n"
     )
     return _page(settings, f"{a.title} — {settings.site_name}", head, "".join(parts))
 

@@ -81,7 +81,11 @@ def problem_response(
         return Response(
             body,
             status,
-            headers={**(headers or {}), "access-control-allow-origin": "*"},
+            headers={
+                **(headers or {}),
+                "access-control-allow-origin": "*",
+                "access-control-expose-headers": "Link, ETag, Content-Location, Vary",
+            },
             media_type="application/problem+json",
         )
     page = (
