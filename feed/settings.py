@@ -36,7 +36,12 @@ class Settings:
     ai_policy_url: str = ""  # default: {base_url}/ai-policy
     fact_checking_policy_url: str = ""  # default: {base_url}/fact-checking
     corrections_policy_url: str = ""  # default: {base_url}/corrections
-    feed_size: int = 50
+    feed_size: int = 50  # entries per feed document and per collection page
+    websub_hubs: tuple[str, ...] = ()  # WebSub hubs announced with rel="hub" (comma-separated)
+    tombstone_days: int = 30  # how long a retraction stays in feeds as an RFC 6721 tombstone
+    news_sitemap_days: int = 2  # Google News sitemaps list the last two days of articles
+    # robots.txt lines stating AI-usage preferences (newline-separated in FEED_ROBOTS_AI)
+    robots_ai: tuple[str, ...] = ("Content-Signal: search=yes, ai-input=yes, ai-train=no",)
 
     def __post_init__(self) -> None:
         if not self.base_url:
@@ -61,8 +66,13 @@ class Settings:
             ) from exc
         if not 1 <= self.port <= 65535:
             raise SettingsError(f"port: {self.port} is out of range (expected 1-65535)")
-        if self.feed_size < 1:
-            raise SettingsError(f"feed_size: {self.feed_size} (expected a positive integer)")
+        for name in ("feed_size", "tombstone_days", "news_sitemap_days"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name}: {getattr(self, name)} (expected a positive integer)")
+        for hub in self.websub_hubs:
+            parts = urlsplit(hub)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise SettingsError(f"websub_hubs: {hub!r} is not an absolute http(s) URL")
         for name, path in (
             ("ai_policy_url", "/ai-policy"),
             ("fact_checking_policy_url", "/fact-checking"),
@@ -92,7 +102,7 @@ class Settings:
                 raw = environ.get("FEED_DB")
             if raw is None or raw == "":
                 continue
-            if f.name in ("port", "feed_size"):
+            if f.name in ("port", "feed_size", "tombstone_days", "news_sitemap_days"):
                 try:
                     values[f.name] = int(raw)
                 except ValueError as exc:
@@ -101,6 +111,10 @@ class Settings:
                     ) from exc
             elif f.name == "db_path":
                 values[f.name] = Path(raw)
+            elif f.name == "websub_hubs":
+                values[f.name] = tuple(h.strip() for h in raw.split(",") if h.strip())
+            elif f.name == "robots_ai":
+                values[f.name] = tuple(line.strip() for line in raw.splitlines() if line.strip())
             else:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -100,6 +100,10 @@ class SiteURLs:
     def tags(self) -> str:
         return f"{self.base}/tags/"
 
+    def archive(self, month: str) -> str:
+        """RFC 5005 archive document for a month, 'YYYY-MM'."""
+        return f"{self.base}/feed/archive/{month}.atom"
+
     def beat(self, beat: str) -> str:
         return f"{self.base}/beats/{slugify(beat)}/"
 
