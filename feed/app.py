@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from .errors import FeedError, NotAcceptable, NotFound
 from .representation import Negotiable
-from .responses import PreparedResponse, is_not_modified, problem_response
+from .responses import PreparedResponse, problem_response
 from .settings import Settings
 from .site import Site
 from .storage import Store
@@ -55,7 +55,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
                 )
         else:
             rep = resource
-        return PreparedResponse(rep, not_modified=is_not_modified(request.headers, rep))
+        return PreparedResponse(rep, request.headers)
 
     async def by_path(request: Request) -> Response:
         return serve(request, request.url.path)

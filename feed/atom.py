@@ -1,62 +1,118 @@
-"""Articles -> Atom 1.0 (RFC 4287) through feedgen.
+"""Feed pages -> Atom 1.0 (RFC 4287) through feedgen, with RFC 5005 archives and RFC 6721
+tombstones.
 
-feedgen is pinned to 0.9.0: 1.0.0 drops rel/type from entry links (feedgen issue #135). Every date
-is set explicitly (feedgen would default `updated` to now and break byte-for-byte determinism) and
-entries are appended in our order (feedgen prepends by default).
+feedgen is pinned to 0.9.0: 1.0.0 drops rel/type from entry links (feedgen issue #135). Every
+date is set explicitly (feedgen would default `updated` to now and break byte-for-byte
+determinism) and entries are appended in our order (feedgen prepends by default). feedgen knows
+neither fh:archive nor at:deleted-entry: they are added to its output with lxml.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from . import __version__
+from .feeds import EPOCH, FeedPage, Tombstone, newest
 from .markup import markdown_to_html
 from .model import Article
 from .settings import Settings
 from .urls import SiteURLs, slugify
 
-__all__ = ["EPOCH", "newest", "render_atom"]
+__all__ = ["EPOCH", "newest", "render_atom", "render_atom_page"]
 
-# `updated` of a feed with no entries: a fixed instant, not now, so that the bytes are stable.
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def newest(articles: Sequence[Article], limit: int) -> list[Article]:
-    """The `limit` most recently updated articles, newest first; ties broken by slug."""
-    ordered = sorted(articles, key=lambda a: a.slug)
-    return sorted(ordered, key=lambda a: a.modified, reverse=True)[:limit]
+ATOM = "http://www.w3.org/2005/Atom"
+FH = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
+AT = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 §2
 
 
 def render_atom(articles: Sequence[Article], settings: Settings) -> bytes:
-    """The main feed: the newest `settings.feed_size` articles by updated, full content."""
-    urls = SiteURLs(settings.base_url)
+    """A feed of just these articles (the newest `feed_size` by updated), at the site's URL."""
     entries = newest(articles, settings.feed_size)
+    page = FeedPage(
+        path="/feed",
+        title=settings.site_name,
+        alternate=SiteURLs(settings.base_url).home,
+        entries=tuple(entries),
+        updated=max((a.modified for a in entries), default=EPOCH),
+    )
+    return render_atom_page(page, settings)
+
+
+def render_atom_page(page: FeedPage, settings: Settings) -> bytes:
+    urls = SiteURLs(settings.base_url)
+    self_url = settings.base_url + page.path + ".atom"
     fg = FeedGenerator()
-    fg.id(urls.home)  # RFC 4287 §4.2.6: permanent and absolute
-    fg.title(settings.site_name)
+    # RFC 4287 §4.2.6: permanent and absolute. The feed's own URL is its id: beat, tag and
+    # archive documents are different feeds from the site's.
+    fg.id(urls.home if page.path == "/feed" else self_url)
+    fg.title(page.title)
     fg.subtitle(settings.site_description)
     fg.language(settings.language)
     fg.author({"name": settings.organization, "uri": urls.home})
-    fg.link(href=urls.feed, rel="self", type="application/atom+xml")
-    fg.link(href=urls.home, rel="alternate", type="text/html")
+    fg.link(href=self_url, rel="self", type="application/atom+xml")
+    fg.link(href=page.alternate, rel="alternate", type="text/html")
+    for rel, href in page.archive_links:
+        fg.link(href=href, rel=rel, type="application/atom+xml")
+    if not page.archive:
+        for hub in settings.websub_hubs:
+            fg.link(href=hub, rel="hub")
     fg.generator("agentry-feed", __version__)
-    fg.updated(max((a.modified for a in entries), default=EPOCH))
-    for a in entries:
-        fe = fg.add_entry(order="append")
-        fe.id(urls.article_id(a.slug))
-        fe.title(a.title)
-        fe.author({"name": a.creator, "uri": urls.home})
-        fe.published(a.published)
-        fe.updated(a.modified)
-        fe.link(href=urls.page(a.slug), rel="alternate", type="text/html")
-        fe.link(href=urls.agent(a.slug), rel="alternate", type="application/ld+json")
-        if a.standfirst:
-            fe.summary(a.standfirst)
-        fe.content(markdown_to_html(a.body), type="html")
-        fe.category(term=slugify(a.beat), label=a.beat, scheme=urls.beats)
-        for tag in a.tags:
-            fe.category(term=slugify(tag), label=tag, scheme=urls.tags)
-    return bytes(fg.atom_str(pretty=True))
+    fg.updated(page.updated)
+    for a in page.entries:
+        _entry(fg, a, urls)
+    xml = bytes(fg.atom_str(pretty=True))
+    if page.archive or page.tombstones:
+        xml = _extend(xml, page)
+    return xml
+
+
+def _entry(fg: FeedGenerator, a: Article, urls: SiteURLs) -> None:
+    fe = fg.add_entry(order="append")
+    fe.id(urls.article_id(a.slug))
+    fe.title(a.title)
+    fe.author({"name": a.creator, "uri": urls.home})
+    fe.published(a.published)
+    fe.updated(a.modified)
+    fe.link(href=urls.page(a.slug), rel="alternate", type="text/html")
+    fe.link(href=urls.agent(a.slug), rel="alternate", type="application/ld+json")
+    if a.standfirst:
+        fe.summary(a.standfirst)
+    fe.content(markdown_to_html(a.body), type="html")
+    fe.category(term=slugify(a.beat), label=a.beat, scheme=urls.beats)
+    for tag in a.tags:
+        fe.category(term=slugify(tag), label=tag, scheme=urls.tags)
+
+
+def _extend(xml: bytes, page: FeedPage) -> bytes:
+    """Add fh:archive (RFC 5005 §4) and at:deleted-entry elements (RFC 6721 §2)."""
+    old = etree.fromstring(xml)
+    nsmap = {None: ATOM}
+    if page.archive:
+        nsmap["fh"] = FH
+    if page.tombstones:
+        nsmap["at"] = AT
+    root = etree.Element(old.tag, nsmap=nsmap)  # namespaces declared once, on the feed
+    for name, value in old.attrib.items():
+        root.set(name, value)
+    root.extend(list(old))
+    first_entry = root.find(f"{{{ATOM}}}entry")
+    position = root.index(first_entry) if first_entry is not None else len(root)
+    extra = []
+    if page.archive:
+        extra.append(etree.Element(f"{{{FH}}}archive"))
+    extra.extend(_deleted(t) for t in page.tombstones)
+    for offset, element in enumerate(extra):
+        root.insert(position + offset, element)
+    etree.indent(root, space="  ")
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _deleted(t: Tombstone) -> etree._Element:
+    element = etree.Element(f"{{{AT}}}deleted-entry", ref=t.ref, when=t.when.isoformat())
+    etree.SubElement(element, f"{{{ATOM}}}link", href=t.link, rel="alternate", type="text/html")
+    comment = etree.SubElement(element, f"{{{AT}}}comment")
+    comment.text = t.comment
+    return element

@@ -72,12 +72,20 @@ def newest(articles: Iterable[Article], limit: int | None = None) -> list[Articl
 
 def tombstone(article: Article, urls: SiteURLs) -> Tombstone:
     reason = article.corrections[-1].text if article.corrections else "Retracted."
-    return Tombstone(urls.article_id(article.slug), article.modified, reason, urls.page(article.slug))
+    return Tombstone(
+        urls.article_id(article.slug), article.modified, reason, urls.page(article.slug)
+    )
 
 
 def _subscription(
-    path: str, title: str, alternate: str, kind: str, articles: Sequence[Article],
-    reference: datetime, settings: Settings, extra_links: tuple[tuple[str, str], ...] = (),
+    path: str,
+    title: str,
+    alternate: str,
+    kind: str,
+    articles: Sequence[Article],
+    reference: datetime,
+    settings: Settings,
+    extra_links: tuple[tuple[str, str], ...] = (),
 ) -> list[FeedPage]:
     """The subscription document and its JSON Feed continuation pages."""
     urls = SiteURLs(settings.base_url)
@@ -135,13 +143,23 @@ def feed_pages(
             names.setdefault("tag:" + slugify(tag), tag)
     for key, members in sorted(by_beat.items()):
         pages += _subscription(
-            f"/beats/{key}/feed", f"{settings.site_name}: {names['beat:' + key]}",
-            urls.beat(names["beat:" + key]), "beat", members, reference, settings,
+            f"/beats/{key}/feed",
+            f"{settings.site_name}: {names['beat:' + key]}",
+            urls.beat(names["beat:" + key]),
+            "beat",
+            members,
+            reference,
+            settings,
         )
     for key, members in sorted(by_tag.items()):
         pages += _subscription(
-            f"/tags/{key}/feed", f"{settings.site_name}: {names['tag:' + key]}",
-            urls.tag(names["tag:" + key]), "tag", members, reference, settings,
+            f"/tags/{key}/feed",
+            f"{settings.site_name}: {names['tag:' + key]}",
+            urls.tag(names["tag:" + key]),
+            "tag",
+            members,
+            reference,
+            settings,
         )
     return pages
 

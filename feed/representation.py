@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -9,46 +10,120 @@ from email.utils import format_datetime
 
 from .negotiation import Offer, negotiate
 
-__all__ = ["Negotiable", "Representation", "Resource"]
+__all__ = ["Encoded", "Negotiable", "Representation", "Resource", "accepts_gzip"]
+
+
+# Worth compressing: below this, gzip's own overhead eats the gain.
+GZIP_MIN_BYTES = 1024
+GZIP_LEVEL = 6  # as small as 9 for text like ours, and faster
 
 
 @dataclass(frozen=True)
-class Representation:
-    body: bytes
-    media_type: str
-    last_modified: datetime
-    cache_control: str = "public, max-age=300"
-    extra_headers: tuple[tuple[str, str], ...] = ()
-    etag: str = field(init=False)
-    raw_headers: tuple[tuple[bytes, bytes], ...] = field(init=False, repr=False)
+class Encoded:
+    """One content coding of a representation: the bytes and every header, ready to send."""
 
-    def __post_init__(self) -> None:
-        # Strong validator = hash of the exact bytes (RFC 9110 §8.8.3): equal bytes, equal ETag.
-        etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
-        # HTTP dates have one-second resolution (RFC 9110 §5.6.7); compare at that resolution.
-        modified = self.last_modified.astimezone(UTC).replace(microsecond=0)
-        headers = [
-            ("content-type", self.media_type),
-            ("content-length", str(len(self.body))),
-            ("etag", etag),
-            ("last-modified", format_datetime(modified, usegmt=True)),
-            ("cache-control", self.cache_control),
-            *self.extra_headers,
-        ]
-        object.__setattr__(self, "etag", etag)
-        object.__setattr__(self, "last_modified", modified)
-        object.__setattr__(
-            self,
-            "raw_headers",
-            tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers),
-        )
+    body: bytes
+    etag: str
+    raw_headers: tuple[tuple[bytes, bytes], ...]
 
     @property
     def validator_headers(self) -> tuple[tuple[bytes, bytes], ...]:
         """What a 304 repeats of the 200 (RFC 9110 §15.4.5): everything but the content headers."""
         return tuple(
-            h for h in self.raw_headers if h[0] not in (b"content-type", b"content-length")
+            h
+            for h in self.raw_headers
+            if h[0] not in (b"content-type", b"content-length", b"content-encoding")
         )
+
+
+@dataclass(frozen=True)
+class Representation:
+    """Bytes, identity and gzip-coded, with their headers: all computed once, at write time."""
+
+    body: bytes
+    media_type: str
+    last_modified: datetime
+    cache_control: str = "public, max-age=300"
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    status: int = 200
+    identity: Encoded = field(init=False, repr=False)
+    gzip: Encoded | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # HTTP dates have one-second resolution (RFC 9110 §5.6.7); compare at that resolution.
+        modified = self.last_modified.astimezone(UTC).replace(microsecond=0)
+        object.__setattr__(self, "last_modified", modified)
+        # Strong validator = hash of the exact bytes (RFC 9110 §8.8.3): equal bytes, equal ETag.
+        digest = hashlib.sha256(self.body).hexdigest()[:32]
+        compress = len(self.body) >= GZIP_MIN_BYTES
+        vary = [v for k, v in self.extra_headers if k == "vary"]
+        if compress:
+            vary.append("Accept-Encoding")  # once, here: no middleware adds it again
+        common = [
+            ("last-modified", format_datetime(modified, usegmt=True)),
+            ("cache-control", self.cache_control),
+            *(("vary", ", ".join(vary)),) * bool(vary),
+            *((k, v) for k, v in self.extra_headers if k != "vary"),
+        ]
+        object.__setattr__(self, "identity", _encoded(self.body, f'"{digest}"', self, common))
+        gzipped = None
+        if compress:
+            # mtime=0: the gzip header carries no timestamp, so the bytes are reproducible.
+            body = gzip.compress(self.body, compresslevel=GZIP_LEVEL, mtime=0)
+            gzipped = _encoded(body, f'"{digest}-gz"', self, common, coding="gzip")
+        object.__setattr__(self, "gzip", gzipped)
+
+    @property
+    def etag(self) -> str:
+        return self.identity.etag
+
+    @property
+    def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        return self.identity.raw_headers
+
+    @property
+    def validator_headers(self) -> tuple[tuple[bytes, bytes], ...]:
+        return self.identity.validator_headers
+
+    def encoded(self, accept_encoding: str | None) -> Encoded:
+        """The gzip coding when there is one and the client accepts it (RFC 9110 §12.5.3)."""
+        if self.gzip is not None and accepts_gzip(accept_encoding):
+            return self.gzip
+        return self.identity
+
+
+def _encoded(
+    body: bytes, etag: str, rep: Representation, common: list[tuple[str, str]], coding: str = ""
+) -> Encoded:
+    headers = [
+        ("content-type", rep.media_type),
+        ("content-length", str(len(body))),
+        *((("content-encoding", coding),) if coding else ()),
+        ("etag", etag),
+        *common,
+    ]
+    raw = tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+    return Encoded(body, etag, raw)
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether Accept-Encoding admits gzip (explicitly, or by *) with a non-zero weight."""
+    if not header:
+        return False
+    weights: dict[str, float] = {}
+    for item in header.split(","):
+        coding, _, params = item.strip().partition(";")
+        q = 1.0
+        name, _, value = params.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = float(value)
+            except ValueError:
+                q = 0.0
+        weights[coding.strip().lower()] = q if q == q else 0.0  # NaN is no weight
+    if "gzip" in weights:
+        return weights["gzip"] > 0
+    return weights.get("x-gzip", weights.get("*", 0.0)) > 0
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,12 @@ __all__ = ["PreparedResponse", "is_not_modified", "problem_response"]
 class PreparedResponse(Response):
     """Bytes and raw headers built at write time; no body on HEAD or 304."""
 
-    def __init__(self, rep: Representation, *, not_modified: bool = False) -> None:
-        self.status_code = 304 if not_modified else 200
-        self.body = b"" if not_modified else rep.body
-        self.raw_headers = list(rep.validator_headers if not_modified else rep.raw_headers)
+    def __init__(self, rep: Representation, headers: Headers) -> None:
+        encoded = rep.encoded(headers.get("accept-encoding"))
+        not_modified = rep.status == 200 and is_not_modified(headers, encoded.etag, rep)
+        self.status_code = 304 if not_modified else rep.status
+        self.body = b"" if not_modified else encoded.body
+        self.raw_headers = list(encoded.validator_headers if not_modified else encoded.raw_headers)
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -37,14 +39,14 @@ def _etags(header: str) -> list[str]:
     return [tag.strip() for tag in header.split(",") if tag.strip()]
 
 
-def is_not_modified(headers: Headers, rep: Representation) -> bool:
+def is_not_modified(headers: Headers, etag: str, rep: Representation) -> bool:
     """RFC 9110 §13.1.2/§13.1.3 for GET and HEAD; If-None-Match wins over If-Modified-Since."""
     if_none_match = headers.get("if-none-match")
     if if_none_match is not None:
         if if_none_match.strip() == "*":
             return True
         # Weak comparison (§8.8.3.2): W/"x" matches "x".
-        return rep.etag in (tag.removeprefix("W/") for tag in _etags(if_none_match))
+        return etag in (tag.removeprefix("W/") for tag in _etags(if_none_match))
     since = headers.get("if-modified-since")
     if since:
         try:

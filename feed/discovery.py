@@ -1,0 +1,272 @@
+"""Discovery documents: robots.txt, the sitemap, the Google News sitemap and llms.txt.
+
+- `render_robots`: RFC 9309 (Robots Exclusion Protocol) groups, the site's AI-usage preference
+  lines (`settings.robots_ai`, e.g. a Content-Signal line) inside the `*` group, and
+  `Sitemap:` lines (sitemaps.org protocol §"Informing search engine crawlers").
+- `render_sitemap`: sitemaps.org 0.9 `urlset` (https://www.sitemaps.org/protocol.html) with
+  `lastmod` as W3C Datetime. One file holds at most 50,000 URLs; beyond that a sitemap index
+  would be needed, which this module does not write yet: it raises ValueError instead.
+- `render_news_sitemap`: Google News sitemap extension
+  (http://www.google.com/schemas/sitemap-news/0.9): articles of the last `news_sitemap_days`
+  days, at most 1,000 URLs.
+- `render_llms_txt`: the llms.txt proposal (https://llmstxt.org): an H1, a blockquote summary,
+  a paragraph, H2 sections of Markdown link lists, "Optional" last; bounded to 50 KB.
+
+All pure: same articles -> same bytes. Retracted articles are never listed (their URLs answer
+410). Nothing reads the clock; see `render_news_sitemap` for how its window is anchored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from itertools import accumulate
+
+from lxml import etree
+
+from .feeds import newest
+from .model import Article
+from .settings import Settings
+from .urls import SiteURLs, slugify
+
+__all__ = [
+    "LLMS_TXT_LIMIT",
+    "NEWS_SITEMAP_LIMIT",
+    "SITEMAP_LIMIT",
+    "render_llms_txt",
+    "render_news_sitemap",
+    "render_robots",
+    "render_sitemap",
+]
+
+SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
+NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
+SITEMAP_LIMIT = 50_000  # sitemaps.org: URLs per sitemap file
+NEWS_SITEMAP_LIMIT = 1_000  # Google News: URLs per news sitemap
+LLMS_TXT_LIMIT = 50_000  # bytes of UTF-8: small enough for one read by an agent
+
+
+# --- URLs this module needs and SiteURLs does not have ------------------------------------------
+
+
+def _sitemap_url(base: str) -> str:
+    return f"{base}/sitemap.xml"
+
+
+def _news_sitemap_url(base: str) -> str:
+    return f"{base}/news-sitemap.xml"
+
+
+def _feed_url(base: str, extension: str) -> str:
+    """The site's main feed in one format: atom, json or rss."""
+    return f"{base}/feed.{extension}"
+
+
+def _beat_feed_url(base: str, beat: str) -> str:
+    return f"{base}/beats/{slugify(beat)}/feed.atom"
+
+
+# --- robots.txt ---------------------------------------------------------------------------------
+
+
+def render_robots(settings: Settings) -> bytes:
+    """robots.txt: everyone may crawl everything; AI-usage preferences; where the sitemaps are."""
+    base = settings.base_url
+    lines = [
+        "User-agent: *",
+        "Allow: /",
+        *settings.robots_ai,
+        "",
+        f"Sitemap: {_sitemap_url(base)}",
+        f"Sitemap: {_news_sitemap_url(base)}",
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# --- sitemaps -----------------------------------------------------------------------------------
+
+
+def _live(articles: Sequence[Article]) -> list[Article]:
+    """Non-retracted articles, newest modified first, ties by slug."""
+    return newest(a for a in articles if a.status != "retracted")
+
+
+def _w3c(when: datetime) -> str:
+    """W3C Datetime (https://www.w3.org/TR/NOTE-datetime), complete with a time zone."""
+    if when.utcoffset() is None:
+        raise ValueError(f"{when!r} has no UTC offset (a W3C datetime with a time needs one)")
+    return when.isoformat()
+
+
+def _url(urlset: etree._Element, loc: str, lastmod: datetime | None = None) -> etree._Element:
+    url = etree.SubElement(urlset, f"{{{SITEMAP}}}url")
+    etree.SubElement(url, f"{{{SITEMAP}}}loc").text = loc
+    if lastmod is not None:
+        etree.SubElement(url, f"{{{SITEMAP}}}lastmod").text = _w3c(lastmod)
+    return url
+
+
+def _xml(root: etree._Element) -> bytes:
+    etree.indent(root, space="  ")
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def render_sitemap(articles: Sequence[Article], settings: Settings) -> bytes:
+    """The home page, every live article page (newest modified first), then each beat page.
+
+    A page's `lastmod` is the newest modification that changes it: for the home page and a beat
+    page that includes retractions (the retracted article leaves the list). Beats are listed when
+    they have a live article, in slug order. Raises ValueError past 50,000 URLs (a sitemap index
+    would be needed).
+    """
+    urls = SiteURLs(settings.base_url)
+    live = _live(articles)
+    beats: dict[str, list[Article]] = {}
+    for a in newest(articles):
+        beats.setdefault(slugify(a.beat), []).append(a)
+    live_beats = {slugify(a.beat) for a in live}
+    count = 1 + len(live) + len(live_beats)
+    if count > SITEMAP_LIMIT:
+        raise ValueError(
+            f"sitemap: {count} URLs exceed the sitemaps.org limit of {SITEMAP_LIMIT} per file "
+            "(a sitemap index is needed, and not implemented yet)"
+        )
+    urlset = etree.Element(f"{{{SITEMAP}}}urlset", nsmap={None: SITEMAP})
+    _url(urlset, urls.home, max((a.modified for a in articles), default=None))
+    for a in live:
+        _url(urlset, urls.page(a.slug), a.modified)
+    for key in sorted(live_beats):
+        members = beats[key]  # newest first: members[0] is the newest, and names the beat
+        _url(urlset, urls.beat(members[0].beat), members[0].modified)
+    return _xml(urlset)
+
+
+def render_news_sitemap(articles: Sequence[Article], settings: Settings) -> bytes:
+    """Live articles published within `news_sitemap_days` days before the newest publication in
+    `articles`, newest published first, at most 1,000.
+
+    The window ends at the newest publication, not at the clock: these bytes are rendered when
+    articles are written and cached (with an ETag) until the next write, so "now" would be frozen
+    at render time anyway, and reading the clock would give different bytes for the same articles.
+    Anchored to the newest publication, the document changes exactly when a publication does.
+    The anchor counts retracted articles too (they were published then): the window only ever
+    moves forward, so a retraction never brings older articles back into the news sitemap.
+    """
+    urls = SiteURLs(settings.base_url)
+    anchor = max((a.published for a in articles), default=None)
+    window = timedelta(days=settings.news_sitemap_days)
+    recent = [
+        a
+        for a in articles
+        if a.status != "retracted" and anchor is not None and anchor - a.published <= window
+    ]
+    recent.sort(key=lambda a: a.slug)
+    recent.sort(key=lambda a: a.published, reverse=True)
+    urlset = etree.Element(f"{{{SITEMAP}}}urlset", nsmap={None: SITEMAP, "news": NEWS})
+    for a in recent[:NEWS_SITEMAP_LIMIT]:
+        url = _url(urlset, urls.page(a.slug))
+        news = etree.SubElement(url, f"{{{NEWS}}}news")
+        publication = etree.SubElement(news, f"{{{NEWS}}}publication")
+        etree.SubElement(publication, f"{{{NEWS}}}name").text = settings.site_name
+        etree.SubElement(publication, f"{{{NEWS}}}language").text = settings.language
+        etree.SubElement(news, f"{{{NEWS}}}publication_date").text = _w3c(a.published)
+        etree.SubElement(news, f"{{{NEWS}}}title").text = a.title
+    return _xml(urlset)
+
+
+# --- llms.txt -----------------------------------------------------------------------------------
+
+
+def _link_text(text: str) -> str:
+    """Text safe inside a Markdown link's brackets, on one line."""
+    one_line = " ".join(text.split())
+    return one_line.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+def _link(text: str, url: str, note: str = "") -> str:
+    line = f"- [{_link_text(text)}]({url})"
+    return f"{line}: {' '.join(note.split())}" if note.strip() else line
+
+
+def _size(lines: Sequence[str]) -> int:
+    return len("\n".join(lines).encode("utf-8")) + 1
+
+
+def render_llms_txt(articles: Sequence[Article], settings: Settings) -> bytes:
+    """llms.txt: what the site is, how to read it, its feeds, recent articles, the vocabulary.
+
+    At most 50 KB: the oldest article lines are dropped, whole, until it fits, and a last line
+    says how many were left out and links the collection, which lists every article. Raises
+    ValueError if even the lines that are not articles do not fit.
+    """
+    base = settings.base_url
+    urls = SiteURLs(base)
+    live = _live(articles)
+    beat_names: dict[str, str] = {}
+    for a in newest(articles):  # the newest article's spelling names the beat
+        beat_names.setdefault(slugify(a.beat), a.beat)
+
+    head = [
+        f"# {settings.site_name}",
+        "",
+        f"> {' '.join(settings.site_description.split())}",
+        "",
+        (
+            f"Every article has an agent view: JSON-LD (schema.org, PROV-O and our vocabulary, "
+            f"with an inline context, readable with no network) at `{base}/agent/{{slug}}`, and "
+            f"Markdown with the provenance in YAML front matter at `{base}/agent/{{slug}}.md`. "
+            f"`{base}/agent/{{slug}}` also negotiates by Accept: text/markdown, text/turtle, "
+            f"application/n-triples, application/rdf+xml. Each article says who drafted it (an "
+            f"AI agent), who verified it (a named editor), its sources, its status and its EU AI "
+            f"Act Art. 50 basis; the terms are defined at {urls.vocab}. Retracted articles "
+            f"answer 410 and are not listed."
+        ),
+        "",
+        "## Feeds",
+        "",
+        _link("Atom feed", urls.feed, "the newest articles, full content"),
+        _link("JSON Feed", _feed_url(base, "json"), "the same, as JSON Feed 1.1"),
+        _link("RSS feed", _feed_url(base, "rss"), "the same, as RSS 2.0"),
+        *(
+            _link(f"Beat: {beat_names[key]}", _beat_feed_url(base, beat_names[key]), "Atom")
+            for key in sorted(beat_names)
+        ),
+        "",
+        "## Recent articles",
+        "",
+    ]
+    tail = [
+        "",
+        "## Vocabulary",
+        "",
+        _link("Vocabulary", urls.vocab, "our terms: article status, AI Act basis, PROV roles"),
+        _link("JSON-LD context", urls.context, "version 1, immutable"),
+        _link("SHACL shapes", f"{base}/vocab/shapes.ttl", "what every agent view carries"),
+        "",
+        "## Optional",
+        "",
+        _link("Collection", urls.collection(), "every article, newest first, paged JSON-LD"),
+        _link("Sitemap", _sitemap_url(base), "every article page"),
+    ]
+    listed = [_link(a.title, urls.agent_as(a.slug, "md"), a.standfirst) for a in live]
+    if not listed:
+        head.append("No articles are published yet.")
+
+    def omitted(count: int) -> list[str]:
+        if not count:
+            return []
+        noun = "article is" if count == 1 else "articles are"
+        return [_link(f"{count} older {noun} not listed here", urls.collection(), "see them all")]
+
+    fixed = _size([*head, *tail])
+    if fixed + _size(omitted(len(listed))) > LLMS_TXT_LIMIT:
+        raise ValueError(
+            f"llms.txt: {fixed} bytes without any article exceed the {LLMS_TXT_LIMIT}-byte bound"
+        )
+    # sizes[k]: bytes the first k article lines add (each line plus its newline)
+    sizes = [0, *accumulate(len(line.encode("utf-8")) + 1 for line in listed)]
+    keep = len(listed)
+    while fixed + sizes[keep] + _size(omitted(len(listed) - keep)) > LLMS_TXT_LIMIT:
+        keep -= 1
+    body = [*head, *listed[:keep], *omitted(len(listed) - keep), *tail]
+    return ("\n".join(body) + "\n").encode("utf-8")

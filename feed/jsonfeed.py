@@ -1,0 +1,84 @@
+"""Feed pages -> JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/).
+
+Top level (spec §"Top-level"): `version`, `title`, `home_page_url`, `feed_url`, `next_url`
+(§"Pagination": the next page of the same feed, when there is one), `description`, `language`,
+`authors`, `hubs` (WebSub, when configured) and `items`. Each item (§"Items") has `id` (the
+article's permanent id, identical to its Atom entry id and JSON-LD `@id`), `url` (the HTML page),
+`title`, `content_html`, `summary`, `date_published`, `date_modified` (RFC 3339 with offset),
+`tags` and `authors`. What JSON Feed has no field for (the agent view, status, beat, verifying
+editor, EU AI Act Art. 50 basis) goes in the `_agentry` extension object (§"Extensions": keys
+starting with an underscore, with an `about` URL documenting them).
+
+RFC 6721 tombstones have no JSON Feed equivalent: a retracted article simply leaves the feed.
+Output is deterministic: key order is fixed, entries keep the page's order, no clock is read.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .feeds import FeedPage
+from .markup import markdown_to_html
+from .model import Article
+from .settings import Settings
+from .urls import SiteURLs
+
+__all__ = ["JSON_FEED_VERSION", "VOCAB_ABOUT", "render_json_feed"]
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+# Documentation of the `_agentry` extension: our vocabulary namespace, fixed whatever the base URL.
+VOCAB_ABOUT = "https://agentry.news/vocab"
+
+
+def render_json_feed(page: FeedPage, settings: Settings) -> bytes:
+    """One feed page as a JSON Feed 1.1 document (UTF-8, indented, newline-terminated)."""
+    urls = SiteURLs(settings.base_url)
+    doc: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": page.title,
+        "home_page_url": page.alternate,
+        "feed_url": settings.base_url + page.path + ".json",
+    }
+    if page.next_page:
+        doc["next_url"] = settings.base_url + page.next_page + ".json"
+    doc["description"] = settings.site_description
+    doc["language"] = settings.language
+    doc["authors"] = [{"name": settings.organization, "url": urls.home}]
+    if settings.websub_hubs and not page.archive:
+        doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.websub_hubs]
+    doc["items"] = [_item(a, urls) for a in page.entries]
+    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _item(a: Article, urls: SiteURLs) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": urls.article_id(a.slug),
+        "url": urls.page(a.slug),
+        "title": a.title,
+        "content_html": markdown_to_html(a.body),
+    }
+    if a.standfirst:
+        item["summary"] = a.standfirst
+    item["date_published"] = _rfc3339(a.published)
+    item["date_modified"] = _rfc3339(a.modified)
+    if a.tags:
+        item["tags"] = list(a.tags)
+    item["authors"] = [{"name": a.creator, "url": urls.home}]
+    item["_agentry"] = {
+        "about": VOCAB_ABOUT,
+        "agent_view": urls.agent(a.slug),
+        "status": a.status,
+        "beat": a.beat,
+        "editor": {"name": a.editor.name, "role": a.editor.role},
+        "ai_act_article_50": a.ai_act_basis,
+    }
+    return item
+
+
+def _rfc3339(when: datetime) -> str:
+    """RFC 3339 §5.6 date-time; the offset is required, so a naive datetime is a bug upstream."""
+    if when.utcoffset() is None:
+        raise ValueError(f"{when!r} has no UTC offset (RFC 3339 requires one)")
+    return when.isoformat()
