@@ -15,7 +15,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from . import __version__
-from .feeds import EPOCH, FeedPage, Tombstone, newest
+from .feeds import EPOCH, FeedPage, Tombstone, feed_pages, newest
 from .markup import markdown_to_html
 from .model import Article
 from .settings import Settings
@@ -29,16 +29,9 @@ AT = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 §2
 
 
 def render_atom(articles: Sequence[Article], settings: Settings) -> bytes:
-    """A feed of just these articles (the newest `feed_size` by updated), at the site's URL."""
-    entries = newest(articles, settings.feed_size)
-    page = FeedPage(
-        path="/feed",
-        title=settings.site_name,
-        alternate=SiteURLs(settings.base_url).home,
-        entries=tuple(entries),
-        updated=max((a.modified for a in entries), default=EPOCH),
-    )
-    return render_atom_page(page, settings)
+    """The site's subscription feed for just these articles (no archives): the newest
+    `feed_size` by updated, retracted ones as tombstones."""
+    return render_atom_page(feed_pages(articles, {}, settings)[0], settings)
 
 
 def render_atom_page(page: FeedPage, settings: Settings) -> bytes:
