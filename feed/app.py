@@ -38,7 +38,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        site.load(stored.article for stored in store.current())
+        site.load((s.article for s in store.current()), store.originals())
         yield
 
     def serve(request: Request, key: str) -> Response:
@@ -101,16 +101,11 @@ def create_app(settings: Settings, store: Store) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/", by_path, methods=GET),
             Route("/healthz", healthz, methods=GET),
-            Route("/feed.atom", by_path, methods=GET),
             Route("/agent/", collection, methods=GET),
-            Route("/agent/{name}", by_path, methods=GET),
-            Route("/vocab", by_path, methods=GET),
-            Route("/vocab.{extension}", by_path, methods=GET),
-            Route("/vocab/context/v1.jsonld", by_path, methods=GET),
-            Route("/vocab/shapes.ttl", by_path, methods=GET),
-            Route("/{slug}", by_path, methods=GET),
+            # Everything else is a prepared resource at its own path: articles and their agent
+            # views, feeds, archives, section pages, the vocabulary, discovery files.
+            Route("/{path:path}", by_path, methods=GET),
         ],
         exception_handlers={FeedError: feed_error, HTTPException: http_error},
         lifespan=lifespan,

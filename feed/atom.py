@@ -82,7 +82,7 @@ def _entry(fg: FeedGenerator, a: Article, urls: SiteURLs) -> None:
 def _extend(xml: bytes, page: FeedPage) -> bytes:
     """Add fh:archive (RFC 5005 §4) and at:deleted-entry elements (RFC 6721 §2)."""
     old = etree.fromstring(xml)
-    nsmap = {None: ATOM}
+    nsmap: dict[str | None, str] = {None: ATOM}
     if page.archive:
         nsmap["fh"] = FH
     if page.tombstones:

@@ -61,6 +61,8 @@ class FeedPage:
     archive_links: tuple[tuple[str, str], ...] = ()  # (rel, URL): current, prev-/next-archive
     next_page: str = ""  # path (no extension) of the next JSON Feed page, if any
     kind: str = "main"  # "main", "beat", "tag" or "archive"
+    section: str = ""  # the beat's or tag's name, for beat and tag feeds
+    number: int = 1  # page number, for JSON Feed paging
 
 
 def newest(articles: Iterable[Article], limit: int | None = None) -> list[Article]:
@@ -86,6 +88,7 @@ def _subscription(
     reference: datetime,
     settings: Settings,
     extra_links: tuple[tuple[str, str], ...] = (),
+    section: str = "",
 ) -> list[FeedPage]:
     """The subscription document and its JSON Feed continuation pages."""
     urls = SiteURLs(settings.base_url)
@@ -113,6 +116,8 @@ def _subscription(
                 archive_links=extra_links if number == 1 else (),
                 next_page=f"{path}/{number + 1}" if number < len(chunks) else "",
                 kind=kind,
+                section=section,
+                number=number,
             )
         )
     return pages
@@ -133,11 +138,14 @@ def feed_pages(
     )
     by_beat: dict[str, list[Article]] = {}
     names: dict[str, str] = {}
-    for a in articles:
+    # A section is named as its most recently updated article spells it, whatever the input
+    # order ("Economy" and "economy" are one feed).
+    ordered = newest(articles)
+    for a in ordered:
         by_beat.setdefault(slugify(a.beat), []).append(a)
         names.setdefault("beat:" + slugify(a.beat), a.beat)
     by_tag: dict[str, list[Article]] = {}
-    for a in articles:
+    for a in ordered:
         for tag in a.tags:
             by_tag.setdefault(slugify(tag), []).append(a)
             names.setdefault("tag:" + slugify(tag), tag)
@@ -150,6 +158,7 @@ def feed_pages(
             members,
             reference,
             settings,
+            section=names["beat:" + key],
         )
     for key, members in sorted(by_tag.items()):
         pages += _subscription(
@@ -160,6 +169,7 @@ def feed_pages(
             members,
             reference,
             settings,
+            section=names["tag:" + key],
         )
     return pages
 

@@ -12,7 +12,7 @@ from .media import AGENT_MEDIA
 from .model import Article
 from .schemaorg import schema_org_block
 from .settings import Settings
-from .urls import SiteURLs
+from .urls import SiteURLs, slugify
 
 __all__ = ["render_html", "render_index", "script_json"]
 
@@ -45,11 +45,29 @@ def _page(settings: Settings, title: str, head: str, body: str) -> bytes:
     ).encode()
 
 
-def _feed_link(settings: Settings) -> str:
-    return (
-        f'<link rel="alternate" type="application/atom+xml" title="{escape(settings.site_name)}" '
-        f'href="{escape(SiteURLs(settings.base_url).feed)}">\n'
+def _feed_links(settings: Settings, feeds: Sequence[tuple[str, str]] = ()) -> str:
+    """<link rel="alternate"> for the site's Atom, JSON Feed and RSS, then each (title, path)
+    section feed's Atom and JSON Feed: the first Atom link is the one readers subscribe to."""
+    base = settings.base_url
+    links = [
+        ("application/atom+xml", settings.site_name, f"{base}/feed.atom"),
+        ("application/feed+json", settings.site_name, f"{base}/feed.json"),
+        ("application/rss+xml", settings.site_name, f"{base}/feed.rss"),
+    ]
+    for title, path in feeds:
+        links.append(("application/atom+xml", title, f"{base}{path}.atom"))
+        links.append(("application/feed+json", title, f"{base}{path}.json"))
+    return "".join(
+        f'<link rel="alternate" type="{t}" title="{escape(title)}" href="{escape(href)}">\n'
+        for t, title, href in links
     )
+
+
+def section_feeds(article: Article, settings: Settings) -> list[tuple[str, str]]:
+    """(title, feed path without extension) of the beat and tag feeds an article is in."""
+    feeds = [(f"{settings.site_name}: {article.beat}", f"/beats/{slugify(article.beat)}/feed")]
+    feeds += [(f"{settings.site_name}: {t}", f"/tags/{slugify(t)}/feed") for t in article.tags]
+    return feeds
 
 
 def render_html(article: Article, settings: Settings) -> bytes:
@@ -66,7 +84,7 @@ def render_html(article: Article, settings: Settings) -> bytes:
             for m in AGENT_MEDIA
             if m.name != "jsonld"
         )
-        + _feed_link(settings)
+        + _feed_links(settings, section_feeds(a, settings))
         + '<script type="application/ld+json">\n'
         + script_json(schema_org_block(a, settings))
         + "\n</script>\n"
@@ -131,11 +149,20 @@ def _disclosure(a: Article, settings: Settings) -> str:
     return f'<p class="disclosure" role="note">{text}. {policy}.</p>\n'
 
 
-def render_index(articles: Sequence[Article], settings: Settings) -> bytes:
-    """The home page: the newest `feed_size` articles by publication, with feed discovery."""
+def render_index(
+    articles: Sequence[Article],
+    settings: Settings,
+    *,
+    section: str = "",
+    page_url: str = "",
+    feed_path: str = "",
+) -> bytes:
+    """The home page, or a beat's or tag's page (`section`): the newest `feed_size` live articles
+    by publication, with feed discovery. Retracted articles are not listed (their URLs say 410)."""
     urls = SiteURLs(settings.base_url)
     items = []
-    ordered = sorted(articles, key=lambda a: (a.published, a.slug), reverse=True)
+    live = [a for a in articles if a.status != "retracted"]
+    ordered = sorted(live, key=lambda a: (a.published, a.slug), reverse=True)
     for a in ordered[: settings.feed_size]:
         items.append(
             f'<li><article><h2><a href="{escape(urls.page(a.slug))}">{escape(a.title)}</a></h2>\n'
@@ -145,15 +172,19 @@ def render_index(articles: Sequence[Article], settings: Settings) -> bytes:
             + (f"<p>{escape(a.standfirst)}</p>" if a.standfirst else "")
             + "</article></li>\n"
         )
+    title = f"{section} — {settings.site_name}" if section else settings.site_name
+    feeds = [(title, feed_path)] if feed_path else []
+    own_feed = f"{settings.base_url}{feed_path or '/feed'}.atom"
     body = (
-        f"<h1>{escape(settings.site_name)}</h1>\n<p>{escape(settings.site_description)}</p>\n"
+        f"<h1>{escape(section or settings.site_name)}</h1>\n"
+        f"<p>{escape(settings.site_description)}</p>\n"
         + (
             f'<ol class="articles">\n{"".join(items)}</ol>\n'
             if items
             else "<p>No articles yet.</p>\n"
         )
-        + f'<p class="meta"><a href="{escape(urls.feed)}" type="application/atom+xml">Atom feed</a>'
+        + f'<p class="meta"><a href="{escape(own_feed)}" type="application/atom+xml">Atom feed</a>'
         "</p>\n"
     )
-    head = f'<link rel="canonical" href="{escape(urls.home)}">\n' + _feed_link(settings)
-    return _page(settings, settings.site_name, head, body)
+    head = f'<link rel="canonical" href="{escape(page_url or urls.home)}">\n'
+    return _page(settings, title, head + _feed_links(settings, feeds), body)

@@ -6,25 +6,38 @@ representations and the lists it appears in (home page, feed, collection pages);
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from .atom import EPOCH, newest, render_atom
+from .atom import render_atom_page
 from .collection import collection_pages, page_links
+from .discovery import render_llms_txt, render_news_sitemap, render_robots, render_sitemap
+from .feeds import EPOCH, FeedPage, archive_pages, closed, feed_pages
 from .formats import AGENT_FORMATS, ARTICLE_FORMATS, Format, render_agent_views, render_graph
+from .gone import render_gone_html, render_gone_problem
 from .html import render_index
+from .jsonfeed import render_json_feed
 from .media import AGENT_MEDIA
 from .model import Article
 from .negotiation import Offer
 from .representation import Negotiable, Representation, Resource
+from .rss import render_rss
 from .settings import Settings
 from .urls import SiteURLs
 from .vocabulary import vocabulary_documents
 
 __all__ = ["Site"]
 
+HTML = "text/html; charset=utf-8"
+ATOM = "application/atom+xml"
+JSON_FEED = "application/feed+json"
+RSS = "application/rss+xml"
+XML = "application/xml"
+TEXT = "text/plain; charset=utf-8"
+PROBLEM = "application/problem+json"
 ARTICLE_CACHE = "public, max-age=300"
-LIST_CACHE = "public, max-age=60"
+LIST_CACHE = "public, max-age=60"  # subscription feeds and lists: short, revalidated by ETag
+DISCOVERY_CACHE = "public, max-age=3600"
 VOCAB_CACHE = "public, max-age=86400"
 IMMUTABLE = "public, max-age=31536000, immutable"
 # CORS for machine-readable responses: any origin may read them, and the headers an agent needs.
@@ -41,27 +54,33 @@ class Site:
         self.settings = settings
         self.urls = SiteURLs(settings.base_url)
         self.articles: dict[str, Article] = {}
+        # Each article as first published (revision 1): what the RFC 5005 archives hold.
+        self.originals: dict[str, Article] = {}
         self.resources: dict[str, Resource] = dict(vocabulary_resources(settings))
         self._static = dict(self.resources)
 
     def get(self, path: str) -> Resource | None:
         return self.resources.get(path)
 
-    def load(self, articles: Iterable[Article]) -> None:
-        """Replace every article (start-up)."""
+    def load(self, articles: Iterable[Article], originals: Iterable[Article] = ()) -> None:
+        """Replace every article (start-up); `originals` are their first revisions."""
         self.articles = {}
+        self.originals = {a.slug: a for a in originals}
         self.resources = dict(self._static)
+        self._lists: set[str] = set()
         self.put(articles)
 
     def put(self, articles: Iterable[Article]) -> None:
         """Add or replace articles: render their representations, then the lists they are in."""
         for article in articles:
             self.articles[article.slug] = article
+            self.originals.setdefault(article.slug, article)
             self.resources.update(article_resources(article, self.settings))
-        self.resources = {
-            k: v for k, v in self.resources.items() if not k.startswith("/agent/?page=")
-        }
-        self.resources.update(list_resources(list(self.articles.values()), self.settings))
+        lists = list_resources(list(self.articles.values()), self.originals, self.settings)
+        for stale in getattr(self, "_lists", set()) - lists.keys():
+            self.resources.pop(stale, None)  # e.g. a feed page that no longer exists
+        self._lists = set(lists)
+        self.resources.update(lists)
 
 
 def _link_header(links: Iterable[tuple[str, str, str]]) -> tuple[str, str]:
@@ -95,6 +114,8 @@ def _negotiable(
 def article_resources(article: Article, settings: Settings) -> dict[str, Resource]:
     urls = SiteURLs(settings.base_url)
     slug = article.slug
+    if article.status == "retracted":
+        return gone_resources(article, settings)
     explicit = {m.name: urls.agent_as(slug, m.extension) for m in AGENT_MEDIA}
     links = [(explicit[m.name], "alternate", m.media_type) for m in AGENT_MEDIA]
     links.append((urls.page(slug), "alternate", "text/html"))
@@ -112,7 +133,14 @@ def article_resources(article: Article, settings: Settings) -> dict[str, Resourc
             ARTICLE_FORMATS["html"].media_type,
             article.modified,
             ARTICLE_CACHE,
-            (_link_header([(explicit["jsonld"], "alternate", "application/ld+json")]),),
+            (
+                _link_header(
+                    [
+                        (urls.page(slug), "canonical", ""),
+                        (urls.agent(slug), "alternate", "application/ld+json"),
+                    ]
+                ),
+            ),
         ),
     }
     for m in AGENT_MEDIA:
@@ -123,18 +151,56 @@ def article_resources(article: Article, settings: Settings) -> dict[str, Resourc
     return out
 
 
-def list_resources(articles: list[Article], settings: Settings) -> dict[str, Resource]:
+def gone_resources(article: Article, settings: Settings) -> dict[str, Resource]:
+    """A retracted article's URLs answer 410 Gone with when and why (RFC 9110 §15.5.11)."""
     urls = SiteURLs(settings.base_url)
-    recent = newest(articles, settings.feed_size)
-    updated: datetime = recent[0].modified if recent else EPOCH
+    slug = article.slug
     out: dict[str, Resource] = {
-        "/": Representation(
-            render_index(articles, settings), "text/html; charset=utf-8", updated, LIST_CACHE
-        ),
-        "/feed.atom": Representation(
-            render_atom(articles, settings), "application/atom+xml", updated, LIST_CACHE, CORS
-        ),
+        f"/{slug}": Representation(
+            render_gone_html(article, settings), HTML, article.modified, ARTICLE_CACHE, status=410
+        )
     }
+    for path in (f"/agent/{slug}", *(f"/agent/{slug}.{m.extension}" for m in AGENT_MEDIA)):
+        body = render_gone_problem(article, settings, path)
+        link = _link_header([(urls.feed, "related", "application/atom+xml")])
+        out[path] = Representation(
+            body, PROBLEM, article.modified, ARTICLE_CACHE, (link, *CORS), status=410
+        )
+    return out
+
+
+def list_resources(
+    articles: list[Article], originals: Mapping[str, Article], settings: Settings
+) -> dict[str, Resource]:
+    """Everything that lists articles: home and section pages, feeds, archives, the
+    collection, sitemaps, robots.txt and llms.txt."""
+    urls = SiteURLs(settings.base_url)
+    updated = max((a.modified for a in articles), default=EPOCH)
+    out: dict[str, Resource] = {
+        "/": Representation(render_index(articles, settings), HTML, updated, LIST_CACHE),
+    }
+    for page in feed_pages(articles, originals, settings):
+        out.update(_feed_page_resources(page, settings))
+        if page.kind in ("beat", "tag") and page.number == 1:
+            path = page.alternate.removeprefix(settings.base_url)
+            body = render_index(
+                page.entries,
+                settings,
+                section=page.section,
+                page_url=page.alternate,
+                feed_path=page.path,
+            )
+            out[path] = Representation(body, HTML, page.updated, LIST_CACHE)
+    archives = archive_pages(originals, settings)
+    for page in archives:
+        cache = IMMUTABLE if closed(page, archives) else LIST_CACHE
+        out[page.path + ".atom"] = Representation(
+            render_atom_page(page, settings),
+            ATOM,
+            page.updated,
+            cache,
+            _feed_headers(page, settings),
+        )
     pages = collection_pages(articles, settings)
     for number, graph in enumerate(pages, 1):
         page_url = urls.collection(number)
@@ -145,6 +211,40 @@ def list_resources(articles: list[Article], settings: Settings) -> dict[str, Res
         key = "/agent/" if number == 1 else f"/agent/?page={number}"
         out[key] = _negotiable(
             bodies, formats, dict.fromkeys(COLLECTION_FORMATS, page_url), updated, LIST_CACHE, link
+        )
+    discovery = (
+        ("/robots.txt", render_robots(settings), TEXT),
+        ("/sitemap.xml", render_sitemap(articles, settings), XML),
+        ("/news-sitemap.xml", render_news_sitemap(articles, settings), XML),
+        ("/llms.txt", render_llms_txt(articles, settings), TEXT),
+    )
+    for path, body, media_type in discovery:
+        out[path] = Representation(body, media_type, updated, DISCOVERY_CACHE, CORS)
+    return out
+
+
+def _feed_headers(page: FeedPage, settings: Settings) -> tuple[tuple[str, str], ...]:
+    links = [(page.alternate, "alternate", "text/html")]
+    links += [(href, rel, "") for rel, href in page.archive_links]
+    links += [(hub, "hub", "") for hub in settings.websub_hubs if not page.archive]
+    return (_link_header(links), *CORS)
+
+
+def _feed_page_resources(page: FeedPage, settings: Settings) -> dict[str, Resource]:
+    """A subscription feed page in every format it comes in."""
+    headers = _feed_headers(page, settings)
+    out: dict[str, Resource] = {
+        page.path + ".json": Representation(
+            render_json_feed(page, settings), JSON_FEED, page.updated, LIST_CACHE, headers
+        )
+    }
+    if page.number == 1:
+        out[page.path + ".atom"] = Representation(
+            render_atom_page(page, settings), ATOM, page.updated, LIST_CACHE, headers
+        )
+    if page.kind == "main" and page.number == 1:
+        out[page.path + ".rss"] = Representation(
+            render_rss(page, settings), RSS, page.updated, LIST_CACHE, headers
         )
     return out
 

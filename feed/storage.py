@@ -77,6 +77,9 @@ class Store(Protocol):
 
     def revisions(self, slug: str) -> list[StoredArticle]: ...
 
+    def originals(self) -> list[Article]:
+        """Every article as first stored (revision 1)."""
+
     def close(self) -> None: ...
 
 
@@ -185,6 +188,13 @@ class SQLiteStore:
             (slug,),
         ).fetchall()
         return [_stored(row) for row in rows]
+
+    def originals(self) -> list[Article]:
+        """Every article as first stored (revision 1)."""
+        rows = self._db.execute(
+            "SELECT model FROM revisions WHERE number = 1 ORDER BY slug"
+        ).fetchall()
+        return [Article.from_dict(json.loads(row[0])) for row in rows]
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])

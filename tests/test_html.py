@@ -14,7 +14,7 @@ from feed.model import Article, Correction, Person
 from feed.schemaorg import schema_org_block
 from feed.settings import Settings
 from feed.site import list_resources
-from feed.urls import SiteURLs
+from feed.urls import SiteURLs, slugify
 
 ESCAPE = "</script><script>alert(1)</script>"
 ATOM_LINK = "link[@rel='alternate'][@type='application/atom+xml']/@href"
@@ -101,7 +101,12 @@ def test_page_head_links_to_agent_view_feed_and_canonical(
         assert head.xpath("link[@rel='alternate'][@type='application/ld+json']/@href") == [
             urls.agent(a.slug)
         ]
-        assert head.xpath(ATOM_LINK) == [urls.feed]
+        # the site's feed first (what a reader subscribes to), then the article's beat and tags
+        assert head.xpath(ATOM_LINK) == [
+            urls.feed,
+            f"{urls.beats}{slugify(a.beat)}/feed.atom",
+            *(f"{urls.tags}{slugify(t)}/feed.atom" for t in a.tags),
+        ]
         assert head.xpath("meta[@name='description']/@content") == [a.standfirst]
         assert a.title in doc.findtext(".//title")
 
@@ -182,12 +187,13 @@ def test_script_payload_cannot_break_out(article: Article, settings: Settings, c
 def test_index_links_every_article_with_feed_discovery(
     every_article: list[Article], settings: Settings
 ):
-    """The home page links each article's page under its title and advertises the Atom feed."""
+    """The home page links each live article's page under its title (a retracted one answers
+    410, so it is not listed) and advertises the Atom feed."""
     urls = SiteURLs(settings.base_url)
     doc = parse(render_index(every_article, settings))
     links = doc.xpath("//ol[contains(@class, 'articles')]//h2/a")
     assert sorted((link.get("href"), text_of(link)) for link in links) == sorted(
-        (urls.page(a.slug), a.title) for a in every_article
+        (urls.page(a.slug), a.title) for a in every_article if a.status != "retracted"
     )
     assert doc.get("lang") == settings.language
     assert doc.head.xpath(ATOM_LINK) == [urls.feed]
@@ -202,7 +208,8 @@ def _listed_slugs(page: bytes, settings: Settings) -> list[str]:
 
 
 def _newest_published_first(articles: list[Article]) -> list[str]:
-    return [a.slug for a in sorted(articles, key=lambda a: (-a.published.timestamp(), a.slug))]
+    live = [a for a in articles if a.status != "retracted"]
+    return [a.slug for a in sorted(live, key=lambda a: (-a.published.timestamp(), a.slug))]
 
 
 def test_index_lists_newest_published_first(every_article: list[Article], settings: Settings):
@@ -216,7 +223,8 @@ def test_served_home_page_lists_newest_published_first(
     every_article: list[Article], settings: Settings
 ):
     """The home page the service serves (site.list_resources) is ordered newest published first."""
-    page = list_resources(every_article, settings)["/"].body
+    originals = {a.slug: a for a in every_article}
+    page = list_resources(every_article, originals, settings)["/"].body
     assert _listed_slugs(page, settings) == _newest_published_first(every_article)
 
 
