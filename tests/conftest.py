@@ -100,3 +100,61 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the golden agent-view files in tests/golden/ instead of comparing with them",
     )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `feed serve` (uvicorn) on a loopback port over the bundled samples: its base URL."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    folder = tmp_path_factory.mktemp("live")
+    db = folder / "feed.sqlite3"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings(base_url=base)
+    store = SQLiteStore(db)
+    report, _ = import_paths(store, sample_paths(), settings)
+    store.close()
+    assert report.ok, report.problems
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "feed",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--base-url",
+            base,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(proc.stderr.read().decode()) from None  # type: ignore[union-attr]
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("feed serve did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
