@@ -73,7 +73,7 @@ def _entry(fg: FeedGenerator, a: Article, urls: SiteURLs) -> None:
     fe.link(href=urls.agent(a.slug), rel="alternate", type="application/ld+json")
     if a.standfirst:
         fe.summary(a.standfirst)
-    fe.content(markdown_to_html(a.body), type="html")
+    fe.content(markdown_to_html(a.body, urls.page(a.slug)), type="html")
     fe.category(term=slugify(a.beat), label=a.beat, scheme=urls.beats)
     for tag in a.tags:
         fe.category(term=slugify(tag), label=tag, scheme=urls.tags)

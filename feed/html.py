@@ -101,7 +101,7 @@ def render_html(article: Article, settings: Settings) -> bytes:
     if a.status in ("corrected", "retracted"):
         parts.append(f'<p class="notice" role="status">This article has been {a.status}.</p>\n')
     parts.append("</header>\n")
-    parts.append(markdown_to_html(a.body))
+    parts.append(markdown_to_html(a.body, urls.page(a.slug)))
     if a.corrections:
         parts.append('<section class="corrections">\n<h2>Corrections</h2>\n<ul>\n')
         parts.extend(f"<li>{_time(c.date)}: {escape(c.text)}</li>\n" for c in a.corrections)

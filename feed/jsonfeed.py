@@ -57,7 +57,7 @@ def _item(a: Article, urls: SiteURLs) -> dict[str, Any]:
         "id": urls.article_id(a.slug),
         "url": urls.page(a.slug),
         "title": a.title,
-        "content_html": markdown_to_html(a.body),
+        "content_html": markdown_to_html(a.body, urls.page(a.slug)),
     }
     if a.standfirst:
         item["summary"] = a.standfirst

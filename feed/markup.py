@@ -1,10 +1,12 @@
-"""Markdown -> HTML for article bodies: CommonMark, raw HTML escaped, never trusted."""
+"""Markdown -> HTML for article bodies: CommonMark, raw HTML escaped, links made absolute."""
 
 from __future__ import annotations
 
 from functools import cache
+from urllib.parse import urljoin
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 __all__ = ["markdown_to_html"]
 
@@ -16,6 +18,22 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
 
 
-def markdown_to_html(text: str) -> str:
-    html: str = _parser().render(text)
+def _absolutise(tokens: list[Token], base: str) -> None:
+    for token in tokens:
+        for attr in ("href", "src"):
+            value = token.attrGet(attr)
+            if isinstance(value, str) and value:
+                token.attrSet(attr, urljoin(base, value))
+        if token.children:
+            _absolutise(token.children, base)
+
+
+def markdown_to_html(text: str, base: str = "") -> str:
+    """HTML for a Markdown body; with `base` (the article's URL), every link and image URL is
+    absolute, so the HTML means the same in a feed reader as on the page (RFC 4287 §8.3)."""
+    md = _parser()
+    tokens = md.parse(text)
+    if base:
+        _absolutise(tokens, base)
+    html: str = md.renderer.render(tokens, md.options, {})
     return html

@@ -66,7 +66,7 @@ def _item(channel: etree._Element, a: Article, urls: SiteURLs) -> None:
     _text(item, "link", urls.page(a.slug))
     if a.standfirst:
         _text(item, "description", a.standfirst)
-    _text(item, f"{{{CONTENT}}}encoded", markdown_to_html(a.body))
+    _text(item, f"{{{CONTENT}}}encoded", markdown_to_html(a.body, urls.page(a.slug)))
     _text(item, "guid", urls.article_id(a.slug)).set("isPermaLink", "false")
     _text(item, "pubDate", rfc822(a.published))
     _text(item, "category", a.beat).set("domain", urls.beats)
