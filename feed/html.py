@@ -75,7 +75,8 @@ def render_html(article: Article, settings: Settings) -> bytes:
     a = article
     head = (
         f'<meta name="description" content="{escape(a.standfirst)}">\n'
-        f'<link rel="canonical" href="{escape(urls.page(a.slug))}">\n'
+        + (f'<meta property="og:image" content="{escape(a.image)}">\n' if a.image else "")
+        + f'<link rel="canonical" href="{escape(urls.page(a.slug))}">\n'
         f'<link rel="alternate" type="application/ld+json" title="Agent view (JSON-LD)" '
         f'href="{escape(urls.agent(a.slug))}">\n'
         + "".join(
@@ -90,7 +91,10 @@ def render_html(article: Article, settings: Settings) -> bytes:
         + "\n</script>\n"
     )
     parts = ["<article>\n<header>\n"]
-    parts.append(f'<p class="section">{escape(a.beat)}</p>\n<h1>{escape(a.title)}</h1>\n')
+    parts.append(
+        f'<p class="section"><a href="{escape(urls.beat(a.beat))}">{escape(a.beat)}</a></p>\n'
+        f"<h1>{escape(a.title)}</h1>\n"
+    )
     if a.standfirst:
         parts.append(f'<p class="standfirst">{escape(a.standfirst)}</p>\n')
     parts.append(f'<p class="meta">Published {_time(a.published)}')
@@ -101,6 +105,10 @@ def render_html(article: Article, settings: Settings) -> bytes:
     if a.status in ("corrected", "retracted"):
         parts.append(f'<p class="notice" role="status">This article has been {a.status}.</p>\n')
     parts.append("</header>\n")
+    if a.image:
+        parts.append(
+            f'<figure><img src="{escape(a.image)}" alt="{escape(a.image_alt)}"></figure>\n'
+        )
     parts.append(markdown_to_html(a.body, urls.page(a.slug)))
     if a.corrections:
         parts.append('<section class="corrections">\n<h2>Corrections</h2>\n<ul>\n')
@@ -119,7 +127,8 @@ def render_html(article: Article, settings: Settings) -> bytes:
             parts.append("</ul>\n")
         parts.append("</section>\n")
     if a.tags:
-        parts.append('<p class="meta">Tags: ' + ", ".join(escape(t) for t in a.tags) + "</p>\n")
+        tags = ", ".join(f'<a href="{escape(urls.tag(t))}">{escape(t)}</a>' for t in a.tags)
+        parts.append(f'<p class="meta">Tags: {tags}</p>\n')
     machine = " · ".join(
         f'<a href="{escape(urls.agent_as(a.slug, m.extension))}" type="{m.media_type}">'
         f"{m.label}</a>"

@@ -61,6 +61,8 @@ def _item(a: Article, urls: SiteURLs) -> dict[str, Any]:
     }
     if a.standfirst:
         item["summary"] = a.standfirst
+    if a.image:
+        item["image"] = a.image
     item["date_published"] = _rfc3339(a.published)
     item["date_modified"] = _rfc3339(a.modified)
     if a.tags:

@@ -143,6 +143,7 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
                 "mainEntityOfPage": ids.page,
                 "url": ids.page,
                 "encoding": [ref(urls.agent_as(article.slug, m.extension)) for m in AGENT_MEDIA],
+                "image": ref(article.image) if article.image else None,
                 "articleBody": article.body,
                 "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
                 "prov:wasAttributedTo": org_id,

@@ -122,6 +122,8 @@ class Article:
     body: str = ""  # Markdown
     fact_check: FactCheck = field(default_factory=FactCheck)
     corrections: tuple[Correction, ...] = ()
+    image: str = ""  # absolute URL of the lead image, if any
+    image_alt: str = ""
     extra: tuple[tuple[str, Any], ...] = ()  # unknown front-matter keys, kept in order
 
     @property

@@ -55,6 +55,8 @@ KNOWN_FIELDS = (
     "agentView",
     "standfirst",
     "corrections",
+    "image",
+    "imageAlt",
 )
 ALIASES = {"dateModified": "modified", "datePublished": "published", "status": "creativeWorkStatus"}
 REQUIRED = ("title", "slug", "published", "beat", "creator", "editor", "creativeWorkStatus")
@@ -171,6 +173,9 @@ def parse_article(
             "one of compliant, " + ", ".join(AI_ACT_BASES),
         )
 
+    image = text_field("image")
+    if image and not is_http_url(image):
+        c.error("image", f"{image!r} is not an absolute http(s) URL", "https://host/image.jpg")
     urls = SiteURLs(base_url) if base_url else None
     views = {}
     for key, mint in (("humanView", "page"), ("agentView", "agent")):
@@ -244,6 +249,8 @@ def parse_article(
         body=parts.body,
         fact_check=parts.fact_check,
         corrections=corrections,
+        image=image,
+        image_alt=text_field("imageAlt"),
         extra=extra,
     )
     return ParsedArticle(article, tuple(sorted(c.problems)), fm.form)

@@ -77,6 +77,7 @@ def schema_org_block(article: Article, settings: Settings) -> Node:
             },
             "digitalSourceType": ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
             "publishingPrinciples": settings.ai_policy_url,
+            "image": [article.image] if article.image else None,
             "isAccessibleForFree": True,
             "citation": [
                 drop_empty({"@type": "CreativeWork", "url": s.url, "name": s.title})

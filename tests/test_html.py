@@ -10,6 +10,7 @@ import lxml.html
 import pytest
 
 from feed.html import render_html, render_index
+from feed.jsonld import render_agent_view
 from feed.model import Article, Correction, Person
 from feed.schemaorg import schema_org_block
 from feed.settings import Settings
@@ -234,3 +235,19 @@ def test_empty_index_still_advertises_the_feed(settings: Settings):
     assert doc.xpath("//ol") == []
     assert "No articles yet" in text_of(doc.body)
     assert doc.head.xpath(ATOM_LINK) == [SiteURLs(settings.base_url).feed]
+
+
+def test_lead_image_is_on_the_page_and_in_both_json_ld_shapes(article: Article, settings: Settings):
+    """An article's `image` becomes a figure with its alt text, og:image, the schema.org block's
+    image list (Google's Article guidance) and the agent view's schema:image."""
+    a = dataclasses.replace(
+        article, image="https://images.example/barrier.jpg", image_alt="The barrier at dusk"
+    )
+    doc = parse(render_html(a, settings))
+    assert doc.xpath("//figure/img/@src") == ["https://images.example/barrier.jpg"]
+    assert doc.xpath("//figure/img/@alt") == ["The barrier at dusk"]
+    assert doc.head.xpath("meta[@property='og:image']/@content") == [a.image]
+    (script,) = doc.xpath("//script[@type='application/ld+json']")
+    assert json.loads(script.text)["image"] == [a.image]
+    graph = json.loads(render_agent_view(a, settings))["@graph"]
+    assert graph[0]["image"] == {"@id": a.image}

@@ -1559,9 +1559,15 @@ def test_every_known_field_is_accepted_without_warning() -> None:
         "agentView": "https://a.example/agent/x",
         "standfirst": "S",
         "corrections": "[]",
+        "image": "https://a.example/lead.jpg",
+        "imageAlt": "A tidal barrier",
     }
     assert set(KNOWN_FIELDS) == set(BASE_FIELDS) | set(values)
     result = parse(yaml_article(values))
     assert result.warnings == ()
     assert result.article.extra == ()
     assert result.article.standfirst == "S"
+    assert (result.article.image, result.article.image_alt) == (
+        "https://a.example/lead.jpg",
+        "A tidal barrier",
+    )
