@@ -38,7 +38,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        site.load((s.article for s in store.current()), store.originals())
+        site.load((s.article for s in store.current()), store.originals(), store.written())
         yield
 
     def serve(request: Request, key: str) -> Response:

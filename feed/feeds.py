@@ -33,6 +33,10 @@ __all__ = [
     "tombstone",
 ]
 
+# slug -> (when its revision 1 was stored, when its current revision was): store order decides
+# which archive month is still open (see _archive_months).
+Written = Mapping[str, tuple[str, str]]
+
 # `updated` of a feed with no entries: a fixed instant, not now, so that the bytes are stable.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -124,87 +128,120 @@ def _subscription(
 
 
 def feed_pages(
-    articles: Sequence[Article], originals: Mapping[str, Article], settings: Settings
+    articles: Sequence[Article],
+    originals: Mapping[str, Article],
+    settings: Settings,
+    written: Written | None = None,
 ) -> list[FeedPage]:
     """Every subscription feed page: the site's, each beat's, each tag's."""
     urls = SiteURLs(settings.base_url)
     reference = max((a.modified for a in articles), default=EPOCH)
-    months = _months(originals.values())
+    current = {a.slug: a for a in articles}
+    months = list(_archive_months(originals, current, written or {}, urls))
     links: tuple[tuple[str, str], ...] = ()
     if months:
         links = (("prev-archive", urls.archive(months[-1])),)
     pages = _subscription(
         "/feed", settings.site_name, urls.home, "main", articles, reference, settings, links
     )
-    by_beat: dict[str, list[Article]] = {}
-    names: dict[str, str] = {}
-    # A section is named as its most recently updated article spells it, whatever the input
-    # order ("Economy" and "economy" are one feed).
-    ordered = newest(articles)
-    for a in ordered:
-        by_beat.setdefault(slugify(a.beat), []).append(a)
-        names.setdefault("beat:" + slugify(a.beat), a.beat)
-    by_tag: dict[str, list[Article]] = {}
-    for a in ordered:
-        for tag in a.tags:
-            by_tag.setdefault(slugify(tag), []).append(a)
-            names.setdefault("tag:" + slugify(tag), tag)
-    for key, members in sorted(by_beat.items()):
+    for kind, key, name, members in sections(articles):
         pages += _subscription(
-            f"/beats/{key}/feed",
-            f"{settings.site_name}: {names['beat:' + key]}",
-            urls.beat(names["beat:" + key]),
-            "beat",
+            f"/{kind}s/{key}/feed",
+            f"{settings.site_name}: {name}",
+            urls.beat(name) if kind == "beat" else urls.tag(name),
+            kind,
             members,
             reference,
             settings,
-            section=names["beat:" + key],
-        )
-    for key, members in sorted(by_tag.items()):
-        pages += _subscription(
-            f"/tags/{key}/feed",
-            f"{settings.site_name}: {names['tag:' + key]}",
-            urls.tag(names["tag:" + key]),
-            "tag",
-            members,
-            reference,
-            settings,
-            section=names["tag:" + key],
+            section=name,
         )
     return pages
 
 
-def _months(articles: Iterable[Article]) -> list[str]:
-    return sorted({a.published.astimezone(UTC).strftime("%Y-%m") for a in articles})
+def sections(articles: Sequence[Article]) -> list[tuple[str, str, str, list[Article]]]:
+    """(kind, slug, name, articles) of every beat, then every tag, each in slug order.
 
-
-def archive_pages(originals: Mapping[str, Article], settings: Settings) -> list[FeedPage]:
-    """RFC 5005 archives, one per month (UTC) of publication, oldest first.
-
-    Each holds every article published that month, as first published (revision 1): a later
-    correction appears in the subscription feed, and a month's document never changes once a
-    later month has one (it is then closed: see `closed`).
+    A section is named as its most recently updated article spells it, whatever the input
+    order ("Economy" and "economy" are one section).
     """
+    found: dict[tuple[str, str], tuple[str, list[Article]]] = {}
+    for a in newest(articles):
+        for kind, name in (("beat", a.beat), *(("tag", t) for t in a.tags)):
+            found.setdefault((kind, slugify(name)), (name, []))[1].append(a)
+    return [(kind, key, name, members) for (kind, key), (name, members) in sorted(found.items())]
+
+
+def _month(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def _archive_months(
+    originals: Mapping[str, Article],
+    current: Mapping[str, Article],
+    written: Written,
+    urls: SiteURLs,
+) -> dict[str, tuple[list[Article], list[Tombstone], datetime]]:
+    """Month -> (entries, tombstones, updated) of the RFC 5005 archive documents.
+
+    An article goes to the month it was published in, and a retraction (as an RFC 6721
+    tombstone, so that a reader rebuilding the feed from its archives drops the entry) to the
+    month it happened in, unless that month's document was already closed when the article or
+    the retraction was stored: then to the month that was newest at that time, so a closed
+    document never changes. Writes stored together (one import) count as simultaneous; without
+    store times (`written` empty) everything counts as one write.
+    """
+    events: list[tuple[str, str, Article, bool]] = []  # (when stored, month, article, deleted)
+    for slug, first in originals.items():
+        if first.status != "retracted":  # never published live: only its tombstone is archived
+            events.append((written.get(slug, ("", ""))[0], _month(first.published), first, False))
+    for slug, now in current.items():
+        if now.status == "retracted":
+            events.append((written.get(slug, ("", ""))[1], _month(now.modified), now, True))
+    events.sort(key=lambda e: (e[0], e[1], e[2].slug, e[3]))
+    months: dict[str, tuple[list[Article], list[Tombstone], list[datetime]]] = {}
+    newest_before = ""
+    previous: str | None = None
+    for stored, month, article, deleted in events:
+        if stored != previous:
+            newest_before, previous = max(months, default=""), stored
+        entries, tombstones, stamps = months.setdefault(max(month, newest_before), ([], [], []))
+        if deleted:
+            tombstones.append(tombstone(article, urls))
+        else:
+            entries.append(article)
+        stamps.append(article.modified)
+    return {m: (e, t, max(s)) for m, (e, t, s) in sorted(months.items())}
+
+
+def archive_pages(
+    originals: Mapping[str, Article],
+    settings: Settings,
+    current: Mapping[str, Article] | None = None,
+    written: Written | None = None,
+) -> list[FeedPage]:
+    """RFC 5005 archives, oldest first: each holds the articles published in its month (UTC), as
+    first published (revision 1), and the retractions made in it. Later corrections appear in
+    the subscription feeds; a month's document never changes once a later month has one (it
+    is then closed: see `closed`)."""
     urls = SiteURLs(settings.base_url)
-    months = _months(originals.values())
-    by_month: dict[str, list[Article]] = {m: [] for m in months}
-    for a in originals.values():
-        by_month[a.published.astimezone(UTC).strftime("%Y-%m")].append(a)
+    plan = _archive_months(originals, current or {}, written or {}, urls)
+    months = list(plan)
     pages = []
     for i, month in enumerate(months):
+        entries, tombstones, updated = plan[month]
         links = [("current", urls.feed)]
         if i > 0:
             links.append(("prev-archive", urls.archive(months[i - 1])))
         if i + 1 < len(months):
             links.append(("next-archive", urls.archive(months[i + 1])))
-        entries = sorted(by_month[month], key=lambda a: (a.published, a.slug), reverse=True)
         pages.append(
             FeedPage(
                 path=f"/feed/archive/{month}",
                 title=f"{settings.site_name}: archive {month}",
                 alternate=urls.home,
-                entries=tuple(entries),
-                updated=max(a.modified for a in entries),
+                entries=tuple(sorted(entries, key=lambda a: (a.published, a.slug), reverse=True)),
+                updated=updated,
+                tombstones=tuple(sorted(tombstones, key=lambda t: (t.when, t.ref), reverse=True)),
                 archive=True,
                 archive_links=tuple(links),
                 kind="archive",

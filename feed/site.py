@@ -12,7 +12,7 @@ from datetime import datetime
 from .atom import render_atom_page
 from .collection import collection_pages, page_links
 from .discovery import render_llms_txt, render_news_sitemap, render_robots, render_sitemap
-from .feeds import EPOCH, FeedPage, archive_pages, closed, feed_pages
+from .feeds import EPOCH, FeedPage, archive_pages, closed, feed_pages, sections
 from .formats import AGENT_FORMATS, ARTICLE_FORMATS, Format, render_agent_views, render_graph
 from .gone import render_gone_html, render_gone_problem
 from .html import render_index
@@ -56,16 +56,24 @@ class Site:
         self.articles: dict[str, Article] = {}
         # Each article as first published (revision 1): what the RFC 5005 archives hold.
         self.originals: dict[str, Article] = {}
+        self.written: dict[str, tuple[str, str]] = {}  # see feeds.Written
         self.resources: dict[str, Resource] = dict(vocabulary_resources(settings))
         self._static = dict(self.resources)
 
     def get(self, path: str) -> Resource | None:
         return self.resources.get(path)
 
-    def load(self, articles: Iterable[Article], originals: Iterable[Article] = ()) -> None:
-        """Replace every article (start-up); `originals` are their first revisions."""
+    def load(
+        self,
+        articles: Iterable[Article],
+        originals: Iterable[Article] = (),
+        written: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
+        """Replace every article (start-up); `originals` are their first revisions, `written`
+        when each was stored (feeds.Written)."""
         self.articles = {}
         self.originals = {a.slug: a for a in originals}
+        self.written = dict(written or {})
         self.resources = dict(self._static)
         self._lists: set[str] = set()
         self.put(articles)
@@ -76,7 +84,9 @@ class Site:
             self.articles[article.slug] = article
             self.originals.setdefault(article.slug, article)
             self.resources.update(article_resources(article, self.settings))
-        lists = list_resources(list(self.articles.values()), self.originals, self.settings)
+        lists = list_resources(
+            list(self.articles.values()), self.originals, self.settings, self.written
+        )
         for stale in getattr(self, "_lists", set()) - lists.keys():
             self.resources.pop(stale, None)  # e.g. a feed page that no longer exists
         self._lists = set(lists)
@@ -170,7 +180,10 @@ def gone_resources(article: Article, settings: Settings) -> dict[str, Resource]:
 
 
 def list_resources(
-    articles: list[Article], originals: Mapping[str, Article], settings: Settings
+    articles: list[Article],
+    originals: Mapping[str, Article],
+    settings: Settings,
+    written: Mapping[str, tuple[str, str]] | None = None,
 ) -> dict[str, Resource]:
     """Everything that lists articles: home and section pages, feeds, archives, the
     collection, sitemaps, robots.txt and llms.txt."""
@@ -179,19 +192,19 @@ def list_resources(
     out: dict[str, Resource] = {
         "/": Representation(render_index(articles, settings), HTML, updated, LIST_CACHE),
     }
-    for page in feed_pages(articles, originals, settings):
+    for page in feed_pages(articles, originals, settings, written):
         out.update(_feed_page_resources(page, settings))
-        if page.kind in ("beat", "tag") and page.number == 1:
-            path = page.alternate.removeprefix(settings.base_url)
-            body = render_index(
-                page.entries,
-                settings,
-                section=page.section,
-                page_url=page.alternate,
-                feed_path=page.path,
-            )
-            out[path] = Representation(body, HTML, page.updated, LIST_CACHE)
-    archives = archive_pages(originals, settings)
+    for kind, key, name, members in sections(articles):
+        page_url = urls.beat(name) if kind == "beat" else urls.tag(name)
+        body = render_index(
+            members, settings, section=name, page_url=page_url, feed_path=f"/{kind}s/{key}/feed"
+        )
+        changed = max(a.modified for a in members)
+        out[page_url.removeprefix(settings.base_url)] = Representation(
+            body, HTML, changed, LIST_CACHE
+        )
+    current = {a.slug: a for a in articles}
+    archives = archive_pages(originals, settings, current, written)
     for page in archives:
         cache = IMMUTABLE if closed(page, archives) else LIST_CACHE
         out[page.path + ".atom"] = Representation(

@@ -42,6 +42,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX articles_by_modified ON articles (modified DESC, slug);
     """,
+    # 2: which save ("write") stored each revision: store order, independent of the clock, which
+    # decides what an archive month could still receive (feeds.Written)
+    """
+    ALTER TABLE revisions ADD COLUMN write INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
@@ -79,6 +84,9 @@ class Store(Protocol):
 
     def originals(self) -> list[Article]:
         """Every article as first stored (revision 1)."""
+
+    def written(self) -> dict[str, tuple[str, str]]:
+        """slug -> (when revision 1 was stored, when the current revision was)."""
 
     def close(self) -> None: ...
 
@@ -141,6 +149,9 @@ class SQLiteStore:
         results = []
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction() as db:
+            write = int(
+                db.execute("SELECT coalesce(max(write), 0) + 1 FROM revisions").fetchone()[0]
+            )
             for item in items:
                 a = item.article
                 row = db.execute(
@@ -161,8 +172,17 @@ class SQLiteStore:
                     (a.slug, number, _utc(a.published), _utc(a.modified)),
                 )
                 db.execute(
-                    "INSERT INTO revisions VALUES (?,?,?,?,?,?,?)",
-                    (a.slug, number, new_digest, model, item.source_name, item.source_text, now),
+                    "INSERT INTO revisions VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        a.slug,
+                        number,
+                        new_digest,
+                        model,
+                        item.source_name,
+                        item.source_text,
+                        now,
+                        write,
+                    ),
                 )
                 results.append(SaveResult(a.slug, number, "revised" if row else "created"))
         return results
@@ -195,6 +215,16 @@ class SQLiteStore:
             "SELECT model FROM revisions WHERE number = 1 ORDER BY slug"
         ).fetchall()
         return [Article.from_dict(json.loads(row[0])) for row in rows]
+
+    def written(self) -> dict[str, tuple[str, str]]:
+        """slug -> (the write that stored revision 1, the write that stored the current one)."""
+        rows = self._db.execute(
+            "SELECT a.slug, f.write, c.write FROM articles a "
+            "JOIN revisions f ON f.slug = a.slug AND f.number = 1 "
+            "JOIN revisions c ON c.slug = a.slug AND c.number = a.revision"
+        ).fetchall()
+        # zero-padded, so that comparing the strings compares the write numbers
+        return {slug: (f"{first:012d}", f"{now:012d}") for slug, first, now in rows}
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 
 import pytest
@@ -86,3 +87,28 @@ def test_failed_save_changes_nothing(store, articles):
         store.save([_incoming(articles[1]), Incoming(Exploding(), "x", "y")])  # type: ignore[arg-type]
     assert store.count() == 1
     assert store.get(articles[1].slug) is None
+
+
+def test_a_version_1_store_is_migrated_and_keeps_its_articles(tmp_path, article):
+    """A store written before migration 2 gets the write column (existing revisions count as
+    write 0) and every article is still readable."""
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    for statement in MIGRATIONS[0].split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO articles VALUES (?, 1, '2026-05-16', '2026-05-16')", (article.slug,))
+    db.execute(
+        "INSERT INTO revisions VALUES (?, 1, 'x', ?, 'seed', 'text', '2026-05-16T00:00:00+00:00')",
+        (article.slug, json.dumps(article.to_dict())),
+    )
+    db.close()
+    store = SQLiteStore(path)
+    assert store.schema_version == len(MIGRATIONS)
+    assert store.get(article.slug).article == article
+    assert store.written() == {article.slug: ("000000000000", "000000000000")}
+    changed = dataclasses.replace(article, title="Changed")
+    store.save([_incoming(changed)])
+    assert store.written()[article.slug] == ("000000000000", "000000000001")
+    store.close()

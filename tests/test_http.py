@@ -1,0 +1,376 @@
+"""The service over real HTTP: `feed serve` (uvicorn) on a loopback port, read with httpx2.
+
+For each kind of resource: strong validators and 304s (RFC 9110 §13), HEAD, `Vary`, gzip
+content coding with its own ETag, the Cache-Control the site promises, and CORS on machine
+endpoints only; then the error shapes (404, 410, 406, 405).
+
+The client sends `Accept-Encoding: identity` unless a test asks for gzip, and bodies are read with
+`iter_raw()`, so what a test looks at is the bytes on the wire, never a client-side decoding.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+import httpx2 as httpx
+import lxml.html
+import pytest
+
+from feed.importer import sample_paths
+from feed.media import AGENT_MEDIA, JSONLD_PROFILE
+from feed.parse import parse_article
+from feed.settings import Settings
+from feed.urls import slugify
+
+SAMPLES = [
+    parse_article(p.read_text(encoding="utf-8"), str(p), timezone=Settings().zone).article
+    for p in sample_paths()
+]
+LIVE = sorted((a for a in SAMPLES if a.status != "retracted"), key=lambda a: a.slug)
+SLUG = LIVE[0].slug
+BEAT = slugify(LIVE[0].beat)
+RETRACTED = next(a.slug for a in SAMPLES if a.status == "retracted")
+MONTHS = sorted({a.published.astimezone(UTC).strftime("%Y-%m") for a in SAMPLES})
+EXPANDED = f'application/ld+json; profile="{JSONLD_PROFILE}expanded"'
+
+# Cache-Control by kind of resource, as feed/site.py promises it.
+ARTICLE = "public, max-age=300"
+LIST = "public, max-age=60"  # home, section pages, subscription feeds, the newest archive
+DISCOVERY = "public, max-age=3600"
+VOCAB = "public, max-age=86400"
+IMMUTABLE = "public, max-age=31536000, immutable"  # closed archives, the versioned context
+
+HTML, MACHINE, NEGOTIATED = "html", "machine", "negotiated"
+STRONG_ETAG = re.compile(r'^"[\x21\x23-\x7e]+"$')  # RFC 9110 §8.8.3: no W/ prefix
+LARGE = 2048  # bytes: a representation this big is worth compressing
+
+P = pytest.param
+RESOURCES = [
+    P("/", None, "text/html", LIST, HTML, id="home"),
+    P(f"/{SLUG}", None, "text/html", ARTICLE, HTML, id="article-page"),
+    P(f"/beats/{BEAT}/", None, "text/html", LIST, HTML, id="beat-page"),
+    P(f"/agent/{SLUG}", None, "application/ld+json", ARTICLE, NEGOTIATED, id="agent"),
+    *(
+        P(f"/agent/{SLUG}", m.media_type, m.media_type, ARTICLE, NEGOTIATED, id=f"agent-{m.name}")
+        for m in AGENT_MEDIA
+    ),
+    P(f"/agent/{SLUG}", EXPANDED, "application/ld+json", ARTICLE, NEGOTIATED, id="agent-expanded"),
+    P(f"/agent/{SLUG}.ttl", None, "text/turtle", ARTICLE, MACHINE, id="agent.ttl"),
+    P("/feed.atom", None, "application/atom+xml", LIST, MACHINE, id="feed.atom"),
+    P("/feed.json", None, "application/feed+json", LIST, MACHINE, id="feed.json"),
+    P("/feed.rss", None, "application/rss+xml", LIST, MACHINE, id="feed.rss"),
+    P(f"/beats/{BEAT}/feed.atom", None, "application/atom+xml", LIST, MACHINE, id="beat-feed"),
+    *(
+        P(f"/feed/archive/{m}.atom", None, "application/atom+xml", IMMUTABLE, MACHINE, id=m)
+        for m in MONTHS[:-1]
+    ),
+    P(f"/feed/archive/{MONTHS[-1]}.atom", None, "application/atom+xml", LIST, MACHINE, id="newest"),
+    P("/vocab", None, "text/html", VOCAB, NEGOTIATED, id="vocab"),
+    P("/vocab", "text/turtle", "text/turtle", VOCAB, NEGOTIATED, id="vocab-turtle"),
+    P("/vocab/context/v1.jsonld", None, "application/ld+json", IMMUTABLE, MACHINE, id="context"),
+    P("/robots.txt", None, "text/plain", DISCOVERY, MACHINE, id="robots"),
+    P("/sitemap.xml", None, "application/xml", DISCOVERY, MACHINE, id="sitemap"),
+    P("/llms.txt", None, "text/plain", DISCOVERY, MACHINE, id="llms"),
+    P("/agent/", None, "application/ld+json", LIST, NEGOTIATED, id="collection"),
+]
+COLUMNS = ("path", "accept", "media_type", "cache_control", "kind")
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A response as it came over the wire: status, headers and undecoded body bytes."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+    def vary(self) -> list[str]:
+        values = self.headers.get_list("vary")
+        assert len(values) <= 1, f"Vary sent {len(values)} times: {values}"
+        return [token.strip().lower() for token in "".join(values).split(",") if token.strip()]
+
+    def comparable_headers(self) -> list[tuple[str, str]]:
+        """Every header but Date, which only says when it was sent."""
+        return [(k, v) for k, v in self.headers.multi_items() if k.lower() != "date"]
+
+
+@pytest.fixture(scope="module")
+def http(live_server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        base_url=live_server, headers={"Accept-Encoding": "identity"}, timeout=10
+    ) as client:
+        yield client
+
+
+def fetch(
+    http: httpx.Client,
+    path: str,
+    accept: str | None = None,
+    headers: dict[str, str] | None = None,
+    method: str = "GET",
+) -> Raw:
+    sent = {"Accept": accept} if accept else {}
+    sent.update(headers or {})
+    with http.stream(method, path, headers=sent) as response:
+        body = b"".join(response.iter_raw())
+    return Raw(response.status_code, response.headers, body)
+
+
+# --- every kind of resource -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(COLUMNS, RESOURCES)
+def test_200_with_strong_etag_and_last_modified(
+    http, path, accept, media_type, cache_control, kind
+):
+    """The resource answers 200 with its media type, a strong ETag, a Last-Modified date and a
+    Content-Length that is the length of the identity body."""
+    r = fetch(http, path, accept)
+    assert r.status == 200
+    assert r.headers["content-type"].split(";")[0] == media_type
+    assert "content-encoding" not in r.headers
+    assert STRONG_ETAG.match(r.headers["etag"]), r.headers["etag"]
+    assert parsedate_to_datetime(r.headers["last-modified"]).tzinfo is not None
+    assert int(r.headers["content-length"]) == len(r.body) > 0
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        P(lambda etag: etag, id="exact"),
+        P(lambda etag: f"W/{etag}", id="weak"),
+        P(lambda etag: f'"older", {etag}, "other"', id="list"),
+        P(lambda etag: "*", id="star"),
+    ],
+)
+@pytest.mark.parametrize(COLUMNS, RESOURCES)
+def test_if_none_match_gives_304_without_body(
+    http, path, accept, media_type, cache_control, kind, condition
+):
+    """A matching If-None-Match (exact, weak, in a list, or *) gets 304 with no body, the same
+    ETag and the same caching headers as the 200."""
+    full = fetch(http, path, accept)
+    r = fetch(http, path, accept, {"If-None-Match": condition(full.headers["etag"])})
+    assert r.status == 304
+    assert r.body == b""
+    assert r.headers["etag"] == full.headers["etag"]
+    for name in ("cache-control", "last-modified", "vary"):
+        assert r.headers.get(name) == full.headers.get(name), name
+    if "content-length" in r.headers:  # RFC 9110 §8.6: only the 200's length
+        assert r.headers["content-length"] == full.headers["content-length"]
+
+
+@pytest.mark.parametrize(COLUMNS, RESOURCES)
+def test_if_modified_since_last_modified_gives_304(
+    http, path, accept, media_type, cache_control, kind
+):
+    """If-Modified-Since equal to Last-Modified gets 304 with no body."""
+    full = fetch(http, path, accept)
+    r = fetch(http, path, accept, {"If-Modified-Since": full.headers["last-modified"]})
+    assert r.status == 304
+    assert r.body == b""
+    assert r.headers["etag"] == full.headers["etag"]
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+@pytest.mark.parametrize(COLUMNS, RESOURCES)
+def test_head_sends_the_get_headers_and_no_body(
+    http, path, accept, media_type, cache_control, kind, encoding
+):
+    """HEAD answers with exactly the headers GET sends (length and validators included), for
+    either content coding, and no body."""
+    get = fetch(http, path, accept, {"Accept-Encoding": encoding})
+    head = fetch(http, path, accept, {"Accept-Encoding": encoding}, method="HEAD")
+    assert head.status == get.status == 200
+    assert head.body == b""
+    assert head.comparable_headers() == get.comparable_headers()
+
+
+@pytest.mark.parametrize(COLUMNS, RESOURCES)
+def test_vary_once_naming_what_the_response_depends_on(
+    http, path, accept, media_type, cache_control, kind
+):
+    """Vary is sent at most once; it names Accept on negotiated URLs only, and Accept-Encoding
+    whenever the resource has a gzip coding (for the identity response as well)."""
+    identity = fetch(http, path, accept)
+    coded = fetch(http, path, accept, {"Accept-Encoding": "gzip"})
+    for r in (identity, coded):
+        assert ("accept" in r.vary()) == (kind == NEGOTIATED)
+        if coded.headers.get("content-encoding") == "gzip":
+            assert "accept-encoding" in r.vary()
+        assert len(r.vary()) == len(set(r.vary()))
+
+
+@pytest.mark.parametrize(COLUMNS, RESOURCES)
+def test_gzip_coding_is_the_identity_body_with_its_own_etag(
+    http, path, accept, media_type, cache_control, kind
+):
+    """With Accept-Encoding: gzip a large representation comes gzip-coded: the raw bytes are a
+    gzip stream of exactly the identity body, under an ETag of their own that validates only
+    that coding."""
+    identity = fetch(http, path, accept)
+    coded = fetch(http, path, accept, {"Accept-Encoding": "gzip"})
+    assert coded.status == 200
+    if len(identity.body) < LARGE and "content-encoding" not in coded.headers:
+        assert coded.body == identity.body
+        assert coded.headers["etag"] == identity.headers["etag"]
+        return
+    assert coded.headers["content-encoding"] == "gzip"
+    assert coded.body[:2] == b"\x1f\x8b"
+    assert int(coded.headers["content-length"]) == len(coded.body)
+    assert gzip.decompress(coded.body) == identity.body
+    assert len(coded.body) < len(identity.body)
+    assert coded.headers["content-type"] == identity.headers["content-type"]
+    etag = coded.headers["etag"]
+    assert STRONG_ETAG.match(etag), etag
+    assert etag != identity.headers["etag"]
+    again = fetch(http, path, accept, {"Accept-Encoding": "gzip", "If-None-Match": etag})
+    assert again.status == 304
+    assert again.headers["etag"] == etag
+    assert fetch(http, path, accept, {"If-None-Match": etag}).status == 200
+
+
+@pytest.mark.parametrize(COLUMNS, RESOURCES)
+def test_cache_control_is_what_the_kind_of_resource_promises(
+    http, path, accept, media_type, cache_control, kind
+):
+    """Articles 5 minutes; lists and subscription feeds 1 minute; discovery files 1 hour; the
+    vocabulary a day; closed archives and the versioned context a year, immutable."""
+    assert fetch(http, path, accept).headers["cache-control"] == cache_control
+
+
+@pytest.mark.parametrize(COLUMNS, RESOURCES)
+def test_cors_on_machine_endpoints_only(http, path, accept, media_type, cache_control, kind):
+    """Machine endpoints let any origin read them and expose Link and ETag; HTML pages for
+    people send no CORS headers."""
+    r = fetch(http, path, accept)
+    if kind == HTML:
+        assert "access-control-allow-origin" not in r.headers
+        assert "access-control-expose-headers" not in r.headers
+        return
+    assert r.headers["access-control-allow-origin"] == "*"
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert {"link", "etag"} <= exposed
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "coded"),
+    [
+        P("gzip", True, id="gzip"),
+        P("GZIP", True, id="upper-case"),
+        P("br, gzip, deflate", True, id="list"),
+        P("*", True, id="any"),
+        P("deflate;q=1, gzip;q=0.5", True, id="gzip-lower-weight"),
+        P("gzip;q=0", False, id="gzip-refused"),
+        P("*;q=0", False, id="any-refused"),
+        P("identity", False, id="identity"),
+        P("br", False, id="br-only"),
+    ],
+)
+def test_accept_encoding_picks_the_coding(http, accept_encoding, coded):
+    """gzip is sent exactly when Accept-Encoding admits it with a non-zero weight."""
+    r = fetch(http, "/feed.atom", headers={"Accept-Encoding": accept_encoding})
+    assert r.status == 200
+    assert (r.headers.get("content-encoding") == "gzip") == coded
+    assert (r.body[:2] == b"\x1f\x8b") == coded
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "machine"),
+    [
+        P("/agent/no-such-article", None, True, id="agent"),
+        P("/agent/no-such-article", "text/turtle", True, id="agent-turtle"),
+        P("/agent/no-such-article.ttl", None, True, id="agent.ttl"),
+        P("/no-such-article", None, False, id="page"),
+        P("/beats/no-such-beat/feed.atom", None, True, id="beat-feed"),
+        P("/feed/archive/1999-01.atom", None, True, id="archive"),
+    ],
+)
+def test_unknown_is_404_in_the_shape_of_its_route(http, path, accept, machine):
+    """Nothing published there: 404 as RFC 9457 problem JSON on machine routes, an HTML page
+    on the human ones."""
+    r = fetch(http, path, accept)
+    assert r.status == 404
+    assert_error_shape(r, 404, path, machine)
+
+
+def assert_error_shape(r: Raw, status: int, path: str, machine: bool) -> None:
+    if machine:
+        assert r.headers["content-type"] == "application/problem+json"
+        problem = json.loads(r.body)
+        assert problem["status"] == status
+        assert problem["instance"] == path
+        assert problem["title"]
+        assert r.headers["access-control-allow-origin"] == "*"
+    else:
+        assert r.headers["content-type"].startswith("text/html")
+        assert lxml.html.fromstring(r.body).findtext(".//h1")
+
+
+@pytest.mark.parametrize(
+    ("path", "machine"),
+    [
+        P(f"/{RETRACTED}", False, id="page"),
+        P(f"/agent/{RETRACTED}", True, id="agent"),
+        P(f"/agent/{RETRACTED}.ttl", True, id="agent.ttl"),
+        P(f"/agent/{RETRACTED}.md", True, id="agent.md"),
+    ],
+)
+def test_retracted_article_is_410(http, path, machine):
+    """The retracted sample's URLs answer 410 Gone, problem JSON for machines, HTML for people,
+    and a HEAD says the same with no body."""
+    r = fetch(http, path)
+    assert r.status == 410
+    assert_error_shape(r, 410, path, machine)
+    head = fetch(http, path, method="HEAD")
+    assert head.status == 410
+    assert head.body == b""
+
+
+@pytest.mark.parametrize(
+    ("path", "available"),
+    [
+        P(f"/agent/{SLUG}", [m.media_type for m in AGENT_MEDIA], id="agent"),
+        P("/vocab", ["text/html", "text/turtle", "application/ld+json"], id="vocab"),
+        P("/agent/", ["application/ld+json", "text/turtle"], id="collection"),
+    ],
+)
+def test_unacceptable_accept_is_406_listing_the_types(http, path, available):
+    """`Accept: image/png` on a negotiated URL gets 406 problem JSON that lists the media types
+    it does have, and says that the answer varies on Accept."""
+    r = fetch(http, path, "image/png")
+    assert r.status == 406
+    assert_error_shape(r, 406, path, machine=True)
+    assert "accept" in r.vary()
+    listed = json.loads(r.body)["available"]
+    assert set(available) <= set(listed)
+    assert all(media_type in json.loads(r.body)["detail"] for media_type in listed)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "machine"),
+    [
+        P("POST", f"/agent/{SLUG}", True, id="post-agent"),
+        P("POST", "/feed.atom", True, id="post-feed"),
+        P("PUT", f"/{SLUG}", False, id="put-page"),
+        P("DELETE", "/", False, id="delete-home"),
+    ],
+)
+def test_write_method_on_a_read_only_url_is_405(http, method, path, machine):
+    """A write method on a read-only URL gets 405 with Allow naming GET and HEAD, in the shape
+    of its route."""
+    r = fetch(http, path, method=method)
+    assert r.status == 405
+    allowed = {m.strip() for m in r.headers["allow"].split(",")}
+    assert {"GET", "HEAD"} <= allowed
+    assert method not in allowed
+    assert_error_shape(r, 405, path, machine)
