@@ -12,12 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .api import api_routes
 from .errors import FeedError, NotAcceptable, NotFound
 from .representation import Negotiable
 from .responses import PreparedResponse, problem_response
 from .settings import Settings
 from .site import Site
 from .storage import Store
+from .writes import Writer
 
 __all__ = ["create_app"]
 
@@ -35,6 +37,7 @@ def _is_machine(path: str) -> bool:
 def create_app(settings: Settings, store: Store) -> Starlette:
     """The service over `store`; every representation is rendered at start-up, none per request."""
     site = Site(settings)
+    writer = Writer(settings, store, site)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -84,7 +87,11 @@ def create_app(settings: Settings, store: Store) -> Starlette:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "Error")
+        title = {
+            400: "Bad Request",
+            404: "Not Found",
+            405: "Method Not Allowed",
+        }.get(exc.status_code, "Error")
         detail = (
             exc.detail
             if exc.detail and exc.detail != title
@@ -103,6 +110,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=GET),
             Route("/agent/", collection, methods=GET),
+            *api_routes(settings, writer),
             # Everything else is a prepared resource at its own path: articles and their agent
             # views, feeds, archives, section pages, the vocabulary, discovery files.
             Route("/{path:path}", by_path, methods=GET),

@@ -2,8 +2,13 @@
 
     FeedError                 500  base class; never raised directly
     ├── InvalidArticle        422  an article's text breaks one or more rules (carries Problems)
+    ├── Unauthorized          401  a write without a bearer token
+    ├── Forbidden             403  a wrong token, or a read-only deployment
     ├── NotFound              404  no such article or resource
     ├── NotAcceptable         406  no representation matches the Accept header
+    ├── PreconditionFailed    412  If-Match / If-None-Match does not hold (a lost update avoided)
+    ├── ContentTooLarge       413  a write over the size limit
+    ├── UnsupportedMediaType  415  a write in a media type the API does not read
     └── StorageError          500  the store refused an operation (corrupt file, newer schema)
 
 The service renders any of them as one RFC 9457 problem-details document (or a small HTML page
@@ -16,12 +21,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
+    "ContentTooLarge",
     "FeedError",
+    "Forbidden",
     "InvalidArticle",
     "NotAcceptable",
     "NotFound",
+    "PreconditionFailed",
     "Problem",
     "StorageError",
+    "Unauthorized",
+    "UnsupportedMediaType",
 ]
 
 
@@ -83,7 +93,10 @@ class InvalidArticle(FeedError):
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = sorted(problems)
-        super().__init__("; ".join(str(p) for p in self.problems) or "invalid article")
+        super().__init__(
+            "; ".join(str(p) for p in self.problems) or "invalid article",
+            extra={"errors": [p.as_dict() for p in self.problems]},
+        )
 
 
 class NotFound(FeedError):
@@ -99,3 +112,28 @@ class NotAcceptable(FeedError):
 class StorageError(FeedError):
     status = 500
     title = "Storage error"
+
+
+class Unauthorized(FeedError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(FeedError):
+    status = 403
+    title = "Forbidden"
+
+
+class PreconditionFailed(FeedError):
+    status = 412
+    title = "Precondition Failed"
+
+
+class ContentTooLarge(FeedError):
+    status = 413
+    title = "Content Too Large"
+
+
+class UnsupportedMediaType(FeedError):
+    status = 415
+    title = "Unsupported Media Type"

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,6 +42,9 @@ class Settings:
     news_sitemap_days: int = 2  # Google News sitemaps list the last two days of articles
     # robots.txt lines stating AI-usage preferences (newline-separated in FEED_ROBOTS_AI)
     robots_ai: tuple[str, ...] = ("Content-Signal: search=yes, ai-input=yes, ai-train=no",)
+    # bearer tokens for writes (comma-separated); none: read-only. Never printed in a repr.
+    api_tokens: tuple[str, ...] = field(default=(), repr=False)
+    max_article_bytes: int = 1_000_000  # largest article a write may send
 
     def __post_init__(self) -> None:
         if not self.base_url:
@@ -66,7 +69,7 @@ class Settings:
             ) from exc
         if not 1 <= self.port <= 65535:
             raise SettingsError(f"port: {self.port} is out of range (expected 1-65535)")
-        for name in ("feed_size", "tombstone_days", "news_sitemap_days"):
+        for name in ("feed_size", "tombstone_days", "news_sitemap_days", "max_article_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: {getattr(self, name)} (expected a positive integer)")
         for hub in self.websub_hubs:
@@ -102,7 +105,13 @@ class Settings:
                 raw = environ.get("FEED_DB")
             if raw is None or raw == "":
                 continue
-            if f.name in ("port", "feed_size", "tombstone_days", "news_sitemap_days"):
+            if f.name in (
+                "port",
+                "feed_size",
+                "tombstone_days",
+                "news_sitemap_days",
+                "max_article_bytes",
+            ):
                 try:
                     values[f.name] = int(raw)
                 except ValueError as exc:
@@ -111,7 +120,7 @@ class Settings:
                     ) from exc
             elif f.name == "db_path":
                 values[f.name] = Path(raw)
-            elif f.name == "websub_hubs":
+            elif f.name in ("websub_hubs", "api_tokens"):
                 values[f.name] = tuple(h.strip() for h in raw.split(",") if h.strip())
             elif f.name == "robots_ai":
                 values[f.name] = tuple(line.strip() for line in raw.splitlines() if line.strip())

@@ -20,6 +20,7 @@ from .jsonfeed import render_json_feed
 from .media import AGENT_MEDIA
 from .model import Article
 from .negotiation import Offer
+from .openapi import openapi_document
 from .representation import Negotiable, Representation, Resource
 from .rss import render_rss
 from .settings import Settings
@@ -300,6 +301,9 @@ def vocabulary_resources(settings: Settings) -> dict[str, Resource]:
     out["/vocab"] = Negotiable(tuple(variants))
     out["/vocab/context/v1.jsonld"] = Representation(
         docs["context"], "application/ld+json", released, IMMUTABLE, CORS
+    )
+    out["/api/openapi.json"] = Representation(
+        openapi_document(settings), "application/json", released, VOCAB_CACHE, CORS
     )
     out["/vocab/shapes.ttl"] = Representation(
         docs["shapes"], "text/turtle", released, VOCAB_CACHE, CORS

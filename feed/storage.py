@@ -62,6 +62,7 @@ class SaveResult:
     slug: str
     revision: int
     action: str  # "created", "revised" or "unchanged"
+    write: int = 0  # the save that stored this revision (feeds.Written)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class SQLiteStore:
                         write,
                     ),
                 )
-                results.append(SaveResult(a.slug, number, "revised" if row else "created"))
+                results.append(SaveResult(a.slug, number, "revised" if row else "created", write))
         return results
 
     def current(self) -> list[StoredArticle]:

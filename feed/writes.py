@@ -1,0 +1,210 @@
+"""Writes: an article in (Markdown or JSON), validated, stored in one transaction, then served.
+
+One write at a time (a lock): parse -> check preconditions -> store -> re-render what the
+article is in. Nothing is stored when any step fails, and the new bytes are being served when
+the write returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+
+from .errors import (
+    Forbidden,
+    InvalidArticle,
+    NotFound,
+    PreconditionFailed,
+    Problem,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from .model import Article, Correction
+from .parse import parse_article
+from .representation import Representation
+from .settings import Settings
+from .site import Site
+from .storage import Incoming, Store
+
+__all__ = ["WriteResult", "Writer", "check_token", "text_from_json"]
+
+MARKDOWN_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
+JSON_TYPES = ("application/json",)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    slug: str
+    revision: int
+    action: str  # created, revised, unchanged, retracted
+    etag: str  # the agent view's ETag after the write ("" when the article is gone)
+    warnings: tuple[Problem, ...] = ()
+
+    def as_dict(self, agent_view: str) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "revision": self.revision,
+            "action": self.action,
+            "etag": self.etag,
+            "agent_view": agent_view,
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+
+
+def check_token(settings: Settings, authorization: str | None) -> None:
+    """Bearer token (RFC 6750) against FEED_API_TOKENS, compared in constant time."""
+    if not settings.api_tokens:
+        raise Forbidden("This deployment is read-only: no API tokens are configured.")
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "A write needs 'Authorization: Bearer <token>'.",
+            headers={"www-authenticate": 'Bearer realm="agentry-feed"'},
+        )
+    given = token.strip().encode()
+    # compare with every token, so the time taken does not say which one nearly matched
+    matches = [hmac.compare_digest(given, t.encode()) for t in settings.api_tokens]
+    if not any(matches):
+        raise Forbidden("The bearer token is not valid for this deployment.")
+
+
+def text_from_json(data: Any, slug: str) -> str:
+    """The JSON form of an article (front-matter fields plus `body`) as Markdown text."""
+    if not isinstance(data, dict):
+        raise InvalidArticle(
+            [Problem("<request>", 1, "body", "is not a JSON object", '{"title": ..., "body": ...}')]
+        )
+    fields = {k: v for k, v in data.items() if k != "body"}
+    fields.setdefault("slug", slug)
+    body = data.get("body", "")
+    if not isinstance(body, str):
+        raise InvalidArticle(
+            [Problem("<request>", 1, "body", "is not a string", "the article body as Markdown")]
+        )
+    head = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=1_000_000)
+    return f"---\n{head}---\n{body}"
+
+
+def _decode(body: bytes, media_type: str, slug: str) -> str:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body[: exc.start].count(b"\n") + 1
+        raise InvalidArticle(
+            [Problem("<request>", line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text")]
+        ) from None
+    if media_type in JSON_TYPES:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidArticle(
+                [Problem("<request>", exc.lineno, "body", f"not JSON: {exc.msg}", "a JSON object")]
+            ) from None
+        return text_from_json(data, slug)
+    if media_type in MARKDOWN_TYPES:
+        return text
+    raise UnsupportedMediaType(
+        f"Cannot read {media_type or 'a body without a Content-Type'}.",
+        extra={"supported": ["text/markdown", "application/json"]},
+    )
+
+
+def _matches(header: str, etag: str) -> bool:
+    """Strong comparison (RFC 9110 §13.1.1): If-Match never matches a weak tag."""
+    tags = [t.strip() for t in header.split(",") if t.strip()]
+    return "*" in tags or etag in tags
+
+
+class Writer:
+    def __init__(self, settings: Settings, store: Store, site: Site) -> None:
+        self.settings = settings
+        self.store = store
+        self.site = site
+        self._lock = threading.Lock()
+
+    def etag(self, slug: str) -> str:
+        """The ETag that If-Match is compared with: the agent view's (either coding)."""
+        rep = self.site.get(f"/agent/{slug}.jsonld")
+        if not isinstance(rep, Representation) or rep.status != 200:
+            return ""
+        return rep.identity.etag
+
+    def _preconditions(self, slug: str, headers: Mapping[str, str]) -> None:
+        exists = slug in self.site.articles
+        if_match = headers.get("if-match")
+        if if_match is not None:
+            current = self.etag(slug)
+            gz = current[:-1] + '-gz"' if current else ""
+            if not exists or not (_matches(if_match, current) or (gz and _matches(if_match, gz))):
+                raise PreconditionFailed(
+                    f"If-Match {if_match} does not match the article's current ETag "
+                    f"{current or '(none: no such article)'}; fetch it again and reapply."
+                )
+        if_none_match = headers.get("if-none-match")
+        if if_none_match is not None and if_none_match.strip() == "*" and exists:
+            raise PreconditionFailed(f"{slug!r} already exists (If-None-Match: *).")
+
+    def put(
+        self, slug: str, body: bytes, media_type: str, headers: Mapping[str, str], who: str
+    ) -> WriteResult:
+        text = _decode(body, media_type, slug)
+        parsed = parse_article(
+            text,
+            f"PUT /api/articles/{slug}",
+            timezone=self.settings.zone,
+            base_url=self.settings.base_url,
+        )
+        if parsed.article.slug != slug:
+            raise InvalidArticle(
+                [
+                    Problem(
+                        f"PUT /api/articles/{slug}",
+                        1,
+                        "slug",
+                        f"{parsed.article.slug!r} differs from the URL's {slug!r}",
+                        "the slug in the URL",
+                    )
+                ]
+            )
+        with self._lock:
+            self._preconditions(slug, headers)
+            return self._store(parsed.article, text, who, parsed.warnings)
+
+    def retract(self, slug: str, reason: str, headers: Mapping[str, str], who: str) -> WriteResult:
+        with self._lock:
+            current = self.site.articles.get(slug)
+            if current is None:
+                raise NotFound(f"No article {slug!r} to retract.")
+            self._preconditions(slug, headers)
+            if current.status == "retracted":
+                stored = self.store.get(slug)
+                return WriteResult(slug, stored.revision if stored else 0, "unchanged", "")
+            now = datetime.now(UTC).replace(microsecond=0)
+            retracted = dataclasses.replace(
+                current,
+                status="retracted",
+                modified=max(now, current.modified),
+                corrections=(*current.corrections, Correction(now, reason)),
+            )
+            result = self._store(retracted, "", who, ())
+            return dataclasses.replace(result, action="retracted")
+
+    def _store(
+        self, article: Article, text: str, who: str, warnings: tuple[Problem, ...]
+    ) -> WriteResult:
+        (saved,) = self.store.save([Incoming(article, who, text)])
+        if saved.action != "unchanged":
+            first = self.site.written.get(article.slug, (f"{saved.write:012d}",) * 2)[0]
+            self.site.written[article.slug] = (first, f"{saved.write:012d}")
+            self.site.put([article])
+        return WriteResult(
+            article.slug, saved.revision, saved.action, self.etag(article.slug), warnings
+        )
