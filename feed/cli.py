@@ -146,9 +146,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import create_app
 
     store = SQLiteStore(settings.database)
-    if settings.db_path is None:
-        # The embedded default: the bundled samples, imported on every start (a no-op when
-        # unchanged), so `feed serve` on a fresh machine has something to show.
+    if settings.db_path is None and store.count() == 0:
+        # The embedded default: a new store gets the bundled samples, so `feed serve` on a
+        # fresh machine has something to show. (Only when empty: a sample changed or retracted
+        # through the API stays as it was written.)
         report, _ = import_paths(store, sample_paths(), settings)
         if not report.ok:
             _report(report.problems)
