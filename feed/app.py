@@ -41,7 +41,12 @@ def create_app(settings: Settings, store: Store) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        site.load((s.article for s in store.current()), store.originals(), store.written())
+        site.load(
+            (s.article for s in store.current()),
+            store.originals(),
+            store.written(),
+            store.retractions(),
+        )
         yield
 
     def serve(request: Request, key: str) -> Response:

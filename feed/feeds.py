@@ -132,12 +132,13 @@ def feed_pages(
     originals: Mapping[str, Article],
     settings: Settings,
     written: Written | None = None,
+    retractions: Sequence[tuple[Article, str]] | None = None,
 ) -> list[FeedPage]:
     """Every subscription feed page: the site's, each beat's, each tag's."""
     urls = SiteURLs(settings.base_url)
     reference = max((a.modified for a in articles), default=EPOCH)
     current = {a.slug: a for a in articles}
-    months = list(_archive_months(originals, current, written or {}, urls))
+    months = list(_archive_months(originals, current, written or {}, urls, retractions))
     links: tuple[tuple[str, str], ...] = ()
     if months:
         links = (("prev-archive", urls.archive(months[-1])),)
@@ -180,6 +181,7 @@ def _archive_months(
     current: Mapping[str, Article],
     written: Written,
     urls: SiteURLs,
+    retractions: Sequence[tuple[Article, str]] | None = None,
 ) -> dict[str, tuple[list[Article], list[Tombstone], datetime]]:
     """Month -> (entries, tombstones, updated) of the RFC 5005 archive documents.
 
@@ -194,9 +196,14 @@ def _archive_months(
     for slug, first in originals.items():
         if first.status != "retracted":  # never published live: only its tombstone is archived
             events.append((written.get(slug, ("", ""))[0], _month(first.published), first, False))
-    for slug, now in current.items():
-        if now.status == "retracted":
-            events.append((written.get(slug, ("", ""))[1], _month(now.modified), now, True))
+    if retractions is None:  # no history given: the current retracted articles
+        retractions = [
+            (a, written.get(slug, ("", ""))[1])
+            for slug, a in current.items()
+            if a.status == "retracted"
+        ]
+    for retracted, stored in retractions:
+        events.append((stored, _month(retracted.modified), retracted, True))
     events.sort(key=lambda e: (e[0], e[1], e[2].slug, e[3]))
     months: dict[str, tuple[list[Article], list[Tombstone], list[datetime]]] = {}
     newest_before = ""
@@ -218,13 +225,14 @@ def archive_pages(
     settings: Settings,
     current: Mapping[str, Article] | None = None,
     written: Written | None = None,
+    retractions: Sequence[tuple[Article, str]] | None = None,
 ) -> list[FeedPage]:
     """RFC 5005 archives, oldest first: each holds the articles published in its month (UTC), as
     first published (revision 1), and the retractions made in it. Later corrections appear in
     the subscription feeds; a month's document never changes once a later month has one (it
     is then closed: see `closed`)."""
     urls = SiteURLs(settings.base_url)
-    plan = _archive_months(originals, current or {}, written or {}, urls)
+    plan = _archive_months(originals, current or {}, written or {}, urls, retractions)
     months = list(plan)
     pages = []
     for i, month in enumerate(months):

@@ -90,6 +90,8 @@ def openapi_document(settings: Settings) -> bytes:
                         "401": {"description": "no bearer token", **problem},
                         "403": {"description": "wrong token, or a read-only deployment", **problem},
                         "404": {"description": "no such article", **problem},
+                        "413": {"description": "a reason body over the size limit", **problem},
+                        "422": {"description": "an invalid slug or unreadable reason", **problem},
                         "412": {"description": "If-Match failed", **problem},
                     },
                 },

@@ -6,7 +6,8 @@ representations and the lists it appears in (home page, feed, collection pages);
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from .atom import render_atom_page
@@ -50,6 +51,21 @@ VARY = (("vary", "Accept"),)
 COLLECTION_FORMATS = ("jsonld", "jsonld-expanded", "ttl", "nt", "rdf")
 
 
+Retraction = tuple[Article, str]  # the article as retracted, and the write that stored it
+
+
+@dataclass
+class Staged:
+    """What a write will change, fully rendered, not yet visible: applied only once stored."""
+
+    articles: dict[str, Article]
+    originals: dict[str, Article]
+    written: dict[str, tuple[str, str]]
+    retractions: list[Retraction]
+    updates: dict[str, Resource]
+    lists: dict[str, Resource]
+
+
 class Site:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -58,8 +74,10 @@ class Site:
         # Each article as first published (revision 1): what the RFC 5005 archives hold.
         self.originals: dict[str, Article] = {}
         self.written: dict[str, tuple[str, str]] = {}  # see feeds.Written
+        self.retractions: list[Retraction] = []  # every retraction ever made, in store order
         self.resources: dict[str, Resource] = dict(vocabulary_resources(settings))
         self._static = dict(self.resources)
+        self._lists: set[str] = set()
 
     def get(self, path: str) -> Resource | None:
         return self.resources.get(path)
@@ -69,29 +87,70 @@ class Site:
         articles: Iterable[Article],
         originals: Iterable[Article] = (),
         written: Mapping[str, tuple[str, str]] | None = None,
+        retractions: Iterable[Retraction] | None = None,
     ) -> None:
-        """Replace every article (start-up); `originals` are their first revisions, `written`
-        when each was stored (feeds.Written)."""
-        self.articles = {}
-        self.originals = {a.slug: a for a in originals}
-        self.written = dict(written or {})
-        self.resources = dict(self._static)
-        self._lists: set[str] = set()
-        self.put(articles)
+        """Replace everything (start-up): the current articles, their first revisions, when each
+        was stored (feeds.Written), and the retraction history (default: the current
+        retracted articles)."""
+        current = {a.slug: a for a in articles}
+        written = dict(written or {})
+        if retractions is None:
+            retractions = [
+                (a, written.get(a.slug, ("", ""))[1])
+                for a in current.values()
+                if a.status == "retracted"
+            ]
+        updates: dict[str, Resource] = {}
+        for article in current.values():
+            updates.update(article_resources(article, self.settings))
+        originals_map = {a.slug: a for a in originals}
+        for slug, article in current.items():
+            originals_map.setdefault(slug, article)
+        retracted = list(retractions)
+        lists = list_resources(
+            list(current.values()), originals_map, self.settings, written, retracted
+        )
+        self.articles, self.originals, self.written = current, originals_map, written
+        self.retractions = retracted
+        self.resources = {**self._static, **updates, **lists}
+        self._lists = set(lists)
+
+    def stage(self, articles: Iterable[Article], writes: Mapping[str, str] | None = None) -> Staged:
+        """Render everything that changes when `articles` are written (by the numbered
+        `writes`), without changing what is served."""
+        current = dict(self.articles)
+        originals = dict(self.originals)
+        written = dict(self.written)
+        retractions = list(self.retractions)
+        updates: dict[str, Resource] = {}
+        for article in articles:
+            before = current.get(article.slug)
+            current[article.slug] = article
+            originals.setdefault(article.slug, article)
+            if writes and article.slug in writes:
+                write = writes[article.slug]
+                written[article.slug] = (written.get(article.slug, (write, write))[0], write)
+            if article.status == "retracted" and (before is None or before.status != "retracted"):
+                retractions.append((article, written.get(article.slug, ("", ""))[1]))
+            updates.update(article_resources(article, self.settings))
+        lists = list_resources(
+            list(current.values()), originals, self.settings, written, retractions
+        )
+        return Staged(current, originals, written, retractions, updates, lists)
+
+    def apply(self, staged: Staged) -> None:
+        """Make a staged write visible (one dictionary update per resource; no rendering)."""
+        self.articles, self.originals = staged.articles, staged.originals
+        self.written, self.retractions = staged.written, staged.retractions
+        self.resources.update(staged.updates)
+        for stale in self._lists - staged.lists.keys():
+            self.resources.pop(stale, None)  # e.g. a feed page that no longer exists
+        self.resources.update(staged.lists)
+        self._lists = set(staged.lists)
 
     def put(self, articles: Iterable[Article]) -> None:
-        """Add or replace articles: render their representations, then the lists they are in."""
-        for article in articles:
-            self.articles[article.slug] = article
-            self.originals.setdefault(article.slug, article)
-            self.resources.update(article_resources(article, self.settings))
-        lists = list_resources(
-            list(self.articles.values()), self.originals, self.settings, self.written
-        )
-        for stale in getattr(self, "_lists", set()) - lists.keys():
-            self.resources.pop(stale, None)  # e.g. a feed page that no longer exists
-        self._lists = set(lists)
-        self.resources.update(lists)
+        """Add or replace articles: render their representations and the lists they are in."""
+        self.apply(self.stage(articles))
 
 
 def _link_header(links: Iterable[tuple[str, str, str]]) -> tuple[str, str]:
@@ -185,6 +244,7 @@ def list_resources(
     originals: Mapping[str, Article],
     settings: Settings,
     written: Mapping[str, tuple[str, str]] | None = None,
+    retractions: Sequence[Retraction] | None = None,
 ) -> dict[str, Resource]:
     """Everything that lists articles: home and section pages, feeds, archives, the
     collection, sitemaps, robots.txt and llms.txt."""
@@ -193,7 +253,7 @@ def list_resources(
     out: dict[str, Resource] = {
         "/": Representation(render_index(articles, settings), HTML, updated, LIST_CACHE),
     }
-    for page in feed_pages(articles, originals, settings, written):
+    for page in feed_pages(articles, originals, settings, written, retractions):
         out.update(_feed_page_resources(page, settings))
     for kind, key, name, members in sections(articles):
         page_url = urls.beat(name) if kind == "beat" else urls.tag(name)
@@ -205,7 +265,7 @@ def list_resources(
             body, HTML, changed, LIST_CACHE
         )
     current = {a.slug: a for a in articles}
-    archives = archive_pages(originals, settings, current, written)
+    archives = archive_pages(originals, settings, current, written, retractions)
     for page in archives:
         cache = IMMUTABLE if closed(page, archives) else LIST_CACHE
         out[page.path + ".atom"] = Representation(

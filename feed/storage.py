@@ -73,7 +73,7 @@ class StoredArticle:
 
 
 class Store(Protocol):
-    def save(self, items: Sequence[Incoming]) -> list[SaveResult]:
+    def save(self, items: Sequence[Incoming], write: int | None = None) -> list[SaveResult]:
         """Store all items in one transaction: all of them or none."""
 
     def current(self) -> list[StoredArticle]:
@@ -85,6 +85,12 @@ class Store(Protocol):
 
     def originals(self) -> list[Article]:
         """Every article as first stored (revision 1)."""
+
+    def retractions(self) -> list[tuple[Article, str]]:
+        """Every retraction ever made, in store order."""
+
+    def next_write(self) -> int:
+        """The number the next save will get."""
 
     def written(self) -> dict[str, tuple[str, str]]:
         """slug -> (when revision 1 was stored, when the current revision was)."""
@@ -142,7 +148,8 @@ class SQLiteStore:
             raise
         self._db.execute("COMMIT")
 
-    def save(self, items: Sequence[Incoming]) -> list[SaveResult]:
+    def save(self, items: Sequence[Incoming], write: int | None = None) -> list[SaveResult]:
+        """Store all items in one transaction, as save number `write` (default: the next)."""
         slugs = [item.article.slug for item in items]
         duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
         if duplicates:
@@ -150,9 +157,12 @@ class SQLiteStore:
         results = []
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction() as db:
-            write = int(
+            next_write = int(
                 db.execute("SELECT coalesce(max(write), 0) + 1 FROM revisions").fetchone()[0]
             )
+            if write is not None and write < next_write:
+                raise StorageError(f"write {write} is out of order (the next is {next_write})")
+            write = next_write if write is None else write
             for item in items:
                 a = item.article
                 row = db.execute(
@@ -226,6 +236,24 @@ class SQLiteStore:
         ).fetchall()
         # zero-padded, so that comparing the strings compares the write numbers
         return {slug: (f"{first:012d}", f"{now:012d}") for slug, first, now in rows}
+
+    def retractions(self) -> list[tuple[Article, str]]:
+        """Every retraction ever made, in store order: the article as retracted, and the write
+        that stored it (a revision that is retracted when the one before it was not)."""
+        rows = self._db.execute(
+            "SELECT r.model, r.write FROM revisions r LEFT JOIN revisions p "
+            "ON p.slug = r.slug AND p.number = r.number - 1 "
+            "WHERE json_extract(r.model, '$.status') = 'retracted' "
+            "AND (p.slug IS NULL OR json_extract(p.model, '$.status') != 'retracted') "
+            "ORDER BY r.write, r.slug"
+        ).fetchall()
+        return [(Article.from_dict(json.loads(m)), f"{w:012d}") for m, w in rows]
+
+    def next_write(self) -> int:
+        """The number the next save will get (one writer at a time: see writes.Writer)."""
+        return int(
+            self._db.execute("SELECT coalesce(max(write), 0) + 1 FROM revisions").fetchone()[0]
+        )
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])

@@ -27,8 +27,9 @@ from .errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from .frontmatter import FrontMatterError, split_front_matter
 from .model import Article, Correction
-from .parse import parse_article
+from .parse import SLUG, parse_article
 from .representation import Representation
 from .settings import Settings
 from .site import Site
@@ -94,6 +95,11 @@ def text_from_json(data: Any, slug: str) -> str:
 
 
 def _decode(body: bytes, media_type: str, slug: str) -> str:
+    if media_type not in (*JSON_TYPES, *MARKDOWN_TYPES):
+        raise UnsupportedMediaType(
+            f"Cannot read {media_type or 'a body without a Content-Type'}.",
+            extra={"supported": ["text/markdown", "application/json"]},
+        )
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -109,18 +115,35 @@ def _decode(body: bytes, media_type: str, slug: str) -> str:
                 [Problem("<request>", exc.lineno, "body", f"not JSON: {exc.msg}", "a JSON object")]
             ) from None
         return text_from_json(data, slug)
-    if media_type in MARKDOWN_TYPES:
-        return text
-    raise UnsupportedMediaType(
-        f"Cannot read {media_type or 'a body without a Content-Type'}.",
-        extra={"supported": ["text/markdown", "application/json"]},
-    )
+    return text
 
 
 def _matches(header: str, etag: str) -> bool:
     """Strong comparison (RFC 9110 §13.1.1): If-Match never matches a weak tag."""
     tags = [t.strip() for t in header.split(",") if t.strip()]
     return "*" in tags or etag in tags
+
+
+def _slug_conflict(text: str, slug: str, source: str) -> list[Problem]:
+    """A Problem when the article names another slug than its URL (read from the front matter
+    alone, so that it is reported with every other problem)."""
+    try:
+        front = split_front_matter(text, source)
+    except FrontMatterError:
+        return []
+    named = front.values.get("slug")
+    # an invalid slug is reported by the parser already; a valid one must be the URL's
+    if isinstance(named, str) and SLUG.match(named.strip()) and named.strip() != slug:
+        return [
+            Problem(
+                source,
+                front.lines.get("slug", 1),
+                "slug",
+                f"{named.strip()!r} differs from the URL's {slug!r}",
+                "the slug in the URL",
+            )
+        ]
+    return []
 
 
 class Writer:
@@ -149,31 +172,28 @@ class Writer:
                     f"{current or '(none: no such article)'}; fetch it again and reapply."
                 )
         if_none_match = headers.get("if-none-match")
-        if if_none_match is not None and if_none_match.strip() == "*" and exists:
-            raise PreconditionFailed(f"{slug!r} already exists (If-None-Match: *).")
+        if if_none_match is not None and exists:
+            current = self.etag(slug)
+            gz = current[:-1] + '-gz"' if current else ""
+            # RFC 9110 §13.1.2: "*" or the current ETag (weak comparison) fails the write
+            tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+            if "*" in tags or (current and current in tags) or (gz and gz in tags):
+                raise PreconditionFailed(f"{slug!r} exists (If-None-Match: {if_none_match}).")
 
     def put(
         self, slug: str, body: bytes, media_type: str, headers: Mapping[str, str], who: str
     ) -> WriteResult:
         text = _decode(body, media_type, slug)
-        parsed = parse_article(
-            text,
-            f"PUT /api/articles/{slug}",
-            timezone=self.settings.zone,
-            base_url=self.settings.base_url,
-        )
-        if parsed.article.slug != slug:
-            raise InvalidArticle(
-                [
-                    Problem(
-                        f"PUT /api/articles/{slug}",
-                        1,
-                        "slug",
-                        f"{parsed.article.slug!r} differs from the URL's {slug!r}",
-                        "the slug in the URL",
-                    )
-                ]
+        source = f"PUT /api/articles/{slug}"
+        conflict = _slug_conflict(text, slug, source)
+        try:
+            parsed = parse_article(
+                text, source, timezone=self.settings.zone, base_url=self.settings.base_url
             )
+        except InvalidArticle as exc:  # report a slug conflict together with the rest
+            raise InvalidArticle([*exc.problems, *conflict]) from None
+        if conflict:
+            raise InvalidArticle(conflict)
         with self._lock:
             self._preconditions(slug, headers)
             return self._store(parsed.article, text, who, parsed.warnings)
@@ -200,11 +220,19 @@ class Writer:
     def _store(
         self, article: Article, text: str, who: str, warnings: tuple[Problem, ...]
     ) -> WriteResult:
-        (saved,) = self.store.save([Incoming(article, who, text)])
+        if self.site.articles.get(article.slug) == article:
+            stored = self.store.get(article.slug)
+            revision = stored.revision if stored else 0
+            return WriteResult(
+                article.slug, revision, "unchanged", self.etag(article.slug), warnings
+            )
+        # Render first, store second, show third: a write that cannot be rendered stores
+        # nothing, and one that cannot be stored shows nothing.
+        write = self.store.next_write()
+        staged = self.site.stage([article], {article.slug: f"{write:012d}"})
+        (saved,) = self.store.save([Incoming(article, who, text)], write=write)
         if saved.action != "unchanged":
-            first = self.site.written.get(article.slug, (f"{saved.write:012d}",) * 2)[0]
-            self.site.written[article.slug] = (first, f"{saved.write:012d}")
-            self.site.put([article])
+            self.site.apply(staged)
         return WriteResult(
             article.slug, saved.revision, saved.action, self.etag(article.slug), warnings
         )
