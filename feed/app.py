@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from .api import api_routes
 from .errors import FeedError, NotAcceptable, NotFound
+from .history import CHANGES_PAGE
 from .representation import Negotiable
 from .responses import PreparedResponse, problem_response
 from .settings import Settings
@@ -46,6 +47,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
             store.originals(),
             store.written(),
             store.retractions(),
+            store.history(),
         )
         yield
 
@@ -73,6 +75,14 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         if not page.isdigit() or page.startswith("0"):
             raise NotFound(f"page={page!r} is not a page of the collection (expected 1, 2, ...).")
         return serve(request, "/agent/" if page == "1" else f"/agent/?page={page}")
+
+    async def changes(request: Request) -> Response:
+        since = request.query_params.get("since", "0")
+        if not since.isdigit():
+            raise NotFound(f"since={since!r} is not a cursor (expected 0 or a cursor from a page).")
+        # pages start at multiples of the page size; a cursor past the end gets the last page
+        key = min(int(since) // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
+        return serve(request, f"/agent/changes?since={key}")
 
     async def healthz(request: Request) -> Response:
         body = json.dumps({"status": "ok", "articles": len(site.articles)}) + "\n"
@@ -115,6 +125,7 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=GET),
             Route("/agent/", collection, methods=GET),
+            Route("/agent/changes", changes, methods=GET),
             *api_routes(settings, writer),
             # Everything else is a prepared resource at its own path: articles and their agent
             # views, feeds, archives, section pages, the vocabulary, discovery files.

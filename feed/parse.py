@@ -36,7 +36,20 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG = 200
 # First path segments the service routes itself; an article there would be unreachable.
 RESERVED_SLUGS = frozenset(
-    {"agent", "api", "beats", "tags", "feed", "vocab", "healthz", "static", "sitemap", "robots"}
+    {
+        "agent",
+        "api",
+        "beats",
+        "tags",
+        "feed",
+        "vocab",
+        "healthz",
+        "static",
+        "sitemap",
+        "robots",
+        "changes",
+        "revisions",
+    }
 )
 KNOWN_FIELDS = (
     "title",

@@ -42,7 +42,7 @@ class Representation:
 
     body: bytes
     media_type: str
-    last_modified: datetime
+    last_modified: datetime | None  # None: no Last-Modified; the ETag alone validates
     cache_control: str = "public, max-age=300"
     extra_headers: tuple[tuple[str, str], ...] = ()
     status: int = 200
@@ -51,7 +51,11 @@ class Representation:
 
     def __post_init__(self) -> None:
         # HTTP dates have one-second resolution (RFC 9110 §5.6.7); compare at that resolution.
-        modified = self.last_modified.astimezone(UTC).replace(microsecond=0)
+        modified = (
+            self.last_modified.astimezone(UTC).replace(microsecond=0)
+            if self.last_modified is not None
+            else None
+        )
         object.__setattr__(self, "last_modified", modified)
         # Strong validator = hash of the exact bytes (RFC 9110 §8.8.3): equal bytes, equal ETag.
         digest = hashlib.sha256(self.body).hexdigest()[:32]
@@ -60,7 +64,11 @@ class Representation:
         if compress:
             vary.append("Accept-Encoding")  # once, here: no middleware adds it again
         common = [
-            ("last-modified", format_datetime(modified, usegmt=True)),
+            *(
+                (("last-modified", format_datetime(modified, usegmt=True)),)
+                if modified is not None
+                else ()
+            ),
             ("cache-control", self.cache_control),
             *(("vary", ", ".join(vary)),) * bool(vary),
             *((k, v) for k, v in self.extra_headers if k != "vary"),

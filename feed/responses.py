@@ -48,7 +48,7 @@ def is_not_modified(headers: Headers, etag: str, rep: Representation) -> bool:
         # Weak comparison (§8.8.3.2): W/"x" matches "x".
         return etag in (tag.removeprefix("W/") for tag in _etags(if_none_match))
     since = headers.get("if-modified-since")
-    if since:
+    if since and rep.last_modified is not None:
         try:
             moment = parsedate_to_datetime(since)
         except (TypeError, ValueError, IndexError):

@@ -16,8 +16,18 @@ from .discovery import render_llms_txt, render_news_sitemap, render_robots, rend
 from .feeds import EPOCH, FeedPage, archive_pages, closed, feed_pages, sections
 from .formats import AGENT_FORMATS, ARTICLE_FORMATS, Format, render_agent_views, render_graph
 from .gone import render_gone_html, render_gone_problem
+from .history import (
+    CHANGES_PAGE,
+    Event,
+    Revision,
+    events_of,
+    render_changes_page,
+    render_revision,
+    render_revisions,
+)
 from .html import render_index
 from .jsonfeed import render_json_feed
+from .jsonld import render_agent_view
 from .media import AGENT_MEDIA
 from .model import Article
 from .negotiation import Offer
@@ -64,6 +74,12 @@ class Staged:
     retractions: list[Retraction]
     updates: dict[str, Resource]
     lists: dict[str, Resource]
+    history: dict[str, list[Revision]]
+    events: list[Event]
+
+
+def _last_page(events: Sequence[Event]) -> int:
+    return ((events[-1].cursor - 1) // CHANGES_PAGE * CHANGES_PAGE) if events else 0
 
 
 class Site:
@@ -75,9 +91,16 @@ class Site:
         self.originals: dict[str, Article] = {}
         self.written: dict[str, tuple[str, str]] = {}  # see feeds.Written
         self.retractions: list[Retraction] = []  # every retraction ever made, in store order
+        self.history: dict[str, list[Revision]] = {}  # every revision, per article
+        self.events: list[Event] = []  # the changes feed, in cursor order
         self.resources: dict[str, Resource] = dict(vocabulary_resources(settings))
         self._static = dict(self.resources)
         self._lists: set[str] = set()
+
+    @property
+    def changes_last_page(self) -> int:
+        """`since` of the changes feed's last page."""
+        return _last_page(self.events)
 
     def get(self, path: str) -> Resource | None:
         return self.resources.get(path)
@@ -88,6 +111,7 @@ class Site:
         originals: Iterable[Article] = (),
         written: Mapping[str, tuple[str, str]] | None = None,
         retractions: Iterable[Retraction] | None = None,
+        history: Iterable[tuple[int, int, Article]] | None = None,
     ) -> None:
         """Replace everything (start-up): the current articles, their first revisions, when each
         was stored (feeds.Written), and the retraction history (default: the current
@@ -107,23 +131,51 @@ class Site:
         for slug, article in current.items():
             originals_map.setdefault(slug, article)
         retracted = list(retractions)
+        if history is None:  # no store: each current article is its own first revision
+            history = [(i, 1, a) for i, a in enumerate(sorted(current.values(), key=_slug), 1)]
+        revisions: dict[str, list[Revision]] = {}
+        for sequence, number, article in history:
+            revisions.setdefault(article.slug, []).append(Revision(number, article, sequence))
+        events: list[Event] = []
+        for slug, revs in revisions.items():
+            events += events_of(revs, [_agent_etag(r.article, self.settings) for r in revs])
+            updates.update(revision_resources(slug, revs, revs, self.settings))
+        events.sort(key=lambda e: e.cursor)
         lists = list_resources(
             list(current.values()), originals_map, self.settings, written, retracted
         )
+        updates.update(changes_resources(events, self.settings, 0))
         self.articles, self.originals, self.written = current, originals_map, written
-        self.retractions = retracted
+        self.retractions, self.history, self.events = retracted, revisions, events
         self.resources = {**self._static, **updates, **lists}
         self._lists = set(lists)
 
-    def stage(self, articles: Iterable[Article], writes: Mapping[str, str] | None = None) -> Staged:
+    def stage(
+        self,
+        articles: Iterable[Article],
+        writes: Mapping[str, str] | None = None,
+        sequence: int | None = None,
+    ) -> Staged:
         """Render everything that changes when `articles` are written (by the numbered
-        `writes`), without changing what is served."""
+        `writes`, their revisions getting store sequence numbers from `sequence` on), without
+        changing what is served."""
         current = dict(self.articles)
         originals = dict(self.originals)
         written = dict(self.written)
         retractions = list(self.retractions)
+        history = {slug: list(revs) for slug, revs in self.history.items()}
+        events = list(self.events)
+        next_sequence = sequence or (max((e.cursor for e in events), default=0) + 1)
+        first_new = next_sequence
         updates: dict[str, Resource] = {}
         for article in articles:
+            revs = history.setdefault(article.slug, [])
+            new = Revision((revs[-1].number + 1) if revs else 1, article, next_sequence)
+            next_sequence += 1
+            revs.append(new)
+            etags = ["" for _ in revs[:-1]] + [_agent_etag(article, self.settings)]
+            events.append(events_of(revs, etags)[-1])
+            updates.update(revision_resources(article.slug, revs, [new], self.settings))
             before = current.get(article.slug)
             current[article.slug] = article
             originals.setdefault(article.slug, article)
@@ -136,12 +188,15 @@ class Site:
         lists = list_resources(
             list(current.values()), originals, self.settings, written, retractions
         )
-        return Staged(current, originals, written, retractions, updates, lists)
+        # the changes feed only grows: only its pages from the first new event on change
+        updates.update(changes_resources(events, self.settings, first_new))
+        return Staged(current, originals, written, retractions, updates, lists, history, events)
 
     def apply(self, staged: Staged) -> None:
         """Make a staged write visible (one dictionary update per resource; no rendering)."""
         self.articles, self.originals = staged.articles, staged.originals
         self.written, self.retractions = staged.written, staged.retractions
+        self.history, self.events = staged.history, staged.events
         self.resources.update(staged.updates)
         for stale in self._lists - staged.lists.keys():
             self.resources.pop(stale, None)  # e.g. a feed page that no longer exists
@@ -151,6 +206,62 @@ class Site:
     def put(self, articles: Iterable[Article]) -> None:
         """Add or replace articles: render their representations and the lists they are in."""
         self.apply(self.stage(articles))
+
+
+def _slug(article: Article) -> str:
+    return article.slug
+
+
+def _agent_etag(article: Article, settings: Settings) -> str:
+    """The ETag a revision's agent view (JSON-LD, identity coding) has or had."""
+    return Representation(render_agent_view(article, settings), "", EPOCH).etag
+
+
+def revision_resources(
+    slug: str, revisions: Sequence[Revision], new: Sequence[Revision], settings: Settings
+) -> dict[str, Resource]:
+    """The revisions list, and the permalinks of the `new` revisions (immutable)."""
+    out: dict[str, Resource] = {
+        f"/agent/{slug}/revisions": Representation(
+            render_revisions(slug, revisions, settings),
+            "application/ld+json",
+            revisions[-1].article.modified,
+            ARTICLE_CACHE,
+            CORS,
+        )
+    }
+    for revision in new:
+        out[f"/agent/{slug}/v/{revision.number}"] = Representation(
+            render_revision(revision, settings),
+            "application/ld+json",
+            revision.article.modified,
+            IMMUTABLE,
+            CORS,
+        )
+    return out
+
+
+def changes_resources(
+    events: Sequence[Event], settings: Settings, first_new: int
+) -> dict[str, Resource]:
+    """Changes-feed pages `/agent/changes?since=K` (K a multiple of CHANGES_PAGE; the page
+    holds the events with K < cursor <= K + CHANGES_PAGE). With `first_new` (the cursor of the
+    first new event), only the pages that change: the one that was last, and the new ones."""
+    last_key = _last_page(events)
+    start = 0 if first_new <= 1 else (first_new - 2) // CHANGES_PAGE * CHANGES_PAGE
+    out: dict[str, Resource] = {}
+    for key in range(start, last_key + 1, CHANGES_PAGE):
+        page = [e for e in events if key < e.cursor <= key + CHANGES_PAGE]
+        last = key == last_key
+        # No Last-Modified (nothing in an event says when it was written): ETags validate.
+        out[f"/agent/changes?since={key}"] = Representation(
+            render_changes_page(page, key, settings, last=last),
+            "application/json",
+            None,
+            "public, max-age=0, must-revalidate" if last else IMMUTABLE,
+            CORS,
+        )
+    return out
 
 
 def _link_header(links: Iterable[tuple[str, str, str]]) -> tuple[str, str]:

@@ -92,6 +92,12 @@ class Store(Protocol):
     def next_write(self) -> int:
         """The number the next save will get."""
 
+    def history(self) -> list[tuple[int, int, Article]]:
+        """Every revision ever stored as (sequence, number, article), in store order."""
+
+    def next_sequence(self) -> int:
+        """The sequence number the next stored revision will get."""
+
     def written(self) -> dict[str, tuple[str, str]]:
         """slug -> (when revision 1 was stored, when the current revision was)."""
 
@@ -248,6 +254,20 @@ class SQLiteStore:
             "ORDER BY r.write, r.slug"
         ).fetchall()
         return [(Article.from_dict(json.loads(m)), f"{w:012d}") for m, w in rows]
+
+    def history(self) -> list[tuple[int, int, Article]]:
+        """Every revision ever stored as (sequence, number, article), in store order. The
+        sequence (SQLite's rowid: revisions are never deleted) is the changes feed's cursor."""
+        rows = self._db.execute(
+            "SELECT rowid, number, model FROM revisions ORDER BY rowid"
+        ).fetchall()
+        return [(seq, number, Article.from_dict(json.loads(m))) for seq, number, m in rows]
+
+    def next_sequence(self) -> int:
+        """The sequence number the next stored revision will get."""
+        return int(
+            self._db.execute("SELECT coalesce(max(rowid), 0) + 1 FROM revisions").fetchone()[0]
+        )
 
     def next_write(self) -> int:
         """The number the next save will get (one writer at a time: see writes.Writer)."""

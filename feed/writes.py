@@ -229,7 +229,9 @@ class Writer:
         # Render first, store second, show third: a write that cannot be rendered stores
         # nothing, and one that cannot be stored shows nothing.
         write = self.store.next_write()
-        staged = self.site.stage([article], {article.slug: f"{write:012d}"})
+        staged = self.site.stage(
+            [article], {article.slug: f"{write:012d}"}, self.store.next_sequence()
+        )
         (saved,) = self.store.save([Incoming(article, who, text)], write=write)
         if saved.action != "unchanged":
             self.site.apply(staged)
