@@ -23,6 +23,17 @@ SCHEMAORG = SHARED / "reference" / "schemaorg"
 BASE_URL = "https://news.example"
 
 
+def line_of(text: str, prefix: str, occurrence: int = 1) -> int:
+    """1-based number of the `occurrence`-th line of `text` starting with `prefix`."""
+    seen = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.startswith(prefix):
+            seen += 1
+            if seen == occurrence:
+                return number
+    raise AssertionError(f"no line starting with {prefix!r} in the test text")
+
+
 def require_shared(path: Path) -> Path:
     """Skip (with the reason) when the checkout has no ../shared beside it."""
     if not path.exists():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import line_of
 
 from feed.errors import Problem
 from feed.frontmatter import FrontMatter, FrontMatterError, split_front_matter
@@ -36,17 +37,6 @@ def failure(text: str) -> Problem:
         f"{PATH}:{problem.line}: {problem.field}: {problem.message} (expected {problem.expected})"
     )
     return problem
-
-
-def line_of(text: str, prefix: str, occurrence: int = 1) -> int:
-    """1-based number of the `occurrence`-th line of `text` starting with `prefix`."""
-    seen = 0
-    for number, line in enumerate(text.split("\n"), 1):
-        if line.startswith(prefix):
-            seen += 1
-            if seen == occurrence:
-                return number
-    raise AssertionError(f"no line starting with {prefix!r}")
 
 
 def yaml_value(source_line: str) -> Any:

@@ -20,6 +20,7 @@ import lxml.html
 import pytest
 import rdflib
 import yaml
+from conftest import line_of
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -135,17 +136,6 @@ def flat_article(changes: dict[str, Any] | None = None, body_lines: list[str] | 
             values[key] = value
     head = " ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in values.items())
     return head + "\n" + "\n".join(BODY_LINES if body_lines is None else body_lines) + "\n"
-
-
-def line_of(text: str, prefix: str, occurrence: int = 1) -> int:
-    """1-based number of the `occurrence`-th line of `text` starting with `prefix`."""
-    seen = 0
-    for number, line in enumerate(text.split("\n"), 1):
-        if line.startswith(prefix):
-            seen += 1
-            if seen == occurrence:
-                return number
-    raise AssertionError(f"no line starting with {prefix!r} in the test text")
 
 
 # XML 1.0 Char excludes these (the parser's clean_text removes them from the raw text).
