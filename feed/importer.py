@@ -104,4 +104,9 @@ def import_paths(
     report = check_paths(paths, settings)
     if not report.ok:
         return report, []
-    return report, store.save(report.incoming)
+    incoming = []
+    for item in report.incoming:
+        previous = store.get(item.article.slug)
+        settled = item.article.settled(previous.article if previous else None)
+        incoming.append(Incoming(settled, item.source_name, item.source_text))
+    return report, store.save(incoming)

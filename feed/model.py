@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -124,6 +124,7 @@ class Article:
     corrections: tuple[Correction, ...] = ()
     image: str = ""  # absolute URL of the lead image, if any
     image_alt: str = ""
+    minor: bool = False  # a minor change (a typo): `modified` stays at the previous revision's
     extra: tuple[tuple[str, Any], ...] = ()  # unknown front-matter keys, kept in order
 
     @property
@@ -141,6 +142,13 @@ class Article:
         if not self.tools and (self.disclosure is None or not self.disclosure.ai_drafted):
             return "not-in-scope"
         return "editorial-responsibility"
+
+    def settled(self, previous: Article | None) -> Article:
+        """This article as the next revision after `previous`: a minor change keeps the
+        previous modification date (so feeds do not announce a typo fix as news)."""
+        if self.minor and previous is not None and self.modified != previous.modified:
+            return replace(self, modified=max(previous.modified, self.published))
+        return self
 
     @property
     def ai_drafted(self) -> bool:

@@ -70,6 +70,7 @@ KNOWN_FIELDS = (
     "corrections",
     "image",
     "imageAlt",
+    "minor",
 )
 ALIASES = {"dateModified": "modified", "datePublished": "published", "status": "creativeWorkStatus"}
 REQUIRED = ("title", "slug", "published", "beat", "creator", "editor", "creativeWorkStatus")
@@ -186,6 +187,10 @@ def parse_article(
             "one of compliant, " + ", ".join(AI_ACT_BASES),
         )
 
+    minor_text = text_field("minor").lower()
+    if minor_text not in ("", "true", "false", "yes", "no"):
+        c.error("minor", f"{minor_text!r} is not a yes/no value", "true or false")
+    minor = minor_text in ("true", "yes")
     image = text_field("image")
     if image and not is_http_url(image):
         c.error("image", f"{image!r} is not an absolute http(s) URL", "https://host/image.jpg")
@@ -264,6 +269,7 @@ def parse_article(
         corrections=corrections,
         image=image,
         image_alt=text_field("imageAlt"),
+        minor=minor,
         extra=extra,
     )
     return ParsedArticle(article, tuple(sorted(c.problems)), fm.form)

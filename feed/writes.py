@@ -196,7 +196,8 @@ class Writer:
             raise InvalidArticle(conflict)
         with self._lock:
             self._preconditions(slug, headers)
-            return self._store(parsed.article, text, who, parsed.warnings)
+            article = parsed.article.settled(self.site.articles.get(slug))
+            return self._store(article, text, who, parsed.warnings)
 
     def retract(self, slug: str, reason: str, headers: Mapping[str, str], who: str) -> WriteResult:
         with self._lock:

@@ -163,3 +163,51 @@ def test_a_cursor_past_the_end_gets_the_last_page(writer):
     r = writer.get("/agent/changes?since=999999")
     assert r.status_code == 200
     assert r.json()["complete"] is True
+
+
+def test_a_minor_change_keeps_updated_where_it_was(writer):
+    """A revision marked `minor: true` (a typo fix) is stored and served, but the feeds' and
+    the agent view's modification date stays where it was; a normal change moves it."""
+    slug = "kestrel-fell-geothermal-plant-begins-supplying-grid"
+    before = writer.get(f"/agent/{slug}").json()["@graph"][0]["dateModified"]
+    typo = TEMPLATE.replace("14 megawatts", "14 megawatt").replace(
+        "aiActArticle50: disclosed", "aiActArticle50: disclosed\nminor: true"
+    )
+    r = writer.put(f"/api/articles/{slug}", content=typo.encode(), headers=MARKDOWN)
+    assert (r.status_code, r.json()["action"], r.json()["revision"]) == (200, "revised", 2)
+    node = writer.get(f"/agent/{slug}").json()["@graph"][0]
+    assert "14 megawatt," in node["articleBody"]
+    assert node["dateModified"] == before
+    later = TEMPLATE.replace("14 megawatts", "15 megawatts").replace(
+        "creativeWorkStatus: corrected",
+        "creativeWorkStatus: corrected\nmodified: 2026-07-01T00:00:00+00:00",
+    )
+    assert (
+        writer.put(f"/api/articles/{slug}", content=later.encode(), headers=MARKDOWN).json()[
+            "revision"
+        ]
+        == 3
+    )
+    assert writer.get(f"/agent/{slug}").json()["@graph"][0]["dateModified"] == (
+        "2026-07-01T00:00:00+00:00"
+    )
+
+
+def test_a_minor_change_through_feed_import_keeps_modified(tmp_path):
+    """`feed import` settles a minor change the same way: new revision, same `modified`."""
+    settings = Settings(base_url=BASE)
+    store = SQLiteStore(tmp_path / "f.sqlite3")
+    path = tmp_path / "kestrel.md"
+    path.write_text(TEMPLATE, encoding="utf-8")
+    import_paths(store, [path], settings)
+    before = store.get(TEMPLATE_SLUG).article.modified
+    path.write_text(
+        TEMPLATE.replace("14 megawatts", "14 MW").replace(
+            "aiActArticle50: disclosed", "aiActArticle50: disclosed\nminor: true"
+        ),
+        encoding="utf-8",
+    )
+    _, (result,) = import_paths(store, [path], settings)
+    assert (result.action, result.revision) == ("revised", 2)
+    assert store.get(TEMPLATE_SLUG).article.modified == before
+    store.close()

@@ -1551,6 +1551,7 @@ def test_every_known_field_is_accepted_without_warning() -> None:
         "corrections": "[]",
         "image": "https://a.example/lead.jpg",
         "imageAlt": "A tidal barrier",
+        "minor": "true",
     }
     assert set(KNOWN_FIELDS) == set(BASE_FIELDS) | set(values)
     result = parse(yaml_article(values))
