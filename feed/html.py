@@ -145,17 +145,7 @@ def render_html(article: Article, settings: Settings) -> bytes:
 
 def _disclosure(a: Article, settings: Settings) -> str:
     policy = f'<a href="{escape(settings.ai_policy_url)}">AI policy</a>'
-    if a.ai_drafted:
-        tools = ", ".join(escape(str(t)) for t in a.drafting_tools)
-        text = "Drafted by an AI agent" + (f" using {tools}" if tools else "") + ". "
-    else:
-        text = ""
-    text += f"Verified by {escape(a.editor.name)}"
-    if a.editor.role:
-        text += f", {escape(a.editor.role)}"
-    if a.date_reviewed:
-        text += f", on {_time(a.date_reviewed)}"
-    return f'<p class="disclosure" role="note">{text}. {policy}.</p>\n'
+    return f'<p class="disclosure" role="note">{escape(a.disclosure_sentence)} {policy}.</p>\n'
 
 
 def render_index(

@@ -57,20 +57,6 @@ def front_matter(article: Article, settings: Settings) -> dict[str, Any]:
     return matter
 
 
-def _disclosure(a: Article) -> str:
-    """The same facts as the HTML page's disclosure note, from the model (not the input text)."""
-    text = ""
-    if a.ai_drafted:
-        tools = ", ".join(str(t) for t in a.drafting_tools)
-        text = "Drafted by an AI agent" + (f" using {tools}" if tools else "") + ". "
-    if a.fact_check_tool is not None:
-        text += f"Fact-checked with {a.fact_check_tool}. "
-    text += f"Verified by {a.editor}"
-    if a.date_reviewed:
-        text += f", on {a.date_reviewed.date().isoformat()}"
-    return text + "."
-
-
 def render_markdown(article: Article, settings: Settings) -> bytes:
     a = article
     head = yaml.safe_dump(
@@ -81,7 +67,7 @@ def render_markdown(article: Article, settings: Settings) -> bytes:
         parts.append(f"**{a.standfirst}**\n\n")
     if a.status in ("corrected", "retracted"):
         parts.append(f"> **This article has been {a.status}.**\n\n")
-    parts.append(f"*{_disclosure(a)}* [AI policy]({settings.ai_policy_url})\n\n")
+    parts.append(f"*{a.disclosure_sentence}* [AI policy]({settings.ai_policy_url})\n\n")
     parts.append(a.body.strip() + "\n")
     if a.corrections:
         parts.append("\n## Corrections\n\n")

@@ -151,6 +151,21 @@ class Article:
         return self
 
     @property
+    def disclosure_sentence(self) -> str:
+        """The AI disclosure every human-readable view shows, from the model (not the input
+        text): who drafted it with what, what checked it, who verified it and when."""
+        text = ""
+        if self.ai_drafted:
+            tools = ", ".join(str(t) for t in self.drafting_tools)
+            text = "Drafted by an AI agent" + (f" using {tools}" if tools else "") + ". "
+        if self.fact_check_tool is not None:
+            text += f"Fact-checked with {self.fact_check_tool}. "
+        text += f"Verified by {self.editor}"
+        if self.date_reviewed:
+            text += f", on {self.date_reviewed.date().isoformat()}"
+        return text + "."
+
+    @property
     def ai_drafted(self) -> bool:
         return bool(self.disclosure and self.disclosure.ai_drafted) or bool(self.tools)
 

@@ -6,17 +6,13 @@ identifiers as the agent view (jsonld.py).
 
 from __future__ import annotations
 
-from .jsonld import ArticleIds, Node, drop_empty, dumps, iso, ref
+from .jsonld import ArticleIds, Node, drop_empty, iso, ref
 from .model import Article
 from .settings import Settings
 from .terms import STATUS_SET, STATUS_TERMS, TRAINED_ALGORITHMIC_MEDIA
 from .urls import SiteURLs
 
-__all__ = ["render_schema_org", "schema_org_block"]
-
-
-def render_schema_org(article: Article, settings: Settings) -> bytes:
-    return dumps(schema_org_block(article, settings))
+__all__ = ["schema_org_block"]
 
 
 def schema_org_block(article: Article, settings: Settings) -> Node:
