@@ -71,10 +71,14 @@ def create_app(settings: Settings, store: Store) -> Starlette:
         return serve(request, request.url.path)
 
     async def collection(request: Request) -> Response:
-        page = request.query_params.get("page", "1")
+        page = request.query_params.get("page")
+        if page is None:
+            return serve(request, "/agent/")
         if not page.isdigit() or page.startswith("0"):
             raise NotFound(f"page={page!r} is not a page of the collection (expected 1, 2, ...).")
-        return serve(request, "/agent/" if page == "1" else f"/agent/?page={page}")
+        # the newest page is the collection itself
+        last = site.collection_pages
+        return serve(request, "/agent/" if int(page) == last else f"/agent/?page={page}")
 
     async def changes(request: Request) -> Response:
         since = request.query_params.get("since", "0")

@@ -18,9 +18,8 @@ All pure: same articles -> same bytes. Retracted articles are never listed (thei
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from itertools import accumulate
 
 from lxml import etree
 
@@ -33,10 +32,14 @@ __all__ = [
     "LLMS_TXT_LIMIT",
     "NEWS_SITEMAP_LIMIT",
     "SITEMAP_LIMIT",
+    "render_llms",
     "render_llms_txt",
     "render_news_sitemap",
     "render_robots",
     "render_sitemap",
+    "render_sitemap_articles",
+    "render_sitemap_index",
+    "render_sitemap_pages",
 ]
 
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -112,36 +115,83 @@ def _xml(root: etree._Element) -> bytes:
 
 
 def render_sitemap(articles: Sequence[Article], settings: Settings) -> bytes:
-    """The home page, every live article page (newest modified first), then each beat page.
+    """Every page in one `urlset`: the home page, every live article page (newest modified
+    first), then each beat page. For small sites and tests; the service serves the same URLs
+    split by `render_sitemap_index`, `render_sitemap_pages` and `render_sitemap_articles`.
 
     A page's `lastmod` is the newest modification that changes it: for the home page and a beat
     page that includes retractions (the retracted article leaves the list). Beats are listed when
-    they have a live article, in slug order. Raises ValueError past 50,000 URLs (a sitemap index
-    would be needed).
+    they have a live article, in slug order. Raises ValueError past 50,000 URLs.
     """
-    urls = SiteURLs(settings.base_url)
     live = _live(articles)
-    beats: dict[str, list[Article]] = {}
-    for a in newest(articles):
-        beats.setdefault(slugify(a.beat), []).append(a)
-    live_beats = {slugify(a.beat) for a in live}
-    count = 1 + len(live) + len(live_beats)
+    beats = _beats(articles)
+    count = 1 + len(live) + len(beats)
     if count > SITEMAP_LIMIT:
         raise ValueError(
             f"sitemap: {count} URLs exceed the sitemaps.org limit of {SITEMAP_LIMIT} per file "
-            "(a sitemap index is needed, and not implemented yet)"
+            "(use the sitemap index)"
         )
+    home = max((a.modified for a in articles), default=None)
+    home_url, *beat_urls = _page_urls(home, beats, settings)
+    return _urlset([home_url, *_article_urls(live, settings), *beat_urls])
+
+
+def _beats(articles: Sequence[Article]) -> list[tuple[str, datetime]]:
+    """(name, newest modification) of each beat with a live article, in slug order; the
+    newest article names the beat."""
+    found: dict[str, Article] = {}
+    for a in newest(articles):
+        found.setdefault(slugify(a.beat), a)
+    live = {slugify(a.beat) for a in articles if a.status != "retracted"}
+    return [(found[key].beat, found[key].modified) for key in sorted(live)]
+
+
+def _page_urls(
+    home: datetime | None, beats: Sequence[tuple[str, datetime]], settings: Settings
+) -> list[tuple[str, datetime | None]]:
+    urls = SiteURLs(settings.base_url)
+    return [(urls.home, home), *((urls.beat(name), when) for name, when in beats)]
+
+
+def _article_urls(live: Sequence[Article], settings: Settings) -> list[tuple[str, datetime | None]]:
+    urls = SiteURLs(settings.base_url)
+    return [(urls.page(a.slug), a.modified) for a in live]
+
+
+def _urlset(entries: Sequence[tuple[str, datetime | None]]) -> bytes:
     urlset = etree.Element(f"{{{SITEMAP}}}urlset", nsmap={None: SITEMAP})
-    _url(urlset, urls.home, max((a.modified for a in articles), default=None))
-    for a in live:
-        _url(urlset, urls.page(a.slug), a.modified)
-    for key in sorted(live_beats):
-        members = beats[key]  # newest first: members[0] is the newest, and names the beat
-        _url(urlset, urls.beat(members[0].beat), members[0].modified)
+    for loc, lastmod in entries:
+        _url(urlset, loc, lastmod)
     return _xml(urlset)
 
 
-def render_news_sitemap(articles: Sequence[Article], settings: Settings) -> bytes:
+def render_sitemap_pages(
+    home: datetime | None, beats: Sequence[tuple[str, datetime]], settings: Settings
+) -> bytes:
+    """The `urlset` of the list pages: home (`home`: the newest modification in the store) and
+    each beat with a live article ((name, newest modification), in slug order)."""
+    return _urlset(_page_urls(home, beats, settings))
+
+
+def render_sitemap_articles(live: Sequence[Article], settings: Settings) -> bytes:
+    """The `urlset` of some live article pages (one chunk of the sitemap index)."""
+    return _urlset(_article_urls(live, settings))
+
+
+def render_sitemap_index(children: Sequence[tuple[str, datetime | None]]) -> bytes:
+    """sitemaps.org `sitemapindex`: each child sitemap's URL and when it last changed."""
+    index = etree.Element(f"{{{SITEMAP}}}sitemapindex", nsmap={None: SITEMAP})
+    for loc, lastmod in children:
+        child = etree.SubElement(index, f"{{{SITEMAP}}}sitemap")
+        etree.SubElement(child, f"{{{SITEMAP}}}loc").text = loc
+        if lastmod is not None:
+            etree.SubElement(child, f"{{{SITEMAP}}}lastmod").text = _w3c(lastmod)
+    return _xml(index)
+
+
+def render_news_sitemap(
+    articles: Sequence[Article], settings: Settings, anchor: datetime | None = None
+) -> bytes:
     """Live articles published within `news_sitemap_days` days before the newest publication in
     `articles`, newest published first, at most 1,000.
 
@@ -151,9 +201,11 @@ def render_news_sitemap(articles: Sequence[Article], settings: Settings) -> byte
     Anchored to the newest publication, the document changes exactly when a publication does.
     The anchor counts retracted articles too (they were published then): the window only ever
     moves forward, so a retraction never brings older articles back into the news sitemap.
+    `anchor` gives it when `articles` are only the candidates (the newest live ones).
     """
     urls = SiteURLs(settings.base_url)
-    anchor = max((a.published for a in articles), default=None)
+    if anchor is None:
+        anchor = max((a.published for a in articles), default=None)
     window = timedelta(days=settings.news_sitemap_days)
     recent = [
         a
@@ -193,6 +245,17 @@ def _size(lines: Sequence[str]) -> int:
 
 
 def render_llms_txt(articles: Sequence[Article], settings: Settings) -> bytes:
+    """llms.txt for these articles (see `render_llms`)."""
+    beat_names: dict[str, str] = {}
+    for a in newest(articles):  # the newest article's spelling names the beat
+        beat_names.setdefault(slugify(a.beat), a.beat)
+    live = _live(articles)
+    return render_llms(live, len(live), beat_names, settings)
+
+
+def render_llms(
+    live: Iterable[Article], count: int, beat_names: Mapping[str, str], settings: Settings
+) -> bytes:
     """llms.txt: what the site is, how to read it, its feeds, recent articles, the vocabulary.
 
     At most 50 KB: the oldest article lines are dropped, whole, until it fits, and a last line
@@ -201,10 +264,6 @@ def render_llms_txt(articles: Sequence[Article], settings: Settings) -> bytes:
     """
     base = settings.base_url
     urls = SiteURLs(base)
-    live = _live(articles)
-    beat_names: dict[str, str] = {}
-    for a in newest(articles):  # the newest article's spelling names the beat
-        beat_names.setdefault(slugify(a.beat), a.beat)
 
     head = [
         f"# {settings.site_name}",
@@ -248,25 +307,34 @@ def render_llms_txt(articles: Sequence[Article], settings: Settings) -> bytes:
         _link("Collection", urls.collection(), "every article, newest first, paged JSON-LD"),
         _link("Sitemap", _sitemap_url(base), "every article page"),
     ]
-    listed = [_link(a.title, urls.agent_as(a.slug, "md"), a.standfirst) for a in live]
-    if not listed:
+    if not count:
         head.append("No articles are published yet.")
 
-    def omitted(count: int) -> list[str]:
-        if not count:
+    def omitted(left_out: int) -> list[str]:
+        if not left_out:
             return []
-        noun = "article is" if count == 1 else "articles are"
-        return [_link(f"{count} older {noun} not listed here", urls.collection(), "see them all")]
+        noun = "article is" if left_out == 1 else "articles are"
+        return [
+            _link(f"{left_out} older {noun} not listed here", urls.collection(), "see them all")
+        ]
 
     fixed = _size([*head, *tail])
-    if fixed + _size(omitted(len(listed))) > LLMS_TXT_LIMIT:
+    if fixed + _size(omitted(count)) > LLMS_TXT_LIMIT:
         raise ValueError(
             f"llms.txt: {fixed} bytes without any article exceed the {LLMS_TXT_LIMIT}-byte bound"
         )
-    # sizes[k]: bytes the first k article lines add (each line plus its newline)
-    sizes = [0, *accumulate(len(line.encode("utf-8")) + 1 for line in listed)]
+    # Read the newest articles only while their lines could still fit: the cost is bounded by
+    # the 50 KB, not by the number of articles. sizes[k]: bytes the first k lines add.
+    listed: list[str] = []
+    sizes = [0]
+    for a in live:
+        line = _link(a.title, urls.agent_as(a.slug, "md"), a.standfirst)
+        if fixed + sizes[-1] + len(line.encode("utf-8")) + 1 > LLMS_TXT_LIMIT:
+            break
+        listed.append(line)
+        sizes.append(sizes[-1] + len(line.encode("utf-8")) + 1)
     keep = len(listed)
-    while fixed + sizes[keep] + _size(omitted(len(listed) - keep)) > LLMS_TXT_LIMIT:
+    while fixed + sizes[keep] + _size(omitted(count - keep)) > LLMS_TXT_LIMIT:
         keep -= 1
-    body = [*head, *listed[:keep], *omitted(len(listed) - keep), *tail]
+    body = [*head, *listed[:keep], *omitted(count - keep), *tail]
     return ("\n".join(body) + "\n").encode("utf-8")

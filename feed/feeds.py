@@ -5,7 +5,8 @@
     /tags/{tag}/feed.atom  .json                 one per tag
     /feed/archive/{YYYY-MM}.atom                 RFC 5005 archives: every article once, in the
                                                  month it was published, as first published
-    /feed/2.json, /beats/{beat}/feed/2.json ...  JSON Feed pages (next_url)
+    /feed/2.json, /beats/{beat}/feed/2.json ...  JSON Feed pages (next_url), at most
+                                                 MAX_FEED_PAGES per feed
 
 Retracted articles leave the feeds they were in; for `tombstone_days` after the retraction an
 RFC 6721 deleted-entry says when and why. "After" is measured from the newest modification in
@@ -24,18 +25,27 @@ from .urls import SiteURLs, slugify
 
 __all__ = [
     "EPOCH",
+    "MAX_FEED_PAGES",
+    "ArchivePlan",
     "FeedPage",
     "Tombstone",
     "archive_pages",
+    "archive_plan",
     "closed",
     "feed_pages",
     "newest",
+    "subscription",
     "tombstone",
 ]
 
 # slug -> (when its revision 1 was stored, when its current revision was): store order decides
 # which archive month is still open (see _archive_months).
 Written = Mapping[str, tuple[str, str]]
+
+# JSON Feed continuation pages per feed: a write to the newest article shifts every page, so the
+# depth is bounded to keep a write's cost independent of the archive's size. Older articles are
+# in the RFC 5005 archives, the collection (/agent/) and the sitemaps.
+MAX_FEED_PAGES = 10
 
 # `updated` of a feed with no entries: a fixed instant, not now, so that the bytes are stable.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -95,20 +105,38 @@ def _subscription(
     section: str = "",
 ) -> list[FeedPage]:
     """The subscription document and its JSON Feed continuation pages."""
-    urls = SiteURLs(settings.base_url)
     window = timedelta(days=settings.tombstone_days)
     live = newest(a for a in articles if a.status != "retracted")
     dead = [
-        tombstone(a, urls)
+        a
         for a in newest(a for a in articles if a.status == "retracted")
         if reference - a.modified <= window
     ]
+    return subscription(path, title, alternate, kind, live, dead, settings, extra_links, section)
+
+
+def subscription(
+    path: str,
+    title: str,
+    alternate: str,
+    kind: str,
+    live: Sequence[Article],
+    dead: Sequence[Article],
+    settings: Settings,
+    extra_links: tuple[tuple[str, str], ...] = (),
+    section: str = "",
+) -> list[FeedPage]:
+    """The pages of one subscription feed from its live articles, newest first (only the first
+    `MAX_FEED_PAGES * feed_size` are read), and the retracted ones whose tombstones it shows."""
+    urls = SiteURLs(settings.base_url)
+    dead_stones = [tombstone(a, urls) for a in dead]
     size = settings.feed_size
+    live = live[: size * MAX_FEED_PAGES]
     chunks = [live[i : i + size] for i in range(0, len(live), size)] or [[]]
     pages = []
     for number, chunk in enumerate(chunks, 1):
         page_path = path if number == 1 else f"{path}/{number}"
-        updated = max([*(a.modified for a in chunk), *(t.when for t in dead)], default=EPOCH)
+        updated = max([*(a.modified for a in chunk), *(t.when for t in dead_stones)], default=EPOCH)
         pages.append(
             FeedPage(
                 path=page_path,
@@ -116,7 +144,7 @@ def _subscription(
                 alternate=alternate,
                 entries=tuple(chunk),
                 updated=updated,
-                tombstones=tuple(dead) if number == 1 else (),
+                tombstones=tuple(dead_stones) if number == 1 else (),
                 archive_links=extra_links if number == 1 else (),
                 next_page=f"{path}/{number + 1}" if number < len(chunks) else "",
                 kind=kind,
@@ -220,6 +248,82 @@ def _archive_months(
     return {m: (e, t, max(s)) for m, (e, t, s) in sorted(months.items())}
 
 
+Plan = dict[str, tuple[list[Article], list[Tombstone], datetime]]
+
+
+class ArchivePlan:
+    """The archive months (see `_archive_months`), kept up to date write by write: a write's
+    articles and retractions go where a full recomputation would put them, and `add` says
+    which month documents changed."""
+
+    def __init__(self, months: Plan | None = None) -> None:
+        self.months: Plan = dict(sorted((months or {}).items()))
+
+    def fork(self) -> ArchivePlan:
+        """A copy to add to; months are copied when they change, not here."""
+        return ArchivePlan(self.months)
+
+    def add(self, items: Sequence[tuple[str, Article, bool]], urls: SiteURLs) -> set[str]:
+        """Add one write's (month, article, deleted) events: all stored at once, so each goes
+        to its month or, if that month was closed before the write, to the newest one. Returns
+        the months whose documents change (a new last month also changes the one before it,
+        whose next-archive link appears and which becomes closed)."""
+        newest_before = max(self.months, default="")
+        touched: set[str] = set()
+        for month, article, deleted in items:
+            target = max(month, newest_before)
+            entries, stones, stamp = self.months.get(target, ([], [], article.modified))
+            if deleted:
+                stones = [*stones, tombstone(article, urls)]
+            else:
+                entries = [*entries, article]
+            self.months[target] = (entries, stones, max(stamp, article.modified))
+            touched.add(target)
+        if newest_before and max(self.months) != newest_before:
+            touched.add(newest_before)
+        self.months = dict(sorted(self.months.items()))
+        return touched
+
+    def page(self, month: str, settings: Settings) -> FeedPage:
+        """The RFC 5005 archive document of one month."""
+        urls = SiteURLs(settings.base_url)
+        months = list(self.months)
+        i = months.index(month)
+        entries, tombstones, updated = self.months[month]
+        links = [("current", urls.feed)]
+        if i > 0:
+            links.append(("prev-archive", urls.archive(months[i - 1])))
+        if i + 1 < len(months):
+            links.append(("next-archive", urls.archive(months[i + 1])))
+        return FeedPage(
+            path=f"/feed/archive/{month}",
+            title=f"{settings.site_name}: archive {month}",
+            alternate=urls.home,
+            entries=tuple(sorted(entries, key=lambda a: (a.published, a.slug), reverse=True)),
+            updated=updated,
+            tombstones=tuple(sorted(tombstones, key=lambda t: (t.when, t.ref), reverse=True)),
+            archive=True,
+            archive_links=tuple(links),
+            kind="archive",
+        )
+
+    def is_closed(self, month: str) -> bool:
+        """Closed (immutable) once a later month has a document."""
+        return month != max(self.months)
+
+
+def archive_plan(
+    originals: Mapping[str, Article],
+    settings: Settings,
+    current: Mapping[str, Article] | None = None,
+    written: Written | None = None,
+    retractions: Sequence[tuple[Article, str]] | None = None,
+) -> ArchivePlan:
+    """Every archive month, computed from the whole history (start-up)."""
+    urls = SiteURLs(settings.base_url)
+    return ArchivePlan(_archive_months(originals, current or {}, written or {}, urls, retractions))
+
+
 def archive_pages(
     originals: Mapping[str, Article],
     settings: Settings,
@@ -231,31 +335,8 @@ def archive_pages(
     first published (revision 1), and the retractions made in it. Later corrections appear in
     the subscription feeds; a month's document never changes once a later month has one (it
     is then closed: see `closed`)."""
-    urls = SiteURLs(settings.base_url)
-    plan = _archive_months(originals, current or {}, written or {}, urls, retractions)
-    months = list(plan)
-    pages = []
-    for i, month in enumerate(months):
-        entries, tombstones, updated = plan[month]
-        links = [("current", urls.feed)]
-        if i > 0:
-            links.append(("prev-archive", urls.archive(months[i - 1])))
-        if i + 1 < len(months):
-            links.append(("next-archive", urls.archive(months[i + 1])))
-        pages.append(
-            FeedPage(
-                path=f"/feed/archive/{month}",
-                title=f"{settings.site_name}: archive {month}",
-                alternate=urls.home,
-                entries=tuple(sorted(entries, key=lambda a: (a.published, a.slug), reverse=True)),
-                updated=updated,
-                tombstones=tuple(sorted(tombstones, key=lambda t: (t.when, t.ref), reverse=True)),
-                archive=True,
-                archive_links=tuple(links),
-                kind="archive",
-            )
-        )
-    return pages
+    plan = archive_plan(originals, settings, current, written, retractions)
+    return [plan.page(month, settings) for month in plan.months]
 
 
 def closed(page: FeedPage, pages: Sequence[FeedPage]) -> bool:

@@ -1,19 +1,40 @@
 """Every resource the service serves, keyed by URL path, prepared when articles are written.
 
 The request path only looks things up here. A write re-renders the article's own
-representations and the lists it appears in (home page, feed, collection pages); nothing else.
+representations and the list documents it was or is in: the site's feeds and home page, its
+beat's and tags' feeds and pages, the archive month it lands in, the collection and sitemap
+page it is on, and the discovery files (each bounded in size). `Lists.affected` decides which;
+`tests/test_incremental.py` checks that the result is byte for byte what a full render of the
+same store gives.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from .atom import render_atom_page
-from .collection import collection_pages, page_links
-from .discovery import render_llms_txt, render_news_sitemap, render_robots, render_sitemap
-from .feeds import EPOCH, FeedPage, archive_pages, closed, feed_pages, sections
+from .catalog import MAIN, Catalog, Section, SectionKey, micros
+from .collection import PAGE_SIZE, collection_page, page_count, page_links, page_url
+from .discovery import (
+    render_llms,
+    render_news_sitemap,
+    render_robots,
+    render_sitemap_articles,
+    render_sitemap_index,
+    render_sitemap_pages,
+)
+from .feeds import (
+    EPOCH,
+    MAX_FEED_PAGES,
+    ArchivePlan,
+    FeedPage,
+    archive_plan,
+    newest,
+    subscription,
+)
 from .formats import AGENT_FORMATS, ARTICLE_FORMATS, Format, render_agent_views, render_graph
 from .gone import render_gone_html, render_gone_problem
 from .history import (
@@ -35,7 +56,7 @@ from .openapi import openapi_document
 from .representation import Negotiable, Representation, Resource
 from .rss import render_rss
 from .settings import Settings
-from .urls import SiteURLs
+from .urls import SiteURLs, slugify
 from .vocabulary import vocabulary_documents
 
 __all__ = ["Site"]
@@ -63,19 +84,31 @@ COLLECTION_FORMATS = ("jsonld", "jsonld-expanded", "ttl", "nt", "rdf")
 
 Retraction = tuple[Article, str]  # the article as retracted, and the write that stored it
 
+# What re-renders as a unit: ("main", ""), ("beat"|"tag", slug), ("archive", "YYYY-MM"),
+# ("collection", "n"), ("sitemap", "n") and ("discovery", "").
+ListKey = tuple[str, str]
+DISCOVERY: ListKey = ("discovery", "")
+SITEMAP_CHUNK = 1000  # article URLs per sitemap file (sitemaps.org allows 50,000)
+
 
 @dataclass
 class Staged:
     """What a write will change, fully rendered, not yet visible: applied only once stored."""
 
-    articles: dict[str, Article]
+    catalog: Catalog
+    plan: ArchivePlan
     originals: dict[str, Article]
     written: dict[str, tuple[str, str]]
     retractions: list[Retraction]
     updates: dict[str, Resource]
-    lists: dict[str, Resource]
+    lists: dict[ListKey, dict[str, Resource]]
     history: dict[str, list[Revision]]
     events: list[Event]
+    chunk_changed: dict[int, datetime]
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return self.catalog.articles
 
 
 def _last_page(events: Sequence[Event]) -> int:
@@ -86,21 +119,32 @@ class Site:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.urls = SiteURLs(settings.base_url)
-        self.articles: dict[str, Article] = {}
+        self.catalog = Catalog()  # the current articles, indexed for the lists
+        self.plan = ArchivePlan()  # the RFC 5005 archive months
         # Each article as first published (revision 1): what the RFC 5005 archives hold.
         self.originals: dict[str, Article] = {}
         self.written: dict[str, tuple[str, str]] = {}  # see feeds.Written
         self.retractions: list[Retraction] = []  # every retraction ever made, in store order
         self.history: dict[str, list[Revision]] = {}  # every revision, per article
         self.events: list[Event] = []  # the changes feed, in cursor order
+        self.chunk_changed: dict[int, datetime] = {}  # sitemap chunk -> its newest change
         self.resources: dict[str, Resource] = dict(vocabulary_resources(settings))
         self._static = dict(self.resources)
-        self._lists: set[str] = set()
+        self._keys: dict[ListKey, frozenset[str]] = {}  # the paths each list key serves
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return self.catalog.articles
 
     @property
     def changes_last_page(self) -> int:
         """`since` of the changes feed's last page."""
         return _last_page(self.events)
+
+    @property
+    def collection_pages(self) -> int:
+        """How many pages the collection has (the last is served at /agent/)."""
+        return page_count(len(self.catalog.sections[MAIN]), PAGE_SIZE)
 
     def get(self, path: str) -> Resource | None:
         return self.resources.get(path)
@@ -141,14 +185,28 @@ class Site:
             events += events_of(revs, [_agent_etag(r.article, self.settings) for r in revs])
             updates.update(revision_resources(slug, revs, revs, self.settings))
         events.sort(key=lambda e: e.cursor)
-        lists = list_resources(
-            list(current.values()), originals_map, self.settings, written, retracted
-        )
+        catalog = Catalog.build(current.values())
+        plan = archive_plan(originals_map, self.settings, current, written, retracted)
+        lists = Lists(catalog, plan, self.settings, {})
+        keys: set[ListKey] = {MAIN, DISCOVERY}
+        keys |= {key for key in catalog.sections if key != MAIN}
+        keys |= {("archive", month) for month in plan.months}
+        keys |= {("collection", str(n)) for n in range(1, lists.collection_pages + 1)}
+        keys |= {("sitemap", str(n)) for n in range(1, lists.sitemap_chunks + 1)}
+        rendered = lists.render(keys)
         updates.update(changes_resources(events, self.settings, 0))
-        self.articles, self.originals, self.written = current, originals_map, written
+        self.catalog, self.plan, self.originals, self.written = (
+            catalog,
+            plan,
+            originals_map,
+            written,
+        )
         self.retractions, self.history, self.events = retracted, revisions, events
-        self.resources = {**self._static, **updates, **lists}
-        self._lists = set(lists)
+        self.chunk_changed = lists.chunk_changed
+        self.resources = {**self._static, **updates}
+        for resources in rendered.values():
+            self.resources.update(resources)
+        self._keys = {key: frozenset(resources) for key, resources in rendered.items()}
 
     def stage(
         self,
@@ -158,54 +216,374 @@ class Site:
     ) -> Staged:
         """Render everything that changes when `articles` are written (by the numbered
         `writes`, their revisions getting store sequence numbers from `sequence` on), without
-        changing what is served."""
-        current = dict(self.articles)
+        changing what is served: the articles' own representations and the lists they were or
+        are in (see `Lists.affected`)."""
+        articles = list(articles)
+        if writes is None:  # one write for the lot, numbered after the last one
+            last = max((w for pair in self.written.values() for w in pair), default="0")
+            write = f"{int(last or 0) + 1:012d}"
+            writes = dict.fromkeys((a.slug for a in articles), write)
+        catalog = self.catalog.fork(articles)
+        plan = self.plan.fork()
         originals = dict(self.originals)
         written = dict(self.written)
         retractions = list(self.retractions)
-        history = {slug: list(revs) for slug, revs in self.history.items()}
+        history = dict(self.history)
         events = list(self.events)
         next_sequence = sequence or (max((e.cursor for e in events), default=0) + 1)
         first_new = next_sequence
         updates: dict[str, Resource] = {}
+        before = Lists(self.catalog, self.plan, self.settings, self.chunk_changed)
+        positions = {a.slug: before.position(a.slug) for a in articles}
+        sections: set[SectionKey] = set()
+        archived: list[tuple[str, Article, bool]] = []
         for article in articles:
-            revs = history.setdefault(article.slug, [])
+            revs = history[article.slug] = list(history.get(article.slug, []))
             new = Revision((revs[-1].number + 1) if revs else 1, article, next_sequence)
             next_sequence += 1
             revs.append(new)
             etags = ["" for _ in revs[:-1]] + [_agent_etag(article, self.settings)]
             events.append(events_of(revs, etags)[-1])
             updates.update(revision_resources(article.slug, revs, [new], self.settings))
-            before = current.get(article.slug)
-            current[article.slug] = article
-            originals.setdefault(article.slug, article)
-            if writes and article.slug in writes:
+            previous = catalog.articles.get(article.slug)
+            sections |= catalog.put(article)
+            if article.slug not in originals:
+                originals[article.slug] = article
+                if article.status != "retracted":
+                    archived.append((_month(article.published), article, False))
+            if article.slug in writes:
                 write = writes[article.slug]
                 written[article.slug] = (written.get(article.slug, (write, write))[0], write)
-            if article.status == "retracted" and (before is None or before.status != "retracted"):
+            if article.status == "retracted" and (
+                previous is None or previous.status != "retracted"
+            ):
                 retractions.append((article, written.get(article.slug, ("", ""))[1]))
+                archived.append((_month(article.modified), article, True))
             updates.update(article_resources(article, self.settings))
-        lists = list_resources(
-            list(current.values()), originals, self.settings, written, retractions
-        )
+        months = plan.add(archived, self.urls)
+        after = Lists(catalog, plan, self.settings, dict(self.chunk_changed))
+        keys = after.affected(before, sections, months, positions)
+        lists = after.render(keys)
         # the changes feed only grows: only its pages from the first new event on change
         updates.update(changes_resources(events, self.settings, first_new))
-        return Staged(current, originals, written, retractions, updates, lists, history, events)
+        return Staged(
+            catalog,
+            plan,
+            originals,
+            written,
+            retractions,
+            updates,
+            lists,
+            history,
+            events,
+            after.chunk_changed,
+        )
 
-    def apply(self, staged: Staged) -> None:
-        """Make a staged write visible (one dictionary update per resource; no rendering)."""
-        self.articles, self.originals = staged.articles, staged.originals
-        self.written, self.retractions = staged.written, staged.retractions
-        self.history, self.events = staged.history, staged.events
+    def apply(self, staged: Staged) -> list[str]:
+        """Make a staged write visible (one dictionary update per resource; no rendering).
+
+        Returns the absolute URLs of the subscription feeds (WebSub topics: every feed document
+        that announces a hub, so not the archives) whose bytes changed, in path order."""
+        fresh: dict[str, Resource] = {}
+        for resources in staged.lists.values():
+            fresh.update(resources)
+        topics = sorted(
+            path
+            for path, resource in fresh.items()
+            if _is_topic(path) and _etag(self.resources.get(path)) != _etag(resource)
+        )
+        stale: set[str] = set()
+        for key in staged.lists:
+            stale |= self._keys.get(key, frozenset())
+        self.catalog, self.plan = staged.catalog, staged.plan
+        self.originals, self.written = staged.originals, staged.written
+        self.retractions, self.history, self.events = (
+            staged.retractions,
+            staged.history,
+            staged.events,
+        )
+        self.chunk_changed = staged.chunk_changed
+        # New bytes first, then drop what no longer exists (a feed page, a vanished section):
+        # a path that is in both is never missing, even for a moment.
         self.resources.update(staged.updates)
-        for stale in self._lists - staged.lists.keys():
-            self.resources.pop(stale, None)  # e.g. a feed page that no longer exists
-        self.resources.update(staged.lists)
-        self._lists = set(staged.lists)
+        self.resources.update(fresh)
+        for path in stale - fresh.keys():
+            self.resources.pop(path, None)
+        for key, resources in staged.lists.items():
+            if resources:
+                self._keys[key] = frozenset(resources)
+            else:
+                self._keys.pop(key, None)
+        return [self.settings.base_url + path for path in topics]
 
-    def put(self, articles: Iterable[Article]) -> None:
+    def put(self, articles: Iterable[Article]) -> list[str]:
         """Add or replace articles: render their representations and the lists they are in."""
-        self.apply(self.stage(articles))
+        return self.apply(self.stage(articles))
+
+
+def _month(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+class Lists:
+    """Renders the list documents of one state of the catalog and the archive plan."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        plan: ArchivePlan,
+        settings: Settings,
+        chunk_changed: dict[int, datetime],
+    ) -> None:
+        self.catalog, self.plan, self.settings = catalog, plan, settings
+        self.urls = SiteURLs(settings.base_url)
+        self.main = catalog.sections[MAIN]
+        self.reference = self.main.reference()
+        self.chunk_changed = chunk_changed  # filled in as sitemap chunks render
+
+    @property
+    def collection_pages(self) -> int:
+        return page_count(len(self.main), PAGE_SIZE)
+
+    @property
+    def sitemap_chunks(self) -> int:
+        return page_count(len(self.main), SITEMAP_CHUNK)
+
+    def position(self, slug: str) -> int | None:
+        """Where the article is in publication order (oldest first): collection and sitemap
+        pages are slices of it."""
+        key = self.main.all_pub.of.get(slug)
+        return None if key is None else bisect_left(self.main.all_pub.keys, key)
+
+    def visible_dead(self, section: Section) -> list[str]:
+        """Retracted members whose tombstones still show: modified within `tombstone_days`
+        of the newest modification in the store."""
+        since = micros(self.reference - timedelta(days=self.settings.tombstone_days))
+        return section.dead_mod.top(section.dead_mod.count_at_least(since))
+
+    def affected(
+        self,
+        before: Lists,
+        sections: set[SectionKey],
+        months: set[str],
+        positions: Mapping[str, int | None],
+    ) -> set[ListKey]:
+        """The list keys a write changes: the discovery files and the site's feeds always; the
+        sections the articles were or are in; the archive months it adds to; any section whose
+        visible tombstones change as the newest modification moves; and the collection and
+        sitemap pages the articles were or are in (with every later page, if an article moved
+        in publication order)."""
+        keys: set[ListKey] = {MAIN, DISCOVERY, *sections}
+        keys |= {("archive", month) for month in months}
+        if self.reference != before.reference:
+            for key, section in self.catalog.sections.items():
+                changes = self.visible_dead(section) != before.visible_dead(section)
+                if key != MAIN and len(section.dead_mod) and changes:
+                    keys.add(key)
+        for kind, size, pages, old_pages in (
+            ("collection", PAGE_SIZE, self.collection_pages, before.collection_pages),
+            ("sitemap", SITEMAP_CHUNK, self.sitemap_chunks, before.sitemap_chunks),
+        ):
+            chunks: set[int] = set()
+            for slug, old in positions.items():
+                new = self.position(slug)
+                assert new is not None
+                if old == new:
+                    chunks.add(new // size + 1)
+                else:  # the pages between shift by one
+                    start = min(new, old if old is not None else new) // size + 1
+                    chunks |= set(range(start, pages + 1))
+            if pages != old_pages:  # the old last page gets its own URL and a prev link
+                chunks |= {n for n in (old_pages - 1, old_pages, pages) if n >= 1}
+            keys |= {(kind, str(n)) for n in chunks}
+        return keys
+
+    def render(self, keys: Iterable[ListKey]) -> dict[ListKey, dict[str, Resource]]:
+        """The resources of each key (sitemap chunks before the discovery files, whose index
+        lists the chunks' dates)."""
+        ordered = sorted(keys, key=lambda k: (k == DISCOVERY, k))
+        return {key: self._render(key) for key in ordered}
+
+    def _render(self, key: ListKey) -> dict[str, Resource]:
+        kind, name = key
+        if kind == "main":
+            return self._main()
+        if kind in ("beat", "tag"):
+            return self._section(key)
+        if kind == "archive":
+            return self._archive(name)
+        if kind == "collection":
+            return self._collection(int(name))
+        if kind == "sitemap":
+            return self._sitemap(int(name))
+        return self._discovery()
+
+    def _articles(self, slugs: Iterable[str]) -> list[Article]:
+        return self.catalog.get(slugs)
+
+    def _live(self, section: Section) -> list[Article]:
+        return self._articles(section.live_mod.top(self.settings.feed_size * MAX_FEED_PAGES))
+
+    def _main(self) -> dict[str, Resource]:
+        settings, urls = self.settings, self.urls
+        months = list(self.plan.months)
+        links = (("prev-archive", urls.archive(months[-1])),) if months else ()
+        pages = subscription(
+            "/feed",
+            settings.site_name,
+            urls.home,
+            "main",
+            self._live(self.main),
+            self._articles(self.visible_dead(self.main)),
+            settings,
+            links,
+        )
+        out: dict[str, Resource] = {
+            "/": Representation(
+                render_index(self._articles(self.main.live_pub.top(settings.feed_size)), settings),
+                HTML,
+                self.reference,
+                LIST_CACHE,
+            )
+        }
+        for page in pages:
+            out.update(_feed_page_resources(page, settings))
+        return out
+
+    def _section(self, key: SectionKey) -> dict[str, Resource]:
+        section = self.catalog.sections.get(key)
+        if section is None:  # its last article left it
+            return {}
+        settings, urls = self.settings, self.urls
+        kind, slug = key
+        newest_member = self.catalog.articles[section.newest_slug() or ""]
+        if kind == "beat":
+            name, page_url = newest_member.beat, urls.beat(newest_member.beat)
+        else:
+            name = next(t for t in newest_member.tags if slugify(t) == slug)
+            page_url = urls.tag(name)
+        pages = subscription(
+            f"/{kind}s/{slug}/feed",
+            f"{settings.site_name}: {name}",
+            page_url,
+            kind,
+            self._live(section),
+            self._articles(self.visible_dead(section)),
+            settings,
+            section=name,
+        )
+        members = self._articles(section.live_pub.top(settings.feed_size))
+        body = render_index(
+            members, settings, section=name, page_url=page_url, feed_path=f"/{kind}s/{slug}/feed"
+        )
+        out: dict[str, Resource] = {
+            page_url.removeprefix(settings.base_url): Representation(
+                body, HTML, section.reference(), LIST_CACHE
+            )
+        }
+        for page in pages:
+            out.update(_feed_page_resources(page, settings))
+        return out
+
+    def _archive(self, month: str) -> dict[str, Resource]:
+        page = self.plan.page(month, self.settings)
+        cache = IMMUTABLE if self.plan.is_closed(month) else LIST_CACHE
+        return {
+            page.path + ".atom": Representation(
+                render_atom_page(page, self.settings),
+                ATOM,
+                page.updated,
+                cache,
+                _feed_headers(page, self.settings),
+            )
+        }
+
+    def _chunk(self, number: int, size: int) -> list[Article]:
+        """Slice `number` (from 1) of publication order, newest first."""
+        keys = self.main.all_pub.keys[(number - 1) * size : number * size]
+        return self._articles(key[-1] for key in reversed(keys))
+
+    def _collection(self, number: int) -> dict[str, Resource]:
+        pages = self.collection_pages
+        if number > pages:
+            return {}
+        chunk = self._chunk(number, PAGE_SIZE)
+        graph = collection_page(chunk, number, pages, len(self.main), self.settings)
+        url = page_url(number, pages, self.urls)
+        rels = page_links(number, pages, self.urls)
+        link = _link_header([(href, rel, "") for rel, href in rels.items()])
+        bodies = render_graph(graph, COLLECTION_FORMATS)
+        formats = [AGENT_FORMATS[name] for name in COLLECTION_FORMATS]
+        changed = max((a.modified for a in chunk), default=EPOCH)
+        return {
+            url.removeprefix(self.settings.base_url): _negotiable(
+                bodies, formats, dict.fromkeys(COLLECTION_FORMATS, url), changed, LIST_CACHE, link
+            )
+        }
+
+    def _sitemap(self, number: int) -> dict[str, Resource]:
+        if number > self.sitemap_chunks:
+            self.chunk_changed.pop(number, None)
+            return {}
+        chunk = self._chunk(number, SITEMAP_CHUNK)
+        live = newest(a for a in chunk if a.status != "retracted")
+        changed = max((a.modified for a in chunk), default=EPOCH)
+        self.chunk_changed[number] = changed
+        body = render_sitemap_articles(live, self.settings)
+        return {
+            f"/sitemaps/articles-{number}.xml": Representation(
+                body, XML, changed, DISCOVERY_CACHE, CORS
+            )
+        }
+
+    def _discovery(self) -> dict[str, Resource]:
+        settings, base = self.settings, self.settings.base_url
+        beats = {
+            slug: (self.catalog.articles[section.newest_slug() or ""].beat, section)
+            for (kind, slug), section in sorted(self.catalog.sections.items())
+            if kind == "beat"
+        }
+        articles = self.catalog.articles
+        home = self.reference if articles else None
+        live_beats = [(name, s.reference()) for name, s in beats.values() if len(s.live_mod)]
+        children: list[tuple[str, datetime | None]] = [(f"{base}/sitemaps/pages.xml", home)]
+        children += [
+            (f"{base}/sitemaps/articles-{n}.xml", self.chunk_changed.get(n, EPOCH))
+            for n in range(1, self.sitemap_chunks + 1)
+            if articles
+        ]
+        anchor_slug = self.main.all_pub.top(1)
+        anchor = articles[anchor_slug[0]].published if anchor_slug else None
+        window = timedelta(days=settings.news_sitemap_days)
+        recent: list[Article] = []
+        for slug in self.main.live_pub:
+            a = articles[slug]
+            if anchor is None or anchor - a.published > window:
+                break
+            recent.append(a)
+        live = (articles[slug] for slug in self.main.live_mod)
+        beat_names = {slug: name for slug, (name, _) in beats.items()}
+        documents = (
+            ("/robots.txt", render_robots(settings), TEXT),
+            ("/sitemap.xml", render_sitemap_index(children), XML),
+            ("/sitemaps/pages.xml", render_sitemap_pages(home, live_beats, settings), XML),
+            ("/news-sitemap.xml", render_news_sitemap(recent, settings, anchor), XML),
+            ("/llms.txt", render_llms(live, len(self.main.live_mod), beat_names, settings), TEXT),
+        )
+        updated = self.reference
+        return {
+            path: Representation(body, media_type, updated, DISCOVERY_CACHE, CORS)
+            for path, body, media_type in documents
+        }
+
+
+def _is_topic(path: str) -> bool:
+    """A subscription feed document (it carries rel="hub" when hubs are configured)."""
+    return path.endswith((".atom", ".json", ".rss")) and not path.startswith("/feed/archive/")
+
+
+def _etag(resource: Resource | None) -> str:
+    return resource.etag if isinstance(resource, Representation) else ""
 
 
 def _slug(article: Article) -> str:
@@ -347,64 +725,6 @@ def gone_resources(article: Article, settings: Settings) -> dict[str, Resource]:
         out[path] = Representation(
             body, PROBLEM, article.modified, ARTICLE_CACHE, (link, *CORS), status=410
         )
-    return out
-
-
-def list_resources(
-    articles: list[Article],
-    originals: Mapping[str, Article],
-    settings: Settings,
-    written: Mapping[str, tuple[str, str]] | None = None,
-    retractions: Sequence[Retraction] | None = None,
-) -> dict[str, Resource]:
-    """Everything that lists articles: home and section pages, feeds, archives, the
-    collection, sitemaps, robots.txt and llms.txt."""
-    urls = SiteURLs(settings.base_url)
-    updated = max((a.modified for a in articles), default=EPOCH)
-    out: dict[str, Resource] = {
-        "/": Representation(render_index(articles, settings), HTML, updated, LIST_CACHE),
-    }
-    for page in feed_pages(articles, originals, settings, written, retractions):
-        out.update(_feed_page_resources(page, settings))
-    for kind, key, name, members in sections(articles):
-        page_url = urls.beat(name) if kind == "beat" else urls.tag(name)
-        body = render_index(
-            members, settings, section=name, page_url=page_url, feed_path=f"/{kind}s/{key}/feed"
-        )
-        changed = max(a.modified for a in members)
-        out[page_url.removeprefix(settings.base_url)] = Representation(
-            body, HTML, changed, LIST_CACHE
-        )
-    current = {a.slug: a for a in articles}
-    archives = archive_pages(originals, settings, current, written, retractions)
-    for page in archives:
-        cache = IMMUTABLE if closed(page, archives) else LIST_CACHE
-        out[page.path + ".atom"] = Representation(
-            render_atom_page(page, settings),
-            ATOM,
-            page.updated,
-            cache,
-            _feed_headers(page, settings),
-        )
-    pages = collection_pages(articles, settings)
-    for number, graph in enumerate(pages, 1):
-        page_url = urls.collection(number)
-        rels = page_links(number, len(pages), urls)
-        link = _link_header([(url, rel, "") for rel, url in rels.items()])
-        bodies = render_graph(graph, COLLECTION_FORMATS)
-        formats = [AGENT_FORMATS[name] for name in COLLECTION_FORMATS]
-        key = "/agent/" if number == 1 else f"/agent/?page={number}"
-        out[key] = _negotiable(
-            bodies, formats, dict.fromkeys(COLLECTION_FORMATS, page_url), updated, LIST_CACHE, link
-        )
-    discovery = (
-        ("/robots.txt", render_robots(settings), TEXT),
-        ("/sitemap.xml", render_sitemap(articles, settings), XML),
-        ("/news-sitemap.xml", render_news_sitemap(articles, settings), XML),
-        ("/llms.txt", render_llms_txt(articles, settings), TEXT),
-    )
-    for path, body, media_type in discovery:
-        out[path] = Representation(body, media_type, updated, DISCOVERY_CACHE, CORS)
     return out
 
 

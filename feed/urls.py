@@ -75,9 +75,9 @@ class SiteURLs:
     def tool_id(self, name: str) -> str:
         return f"{self.base}/#tool-{slugify(name)}"
 
-    def collection(self, page: int = 1) -> str:
-        """The agent-view collection; page 1 is the collection's own URL."""
-        return f"{self.base}/agent/" if page == 1 else f"{self.base}/agent/?page={page}"
+    def collection(self, page: int | None = None) -> str:
+        """The agent-view collection (its newest page), or its page `page` (1 is the oldest)."""
+        return f"{self.base}/agent/" if page is None else f"{self.base}/agent/?page={page}"
 
     @property
     def vocab(self) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from starlette.testclient import TestClient
 
 from feed.app import create_app
@@ -32,6 +33,27 @@ def line_of(text: str, prefix: str, occurrence: int = 1) -> int:
             if seen == occurrence:
                 return number
     raise AssertionError(f"no line starting with {prefix!r} in the test text")
+
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def sitemap_locations(client: TestClient, path: str = "/sitemap.xml") -> list[str]:
+    """Every page URL the sitemap lists, following a sitemap index to each of its sitemaps
+    (which must answer 200 as XML, on this site)."""
+    r = client.get(path)
+    assert r.status_code == 200, path
+    assert r.headers["content-type"] == "application/xml", path
+    root = etree.fromstring(r.content)
+    locations = [loc.text or "" for loc in root.iter(f"{{{SITEMAP_NS}}}loc")]
+    if root.tag == f"{{{SITEMAP_NS}}}urlset":
+        return locations
+    assert root.tag == f"{{{SITEMAP_NS}}}sitemapindex", root.tag
+    found: list[str] = []
+    for child in locations:
+        assert child.startswith(BASE_URL + "/"), child
+        found += sitemap_locations(client, child.removeprefix(BASE_URL))
+    return found
 
 
 def require_shared(path: Path) -> Path:

@@ -14,7 +14,7 @@ from feed.jsonld import render_agent_view
 from feed.model import Article, Correction, Person
 from feed.schemaorg import schema_org_block
 from feed.settings import Settings
-from feed.site import list_resources
+from feed.site import Site
 from feed.urls import SiteURLs, slugify
 
 ESCAPE = "</script><script>alert(1)</script>"
@@ -223,9 +223,10 @@ def test_index_lists_newest_published_first(every_article: list[Article], settin
 def test_served_home_page_lists_newest_published_first(
     every_article: list[Article], settings: Settings
 ):
-    """The home page the service serves (site.list_resources) is ordered newest published first."""
-    originals = {a.slug: a for a in every_article}
-    page = list_resources(every_article, originals, settings)["/"].body
+    """The home page the service serves (Site) is ordered newest published first."""
+    site = Site(settings)
+    site.load(every_article, every_article)
+    page = site.get("/").body  # type: ignore[union-attr]
     assert _listed_slugs(page, settings) == _newest_published_first(every_article)
 
 

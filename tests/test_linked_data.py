@@ -537,7 +537,7 @@ def test_collection_lists_every_sample_newest_first(client, articles, loader):
     turtle = client.get("/agent/", headers={"Accept": "text/turtle"})
     assert media_type(turtle) == "text/turtle"
     assert isomorphic(graph_of(turtle.content, "text/turtle", loader), pyld_graph(r.json(), loader))
-    assert rels(r) == {"first": URLS.collection(1), "last": URLS.collection(1)}
+    assert rels(r) == {"first": URLS.collection(), "last": URLS.collection()}
     assert hydra(page, "next") is None
     assert hydra(page, "previous") is None
 
@@ -584,15 +584,17 @@ def many(tmp_path_factory) -> Iterator[tuple[TestClient, set[str]]]:  # type: ig
 
 
 def test_collection_pages_walk_to_every_article_once(many, loader):
-    """Following hydra:next from page 1 visits every article exactly once, newest first."""
+    """Following hydra:next from /agent/ visits every article exactly once, newest first, and
+    ends at page 1 (the oldest); only /agent/ carries the total."""
     client, ids = many
     assert GENERATED > PAGE_SIZE, "the walk needs more than one page"
-    url: str | None = URLS.collection(1)
+    pages = -(-GENERATED // PAGE_SIZE)
+    url: str | None = URLS.collection()
     seen: list[str] = []
     dates: list[datetime] = []
     visited: list[str] = []
+    sizes: list[int] = []
     previous: str | None = None
-    last = None
     while url is not None:
         assert url not in visited, visited  # no cycles
         visited.append(url)
@@ -601,38 +603,44 @@ def test_collection_pages_walk_to_every_article_once(many, loader):
         assert r.headers["content-location"] == url
         page, items, nodes = page_contents(r.json(), loader)
         assert page["@id"] == url
-        assert int(page[HYDRA + "totalItems"][0]["@value"]) == GENERATED
-        positions = [position for position, _ in items]
-        assert positions == list(range(len(seen) + 1, len(seen) + len(items) + 1))
+        total = page.get(HYDRA + "totalItems")
+        if url == URLS.collection():
+            assert int(total[0]["@value"]) == GENERATED
+        else:
+            assert total is None
+        assert [position for position, _ in items] == list(range(1, len(items) + 1))
         seen += [iri for _, iri in items]
+        sizes.append(len(items))
         dates += [published(nodes[iri]) for _, iri in items]
         # the Link header and the body agree on every relation
         links = rels(r)
         assert links.get("next") == hydra(page, "next")
         assert links.get("prev") == hydra(page, "previous") == previous
-        assert links["first"] == hydra(page, "first") == URLS.collection(1)
-        assert links["last"] == hydra(page, "last")
-        last = last or links["last"]
-        assert links["last"] == last
+        assert links["first"] == hydra(page, "first") == URLS.collection()
+        assert links["last"] == hydra(page, "last") == URLS.collection(1)
         turtle = client.get(url, headers={"Accept": "text/turtle"})
         assert isomorphic(
             graph_of(turtle.content, "text/turtle", loader), pyld_graph(r.json(), loader)
         )
         previous, url = url, hydra(page, "next")
-    assert visited[-1] == last
-    assert len(visited) == -(-GENERATED // PAGE_SIZE)
+    assert visited == [URLS.collection(), *(URLS.collection(n) for n in range(pages - 1, 0, -1))]
     assert len(seen) == len(set(seen)) == GENERATED
     assert set(seen) == ids
     assert dates == sorted(dates, reverse=True)
+    # full pages hold PAGE_SIZE; the newest, /agent/, holds the rest
+    assert sizes == [GENERATED - (pages - 1) * PAGE_SIZE, *[PAGE_SIZE] * (pages - 1)]
+    # the newest page's number answers it too
+    head = client.get(URLS.collection(pages))
+    assert head.status_code == 200
+    assert head.content == client.get(URLS.collection()).content
 
 
 @pytest.mark.parametrize("page", ["0", "abc", "past-last", "-1", "01", ""])
 def test_collection_page_outside_the_collection_is_404(many, page):
     """page=0, page=abc, a page past the last and other non-pages are 404 problem documents."""
     client, _ = many
-    if page == "past-last":
-        last = rels(client.get("/agent/"))["last"]
-        page = str(int(last.rpartition("page=")[2]) + 1)
+    if page == "past-last":  # the newest page is number `pages`; there is none after it
+        page = str(-(-GENERATED // PAGE_SIZE) + 1)
     r = client.get(f"/agent/?page={page}")
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,205 @@
+"""Indexes of the current articles that let a write re-render only the lists it changes.
+
+Every list the site serves (the site's feeds and home page, each beat's and tag's, the
+collection, the sitemaps, llms.txt) shows a prefix or a slice of one ordering of one section's
+articles: newest modified first, or by publication. The catalog keeps those orderings
+sorted as articles come and go (`bisect`: a C-level memmove, not a Python sort), so a write
+costs the few entries it moves plus the pages it changes, not a pass over every article.
+
+A write works on a `fork` (copies of only the sections it touches) and the site swaps the fork
+in when the write is stored: a failed write leaves the served catalog untouched.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+
+from .feeds import EPOCH
+from .model import Article
+from .urls import slugify
+
+__all__ = ["MAIN", "Catalog", "Ranked", "Section", "SectionKey", "micros", "section_keys"]
+
+SectionKey = tuple[str, str]  # ("main", ""), ("beat", slug) or ("tag", slug)
+MAIN: SectionKey = ("main", "")
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(moment: datetime) -> int:
+    """An aware datetime as exact integer microseconds since 1970 (floats would round)."""
+    return (moment - EPOCH) // _MICROSECOND
+
+
+def section_keys(article: Article) -> set[SectionKey]:
+    """The site, the article's beat and each of its tags (names normalised as URL slugs)."""
+    return {MAIN, ("beat", slugify(article.beat)), *(("tag", slugify(t)) for t in article.tags)}
+
+
+class Ranked:
+    """Slugs kept sorted by a key tuple whose last item is the slug (so keys are unique).
+
+    `reverse`: read from the largest key down (newest published first, ties by slug
+    descending, as `sorted(..., reverse=True)` orders them)."""
+
+    __slots__ = ("keys", "of", "reverse")
+
+    def __init__(self, reverse: bool = False) -> None:
+        self.keys: list[tuple[int, str]] = []
+        self.of: dict[str, tuple[int, str]] = {}
+        self.reverse = reverse
+
+    def copy(self) -> Ranked:
+        other = Ranked(self.reverse)
+        other.keys, other.of = list(self.keys), dict(self.of)
+        return other
+
+    def put(self, key: tuple[int, str]) -> None:
+        self.discard(key[-1])
+        insort(self.keys, key)
+        self.of[key[-1]] = key
+
+    def discard(self, slug: str) -> None:
+        old = self.of.pop(slug, None)
+        if old is not None:
+            del self.keys[bisect_left(self.keys, old)]
+
+    def bulk(self, keys: Iterable[tuple[int, str]]) -> None:
+        """Add many at once (start-up): one sort instead of many insertions."""
+        for key in keys:
+            self.discard(key[-1])
+            self.of[key[-1]] = key
+        self.keys = sorted(self.of.values())
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self.of
+
+    def __iter__(self) -> Iterator[str]:
+        keys = reversed(self.keys) if self.reverse else iter(self.keys)
+        return (key[-1] for key in keys)
+
+    def top(self, n: int) -> list[str]:
+        """The first n slugs in reading order."""
+        keys = self.keys[::-1][:n] if self.reverse else self.keys[:n]
+        return [key[-1] for key in keys]
+
+    def first_key(self) -> tuple[int, str] | None:
+        if not self.keys:
+            return None
+        return self.keys[-1] if self.reverse else self.keys[0]
+
+    def count_at_least(self, value: int) -> int:
+        """For keys (-micros, slug): how many have -key[0] >= value (modified at or after)."""
+        return bisect_left(self.keys, (-value + 1, ""))
+
+
+class Section:
+    """One list an article can be in, in the orderings its documents need."""
+
+    __slots__ = ("all_pub", "dead_mod", "live_mod", "live_pub")
+
+    def __init__(self) -> None:
+        self.live_mod = Ranked()  # live articles, newest modified first, ties by slug
+        self.dead_mod = Ranked()  # retracted articles, the same order
+        self.live_pub = Ranked(reverse=True)  # live, newest published first
+        self.all_pub = Ranked(reverse=True)  # every article (the news sitemap's anchor)
+
+    def copy(self) -> Section:
+        other = Section()
+        other.live_mod, other.dead_mod = self.live_mod.copy(), self.dead_mod.copy()
+        other.live_pub, other.all_pub = self.live_pub.copy(), self.all_pub.copy()
+        return other
+
+    def put(self, a: Article) -> None:
+        modified = (-micros(a.modified), a.slug)
+        published = (micros(a.published), a.slug)
+        if a.status == "retracted":
+            self.live_mod.discard(a.slug)
+            self.live_pub.discard(a.slug)
+            self.dead_mod.put(modified)
+        else:
+            self.dead_mod.discard(a.slug)
+            self.live_mod.put(modified)
+            self.live_pub.put(published)
+        self.all_pub.put(published)
+
+    def discard(self, slug: str) -> None:
+        for ranked in (self.live_mod, self.dead_mod, self.live_pub, self.all_pub):
+            ranked.discard(slug)
+
+    def __len__(self) -> int:
+        return len(self.all_pub)
+
+    def newest_slug(self) -> str | None:
+        """The most recently modified member, live or retracted (it names the section)."""
+        keys = [k for k in (self.live_mod.first_key(), self.dead_mod.first_key()) if k]
+        return min(keys)[-1] if keys else None
+
+    def reference(self) -> datetime:
+        """The newest modification in the section: tombstone windows are measured from it."""
+        keys = [k for k in (self.live_mod.first_key(), self.dead_mod.first_key()) if k]
+        return EPOCH + min(keys)[0] * -_MICROSECOND if keys else EPOCH
+
+
+class Catalog:
+    """The current articles and every section's orderings."""
+
+    def __init__(self) -> None:
+        self.articles: dict[str, Article] = {}
+        self.sections: dict[SectionKey, Section] = {MAIN: Section()}
+
+    @classmethod
+    def build(cls, articles: Iterable[Article]) -> Catalog:
+        """Index many articles at once (start-up): a sort per ordering."""
+        catalog = cls()
+        catalog.articles = {a.slug: a for a in articles}
+        members: dict[SectionKey, list[Article]] = {}
+        for a in catalog.articles.values():
+            for key in section_keys(a):
+                members.setdefault(key, []).append(a)
+        for key, group in members.items():
+            section = catalog.sections.setdefault(key, Section())
+            live = [a for a in group if a.status != "retracted"]
+            dead = [a for a in group if a.status == "retracted"]
+            section.live_mod.bulk((-micros(a.modified), a.slug) for a in live)
+            section.dead_mod.bulk((-micros(a.modified), a.slug) for a in dead)
+            section.live_pub.bulk((micros(a.published), a.slug) for a in live)
+            section.all_pub.bulk((micros(a.published), a.slug) for a in group)
+        return catalog
+
+    def fork(self, articles: Iterable[Article]) -> Catalog:
+        """A copy that `articles` can be put into without changing this one: only the
+        sections they leave or join are copied."""
+        other = Catalog()
+        other.articles = dict(self.articles)
+        other.sections = dict(self.sections)
+        touched: set[SectionKey] = set()
+        for a in articles:
+            before = self.articles.get(a.slug)
+            touched |= section_keys(a) | (section_keys(before) if before else set())
+        for key in touched:
+            if key in other.sections:
+                other.sections[key] = other.sections[key].copy()
+        return other
+
+    def put(self, a: Article) -> set[SectionKey]:
+        """Add or replace an article; returns the sections it was or is in."""
+        before = self.articles.get(a.slug)
+        old = section_keys(before) if before else set()
+        new = section_keys(a)
+        for key in old - new:
+            section = self.sections[key]
+            section.discard(a.slug)
+            if not len(section):
+                del self.sections[key]
+        for key in new:
+            self.sections.setdefault(key, Section()).put(a)
+        self.articles[a.slug] = a
+        return old | new
+
+    def get(self, slugs: Iterable[str]) -> list[Article]:
+        return [self.articles[s] for s in slugs]
