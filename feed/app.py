@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +21,7 @@ from .responses import PreparedResponse, problem_response
 from .settings import Settings
 from .site import Site
 from .storage import Store
+from .websub import Publisher
 from .writes import Writer
 
 __all__ = ["create_app"]
@@ -27,6 +29,9 @@ __all__ = ["create_app"]
 MACHINE_SEGMENTS = frozenset({"agent", "api", "feed", "healthz", "vocab"})
 MACHINE_SUFFIXES = (".atom", ".json", ".jsonld", ".ttl", ".nt", ".rdf", ".md", ".xml", ".txt")
 GET = ["GET", "HEAD"]
+# On shutdown, how long queued WebSub notifications may still take (then they are logged as
+# given up); short, so that stopping the service never hangs on a hub that is down.
+WEBSUB_SHUTDOWN_SECONDS = 5.0
 
 
 def _is_machine(path: str) -> bool:
@@ -49,7 +54,14 @@ def create_app(settings: Settings, store: Store) -> Starlette:
             store.retractions(),
             store.history(),
         )
+        # Notifies the WebSub hubs after each write, for as long as the app runs (a new one
+        # each time it starts). Its worker threads start with the first notification, so a
+        # deployment without hubs (or without writes) runs none.
+        publisher = Publisher.from_settings(settings)
+        writer.publisher = app.state.publisher = publisher
         yield
+        # off the event loop: delivering what is still queued may take a few seconds
+        await run_in_threadpool(publisher.close, WEBSUB_SHUTDOWN_SECONDS)
 
     def serve(request: Request, key: str) -> Response:
         resource = site.get(key)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -16,6 +17,20 @@ __all__ = ["DEFAULT_DB", "Settings", "SettingsError"]
 
 # `feed serve` with no database setting uses this file and fills it with the bundled samples.
 DEFAULT_DB = Path("feed.sqlite3")
+
+
+# Fields read from the environment as integers (all but the port must be positive) and as
+# seconds (floats).
+INTEGERS = (
+    "port",
+    "feed_size",
+    "tombstone_days",
+    "news_sitemap_days",
+    "max_article_bytes",
+    "websub_attempts",
+    "websub_topics_per_request",
+)
+SECONDS = ("websub_retry_delay", "websub_timeout")
 
 
 class SettingsError(ValueError):
@@ -38,6 +53,13 @@ class Settings:
     corrections_policy_url: str = ""  # default: {base_url}/corrections
     feed_size: int = 50  # entries per feed document and per collection page
     websub_hubs: tuple[str, ...] = ()  # WebSub hubs announced with rel="hub" (comma-separated)
+    # Notifying the hubs after a write (feed/websub.py): tries per notification, the delay before
+    # the first retry in seconds (doubled for each further one), each request's timeout, and how
+    # many topics (hub.url values) one request may carry.
+    websub_attempts: int = 5
+    websub_retry_delay: float = 0.5
+    websub_timeout: float = 5.0
+    websub_topics_per_request: int = 100
     tombstone_days: int = 30  # how long a retraction stays in feeds as an RFC 6721 tombstone
     news_sitemap_days: int = 2  # Google News sitemaps list the last two days of articles
     # robots.txt lines stating AI-usage preferences (newline-separated in FEED_ROBOTS_AI)
@@ -69,9 +91,15 @@ class Settings:
             ) from exc
         if not 1 <= self.port <= 65535:
             raise SettingsError(f"port: {self.port} is out of range (expected 1-65535)")
-        for name in ("feed_size", "tombstone_days", "news_sitemap_days", "max_article_bytes"):
-            if getattr(self, name) < 1:
+        for name in INTEGERS:
+            if name != "port" and getattr(self, name) < 1:
                 raise SettingsError(f"{name}: {getattr(self, name)} (expected a positive integer)")
+        if not (math.isfinite(self.websub_retry_delay) and self.websub_retry_delay >= 0):
+            raise SettingsError(
+                f"websub_retry_delay: {self.websub_retry_delay} (expected seconds, 0 or more)"
+            )
+        if not (math.isfinite(self.websub_timeout) and self.websub_timeout > 0):
+            raise SettingsError(f"websub_timeout: {self.websub_timeout} (expected seconds, over 0)")
         for hub in self.websub_hubs:
             parts = urlsplit(hub)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -105,18 +133,19 @@ class Settings:
                 raw = environ.get("FEED_DB")
             if raw is None or raw == "":
                 continue
-            if f.name in (
-                "port",
-                "feed_size",
-                "tombstone_days",
-                "news_sitemap_days",
-                "max_article_bytes",
-            ):
+            if f.name in INTEGERS:
                 try:
                     values[f.name] = int(raw)
                 except ValueError as exc:
                     raise SettingsError(
                         f"FEED_{f.name.upper()}: {raw!r} is not an integer"
+                    ) from exc
+            elif f.name in SECONDS:
+                try:
+                    values[f.name] = float(raw)
+                except ValueError as exc:
+                    raise SettingsError(
+                        f"FEED_{f.name.upper()}: {raw!r} is not a number of seconds"
                     ) from exc
             elif f.name == "db_path":
                 values[f.name] = Path(raw)

@@ -2,7 +2,8 @@
 
 One write at a time (a lock): parse -> check preconditions -> store -> re-render what the
 article is in. Nothing is stored when any step fails, and the new bytes are being served when
-the write returns.
+the write returns. Then the WebSub hubs are told which feeds changed (queued, never waited for:
+feed/websub.py), only after the new bytes are live, so a hub that fetches at once sees them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .representation import Representation
 from .settings import Settings
 from .site import Site
 from .storage import Incoming, Store
+from .websub import Publisher
 
 __all__ = ["WriteResult", "Writer", "check_token", "text_from_json"]
 
@@ -147,10 +149,13 @@ def _slug_conflict(text: str, slug: str, source: str) -> list[Problem]:
 
 
 class Writer:
-    def __init__(self, settings: Settings, store: Store, site: Site) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, site: Site, publisher: Publisher | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.site = site
+        self.publisher = publisher  # None: no hub is notified
         self._lock = threading.Lock()
 
     def etag(self, slug: str) -> str:
@@ -235,7 +240,11 @@ class Writer:
         )
         (saved,) = self.store.save([Incoming(article, who, text)], write=write)
         if saved.action != "unchanged":
-            self.site.apply(staged)
+            topics = self.site.apply(staged)
+            # after apply: the feeds a hub will fetch already hold the new bytes. Still under
+            # the lock, so the hubs hear of writes in the order they were made.
+            if self.publisher is not None:
+                self.publisher.publish(topics)
         return WriteResult(
             article.slug, saved.revision, saved.action, self.etag(article.slug), warnings
         )
