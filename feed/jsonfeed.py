@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from .feeds import FeedPage
 from .markup import markdown_to_html
+from .memo import IdentityCache
 from .model import Article
 from .settings import Settings
 from .urls import SiteURLs
@@ -48,8 +50,26 @@ def render_json_feed(page: FeedPage, settings: Settings) -> bytes:
     doc["authors"] = [{"name": settings.organization, "url": urls.home}]
     if settings.websub_hubs and not page.archive:
         doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.websub_hubs]
-    doc["items"] = [_item(a, urls) for a in page.entries]
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if not page.entries:
+        doc["items"] = []
+        return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    # Byte for byte what json.dumps(doc, indent=2) gives with the items in place, but each
+    # item's text is made once per article (ITEMS) and spliced in: a write re-renders the
+    # pages of every feed the article is in, and their other entries have not changed.
+    head = json.dumps(doc, ensure_ascii=False, indent=2)[: -len("\n}")]
+    items = ",\n".join(
+        ITEMS.get(a, settings.base_url, partial(_item_text, a, urls)) for a in page.entries
+    )
+    return f'{head},\n  "items": [\n{items}\n  ]\n}}\n'.encode()
+
+
+ITEMS: IdentityCache[str] = IdentityCache(8192)
+
+
+def _item_text(a: Article, urls: SiteURLs) -> str:
+    """One item as it appears inside the document's `items` array (indented two levels)."""
+    text = json.dumps(_item(a, urls), ensure_ascii=False, indent=2)
+    return "\n".join("    " + line for line in text.split("\n"))
 
 
 def _item(a: Article, urls: SiteURLs) -> dict[str, Any]:

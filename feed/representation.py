@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from .negotiation import Offer, negotiate
 
-__all__ = ["Encoded", "Negotiable", "Representation", "Resource", "accepts_gzip"]
+__all__ = [
+    "Compressor",
+    "Encoded",
+    "Negotiable",
+    "Representation",
+    "Resource",
+    "accepts_gzip",
+    "compress_all",
+    "deferred_gzip",
+]
 
 
 # Worth compressing: below this, gzip's own overhead eats the gain.
@@ -48,6 +64,8 @@ class Representation:
     status: int = 200
     identity: Encoded = field(init=False, repr=False)
     gzip: Encoded | None = field(init=False, repr=False)
+    # the headers both codings share, kept until the gzip coding is made (None: no gzip)
+    _common: list[tuple[str, str]] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # HTTP dates have one-second resolution (RFC 9110 §5.6.7); compare at that resolution.
@@ -74,12 +92,25 @@ class Representation:
             *((k, v) for k, v in self.extra_headers if k != "vary"),
         ]
         object.__setattr__(self, "identity", _encoded(self.body, f'"{digest}"', self, common))
-        gzipped = None
-        if compress:
-            # mtime=0: the gzip header carries no timestamp, so the bytes are reproducible.
-            body = gzip.compress(self.body, compresslevel=GZIP_LEVEL, mtime=0)
-            gzipped = _encoded(body, f'"{digest}-gz"', self, common, coding="gzip")
-        object.__setattr__(self, "gzip", gzipped)
+        object.__setattr__(self, "gzip", None)
+        object.__setattr__(self, "_common", common if compress else None)
+        collector = getattr(_deferred, "collected", None)
+        if collector is None:
+            self.compress()
+        elif compress:
+            collector.append(self)
+
+    def compress(self) -> None:
+        """Make the gzip coding (once; a no-op for bodies too small to gain). Until it exists,
+        every client gets the identity coding, which is always correct (RFC 9110 §12.5.3)."""
+        common = self._common
+        if common is None or self.gzip is not None:
+            return
+        # mtime=0: the gzip header carries no timestamp, so the bytes are reproducible.
+        body = gzip.compress(self.body, compresslevel=GZIP_LEVEL, mtime=0)
+        digest = self.identity.etag.strip('"')
+        gzipped = _encoded(body, f'"{digest}-gz"', self, common, coding="gzip")
+        object.__setattr__(self, "gzip", gzipped)  # one reference assignment: atomic
 
     @property
     def etag(self) -> str:
@@ -98,6 +129,66 @@ class Representation:
         if self.gzip is not None and accepts_gzip(accept_encoding):
             return self.gzip
         return self.identity
+
+
+_deferred = threading.local()
+
+
+@contextmanager
+def deferred_gzip() -> Iterator[list[Representation]]:
+    """Representations made inside (on this thread) skip their gzip coding and are collected,
+    for `compress` later: a write can then serve its identity bytes at once and compress on
+    another core (zlib releases the GIL)."""
+    previous = getattr(_deferred, "collected", None)
+    collected: list[Representation] = []
+    _deferred.collected = collected
+    try:
+        yield collected
+    finally:
+        _deferred.collected = previous
+
+
+def compress_all(representations: Sequence[Representation], workers: int = 0) -> None:
+    """Compress many at once on every core (start-up)."""
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        for _ in pool.map(Representation.compress, representations, chunksize=64):
+            pass
+
+
+class Compressor:
+    """Compresses representations on one background thread, oldest first."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Representation] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def submit(self, representations: Iterable[Representation]) -> None:
+        for rep in representations:
+            self._queue.put(rep)
+        with self._start:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="gzip", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            rep = self._queue.get()
+            try:
+                rep.compress()
+            finally:
+                self._queue.task_done()
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted is compressed; False if the timeout came first."""
+        deadline = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(left)
+        return True
 
 
 def _encoded(

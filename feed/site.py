@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .atom import render_atom_page
@@ -53,7 +53,14 @@ from .media import AGENT_MEDIA
 from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
-from .representation import Negotiable, Representation, Resource
+from .representation import (
+    Compressor,
+    Negotiable,
+    Representation,
+    Resource,
+    compress_all,
+    deferred_gzip,
+)
 from .rss import render_rss
 from .settings import Settings
 from .urls import SiteURLs, slugify
@@ -105,6 +112,7 @@ class Staged:
     history: dict[str, list[Revision]]
     events: list[Event]
     chunk_changed: dict[int, datetime]
+    pending: list[Representation] = field(default_factory=list)  # to compress once live
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -131,6 +139,11 @@ class Site:
         self.resources: dict[str, Resource] = dict(vocabulary_resources(settings))
         self._static = dict(self.resources)
         self._keys: dict[ListKey, frozenset[str]] = {}  # the paths each list key serves
+        self.compressor = Compressor()
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every representation a write made has its gzip coding (tests, exports)."""
+        return self.compressor.settle(timeout)
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -160,6 +173,18 @@ class Site:
         """Replace everything (start-up): the current articles, their first revisions, when each
         was stored (feeds.Written), and the retraction history (default: the current
         retracted articles)."""
+        with deferred_gzip() as pending:
+            self._load(articles, originals, written, retractions, history)
+        compress_all(pending)  # on every core: zlib releases the GIL
+
+    def _load(
+        self,
+        articles: Iterable[Article],
+        originals: Iterable[Article],
+        written: Mapping[str, tuple[str, str]] | None,
+        retractions: Iterable[Retraction] | None,
+        history: Iterable[tuple[int, int, Article]] | None,
+    ) -> None:
         current = {a.slug: a for a in articles}
         written = dict(written or {})
         if retractions is None:
@@ -218,7 +243,14 @@ class Site:
         `writes`, their revisions getting store sequence numbers from `sequence` on), without
         changing what is served: the articles' own representations and the lists they were or
         are in (see `Lists.affected`)."""
-        articles = list(articles)
+        with deferred_gzip() as pending:
+            staged = self._stage(list(articles), writes, sequence)
+        staged.pending = pending
+        return staged
+
+    def _stage(
+        self, articles: list[Article], writes: Mapping[str, str] | None, sequence: int | None
+    ) -> Staged:
         if writes is None:  # one write for the lot, numbered after the last one
             last = max((w for pair in self.written.values() for w in pair), default="0")
             write = f"{int(last or 0) + 1:012d}"
@@ -309,6 +341,9 @@ class Site:
         self.resources.update(fresh)
         for path in stale - fresh.keys():
             self.resources.pop(path, None)
+        # The gzip codings follow on another core; until each is made, its identity bytes
+        # (already live) are served to everyone.
+        self.compressor.submit(staged.pending)
         for key, resources in staged.lists.items():
             if resources:
                 self._keys[key] = frozenset(resources)

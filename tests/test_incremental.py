@@ -10,6 +10,7 @@ paging boundary move many times; a 3-day tombstone window makes tombstones appea
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -63,6 +64,7 @@ def from_scratch(site: Site, settings: Settings) -> Site:
 
 
 def assert_same(site: Site, settings: Settings, step: str) -> None:
+    assert site.settle(), "the gzip codings of the writes were made"
     fresh = from_scratch(site, settings)
     missing = fresh.resources.keys() - site.resources.keys()
     extra = site.resources.keys() - fresh.resources.keys()
@@ -207,3 +209,28 @@ def test_apply_reports_the_feeds_whose_bytes_changed(small_pages, article):
         assert f"{base}/tags/{feed.site.slugify(tag)}/feed.atom" in topics
     assert not [t for t in topics if "/archive/" in t]
     assert newsroom.apply(site, [dataclasses.replace(new)]) == []  # the same bytes again
+
+
+def test_a_write_is_live_before_its_gzip_coding(small_pages, article):
+    """The identity bytes are served the moment a write is applied; the gzip codings follow
+    from a background thread and, once made, decompress to those same bytes."""
+    settings = small_pages
+    site = Site(settings)
+    site.load([])
+    newsroom = Newsroom(article, 5)
+    site.compressor.submit = lambda reps: None  # type: ignore[method-assign]  # hold them back
+    new = newsroom.new()
+    staged = site.stage([new], {new.slug: "000000000001"})
+    site.apply(staged)
+    page = site.resources[f"/{new.slug}"]
+    assert isinstance(page, Representation)
+    assert page in staged.pending
+    assert page.gzip is None
+    assert page.encoded("gzip") is page.identity  # served, uncompressed, meanwhile
+    # it will vary by coding: caches are told so from the start
+    assert (b"vary", b"Accept-Encoding") in page.raw_headers
+    for rep in staged.pending:
+        rep.compress()
+    assert page.gzip is not None
+    assert gzip.decompress(page.encoded("gzip").body) == page.body
+    assert_same(site, settings, "one create, compressed by hand")
