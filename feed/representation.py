@@ -32,6 +32,7 @@ __all__ = [
 # Worth compressing: below this, gzip's own overhead eats the gain.
 GZIP_MIN_BYTES = 1024
 GZIP_LEVEL = 6  # as small as 9 for text like ours, and faster
+CHOICES_REMEMBERED = 32  # distinct Accept values remembered per negotiated URL
 
 
 @dataclass(frozen=True)
@@ -230,12 +231,22 @@ class Negotiable:
     """One URL, several representations; the client's Accept header picks (RFC 9110 §12.5.1)."""
 
     variants: tuple[tuple[Offer, Representation], ...]
+    # Accept header -> chosen variant (None: 406). Clients send few distinct Accept values, and
+    # parsing one costs more than the rest of serving a request.
+    _chosen: dict[str | None, Representation | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def choose(self, accept: str | None) -> Representation | None:
+        try:
+            return self._chosen[accept]
+        except KeyError:
+            pass
         offer = negotiate(accept, [o for o, _ in self.variants])
-        if offer is None:
-            return None
-        return next(rep for o, rep in self.variants if o is offer)
+        rep = None if offer is None else next(r for o, r in self.variants if o is offer)
+        if len(self._chosen) < CHOICES_REMEMBERED:
+            self._chosen[accept] = rep
+        return rep
 
     @property
     def media_types(self) -> list[str]:

@@ -6,25 +6,37 @@ import json
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from html import escape
+from typing import Protocol
 
-from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from .representation import Representation
 
-__all__ = ["PreparedResponse", "is_not_modified", "problem_response"]
+__all__ = ["PreparedResponse", "is_not_modified", "prepared", "problem_response"]
+
+
+class RequestHeaders(Protocol):
+    def get(self, key: str, /) -> str | None: ...
+
+
+def prepared(
+    rep: Representation, headers: RequestHeaders
+) -> tuple[int, tuple[tuple[bytes, bytes], ...], bytes]:
+    """Status, raw headers and body for a GET of `rep`: the coding the client accepts, and 304
+    when its validators match (no rendering: every piece was made at write time)."""
+    encoded = rep.encoded(headers.get("accept-encoding"))
+    if rep.status == 200 and is_not_modified(headers, encoded.etag, rep):
+        return 304, encoded.validator_headers, b""
+    return rep.status, encoded.raw_headers, encoded.body
 
 
 class PreparedResponse(Response):
     """Bytes and raw headers built at write time; no body on HEAD or 304."""
 
-    def __init__(self, rep: Representation, headers: Headers) -> None:
-        encoded = rep.encoded(headers.get("accept-encoding"))
-        not_modified = rep.status == 200 and is_not_modified(headers, encoded.etag, rep)
-        self.status_code = 304 if not_modified else rep.status
-        self.body = b"" if not_modified else encoded.body
-        self.raw_headers = list(encoded.validator_headers if not_modified else encoded.raw_headers)
+    def __init__(self, rep: Representation, headers: RequestHeaders) -> None:
+        status, raw_headers, body = prepared(rep, headers)
+        self.status_code, self.raw_headers, self.body = status, list(raw_headers), body
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -39,7 +51,7 @@ def _etags(header: str) -> list[str]:
     return [tag.strip() for tag in header.split(",") if tag.strip()]
 
 
-def is_not_modified(headers: Headers, etag: str, rep: Representation) -> bool:
+def is_not_modified(headers: RequestHeaders, etag: str, rep: Representation) -> bool:
     """RFC 9110 §13.1.2/§13.1.3 for GET and HEAD; If-None-Match wins over If-Modified-Since."""
     if_none_match = headers.get("if-none-match")
     if if_none_match is not None:

@@ -20,7 +20,7 @@ import feedparser
 import lxml.etree
 import lxml.html
 import pytest
-from conftest import BASE_URL, sitemap_locations
+from conftest import BASE_URL, settle_after_writes, sitemap_locations
 from starlette.testclient import TestClient
 
 from feed.app import create_app
@@ -135,7 +135,7 @@ def serve(store: SQLiteStore, **overrides: Any) -> Iterator[TestClient]:
     """A TestClient over `store` with the API token configured (unless overridden)."""
     settings = Settings(base_url=BASE_URL, **{"api_tokens": (TOKEN,), **overrides})
     with TestClient(create_app(settings, store), base_url=BASE_URL) as client:
-        yield client
+        yield settle_after_writes(client)
 
 
 def import_samples(store: SQLiteStore) -> None:
@@ -164,30 +164,20 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
         store.close()
 
 
-def settled(client: TestClient, response: Any) -> Any:
-    """The response, once the write's gzip codings exist (they are made after it, off the
-    write's path), so that what the tests read next does not depend on timing."""
-    assert client.app.state.site.settle()  # type: ignore[attr-defined]
-    return response
-
-
 def put(client: TestClient, slug: str, body: str | bytes, **headers: str) -> Any:
     content = body.encode() if isinstance(body, str) else body
-    r = client.put(f"/api/articles/{slug}", content=content, headers={**MARKDOWN, **headers})
-    return settled(client, r)
+    return client.put(f"/api/articles/{slug}", content=content, headers={**MARKDOWN, **headers})
 
 
 def put_json(client: TestClient, slug: str, data: Any, **headers: str) -> Any:
     content = json.dumps(data).encode()
-    r = client.put(f"/api/articles/{slug}", content=content, headers={**JSON, **headers})
-    return settled(client, r)
+    return client.put(f"/api/articles/{slug}", content=content, headers={**JSON, **headers})
 
 
 def delete(client: TestClient, slug: str, content: bytes = b"", **headers: str) -> Any:
-    r = client.request(
+    return client.request(
         "DELETE", f"/api/articles/{slug}", content=content, headers={**AUTH, **headers}
     )
-    return settled(client, r)
 
 
 def agent_etag(client: TestClient, slug: str, encoding: str = "identity") -> str:
