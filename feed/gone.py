@@ -7,10 +7,10 @@ tombstones).
 
 from __future__ import annotations
 
-import json
 from html import escape
 
 from .feeds import tombstone
+from .jsonld import dumps
 from .model import Article
 from .settings import Settings
 from .terms import STATUS_TERMS
@@ -34,7 +34,7 @@ def render_gone_problem(article: Article, settings: Settings, instance: str) -> 
         "reason": t.comment,
         "feed": urls.feed,
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+    return dumps(document)
 
 
 def render_gone_html(article: Article, settings: Settings) -> bytes:

@@ -12,12 +12,11 @@ sequence: monotonic, so an agent that remembers the last cursor it processed mis
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .jsonld import agent_graph, with_context
+from .jsonld import agent_graph, dumps, with_context
 from .model import Article
 from .settings import Settings
 from .terms import STATUS_TERMS
@@ -165,4 +164,4 @@ def render_changes_page(
         "next": f"{changes}?since={since if last else newest}",
         "complete": last,
     }
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+    return dumps(document)

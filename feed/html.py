@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
+from .jsonld import dumps
 from .markup import markdown_to_html
 from .media import AGENT_MEDIA
 from .model import Article
@@ -26,7 +26,7 @@ _STYLE = (
 
 def script_json(document: object) -> str:
     """JSON safe inside <script>: no '</script>', '<!--' or '&' can close or confuse the element."""
-    text = json.dumps(document, ensure_ascii=False, indent=2)
+    text = dumps(document).decode()[:-1]  # without the final newline
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

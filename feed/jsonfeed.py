@@ -15,12 +15,12 @@ Output is deterministic: key order is fixed, entries keep the page's order, no c
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from .feeds import FeedPage
+from .jsonld import dumps
 from .markup import markdown_to_html
 from .memo import IdentityCache
 from .model import Article
@@ -52,11 +52,11 @@ def render_json_feed(page: FeedPage, settings: Settings) -> bytes:
         doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.websub_hubs]
     if not page.entries:
         doc["items"] = []
-        return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        return dumps(doc)
     # Byte for byte what json.dumps(doc, indent=2) gives with the items in place, but each
     # item's text is made once per article (ITEMS) and spliced in: a write re-renders the
     # pages of every feed the article is in, and their other entries have not changed.
-    head = json.dumps(doc, ensure_ascii=False, indent=2)[: -len("\n}")]
+    head = dumps(doc).decode()[: -len("\n}\n")]
     items = ",\n".join(
         ITEMS.get(a, settings.base_url, partial(_item_text, a, urls)) for a in page.entries
     )
@@ -68,7 +68,7 @@ ITEMS: IdentityCache[str] = IdentityCache(8192)
 
 def _item_text(a: Article, urls: SiteURLs) -> str:
     """One item as it appears inside the document's `items` array (indented two levels)."""
-    text = json.dumps(_item(a, urls), ensure_ascii=False, indent=2)
+    text = dumps(_item(a, urls)).decode()[:-1]
     return "\n".join("    " + line for line in text.split("\n"))
 
 
