@@ -26,6 +26,7 @@ __all__ = [
     "accepts_gzip",
     "compress_all",
     "deferred_gzip",
+    "no_deferred_gzip",
 ]
 
 
@@ -145,6 +146,18 @@ def deferred_gzip() -> Iterator[list[Representation]]:
     _deferred.collected = collected
     try:
         yield collected
+    finally:
+        _deferred.collected = previous
+
+
+@contextmanager
+def no_deferred_gzip() -> Iterator[None]:
+    """Inside, representations compress as they are made, whatever an outer `deferred_gzip`
+    asked (a forked child inherits its parent's thread-local state)."""
+    previous = getattr(_deferred, "collected", None)
+    _deferred.collected = None
+    try:
+        yield
     finally:
         _deferred.collected = previous
 

@@ -53,6 +53,7 @@ from .media import AGENT_MEDIA
 from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
+from .parallel import parallel_map
 from .representation import (
     Compressor,
     Negotiable,
@@ -193,9 +194,6 @@ class Site:
                 for a in current.values()
                 if a.status == "retracted"
             ]
-        updates: dict[str, Resource] = {}
-        for article in current.values():
-            updates.update(article_resources(article, self.settings))
         originals_map = {a.slug: a for a in originals}
         for slug, article in current.items():
             originals_map.setdefault(slug, article)
@@ -205,20 +203,28 @@ class Site:
         revisions: dict[str, list[Revision]] = {}
         for sequence, number, article in history:
             revisions.setdefault(article.slug, []).append(Revision(number, article, sequence))
+        # Every article's representations, revisions and event ETags: on every core.
+        slugs = sorted(current.keys() | revisions.keys())
+        bundles = parallel_map(_article_bundle, (current, revisions, self.settings), slugs)
+        updates: dict[str, Resource] = {}
         events: list[Event] = []
-        for slug, revs in revisions.items():
-            events += events_of(revs, [_agent_etag(r.article, self.settings) for r in revs])
-            updates.update(revision_resources(slug, revs, revs, self.settings))
+        for slug, (resources, etags) in zip(slugs, bundles, strict=True):
+            updates.update(resources)
+            if slug in revisions:
+                events += events_of(revisions[slug], etags)
         events.sort(key=lambda e: e.cursor)
         catalog = Catalog.build(current.values())
         plan = archive_plan(originals_map, self.settings, current, written, retracted)
         lists = Lists(catalog, plan, self.settings, {})
-        keys: set[ListKey] = {MAIN, DISCOVERY}
-        keys |= {key for key in catalog.sections if key != MAIN}
-        keys |= {("archive", month) for month in plan.months}
-        keys |= {("collection", str(n)) for n in range(1, lists.collection_pages + 1)}
-        keys |= {("sitemap", str(n)) for n in range(1, lists.sitemap_chunks + 1)}
-        rendered = lists.render(keys)
+        keys: list[ListKey] = [MAIN]
+        keys += sorted(key for key in catalog.sections if key != MAIN)
+        keys += [("archive", month) for month in plan.months]
+        keys += [("collection", str(n)) for n in range(1, lists.collection_pages + 1)]
+        keys += [("sitemap", str(n)) for n in range(1, lists.sitemap_chunks + 1)]
+        for n in range(1, lists.sitemap_chunks + 1):
+            lists.chunk_changed[n] = lists.chunk_date(n)
+        rendered = dict(zip(keys, parallel_map(_render_key, lists, keys), strict=True))
+        rendered[DISCOVERY] = lists.render([DISCOVERY])[DISCOVERY]
         updates.update(changes_resources(events, self.settings, 0))
         self.catalog, self.plan, self.originals, self.written = (
             catalog,
@@ -354,6 +360,25 @@ class Site:
     def put(self, articles: Iterable[Article]) -> list[str]:
         """Add or replace articles: render their representations and the lists they are in."""
         return self.apply(self.stage(articles))
+
+
+def _article_bundle(
+    state: tuple[Mapping[str, Article], Mapping[str, list[Revision]], Settings], slug: str
+) -> tuple[dict[str, Resource], list[str]]:
+    """One article's resources (current representations, revisions list, permalinks) and the
+    agent-view ETag of each of its revisions."""
+    current, revisions, settings = state
+    out: dict[str, Resource] = {}
+    if slug in current:
+        out.update(article_resources(current[slug], settings))
+    revs = revisions.get(slug, [])
+    if revs:
+        out.update(revision_resources(slug, revs, revs, settings))
+    return out, [_agent_etag(r.article, settings) for r in revs]
+
+
+def _render_key(lists: Lists, key: ListKey) -> dict[str, Resource]:
+    return lists.render([key])[key]
 
 
 def _month(moment: datetime) -> str:
@@ -538,6 +563,13 @@ class Lists:
         keys = self.main.all_pub.keys[(number - 1) * size : number * size]
         return self._articles(key[-1] for key in reversed(keys))
 
+    def chunk_date(self, number: int, chunk: Sequence[Article] | None = None) -> datetime:
+        """The newest modification in sitemap file `number` (a retraction counts: it removes
+        a URL)."""
+        if chunk is None:
+            chunk = self._chunk(number, SITEMAP_CHUNK)
+        return max((a.modified for a in chunk), default=EPOCH)
+
     def _collection(self, number: int) -> dict[str, Resource]:
         pages = self.collection_pages
         if number > pages:
@@ -562,8 +594,7 @@ class Lists:
             return {}
         chunk = self._chunk(number, SITEMAP_CHUNK)
         live = newest(a for a in chunk if a.status != "retracted")
-        changed = max((a.modified for a in chunk), default=EPOCH)
-        self.chunk_changed[number] = changed
+        changed = self.chunk_changed[number] = self.chunk_date(number, chunk)
         body = render_sitemap_articles(live, self.settings)
         return {
             f"/sitemaps/articles-{number}.xml": Representation(

@@ -18,6 +18,7 @@ import pytest
 from conftest import BASE_URL
 
 import feed.feeds
+import feed.parallel
 import feed.site
 from feed.model import Article, Correction
 from feed.representation import Negotiable, Representation, Resource
@@ -234,3 +235,24 @@ def test_a_write_is_live_before_its_gzip_coding(small_pages, article):
     assert page.gzip is not None
     assert gzip.decompress(page.encoded("gzip").body) == page.body
     assert_same(site, settings, "one create, compressed by hand")
+
+
+def test_start_up_on_every_core_renders_what_one_process_does(
+    monkeypatch: pytest.MonkeyPatch, small_pages, article
+):
+    """Site.load forks one process per core for the articles and the lists (feed/parallel.py);
+    the result is the same, byte for byte, as rendering them all in this process."""
+    settings = small_pages
+    site = Site(settings)
+    site.load([])
+    newsroom = Newsroom(article, 3)
+    for _ in range(30):
+        newsroom.apply(site, newsroom.step(site)[1])
+    monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(feed.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
+    forked = from_scratch(site, settings)  # two workers, even on a one-core machine
+    monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 10**9)
+    alone = from_scratch(site, settings)
+    assert forked.resources.keys() == alone.resources.keys()
+    for path, resource in alone.resources.items():
+        assert fingerprint(forked.resources[path]) == fingerprint(resource), path

@@ -1,0 +1,55 @@
+"""Start-up work on every core: rendering thousands of articles is CPU-bound Python, so threads
+would take turns on the GIL; forked processes share the parent's state for free (copy on
+write) and send back only their results.
+
+Used where the work is a pure function of state that exists before the fork (the articles,
+the catalog): `parallel_map(fn, state, items)` is `[fn(state, item) for item in items]`, in
+order, computed by one process per core when there are enough items to pay for it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from .representation import no_deferred_gzip
+
+__all__ = ["PARALLEL_MIN", "parallel_map"]
+
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Below this many items one process is quicker than forking and pickling results back.
+PARALLEL_MIN = 400
+
+_job: tuple[Callable[[Any, Any], Any], Any] | None = None  # set in the parent just before fork
+
+
+def _run(item: Any) -> Any:
+    assert _job is not None
+    fn, state = _job
+    with no_deferred_gzip():  # a child compresses its own results: that is the point
+        return fn(state, item)
+
+
+def parallel_map(
+    fn: Callable[[S, T], R], state: S, items: Sequence[T], workers: int = 0
+) -> list[R]:
+    global _job
+    workers = workers or len(os.sched_getaffinity(0))
+    if (
+        workers < 2
+        or len(items) < PARALLEL_MIN
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        return [fn(state, item) for item in items]
+    _job = (fn, state)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            chunk = max(1, len(items) // (workers * 8))
+            return list(pool.imap(_run, items, chunksize=chunk))
+    finally:
+        _job = None
