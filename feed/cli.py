@@ -1,7 +1,8 @@
-"""The `feed` command: serve, import, check, render. Errors become one line each and an exit code.
+"""The `feed` command: serve, import, check, render, build. Errors become one line each and an
+exit code.
 
 Exit codes: 0 success, 1 invalid input (nothing was changed), 2 usage error,
-3 settings or store error.
+3 settings, store or output folder error.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -56,6 +58,28 @@ def _parser() -> argparse.ArgumentParser:
         "paths", nargs="+", type=Path, metavar="PATH", help="article files or folders"
     )
     site_options(check)
+
+    build = sub.add_parser(
+        "build", help="export everything the service serves as files, with an nginx configuration"
+    )
+    build.add_argument("outdir", type=Path, metavar="OUTDIR", help="the output folder")
+    build.add_argument(
+        "--db",
+        type=Path,
+        help="SQLite store (FEED_DB_PATH); default: ./feed.sqlite3 "
+        "filled with the bundled sample articles, as `feed serve` does",
+    )
+    build.add_argument(
+        "--listen",
+        help="what the generated nginx.conf listens on (default 127.0.0.1:8080)",
+    )
+    build.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="threads writing files (default 1: more only help on some filesystems)",
+    )
+    site_options(build)
 
     render = sub.add_parser("render", help="print one representation of an article file")
     render.add_argument("path", type=Path, metavar="PATH", help="an article file")
@@ -140,20 +164,57 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _seed_default(store: SQLiteStore, settings: Settings) -> bool:
+    """The embedded default: a new store gets the bundled samples, so `feed serve` on a fresh
+    machine has something to show. (Only when empty: a sample changed or retracted through the
+    API stays as it was written.) False when the samples do not import."""
+    if settings.db_path is None and store.count() == 0:
+        report, _ = import_paths(store, sample_paths(), settings)
+        if not report.ok:
+            _report(report.problems)
+            return False
+    return True
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    from .export import DEFAULT_LISTEN, ExportError, build, load_site
+
+    if args.jobs < 1:
+        print("feed: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    store = SQLiteStore(settings.database)
+    try:
+        if not _seed_default(store, settings):
+            return 1
+        site = load_site(settings, store)  # what `feed serve` serves after start-up
+    finally:
+        store.close()
+    loaded = time.perf_counter() - started
+    try:
+        summary = build(site, args.outdir, listen=args.listen or DEFAULT_LISTEN, jobs=args.jobs)
+    except ExportError as exc:
+        print(f"feed: {exc}", file=sys.stderr)
+        return 3
+    total = time.perf_counter() - started
+    print(
+        f"{'reused' if summary.reused else 'built'} {summary.build_dir}: {summary.keys} URLs, "
+        f"{summary.representations} representations, {summary.files} files, "
+        f"{summary.bytes:,} bytes in {total:.2f} s "
+        f"(load {loaded:.2f} s, export {summary.seconds:.2f} s)"
+    )
+    print(f"serve it: nginx -p RUNTIME_DIR/ -c {summary.outdir / 'nginx.conf'}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from .app import create_app
 
     store = SQLiteStore(settings.database)
-    if settings.db_path is None and store.count() == 0:
-        # The embedded default: a new store gets the bundled samples, so `feed serve` on a
-        # fresh machine has something to show. (Only when empty: a sample changed or retracted
-        # through the API stays as it was written.)
-        report, _ = import_paths(store, sample_paths(), settings)
-        if not report.ok:
-            _report(report.problems)
-            return 1
+    if not _seed_default(store, settings):
+        return 1
     print(
         f"feed: serving {store.count()} article(s) from {settings.database} at "
         f"http://{settings.host}:{settings.port}/ (links use {settings.base_url})",
@@ -170,7 +231,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"check": cmd_check, "import": cmd_import, "render": cmd_render, "serve": cmd_serve}
+COMMANDS = {
+    "build": cmd_build,
+    "check": cmd_check,
+    "import": cmd_import,
+    "render": cmd_render,
+    "serve": cmd_serve,
+}
 
 
 if __name__ == "__main__":

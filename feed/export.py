@@ -1,0 +1,990 @@
+"""Static export (`feed build OUTDIR`): every prepared byte the service serves, as files, and an
+nginx configuration that serves them with the live service's headers, validators and negotiation.
+
+The site is loaded from the store exactly as `feed serve` loads it at start-up; then every
+representation of every URL key in `Site.resources` becomes a file (and its precomputed gzip
+coding `file.gz`, byte for byte the service's), whatever the set of keys is. Layout of OUTDIR:
+
+    feed-build.json          what the current build is (deterministic; the marker of a build folder)
+    nginx.conf               a complete nginx configuration serving the current build
+    current -> builds/ID     the current build
+    builds/ID/root/...       the files: URL path + "@" + query + "." + type (see `file_name`)
+    builds/ID/nginx/http.conf, server.conf   includes for an existing nginx (http / server block)
+
+A build goes into a temporary folder that is renamed to `builds/ID` only when complete; then
+nginx.conf, `current` and feed-build.json are switched by rename, so a failed or interrupted build
+never replaces a good one, and the previous build stays in place for the workers of a running
+nginx until its reload. ID is a digest of everything in the build: the same store (and
+settings) always gives the same ID and the same bytes in every file and in the configuration.
+
+How nginx answers like the live service (details in README.md, "Static export"):
+
+- Per request, `map`s (hash tables: fine for 100,000 articles) look up the URL key (plus the
+  query of the collection and changes routes, normalised as app.py does) and give the variant's
+  file type, status, ETag and header group. Header values are templated on the key's last path
+  segment, so the per-article Link / Content-Location headers collapse into a few groups.
+- Negotiated URLs pick a variant with regular expressions over Accept, generated from the
+  resource's own offers and filled in by the service's `negotiate()`: the first listed range
+  that names an available type with a non-zero q decides.
+- nginx's own ETags are mtime-size strings and it evaluates If-None-Match only against them, so
+  `etag off`, the service's ETag is added as a header, and If-None-Match is compared in the
+  configuration (weak comparison, lists, `*`); a match answers 304 through an error page that
+  serves the same file with status 304. If-Modified-Since is nginx's own, against file mtimes set
+  to Last-Modified. gzip is `gzip_static`; the ETag header follows the coding actually sent.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
+from .errors import NotAcceptable, NotFound
+from .history import CHANGES_PAGE
+from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
+from .representation import Negotiable, Representation, compress_all
+from .responses import problem_response
+from .settings import Settings
+from .site import Site
+from .storage import Store
+
+__all__ = [
+    "DEFAULT_LISTEN",
+    "BuildSummary",
+    "Entry",
+    "ExportError",
+    "Plan",
+    "accept_rules",
+    "build",
+    "file_name",
+    "load_site",
+    "plan",
+]
+
+GENERATOR = "feed build"
+MARKER = "feed-build.json"
+DEFAULT_LISTEN = "127.0.0.1:8080"
+# The status `return`ed when If-None-Match matches: its error page re-serves the file as 304 (a
+# `return 304` would send Content-Type: application/octet-stream and Content-Length: 0).
+NOT_MODIFIED_HOOK = 599
+RESERVED_STATUSES = frozenset({200, 304, 404, 405, 406, NOT_MODIFIED_HOOK})
+# Headers nginx makes itself (from the file) or that are served per coding: not in header groups.
+OWN_HEADERS = frozenset(
+    {"content-type", "content-length", "content-encoding", "etag", "last-modified"}
+)
+# app.py's routes that read a query parameter (the others ignore the query).
+QUERY_ROUTES = {"/agent/": "page", "/agent/changes": "since"}
+PLACEHOLDER_PATH = "/__feed_export_path__"
+PLACEHOLDER_METHOD = "FEED_EXPORT_METHOD"
+TEMPLATE_MIN = 6  # a key's last segment this long is worth templating header values on
+
+# Short file-name types for common media types; any other type gets a name from its subtype.
+TYPE_NAMES = {
+    "text/html": "html",
+    "application/ld+json": "jsonld",
+    "text/turtle": "ttl",
+    "application/n-triples": "nt",
+    "application/rdf+xml": "rdf",
+    "text/markdown": "md",
+    "application/atom+xml": "atom",
+    "application/feed+json": "feed-json",
+    "application/rss+xml": "rss",
+    "application/xml": "xml",
+    "text/plain": "txt",
+    "application/json": "json",
+    "application/problem+json": "problem-json",
+}
+
+# What a key may look like: nginx must be able to rebuild its file name from $uri and the query.
+_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+_QUERY = re.compile(r"([A-Za-z0-9_]+)=([A-Za-z0-9._~-]*)")
+# The key's last path segment up to its first dot: what header values are templated on. The
+# same pattern runs in nginx (PCRE) and here.
+TOKEN_PATTERN = r"^[^?]*/([^/?.]*)"
+
+# Accept-Encoding admitted by gzip_static (nginx's ngx_http_gzip_accept_encoding): the first
+# "gzip" token (any case) at the start or after "," or " ", then "," / end, or ";" with no q or a
+# non-zero q in nginx's own q syntax (at most three decimals). The configuration needs it to know,
+# before the file is opened, which coding's ETag If-None-Match has to match.
+GZIP_OK_PATTERN = (
+    r"^(?>(?:|.*?[, ])gzip) *(?:,|$|;(?: *$| *q=(?:1(?:\.0{0,3})?"
+    r"|0\.(?=[0-9]{0,3}(?:[, ]|$))[0-9]*[1-9][0-9]*)(?:[, ]|$)))"
+)
+# '"etag" If-None-Match' -> match: weak comparison (W/"x" matches "x"), any member of a list, or
+# "*" (RFC 9110 §13.1.2), as feed.responses.is_not_modified does.
+INM_PATTERN = r'^("[^"]+") (?:\s*\*\s*|(?:[^,]*,)*?\s*(?:W/)?\1\s*(?:,.*)?)$'
+_NOT_Q0 = r"(?![^,]*;\s*q\s*=\s*0(?:\.0*)?\s*(?:[,;]|$))"
+
+
+class ExportError(Exception):
+    """The site cannot be exported as asked (an unusable OUTDIR, a key no file can stand for)."""
+
+
+# --- what to write --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One representation of one URL key, and the file that holds it."""
+
+    key: str  # the URL key: a path, or path?name=value for the collection and changes pages
+    variant: str  # "" for a plain resource; for a negotiated one, its file type (the map's pick)
+    file: str  # relative to root/, e.g. "agent/some-slug@.jsonld"
+    rep: Representation
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The offers of a negotiated URL (every article's agent view shares one)."""
+
+    id: str
+    offers: tuple[Offer, ...]
+    types: tuple[str, ...]  # the file type of each offer's representation
+    media_types: tuple[str, ...]  # what a 406 lists (Negotiable.media_types)
+
+
+@dataclass(frozen=True)
+class Plan:
+    entries: tuple[Entry, ...]  # sorted by key, then in each negotiable's order
+    types: dict[str, str]  # media type -> file type (the extension nginx maps to it)
+    negotiated: dict[str, str]  # key -> signature id
+    signatures: tuple[Signature, ...]
+    articles: int
+
+
+def file_name(key: str, file_type: str) -> str:
+    """Where the representation of `key` with `file_type` lives, relative to root/:
+
+    "/" -> "@.html", "/agent/x" -> "agent/x@.jsonld", "/beats/x/" -> "beats/x/@.html",
+    "/agent/?page=2" -> "agent/@page=2.jsonld", "/agent/changes?since=100" ->
+    "agent/changes@since=100.json". "@" never occurs in a key, so a file never collides with a
+    folder of another key.
+    """
+    path, _, query = key.partition("?")
+    return f"{path.lstrip('/')}@{query}.{file_type}"
+
+
+def _check_key(key: str) -> None:
+    path, question, query = key.partition("?")
+    segments = path.split("/")
+    ok = path.startswith("/") and all(
+        (_SEGMENT.fullmatch(s) and s not in (".", ".."))
+        or (s == "" and i in (0, len(segments) - 1))
+        for i, s in enumerate(segments)
+    )
+    if not ok or (question and not _QUERY.fullmatch(query)) or len(key) > 1000:
+        raise ExportError(
+            f"cannot export {key!r}: a key must be /-separated segments of A-Z a-z 0-9 . _ ~ - "
+            "(and an optional ?name=value query), so that nginx can find its file"
+        )
+
+
+def _type_names(media_types: set[str]) -> dict[str, str]:
+    """A distinct file type per media type, deterministic: `text/turtle` -> ttl,
+    `application/ld+json; profile="...#expanded"` -> jsonld-expanded."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for media_type in sorted(media_types):
+        base, _, params = media_type.partition(";")
+        base = base.strip().lower()
+        name = TYPE_NAMES.get(base) or _slug(base.rpartition("/")[2]) or "bin"
+        profile = re.search(r'profile\s*=\s*"?([^";]+)', params)
+        if profile:
+            iri = profile.group(1).strip().rstrip("/#")
+            name += "-" + (_slug(re.split(r"[#/]", iri)[-1]) or "profile")
+        candidate, n = name, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{name}-{n}"
+        used.add(candidate)
+        out[media_type] = candidate
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def plan(site: Site) -> Plan:
+    """Every file to write, from whatever keys the site has."""
+    resources = site.resources
+    media_types: set[str] = set()
+    uncompressed = []
+    for key, resource in resources.items():
+        _check_key(key)
+        reps = [resource] if isinstance(resource, Representation) else _reps(resource)
+        media_types.update(rep.media_type for rep in reps)
+        uncompressed += [rep for rep in reps if rep.gzip is None]
+    # a write compresses in the background: export the gzip coding the service will serve
+    # (a no-op for bodies too small to have one)
+    compress_all(uncompressed)
+    types = _type_names(media_types)
+    entries: list[Entry] = []
+    negotiated: dict[str, str] = {}
+    signatures: dict[tuple[object, ...], Signature] = {}
+    folded: dict[str, str] = {}
+    for key in sorted(resources):
+        resource = resources[key]
+        if isinstance(resource, Representation):
+            pairs = [("", resource)]
+        else:
+            offers = tuple(offer for offer, _ in resource.variants)
+            file_types = tuple(types[rep.media_type] for _, rep in resource.variants)
+            if len(set(file_types)) != len(file_types):
+                raise ExportError(f"cannot export {key!r}: two variants have the same media type")
+            shape = (
+                *((o.media_type, tuple(sorted(o.profiles)), o.aliases) for o in offers),
+                file_types,
+            )
+            signature = signatures.get(shape)
+            if signature is None:
+                signature = Signature(
+                    f"n{len(signatures)}", offers, file_types, tuple(resource.media_types)
+                )
+                signatures[shape] = signature
+            negotiated[key] = signature.id
+            pairs = [(t, rep) for t, (_, rep) in zip(file_types, resource.variants, strict=True)]
+        for variant, rep in pairs:
+            if rep.status in RESERVED_STATUSES - {200}:
+                raise ExportError(f"cannot export {key!r}: status {rep.status} is reserved")
+            # nginx's map keys are case-insensitive: two keys differing only in case would clash
+            lookup = f"{key}|{variant}".lower()
+            if lookup in folded:
+                raise ExportError(
+                    f"cannot export {key!r}: it differs from {folded[lookup]!r} in case"
+                )
+            folded[lookup] = key
+            entries.append(Entry(key, variant, file_name(key, types[rep.media_type]), rep))
+    return Plan(tuple(entries), types, negotiated, tuple(signatures.values()), len(site.articles))
+
+
+def _reps(resource: Negotiable) -> list[Representation]:
+    return [rep for _, rep in resource.variants]
+
+
+def load_site(settings: Settings, store: Store) -> Site:
+    """The site as `feed serve` has it after start-up (the same calls as app.py's lifespan)."""
+    site = Site(settings)
+    site.load(
+        (s.article for s in store.current()),
+        store.originals(),
+        store.written(),
+        store.retractions(),
+        store.history(),
+    )
+    return site
+
+
+# --- content negotiation in nginx ----------------------------------------------------------------
+
+
+def _range(media_range: str, profile: str = "") -> str:
+    """A zero-width PCRE assertion: the Accept member starting here is `media_range` with a
+    non-zero q, and the JSON-LD `profile` asked for or, without one, no JSON-LD profile (the
+    service matches a member with JSON-LD profiles only to offers that have them all)."""
+    main, _, sub = media_range.partition("/")
+    name = re.escape(main) + "/" + re.escape(sub)
+    out = r"(?=\s*" + name + r"\s*(?:[;,]|$))" + _NOT_Q0
+    if profile:
+        return out + r'(?=[^,]*;\s*profile\s*=\s*"?[^,"]*?' + re.escape(profile) + r'(?:[\s",;]|$))'
+    return out + r'(?![^,]*;\s*profile\s*=\s*"?[^,"]*?' + re.escape(KNOWN_PROFILE_PREFIX) + ")"
+
+
+def accept_rules(
+    offers: Sequence[Offer], file_types: Sequence[str]
+) -> tuple[str, list[tuple[str, str]]]:
+    """How nginx picks a variant from Accept: (the pick when Accept is absent or empty,
+    [(PCRE, pick)]); the first pattern that matches (case-insensitively) wins; none: 406.
+
+    Each pattern says "the first member of Accept that names one of our media types (or an
+    alias, a `type/*`, `*/*`; a JSON-LD profile we offer) with a non-zero q is X"; what X gets
+    is decided by the service's own `negotiate(X)`. What this cannot do: weigh q-values against
+    each other (the first listed acceptable member wins, as nearly every client lists its
+    preference first), or honour a q=0 refusal against a wildcard listed later.
+    """
+
+    def pick(accept: str | None) -> str:
+        chosen = negotiate(accept, offers)
+        for offer, file_type in zip(offers, file_types, strict=True):
+            if offer is chosen:
+                return file_type
+        return "!"
+
+    media = list(dict.fromkeys(t for o in offers for t in (o.media_type, *o.aliases)))
+    profiled = {o.media_type for o in offers if o.profiles}
+    # a profile fewer offers satisfy is more telling: test it first
+    profiles = sorted(
+        {p for o in offers for p in o.profiles},
+        key=lambda p: (sum(p in o.profiles for o in offers), p),
+    )
+    ranges: list[tuple[str, str]] = []  # (assertion, a representative Accept member)
+    for media_type in media:
+        if media_type in profiled:  # with a profile first: without, a member has none
+            for iri in profiles:
+                ranges.append((_range(media_type, profile=iri), f'{media_type};profile="{iri}"'))
+        ranges.append((_range(media_type), media_type))
+    for main in dict.fromkeys(t.partition("/")[0] for t in media):
+        ranges.append((_range(f"{main}/*"), f"{main}/*"))
+    ranges.append((_range("*/*"), "*/*"))
+    usable = [(assertion, pick(member)) for assertion, member in ranges]
+    usable = [(assertion, chosen) for assertion, chosen in usable if chosen != "!"]
+    if not usable:
+        return pick(None), []
+    known = "(?:" + "|".join(assertion for assertion, _ in usable) + ")"
+    skip = r"^(?:(?!" + known + r")[^,]*,)*+"
+    rules = [(skip + assertion, chosen) for assertion, chosen in usable]
+    rules.append((r"^[^/]*$", pick(None)))  # nothing readable: the service treats it as absent
+    return pick(None), rules
+
+
+# --- the nginx configuration ----------------------------------------------------------------------
+
+
+def _q(text: str) -> str:
+    """An nginx quoted string (variables in it are still expanded where nginx expands them)."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+    escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return f"'{escaped}'"
+
+
+def _data(text: str) -> str:
+    """A literal value: '$' cannot be escaped in nginx, so it comes from a variable."""
+    return _q(text.replace("$", "${feed_dollar}"))
+
+
+def _header_name(name: str) -> str:
+    return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+@dataclass
+class _Groups:
+    """Distinct sets of extra headers; values templated on the key's token."""
+
+    ids: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
+    slots: list[tuple[str, int]] = field(default_factory=list)  # (header name, occurrence)
+
+    def group(self, key: str, rep: Representation) -> str:
+        match = re.match(TOKEN_PATTERN, key)
+        token = match.group(1) if match else ""
+        seen: dict[str, int] = {}
+        items = []
+        for raw_name, raw_value in rep.identity.raw_headers:
+            name = raw_name.decode("latin-1")
+            if name in OWN_HEADERS:
+                continue
+            value = raw_value.decode("latin-1")
+            occurrence = seen.get(name, 0)
+            seen[name] = occurrence + 1
+            if (name, occurrence) not in self.slots:
+                self.slots.append((name, occurrence))
+            if len(token) >= TEMPLATE_MIN:
+                value = value.replace(token, "\0")
+            items.append((f"{name}#{occurrence}", value))
+        shape = tuple(items)
+        if shape not in self.ids:
+            self.ids[shape] = f"g{len(self.ids)}"
+        return self.ids[shape]
+
+
+def _template(value: str) -> str:
+    """A header value with the key's token (NUL here) as ${feed_tok}."""
+    parts = [_data(part)[1:-1] for part in value.split("\0")]
+    return "'" + "${feed_tok}".join(parts) + "'"
+
+
+def _meta(entry: Entry, group: str) -> str:
+    rep = entry.rep
+    etag = rep.identity.etag.strip('"')
+    if rep.gzip is None:
+        coded = "-"
+    elif rep.gzip.etag == f'"{etag}-gz"':
+        coded = "+"
+    else:
+        coded = "=" + rep.gzip.etag.strip('"')
+    modified = "0" if rep.last_modified is None else "1"
+    file_type = entry.file.rpartition(".")[2]
+    return f"{file_type} {rep.status} {modified} {etag} {coded} {group}"
+
+
+def _map(source: str, variable: str, items: Sequence[tuple[str, str]], default: str = "''") -> str:
+    lines = [f"map {source} ${variable} {{", f"    default {default};"]
+    lines += [f"    {k} {v};" for k, v in items]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _machine_pattern() -> str:
+    segments = "|".join(re.escape(s) for s in sorted(MACHINE_SEGMENTS))
+    suffixes = "|".join(re.escape(s) for s in sorted(MACHINE_SUFFIXES))
+    return rf"^/*(?:{segments})(?:[./]|$)|(?:{suffixes})$"
+
+
+def _query_maps(p: Plan, keys: set[str]) -> list[str]:
+    """$feed_query: "" or "?name=value", the query part of the key a request stands for,
+    normalised as app.py's query routes do (a missing page is page 1, the bare URL; a changes
+    cursor is rounded down to its page and past the end gives the last page)."""
+    families: dict[tuple[str, str], list[str]] = {}
+    for path, name in QUERY_ROUTES.items():
+        if path in keys or any(k.startswith(f"{path}?{name}=") for k in keys):
+            families[(path, name)] = []
+    for key in keys:
+        path, question, query = key.partition("?")
+        if question:
+            name, _, value = query.partition("=")
+            families.setdefault((path, name), []).append(value)
+    out = []
+    routes = []
+    for index, ((path, name), values) in enumerate(sorted(families.items())):
+        variable = f"feed_q{index}"
+        arg = f"$arg_{name}"
+        items = []
+        if path in keys:  # the bare URL is the first page
+            items += [("''", "''")] + ([("'1'", "''")] if name == "page" else [])
+        numeric = bool(values) and all(v.isdigit() for v in values)
+        page = CHANGES_PAGE
+        digits = len(str(page)) - 1
+        if name == "since" and numeric and page == 10**digits and path not in keys:
+            # the changes feed: round down to a page, anything past the end is the last page
+            last = max(values, key=int)
+            floor = f"feed_q{index}_floor"
+            out.append(
+                _map(
+                    arg,
+                    floor,
+                    [
+                        ("''", "'0'"),
+                        (
+                            _q(rf"~^0*(?<feed_q{index}_h>[1-9][0-9]*)[0-9]{{{digits}}}$"),
+                            _q(f"${{feed_q{index}_h}}" + "0" * digits),
+                        ),
+                        (_q("~^[0-9]+$"), "'0'"),
+                    ],
+                    default="'x'",
+                )
+            )
+            pages = [(_q(v), _q(v)) for v in sorted(values, key=int)]
+            out.append(_map(f"${floor}", f"{variable}_page", [("'x'", "'x'"), *pages], _q(last)))
+            out.append(_map(f"${variable}_page", variable, [], _q(f"?{name}=${variable}_page")))
+        else:
+            out.append(_map(arg, variable, items, _q(f"?{name}={arg}")))
+        routes.append((_q(path), f"${variable}"))
+    out.append(_map("$uri", "feed_query", routes))
+    out.append(_map("$feed_query", "feed_qname", [(_q(r"~^\?(.+)$"), "$1")]))
+    return out
+
+
+def _error_location(
+    name: str, status: int, response_body: bytes, headers: Sequence[tuple[str, str]]
+) -> str:
+    content_type = "application/octet-stream"
+    lines = [f"location @{name} {{", "    types {}"]
+    extra = []
+    for header, value in headers:
+        if header == "content-type":
+            content_type = value
+        elif header != "content-length":
+            extra.append(f"    add_header {_header_name(header)} {_data(value)} always;")
+    lines.append(f"    default_type {_q(content_type)};")
+    # an add_header here (even one that adds nothing) stops the resource headers being inherited
+    lines += extra or ["    add_header X-Feed-Export '' always;"]
+    body = response_body.decode("utf-8")
+    body_value = (
+        _data(body)
+        .replace(PLACEHOLDER_PATH, "${feed_safe_path}")
+        .replace(PLACEHOLDER_METHOD, "${request_method}")
+    )
+    lines.append(f"    return {status} {body_value};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _error_page(
+    status: int,
+    title: str,
+    detail: str,
+    machine: bool,
+    extra: dict[str, object] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """The service's own error response, with placeholders for the path and the method."""
+    response = problem_response(
+        status, title, detail, PLACEHOLDER_PATH, machine=machine, extra=extra, headers=headers
+    )
+    sent = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+    return bytes(response.body), sent
+
+
+def configuration(p: Plan, root: str) -> tuple[str, str]:
+    """(http.conf, server.conf) serving the files of `p` under the absolute folder `root`."""
+    keys = {e.key for e in p.entries}
+    groups = _Groups()
+    meta_items = []
+    for entry in p.entries:
+        group = groups.group(entry.key, entry.rep)
+        meta_items.append((_q(f"{entry.key}|{entry.variant}"), _q(_meta(entry, group))))
+    http: list[str] = [
+        f"# Generated by `{GENERATOR}` (agentry-feed {__version__}); include inside http {{ }}.",
+        "# Every request's facts come from these maps, keyed on the URL key ($feed_key).",
+        f"map_hash_max_size {max(2048, 2 * len(meta_items) + 1000)};",
+        "map_hash_bucket_size 2048;",
+        "geo $feed_dollar { default '$'; }",
+        *_query_maps(p, keys),
+        _map("$feed_key", "feed_sig", [(_q(k), v) for k, v in sorted(p.negotiated.items())]),
+    ]
+    for signature in p.signatures:
+        absent, rules = accept_rules(signature.offers, signature.types)
+        items = [("''", _q(absent))] + [
+            (_q("~*" + pattern), _q(chosen)) for pattern, chosen in rules
+        ]
+        http.append(_map("$http_accept", f"feed_accept_{signature.id}", items, "'!'"))
+    http.append(
+        _map("$feed_sig", "feed_variant", [(s.id, f"$feed_accept_{s.id}") for s in p.signatures])
+    )
+    http.append(_map("'$feed_key|$feed_variant'", "feed_meta", meta_items))
+    fields = ("ext", "status", "lm", "etag", "gz")
+    for index, name in enumerate(fields):
+        pattern = "~^" + r"\S+ " * index + r"(\S+) "
+        http.append(_map("$feed_meta", f"feed_{name}", [(_q(pattern), "$1")]))
+    http += [
+        _map("$feed_meta", "feed_group", [(_q(r"~ (\S+)$"), "$1")]),
+        _map("$feed_key", "feed_tok", [(_q("~" + TOKEN_PATTERN), "$1")]),
+        _map("$feed_gz", "feed_gzetag", [("'+'", "'${feed_etag}-gz'"), (_q("~^=(.+)$"), "$1")]),
+        _map("$feed_etag", "feed_etag_identity", [("''", "''")], "'\"$feed_etag\"'"),
+        _map("$feed_gzetag", "feed_etag_gzip", [("''", "''")], "'\"$feed_gzetag\"'"),
+        "# the coding gzip_static will send, known before the file is opened",
+        _map("$http_accept_encoding", "feed_gzip_ok", [(_q("~*" + GZIP_OK_PATTERN), "1")], "0"),
+        _map(
+            "$feed_gzip_ok$feed_gz", "feed_inm_tag", [(_q("~^1[+=]"), "$feed_gzetag")], "$feed_etag"
+        ),
+        _map("$feed_inm_tag", "feed_etag_predicted", [("''", "''")], "'\"$feed_inm_tag\"'"),
+        "# the ETag of the coding sent; nginx's own 304 (If-Modified-Since) has dropped the coding",
+        _map(
+            "'$status:$sent_http_content_encoding'",
+            "feed_etag_out",
+            [(_q("~:gzip$"), "$feed_etag_gzip"), ("'304:'", "$feed_etag_predicted")],
+            "$feed_etag_identity",
+        ),
+        _map(
+            "'\"$feed_inm_tag\" $http_if_none_match'",
+            "feed_not_modified",
+            [(_q("~" + INM_PATTERN), "1")],
+            "0",
+        ),
+        _map("$feed_lm", "feed_lm_out", [("1", "$sent_http_last_modified")]),
+        _map("$feed_lm", "feed_target", [("0", "'/@n${feed_file}'")], "'/@s${feed_file}'"),
+        _map("$feed_path", "feed_machine", [(_q("~" + _machine_pattern()), "m")], "h"),
+        _map(
+            "$feed_path", "feed_safe_path", [(_q(r"~^[A-Za-z0-9._~!*()+,;=:@/%-]*$"), "$feed_path")]
+        ),
+    ]
+    group_items = sorted(
+        ((gid, dict(shape)) for shape, gid in groups.ids.items()), key=lambda g: int(g[0][1:])
+    )
+    for index, (name, occurrence) in enumerate(groups.slots):
+        items = [
+            (gid, _template(values[f"{name}#{occurrence}"]))
+            for gid, values in group_items
+            if f"{name}#{occurrence}" in values
+        ]
+        http.append(f"# {name}")
+        http.append(_map("$feed_group", f"feed_h{index}", items))
+
+    statuses = sorted({e.rep.status for e in p.entries} - {200})
+    server: list[str] = [
+        f"# Generated by `{GENERATOR}` (agentry-feed {__version__}); include inside server {{ }}.",
+        f"root {_q(root)};",
+        "etag off;  # nginx's ETag is mtime-size; the service's is added below",
+        "if_modified_since before;  # as the service: 304 when Last-Modified <= the date",
+        "max_ranges 0;  # the service has no ranges either",
+        "gzip_static on;",
+        "gzip_vary off;  # Vary comes with the resource's headers",
+        "gzip_http_version 1.0;",
+        "gzip_proxied any;",
+        "server_tokens off;",
+        "merge_slashes off;  # the service does not merge them either: //feed.atom is a 404",
+        "open_file_cache max=10000 inactive=60s;",
+        "open_file_cache_valid 60s;",
+        "open_file_cache_errors on;",
+        "types {",
+        *(f"    {_q(m)} {t};" for m, t in sorted(p.types.items(), key=lambda i: i[1])),
+        "}",
+        "default_type application/octet-stream;",
+        "add_header ETag $feed_etag_out always;",
+        "add_header Last-Modified $feed_lm_out always;",
+        *(
+            f"add_header {_header_name(name)} $feed_h{index} always;"
+            for index, (name, _) in enumerate(groups.slots)
+        ),
+        "error_page 404 @feed_404_$feed_machine;",
+        "error_page 405 @feed_405_$feed_machine;",
+        "error_page 406 @feed_406_${feed_sig}_$feed_machine;",
+        *(f"error_page {s} $feed_target;" for s in statuses),
+        f"error_page {NOT_MODIFIED_HOOK} =304 $feed_target;",
+        "",
+        "location / {",
+        "    set $feed_path $uri;",
+        "    set $feed_key $uri$feed_query;",
+        "    if ($request_method !~ '^(?:GET|HEAD)$') { return 405; }",
+        "    if ($feed_variant = '!') { return 406; }",
+        "    if ($feed_meta = '') { return 404; }",
+        "    set $feed_file '${feed_path}@${feed_qname}.${feed_ext}';",
+        "    if (!-f $document_root$feed_file) { return 404; }",
+        *(f"    if ($feed_status = {s}) {{ return {s}; }}" for s in statuses),
+        f"    if ($feed_not_modified) {{ return {NOT_MODIFIED_HOOK}; }}",
+        "    rewrite ^ $feed_target last;",
+        "}",
+        "# the files, by Last-Modified: with one (nginx's If-Modified-Since), without (none)",
+        f"location /@s/ {{ internal; alias {_q(root + '/')}; }}",
+        f"location /@n/ {{ internal; alias {_q(root + '/')}; if_modified_since off; }}",
+    ]
+    for machine in (True, False):
+        suffix = "m" if machine else "h"
+        body, headers = _error_page(
+            404, NotFound.title, f"Nothing is published at {PLACEHOLDER_PATH}.", machine
+        )
+        server.append(_error_location(f"feed_404_{suffix}", 404, body, headers))
+        body, headers = _error_page(
+            405,
+            "Method Not Allowed",
+            f"{PLACEHOLDER_METHOD} {PLACEHOLDER_PATH}: Method Not Allowed.",
+            machine,
+            headers={"allow": "GET, HEAD"},
+        )
+        server.append(_error_location(f"feed_405_{suffix}", 405, body, headers))
+        for signature in p.signatures:
+            available = list(signature.media_types)
+            body, headers = _error_page(
+                406,
+                NotAcceptable.title,
+                f"{PLACEHOLDER_PATH} is available as {', '.join(available)}.",
+                machine,
+                extra={"available": available},
+                headers={"vary": "Accept"},
+            )
+            server.append(_error_location(f"feed_406_{signature.id}_{suffix}", 406, body, headers))
+    if "/healthz" not in keys:
+        health = json.dumps({"status": "ok", "articles": p.articles}) + "\n"
+        server += [
+            "# liveness, as the service answers it (a snapshot: the article count of the build)",
+            "location = /healthz {",
+            "    set $feed_path $uri;",
+            "    if ($request_method !~ '^(?:GET|HEAD)$') { return 405; }",
+            "    types {}",
+            "    default_type application/json;",
+            "    add_header Cache-Control no-store always;",
+            f"    return 200 {_data(health)};",
+            "}",
+        ]
+    return "\n\n".join(http) + "\n", "\n".join(server) + "\n"
+
+
+def main_configuration(build_dir: Path, listen: str) -> str:
+    """A complete nginx.conf: run with `nginx -p RUNTIME_DIR/ -c OUTDIR/nginx.conf` (the pid,
+    error log and temporary folders go into RUNTIME_DIR)."""
+    nginx = build_dir / "nginx"
+    return "\n".join(
+        [
+            f"# Generated by `{GENERATOR}` (agentry-feed {__version__}): serves {build_dir}",
+            "# like `feed serve`. Run: nginx -p RUNTIME_DIR/ -c THIS_FILE (pid, log, temp there).",
+            "worker_processes auto;",
+            "pid nginx.pid;",
+            "error_log error.log warn;",
+            "events { worker_connections 1024; }",
+            "http {",
+            "    access_log off;",
+            "    sendfile on;",
+            "    tcp_nopush on;",
+            "    keepalive_timeout 65s;",
+            "    client_body_temp_path client_body_temp;",
+            "    proxy_temp_path proxy_temp;",
+            "    fastcgi_temp_path fastcgi_temp;",
+            "    uwsgi_temp_path uwsgi_temp;",
+            "    scgi_temp_path scgi_temp;",
+            f"    include {_q(str(nginx / 'http.conf'))};",
+            "    server {",
+            f"        listen {listen};",
+            "        server_name _;",
+            f"        include {_q(str(nginx / 'server.conf'))};",
+            "    }",
+            "}",
+            "",
+        ]
+    )
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    outdir: Path
+    build_dir: Path
+    build_id: str
+    keys: int  # URL keys (site.resources)
+    representations: int
+    files: int  # files in root/, .gz included (hard links counted)
+    bytes: int  # their sizes (hard links counted)
+    reused: bool  # the same build was already there: nothing written
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Job:
+    rep: Representation
+    mtime: int
+    files: tuple[str, ...]  # the first is written, the others are hard links to it
+
+
+def _newest(p: Plan) -> int:
+    """The newest Last-Modified of the site: the mtime of files that have none of their own."""
+    return max(
+        (int(e.rep.last_modified.timestamp()) for e in p.entries if e.rep.last_modified),
+        default=0,
+    )
+
+
+def _jobs(p: Plan) -> list[_Job]:
+    """One job per distinct (bytes, Last-Modified): equal bytes are written once and linked
+    (a negotiated variant is the same bytes as its explicit URL)."""
+    fallback = _newest(p)
+    grouped: dict[tuple[str, int], list[Entry]] = {}
+    for entry in p.entries:
+        modified = entry.rep.last_modified
+        mtime = int(modified.timestamp()) if modified is not None else fallback
+        grouped.setdefault((entry.rep.etag, mtime), []).append(entry)
+    return [
+        _Job(entries[0].rep, mtime, tuple(e.file for e in entries))
+        for (_, mtime), entries in grouped.items()
+    ]
+
+
+def _write(path: Path, body: bytes, mtime: int) -> None:
+    with open(path, "xb") as handle:
+        handle.write(body)
+    os.utime(path, (mtime, mtime))
+
+
+def _run(root: Path, jobs: Sequence[_Job]) -> None:
+    for job in jobs:
+        first = root / job.files[0]
+        _write(first, job.rep.body, job.mtime)
+        coded = job.rep.gzip.body if job.rep.gzip is not None else None
+        if coded is not None:
+            _write(first.with_name(first.name + ".gz"), coded, job.mtime)
+        for other in job.files[1:]:
+            os.link(first, root / other)
+            if coded is not None:
+                os.link(first.with_name(first.name + ".gz"), root / (other + ".gz"))
+
+
+def _chunks(items: Sequence[_Job], size: int = 64) -> Iterator[Sequence[_Job]]:
+    """Small batches: writers share the work evenly, and a cancelled build stops at once."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _content_digest(p: Plan) -> str:
+    """What the files of a build are: names, ETags, dates, statuses."""
+    digest = hashlib.sha256(f"{GENERATOR} {__version__}\n".encode())
+    for entry in p.entries:
+        rep = entry.rep
+        modified = rep.last_modified.isoformat() if rep.last_modified else "-"
+        gz = rep.gzip.etag if rep.gzip else "-"
+        digest.update(f"{entry.file}\t{rep.etag}\t{gz}\t{modified}\t{rep.status}\n".encode())
+    return digest.hexdigest()
+
+
+def _build_id(content: str, http: str, server: str) -> str:
+    """The files and the configuration: the same data, the same id."""
+    digest = hashlib.sha256(content.encode())
+    digest.update(http.encode())
+    digest.update(server.encode())
+    return digest.hexdigest()[:20]
+
+
+def _recorded_content(outdir: Path) -> str:
+    try:
+        record = json.loads((outdir / "current" / "build.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return str(record.get("content", "")) if isinstance(record, dict) else ""
+
+
+def _replace_file(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _check_outdir(outdir: Path) -> None:
+    if not outdir.exists():
+        return
+    if not outdir.is_dir():
+        raise ExportError(f"{outdir} exists and is not a folder")
+    ours = {MARKER, "builds", "current", "nginx.conf", ".lock"}
+    if (outdir / MARKER).is_file() or all(
+        e.name in ours or (e.name.startswith(".") and e.name.endswith(".tmp"))
+        for e in outdir.iterdir()
+    ):
+        return  # a build folder, one whose first build was interrupted, or an empty one
+    raise ExportError(
+        f"{outdir} is neither empty nor a `{GENERATOR}` output folder (no {MARKER}); "
+        "refusing to write into it"
+    )
+
+
+def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int = 1) -> BuildSummary:
+    """Export `site` into `outdir` (see the module docstring); returns what was done.
+
+    The files are written by `jobs` threads while this one renders the nginx configuration (on
+    ext4, more than one thread creating files is slower, not faster; on tmpfs it is even)."""
+    started = time.perf_counter()
+    if not re.fullmatch(r"[A-Za-z0-9_.:\[\]*-]+", listen):
+        raise ExportError(f"{listen!r} is not an nginx listen address (e.g. 127.0.0.1:8080)")
+    outdir = outdir.absolute()
+    _check_outdir(outdir)
+    builds = outdir / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    with open(outdir / ".lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ExportError(f"another `{GENERATOR}` is writing {outdir}") from None
+        p = plan(site)
+        work = _jobs(p)
+        content = _content_digest(p)
+        temporary = builds / f".tmp-{os.getpid()}"
+        # Files are written while the configuration is rendered, unless they are likely those
+        # of the current build already
+        writer = None if content == _recorded_content(outdir) else _Writer(temporary, p, work, jobs)
+        try:
+            placeholder = "/__feed_export_build__"
+            http, server = configuration(p, placeholder + "/root")
+            build_id = _build_id(content, http, server)
+            build_dir = builds / build_id
+            reused = (build_dir / "build.json").is_file()
+            keys = len({e.key for e in p.entries})
+            files = sum(len(j.files) * (2 if j.rep.gzip else 1) for j in work)
+            size = sum(
+                len(j.files) * (len(j.rep.body) + (len(j.rep.gzip.body) if j.rep.gzip else 0))
+                for j in work
+            )
+            record: dict[str, object] = {
+                "generator": GENERATOR,
+                "version": __version__,
+                "build": build_id,
+                "content": content,
+                "base_url": site.settings.base_url,
+                "articles": p.articles,
+                "keys": keys,
+                "representations": len(p.entries),
+                "files": files,
+                "bytes": size,
+            }
+            if reused:
+                if writer is not None:
+                    writer.cancel()
+            else:
+                if writer is None:
+                    writer = _Writer(temporary, p, work, jobs)
+                writer.wait()
+                (temporary / "nginx").mkdir()
+                # like every file of the build, these get a date from the data, not the clock
+                newest = _newest(p)
+                for name, text in (("http.conf", http), ("server.conf", server)):
+                    text = text.replace(placeholder, str(build_dir))
+                    _write(temporary / "nginx" / name, text.encode(), newest)
+                _write(
+                    temporary / "build.json", (json.dumps(record, indent=2) + "\n").encode(), newest
+                )
+                os.sync()  # every file is on disk before the build can become current
+                os.rename(temporary, build_dir)
+        except BaseException:
+            if writer is not None:
+                writer.cancel()
+            raise
+        previous = _current(outdir)
+        _replace_file(outdir / "nginx.conf", main_configuration(build_dir, listen))
+        link = outdir / f".current.{os.getpid()}.tmp"
+        link.unlink(missing_ok=True)
+        os.symlink(Path("builds") / build_id, link)
+        os.replace(link, outdir / "current")
+        _replace_file(outdir / MARKER, json.dumps(record, indent=2) + "\n")
+        _prune(builds, keep={build_id, previous})
+    return BuildSummary(
+        outdir,
+        build_dir,
+        build_id,
+        keys,
+        len(p.entries),
+        files,
+        size,
+        reused,
+        time.perf_counter() - started,
+    )
+
+
+class _Writer:
+    """Writes the files of a plan into `folder`/root in background threads."""
+
+    def __init__(self, folder: Path, p: Plan, work: Sequence[_Job], jobs: int) -> None:
+        self.folder = folder
+        self.stop = threading.Event()
+        if folder.exists():
+            shutil.rmtree(folder)
+        root = folder / "root"
+        root.mkdir(parents=True)
+        self.pool = ThreadPoolExecutor(1)  # the writing thread (with jobs > 1, it runs a pool)
+        self.done = self.pool.submit(self._run, root, p, work, max(1, jobs))
+
+    def _run(self, root: Path, p: Plan, work: Sequence[_Job], jobs: int) -> None:
+        for folder in sorted({os.path.dirname(e.file) for e in p.entries} - {""}):
+            os.makedirs(root / folder, exist_ok=True)
+        if jobs == 1:
+            for chunk in _chunks(work):
+                self._chunk(root, chunk)
+            return
+        with ThreadPoolExecutor(jobs) as pool:
+            for _ in pool.map(lambda chunk: self._chunk(root, chunk), _chunks(work)):
+                pass
+
+    def _chunk(self, root: Path, chunk: Sequence[_Job]) -> None:
+        if not self.stop.is_set():
+            _run(root, chunk)
+
+    def wait(self) -> None:
+        try:
+            self.done.result()
+        finally:
+            self.pool.shutdown()
+
+    def cancel(self) -> None:
+        self.stop.set()
+        self.pool.shutdown()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _current(outdir: Path) -> str:
+    try:
+        return os.readlink(outdir / "current").rpartition("/")[2]
+    except OSError:
+        return ""
+
+
+def _prune(builds: Path, keep: set[str]) -> None:
+    """Remove builds but the current and the previous one (a running nginx may still read it
+    until its reload), and leftovers of interrupted builds (the lock is held)."""
+    for entry in builds.iterdir():
+        if entry.name not in keep and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)

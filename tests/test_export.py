@@ -1,0 +1,693 @@
+"""`feed build`: the static export, and nginx serving it like the live service.
+
+Without nginx: every representation is a file holding exactly the service's bytes (identity and
+gzip) with its Last-Modified as mtime; the same store gives the same build; a failed build
+replaces nothing; the patterns the nginx configuration uses for Accept, Accept-Encoding and
+If-None-Match decide as the service (or as nginx itself) does.
+
+With nginx (skipped, with the reason, where it is not installed; CI installs Debian's): nginx
+on a loopback port serving a build of the bundled samples answers like `feed serve` over the
+same samples, compared over real HTTP: status, every header (but Date, Server, Connection) and
+the bytes on the wire, for every URL, for several Accept and Accept-Encoding values, for
+conditional requests and HEAD, and for the errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette.datastructures import Headers
+
+from feed import export
+from feed.cli import main
+from feed.export import (
+    GZIP_OK_PATTERN,
+    INM_PATTERN,
+    ExportError,
+    accept_rules,
+    build,
+    file_name,
+    load_site,
+    plan,
+)
+from feed.importer import import_paths, sample_paths
+from feed.negotiation import negotiate
+from feed.representation import Negotiable, Representation
+from feed.responses import is_not_modified
+from feed.settings import Settings
+from feed.site import Site
+from feed.storage import SQLiteStore
+
+P = pytest.param
+
+
+def _site(store: SQLiteStore, settings: Settings) -> Site:
+    report, _ = import_paths(store, sample_paths(), settings)
+    assert report.ok, report.problems
+    return load_site(settings, store)
+
+
+@pytest.fixture
+def site(store: SQLiteStore, settings: Settings) -> Site:
+    """What `feed serve` serves over the bundled samples."""
+    return _site(store, settings)
+
+
+def _tree(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `folder`: relative name -> (bytes, mtime)."""
+    return {
+        str(path.relative_to(folder)): (path.read_bytes(), int(path.stat().st_mtime))
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+# --- the files ------------------------------------------------------------------------------------
+
+
+def test_every_representation_is_a_file_with_the_service_bytes(site, tmp_path):
+    """Each representation of each URL key is a file with the body the service sends, its gzip
+    coding next to it as `.gz` (byte for byte, so the gzip ETag holds), and Last-Modified as
+    mtime; negotiated URLs have one file per variant; nothing else is in root/."""
+    summary = build(site, tmp_path / "out")
+    root = tmp_path / "out" / "current" / "root"
+    assert summary.build_dir == (tmp_path / "out" / "current").resolve()
+    expected: set[str] = set()
+    keys = set()
+    for entry in plan(site).entries:
+        rep = entry.rep
+        keys.add(entry.key)
+        path = root / entry.file
+        assert path.read_bytes() == rep.body, entry.key
+        expected.add(entry.file)
+        if rep.gzip is None:
+            assert not path.with_name(path.name + ".gz").exists()
+        else:
+            assert path.with_name(path.name + ".gz").read_bytes() == rep.gzip.body, entry.key
+            expected.add(entry.file + ".gz")
+        if rep.last_modified is not None:
+            assert int(path.stat().st_mtime) == int(rep.last_modified.timestamp()), entry.key
+    assert keys == set(site.resources)
+    assert set(_tree(root)) == expected
+    assert summary.files == len(expected)
+    for key, resource in site.resources.items():
+        if isinstance(resource, Negotiable):
+            assert sum(e.key == key for e in plan(site).entries) == len(resource.variants)
+    retracted = next(a.slug for a in site.articles.values() if a.status == "retracted")
+    gone = json.loads((root / file_name(f"/agent/{retracted}", "problem-json")).read_bytes())
+    assert gone["status"] == 410
+
+
+@pytest.mark.parametrize(
+    ("key", "file_type", "name"),
+    [
+        P("/", "html", "@.html", id="home"),
+        P("/agent/x", "jsonld", "agent/x@.jsonld", id="agent"),
+        P("/agent/x.ttl", "ttl", "agent/x.ttl@.ttl", id="explicit"),
+        P("/beats/x/", "html", "beats/x/@.html", id="section"),
+        P("/agent/?page=2", "jsonld", "agent/@page=2.jsonld", id="collection-page"),
+        P("/agent/changes?since=100", "json", "agent/changes@since=100.json", id="changes"),
+    ],
+)
+def test_file_names(key, file_type, name):
+    """URL path + "@" + query + "." + type: a key's file never collides with another key's
+    folder, and nginx rebuilds the name from $uri, the query and the type."""
+    assert file_name(key, file_type) == name
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["/a/../b", "/a//b", "/a b", "/a@b", "/x?page=1&x=2", "relative", "/%2e"],
+)
+def test_keys_no_file_can_stand_for_are_refused(settings, tmp_path, key):
+    """A key nginx could not map to a file fails the build loudly instead of exporting wrongly."""
+    site = Site(settings)
+    site.resources[key] = Representation(b"x", "text/plain", None)
+    with pytest.raises(ExportError, match="cannot export"):
+        build(site, tmp_path / "out")
+
+
+def test_keys_that_differ_only_in_case_are_refused(settings, tmp_path):
+    """nginx's map keys are case-insensitive: /Foo and /foo could not both be told apart."""
+    site = Site(settings)
+    site.resources["/Foo"] = Representation(b"x", "text/plain", None)
+    site.resources["/foo"] = Representation(b"y", "text/plain", None)
+    with pytest.raises(ExportError, match="case"):
+        build(site, tmp_path / "out")
+
+
+def test_the_same_store_gives_the_same_build(site, store, settings, tmp_path):
+    """Same store, same settings: the same build id, and the same bytes and mtimes in every
+    file and in the nginx configuration (up to where OUTDIR is), even from another process
+    with another hash seed."""
+    first = build(site, tmp_path / "a")
+    store.close()
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    command = [sys.executable, "-m", "feed", "build", str(tmp_path / "b")]
+    command += ["--db", str(store.path), "--base-url", settings.base_url]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    second_dir = (tmp_path / "b" / "current").resolve()
+    assert second_dir.name == first.build_id
+    a, b = _tree(first.build_dir), _tree(second_dir)
+    assert a.keys() == b.keys()
+    for name in a:
+        if name.startswith("nginx/"):
+            text_a = a[name][0].replace(str(tmp_path / "a").encode(), b"OUT")
+            assert text_a == b[name][0].replace(str(tmp_path / "b").encode(), b"OUT"), name
+            assert a[name][1] == b[name][1], name
+        else:
+            assert a[name] == b[name], name
+
+
+def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch):
+    """The build is written aside and switched in only when complete: a build that fails half
+    way leaves the current build, nginx.conf and feed-build.json as they were, and no leftovers;
+    the next good build switches over and keeps the previous one for a running nginx."""
+    out = tmp_path / "out"
+    good = build(site, out)
+    before = {n: (out / n).read_bytes() for n in ("nginx.conf", "feed-build.json")}
+    live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
+    site.put([dataclasses.replace(site.articles[live], title="Changed title")])
+    written = 0
+    real = export._run
+
+    def failing(root: Path, jobs: object) -> None:
+        nonlocal written
+        written += 1
+        if written > 1:
+            raise OSError("disk full")
+        real(root, jobs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(export, "_run", failing)
+    with pytest.raises(OSError, match="disk full"):
+        build(site, out)
+    assert (out / "current").resolve() == good.build_dir
+    assert {n: (out / n).read_bytes() for n in before} == before
+    assert sorted(p.name for p in (out / "builds").iterdir()) == [good.build_id]
+    monkeypatch.setattr(export, "_run", real)
+    changed = build(site, out)
+    assert changed.build_id != good.build_id
+    assert (out / "current").resolve() == changed.build_dir
+    assert {p.name for p in (out / "builds").iterdir()} == {good.build_id, changed.build_id}
+    assert good.build_id not in (out / "nginx.conf").read_text()
+
+
+def test_an_unchanged_store_reuses_the_build(site, tmp_path):
+    """Building again from the same store writes no file: the build with that id is there."""
+    first = build(site, tmp_path / "out")
+    again = build(site, tmp_path / "out")
+    assert (first.reused, again.reused) == (False, True)
+    assert again.build_dir == first.build_dir
+
+
+def test_a_folder_that_is_not_a_build_is_left_alone(site, tmp_path):
+    """OUTDIR must be new, empty or a previous build: anything else is refused, untouched."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    with pytest.raises(ExportError, match="refusing"):
+        build(site, out)
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+
+
+def test_cli_build_prints_a_summary(store, settings, tmp_path, capsys):
+    """`feed build OUTDIR --db ...` exports the store and says what it did and how long it took."""
+    _site(store, settings)
+    store.close()
+    db = str(store.path)
+    assert main(["build", str(tmp_path / "out"), "--db", db, "--listen", "127.0.0.1:9"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"built .+: \d+ URLs, \d+ representations, \d+ files, [\d,]+ bytes in", out)
+    assert "nginx -p" in out
+    assert "listen 127.0.0.1:9;" in (tmp_path / "out" / "nginx.conf").read_text()
+    assert main(["build", str(tmp_path / "out"), "--db", db]) == 0
+    assert capsys.readouterr().out.startswith("reused ")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "file").write_text("")
+    assert main(["build", str(tmp_path / "other"), "--db", db]) == 3
+    assert "refusing" in capsys.readouterr().err
+
+
+# --- the patterns the configuration decides with --------------------------------------------------
+
+ACCEPTS = [
+    None,
+    "",
+    "*/*",
+    "application/ld+json",
+    "application/json",
+    "text/turtle",
+    "application/n-triples",
+    "text/plain",
+    "application/rdf+xml",
+    "text/markdown",
+    "text/html",
+    "text/*",
+    "application/*",
+    'application/ld+json; profile="http://www.w3.org/ns/json-ld#expanded"',
+    "application/ld+json;profile=http://www.w3.org/ns/json-ld#expanded",
+    'application/ld+json;profile="http://www.w3.org/ns/json-ld#compacted"',
+    'application/ld+json;profile="http://www.w3.org/ns/json-ld#flattened"',
+    'application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded '
+    'http://www.w3.org/ns/json-ld#flattened"',
+    "APPLICATION/LD+JSON",
+    "image/png",
+    "garbage",
+    "text/turtle;q=0",
+    "text/turtle;q=0, application/rdf+xml",
+    "text/turtle;q=0.0, */*;q=0.1",
+    # browsers, crawlers, feed readers
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+    "text/html,application/xhtml+xml,application/signed-exchange;v=b3,application/xml;q=0.9,"
+    "*/*;q=0.8",
+    "application/atom+xml,application/rss+xml;q=0.9,*/*;q=0.8",
+    # rdflib (URLInputSource) by format, and pyld's document loader
+    "application/rdf+xml, */*;q=0.1",
+    "text/turtle, application/x-turtle, */*;q=0.1",
+    "text/plain, */*;q=0.1",
+    "application/n-triples, */*;q=0.1",
+    "application/ld+json, application/json;q=0.9, */*;q=0.1",
+    "application/ld+json;profile=http://www.w3.org/ns/json-ld#context, application/ld+json, "
+    "application/json;q=0.5",
+]
+# Where the configuration decides otherwise (README "Static export"): q-values are not weighed
+# against each other (the first acceptable member listed wins), and a q=0 refusal of a type does
+# not keep a later wildcard from choosing it.
+DIVERGENT = {
+    "text/turtle;q=0.5, application/rdf+xml": ("ttl", "rdf"),
+    "application/ld+json;q=0, */*": ("jsonld", "ttl"),
+}
+
+
+def _nginx_pick(absent: str, rules: list[tuple[str, str]], accept: str | None) -> str:
+    """How nginx's map evaluates: the exact key '' for no header, else regexes in order."""
+    if not accept:
+        return absent
+    for pattern, chosen in rules:
+        if re.search(pattern, accept, re.IGNORECASE):
+            return chosen
+    return "!"
+
+
+def _service_pick(offers, file_types, accept: str | None) -> str:
+    chosen = negotiate(accept, offers)
+    return next((t for o, t in zip(offers, file_types, strict=True) if o is chosen), "!")
+
+
+def test_accept_patterns_choose_what_the_service_chooses(site):
+    """For every negotiated kind of URL (agent view, collection, vocabulary) and the Accept
+    headers real clients send, the configuration's patterns pick the service's variant; the
+    documented divergences are exactly as documented."""
+    signatures = plan(site).signatures
+    assert len(signatures) >= 3
+    for signature in signatures:
+        absent, rules = accept_rules(signature.offers, signature.types)
+        for accept in ACCEPTS:
+            expected = _service_pick(signature.offers, signature.types, accept)
+            assert _nginx_pick(absent, rules, accept) == expected, (signature.types, accept)
+    agent = next(s for s in signatures if "md" in s.types)
+    absent, rules = accept_rules(agent.offers, agent.types)
+    for accept, (nginx, service) in DIVERGENT.items():
+        assert _service_pick(agent.offers, agent.types, accept) == service
+        assert _nginx_pick(absent, rules, accept) == nginx
+
+
+def _nginx_gzip_ok(ae: str) -> bool:
+    """ngx_http_gzip_ok's test of Accept-Encoding, ported from nginx's C
+    (src/http/ngx_http_core_module.c: the "gzip," fast path, ngx_http_gzip_accept_encoding
+    and ngx_http_gzip_quantity)."""
+    if len(ae) < 4:
+        return False
+    if ae.startswith("gzip,"):
+        return True
+    low, start = ae.lower(), 0
+    while True:
+        p = low.find("gzip", start)
+        if p < 0:
+            return False
+        if p == 0 or ae[p - 1] in ", ":
+            break
+        start = p + 4
+    p, n = p + 4, len(ae)
+    while p < n:
+        c, p = ae[p], p + 1
+        if c == ",":
+            return True
+        if c == ";":
+            break
+        if c != " ":
+            return False
+    else:
+        return True
+    while p < n:
+        c, p = ae[p], p + 1
+        if c in "qQ":
+            break
+        if c != " ":
+            return False
+    else:
+        return True
+    if n - p < 2 or ae[p] != "=":
+        return False
+    p += 1
+    c, p = ae[p], p + 1
+    if c not in "01":
+        return False
+    q = int(c) * 100
+    if p < n:
+        c, p = ae[p], p + 1
+        if c not in ", ":
+            if c != ".":
+                return False
+            digits = 0
+            while p < n:
+                c, p = ae[p], p + 1
+                if c in ", ":
+                    break
+                if c not in "0123456789":
+                    return False
+                q, digits = q + int(c), digits + 1
+            if q > 100 or digits > 3:
+                return False
+    return q > 0
+
+
+GZIP_CASES = [
+    "gzip",
+    "GZIP",
+    "gzip, deflate, br",
+    "br, gzip, deflate",
+    "deflate;q=1, gzip;q=0.5",
+    "gzip;q=0",
+    "gzip; q=0.000",
+    "gzip;q=0.001",
+    "gzip;q=1.0",
+    "gzip;q=1.5",
+    "gzip;q=0.0001",
+    "x-gzip",
+    "*",
+    "identity",
+    "gzipx",
+    "gzip;level=1",
+    "",
+]
+
+
+@pytest.mark.parametrize("header", GZIP_CASES)
+def test_gzip_pattern_is_gzip_statics_own_test(header):
+    """The configuration predicts gzip_static's choice (for the ETag If-None-Match must match)
+    with a pattern equal to nginx's own parser."""
+    assert bool(re.search(GZIP_OK_PATTERN, header, re.IGNORECASE)) == _nginx_gzip_ok(header)
+
+
+@given(st.text(alphabet=" ,;=.qQ0123456789gzipGZIPx-*", max_size=24))
+def test_gzip_pattern_is_gzip_statics_own_test_for_any_header(header):
+    assert bool(re.search(GZIP_OK_PATTERN, header, re.IGNORECASE)) == _nginx_gzip_ok(header)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        '"abc"',
+        'W/"abc"',
+        '"x", "abc", "y"',
+        '"x","abc"',
+        " * ",
+        "*",
+        '"abcd"',
+        '"ab"',
+        "abc",
+        '"x"',
+    ],
+)
+def test_if_none_match_pattern_compares_as_the_service(header):
+    """Weak comparison, lists and `*`, as feed.responses.is_not_modified."""
+    rep = Representation(b"x", "text/plain", None)
+    expected = is_not_modified(Headers({"if-none-match": header}), '"abc"', rep)
+    assert bool(re.search(INM_PATTERN, f'"abc" {header}')) == expected
+
+
+# --- nginx against the live service ---------------------------------------------------------------
+
+NGINX = shutil.which("nginx") or next(
+    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+)
+needs_nginx = pytest.mark.skipif(
+    NGINX is None, reason="nginx is not installed (.ci/run installs Debian's nginx)"
+)
+HOP = {"date", "server", "connection", "keep-alive"}
+CONTENT = {"content-type", "content-length", "content-encoding"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory, live_server: str) -> Iterator[Site]:
+    """The samples as the live server has them (same store contents, same base URL)."""
+    folder = tmp_path_factory.mktemp("export")
+    store = SQLiteStore(folder / "feed.sqlite3")
+    try:
+        yield _site(store, Settings(base_url=live_server))
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory: pytest.TempPathFactory, exported: Site) -> Iterator[str]:
+    """nginx (master and a worker, not daemonised) serving a build of the samples on a
+    loopback port, from the generated nginx.conf; its base URL."""
+    if NGINX is None:
+        pytest.skip("nginx is not installed (.ci/run installs Debian's nginx)")
+    folder = tmp_path_factory.mktemp("nginx")
+    port = _free_port()
+    summary = build(exported, folder / "out", listen=f"127.0.0.1:{port}")
+    runtime = folder / "run"
+    runtime.mkdir()
+    directives = "daemon off; error_log stderr warn;"
+    if os.geteuid() == 0:
+        directives += " user root;"  # workers must read pytest's private temporary folder
+    conf = summary.outdir / "nginx.conf"
+    proc = subprocess.Popen(
+        [NGINX, "-p", f"{runtime}/", "-c", str(conf), "-g", directives],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(proc.stderr.read().decode()) from None  # type: ignore[union-attr]
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("nginx did not start")
+        yield base
+    finally:
+        proc.send_signal(signal.SIGQUIT)  # graceful: master and workers
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def fetch(
+    base: str, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Status, headers (but Date, Server and hop-by-hop ones; sorted) and the raw body bytes."""
+    where = urlsplit(base)
+    connection = http.client.HTTPConnection(where.hostname or "", where.port, timeout=10)
+    try:
+        connection.request(method, path, headers={"Accept-Encoding": "identity", **(headers or {})})
+        response = connection.getresponse()
+        body = response.read()
+        kept = sorted(
+            (k.lower(), _allow(v) if k.lower() == "allow" else v)
+            for k, v in response.getheaders()
+            if k.lower() not in HOP
+        )
+        return response.status, kept, body
+    finally:
+        connection.close()
+
+
+def _allow(value: str) -> str:
+    """The service's Allow lists its methods in set order (it varies between runs)."""
+    return ", ".join(sorted(m.strip() for m in value.split(",")))
+
+
+def assert_same(live: str, static: str, path: str, headers: dict[str, str], method: str = "GET"):
+    expected = fetch(live, path, headers, method)
+    got = fetch(static, path, headers, method)
+    if expected[0] == got[0] == 304:
+        # nginx's 304 also names the representation (type, length, coding): RFC 9110 §15.4.5
+        # allows it, and §8.6 holds (the length is the 200's)
+        unconditional = {
+            k: v for k, v in headers.items() if k not in ("If-None-Match", "If-Modified-Since")
+        }
+        full = dict(fetch(static, path, unconditional, method)[1])
+        for name, value in got[1]:
+            if name in CONTENT:
+                assert full.get(name) == value, (path, headers, name)
+        expected = (304, [h for h in expected[1] if h[0] not in CONTENT], expected[2])
+        got = (304, [h for h in got[1] if h[0] not in CONTENT], got[2])
+    assert got == expected, (method, path, headers)
+    return got
+
+
+@needs_nginx
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_every_url_answers_like_the_live_service(nginx, live_server, exported, encoding):
+    """Every URL key of the site, plain or negotiated, retracted (410) or not: same status,
+    same headers (ETag, Last-Modified, Cache-Control, Vary, Link, CORS, Content-Location,
+    Content-Type, Content-Length, Content-Encoding) and the same bytes, for both codings."""
+    for key in sorted(exported.resources):
+        assert_same(live_server, nginx, key, {"Accept-Encoding": encoding})
+
+
+AGENT_ACCEPTS = [a for a in ACCEPTS if a is not None] + [None]
+
+
+@needs_nginx
+@pytest.mark.parametrize("accept", AGENT_ACCEPTS)
+@pytest.mark.parametrize("kind", ["agent", "collection", "vocab"])
+def test_negotiation_like_the_live_service(nginx, live_server, exported, kind, accept):
+    """The agent view, the collection and the vocabulary answer each Accept header real
+    clients send with the live service's variant (or its 406), headers and bytes."""
+    slug = sorted(a.slug for a in exported.articles.values() if a.status != "retracted")[0]
+    path = {"agent": f"/agent/{slug}", "collection": "/agent/", "vocab": "/vocab"}[kind]
+    assert_same(live_server, nginx, path, {"Accept": accept} if accept is not None else {})
+
+
+EXPANDED = 'application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"'
+
+
+def _conditional_paths(site: Site) -> list[tuple[str, dict[str, str]]]:
+    slug = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
+    return [
+        ("/", {}),
+        (f"/{slug}", {}),
+        (f"/agent/{slug}", {}),
+        (f"/agent/{slug}", {"Accept": "text/turtle"}),
+        (f"/agent/{slug}", {"Accept": EXPANDED}),
+        (f"/agent/{slug}.md", {}),
+        ("/agent/", {"Accept": "application/n-triples"}),
+        ("/agent/changes?since=0", {}),  # no Last-Modified: the ETag alone validates
+        ("/feed.atom", {}),
+        ("/robots.txt", {}),  # too small to be compressed
+        ("/vocab", {"Accept": "text/turtle"}),
+    ]
+
+
+@needs_nginx
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_conditional_requests_like_the_live_service(nginx, live_server, exported, method, encoding):
+    """If-None-Match (exact, weak, in a list, `*`, a stale tag) and If-Modified-Since (equal,
+    later, earlier; ignored next to a non-matching If-None-Match), GET and HEAD, both codings:
+    the same 304s and 200s as the live service, with the same validators and caching headers."""
+    for path, headers in _conditional_paths(exported):
+        sent = {**headers, "Accept-Encoding": encoding}
+        _, full, _ = fetch(live_server, path, sent)
+        etag = dict(full)["etag"]
+        modified = dict(full).get("last-modified", "Sat, 20 Jun 2026 00:00:00 GMT")
+        conditions = [
+            {"If-None-Match": etag},
+            {"If-None-Match": f"W/{etag}"},
+            {"If-None-Match": f'"older", {etag}, "other"'},
+            {"If-None-Match": "*"},
+            {"If-None-Match": '"stale"'},
+            {"If-Modified-Since": modified},
+            {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+            {"If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"},
+            {"If-None-Match": '"stale"', "If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+        ]
+        statuses = [
+            assert_same(live_server, nginx, path, {**sent, **c}, method)[0] for c in conditions
+        ]
+        if "last-modified" in dict(full):
+            assert statuses == [304, 304, 304, 304, 200, 304, 304, 200, 200], path
+        else:  # If-Modified-Since means nothing without a Last-Modified
+            assert statuses == [304, 304, 304, 304, 200, 200, 200, 200, 200], path
+
+
+@needs_nginx
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        P("/agent/no-such-article", "GET", id="unknown-agent"),
+        P("/agent/no-such-article.ttl", "GET", id="unknown-agent.ttl"),
+        P("/no-such-article", "GET", id="unknown-page"),
+        P("/feed/archive/1999-01.atom", "GET", id="unknown-archive"),
+        P("/beats/no-such-beat/", "HEAD", id="unknown-head"),
+        P("/Feed.atom", "GET", id="other-case"),
+        P("//feed.atom", "GET", id="double-slash"),
+        P("/agent/?page=2", "GET", id="no-such-page"),
+        P("/agent/?page=1", "GET", id="page-1"),
+        P("/agent/changes", "GET", id="changes-default"),
+        P("/agent/changes?since=5", "GET", id="changes-rounded"),
+        P("/agent/changes?since=1000000", "GET", id="changes-past-the-end"),
+        P("/healthz", "GET", id="healthz"),
+        P("/feed.atom", "POST", id="post-feed"),
+        P("/", "DELETE", id="delete-home"),
+    ],
+)
+def test_errors_and_query_routes_like_the_live_service(nginx, live_server, path, method):
+    """404 in the shape of its route (problem JSON or an HTML page), 405 with Allow, the
+    collection's and the changes feed's query rules, /healthz."""
+    status = assert_same(live_server, nginx, path, {}, method)[0]
+    assert status in (200, 404, 405)
+
+
+@needs_nginx
+def test_retracted_article_is_410_with_its_body(nginx, live_server, exported):
+    """The retracted sample's URLs answer 410 with the service's problem JSON or HTML page,
+    and HEAD says the same with no body."""
+    slug = next(a.slug for a in exported.articles.values() if a.status == "retracted")
+    for path in (f"/{slug}", f"/agent/{slug}", f"/agent/{slug}.ttl"):
+        got = assert_same(live_server, nginx, path, {})
+        assert got[0] == 410
+        assert got[2]
+        assert assert_same(live_server, nginx, path, {}, "HEAD")[0] == 410
+
+
+@needs_nginx
+@pytest.mark.parametrize("accept_encoding", GZIP_CASES)
+def test_accept_encoding_and_etag_agree(nginx, accept_encoding):
+    """Whatever coding gzip_static sends, the ETag is that coding's, and If-None-Match with it
+    answers 304 (the configuration predicted gzip_static's choice)."""
+    status, headers, body = fetch(nginx, "/feed.atom", {"Accept-Encoding": accept_encoding})
+    fields = dict(headers)
+    assert status == 200
+    coded = fields.get("content-encoding") == "gzip"
+    assert coded == (body[:2] == b"\x1f\x8b") == _nginx_gzip_ok(accept_encoding)
+    assert fields["etag"].endswith('-gz"') == coded
+    again = fetch(
+        nginx, "/feed.atom", {"Accept-Encoding": accept_encoding, "If-None-Match": fields["etag"]}
+    )
+    assert again[0] == 304
+    assert dict(again[1])["etag"] == fields["etag"]
