@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
 from lxml import etree
 from starlette.testclient import TestClient
@@ -62,7 +62,7 @@ def settle_after_writes(client: TestClient) -> TestClient:
     (they are made after the response, off the write's path), so what a test reads next does
     not depend on timing."""
 
-    def settle(response: httpx.Response) -> None:
+    def settle(response: Any) -> None:  # the TestClient's response (httpx2)
         if response.request.method in ("PUT", "DELETE"):
             assert client.app.state.site.settle()  # type: ignore[attr-defined]
 
