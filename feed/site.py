@@ -374,7 +374,15 @@ def _article_bundle(
     revs = revisions.get(slug, [])
     if revs:
         out.update(revision_resources(slug, revs, revs, settings))
-    return out, [_agent_etag(r.article, settings) for r in revs]
+    etags = [_agent_etag(r.article, settings) for r in revs[:-1]]
+    if revs:
+        # the current revision's agent view was just rendered: its ETag, not a second render
+        served = out.get(f"/agent/{slug}.jsonld")
+        last = revs[-1].article
+        reuse = isinstance(served, Representation) and served.status == 200
+        reuse = reuse and current.get(slug) == last
+        etags.append(served.etag if reuse else _agent_etag(last, settings))  # type: ignore[union-attr]
+    return out, etags
 
 
 def _render_key(lists: Lists, key: ListKey) -> dict[str, Resource]:
