@@ -70,7 +70,13 @@ def render_atom_page(page: FeedPage, settings: Settings) -> bytes:
     return xml[:end] + entries + xml[end:]
 
 
-ENTRIES: IdentityCache[bytes] = IdentityCache(8192)
+ENTRIES: IdentityCache[bytes] = IdentityCache(16384)
+
+
+def warm_entry(a: Article, settings: Settings) -> None:
+    """Render and cache an article's entry now, so the next write's feeds splice it."""
+    urls = SiteURLs(settings.base_url)
+    ENTRIES.get(a, settings.base_url, partial(_entry_xml, a, urls))
 
 
 def _entry_xml(a: Article, urls: SiteURLs) -> bytes:

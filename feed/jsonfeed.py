@@ -63,7 +63,13 @@ def render_json_feed(page: FeedPage, settings: Settings) -> bytes:
     return f'{head},\n  "items": [\n{items}\n  ]\n}}\n'.encode()
 
 
-ITEMS: IdentityCache[str] = IdentityCache(8192)
+ITEMS: IdentityCache[str] = IdentityCache(16384)
+
+
+def warm_item(a: Article, settings: Settings) -> None:
+    """Render and cache an article's item now, so the next write's feeds splice it."""
+    urls = SiteURLs(settings.base_url)
+    ITEMS.get(a, settings.base_url, partial(_item_text, a, urls))
 
 
 def _item_text(a: Article, urls: SiteURLs) -> str:

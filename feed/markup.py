@@ -31,7 +31,7 @@ def _absolutise(tokens: list[Token], base: str) -> None:
 # Every feed document carries its entries' bodies as HTML, and a write re-renders the feeds the
 # article is in: without this, each write would convert the same unchanged bodies again (three
 # formats times every feed the article is in). Bounded, so memory stays flat at any corpus size.
-MARKDOWN_CACHE = 8192
+MARKDOWN_CACHE = 16384
 
 
 @lru_cache(maxsize=MARKDOWN_CACHE)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from .atom import render_atom_page
+from .atom import render_atom_page, warm_entry
 from .catalog import MAIN, Catalog, Section, SectionKey, micros
 from .collection import PAGE_SIZE, collection_page, page_count, page_links, page_url
 from .discovery import (
@@ -47,7 +47,7 @@ from .history import (
     render_revisions,
 )
 from .html import render_index
-from .jsonfeed import render_json_feed
+from .jsonfeed import render_json_feed, warm_item
 from .jsonld import render_agent_view
 from .media import AGENT_MEDIA
 from .model import Article
@@ -141,6 +141,21 @@ class Site:
         self._static = dict(self.resources)
         self._keys: dict[ListKey, frozenset[str]] = {}  # the paths each list key serves
         self.compressor = Compressor()
+
+    def warm(self) -> None:
+        """Render the feed entries the next writes will splice (every section's live articles
+        that its feeds show), into the caches a start-up on forked processes left empty.
+        Run on a background thread after start-up: until it is done, a write to a section
+        renders its entries itself (the same bytes, only slower)."""
+        seen: set[int] = set()
+        catalog = self.catalog
+        for section in list(catalog.sections.values()):
+            for slug in section.live_mod.top(self.settings.feed_size * MAX_FEED_PAGES):
+                a = catalog.articles.get(slug)
+                if a is not None and id(a) not in seen:
+                    seen.add(id(a))
+                    warm_entry(a, self.settings)
+                    warm_item(a, self.settings)
 
     def settle(self, timeout: float = 10.0) -> bool:
         """Wait until every representation a write made has its gzip coding (tests, exports)."""
