@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import partial
 
+from .memo import IdentityCache
 from .negotiation import Offer, negotiate
 
 __all__ = [
@@ -108,8 +110,10 @@ class Representation:
         common = self._common
         if common is None or self.gzip is not None:
             return
-        # mtime=0: the gzip header carries no timestamp, so the bytes are reproducible.
-        body = gzip.compress(self.body, compresslevel=GZIP_LEVEL, mtime=0)
+        # mtime=0: the gzip header carries no timestamp, so the bytes are reproducible. The
+        # same body object often backs two representations (an agent view's negotiated variant
+        # and its own URL): compressed once, stored once.
+        body = _GZIPPED.get(self.body, GZIP_LEVEL, partial(_gzip, self.body))
         digest = self.identity.etag.strip('"')
         gzipped = _encoded(body, f'"{digest}-gz"', self, common, coding="gzip")
         object.__setattr__(self, "gzip", gzipped)  # one reference assignment: atomic
@@ -134,6 +138,11 @@ class Representation:
 
 
 _deferred = threading.local()
+_GZIPPED: IdentityCache[bytes] = IdentityCache(64)  # body object -> its gzip coding
+
+
+def _gzip(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 @contextmanager
