@@ -25,7 +25,6 @@ import rdflib
 from corpus import article_text
 from pyld import jsonld
 
-from feed.atom import render_atom
 from feed.documents import offline_loader
 from feed.formats import render_agent_views, render_graph
 from feed.html import render_html
@@ -34,6 +33,7 @@ from feed.markdown import render_markdown
 from feed.model import Article
 from feed.parse import parse_article
 from feed.settings import Settings
+from feed.site import render_atom
 
 SETTINGS = Settings(base_url="https://agentry.news")
 

@@ -9,34 +9,44 @@ neither fh:archive nor at:deleted-entry: they are added to its output with lxml.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import partial
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from . import __version__
-from .feeds import EPOCH, FeedPage, Tombstone, feed_pages, newest
+from .feeds import FeedPage, Tombstone
 from .markup import markdown_to_html
 from .memo import IdentityCache
 from .model import Article
 from .settings import Settings
 from .urls import SiteURLs, slugify
 
-__all__ = ["EPOCH", "newest", "render_atom", "render_atom_page"]
+__all__ = ["add_entry", "extend", "feed_generator", "render_atom_page", "warm_entry"]
 
 ATOM = "http://www.w3.org/2005/Atom"
 FH = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
 AT = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 §2
 
 
-def render_atom(articles: Sequence[Article], settings: Settings) -> bytes:
-    """The site's subscription feed for just these articles (no archives): the newest
-    `feed_size` by updated, retracted ones as tombstones."""
-    return render_atom_page(feed_pages(articles, {}, settings)[0], settings)
-
-
 def render_atom_page(page: FeedPage, settings: Settings) -> bytes:
+    urls = SiteURLs(settings.base_url)
+    xml = bytes(feed_generator(page, settings).atom_str(pretty=True))
+    if page.archive or page.tombstones:
+        xml = extend(xml, page)
+    # Byte for byte what feedgen gives with the entries added (tests/test_atom.py compares),
+    # but each entry is rendered once per article object (ENTRIES) and spliced in before
+    # </feed>: a write re-renders every feed the article is in, and their other entries are
+    # the same as before.
+    entries = b"".join(
+        ENTRIES.get(a, settings.base_url, partial(_entry_xml, a, urls)) for a in page.entries
+    )
+    end = xml.rindex(b"</feed>")
+    return xml[:end] + entries + xml[end:]
+
+
+def feed_generator(page: FeedPage, settings: Settings) -> FeedGenerator:
+    """feedgen holding the feed's own elements, no entries yet."""
     urls = SiteURLs(settings.base_url)
     self_url = settings.base_url + page.path + ".atom"
     fg = FeedGenerator()
@@ -56,18 +66,7 @@ def render_atom_page(page: FeedPage, settings: Settings) -> bytes:
             fg.link(href=hub, rel="hub")
     fg.generator("agentry-feed", __version__)
     fg.updated(page.updated)
-    xml = bytes(fg.atom_str(pretty=True))
-    if page.archive or page.tombstones:
-        xml = _extend(xml, page)
-    # Byte for byte what feedgen gives with the entries added (tests/test_atom.py compares),
-    # but each entry is rendered once per article object (ENTRIES) and spliced in before
-    # </feed>: a write re-renders every feed the article is in, and their other entries are
-    # the same as before.
-    entries = b"".join(
-        ENTRIES.get(a, settings.base_url, partial(_entry_xml, a, urls)) for a in page.entries
-    )
-    end = xml.rindex(b"</feed>")
-    return xml[:end] + entries + xml[end:]
+    return fg
 
 
 ENTRIES: IdentityCache[bytes] = IdentityCache(16384)
@@ -85,12 +84,12 @@ def _entry_xml(a: Article, urls: SiteURLs) -> bytes:
     fg.id(urls.home)
     fg.title("-")
     fg.updated(a.modified)
-    _entry(fg, a, urls)
+    add_entry(fg, a, urls)
     xml = bytes(fg.atom_str(pretty=True))
     return xml[xml.index(b"  <entry>") : xml.rindex(b"</feed>")]
 
 
-def _entry(fg: FeedGenerator, a: Article, urls: SiteURLs) -> None:
+def add_entry(fg: FeedGenerator, a: Article, urls: SiteURLs) -> None:
     fe = fg.add_entry(order="append")
     fe.id(urls.article_id(a.slug))
     fe.title(a.title)
@@ -107,7 +106,7 @@ def _entry(fg: FeedGenerator, a: Article, urls: SiteURLs) -> None:
         fe.category(term=slugify(tag), label=tag, scheme=urls.tags)
 
 
-def _extend(xml: bytes, page: FeedPage) -> bytes:
+def extend(xml: bytes, page: FeedPage) -> bytes:
     """Add fh:archive (RFC 5005 §4) and at:deleted-entry elements (RFC 6721 §2)."""
     old = etree.fromstring(xml)
     nsmap: dict[str | None, str] = {None: ATOM}

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .atom import render_atom
 from .errors import FeedError, InvalidArticle, Problem
 from .formats import ARTICLE_FORMATS
 from .importer import check_paths, import_paths, sample_paths
 from .parse import parse_article
 from .settings import Settings, SettingsError
+from .site import render_atom
 from .storage import SQLiteStore
 
 __all__ = ["main"]

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from .model import Article
 from .settings import Settings
-from .urls import SiteURLs, slugify
+from .urls import SiteURLs
 
 __all__ = [
     "EPOCH",
@@ -31,8 +31,6 @@ __all__ = [
     "Tombstone",
     "archive_pages",
     "archive_plan",
-    "closed",
-    "feed_pages",
     "newest",
     "subscription",
     "tombstone",
@@ -93,28 +91,6 @@ def tombstone(article: Article, urls: SiteURLs) -> Tombstone:
     )
 
 
-def _subscription(
-    path: str,
-    title: str,
-    alternate: str,
-    kind: str,
-    articles: Sequence[Article],
-    reference: datetime,
-    settings: Settings,
-    extra_links: tuple[tuple[str, str], ...] = (),
-    section: str = "",
-) -> list[FeedPage]:
-    """The subscription document and its JSON Feed continuation pages."""
-    window = timedelta(days=settings.tombstone_days)
-    live = newest(a for a in articles if a.status != "retracted")
-    dead = [
-        a
-        for a in newest(a for a in articles if a.status == "retracted")
-        if reference - a.modified <= window
-    ]
-    return subscription(path, title, alternate, kind, live, dead, settings, extra_links, section)
-
-
 def subscription(
     path: str,
     title: str,
@@ -153,51 +129,6 @@ def subscription(
             )
         )
     return pages
-
-
-def feed_pages(
-    articles: Sequence[Article],
-    originals: Mapping[str, Article],
-    settings: Settings,
-    written: Written | None = None,
-    retractions: Sequence[tuple[Article, str]] | None = None,
-) -> list[FeedPage]:
-    """Every subscription feed page: the site's, each beat's, each tag's."""
-    urls = SiteURLs(settings.base_url)
-    reference = max((a.modified for a in articles), default=EPOCH)
-    current = {a.slug: a for a in articles}
-    months = list(_archive_months(originals, current, written or {}, urls, retractions))
-    links: tuple[tuple[str, str], ...] = ()
-    if months:
-        links = (("prev-archive", urls.archive(months[-1])),)
-    pages = _subscription(
-        "/feed", settings.site_name, urls.home, "main", articles, reference, settings, links
-    )
-    for kind, key, name, members in sections(articles):
-        pages += _subscription(
-            f"/{kind}s/{key}/feed",
-            f"{settings.site_name}: {name}",
-            urls.beat(name) if kind == "beat" else urls.tag(name),
-            kind,
-            members,
-            reference,
-            settings,
-            section=name,
-        )
-    return pages
-
-
-def sections(articles: Sequence[Article]) -> list[tuple[str, str, str, list[Article]]]:
-    """(kind, slug, name, articles) of every beat, then every tag, each in slug order.
-
-    A section is named as its most recently updated article spells it, whatever the input
-    order ("Economy" and "economy" are one section).
-    """
-    found: dict[tuple[str, str], tuple[str, list[Article]]] = {}
-    for a in newest(articles):
-        for kind, name in (("beat", a.beat), *(("tag", t) for t in a.tags)):
-            found.setdefault((kind, slugify(name)), (name, []))[1].append(a)
-    return [(kind, key, name, members) for (kind, key), (name, members) in sorted(found.items())]
 
 
 def _month(moment: datetime) -> str:
@@ -337,8 +268,3 @@ def archive_pages(
     is then closed: see `closed`)."""
     plan = archive_plan(originals, settings, current, written, retractions)
     return [plan.page(month, settings) for month in plan.months]
-
-
-def closed(page: FeedPage, pages: Sequence[FeedPage]) -> bool:
-    """An archive is closed (immutable) once a later month has an archive document."""
-    return page.archive and page is not pages[-1]

@@ -67,7 +67,7 @@ from .settings import Settings
 from .urls import SiteURLs, slugify
 from .vocabulary import vocabulary_documents
 
-__all__ = ["Site"]
+__all__ = ["Site", "feed_pages", "render_atom"]
 
 HTML = "text/html; charset=utf-8"
 ATOM = "application/atom+xml"
@@ -377,6 +377,30 @@ class Site:
         return self.apply(self.stage(articles))
 
 
+def feed_pages(
+    articles: Sequence[Article],
+    originals: Mapping[str, Article],
+    settings: Settings,
+    written: Mapping[str, tuple[str, str]] | None = None,
+    retractions: Sequence[Retraction] | None = None,
+) -> list[FeedPage]:
+    """Every subscription feed page of a site holding `articles` (the site's, then each beat's
+    and tag's in key order), planned by the code the service plans them with."""
+    current = {a.slug: a for a in articles}
+    plan = archive_plan(originals, settings, current, written, retractions)
+    lists = Lists(Catalog.build(current.values()), plan, settings, {})
+    pages = lists.main_pages()
+    for key in sorted(k for k in lists.catalog.sections if k != MAIN):
+        pages += lists.section_pages(key)
+    return pages
+
+
+def render_atom(articles: Sequence[Article], settings: Settings) -> bytes:
+    """The site's subscription feed for just these articles (no archives): the newest
+    `feed_size` by updated, retracted ones as tombstones."""
+    return render_atom_page(feed_pages(articles, {}, settings)[0], settings)
+
+
 def _article_bundle(
     state: tuple[Mapping[str, Article], Mapping[str, list[Revision]], Settings], slug: str
 ) -> tuple[dict[str, Resource], list[str]]:
@@ -507,11 +531,12 @@ class Lists:
     def _live(self, section: Section) -> list[Article]:
         return self._articles(section.live_mod.top(self.settings.feed_size * MAX_FEED_PAGES))
 
-    def _main(self) -> dict[str, Resource]:
+    def main_pages(self) -> list[FeedPage]:
+        """The site's subscription feed: its document and JSON Feed continuation pages."""
         settings, urls = self.settings, self.urls
         months = list(self.plan.months)
         links = (("prev-archive", urls.archive(months[-1])),) if months else ()
-        pages = subscription(
+        return subscription(
             "/feed",
             settings.site_name,
             urls.home,
@@ -521,46 +546,51 @@ class Lists:
             settings,
             links,
         )
-        out: dict[str, Resource] = {
-            "/": Representation(
-                render_index(self._articles(self.main.live_pub.top(settings.feed_size)), settings),
-                HTML,
-                self.reference,
-                LIST_CACHE,
-            )
-        }
-        for page in pages:
-            out.update(_feed_page_resources(page, settings))
-        return out
 
-    def _section(self, key: SectionKey) -> dict[str, Resource]:
+    def section_pages(self, key: SectionKey) -> list[FeedPage]:
+        """A beat's or tag's feed, named as its most recently modified article spells it
+        ("Economy" and "economy" are one section); none once its last article has left."""
         section = self.catalog.sections.get(key)
-        if section is None:  # its last article left it
-            return {}
-        settings, urls = self.settings, self.urls
+        if section is None:
+            return []
         kind, slug = key
         newest_member = self.catalog.articles[section.newest_slug() or ""]
         if kind == "beat":
-            name, page_url = newest_member.beat, urls.beat(newest_member.beat)
+            name, page_url = newest_member.beat, self.urls.beat(newest_member.beat)
         else:
             name = next(t for t in newest_member.tags if slugify(t) == slug)
-            page_url = urls.tag(name)
-        pages = subscription(
+            page_url = self.urls.tag(name)
+        return subscription(
             f"/{kind}s/{slug}/feed",
-            f"{settings.site_name}: {name}",
+            f"{self.settings.site_name}: {name}",
             page_url,
             kind,
             self._live(section),
             self._articles(self.visible_dead(section)),
-            settings,
+            self.settings,
             section=name,
         )
+
+    def _main(self) -> dict[str, Resource]:
+        settings = self.settings
+        home = render_index(self._articles(self.main.live_pub.top(settings.feed_size)), settings)
+        out: dict[str, Resource] = {"/": Representation(home, HTML, self.reference, LIST_CACHE)}
+        for page in self.main_pages():
+            out.update(_feed_page_resources(page, settings))
+        return out
+
+    def _section(self, key: SectionKey) -> dict[str, Resource]:
+        pages = self.section_pages(key)
+        if not pages:
+            return {}
+        settings, section, first = self.settings, self.catalog.sections[key], pages[0]
         members = self._articles(section.live_pub.top(settings.feed_size))
+        feed_path = first.path  # the first page's path is the feed's
         body = render_index(
-            members, settings, section=name, page_url=page_url, feed_path=f"/{kind}s/{slug}/feed"
+            members, settings, section=first.section, page_url=first.alternate, feed_path=feed_path
         )
         out: dict[str, Resource] = {
-            page_url.removeprefix(settings.base_url): Representation(
+            first.alternate.removeprefix(settings.base_url): Representation(
                 body, HTML, section.reference(), LIST_CACHE
             )
         }

@@ -154,25 +154,24 @@ def test_home_page_links_every_article_and_the_feed(client, settings, articles):
 
 
 def test_requests_render_nothing(client, monkeypatch):
-    """Serving looks up prepared bytes: with every renderer broken, every route still answers."""
-    import feed.atom
-    import feed.formats
-    import feed.html
-    import feed.jsonld
+    """Serving looks up prepared bytes: with every renderer the site prepares with broken
+    (patched where feed.site calls them), every route still answers."""
+    import feed.site
 
     def broken(*args, **kwargs):
         raise AssertionError("rendered on the request path")
 
-    for module, name in (
-        (feed.jsonld, "render_agent_view"),
-        (feed.html, "render_html"),
-        (feed.html, "render_index"),
-        (feed.atom, "render_atom"),
-    ):
-        monkeypatch.setattr(module, name, broken)
-    monkeypatch.setattr(feed.formats, "ARTICLE_FORMATS", {})
+    renderers = [name for name in vars(feed.site) if name.startswith("render_")]
+    assert {"render_agent_views", "render_atom_page", "render_index", "render_graph"} <= set(
+        renderers
+    )
+    for name in renderers:
+        monkeypatch.setattr(feed.site, name, broken)
+    monkeypatch.setattr(feed.site, "ARTICLE_FORMATS", {})
     for path, _ in ((p.values[0], p.values[1]) for p in ROUTES):
         assert client.get(path).status_code == 200
+    with pytest.raises(AssertionError, match="request path"):  # the patches do bite
+        feed.site.Site(feed.site.Settings()).load([])
 
 
 def test_problem_body_is_json_with_cors(client):

@@ -17,12 +17,13 @@ import lxml.etree as etree
 import pytest
 
 import feed.atom
-from feed.atom import EPOCH, render_atom, render_atom_page
-from feed.feeds import FeedPage, archive_pages, feed_pages
+from feed.atom import render_atom_page
+from feed.feeds import EPOCH, FeedPage, archive_pages
 from feed.importer import sample_paths
 from feed.model import Article
 from feed.parse import parse_article
 from feed.settings import Settings
+from feed.site import feed_pages, render_atom
 from feed.urls import SiteURLs, slugify
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -354,29 +355,14 @@ def test_retracted_article_is_an_rfc6721_tombstone(
 
 
 def whole_document(page: FeedPage, settings: Settings) -> bytes:
-    """The feed as feedgen prints it with every entry added to it (how render_atom_page worked
-    before it spliced cached entries): the reference the spliced bytes must equal."""
+    """The feed as feedgen prints it with every entry added to the generator (how
+    render_atom_page worked before it spliced cached entries): the reference."""
     urls = SiteURLs(settings.base_url)
-    fg = feed.atom.FeedGenerator()
-    self_url = settings.base_url + page.path + ".atom"
-    fg.id(urls.home if page.path == "/feed" else self_url)
-    fg.title(page.title)
-    fg.subtitle(settings.site_description)
-    fg.language(settings.language)
-    fg.author({"name": settings.organization, "uri": urls.home})
-    fg.link(href=self_url, rel="self", type="application/atom+xml")
-    fg.link(href=page.alternate, rel="alternate", type="text/html")
-    for rel, href in page.archive_links:
-        fg.link(href=href, rel=rel, type="application/atom+xml")
-    if not page.archive:
-        for hub in settings.websub_hubs:
-            fg.link(href=hub, rel="hub")
-    fg.generator("agentry-feed", feed.atom.__version__)
-    fg.updated(page.updated)
+    fg = feed.atom.feed_generator(page, settings)
     for a in page.entries:
-        feed.atom._entry(fg, a, urls)
+        feed.atom.add_entry(fg, a, urls)
     xml = bytes(fg.atom_str(pretty=True))
-    return feed.atom._extend(xml, page) if page.archive or page.tombstones else xml
+    return feed.atom.extend(xml, page) if page.archive or page.tombstones else xml
 
 
 def test_spliced_entries_equal_feedgens_whole_document(articles: list[Article]):

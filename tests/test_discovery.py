@@ -19,9 +19,10 @@ from feed.discovery import (
     render_robots,
     render_sitemap,
 )
-from feed.feeds import FeedPage, feed_pages
+from feed.feeds import FeedPage
 from feed.model import Article
 from feed.settings import Settings
+from feed.site import feed_pages
 from feed.urls import SiteURLs, slugify
 
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"

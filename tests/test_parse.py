@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 from lxml import etree
 from pyld import jsonld
 
-from feed.atom import render_atom
 from feed.documents import offline_loader
 from feed.errors import InvalidArticle, Problem
 from feed.html import render_html
@@ -36,6 +35,7 @@ from feed.model import Article, Person, Source, Tool
 from feed.parse import KNOWN_FIELDS, parse_article
 from feed.sections import MARKER
 from feed.settings import Settings
+from feed.site import render_atom
 from feed.urls import SiteURLs
 
 # rdflib 7.x warns about its own use of Dataset.default_context on every parse.

@@ -11,11 +11,12 @@ import feedparser
 import lxml.etree as etree
 import pytest
 
-from feed.feeds import EPOCH, FeedPage, feed_pages
+from feed.feeds import EPOCH, FeedPage
 from feed.markup import markdown_to_html
 from feed.model import Article
 from feed.rss import render_rss, rfc822
 from feed.settings import Settings
+from feed.site import feed_pages
 from feed.urls import SiteURLs
 
 ATOM = "http://www.w3.org/2005/Atom"
