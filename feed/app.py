@@ -50,13 +50,7 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        site.load(
-            (s.article for s in store.current()),
-            store.originals(),
-            store.written(),
-            store.retractions(),
-            store.history(),
-        )
+        site.load_store(store)
         # What start-up made lives as long as the process: move it out of the cyclic GC's
         # reach, or each full collection walks millions of objects (pauses of up to a second
         # in the middle of a write at 10,000 articles).

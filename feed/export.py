@@ -274,15 +274,9 @@ def _reps(resource: Negotiable) -> list[Representation]:
 
 
 def load_site(settings: Settings, store: Store) -> Site:
-    """The site as `feed serve` has it after start-up (the same calls as app.py's lifespan)."""
+    """The site as `feed serve` has it after start-up."""
     site = Site(settings)
-    site.load(
-        (s.article for s in store.current()),
-        store.originals(),
-        store.written(),
-        store.retractions(),
-        store.history(),
-    )
+    site.load_store(store)
     return site
 
 

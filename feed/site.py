@@ -64,6 +64,7 @@ from .representation import (
 )
 from .rss import render_rss
 from .settings import Settings
+from .storage import Store
 from .urls import SiteURLs, slugify
 from .vocabulary import vocabulary_documents
 
@@ -253,6 +254,16 @@ class Site:
         for resources in rendered.values():
             self.resources.update(resources)
         self._keys = {key: frozenset(resources) for key, resources in rendered.items()}
+
+    def load_store(self, store: Store) -> None:
+        """Start-up from the store: what `feed serve` serves and `feed build` exports."""
+        self.load(
+            (s.article for s in store.current()),
+            store.originals(),
+            store.written(),
+            store.retractions(),
+            store.history(),
+        )
 
     def stage(
         self,

@@ -314,7 +314,7 @@ class Corpus(Served):
 def archives(store: SQLiteStore, settings: Settings) -> dict[str, tuple[bytes, str]]:
     """Archive path -> (bytes, Cache-Control) as a freshly loaded Site serves them."""
     site = Site(settings)
-    site.load((s.article for s in store.current()), store.originals(), store.written())
+    site.load_store(store)
     return {
         path: (rep.body, rep.cache_control)
         for path, rep in site.resources.items()
