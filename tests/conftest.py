@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +72,42 @@ def settle_after_writes(client: TestClient) -> TestClient:
 
     client.event_hooks["response"].append(settle)
     return client
+
+
+def article_text(
+    slug: str,
+    title: str = "Tidal lagoon survey counts a record number of seal pups",
+    beat: str = "Science",
+    tags: tuple[str, ...] = ("Wildlife", "Coast"),
+) -> str:
+    """A valid article in the YAML form that parses without warnings."""
+    return f"""---
+title: "{title}"
+slug: {slug}
+published: 2026-06-10T08:00:00+02:00
+beat: {beat}
+tags: [{", ".join(tags)}]
+creator: Agentry Newsroom
+editor: "Mara Lindqvist, Managing Editor"
+tools: ["Claude (Anthropic)", "Perplexity Sonar"]
+creativeWorkStatus: verified
+dateReviewed: 2026-06-10
+aiActArticle50: disclosed
+---
+{title}
+
+Volunteers on the Velde tidal lagoon counted more seal pups this spring than in any year on record.
+
+Drafted by an AI agent. Verified by Mara Lindqvist, Managing Editor. [AI policy](https://agentry.news/ai-policy)
+
+The count, made over three low tides, found 412 pups on the sandbanks ({slug}).
+
+Verified by Perplexity. Authoritative sources below.
+
+- [Velde Lagoon Trust: spring survey](https://example.org/velde-lagoon/{slug})
+
+<!-- AGENTRY_FACT_CHECKED -->
+"""
 
 
 def require_shared(path: Path) -> Path:
@@ -157,14 +197,30 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_ready(
+    proc: subprocess.Popen[bytes], probe: Callable[[], object], name: str, output: Callable[[], str]
+) -> None:
+    """Call `probe` until it stops raising OSError (about 10 s at most); if the process exits
+    first, raise with what it printed (`output`)."""
+    for _ in range(200):
+        try:
+            probe()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(output()) from None
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not start")
+
+
+def healthz(base: str) -> Callable[[], object]:
+    """A probe for wait_until_ready: the service answers /healthz."""
+    return lambda: urllib.request.urlopen(base + "/healthz", timeout=1).close()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `feed serve` (uvicorn) on a loopback port over the bundled samples: its base URL."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
     folder = tmp_path_factory.mktemp("live")
     db = folder / "feed.sqlite3"
     port = _free_port()
@@ -191,16 +247,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     try:
-        for _ in range(200):
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(proc.stderr.read().decode()) from None  # type: ignore[union-attr]
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("feed serve did not start")
+        stderr = proc.stderr
+        assert stderr is not None
+        wait_until_ready(proc, healthz(base), "feed serve", lambda: stderr.read().decode())
         yield base
     finally:
         proc.terminate()

@@ -20,7 +20,7 @@ import feedparser
 import lxml.etree
 import lxml.html
 import pytest
-from conftest import BASE_URL, settle_after_writes, sitemap_locations
+from conftest import BASE_URL, article_text, settle_after_writes, sitemap_locations
 from starlette.testclient import TestClient
 
 from feed.app import create_app
@@ -91,42 +91,6 @@ The council approved next year's budget shortly after midnight.
 Drafted by an AI agent. Verified by Jane Roe, Editor. AI policy.
 
 The vote was 21 to 14.
-"""
-
-
-def article_text(
-    slug: str,
-    title: str = "Tidal lagoon survey counts a record number of seal pups",
-    beat: str = "Science",
-    tags: tuple[str, ...] = ("Wildlife", "Coast"),
-) -> str:
-    """A valid article in the YAML form that parses without warnings."""
-    return f"""---
-title: "{title}"
-slug: {slug}
-published: 2026-06-10T08:00:00+02:00
-beat: {beat}
-tags: [{", ".join(tags)}]
-creator: Agentry Newsroom
-editor: "Mara Lindqvist, Managing Editor"
-tools: ["Claude (Anthropic)", "Perplexity Sonar"]
-creativeWorkStatus: verified
-dateReviewed: 2026-06-10
-aiActArticle50: disclosed
----
-{title}
-
-Volunteers on the Velde tidal lagoon counted more seal pups this spring than in any year on record.
-
-Drafted by an AI agent. Verified by Mara Lindqvist, Managing Editor. [AI policy](https://agentry.news/ai-policy)
-
-The count, made over three low tides, found 412 pups on the sandbanks ({slug}).
-
-Verified by Perplexity. Authoritative sources below.
-
-- [Velde Lagoon Trust: spring survey](https://example.org/velde-lagoon/{slug})
-
-<!-- AGENTRY_FACT_CHECKED -->
 """
 
 

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import feedparser
 import lxml.html
 import pytest
-from conftest import ROOT, SEED, require_shared
+from conftest import ROOT, SEED, _free_port, healthz, require_shared, wait_until_ready
 
 from feed.cli import _parser, main
 from feed.importer import sample_paths
@@ -174,12 +172,6 @@ def test_readme_documents_every_command():
         assert f"feed {name}" in readme, name
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_with_no_arguments_serves_the_samples(tmp_path):
     """`feed serve` in an empty folder creates feed.sqlite3 with the samples and serves them."""
     port = _free_port()
@@ -191,15 +183,11 @@ def test_serve_with_no_arguments_serves_the_samples(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
-                    health = json.load(r)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the service did not start: " + proc.stdout.read1().decode())  # type: ignore[union-attr]
+        stdout = proc.stdout
+        assert stdout is not None
+        wait_until_ready(proc, healthz(base), "feed serve", lambda: stdout.read1().decode())
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as r:
+            health = json.load(r)
         assert health["articles"] == len(sample_paths())
         with urllib.request.urlopen(base + "/feed.atom", timeout=5) as r:
             feed = feedparser.parse(r.read())

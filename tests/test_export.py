@@ -24,12 +24,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import _free_port, wait_until_ready
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.datastructures import Headers
@@ -456,12 +456,6 @@ HOP = {"date", "server", "connection", "keep-alive"}
 CONTENT = {"content-type", "content-length", "content-encoding"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory, live_server: str) -> Iterator[Site]:
     """The samples as the live server has them (same store contents, same base URL)."""
@@ -495,16 +489,14 @@ def nginx(tmp_path_factory: pytest.TempPathFactory, exported: Site) -> Iterator[
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(proc.stderr.read().decode()) from None  # type: ignore[union-attr]
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("nginx did not start")
+        stderr = proc.stderr
+        assert stderr is not None
+        wait_until_ready(
+            proc,
+            lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close(),
+            "nginx",
+            lambda: stderr.read().decode(),
+        )
         yield base
     finally:
         proc.send_signal(signal.SIGQUIT)  # graceful: master and workers

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from conftest import _free_port
+from conftest import _free_port, healthz, wait_until_ready
 
 from feed.importer import sample_paths
 from feed.storage import SQLiteStore
@@ -31,14 +31,12 @@ def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(200):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("feed serve did not start")
+    try:
+        wait_until_ready(proc, healthz(f"http://127.0.0.1:{port}"), "feed serve", lambda: "")
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc
 
 
 def _put(port: int, slug: str, step: int) -> int:

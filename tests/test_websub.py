@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from conftest import BASE_URL, _free_port
+from conftest import BASE_URL, _free_port, article_text, healthz, wait_until_ready
 from starlette.testclient import TestClient
 
 from feed.app import create_app
@@ -39,40 +39,6 @@ FORM = "application/x-www-form-urlencoded"
 TOKEN = "t0ken"
 WAIT = 20.0  # generous bound for "it happened" (never a performance claim)
 PROMPT = 10.0  # generous bound for "it did not hang"
-
-
-def article_text(
-    slug: str, beat: str = "Science", tags: tuple[str, ...] = ("Wildlife", "Climate")
-) -> str:
-    """A valid article (YAML form) that parses without warnings."""
-    title = "Tidal lagoon survey counts a record number of seal pups"
-    return f"""---
-title: "{title}"
-slug: {slug}
-published: 2026-06-10T08:00:00+02:00
-beat: {beat}
-tags: [{", ".join(tags)}]
-creator: Agentry Newsroom
-editor: "Mara Lindqvist, Managing Editor"
-tools: ["Claude (Anthropic)", "Perplexity Sonar"]
-creativeWorkStatus: verified
-dateReviewed: 2026-06-10
-aiActArticle50: disclosed
----
-{title}
-
-Volunteers on the Velde tidal lagoon counted more seal pups this spring than in any year on record.
-
-Drafted by an AI agent. Verified by Mara Lindqvist, Managing Editor. [AI policy](https://agentry.news/ai-policy)
-
-The count, made over three low tides, found 412 pups on the sandbanks ({slug}).
-
-Verified by Perplexity. Authoritative sources below.
-
-- [Velde Lagoon Trust: spring survey](https://example.org/velde-lagoon/{slug})
-
-<!-- AGENTRY_FACT_CHECKED -->
-"""
 
 
 # --- a local hub -------------------------------------------------------------------------------
@@ -475,7 +441,7 @@ def test_a_write_notifies_its_feeds_and_an_unchanged_one_nothing(store: SQLiteSt
 def expected_topics(base: str) -> list[str]:
     """The feeds an article_text() article is in: the site's, its beat's, its tags'."""
     urls = SiteURLs(base)
-    sections = [urls.beat("Science"), urls.tag("Wildlife"), urls.tag("Climate")]
+    sections = [urls.beat("Science"), urls.tag("Wildlife"), urls.tag("Coast")]
     return [
         f"{base}/feed.atom",
         f"{base}/feed.json",
@@ -561,16 +527,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             env={**env, "FEED_BASE_URL": base},
         )
     try:
-        for _ in range(200):
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(log.read_text()) from None
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("feed serve did not start")
+        wait_until_ready(proc, healthz(base), "feed serve", log.read_text)
         yield Service(base, hub, refused, silent, log)
     finally:
         silent.close()  # resets the hanging request, so shutdown has nothing to wait for
