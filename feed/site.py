@@ -116,10 +116,6 @@ class Staged:
     chunk_changed: dict[int, datetime]
     pending: list[Representation] = field(default_factory=list)  # to compress once live
 
-    @property
-    def articles(self) -> dict[str, Article]:
-        return self.catalog.articles
-
 
 def _last_page(events: Sequence[Event]) -> int:
     return ((events[-1].cursor - 1) // CHANGES_PAGE * CHANGES_PAGE) if events else 0
