@@ -3,9 +3,10 @@
 - `render_robots`: RFC 9309 (Robots Exclusion Protocol) groups, the site's AI-usage preference
   lines (`settings.robots_ai`, e.g. a Content-Signal line) inside the `*` group, and
   `Sitemap:` lines (sitemaps.org protocol §"Informing search engine crawlers").
-- `render_sitemap`: sitemaps.org 0.9 `urlset` (https://www.sitemaps.org/protocol.html) with
-  `lastmod` as W3C Datetime. One file holds at most 50,000 URLs; beyond that a sitemap index
-  would be needed, which this module does not write yet: it raises ValueError instead.
+- `render_sitemap_index`, `render_sitemap_pages`, `render_sitemap_articles`: a sitemaps.org 0.9
+  `sitemapindex` over `urlset` files (https://www.sitemaps.org/protocol.html), `lastmod` as W3C
+  Datetime; the site cuts the articles into files far below the protocol's 50,000 URLs, so a
+  write re-renders one file, not all of them.
 - `render_news_sitemap`: Google News sitemap extension
   (http://www.google.com/schemas/sitemap-news/0.9): articles of the last `news_sitemap_days`
   days, at most 1,000 URLs.
@@ -31,12 +32,10 @@ from .urls import SiteURLs, slugify
 __all__ = [
     "LLMS_TXT_LIMIT",
     "NEWS_SITEMAP_LIMIT",
-    "SITEMAP_LIMIT",
     "render_llms",
     "render_llms_txt",
     "render_news_sitemap",
     "render_robots",
-    "render_sitemap",
     "render_sitemap_articles",
     "render_sitemap_index",
     "render_sitemap_pages",
@@ -44,7 +43,6 @@ __all__ = [
 
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
-SITEMAP_LIMIT = 50_000  # sitemaps.org: URLs per sitemap file
 NEWS_SITEMAP_LIMIT = 1_000  # Google News: URLs per news sitemap
 LLMS_TXT_LIMIT = 50_000  # bytes of UTF-8: small enough for one read by an agent
 
@@ -112,38 +110,6 @@ def _url(urlset: etree._Element, loc: str, lastmod: datetime | None = None) -> e
 def _xml(root: etree._Element) -> bytes:
     etree.indent(root, space="  ")
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
-
-
-def render_sitemap(articles: Sequence[Article], settings: Settings) -> bytes:
-    """Every page in one `urlset`: the home page, every live article page (newest modified
-    first), then each beat page. For small sites and tests; the service serves the same URLs
-    split by `render_sitemap_index`, `render_sitemap_pages` and `render_sitemap_articles`.
-
-    A page's `lastmod` is the newest modification that changes it: for the home page and a beat
-    page that includes retractions (the retracted article leaves the list). Beats are listed when
-    they have a live article, in slug order. Raises ValueError past 50,000 URLs.
-    """
-    live = _live(articles)
-    beats = _beats(articles)
-    count = 1 + len(live) + len(beats)
-    if count > SITEMAP_LIMIT:
-        raise ValueError(
-            f"sitemap: {count} URLs exceed the sitemaps.org limit of {SITEMAP_LIMIT} per file "
-            "(use the sitemap index)"
-        )
-    home = max((a.modified for a in articles), default=None)
-    home_url, *beat_urls = _page_urls(home, beats, settings)
-    return _urlset([home_url, *_article_urls(live, settings), *beat_urls])
-
-
-def _beats(articles: Sequence[Article]) -> list[tuple[str, datetime]]:
-    """(name, newest modification) of each beat with a live article, in slug order; the
-    newest article names the beat."""
-    found: dict[str, Article] = {}
-    for a in newest(articles):
-        found.setdefault(slugify(a.beat), a)
-    live = {slugify(a.beat) for a in articles if a.status != "retracted"}
-    return [(found[key].beat, found[key].modified) for key in sorted(live)]
 
 
 def _page_urls(

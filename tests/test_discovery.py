@@ -17,12 +17,11 @@ from feed.discovery import (
     render_llms_txt,
     render_news_sitemap,
     render_robots,
-    render_sitemap,
 )
 from feed.feeds import FeedPage
 from feed.model import Article
 from feed.settings import Settings
-from feed.site import feed_pages
+from feed.site import Site, feed_pages
 from feed.urls import SiteURLs, slugify
 
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -104,61 +103,80 @@ def test_robots_is_read_by_robotparser(settings: Settings, robots_ai: tuple[str,
 # --- sitemap.xml ---------------------------------------------------------------------------------
 
 
-def _locs(xml: bytes) -> list[tuple[str, str | None]]:
+def _locs(xml: bytes, tag: str = "url") -> list[tuple[str, str | None]]:
     root = etree.fromstring(xml)
-    assert root.tag == f"{{{SITEMAP}}}urlset"
+    assert root.tag == f"{{{SITEMAP}}}" + ("urlset" if tag == "url" else "sitemapindex")
     return [
         (u.findtext("s:loc", namespaces=NS), u.findtext("s:lastmod", namespaces=NS))
-        for u in root.findall("s:url", NS)
+        for u in root.findall(f"s:{tag}", NS)
     ]
 
 
-def test_sitemap_lists_home_live_articles_then_beats(articles: list[Article], settings: Settings):
-    """Home first, then every live article newest first by modified, then each live beat page."""
+def served_sitemaps(articles: list[Article], settings: Settings) -> dict[str, bytes]:
+    """What the service serves for the sitemap: the index, then each file it lists, in order."""
+    site = Site(settings)
+    site.load(articles, articles)
+    index = site.get("/sitemap.xml").body  # type: ignore[union-attr]
+    out = {"/sitemap.xml": index}
+    for loc, _ in _locs(index, "sitemap"):
+        path = loc.removeprefix(settings.base_url)
+        out[path] = site.get(path).body  # type: ignore[union-attr]
+    return out
+
+
+def test_sitemap_index_lists_the_pages_then_the_articles(
+    articles: list[Article], settings: Settings
+):
+    """The index lists the list pages' sitemap (home, then each live beat page) and the
+    articles' (every live article, newest modified first); nothing retracted."""
     urls = SiteURLs(settings.base_url)
-    locs = _locs(render_sitemap(articles, settings))
-    pages = [urls.page(a.slug) for a in newest_first(live(articles))]
+    files = served_sitemaps(articles, settings)
+    assert list(files) == ["/sitemap.xml", "/sitemaps/pages.xml", "/sitemaps/articles-1.xml"]
     beats = sorted({slugify(a.beat) for a in live(articles)})
-    assert [loc for loc, _ in locs] == [
+    pages = _locs(files["/sitemaps/pages.xml"])
+    assert [loc for loc, _ in pages] == [
         urls.home,
-        *pages,
         *(f"{settings.base_url}/beats/{b}/" for b in beats),
     ]
+    listed = _locs(files["/sitemaps/articles-1.xml"])
+    assert [loc for loc, _ in listed] == [urls.page(a.slug) for a in newest_first(live(articles))]
     retracted = next(a for a in articles if a.status == "retracted")
-    assert urls.page(retracted.slug) not in dict(locs)
-    assert urls.beat(retracted.beat) not in dict(locs)  # its only article is retracted
+    everything = dict(pages + listed)
+    assert urls.page(retracted.slug) not in everything
+    assert urls.beat(retracted.beat) not in everything  # its only article is retracted
 
 
 def test_sitemap_lastmod_is_w3c_and_the_newest_modification(
     articles: list[Article], settings: Settings
 ):
-    """Every lastmod is a W3C datetime: the article's modified, a beat's newest article's."""
+    """Every lastmod is a W3C datetime: the article's modified, a beat's newest article's, and
+    in the index each file's newest change (a retraction counts: it removed a URL)."""
     urls = SiteURLs(settings.base_url)
-    lastmods = dict(_locs(render_sitemap(articles, settings)))
-    assert all(W3C.match(stamp or "") for stamp in lastmods.values()), lastmods
+    files = served_sitemaps(articles, settings)
+    lastmods = dict(_locs(files["/sitemaps/pages.xml"]) + _locs(files["/sitemaps/articles-1.xml"]))
+    index = dict(_locs(files["/sitemap.xml"], "sitemap"))
+    assert all(W3C.match(stamp or "") for stamp in [*lastmods.values(), *index.values()])
     when = {loc: datetime.fromisoformat(stamp or "") for loc, stamp in lastmods.items()}
-    assert when[urls.home] == max(a.modified for a in articles)
+    newest = max(a.modified for a in articles)
+    assert when[urls.home] == newest
     for a in live(articles):
         assert when[urls.page(a.slug)] == a.modified
         assert lastmods[urls.page(a.slug)] == a.modified.isoformat()  # its own offset
         assert when[urls.beat(a.beat)] == max(b.modified for b in articles if b.beat == a.beat)
+    for stamp in index.values():
+        assert datetime.fromisoformat(stamp or "") == newest
 
 
 def test_sitemap_is_deterministic(articles: list[Article], settings: Settings):
     """The same articles in any order give the same bytes."""
-    assert render_sitemap(articles, settings) == render_sitemap(articles[::-1], settings)
+    assert served_sitemaps(articles, settings) == served_sitemaps(articles[::-1], settings)
 
 
 def test_empty_sitemap_lists_the_home_page(settings: Settings):
-    """With no articles the sitemap holds only the home page, with no invented lastmod."""
-    assert _locs(render_sitemap([], settings)) == [(SiteURLs(settings.base_url).home, None)]
-
-
-def test_sitemap_over_50000_urls_is_refused(sample: Article, settings: Settings):
-    """Past 50,000 URLs a sitemap index is needed: rendering refuses with a clear message."""
-    many = [synthetic(sample, n) for n in range(50_000)]
-    with pytest.raises(ValueError, match="sitemap index"):
-        render_sitemap(many, settings)
+    """With no articles the sitemap lists only the home page, with no invented lastmod."""
+    files = served_sitemaps([], settings)
+    assert list(files) == ["/sitemap.xml", "/sitemaps/pages.xml"]
+    assert _locs(files["/sitemaps/pages.xml"]) == [(SiteURLs(settings.base_url).home, None)]
 
 
 # --- news-sitemap.xml ----------------------------------------------------------------------------
