@@ -20,7 +20,7 @@ from .formats import ARTICLE_FORMATS
 from .importer import check_paths, import_paths, sample_paths
 from .parse import parse_article
 from .settings import Settings, SettingsError
-from .site import render_atom
+from .site import Site, render_atom
 from .storage import SQLiteStore
 
 __all__ = ["main"]
@@ -136,6 +136,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     store = SQLiteStore(settings.database)
     try:
         report, results = import_paths(store, args.paths, settings)
+        if report.ok:
+            # Render what the import changed now, not at the next start-up (feed/prepared.py)
+            started = time.perf_counter()
+            Site(settings).load_store(store)
+            print(
+                f"feed: prepared what is served in {time.perf_counter() - started:.1f} s",
+                file=sys.stderr,
+            )
     finally:
         store.close()
     _report(report.problems)
@@ -188,14 +196,14 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         if not _seed_default(store, settings):
             return 1
         site = load_site(settings, store)  # what `feed serve` serves after start-up
+        loaded = time.perf_counter() - started
+        try:
+            summary = build(site, args.outdir, listen=args.listen or DEFAULT_LISTEN, jobs=args.jobs)
+        except ExportError as exc:
+            print(f"feed: {exc}", file=sys.stderr)
+            return 3
     finally:
         store.close()
-    loaded = time.perf_counter() - started
-    try:
-        summary = build(site, args.outdir, listen=args.listen or DEFAULT_LISTEN, jobs=args.jobs)
-    except ExportError as exc:
-        print(f"feed: {exc}", file=sys.stderr)
-        return 3
     total = time.perf_counter() - started
     print(
         f"{'reused' if summary.reused else 'built'} {summary.build_dir}: {summary.keys} URLs, "

@@ -43,9 +43,10 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from . import __version__
@@ -53,7 +54,7 @@ from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
 from .errors import NotAcceptable, NotFound
 from .history import CHANGES_PAGE
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
-from .representation import Negotiable, Representation, compress_all
+from .representation import Negotiable, Representation
 from .responses import problem_response
 from .settings import Settings
 from .site import Site
@@ -135,13 +136,44 @@ class ExportError(Exception):
 
 
 @dataclass(frozen=True)
+class Variant:
+    """What the configuration needs of a representation; its bytes stay in the store until
+    they are written."""
+
+    media_type: str
+    status: int
+    last_modified: datetime | None
+    etag: str
+    gzip_etag: str | None  # None: no gzip coding
+    raw_headers: tuple[tuple[bytes, bytes], ...]  # of the identity coding
+    size: int
+    gzip_size: int
+
+    @classmethod
+    def of(cls, rep: Representation) -> Variant:
+        rep.compress()  # a no-op once made (and for bodies too small to gain)
+        gz = rep.gzip
+        return cls(
+            rep.media_type,
+            rep.status,
+            rep.last_modified,
+            rep.identity.etag,
+            gz.etag if gz is not None else None,
+            rep.identity.raw_headers,
+            len(rep.body),
+            len(gz.body) if gz is not None else 0,
+        )
+
+
+@dataclass(frozen=True)
 class Entry:
     """One representation of one URL key, and the file that holds it."""
 
     key: str  # the URL key: a path, or path?name=value for the collection and changes pages
     variant: str  # "" for a plain resource; for a negotiated one, its file type (the map's pick)
     file: str  # relative to root/, e.g. "agent/some-slug@.jsonld"
-    rep: Representation
+    rep: Variant
+    index: int = 0  # which of the resource's representations (a negotiable's variant)
 
 
 @dataclass(frozen=True)
@@ -217,56 +249,48 @@ def _slug(text: str) -> str:
 
 
 def plan(site: Site) -> Plan:
-    """Every file to write, from whatever keys the site has."""
-    resources = site.resources
-    media_types: set[str] = set()
-    uncompressed = []
-    for key, resource in resources.items():
-        _check_key(key)
-        reps = [resource] if isinstance(resource, Representation) else _reps(resource)
-        media_types.update(rep.media_type for rep in reps)
-        uncompressed += [rep for rep in reps if rep.gzip is None]
-    # a write compresses in the background: export the gzip coding the service will serve
-    # (a no-op for bodies too small to have one)
-    compress_all(uncompressed)
-    types = _type_names(media_types)
-    entries: list[Entry] = []
+    """Every file to write, from whatever keys the site has (read one at a time: the bytes are
+    not kept)."""
+    found: list[tuple[str, bool, int, Variant]] = []  # (key, negotiated, index, variant)
+    shapes: dict[
+        tuple[object, ...], tuple[str, tuple[Offer, ...], tuple[str, ...], tuple[str, ...]]
+    ] = {}
     negotiated: dict[str, str] = {}
-    signatures: dict[tuple[object, ...], Signature] = {}
-    folded: dict[str, str] = {}
-    for key in sorted(resources):
-        resource = resources[key]
+    for key, resource in site.resources.scan():
+        _check_key(key)
         if isinstance(resource, Representation):
-            pairs = [("", resource)]
-        else:
-            offers = tuple(offer for offer, _ in resource.variants)
-            file_types = tuple(types[rep.media_type] for _, rep in resource.variants)
-            if len(set(file_types)) != len(file_types):
-                raise ExportError(f"cannot export {key!r}: two variants have the same media type")
-            shape = (
-                *((o.media_type, tuple(sorted(o.profiles)), o.aliases) for o in offers),
-                file_types,
-            )
-            signature = signatures.get(shape)
-            if signature is None:
-                signature = Signature(
-                    f"n{len(signatures)}", offers, file_types, tuple(resource.media_types)
-                )
-                signatures[shape] = signature
-            negotiated[key] = signature.id
-            pairs = [(t, rep) for t, (_, rep) in zip(file_types, resource.variants, strict=True)]
-        for variant, rep in pairs:
-            if rep.status in RESERVED_STATUSES - {200}:
-                raise ExportError(f"cannot export {key!r}: status {rep.status} is reserved")
-            # nginx's map keys are case-insensitive: two keys differing only in case would clash
-            lookup = f"{key}|{variant}".lower()
-            if lookup in folded:
-                raise ExportError(
-                    f"cannot export {key!r}: it differs from {folded[lookup]!r} in case"
-                )
-            folded[lookup] = key
-            entries.append(Entry(key, variant, file_name(key, types[rep.media_type]), rep))
-    return Plan(tuple(entries), types, negotiated, tuple(signatures.values()), len(site.articles))
+            found.append((key, False, 0, Variant.of(resource)))
+            continue
+        offers = tuple(offer for offer, _ in resource.variants)
+        media = tuple(rep.media_type for _, rep in resource.variants)
+        shape = (*((o.media_type, tuple(sorted(o.profiles)), o.aliases) for o in offers), media)
+        if shape not in shapes:
+            shapes[shape] = (f"n{len(shapes)}", offers, media, tuple(resource.media_types))
+        negotiated[key] = shapes[shape][0]
+        found += [(key, True, i, Variant.of(rep)) for i, (_, rep) in enumerate(resource.variants)]
+    types = _type_names({variant.media_type for *_, variant in found})
+    signatures = []
+    for sig_id, offers, media, listed in shapes.values():
+        file_types = tuple(types[m] for m in media)
+        signatures.append(Signature(sig_id, offers, file_types, listed))
+    by_id = {sig.id: sig for sig in signatures}
+    entries: list[Entry] = []
+    folded: dict[str, str] = {}
+    for key, is_negotiated, index, rep in found:
+        file_type = types[rep.media_type]
+        if is_negotiated and len(set(by_id[negotiated[key]].types)) != len(
+            by_id[negotiated[key]].types
+        ):
+            raise ExportError(f"cannot export {key!r}: two variants have the same media type")
+        if rep.status in RESERVED_STATUSES - {200}:
+            raise ExportError(f"cannot export {key!r}: status {rep.status} is reserved")
+        variant = file_type if is_negotiated else ""
+        # nginx's map keys are case-insensitive: two keys differing only in case would clash
+        lookup = f"{key}|{variant}".lower()
+        if folded.setdefault(lookup, key) != key:
+            raise ExportError(f"cannot export {key!r}: it differs from {folded[lookup]!r} in case")
+        entries.append(Entry(key, variant, file_name(key, file_type), rep, index))
+    return Plan(tuple(entries), types, negotiated, tuple(signatures), len(site.articles))
 
 
 def _reps(resource: Negotiable) -> list[Representation]:
@@ -368,12 +392,12 @@ class _Groups:
     ids: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
     slots: list[tuple[str, int]] = field(default_factory=list)  # (header name, occurrence)
 
-    def group(self, key: str, rep: Representation) -> str:
+    def group(self, key: str, rep: Variant) -> str:
         match = re.match(TOKEN_PATTERN, key)
         token = match.group(1) if match else ""
         seen: dict[str, int] = {}
         items = []
-        for raw_name, raw_value in rep.identity.raw_headers:
+        for raw_name, raw_value in rep.raw_headers:
             name = raw_name.decode("latin-1")
             if name in OWN_HEADERS:
                 continue
@@ -399,13 +423,13 @@ def _template(value: str) -> str:
 
 def _meta(entry: Entry, group: str) -> str:
     rep = entry.rep
-    etag = rep.identity.etag.strip('"')
-    if rep.gzip is None:
+    etag = rep.etag.strip('"')
+    if rep.gzip_etag is None:
         coded = "-"
-    elif rep.gzip.etag == f'"{etag}-gz"':
+    elif rep.gzip_etag == f'"{etag}-gz"':
         coded = "+"
     else:
-        coded = "=" + rep.gzip.etag.strip('"')
+        coded = "=" + rep.gzip_etag.strip('"')
     modified = "0" if rep.last_modified is None else "1"
     file_type = entry.file.rpartition(".")[2]
     return f"{file_type} {rep.status} {modified} {etag} {coded} {group}"
@@ -735,7 +759,9 @@ class BuildSummary:
 
 @dataclass(frozen=True)
 class _Job:
-    rep: Representation
+    key: str  # the first entry's: its bytes are written, the other files are hard links
+    index: int
+    rep: Variant
     mtime: int
     files: tuple[str, ...]  # the first is written, the others are hard links to it
 
@@ -758,9 +784,28 @@ def _jobs(p: Plan) -> list[_Job]:
         mtime = int(modified.timestamp()) if modified is not None else fallback
         grouped.setdefault((entry.rep.etag, mtime), []).append(entry)
     return [
-        _Job(entries[0].rep, mtime, tuple(e.file for e in entries))
+        _Job(
+            entries[0].key, entries[0].index, entries[0].rep, mtime, tuple(e.file for e in entries)
+        )
         for (_, mtime), entries in grouped.items()
     ]
+
+
+Work = tuple[_Job, bytes, bytes | None]  # a job, and the bytes of its identity and gzip codings
+
+
+def _work(site: Site, jobs: Sequence[_Job]) -> Iterator[Work]:
+    """Each job with its bytes, read from the site's resources in one pass, in key order."""
+    first = {(job.key, job.index): job for job in jobs}
+    for key, resource in site.resources.scan():
+        reps = [resource] if isinstance(resource, Representation) else _reps(resource)
+        for index, rep in enumerate(reps):
+            job = first.get((key, index))
+            if job is not None:
+                rep.compress()
+                if rep.etag != job.rep.etag:
+                    raise ExportError(f"{key!r} changed while it was exported; build again")
+                yield job, rep.body, rep.gzip.body if rep.gzip is not None else None
 
 
 def _write(path: Path, body: bytes, mtime: int) -> None:
@@ -769,11 +814,10 @@ def _write(path: Path, body: bytes, mtime: int) -> None:
     os.utime(path, (mtime, mtime))
 
 
-def _run(root: Path, jobs: Sequence[_Job]) -> None:
-    for job in jobs:
+def _run(root: Path, work: Sequence[Work]) -> None:
+    for job, body, coded in work:
         first = root / job.files[0]
-        _write(first, job.rep.body, job.mtime)
-        coded = job.rep.gzip.body if job.rep.gzip is not None else None
+        _write(first, body, job.mtime)
         if coded is not None:
             _write(first.with_name(first.name + ".gz"), coded, job.mtime)
         for other in job.files[1:]:
@@ -782,10 +826,16 @@ def _run(root: Path, jobs: Sequence[_Job]) -> None:
                 os.link(first.with_name(first.name + ".gz"), root / (other + ".gz"))
 
 
-def _chunks(items: Sequence[_Job], size: int = 64) -> Iterator[Sequence[_Job]]:
+def _chunks(items: Iterable[Work], size: int = 64) -> Iterator[list[Work]]:
     """Small batches: writers share the work evenly, and a cancelled build stops at once."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    chunk: list[Work] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _content_digest(p: Plan) -> str:
@@ -794,7 +844,7 @@ def _content_digest(p: Plan) -> str:
     for entry in p.entries:
         rep = entry.rep
         modified = rep.last_modified.isoformat() if rep.last_modified else "-"
-        gz = rep.gzip.etag if rep.gzip else "-"
+        gz = rep.gzip_etag or "-"
         digest.update(f"{entry.file}\t{rep.etag}\t{gz}\t{modified}\t{rep.status}\n".encode())
     return digest.hexdigest()
 
@@ -861,7 +911,11 @@ def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int =
         temporary = builds / f".tmp-{os.getpid()}"
         # Files are written while the configuration is rendered, unless they are likely those
         # of the current build already
-        writer = None if content == _recorded_content(outdir) else _Writer(temporary, p, work, jobs)
+        writer = (
+            None
+            if content == _recorded_content(outdir)
+            else _Writer(temporary, site, p, work, jobs)
+        )
         try:
             placeholder = "/__feed_export_build__"
             http, server = configuration(p, placeholder + "/root")
@@ -869,11 +923,8 @@ def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int =
             build_dir = builds / build_id
             reused = (build_dir / "build.json").is_file()
             keys = len({e.key for e in p.entries})
-            files = sum(len(j.files) * (2 if j.rep.gzip else 1) for j in work)
-            size = sum(
-                len(j.files) * (len(j.rep.body) + (len(j.rep.gzip.body) if j.rep.gzip else 0))
-                for j in work
-            )
+            files = sum(len(j.files) * (2 if j.rep.gzip_etag else 1) for j in work)
+            size = sum(len(j.files) * (j.rep.size + j.rep.gzip_size) for j in work)
             record: dict[str, object] = {
                 "generator": GENERATOR,
                 "version": __version__,
@@ -891,7 +942,7 @@ def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int =
                     writer.cancel()
             else:
                 if writer is None:
-                    writer = _Writer(temporary, p, work, jobs)
+                    writer = _Writer(temporary, site, p, work, jobs)
                 writer.wait()
                 (temporary / "nginx").mkdir()
                 # like every file of the build, these get a date from the data, not the clock
@@ -932,7 +983,7 @@ def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int =
 class _Writer:
     """Writes the files of a plan into `folder`/root in background threads."""
 
-    def __init__(self, folder: Path, p: Plan, work: Sequence[_Job], jobs: int) -> None:
+    def __init__(self, folder: Path, site: Site, p: Plan, work: Sequence[_Job], jobs: int) -> None:
         self.folder = folder
         self.stop = threading.Event()
         if folder.exists():
@@ -940,20 +991,26 @@ class _Writer:
         root = folder / "root"
         root.mkdir(parents=True)
         self.pool = ThreadPoolExecutor(1)  # the writing thread (with jobs > 1, it runs a pool)
-        self.done = self.pool.submit(self._run, root, p, work, max(1, jobs))
+        self.done = self.pool.submit(self._run, root, site, p, work, max(1, jobs))
 
-    def _run(self, root: Path, p: Plan, work: Sequence[_Job], jobs: int) -> None:
+    def _run(self, root: Path, site: Site, p: Plan, work: Sequence[_Job], jobs: int) -> None:
         for folder in sorted({os.path.dirname(e.file) for e in p.entries} - {""}):
             os.makedirs(root / folder, exist_ok=True)
+        chunks = _chunks(_work(site, work))
         if jobs == 1:
-            for chunk in _chunks(work):
+            for chunk in chunks:
                 self._chunk(root, chunk)
             return
         with ThreadPoolExecutor(jobs) as pool:
-            for _ in pool.map(lambda chunk: self._chunk(root, chunk), _chunks(work)):
-                pass
+            pending: list[Future[None]] = []
+            for chunk in chunks:  # at most two chunks per thread in memory
+                pending.append(pool.submit(self._chunk, root, chunk))
+                if len(pending) >= 2 * jobs:
+                    pending.pop(0).result()
+            for future in pending:
+                future.result()
 
-    def _chunk(self, root: Path, chunk: Sequence[_Job]) -> None:
+    def _chunk(self, root: Path, chunk: Sequence[Work]) -> None:
         if not self.stop.is_set():
             _run(root, chunk)
 

@@ -118,6 +118,28 @@ class Representation:
         gzipped = _encoded(body, f'"{digest}-gz"', self, common, coding="gzip")
         object.__setattr__(self, "gzip", gzipped)  # one reference assignment: atomic
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        """Pickled (feed/prepared.py stores every prepared resource) as its fields plus the gzip
+        bytes: restoring recomputes the headers but never compresses again."""
+        coded = self.gzip.body if self.gzip is not None else None
+        fields = (
+            self.body,
+            self.media_type,
+            self.last_modified,
+            self.cache_control,
+            self.extra_headers,
+            self.status,
+        )
+        return _restore, (fields, coded)
+
+    def _set_gzip(self, coded: bytes) -> None:
+        common = self._common
+        if common is None:
+            return
+        digest = self.identity.etag.strip('"')
+        gzipped = _encoded(coded, f'"{digest}-gz"', self, common, coding="gzip")
+        object.__setattr__(self, "gzip", gzipped)
+
     @property
     def etag(self) -> str:
         return self.identity.etag
@@ -138,6 +160,22 @@ class Representation:
 
 
 _deferred = threading.local()
+
+
+def _restore(fields: tuple[object, ...], coded: bytes | None) -> Representation:
+    previous = getattr(_deferred, "collected", None)
+    _deferred.collected = []  # made without compressing: the gzip bytes come with it
+    try:
+        rep = Representation(*fields)  # type: ignore[arg-type]
+    finally:
+        _deferred.collected = previous
+    if coded is not None:
+        rep._set_gzip(coded)
+    else:
+        rep.compress()  # stored before it was compressed (or too small: a no-op)
+    return rep
+
+
 _GZIPPED: IdentityCache[bytes] = IdentityCache(64)  # body object -> its gzip coding
 
 
@@ -258,6 +296,9 @@ class Negotiable:
     _chosen: dict[str | None, Representation | None] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return Negotiable, (self.variants,)  # without the remembered choices
 
     def choose(self, accept: str | None) -> Representation | None:
         try:

@@ -27,6 +27,7 @@ INTEGERS = (
     "tombstone_days",
     "news_sitemap_days",
     "max_article_bytes",
+    "cache_mb",
     "websub_attempts",
     "websub_topics_per_request",
 )
@@ -67,6 +68,8 @@ class Settings:
     # bearer tokens for writes (comma-separated); none: read-only. Never printed in a repr.
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
     max_article_bytes: int = 1_000_000  # largest article a write may send
+    # memory for the most recently served resources (MiB); the rest are read from the store
+    cache_mb: int = 256
 
     def __post_init__(self) -> None:
         if not self.base_url:

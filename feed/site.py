@@ -10,10 +10,12 @@ same store gives.
 
 from __future__ import annotations
 
+import dataclasses
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 
 from .atom import render_atom_page, warm_entry
 from .catalog import MAIN, Catalog, Section, SectionKey, micros
@@ -54,17 +56,18 @@ from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
 from .parallel import parallel_map
+from .prepared import ResourceTable, decode, encode, fingerprint
 from .representation import (
-    Compressor,
     Negotiable,
     Representation,
     Resource,
     compress_all,
     deferred_gzip,
+    no_deferred_gzip,
 )
 from .rss import render_rss
 from .settings import Settings
-from .storage import Store
+from .storage import Incoming, Prepared, Store
 from .urls import SiteURLs, slugify
 from .vocabulary import vocabulary_documents
 
@@ -109,16 +112,89 @@ class Staged:
     originals: dict[str, Article]
     written: dict[str, tuple[str, str]]
     retractions: list[Retraction]
-    updates: dict[str, Resource]
-    lists: dict[ListKey, dict[str, Resource]]
     history: dict[str, list[Revision]]
     events: list[Event]
     chunk_changed: dict[int, datetime]
-    pending: list[Representation] = field(default_factory=list)  # to compress once live
+    changed: dict[str, Resource]  # new or different bytes
+    removed: frozenset[str]  # paths no longer served
+    keys: dict[ListKey, frozenset[str]]  # the paths of each list key rendered (empty: gone)
+    topics: list[str]  # subscription feeds whose bytes change (WebSub)
+    first_event: int  # cursor of the write's first event
+
+    def prepared(self, fingerprint: str = "") -> Prepared:
+        """The rows a store keeps of this write (in the write's own transaction)."""
+        return Prepared(
+            rows=[(path, encode(resource)) for path, resource in sorted(self.changed.items())],
+            deleted=sorted(self.removed),
+            lists=[(_key_name(k), "\n".join(sorted(p)) or None) for k, p in self.keys.items()],
+            events=[_event_row(e) for e in self.events if e.cursor >= self.first_event],
+            fingerprint=fingerprint,
+        )
 
 
 def _last_page(events: Sequence[Event]) -> int:
     return ((events[-1].cursor - 1) // CHANGES_PAGE * CHANGES_PAGE) if events else 0
+
+
+def _key_name(key: ListKey) -> str:
+    return f"{key[0]}/{key[1]}"
+
+
+def _key_of(name: str) -> ListKey:
+    kind, _, rest = name.partition("/")
+    return (kind, rest)
+
+
+def _event_row(e: Event) -> tuple[int, str, str, int, str]:
+    return (e.cursor, e.kind, e.slug, e.revision, e.etag)
+
+
+Log = Sequence[tuple[int, int, int, Article]]  # (sequence, number, write, article): storage.log
+
+
+@dataclass
+class History:
+    """Everything the site derives from the store's log of revisions."""
+
+    current: dict[str, Article]
+    originals: dict[str, Article]
+    written: dict[str, tuple[str, str]]
+    retractions: list[Retraction]
+    revisions: dict[str, list[Revision]]
+
+    @classmethod
+    def of(cls, log: Log) -> History:
+        current: dict[str, Article] = {}
+        originals: dict[str, Article] = {}
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        retractions: list[tuple[int, str, Article]] = []
+        revisions: dict[str, list[Revision]] = {}
+        for sequence, number, write, article in log:
+            slug = article.slug
+            previous = current.get(slug)
+            if article.status == "retracted" and (
+                previous is None or previous.status != "retracted"
+            ):
+                retractions.append((write, slug, article))
+            current[slug] = article
+            last[slug] = write
+            if number == 1:
+                originals[slug], first[slug] = article, write
+            revisions.setdefault(slug, []).append(Revision(number, article, sequence))
+        written = {s: (f"{first.get(s, w):012d}", f"{w:012d}") for s, w in last.items()}
+        retractions.sort(key=lambda r: (r[0], r[1]))
+        retracted = [(a, f"{w:012d}") for w, _, a in retractions]
+        return cls(current, originals, written, retracted, revisions)
+
+
+# Articles rendered per batch when a whole store is prepared: memory stays bounded by a batch.
+PREPARE_BATCH = 2000
+LIST_BATCH = 500  # list keys (a collection page holds 50 articles in five formats)
+# At start-up, a store whose prepared resources lag by at most this many revisions (stored by a
+# process that did not prepare them, or that stopped in between) catches up write by write; one
+# that lags more is prepared again in full.
+CATCH_UP_MAX = 200
 
 
 class Site:
@@ -134,10 +210,12 @@ class Site:
         self.history: dict[str, list[Revision]] = {}  # every revision, per article
         self.events: list[Event] = []  # the changes feed, in cursor order
         self.chunk_changed: dict[int, datetime] = {}  # sitemap chunk -> its newest change
-        self.resources: dict[str, Resource] = dict(vocabulary_resources(settings))
-        self._static = dict(self.resources)
+        self.resources = ResourceTable(
+            vocabulary_resources(settings), budget=settings.cache_mb << 20
+        )
         self._keys: dict[ListKey, frozenset[str]] = {}  # the paths each list key serves
-        self.compressor = Compressor()
+        self.fingerprint = fingerprint(settings)
+        self.store: Store | None = None  # where the resources are kept (None: in memory)
 
     def warm(self) -> None:
         """Render the feed entries the next writes will splice (every section's live articles
@@ -153,10 +231,6 @@ class Site:
                     seen.add(id(a))
                     warm_entry(a, self.settings)
                     warm_item(a, self.settings)
-
-    def settle(self, timeout: float = 10.0) -> bool:
-        """Wait until every representation a write made has its gzip coding (tests, exports)."""
-        return self.compressor.settle(timeout)
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -183,21 +257,9 @@ class Site:
         retractions: Iterable[Retraction] | None = None,
         history: Iterable[tuple[int, int, Article]] | None = None,
     ) -> None:
-        """Replace everything (start-up): the current articles, their first revisions, when each
-        was stored (feeds.Written), and the retraction history (default: the current
-        retracted articles)."""
-        with deferred_gzip() as pending:
-            self._load(articles, originals, written, retractions, history)
-        compress_all(pending)  # on every core: zlib releases the GIL
-
-    def _load(
-        self,
-        articles: Iterable[Article],
-        originals: Iterable[Article],
-        written: Mapping[str, tuple[str, str]] | None,
-        retractions: Iterable[Retraction] | None,
-        history: Iterable[tuple[int, int, Article]] | None,
-    ) -> None:
+        """Replace everything, in memory (no store): the current articles, their first
+        revisions, when each was stored (feeds.Written), and the retraction history (default:
+        the current retracted articles)."""
         current = {a.slug: a for a in articles}
         written = dict(written or {})
         if retractions is None:
@@ -209,57 +271,133 @@ class Site:
         originals_map = {a.slug: a for a in originals}
         for slug, article in current.items():
             originals_map.setdefault(slug, article)
-        retracted = list(retractions)
         if history is None:  # no store: each current article is its own first revision
             history = [(i, 1, a) for i, a in enumerate(sorted(current.values(), key=_slug), 1)]
         revisions: dict[str, list[Revision]] = {}
         for sequence, number, article in history:
             revisions.setdefault(article.slug, []).append(Revision(number, article, sequence))
-        # Every article's representations, revisions and event ETags: on every core.
-        slugs = sorted(current.keys() | revisions.keys())
-        bundles = parallel_map(_article_bundle, (current, revisions, self.settings), slugs)
-        updates: dict[str, Resource] = {}
-        events: list[Event] = []
-        for slug, (resources, etags) in zip(slugs, bundles, strict=True):
-            updates.update(resources)
-            if slug in revisions:
-                events += events_of(revisions[slug], etags)
-        events.sort(key=lambda e: e.cursor)
-        catalog = Catalog.build(current.values())
-        plan = archive_plan(originals_map, self.settings, current, written, retracted)
-        lists = Lists(catalog, plan, self.settings, {})
-        keys: list[ListKey] = [MAIN]
-        keys += sorted(key for key in catalog.sections if key != MAIN)
-        keys += [("archive", month) for month in plan.months]
-        keys += [("collection", str(n)) for n in range(1, lists.collection_pages + 1)]
-        keys += [("sitemap", str(n)) for n in range(1, lists.sitemap_chunks + 1)]
-        for n in range(1, lists.sitemap_chunks + 1):
-            lists.chunk_changed[n] = lists.chunk_date(n)
-        rendered = dict(zip(keys, parallel_map(_render_key, lists, keys), strict=True))
-        rendered[DISCOVERY] = lists.render([DISCOVERY])[DISCOVERY]
-        updates.update(changes_resources(events, self.settings, 0))
-        self.catalog, self.plan, self.originals, self.written = (
-            catalog,
-            plan,
-            originals_map,
-            written,
-        )
-        self.retractions, self.history, self.events = retracted, revisions, events
-        self.chunk_changed = lists.chunk_changed
-        self.resources = {**self._static, **updates}
-        for resources in rendered.values():
-            self.resources.update(resources)
-        self._keys = {key: frozenset(resources) for key, resources in rendered.items()}
+        state = History(current, originals_map, written, list(retractions), revisions)
+        resources: dict[str, Resource] = {}
+
+        def keep(rows: Sequence[tuple[str, bytes]]) -> None:
+            resources.update((path, decode(data)) for path, data in rows)
+
+        self._render_all(state, keep)
+        self.resources.replace(resources)
 
     def load_store(self, store: Store) -> None:
-        """Start-up from the store: what `feed serve` serves and `feed build` exports."""
-        self.load(
-            (s.article for s in store.current()),
-            store.originals(),
-            store.written(),
-            store.retractions(),
-            store.history(),
+        """Start-up from the store: what `feed serve` serves and `feed build` exports.
+
+        When the store holds resources prepared by this program with these settings, nothing
+        is rendered: the state is read and the resources are served from the store (catching up
+        on a few revisions stored without them, if any). Otherwise every resource is rendered
+        again, in batches, and stored."""
+        log = store.log()
+        state = store.prepared_state()
+        done = (
+            int(state.get("sequence", "-1")) if state.get("fingerprint") == self.fingerprint else -1
         )
+        behind = [row for row in log if row[0] > done]
+        if done < 0 or len(behind) > CATCH_UP_MAX:
+            self.prepare(store, log)
+            return
+        self._adopt(History.of([row for row in log if row[0] <= done]))
+        self.events = [Event(*row) for row in store.events()]
+        self._keys = {
+            _key_of(name): frozenset(paths.split("\n")) for name, paths in store.list_keys().items()
+        }
+        chunks = page_count(len(self.catalog.sections[MAIN]), SITEMAP_CHUNK)
+        lists = Lists(self.catalog, self.plan, self.settings, {})
+        self.chunk_changed = {n: lists.chunk_date(n) for n in range(1, chunks + 1)}
+        self.resources.attach(store.resource, store.resource_paths, store.resources)
+        self.store = store
+        for write, rows in groupby(behind, key=lambda row: row[2]):
+            group = list(rows)
+            staged = self.stage(
+                [row[3] for row in group],
+                {row[3].slug: f"{write:012d}" for row in group},
+                group[0][0],
+            )
+            prepared = staged.prepared(self.fingerprint)
+            store.put_prepared(dataclasses.replace(prepared, sequence=group[-1][0]), write)
+            self.apply(staged)
+
+    def prepare(self, store: Store, log: Log | None = None) -> None:
+        """Render every resource again and store it (in batches: memory stays bounded), then
+        serve from the store. Nothing prepared is served until the last batch is stored."""
+        log = store.log() if log is None else log
+        store.clear_prepared()
+        state = History.of(log)
+
+        def keep(rows: Sequence[tuple[str, bytes]]) -> None:
+            store.add_prepared(rows)
+
+        self._render_all(state, keep)
+        last_write = max((row[2] for row in log), default=0)
+        store.finish_prepared(
+            Prepared(
+                rows=(),
+                lists=[(_key_name(k), "\n".join(sorted(p)) or None) for k, p in self._keys.items()],
+                events=[_event_row(e) for e in self.events],
+                fingerprint=self.fingerprint,
+            ),
+            last_write,
+        )
+        self.resources.attach(store.resource, store.resource_paths, store.resources)
+        self.store = store
+
+    def _adopt(self, state: History, events: list[Event] | None = None) -> None:
+        """Take over a history's state, and index it (the catalog and the archive plan)."""
+        self.catalog = Catalog.build(state.current.values())
+        self.plan = archive_plan(
+            state.originals, self.settings, state.current, state.written, state.retractions
+        )
+        self.originals, self.written = state.originals, state.written
+        self.retractions, self.history = state.retractions, state.revisions
+        self.events = events or []
+
+    def _render_all(
+        self, state: History, sink: Callable[[Sequence[tuple[str, bytes]]], None]
+    ) -> None:
+        """Render every resource of `state` (on every core, in batches), handing each batch's
+        rows to `sink`, and adopt the state."""
+        settings, revisions = self.settings, state.revisions
+        slugs = sorted(state.current.keys() | revisions.keys())
+        events: list[Event] = []
+        with no_deferred_gzip():
+            for start in range(0, len(slugs), PREPARE_BATCH):
+                batch = slugs[start : start + PREPARE_BATCH]
+                bundles = parallel_map(_article_bundle, (state.current, revisions, settings), batch)
+                rows: list[tuple[str, bytes]] = []
+                for slug, (bundle, etags) in zip(batch, bundles, strict=True):
+                    rows += bundle
+                    if slug in revisions:
+                        events += events_of(revisions[slug], etags)
+                sink(rows)
+            events.sort(key=lambda e: e.cursor)
+            self._adopt(state, events)
+            lists = Lists(self.catalog, self.plan, settings, {})
+            keys: list[ListKey] = [MAIN]
+            keys += sorted(key for key in self.catalog.sections if key != MAIN)
+            keys += [("archive", month) for month in self.plan.months]
+            keys += [("collection", str(n)) for n in range(1, lists.collection_pages + 1)]
+            keys += [("sitemap", str(n)) for n in range(1, lists.sitemap_chunks + 1)]
+            for n in range(1, lists.sitemap_chunks + 1):
+                lists.chunk_changed[n] = lists.chunk_date(n)
+            paths: dict[ListKey, frozenset[str]] = {}
+            for start in range(0, len(keys), LIST_BATCH):
+                batch_keys = keys[start : start + LIST_BATCH]
+                rendered = parallel_map(_render_key, lists, batch_keys)
+                rows = []
+                for key, key_rows in zip(batch_keys, rendered, strict=True):
+                    paths[key] = frozenset(path for path, _ in key_rows)
+                    rows += key_rows
+                sink(rows)
+            discovery = _rows(lists.render([DISCOVERY])[DISCOVERY])
+            paths[DISCOVERY] = frozenset(path for path, _ in discovery)
+            sink(discovery + _rows(changes_resources(events, settings, 0)))
+        self.chunk_changed = lists.chunk_changed
+        self._keys = {key: p for key, p in paths.items() if p}
 
     def stage(
         self,
@@ -270,10 +408,11 @@ class Site:
         """Render everything that changes when `articles` are written (by the numbered
         `writes`, their revisions getting store sequence numbers from `sequence` on), without
         changing what is served: the articles' own representations and the lists they were or
-        are in (see `Lists.affected`)."""
+        are in (see `Lists.affected`). Both codings are made here, on every core: what the
+        write stores and serves is complete."""
         with deferred_gzip() as pending:
             staged = self._stage(list(articles), writes, sequence)
-        staged.pending = pending
+        compress_all(pending)
         return staged
 
     def _stage(
@@ -326,35 +465,41 @@ class Site:
         lists = after.render(keys)
         # the changes feed only grows: only its pages from the first new event on change
         updates.update(changes_resources(events, self.settings, first_new))
+        fresh: dict[str, Resource] = {}
+        for resources in lists.values():
+            fresh.update(resources)
+        stale: set[str] = set()
+        for key in lists:
+            stale |= self._keys.get(key, frozenset())
+        changed: dict[str, Resource] = {}
+        topics: list[str] = []
+        for path, resource in sorted({**updates, **fresh}.items()):
+            old = self.resources.get(path)
+            if not _same(old, resource):
+                changed[path] = resource
+                if path in fresh and _is_topic(path) and _etag(old) != _etag(resource):
+                    topics.append(self.settings.base_url + path)
         return Staged(
             catalog,
             plan,
             originals,
             written,
             retractions,
-            updates,
-            lists,
             history,
             events,
             after.chunk_changed,
+            changed,
+            frozenset(stale - fresh.keys() - updates.keys()),
+            {key: frozenset(resources) for key, resources in lists.items()},
+            topics,
+            first_new,
         )
 
     def apply(self, staged: Staged) -> list[str]:
-        """Make a staged write visible (one dictionary update per resource; no rendering).
+        """Make a staged write visible (a table update per resource; no rendering).
 
         Returns the absolute URLs of the subscription feeds (WebSub topics: every feed document
         that announces a hub, so not the archives) whose bytes changed, in path order."""
-        fresh: dict[str, Resource] = {}
-        for resources in staged.lists.values():
-            fresh.update(resources)
-        topics = sorted(
-            path
-            for path, resource in fresh.items()
-            if _is_topic(path) and _etag(self.resources.get(path)) != _etag(resource)
-        )
-        stale: set[str] = set()
-        for key in staged.lists:
-            stale |= self._keys.get(key, frozenset())
         self.catalog, self.plan = staged.catalog, staged.plan
         self.originals, self.written = staged.originals, staged.written
         self.retractions, self.history, self.events = (
@@ -363,25 +508,29 @@ class Site:
             staged.events,
         )
         self.chunk_changed = staged.chunk_changed
-        # New bytes first, then drop what no longer exists (a feed page, a vanished section):
-        # a path that is in both is never missing, even for a moment.
-        self.resources.update(staged.updates)
-        self.resources.update(fresh)
-        for path in stale - fresh.keys():
-            self.resources.pop(path, None)
-        # The gzip codings follow on another core; until each is made, its identity bytes
-        # (already live) are served to everyone.
-        self.compressor.submit(staged.pending)
-        for key, resources in staged.lists.items():
-            if resources:
-                self._keys[key] = frozenset(resources)
+        self.resources.update(staged.changed, staged.removed)
+        for key, paths in staged.keys.items():
+            if paths:
+                self._keys[key] = paths
             else:
                 self._keys.pop(key, None)
-        return [self.settings.base_url + path for path in topics]
+        return staged.topics
 
     def put(self, articles: Iterable[Article]) -> list[str]:
-        """Add or replace articles: render their representations and the lists they are in."""
-        return self.apply(self.stage(articles))
+        """Add or replace articles: render their representations and the lists they are in
+        (and, when the site is kept in a store, store them as one write)."""
+        articles = list(articles)
+        if self.store is None:
+            return self.apply(self.stage(articles))
+        write = self.store.next_write()
+        staged = self.stage(
+            articles,
+            dict.fromkeys((a.slug for a in articles), f"{write:012d}"),
+            self.store.next_sequence(),
+        )
+        incoming = [Incoming(a, "Site.put", "") for a in articles]
+        self.store.save(incoming, write, staged.prepared(self.fingerprint))
+        return self.apply(staged)
 
 
 def feed_pages(
@@ -410,9 +559,9 @@ def render_atom(articles: Sequence[Article], settings: Settings) -> bytes:
 
 def _article_bundle(
     state: tuple[Mapping[str, Article], Mapping[str, list[Revision]], Settings], slug: str
-) -> tuple[dict[str, Resource], list[str]]:
-    """One article's resources (current representations, revisions list, permalinks) and the
-    agent-view ETag of each of its revisions."""
+) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """One article's resources (current representations, revisions list, permalinks), stored
+    form, and the agent-view ETag of each of its revisions."""
     current, revisions, settings = state
     out: dict[str, Resource] = {}
     if slug in current:
@@ -428,11 +577,31 @@ def _article_bundle(
         reuse = isinstance(served, Representation) and served.status == 200
         reuse = reuse and current.get(slug) == last
         etags.append(served.etag if reuse else _agent_etag(last, settings))  # type: ignore[union-attr]
-    return out, etags
+    return _rows(out), etags
 
 
-def _render_key(lists: Lists, key: ListKey) -> dict[str, Resource]:
-    return lists.render([key])[key]
+def _rows(resources: Mapping[str, Resource]) -> list[tuple[str, bytes]]:
+    return [(path, encode(resource)) for path, resource in resources.items()]
+
+
+def _render_key(lists: Lists, key: ListKey) -> list[tuple[str, bytes]]:
+    return _rows(lists.render([key])[key])
+
+
+def _same(old: Resource | None, new: Resource) -> bool:
+    """The same status, headers and bytes (both codings), every variant."""
+    if isinstance(old, Negotiable) and isinstance(new, Negotiable):
+        return len(old.variants) == len(new.variants) and all(
+            o == n and _same(a, b)
+            for (o, a), (n, b) in zip(old.variants, new.variants, strict=True)
+        )
+    if isinstance(old, Representation) and isinstance(new, Representation):
+        return (
+            old.status == new.status
+            and old.identity == new.identity
+            and (old.gzip is None) == (new.gzip is None)
+        )
+    return False
 
 
 def _month(moment: datetime) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +20,15 @@ from typing import Protocol
 from .errors import StorageError
 from .model import Article
 
-__all__ = ["MIGRATIONS", "Incoming", "SQLiteStore", "SaveResult", "Store", "StoredArticle"]
+__all__ = [
+    "MIGRATIONS",
+    "Incoming",
+    "Prepared",
+    "SQLiteStore",
+    "SaveResult",
+    "Store",
+    "StoredArticle",
+]
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: articles and their revisions
@@ -47,7 +56,44 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE revisions ADD COLUMN write INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: what the service serves, prepared when articles are written (feed/prepared.py): start-up
+    # reads it instead of rendering, and `feed build` copies it
+    """
+    CREATE TABLE resources (
+        path  TEXT PRIMARY KEY,            -- the URL key (path, plus the query of a few routes)
+        data  BLOB NOT NULL,               -- the resource, every variant, both codings
+        write INTEGER NOT NULL             -- the save that last changed it
+    );
+    CREATE INDEX resources_by_write ON resources (write);
+    CREATE TABLE list_keys (
+        key   TEXT PRIMARY KEY,            -- a list document group, "kind/name" (site.ListKey)
+        paths TEXT NOT NULL                -- the paths it serves, one per line
+    );
+    CREATE TABLE prepared (
+        key   TEXT PRIMARY KEY,            -- fingerprint, write, sequence
+        value TEXT NOT NULL
+    );
+    CREATE TABLE events (                  -- the changes feed (history.Event), as rendered
+        cursor   INTEGER PRIMARY KEY,      -- the revision's rowid
+        kind     TEXT NOT NULL,
+        slug     TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        etag     TEXT NOT NULL
+    );
+    """,
 )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What one write changes in the prepared resources: stored in the write's transaction."""
+
+    rows: Sequence[tuple[str, bytes]]  # (path, data) added or changed
+    deleted: Sequence[str] = ()  # paths no longer served
+    lists: Sequence[tuple[str, str | None]] = ()  # (list key, its paths; None: gone)
+    events: Sequence[tuple[int, str, str, int, str]] = ()  # changes-feed events added
+    fingerprint: str = ""  # what rendered them (feed/prepared.py); "" leaves it as it is
+    sequence: int = 0  # the last revision they reflect (0: the last one stored)
 
 
 @dataclass(frozen=True)
@@ -73,7 +119,12 @@ class StoredArticle:
 
 
 class Store(Protocol):
-    def save(self, items: Sequence[Incoming], write: int | None = None) -> list[SaveResult]:
+    def save(
+        self,
+        items: Sequence[Incoming],
+        write: int | None = None,
+        prepared: Prepared | None = None,
+    ) -> list[SaveResult]:
         """Store all items in one transaction: all of them or none."""
 
     def current(self) -> list[StoredArticle]:
@@ -101,6 +152,30 @@ class Store(Protocol):
     def written(self) -> dict[str, tuple[str, str]]:
         """slug -> (when revision 1 was stored, when the current revision was)."""
 
+    def log(self) -> list[tuple[int, int, int, Article]]:
+        """Every revision as (sequence, number, write, article), in store order."""
+
+    # the prepared resources (feed/prepared.py)
+    def prepared_state(self) -> dict[str, str]: ...
+
+    def clear_prepared(self) -> None: ...
+
+    def add_prepared(self, rows: Sequence[tuple[str, bytes]]) -> None: ...
+
+    def finish_prepared(self, prepared: Prepared, write: int) -> None: ...
+
+    def put_prepared(self, prepared: Prepared, write: int) -> None: ...
+
+    def events(self) -> list[tuple[int, str, str, int, str]]: ...
+
+    def list_keys(self) -> dict[str, str]: ...
+
+    def resource(self, path: str) -> bytes | None: ...
+
+    def resource_paths(self) -> list[str]: ...
+
+    def resources(self, since: int = -1) -> Iterator[tuple[str, bytes, int]]: ...
+
     def close(self) -> None: ...
 
 
@@ -115,6 +190,9 @@ def _model_json(article: Article) -> str:
 class SQLiteStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._readers = threading.local()  # each thread's read connection (resources)
+        self._readers_lock = threading.Lock()
+        self._all_readers: list[sqlite3.Connection] = []
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,8 +232,14 @@ class SQLiteStore:
             raise
         self._db.execute("COMMIT")
 
-    def save(self, items: Sequence[Incoming], write: int | None = None) -> list[SaveResult]:
-        """Store all items in one transaction, as save number `write` (default: the next)."""
+    def save(
+        self,
+        items: Sequence[Incoming],
+        write: int | None = None,
+        prepared: Prepared | None = None,
+    ) -> list[SaveResult]:
+        """Store all items in one transaction, as save number `write` (default: the next), with
+        the resources they change (`prepared`: then the prepared state is this write's)."""
         slugs = [item.article.slug for item in items]
         duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
         if duplicates:
@@ -202,7 +286,123 @@ class SQLiteStore:
                     ),
                 )
                 results.append(SaveResult(a.slug, number, "revised" if row else "created", write))
+            if prepared is not None and any(r.action != "unchanged" for r in results):
+                self._put_prepared(db, prepared, write)
         return results
+
+    # --- prepared resources (feed/prepared.py) ------------------------------------------------
+
+    def _put_prepared(self, db: sqlite3.Connection, prepared: Prepared, write: int) -> None:
+        db.executemany(
+            "INSERT INTO resources (path, data, write) VALUES (?, ?, ?) ON CONFLICT (path) "
+            "DO UPDATE SET data = excluded.data, write = excluded.write",
+            [(path, data, write) for path, data in prepared.rows],
+        )
+        db.executemany("DELETE FROM resources WHERE path = ?", [(p,) for p in prepared.deleted])
+        for key, paths in prepared.lists:
+            if paths is None:
+                db.execute("DELETE FROM list_keys WHERE key = ?", (key,))
+            else:
+                db.execute(
+                    "INSERT INTO list_keys (key, paths) VALUES (?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET paths = excluded.paths",
+                    (key, paths),
+                )
+        db.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)", prepared.events)
+        sequence = prepared.sequence or int(
+            db.execute("SELECT coalesce(max(rowid), 0) FROM revisions").fetchone()[0]
+        )
+        state = {"write": str(write), "sequence": str(sequence)}
+        if prepared.fingerprint:
+            state["fingerprint"] = prepared.fingerprint
+        db.executemany(
+            "INSERT INTO prepared (key, value) VALUES (?, ?) ON CONFLICT (key) "
+            "DO UPDATE SET value = excluded.value",
+            sorted(state.items()),
+        )
+
+    def prepared_state(self) -> dict[str, str]:
+        """fingerprint (what rendered the resources), write and sequence (the last save and
+        revision they reflect); empty when nothing is prepared."""
+        return dict(self._db.execute("SELECT key, value FROM prepared").fetchall())
+
+    def clear_prepared(self) -> None:
+        """Forget every prepared resource (before preparing them all again, in batches)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM prepared")
+            db.execute("DELETE FROM resources")
+            db.execute("DELETE FROM list_keys")
+            db.execute("DELETE FROM events")
+
+    def add_prepared(self, rows: Sequence[tuple[str, bytes]]) -> None:
+        """One batch of a full preparation (not served until `finish_prepared`)."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO resources (path, data, write) VALUES (?, ?, ?)",
+                [(path, data, 0) for path, data in rows],
+            )
+
+    def finish_prepared(self, prepared: Prepared, write: int) -> None:
+        """The last batch of a full preparation, and the state it reflects."""
+        with self._transaction() as db:
+            self._put_prepared(db, prepared, write)
+
+    def put_prepared(self, prepared: Prepared, write: int) -> None:
+        """Resources of a write stored earlier without them (catching up at start-up)."""
+        with self._transaction() as db:
+            self._put_prepared(db, prepared, write)
+
+    def events(self) -> list[tuple[int, str, str, int, str]]:
+        """The changes feed's events as prepared: (cursor, kind, slug, revision, etag)."""
+        return self._db.execute("SELECT * FROM events ORDER BY cursor").fetchall()
+
+    def log(self) -> list[tuple[int, int, int, Article]]:
+        """Every revision ever stored as (sequence, number, write, article), in store order: the
+        whole history, read once (start-up derives everything else from it)."""
+        rows = self._db.execute(
+            "SELECT rowid, number, write, model FROM revisions ORDER BY rowid"
+        ).fetchall()
+        return [(seq, n, w, Article.from_dict(json.loads(m))) for seq, n, w, m in rows]
+
+    def list_keys(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT key, paths FROM list_keys").fetchall())
+
+    def resource(self, path: str) -> bytes | None:
+        """One prepared resource, read on this thread's own connection: never inside a write's
+        transaction, so only committed resources are read."""
+        row = (
+            self._reader().execute("SELECT data FROM resources WHERE path = ?", (path,)).fetchone()
+        )
+        return bytes(row[0]) if row else None
+
+    def resource_paths(self) -> list[str]:
+        return [row[0] for row in self._reader().execute("SELECT path FROM resources")]
+
+    def resources(self, since: int = -1) -> Iterator[tuple[str, bytes, int]]:
+        """(path, data, write) of every prepared resource changed by a save after `since`, in
+        path order, read in one snapshot."""
+        reader = self._reader()
+        reader.execute("BEGIN")
+        try:
+            for path, data, write in reader.execute(
+                "SELECT path, data, write FROM resources WHERE write > ? ORDER BY path", (since,)
+            ):
+                yield path, bytes(data), write
+        finally:
+            reader.execute("COMMIT")
+
+    def _reader(self) -> sqlite3.Connection:
+        if str(self.path) == ":memory:":  # one database per connection: share the writer's
+            return self._db
+        connection: sqlite3.Connection | None = getattr(self._readers, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False
+            )
+            self._readers.connection = connection
+            with self._readers_lock:
+                self._all_readers.append(connection)
+        return connection
 
     def current(self) -> list[StoredArticle]:
         rows = self._db.execute(
@@ -279,6 +479,11 @@ class SQLiteStore:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def close(self) -> None:
+        with self._readers_lock:
+            for connection in self._all_readers:
+                connection.close()
+            self._all_readers.clear()
+        self._readers = threading.local()
         self._db.close()
 
 

@@ -238,7 +238,9 @@ class Writer:
         staged = self.site.stage(
             [article], {article.slug: f"{write:012d}"}, self.store.next_sequence()
         )
-        (saved,) = self.store.save([Incoming(article, who, text)], write=write)
+        # what the write changes is stored with it: a restart serves it without rendering
+        prepared = staged.prepared(self.site.fingerprint) if self.site.resources.stored else None
+        (saved,) = self.store.save([Incoming(article, who, text)], write=write, prepared=prepared)
         if saved.action != "unchanged":
             topics = self.site.apply(staged)
             # after apply: the feeds a hub will fetch already hold the new bytes. Still under

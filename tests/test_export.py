@@ -91,7 +91,11 @@ def test_every_representation_is_a_file_with_the_service_bytes(site, tmp_path):
     expected: set[str] = set()
     keys = set()
     for entry in plan(site).entries:
-        rep = entry.rep
+        resource = site.resources[entry.key]
+        rep = (
+            resource if isinstance(resource, Representation) else resource.variants[entry.index][1]
+        )
+        assert rep.etag == entry.rep.etag, entry.key
         keys.add(entry.key)
         path = root / entry.file
         assert path.read_bytes() == rep.body, entry.key
@@ -138,7 +142,7 @@ def test_file_names(key, file_type, name):
 def test_keys_no_file_can_stand_for_are_refused(settings, tmp_path, key):
     """A key nginx could not map to a file fails the build loudly instead of exporting wrongly."""
     site = Site(settings)
-    site.resources[key] = Representation(b"x", "text/plain", None)
+    site.resources.update({key: Representation(b"x", "text/plain", None)}, frozenset())
     with pytest.raises(ExportError, match="cannot export"):
         build(site, tmp_path / "out")
 
@@ -146,8 +150,13 @@ def test_keys_no_file_can_stand_for_are_refused(settings, tmp_path, key):
 def test_keys_that_differ_only_in_case_are_refused(settings, tmp_path):
     """nginx's map keys are case-insensitive: /Foo and /foo could not both be told apart."""
     site = Site(settings)
-    site.resources["/Foo"] = Representation(b"x", "text/plain", None)
-    site.resources["/foo"] = Representation(b"y", "text/plain", None)
+    site.resources.update(
+        {
+            "/Foo": Representation(b"x", "text/plain", None),
+            "/foo": Representation(b"y", "text/plain", None),
+        },
+        frozenset(),
+    )
     with pytest.raises(ExportError, match="case"):
         build(site, tmp_path / "out")
 

@@ -1,0 +1,240 @@
+"""Prepared resources kept in the store, so that neither start-up nor a request renders.
+
+A write stores, in its own transaction, every resource it changes (bytes, both codings, every
+header: see `representation.Representation.__reduce__`) in the `resources` table. Start-up then
+reads a few rows of state instead of rendering every article, and the service answers from a
+`ResourceTable`: the hot resources in memory, the rest one indexed read away. Memory no longer
+grows with the archive, and `feed build` copies the rows.
+
+What was rendered depends on the program and on the settings that shape output (the base URL,
+the site's name, feed sizes...). `fingerprint` digests both; resources prepared under another
+fingerprint are never served: the store is prepared again (feed/site.py, `Site.load_store`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+from .representation import Negotiable, Representation, Resource
+from .settings import Settings
+
+__all__ = ["ResourceTable", "decode", "encode", "fingerprint", "weight"]
+
+# Settings that change nothing a resource holds (where the store is, who may write, how hubs are
+# retried, how much is cached): a change of these does not prepare the store again.
+NOT_RENDERED = frozenset(
+    {
+        "db_path",
+        "host",
+        "port",
+        "api_tokens",
+        "max_article_bytes",
+        "websub_attempts",
+        "websub_retry_delay",
+        "websub_timeout",
+        "websub_topics_per_request",
+        "cache_mb",
+    }
+)
+# Libraries whose output is part of the bytes served.
+RENDERING_LIBRARIES = ("rdflib", "PyLD", "feedgen", "markdown-it-py", "PyYAML", "orjson", "lxml")
+
+
+def encode(resource: Resource) -> bytes:
+    return pickle.dumps(resource, protocol=5)
+
+
+def decode(data: bytes) -> Resource:
+    resource = pickle.loads(data)
+    assert isinstance(resource, (Representation, Negotiable))
+    return resource
+
+
+def weight(resource: Resource) -> int:
+    """Roughly what a resource holds in memory: its bodies, both codings."""
+    reps = [resource] if isinstance(resource, Representation) else [r for _, r in resource.variants]
+    return sum(len(r.body) + (len(r.gzip.body) if r.gzip else 0) + 512 for r in reps)
+
+
+_PROGRAM: str | None = None
+
+
+def _program() -> str:
+    """The program's own source and the versions of the libraries that render: any change may
+    change the bytes."""
+    global _PROGRAM
+    if _PROGRAM is None:
+        digest = hashlib.sha256()
+        package = Path(__file__).parent
+        for path in sorted(package.rglob("*")):
+            if path.is_file() and path.suffix not in (".pyc",) and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
+        for name in RENDERING_LIBRARIES:
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                version = "-"
+            digest.update(f"{name}={version}\0".encode())
+        _PROGRAM = digest.hexdigest()
+    return _PROGRAM
+
+
+def fingerprint(settings: Settings) -> str:
+    """What the prepared resources depend on: the program and the rendering settings."""
+    fields = {k: v for k, v in asdict(settings).items() if k not in NOT_RENDERED}
+    digest = hashlib.sha256(_program().encode())
+    digest.update(repr(sorted(fields.items())).encode())
+    return digest.hexdigest()[:32]
+
+
+class ResourceTable:
+    """URL key -> resource, as the request path reads it.
+
+    Without a source, a dictionary of everything (a site loaded from articles in memory). With
+    one (the store's `resource`), the store is the truth and this keeps the most recently used
+    resources up to `budget` bytes; a write puts its new resources in and drops what it removed.
+
+    A miss reads the store outside any lock. So that a read that raced a write can never put the
+    old bytes back after the write replaced them, a write bumps `generation` before it changes
+    anything, and a miss only caches what it read if no write began meanwhile."""
+
+    def __init__(
+        self,
+        pinned: Mapping[str, Resource],
+        source: Callable[[str], bytes | None] | None = None,
+        paths: Callable[[], list[str]] | None = None,
+        budget: int = 256 << 20,
+    ) -> None:
+        self._pinned = dict(pinned)  # always in memory (the vocabulary: not stored)
+        self._hot: OrderedDict[str, tuple[Resource, int]] = OrderedDict()
+        self._source, self._paths = source, paths
+        self._rows: Callable[[], Iterator[tuple[str, bytes, int]]] | None = None
+        self.budget = budget
+        self._size = 0
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    @property
+    def stored(self) -> bool:
+        return self._source is not None
+
+    def get(self, path: str) -> Resource | None:
+        hit = self._hot.get(path)
+        if hit is not None:
+            if self._source is not None:
+                try:  # noqa: SIM105 (the hot path: cheaper than contextlib.suppress)
+                    self._hot.move_to_end(path)
+                except KeyError:  # a write dropped it meanwhile: what we got was current then
+                    pass
+            return hit[0]
+        pinned = self._pinned.get(path)
+        if pinned is not None or self._source is None:
+            return pinned
+        generation = self.generation
+        data = self._source(path)
+        if data is None:
+            return None
+        resource = decode(data)
+        with self._lock:
+            if generation == self.generation:
+                self._remember(path, resource)
+        return resource
+
+    def _remember(self, path: str, resource: Resource) -> None:
+        old = self._hot.pop(path, None)
+        if old is not None:
+            self._size -= old[1]
+        size = weight(resource) if self._source is not None else 0
+        self._hot[path] = (resource, size)
+        self._size += size
+        while self._size > self.budget and len(self._hot) > 1:
+            _, (_, dropped) = self._hot.popitem(last=False)
+            self._size -= dropped
+
+    def update(self, changed: Mapping[str, Resource], removed: set[str] | frozenset[str]) -> None:
+        """A write's new resources (already stored, when there is a store) and those it removed.
+        New bytes first, then removals: a path in both is never missing, even for a moment."""
+        with self._lock:
+            self.generation += 1
+            for path, resource in changed.items():
+                if path in self._pinned:
+                    self._pinned[path] = resource
+                else:
+                    self._remember(path, resource)
+            for path in removed - changed.keys():
+                old = self._hot.pop(path, None)
+                if old is not None:
+                    self._size -= old[1]
+                self._pinned.pop(path, None)
+
+    def replace(self, resources: Mapping[str, Resource]) -> None:
+        """Everything at once (start-up without a store)."""
+        with self._lock:
+            self.generation += 1
+            self._hot.clear()
+            self._size = 0
+            for path, resource in resources.items():
+                self._remember(path, resource)
+
+    def attach(
+        self,
+        source: Callable[[str], bytes | None],
+        paths: Callable[[], list[str]],
+        rows: Callable[[], Iterator[tuple[str, bytes, int]]],
+    ) -> None:
+        """From now on the store holds the resources (after a start-up from it)."""
+        with self._lock:
+            self.generation += 1
+            self._source, self._paths, self._rows = source, paths, rows
+            self._hot.clear()
+            self._size = 0
+
+    def scan(self) -> Iterator[tuple[str, Resource]]:
+        """Every resource in path order, read straight from the store, one at a time and not
+        kept (an export reads them all)."""
+        pinned = sorted(self._pinned.items())
+        if self._rows is None:
+            yield from sorted([*pinned, *((p, r) for p, (r, _) in self._hot.items())])
+            return
+        i = 0
+        for path, data, _ in self._rows():
+            while i < len(pinned) and pinned[i][0] < path:
+                yield pinned[i]
+                i += 1
+            yield path, decode(data)
+        yield from pinned[i:]
+
+    # --- the whole table (exports, tests): read from the store when there is one ---------------
+
+    def keys(self) -> set[str]:
+        stored = self._paths() if self._paths is not None else list(self._hot)
+        return {*self._pinned, *stored}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.keys()))
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and self.get(path) is not None
+
+    def __getitem__(self, path: str) -> Resource:
+        resource = self.get(path)
+        if resource is None:
+            raise KeyError(path)
+        return resource
+
+    def items(self) -> Iterator[tuple[str, Resource]]:
+        for path in sorted(self.keys()):
+            resource = self.get(path)
+            if resource is not None:
+                yield path, resource
