@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -47,9 +48,25 @@ def parallel_map(
     ):
         return [fn(state, item) for item in items]
     _job = (fn, state)
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            chunk = max(1, len(items) // (workers * 8))
-            return list(pool.imap(_run, items, chunksize=chunk))
+        chunk = max(1, len(items) // (workers * 8))
+        results = list(pool.imap(_run, items, chunksize=chunk))
+        # Let the workers finish by themselves: `terminate` (what `with Pool()` does) signals
+        # them, and a worker forked from a server has the server's SIGTERM handler, which only
+        # asks to shut down; joining it then waits forever.
+        pool.close()
+        pool.join()
+        return results
+    except BaseException:
+        pool.terminate()
+        raise
     finally:
         _job = None
+
+
+def _worker_signals() -> None:
+    """A worker dies of SIGTERM and ignores Ctrl-C (the parent handles it), whatever handlers
+    the process it was forked from had installed (uvicorn's, under `feed serve`)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
