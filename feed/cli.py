@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="threads writing files (default 1: more only help on some filesystems)",
     )
+    build.add_argument(
+        "--only",
+        metavar="TYPES",
+        help="export only these file types, comma-separated (e.g. html,jsonld,atom; the "
+        "types are the files' extensions); default: everything",
+    )
     site_options(build)
 
     render = sub.add_parser("render", help="print one representation of an article file")
@@ -198,7 +204,12 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         site = load_site(settings, store)  # what `feed serve` serves after start-up
         loaded = time.perf_counter() - started
         try:
-            summary = build(site, args.outdir, listen=args.listen or DEFAULT_LISTEN, jobs=args.jobs)
+            only = None
+            if args.only is not None:
+                only = frozenset(t.strip() for t in args.only.split(",")) - {""}
+            summary = build(
+                site, args.outdir, listen=args.listen or DEFAULT_LISTEN, jobs=args.jobs, only=only
+            )
         except ExportError as exc:
             print(f"feed: {exc}", file=sys.stderr)
             return 3

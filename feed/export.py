@@ -54,7 +54,7 @@ from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
 from .errors import NotAcceptable, NotFound
 from .history import CHANGES_PAGE
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
-from .representation import Negotiable, Representation
+from .representation import Negotiable, Representation, Resource
 from .responses import problem_response
 from .settings import Settings
 from .site import Site
@@ -248,15 +248,45 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def plan(site: Site) -> Plan:
+def _resources(
+    site: Site, only: frozenset[str] | None, seen: set[str] | None = None
+) -> Iterator[tuple[str, Resource]]:
+    """The site's resources in key order; with `only` (file types such as html, jsonld, atom),
+    just the representations of those types (and every error document: a 410 stays a 410).
+    A negotiated URL keeps the variants of those types, and is left out if none is."""
+    kept: dict[str, bool] = {}
+
+    def keep(rep: Representation) -> bool:
+        if seen is not None:
+            seen.add(rep.media_type)
+        if only is None or rep.status != 200:
+            return True
+        if rep.media_type not in kept:
+            kept[rep.media_type] = _type_names({rep.media_type})[rep.media_type] in only
+        return kept[rep.media_type]
+
+    for key, resource in site.resources.scan():
+        if isinstance(resource, Representation):
+            if keep(resource):
+                yield key, resource
+            continue
+        variants = tuple((offer, rep) for offer, rep in resource.variants if keep(rep))
+        if len(variants) == len(resource.variants):
+            yield key, resource
+        elif variants:
+            yield key, Negotiable(variants)
+
+
+def plan(site: Site, only: frozenset[str] | None = None) -> Plan:
     """Every file to write, from whatever keys the site has (read one at a time: the bytes are
-    not kept)."""
+    not kept); with `only`, the representations of those file types (see `_resources`)."""
     found: list[tuple[str, bool, int, Variant]] = []  # (key, negotiated, index, variant)
     shapes: dict[
         tuple[object, ...], tuple[str, tuple[Offer, ...], tuple[str, ...], tuple[str, ...]]
     ] = {}
     negotiated: dict[str, str] = {}
-    for key, resource in site.resources.scan():
+    every: set[str] = set()  # media types, exported or not
+    for key, resource in _resources(site, only, every):
         _check_key(key)
         if isinstance(resource, Representation):
             found.append((key, False, 0, Variant.of(resource)))
@@ -269,6 +299,13 @@ def plan(site: Site) -> Plan:
         negotiated[key] = shapes[shape][0]
         found += [(key, True, i, Variant.of(rep)) for i, (_, rep) in enumerate(resource.variants)]
     types = _type_names({variant.media_type for *_, variant in found})
+    names = set(_type_names(every).values())
+    unknown = sorted((only or frozenset()) - names)
+    if unknown:
+        raise ExportError(
+            f"--only {','.join(unknown)}: no representation has that type "
+            f"(the site has: {', '.join(sorted(names))})"
+        )
     signatures = []
     for sig_id, offers, media, listed in shapes.values():
         file_types = tuple(types[m] for m in media)
@@ -794,10 +831,10 @@ def _jobs(p: Plan) -> list[_Job]:
 Work = tuple[_Job, bytes, bytes | None]  # a job, and the bytes of its identity and gzip codings
 
 
-def _work(site: Site, jobs: Sequence[_Job]) -> Iterator[Work]:
+def _work(site: Site, jobs: Sequence[_Job], only: frozenset[str] | None) -> Iterator[Work]:
     """Each job with its bytes, read from the site's resources in one pass, in key order."""
     first = {(job.key, job.index): job for job in jobs}
-    for key, resource in site.resources.scan():
+    for key, resource in _resources(site, only):
         reps = [resource] if isinstance(resource, Representation) else _reps(resource)
         for index, rep in enumerate(reps):
             job = first.get((key, index))
@@ -888,8 +925,16 @@ def _check_outdir(outdir: Path) -> None:
     )
 
 
-def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int = 1) -> BuildSummary:
-    """Export `site` into `outdir` (see the module docstring); returns what was done.
+def build(
+    site: Site,
+    outdir: Path,
+    *,
+    listen: str = DEFAULT_LISTEN,
+    jobs: int = 1,
+    only: frozenset[str] | None = None,
+) -> BuildSummary:
+    """Export `site` into `outdir` (see the module docstring); returns what was done. With
+    `only` (file types: html, jsonld, atom...), just the representations of those types.
 
     The files are written by `jobs` threads while this one renders the nginx configuration (on
     ext4, more than one thread creating files is slower, not faster; on tmpfs it is even)."""
@@ -905,7 +950,7 @@ def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int =
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise ExportError(f"another `{GENERATOR}` is writing {outdir}") from None
-        p = plan(site)
+        p = plan(site, only)
         work = _jobs(p)
         content = _content_digest(p)
         temporary = builds / f".tmp-{os.getpid()}"
@@ -914,7 +959,7 @@ def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int =
         writer = (
             None
             if content == _recorded_content(outdir)
-            else _Writer(temporary, site, p, work, jobs)
+            else _Writer(temporary, site, p, work, jobs, only)
         )
         try:
             placeholder = "/__feed_export_build__"
@@ -932,6 +977,7 @@ def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int =
                 "content": content,
                 "base_url": site.settings.base_url,
                 "articles": p.articles,
+                "only": sorted(only) if only is not None else None,
                 "keys": keys,
                 "representations": len(p.entries),
                 "files": files,
@@ -942,7 +988,7 @@ def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int =
                     writer.cancel()
             else:
                 if writer is None:
-                    writer = _Writer(temporary, site, p, work, jobs)
+                    writer = _Writer(temporary, site, p, work, jobs, only)
                 writer.wait()
                 (temporary / "nginx").mkdir()
                 # like every file of the build, these get a date from the data, not the clock
@@ -983,7 +1029,15 @@ def build(site: Site, outdir: Path, *, listen: str = DEFAULT_LISTEN, jobs: int =
 class _Writer:
     """Writes the files of a plan into `folder`/root in background threads."""
 
-    def __init__(self, folder: Path, site: Site, p: Plan, work: Sequence[_Job], jobs: int) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        site: Site,
+        p: Plan,
+        work: Sequence[_Job],
+        jobs: int,
+        only: frozenset[str] | None = None,
+    ) -> None:
         self.folder = folder
         self.stop = threading.Event()
         if folder.exists():
@@ -991,12 +1045,20 @@ class _Writer:
         root = folder / "root"
         root.mkdir(parents=True)
         self.pool = ThreadPoolExecutor(1)  # the writing thread (with jobs > 1, it runs a pool)
-        self.done = self.pool.submit(self._run, root, site, p, work, max(1, jobs))
+        self.done = self.pool.submit(self._run, root, site, p, work, max(1, jobs), only)
 
-    def _run(self, root: Path, site: Site, p: Plan, work: Sequence[_Job], jobs: int) -> None:
+    def _run(
+        self,
+        root: Path,
+        site: Site,
+        p: Plan,
+        work: Sequence[_Job],
+        jobs: int,
+        only: frozenset[str] | None,
+    ) -> None:
         for folder in sorted({os.path.dirname(e.file) for e in p.entries} - {""}):
             os.makedirs(root / folder, exist_ok=True)
-        chunks = _chunks(_work(site, work))
+        chunks = _chunks(_work(site, work, only))
         if jobs == 1:
             for chunk in chunks:
                 self._chunk(root, chunk)

@@ -25,7 +25,9 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -476,21 +478,19 @@ def exported(tmp_path_factory: pytest.TempPathFactory, live_server: str) -> Iter
         store.close()
 
 
-@pytest.fixture(scope="module")
-def nginx(tmp_path_factory: pytest.TempPathFactory, exported: Site) -> Iterator[str]:
-    """nginx (master and a worker, not daemonised) serving a build of the samples on a
-    loopback port, from the generated nginx.conf; its base URL."""
-    if NGINX is None:
-        pytest.skip("nginx is not installed (.ci/run installs Debian's nginx)")
-    folder = tmp_path_factory.mktemp("nginx")
+@contextmanager
+def running_nginx(folder: Path, site: Site, **options: Any) -> Iterator[str]:
+    """nginx (master and a worker, not daemonised) serving a build of `site` on a loopback
+    port, from the generated nginx.conf; its base URL."""
     port = _free_port()
-    summary = build(exported, folder / "out", listen=f"127.0.0.1:{port}")
+    summary = build(site, folder / "out", listen=f"127.0.0.1:{port}", **options)
     runtime = folder / "run"
     runtime.mkdir()
     directives = "daemon off; error_log stderr warn;"
     if os.geteuid() == 0:
         directives += " user root;"  # workers must read pytest's private temporary folder
     conf = summary.outdir / "nginx.conf"
+    assert NGINX is not None
     proc = subprocess.Popen(
         [NGINX, "-p", f"{runtime}/", "-c", str(conf), "-g", directives],
         stdout=subprocess.DEVNULL,
@@ -514,6 +514,15 @@ def nginx(tmp_path_factory: pytest.TempPathFactory, exported: Site) -> Iterator[
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory: pytest.TempPathFactory, exported: Site) -> Iterator[str]:
+    """nginx serving a build of the samples (see `running_nginx`)."""
+    if NGINX is None:
+        pytest.skip("nginx is not installed (.ci/run installs Debian's nginx)")
+    with running_nginx(tmp_path_factory.mktemp("nginx"), exported) as base:
+        yield base
 
 
 def fetch(
@@ -692,3 +701,35 @@ def test_accept_encoding_and_etag_agree(nginx, accept_encoding):
     )
     assert again[0] == 304
     assert dict(again[1])["etag"] == fields["etag"]
+
+
+@needs_nginx
+def test_a_build_of_some_types_serves_those_like_the_service(
+    exported, live_server, tmp_path, capsys
+):
+    """`--only html,jsonld,atom` (the like-for-like set of bench/hugo.py) exports just those
+    file types, plus every error document (a retracted article still answers 410). nginx serves
+    them as the service does, and a negotiated URL offers only what was exported: Turtle is
+    then 406, and JSON-LD the service's bytes."""
+    only = frozenset({"html", "jsonld", "atom"})
+    p = plan(exported, only)
+    assert {e.file.rpartition(".")[2] for e in p.entries if e.rep.status == 200} == only
+    live = sorted(a.slug for a in exported.articles.values() if a.status != "retracted")[0]
+    retracted = next(a.slug for a in exported.articles.values() if a.status == "retracted")
+    with running_nginx(tmp_path, exported, only=only) as base:
+        for path, accept in (
+            (f"/agent/{live}", "application/ld+json"),
+            (f"/agent/{live}.jsonld", "*/*"),
+            (f"/{live}", "text/html"),
+            ("/feed.atom", "*/*"),
+            (f"/agent/{retracted}", "application/ld+json"),
+        ):
+            want = fetch(live_server, path, {"Accept": accept})
+            got = fetch(base, path, {"Accept": accept})
+            assert got[0] == want[0], path
+            assert got[2] == want[2], path
+        assert fetch(base, f"/agent/{live}", {"Accept": "text/turtle"})[0] == 406
+        assert fetch(base, f"/agent/{live}.ttl")[0] == 404
+        assert fetch(base, "/feed.json")[0] == 404
+    with pytest.raises(ExportError, match=r"--only pdf: no representation has that type"):
+        build(exported, tmp_path / "other", only=frozenset({"html", "pdf"}))
