@@ -14,10 +14,11 @@ fingerprint are never served: the store is prepared again (feed/site.py, `Site.l
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -25,7 +26,15 @@ from pathlib import Path
 from .representation import Negotiable, Representation, Resource
 from .settings import Settings
 
-__all__ = ["ResourceTable", "decode", "encode", "fingerprint", "weight"]
+__all__ = [
+    "ResourceTable",
+    "decode",
+    "decode_all",
+    "encode",
+    "encode_all",
+    "fingerprint",
+    "weight",
+]
 
 # Settings that change nothing a resource holds (where the store is, who may write, how hubs are
 # retried, how much is cached): a change of these does not prepare the store again.
@@ -43,18 +52,105 @@ NOT_RENDERED = frozenset(
         "cache_mb",
     }
 )
+# Modules that render nothing that is stored (serving, writing, exporting, the command line):
+# changing them does not prepare the store again.
+NOT_RENDERING = frozenset(
+    {
+        "__main__.py",
+        "api.py",
+        "app.py",
+        "cli.py",
+        "export.py",
+        "importer.py",
+        "parallel.py",
+        "responses.py",
+        "websub.py",
+        "writes.py",
+    }
+)
 # Libraries whose output is part of the bytes served.
 RENDERING_LIBRARIES = ("rdflib", "PyLD", "feedgen", "markdown-it-py", "PyYAML", "orjson", "lxml")
+
+
+Fetch = Callable[[str], Resource]  # another stored resource, by path
 
 
 def encode(resource: Resource) -> bytes:
     return pickle.dumps(resource, protocol=5)
 
 
-def decode(data: bytes) -> Resource:
-    resource = pickle.loads(data)
+def encode_all(resources: Mapping[str, Resource]) -> list[tuple[str, bytes]]:
+    """Rows for resources stored together. A negotiated variant whose bytes are those of a
+    resource in the same rows (an agent view's Turtle is its .ttl URL's Turtle) refers to that
+    row instead of holding a copy: the agent views take half the room."""
+    owners: dict[int, tuple[str, str, bytes]] = {}
+    for path, resource in resources.items():
+        if isinstance(resource, Representation):
+            owners.setdefault(id(resource.body), (path, "body", resource.body))
+            if resource.gzip is not None:
+                owners.setdefault(id(resource.gzip.body), (path, "gzip", resource.gzip.body))
+    rows = []
+    for path, resource in resources.items():
+        if isinstance(resource, Negotiable) and owners:
+            buffer = io.BytesIO()
+            _Referring(buffer, owners).dump(resource)
+            rows.append((path, buffer.getvalue()))
+        else:
+            rows.append((path, encode(resource)))
+    return rows
+
+
+class _Referring(pickle.Pickler):
+    def __init__(self, buffer: io.BytesIO, owners: dict[int, tuple[str, str, bytes]]) -> None:
+        super().__init__(buffer, protocol=5)
+        self.owners = owners
+
+    def persistent_id(self, obj: object) -> tuple[str, str] | None:
+        if type(obj) is bytes:
+            owner = self.owners.get(id(obj))
+            if owner is not None and owner[2] is obj:
+                return (owner[0], owner[1])
+        return None
+
+
+class _Resolving(pickle.Unpickler):
+    def __init__(self, data: bytes, fetch: Fetch | None) -> None:
+        super().__init__(io.BytesIO(data))
+        self.fetch = fetch
+
+    def persistent_load(self, pid: object) -> bytes:
+        assert isinstance(pid, tuple)
+        path, kind = str(pid[0]), str(pid[1])
+        if self.fetch is None:
+            raise pickle.UnpicklingError(f"refers to {path}, and nothing can fetch it")
+        owner = self.fetch(path)
+        assert isinstance(owner, Representation), path
+        coded = owner.gzip.body if owner.gzip is not None else None
+        body = owner.body if kind == "body" else coded
+        assert body is not None, path
+        return body
+
+
+def decode(data: bytes, fetch: Fetch | None = None) -> Resource:
+    """A stored resource; `fetch` reads the rows it refers to (see `encode_all`)."""
+    resource = _Resolving(data, fetch).load()
     assert isinstance(resource, (Representation, Negotiable))
     return resource
+
+
+def decode_all(rows: Sequence[tuple[str, bytes]]) -> dict[str, Resource]:
+    """Rows stored together (by `encode_all`), decoded; references resolved among them."""
+    raw = dict(rows)
+    done: dict[str, Resource] = {}
+
+    def fetch(path: str) -> Resource:
+        if path not in done:
+            done[path] = decode(raw[path], fetch)
+        return done[path]
+
+    for path in raw:
+        fetch(path)
+    return done
 
 
 def weight(resource: Resource) -> int:
@@ -74,7 +170,12 @@ def _program() -> str:
         digest = hashlib.sha256()
         package = Path(__file__).parent
         for path in sorted(package.rglob("*")):
-            if path.is_file() and path.suffix not in (".pyc",) and "__pycache__" not in path.parts:
+            if (
+                path.is_file()
+                and path.suffix != ".pyc"
+                and "__pycache__" not in path.parts
+                and path.relative_to(package).as_posix() not in NOT_RENDERING
+            ):
                 digest.update(path.relative_to(package).as_posix().encode() + b"\0")
                 digest.update(path.read_bytes() + b"\0")
         for name in RENDERING_LIBRARIES:
@@ -126,6 +227,14 @@ class ResourceTable:
     def stored(self) -> bool:
         return self._source is not None
 
+    def _stored(self, path: str) -> Resource:
+        """A row another refers to, read from the store (not cached: it is a part)."""
+        assert self._source is not None
+        data = self._source(path)
+        if data is None:
+            raise KeyError(f"{path}: referred to, but not in the store")
+        return decode(data)
+
     def get(self, path: str) -> Resource | None:
         hit = self._hot.get(path)
         if hit is not None:
@@ -142,7 +251,7 @@ class ResourceTable:
         data = self._source(path)
         if data is None:
             return None
-        resource = decode(data)
+        resource = decode(data, self._stored)
         with self._lock:
             if generation == self.generation:
                 self._remember(path, resource)
@@ -209,7 +318,7 @@ class ResourceTable:
             while i < len(pinned) and pinned[i][0] < path:
                 yield pinned[i]
                 i += 1
-            yield path, decode(data)
+            yield path, decode(data, self._stored)
         yield from pinned[i:]
 
     # --- the whole table (exports, tests): read from the store when there is one ---------------

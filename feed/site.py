@@ -56,7 +56,7 @@ from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
 from .parallel import parallel_map
-from .prepared import ResourceTable, decode, encode, fingerprint
+from .prepared import ResourceTable, decode_all, encode_all, fingerprint
 from .representation import (
     Negotiable,
     Representation,
@@ -124,7 +124,7 @@ class Staged:
     def prepared(self, fingerprint: str = "") -> Prepared:
         """The rows a store keeps of this write (in the write's own transaction)."""
         return Prepared(
-            rows=[(path, encode(resource)) for path, resource in sorted(self.changed.items())],
+            rows=encode_all(dict(sorted(self.changed.items()))),
             deleted=sorted(self.removed),
             lists=[(_key_name(k), "\n".join(sorted(p)) or None) for k, p in self.keys.items()],
             events=[_event_row(e) for e in self.events if e.cursor >= self.first_event],
@@ -280,7 +280,7 @@ class Site:
         resources: dict[str, Resource] = {}
 
         def keep(rows: Sequence[tuple[str, bytes]]) -> None:
-            resources.update((path, decode(data)) for path, data in rows)
+            resources.update(decode_all(rows))
 
         self._render_all(state, keep)
         self.resources.replace(resources)
@@ -581,7 +581,7 @@ def _article_bundle(
 
 
 def _rows(resources: Mapping[str, Resource]) -> list[tuple[str, bytes]]:
-    return [(path, encode(resource)) for path, resource in resources.items()]
+    return encode_all(resources)
 
 
 def _render_key(lists: Lists, key: ListKey) -> list[tuple[str, bytes]]:
