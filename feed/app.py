@@ -50,10 +50,15 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        site.load_store(store)
-        # What start-up made lives as long as the process: move it out of the cyclic GC's
-        # reach, or each full collection walks millions of objects (pauses of up to a second
-        # in the middle of a write at 10,000 articles).
+        # Start-up makes millions of objects that live as long as the process: the cyclic GC
+        # would walk them again and again while they are made (seconds at 100,000 articles),
+        # and then in every full collection (pauses of up to a second in the middle of a
+        # write). So no collection while loading, and what was loaded is moved out of its reach.
+        gc.disable()
+        try:
+            site.load_store(store)
+        finally:
+            gc.enable()
         gc.freeze()
         # Forked start-up left this process's feed-entry caches empty: fill them off the
         # request path, so the first write to each section does not render 500 entries.

@@ -35,15 +35,17 @@ How nginx answers like the live service (details in README.md, "Static export"):
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,6 +56,7 @@ from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
 from .errors import NotAcceptable, NotFound
 from .history import CHANGES_PAGE
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
+from .prepared import decode
 from .representation import Negotiable, Representation, Resource
 from .responses import problem_response
 from .settings import Settings
@@ -89,6 +92,16 @@ QUERY_ROUTES = {"/agent/": "page", "/agent/changes": "since"}
 PLACEHOLDER_PATH = "/__feed_export_path__"
 PLACEHOLDER_METHOD = "FEED_EXPORT_METHOD"
 TEMPLATE_MIN = 6  # a key's last segment this long is worth templating header values on
+# Where builds live, and the id of the build being made, in a configuration before it is known
+BUILDS = "/__feed_export_builds__"
+SELF = "__feed_export_self__"
+# An incremental build writes only what changed into a new build folder, and the configuration
+# serves the rest from the folders of earlier builds (its layers); after this many layers, the
+# next build is a full one again.
+MAX_LAYERS = 16
+# Beside each build folder, builds/ID.plan: its plan, what the next build starts from (outside
+# the folder, whose bytes are the same for the same store: a pickle's are not)
+PLAN_SUFFIX = ".plan"
 
 # Short file-name types for common media types; any other type gets a name from its subtype.
 TYPE_NAMES = {
@@ -145,7 +158,6 @@ class Variant:
     last_modified: datetime | None
     etag: str
     gzip_etag: str | None  # None: no gzip coding
-    raw_headers: tuple[tuple[bytes, bytes], ...]  # of the identity coding
     size: int
     gzip_size: int
 
@@ -159,10 +171,12 @@ class Variant:
             rep.last_modified,
             rep.identity.etag,
             gz.etag if gz is not None else None,
-            rep.identity.raw_headers,
             len(rep.body),
             len(gz.body) if gz is not None else 0,
         )
+
+
+Shape = tuple[tuple[str, str], ...]  # a representation's own headers: ("name#n", value) pairs
 
 
 @dataclass(frozen=True)
@@ -174,6 +188,8 @@ class Entry:
     file: str  # relative to root/, e.g. "agent/some-slug@.jsonld"
     rep: Variant
     index: int = 0  # which of the resource's representations (a negotiable's variant)
+    shape: Shape = ()  # its header group's values (see `_shape`)
+    layer: str = ""  # the build folder holding its file ("": the build being made)
 
 
 @dataclass(frozen=True)
@@ -186,6 +202,9 @@ class Signature:
     media_types: tuple[str, ...]  # what a 406 lists (Negotiable.media_types)
 
 
+Offers = tuple[str, tuple[Offer, ...], tuple[str, ...], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Plan:
     entries: tuple[Entry, ...]  # sorted by key, then in each negotiable's order
@@ -193,6 +212,8 @@ class Plan:
     negotiated: dict[str, str]  # key -> signature id
     signatures: tuple[Signature, ...]
     articles: int
+    # negotiable shape -> (signature id, offers, media types, what a 406 lists)
+    shapes: dict[tuple[object, ...], Offers] = field(default_factory=dict)
 
 
 def file_name(key: str, file_type: str) -> str:
@@ -251,9 +272,16 @@ def _slug(text: str) -> str:
 def _resources(
     site: Site, only: frozenset[str] | None, seen: set[str] | None = None
 ) -> Iterator[tuple[str, Resource]]:
-    """The site's resources in key order; with `only` (file types such as html, jsonld, atom),
-    just the representations of those types (and every error document: a 410 stays a 410).
-    A negotiated URL keeps the variants of those types, and is left out if none is."""
+    """The site's resources in key order, filtered (see `_filtered`)."""
+    return _filtered(site.resources.scan(), only, seen)
+
+
+def _filtered(
+    items: Iterable[tuple[str, Resource]], only: frozenset[str] | None, seen: set[str] | None
+) -> Iterator[tuple[str, Resource]]:
+    """With `only` (file types such as html, jsonld, atom), just the representations of those
+    types (and every error document: a 410 stays a 410). A negotiated URL keeps the variants
+    of those types, and is left out if none is. `seen` collects every media type met."""
     kept: dict[str, bool] = {}
 
     def keep(rep: Representation) -> bool:
@@ -265,7 +293,7 @@ def _resources(
             kept[rep.media_type] = _type_names({rep.media_type})[rep.media_type] in only
         return kept[rep.media_type]
 
-    for key, resource in site.resources.scan():
+    for key, resource in items:
         if isinstance(resource, Representation):
             if keep(resource):
                 yield key, resource
@@ -277,19 +305,42 @@ def _resources(
             yield key, Negotiable(variants)
 
 
-def plan(site: Site, only: frozenset[str] | None = None) -> Plan:
-    """Every file to write, from whatever keys the site has (read one at a time: the bytes are
-    not kept); with `only`, the representations of those file types (see `_resources`)."""
-    found: list[tuple[str, bool, int, Variant]] = []  # (key, negotiated, index, variant)
-    shapes: dict[
-        tuple[object, ...], tuple[str, tuple[Offer, ...], tuple[str, ...], tuple[str, ...]]
-    ] = {}
-    negotiated: dict[str, str] = {}
-    every: set[str] = set()  # media types, exported or not
-    for key, resource in _resources(site, only, every):
+def _shape(key: str, rep: Representation, interned: dict[Shape, Shape]) -> Shape:
+    """The representation's own headers (not those nginx makes from the file), with values
+    templated on the key's token: the per-article Link headers collapse into a few groups."""
+    match = re.match(TOKEN_PATTERN, key)
+    token = match.group(1) if match else ""
+    seen: dict[str, int] = {}
+    items = []
+    for raw_name, raw_value in rep.identity.raw_headers:
+        name = raw_name.decode("latin-1")
+        if name in OWN_HEADERS:
+            continue
+        value = raw_value.decode("latin-1")
+        occurrence = seen.get(name, 0)
+        seen[name] = occurrence + 1
+        if len(token) >= TEMPLATE_MIN:
+            value = value.replace(token, "\0")
+        items.append((f"{name}#{occurrence}", value))
+    shape = tuple(items)
+    return interned.setdefault(shape, shape)
+
+
+Found = tuple[str, bool, int, Variant, Shape]  # (key, negotiated, index, variant, shape)
+
+
+def _collect(
+    items: Iterable[tuple[str, Resource]],
+    shapes: dict[tuple[object, ...], Offers],
+    negotiated: dict[str, str],
+) -> list[Found]:
+    """Each representation of each key, checked; negotiated keys get their signature id."""
+    found: list[Found] = []
+    interned: dict[Shape, Shape] = {}
+    for key, resource in items:
         _check_key(key)
         if isinstance(resource, Representation):
-            found.append((key, False, 0, Variant.of(resource)))
+            found.append((key, False, 0, Variant.of(resource), _shape(key, resource, interned)))
             continue
         offers = tuple(offer for offer, _ in resource.variants)
         media = tuple(rep.media_type for _, rep in resource.variants)
@@ -297,23 +348,21 @@ def plan(site: Site, only: frozenset[str] | None = None) -> Plan:
         if shape not in shapes:
             shapes[shape] = (f"n{len(shapes)}", offers, media, tuple(resource.media_types))
         negotiated[key] = shapes[shape][0]
-        found += [(key, True, i, Variant.of(rep)) for i, (_, rep) in enumerate(resource.variants)]
-    types = _type_names({variant.media_type for *_, variant in found})
-    names = set(_type_names(every).values())
-    unknown = sorted((only or frozenset()) - names)
-    if unknown:
-        raise ExportError(
-            f"--only {','.join(unknown)}: no representation has that type "
-            f"(the site has: {', '.join(sorted(names))})"
-        )
-    signatures = []
-    for sig_id, offers, media, listed in shapes.values():
-        file_types = tuple(types[m] for m in media)
-        signatures.append(Signature(sig_id, offers, file_types, listed))
-    by_id = {sig.id: sig for sig in signatures}
+        found += [
+            (key, True, i, Variant.of(rep), _shape(key, rep, interned))
+            for i, (_, rep) in enumerate(resource.variants)
+        ]
+    return found
+
+
+def _entries(
+    found: Sequence[Found],
+    types: dict[str, str],
+    negotiated: dict[str, str],
+    by_id: dict[str, Signature],
+) -> list[Entry]:
     entries: list[Entry] = []
-    folded: dict[str, str] = {}
-    for key, is_negotiated, index, rep in found:
+    for key, is_negotiated, index, rep, shape in found:
         file_type = types[rep.media_type]
         if is_negotiated and len(set(by_id[negotiated[key]].types)) != len(
             by_id[negotiated[key]].types
@@ -322,12 +371,43 @@ def plan(site: Site, only: frozenset[str] | None = None) -> Plan:
         if rep.status in RESERVED_STATUSES - {200}:
             raise ExportError(f"cannot export {key!r}: status {rep.status} is reserved")
         variant = file_type if is_negotiated else ""
-        # nginx's map keys are case-insensitive: two keys differing only in case would clash
-        lookup = f"{key}|{variant}".lower()
-        if folded.setdefault(lookup, key) != key:
-            raise ExportError(f"cannot export {key!r}: it differs from {folded[lookup]!r} in case")
-        entries.append(Entry(key, variant, file_name(key, file_type), rep, index))
-    return Plan(tuple(entries), types, negotiated, tuple(signatures), len(site.articles))
+        entries.append(Entry(key, variant, file_name(key, file_type), rep, index, shape))
+    return entries
+
+
+def _check_case(entries: Iterable[Entry]) -> None:
+    """nginx's map keys are case-insensitive: two keys differing only in case would clash."""
+    folded: dict[str, str] = {}
+    for entry in entries:
+        lookup = f"{entry.key}|{entry.variant}".lower()
+        if folded.setdefault(lookup, entry.key) != entry.key:
+            raise ExportError(
+                f"cannot export {entry.key!r}: it differs from {folded[lookup]!r} in case"
+            )
+
+
+def plan(site: Site, only: frozenset[str] | None = None) -> Plan:
+    """Every file to write, from whatever keys the site has (read one at a time: the bytes are
+    not kept); with `only`, the representations of those file types (see `_filtered`)."""
+    shapes: dict[tuple[object, ...], Offers] = {}
+    negotiated: dict[str, str] = {}
+    every: set[str] = set()  # media types, exported or not
+    found = _collect(_resources(site, only, every), shapes, negotiated)
+    types = _type_names({f[3].media_type for f in found})
+    names = set(_type_names(every).values())
+    unknown = sorted((only or frozenset()) - names)
+    if unknown:
+        raise ExportError(
+            f"--only {','.join(unknown)}: no representation has that type "
+            f"(the site has: {', '.join(sorted(names))})"
+        )
+    signatures = tuple(
+        Signature(sig_id, offers, tuple(types[m] for m in media), listed)
+        for sig_id, offers, media, listed in shapes.values()
+    )
+    entries = _entries(found, types, negotiated, {sig.id: sig for sig in signatures})
+    _check_case(entries)
+    return Plan(tuple(entries), types, negotiated, signatures, len(site.articles), shapes)
 
 
 def _reps(resource: Negotiable) -> list[Representation]:
@@ -422,34 +502,19 @@ def _header_name(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
-@dataclass
-class _Groups:
-    """Distinct sets of extra headers; values templated on the key's token."""
-
-    ids: dict[tuple[tuple[str, str], ...], str] = field(default_factory=dict)
-    slots: list[tuple[str, int]] = field(default_factory=list)  # (header name, occurrence)
-
-    def group(self, key: str, rep: Variant) -> str:
-        match = re.match(TOKEN_PATTERN, key)
-        token = match.group(1) if match else ""
-        seen: dict[str, int] = {}
-        items = []
-        for raw_name, raw_value in rep.raw_headers:
-            name = raw_name.decode("latin-1")
-            if name in OWN_HEADERS:
-                continue
-            value = raw_value.decode("latin-1")
-            occurrence = seen.get(name, 0)
-            seen[name] = occurrence + 1
-            if (name, occurrence) not in self.slots:
-                self.slots.append((name, occurrence))
-            if len(token) >= TEMPLATE_MIN:
-                value = value.replace(token, "\0")
-            items.append((f"{name}#{occurrence}", value))
-        shape = tuple(items)
-        if shape not in self.ids:
-            self.ids[shape] = f"g{len(self.ids)}"
-        return self.ids[shape]
+def _groups(entries: Iterable[Entry]) -> tuple[dict[Shape, str], list[tuple[str, int]]]:
+    """Distinct header shapes (group ids in order of first use), and the header slots
+    ((name, occurrence), in order of first use)."""
+    ids: dict[Shape, str] = {}
+    for entry in entries:
+        if entry.shape not in ids:
+            ids[entry.shape] = f"g{len(ids)}"
+    slots: dict[tuple[str, int], None] = {}
+    for shape in ids:
+        for slot, _ in shape:
+            name, _, occurrence = slot.rpartition("#")
+            slots.setdefault((name, int(occurrence)), None)
+    return ids, list(slots)
 
 
 def _template(value: str) -> str:
@@ -459,6 +524,9 @@ def _template(value: str) -> str:
 
 
 def _meta(entry: Entry, group: str) -> str:
+    """The facts of one representation, one map value: type, status, whether it has a
+    Last-Modified, ETag, gzip ETag ("-" none, "+" the identity's with -gz), the build folder
+    holding its file and its header group."""
     rep = entry.rep
     etag = rep.etag.strip('"')
     if rep.gzip_etag is None:
@@ -469,7 +537,8 @@ def _meta(entry: Entry, group: str) -> str:
         coded = "=" + rep.gzip_etag.strip('"')
     modified = "0" if rep.last_modified is None else "1"
     file_type = entry.file.rpartition(".")[2]
-    return f"{file_type} {rep.status} {modified} {etag} {coded} {group}"
+    layer = entry.layer or SELF
+    return f"{file_type} {rep.status} {modified} {etag} {coded} {layer} {group}"
 
 
 def _map(source: str, variable: str, items: Sequence[tuple[str, str]], default: str = "''") -> str:
@@ -581,13 +650,14 @@ def _error_page(
 
 
 def configuration(p: Plan, root: str) -> tuple[str, str]:
-    """(http.conf, server.conf) serving the files of `p` under the absolute folder `root`."""
+    """(http.conf, server.conf) serving the files of `p`: each in `root`/LAYER/root/, where
+    LAYER is the build folder that holds it (SELF: the build being made)."""
     keys = {e.key for e in p.entries}
-    groups = _Groups()
-    meta_items = []
-    for entry in p.entries:
-        group = groups.group(entry.key, entry.rep)
-        meta_items.append((_q(f"{entry.key}|{entry.variant}"), _q(_meta(entry, group))))
+    ids, slots = _groups(p.entries)
+    meta_items = [
+        (_q(f"{entry.key}|{entry.variant}"), _q(_meta(entry, ids[entry.shape])))
+        for entry in p.entries
+    ]
     http: list[str] = [
         f"# Generated by `{GENERATOR}` (agentry-feed {__version__}); include inside http {{ }}.",
         "# Every request's facts come from these maps, keyed on the URL key ($feed_key).",
@@ -607,7 +677,7 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
         _map("$feed_sig", "feed_variant", [(s.id, f"$feed_accept_{s.id}") for s in p.signatures])
     )
     http.append(_map("'$feed_key|$feed_variant'", "feed_meta", meta_items))
-    fields = ("ext", "status", "lm", "etag", "gz")
+    fields = ("ext", "status", "lm", "etag", "gz", "layer")
     for index, name in enumerate(fields):
         pattern = "~^" + r"\S+ " * index + r"(\S+) "
         http.append(_map("$feed_meta", f"feed_{name}", [(_q(pattern), "$1")]))
@@ -643,10 +713,8 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
             "$feed_path", "feed_safe_path", [(_q(r"~^[A-Za-z0-9._~!*()+,;=:@/%-]*$"), "$feed_path")]
         ),
     ]
-    group_items = sorted(
-        ((gid, dict(shape)) for shape, gid in groups.ids.items()), key=lambda g: int(g[0][1:])
-    )
-    for index, (name, occurrence) in enumerate(groups.slots):
+    group_items = [(gid, dict(shape)) for shape, gid in ids.items()]
+    for index, (name, occurrence) in enumerate(slots):
         items = [
             (gid, _template(values[f"{name}#{occurrence}"]))
             for gid, values in group_items
@@ -679,7 +747,7 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
         "add_header Last-Modified $feed_lm_out always;",
         *(
             f"add_header {_header_name(name)} $feed_h{index} always;"
-            for index, (name, _) in enumerate(groups.slots)
+            for index, (name, _) in enumerate(slots)
         ),
         "error_page 404 @feed_404_$feed_machine;",
         "error_page 405 @feed_405_$feed_machine;",
@@ -693,7 +761,7 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
         "    if ($request_method !~ '^(?:GET|HEAD)$') { return 405; }",
         "    if ($feed_variant = '!') { return 406; }",
         "    if ($feed_meta = '') { return 404; }",
-        "    set $feed_file '${feed_path}@${feed_qname}.${feed_ext}';",
+        "    set $feed_file '/${feed_layer}/root${feed_path}@${feed_qname}.${feed_ext}';",
         "    if (!-f $document_root$feed_file) { return 404; }",
         *(f"    if ($feed_status = {s}) {{ return {s}; }}" for s in statuses),
         f"    if ($feed_not_modified) {{ return {NOT_MODIFIED_HOOK}; }}",
@@ -792,6 +860,8 @@ class BuildSummary:
     bytes: int  # their sizes (hard links counted)
     reused: bool  # the same build was already there: nothing written
     seconds: float
+    written: int = 0  # files this build wrote (an incremental build: what changed)
+    layers: int = 1  # build folders its files are in
 
 
 @dataclass(frozen=True)
@@ -817,6 +887,8 @@ def _jobs(p: Plan) -> list[_Job]:
     fallback = _newest(p)
     grouped: dict[tuple[str, int], list[Entry]] = {}
     for entry in p.entries:
+        if entry.layer:
+            continue  # in an earlier build's folder
         modified = entry.rep.last_modified
         mtime = int(modified.timestamp()) if modified is not None else fallback
         grouped.setdefault((entry.rep.etag, mtime), []).append(entry)
@@ -831,10 +903,13 @@ def _jobs(p: Plan) -> list[_Job]:
 Work = tuple[_Job, bytes, bytes | None]  # a job, and the bytes of its identity and gzip codings
 
 
-def _work(site: Site, jobs: Sequence[_Job], only: frozenset[str] | None) -> Iterator[Work]:
-    """Each job with its bytes, read from the site's resources in one pass, in key order."""
+Source = Callable[[], Iterable[tuple[str, Resource]]]  # the resources to export, in key order
+
+
+def _work(source: Source, jobs: Sequence[_Job]) -> Iterator[Work]:
+    """Each job with its bytes, read from the resources in one pass, in key order."""
     first = {(job.key, job.index): job for job in jobs}
-    for key, resource in _resources(site, only):
+    for key, resource in source():
         reps = [resource] if isinstance(resource, Representation) else _reps(resource)
         for index, rep in enumerate(reps):
             job = first.get((key, index))
@@ -908,6 +983,12 @@ def _replace_file(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+def _replace_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
 def _check_outdir(outdir: Path) -> None:
     if not outdir.exists():
         return
@@ -925,6 +1006,92 @@ def _check_outdir(outdir: Path) -> None:
     )
 
 
+def _store_state(site: Site) -> dict[str, str] | None:
+    """What the site's resources are, as prepared in its store: None without a store."""
+    if site.store is None:
+        return None
+    state = site.store.prepared_state()
+    return {
+        "fingerprint": site.fingerprint,
+        "write": state.get("write", ""),
+        "epoch": state.get("epoch", ""),
+    }
+
+
+def _previous(builds: Path, build_id: str) -> tuple[dict[str, object], Plan] | None:
+    """The current build's record and plan, if it has a plan to start from."""
+    if not build_id:
+        return None
+    try:
+        record = json.loads((builds / build_id / "build.json").read_text(encoding="utf-8"))
+        with open(builds / (build_id + PLAN_SUFFIX), "rb") as handle:
+            previous = pickle.load(handle)
+    except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError):
+        return None
+    if not isinstance(record, dict) or not isinstance(previous, Plan):
+        return None
+    return record, previous
+
+
+def _incremental(
+    site: Site,
+    previous: tuple[dict[str, object], Plan] | None,
+    state: dict[str, str] | None,
+    only: frozenset[str] | None,
+) -> tuple[Plan, list[tuple[str, Resource]]] | None:
+    """The plan of a build that writes only what changed since the previous build (the rows its
+    store wrote since), and those resources; None when a full build is needed: no store, no
+    previous build from this store as now prepared, other types, or too many layers."""
+    if previous is None or state is None or site.store is None or not state["write"]:
+        return None
+    record, last = previous
+    layers = record.get("layers")
+    recorded = record.get("store")
+    if (
+        not isinstance(recorded, dict)
+        or not isinstance(layers, list)
+        or {**recorded, "write": state["write"]} != state
+        or record.get("only") != (sorted(only) if only is not None else None)
+        or record.get("version") != __version__
+        or len(layers) >= MAX_LAYERS
+    ):
+        return None
+    since = int(str(recorded["write"]))
+    if since > int(state["write"]):
+        return None
+    store, table = site.store, site.resources
+
+    def fetch(path: str) -> Resource:
+        data = store.resource(path)
+        if data is None:
+            raise ExportError(f"{path}: referred to by a stored resource, but not stored")
+        return decode(data)
+
+    changed = list(
+        _filtered(
+            ((path, decode(data, fetch)) for path, data, _ in store.resources(since)), only, None
+        )
+    )
+    shapes = dict(last.shapes)
+    negotiated: dict[str, str] = {}
+    found = _collect(changed, shapes, negotiated)
+    if len(shapes) != len(last.shapes) or any(f[3].media_type not in last.types for f in found):
+        return None  # a new kind of resource: name the types and signatures afresh
+    present = table.keys()
+    keys = {key for key, _ in changed}
+    kept = [e for e in last.entries if e.key in present and e.key not in keys]
+    by_id = {sig.id: sig for sig in last.signatures}
+    new = _entries(found, last.types, negotiated, by_id)
+    entries = sorted([*kept, *new], key=lambda e: (e.key, e.index))
+    _check_case(entries)
+    negotiated.update((k, v) for k, v in last.negotiated.items() if k in present and k not in keys)
+    negotiated = dict(sorted(negotiated.items()))
+    plan_ = Plan(
+        tuple(entries), last.types, negotiated, last.signatures, len(site.articles), last.shapes
+    )
+    return plan_, changed
+
+
 def build(
     site: Site,
     outdir: Path,
@@ -932,9 +1099,14 @@ def build(
     listen: str = DEFAULT_LISTEN,
     jobs: int = 1,
     only: frozenset[str] | None = None,
+    incremental: bool = True,
 ) -> BuildSummary:
     """Export `site` into `outdir` (see the module docstring); returns what was done. With
     `only` (file types: html, jsonld, atom...), just the representations of those types.
+
+    When the current build in `outdir` was made from the same store as it is prepared now, only
+    the resources the store changed since are written, into a new build folder, and the
+    configuration serves the others from the folders they were written to (`incremental`).
 
     The files are written by `jobs` threads while this one renders the nginx configuration (on
     ext4, more than one thread creating files is slower, not faster; on tmpfs it is even)."""
@@ -950,7 +1122,27 @@ def build(
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise ExportError(f"another `{GENERATOR}` is writing {outdir}") from None
-        p = plan(site, only)
+        previous_id = _current(outdir)
+        state = _store_state(site)
+        previous = _previous(builds, previous_id) if incremental else None
+        if (
+            previous is not None
+            and state is not None
+            and state["write"]
+            and previous[0].get("store") == state
+            and previous[0].get("only") == (sorted(only) if only is not None else None)
+            and previous[0].get("version") == __version__
+        ):
+            # the store has not changed since the current build: it is this build
+            _replace_file(outdir / "nginx.conf", main_configuration(builds / previous_id, listen))
+            return _summary(outdir, builds / previous_id, previous[0], started)
+        delta = _incremental(site, previous, state, only)
+        if delta is not None:
+            p, changed = delta
+            source: Source = lambda: changed  # noqa: E731
+        else:
+            p = plan(site, only)
+            source = lambda: _resources(site, only)  # noqa: E731
         work = _jobs(p)
         content = _content_digest(p)
         temporary = builds / f".tmp-{os.getpid()}"
@@ -959,17 +1151,18 @@ def build(
         writer = (
             None
             if content == _recorded_content(outdir)
-            else _Writer(temporary, site, p, work, jobs, only)
+            else _Writer(temporary, source, p, work, jobs)
         )
         try:
-            placeholder = "/__feed_export_build__"
-            http, server = configuration(p, placeholder + "/root")
+            http, server = configuration(p, BUILDS)
             build_id = _build_id(content, http, server)
             build_dir = builds / build_id
             reused = (build_dir / "build.json").is_file()
             keys = len({e.key for e in p.entries})
-            files = sum(len(j.files) * (2 if j.rep.gzip_etag else 1) for j in work)
-            size = sum(len(j.files) * (j.rep.size + j.rep.gzip_size) for j in work)
+            files = sum(2 if e.rep.gzip_etag else 1 for e in p.entries)
+            size = sum(e.rep.size + e.rep.gzip_size for e in p.entries)
+            written = sum(len(j.files) * (2 if j.rep.gzip_etag else 1) for j in work)
+            layers = sorted({e.layer for e in p.entries if e.layer} | {build_id})
             record: dict[str, object] = {
                 "generator": GENERATOR,
                 "version": __version__,
@@ -982,37 +1175,50 @@ def build(
                 "representations": len(p.entries),
                 "files": files,
                 "bytes": size,
+                "written": written,
+                "layers": layers,
+                "store": state,
             }
             if reused:
                 if writer is not None:
                     writer.cancel()
             else:
                 if writer is None:
-                    writer = _Writer(temporary, site, p, work, jobs, only)
+                    writer = _Writer(temporary, source, p, work, jobs)
                 writer.wait()
                 (temporary / "nginx").mkdir()
                 # like every file of the build, these get a date from the data, not the clock
                 newest = _newest(p)
                 for name, text in (("http.conf", http), ("server.conf", server)):
-                    text = text.replace(placeholder, str(build_dir))
+                    text = text.replace(BUILDS, str(builds)).replace(SELF, build_id)
                     _write(temporary / "nginx" / name, text.encode(), newest)
                 _write(
                     temporary / "build.json", (json.dumps(record, indent=2) + "\n").encode(), newest
                 )
+                own = tuple(
+                    dataclasses.replace(e, layer=build_id) if not e.layer else e for e in p.entries
+                )
+                kept = dataclasses.replace(p, entries=own)
+                plan_file = builds / (build_id + PLAN_SUFFIX)
+                _replace_bytes(plan_file, pickle.dumps(kept, protocol=5))
                 os.sync()  # every file is on disk before the build can become current
                 os.rename(temporary, build_dir)
         except BaseException:
             if writer is not None:
                 writer.cancel()
             raise
-        previous = _current(outdir)
         _replace_file(outdir / "nginx.conf", main_configuration(build_dir, listen))
         link = outdir / f".current.{os.getpid()}.tmp"
         link.unlink(missing_ok=True)
         os.symlink(Path("builds") / build_id, link)
         os.replace(link, outdir / "current")
         _replace_file(outdir / MARKER, json.dumps(record, indent=2) + "\n")
-        _prune(builds, keep={build_id, previous})
+        # keep the folders this build and the previous one read (a running nginx may still
+        # serve the previous one until its reload)
+        keep = set(layers) | {previous_id}
+        if previous is not None and isinstance(previous[0].get("layers"), list):
+            keep |= {str(layer) for layer in previous[0]["layers"]}  # type: ignore[attr-defined]
+        _prune(builds, keep=keep)
     return BuildSummary(
         outdir,
         build_dir,
@@ -1023,6 +1229,33 @@ def build(
         size,
         reused,
         time.perf_counter() - started,
+        written,
+        len(layers),
+    )
+
+
+def _summary(
+    outdir: Path, build_dir: Path, record: dict[str, object], started: float
+) -> BuildSummary:
+    """A build that was already there."""
+
+    def number(name: str) -> int:
+        value = record.get(name)
+        return value if isinstance(value, int) else 0
+
+    layers = record.get("layers")
+    return BuildSummary(
+        outdir,
+        build_dir,
+        build_dir.name,
+        number("keys"),
+        number("representations"),
+        number("files"),
+        number("bytes"),
+        True,
+        time.perf_counter() - started,
+        0,
+        len(layers) if isinstance(layers, list) else 1,
     )
 
 
@@ -1030,13 +1263,7 @@ class _Writer:
     """Writes the files of a plan into `folder`/root in background threads."""
 
     def __init__(
-        self,
-        folder: Path,
-        site: Site,
-        p: Plan,
-        work: Sequence[_Job],
-        jobs: int,
-        only: frozenset[str] | None = None,
+        self, folder: Path, source: Source, p: Plan, work: Sequence[_Job], jobs: int
     ) -> None:
         self.folder = folder
         self.stop = threading.Event()
@@ -1045,20 +1272,12 @@ class _Writer:
         root = folder / "root"
         root.mkdir(parents=True)
         self.pool = ThreadPoolExecutor(1)  # the writing thread (with jobs > 1, it runs a pool)
-        self.done = self.pool.submit(self._run, root, site, p, work, max(1, jobs), only)
+        self.done = self.pool.submit(self._run, root, source, work, max(1, jobs))
 
-    def _run(
-        self,
-        root: Path,
-        site: Site,
-        p: Plan,
-        work: Sequence[_Job],
-        jobs: int,
-        only: frozenset[str] | None,
-    ) -> None:
-        for folder in sorted({os.path.dirname(e.file) for e in p.entries} - {""}):
+    def _run(self, root: Path, source: Source, work: Sequence[_Job], jobs: int) -> None:
+        for folder in sorted({os.path.dirname(f) for job in work for f in job.files} - {""}):
             os.makedirs(root / folder, exist_ok=True)
-        chunks = _chunks(_work(site, work, only))
+        chunks = _chunks(_work(source, work))
         if jobs == 1:
             for chunk in chunks:
                 self._chunk(root, chunk)
@@ -1096,8 +1315,14 @@ def _current(outdir: Path) -> str:
 
 
 def _prune(builds: Path, keep: set[str]) -> None:
-    """Remove builds but the current and the previous one (a running nginx may still read it
-    until its reload), and leftovers of interrupted builds (the lock is held)."""
+    """Remove build folders but those in `keep` (the current build's and the previous one's: a
+    running nginx may still read them until its reload), their plans but the current build's,
+    and leftovers of interrupted builds (the lock is held)."""
+    current = _current(builds.parent)
     for entry in builds.iterdir():
-        if entry.name not in keep and entry.is_dir() and not entry.is_symlink():
+        if entry.is_symlink():
+            continue
+        if entry.is_dir() and entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)
+        elif entry.is_file() and entry.name != current + PLAN_SUFFIX:
+            entry.unlink(missing_ok=True)

@@ -187,7 +187,8 @@ def test_the_same_store_gives_the_same_build(site, store, settings, tmp_path):
             assert a[name] == b[name], name
 
 
-def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch):
+@pytest.mark.parametrize("incremental", [True, False], ids=["incremental", "full"])
+def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch, incremental):
     """The build is written aside and switched in only when complete: a build that fails half
     way leaves the current build, nginx.conf and feed-build.json as they were, and no leftovers;
     the next good build switches over and keeps the previous one for a running nginx."""
@@ -202,21 +203,28 @@ def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch):
     def failing(root: Path, jobs: object) -> None:
         nonlocal written
         written += 1
-        if written > 1:
+        if written > (0 if incremental else 1):  # an incremental build writes one chunk
             raise OSError("disk full")
         real(root, jobs)  # type: ignore[arg-type]
 
+    def folders() -> set[str]:
+        return {p.name for p in (out / "builds").iterdir() if p.is_dir()}
+
     monkeypatch.setattr(export, "_run", failing)
     with pytest.raises(OSError, match="disk full"):
-        build(site, out)
+        build(site, out, incremental=incremental)
+    assert written
     assert (out / "current").resolve() == good.build_dir
     assert {n: (out / n).read_bytes() for n in before} == before
-    assert sorted(p.name for p in (out / "builds").iterdir()) == [good.build_id]
+    assert folders() == {good.build_id}
     monkeypatch.setattr(export, "_run", real)
-    changed = build(site, out)
+    changed = build(site, out, incremental=incremental)
     assert changed.build_id != good.build_id
+    assert (changed.layers, changed.written < good.written) == (
+        (2, True) if incremental else (1, False)
+    )
     assert (out / "current").resolve() == changed.build_dir
-    assert {p.name for p in (out / "builds").iterdir()} == {good.build_id, changed.build_id}
+    assert folders() == {good.build_id, changed.build_id}
     assert good.build_id not in (out / "nginx.conf").read_text()
 
 
@@ -733,3 +741,42 @@ def test_a_build_of_some_types_serves_those_like_the_service(
         assert fetch(base, "/feed.json")[0] == 404
     with pytest.raises(ExportError, match=r"--only pdf: no representation has that type"):
         build(exported, tmp_path / "other", only=frozenset({"html", "pdf"}))
+
+
+@needs_nginx
+def test_an_incremental_build_serves_what_a_full_build_serves(site, tmp_path):
+    """After writes (a revision, a new article, a retraction), a build into the same folder
+    writes only what the store changed since, into a new build folder whose configuration
+    serves the rest from the earlier one. nginx on it answers every URL (both codings, and
+    conditionally) exactly as nginx on a full build of the same store does; URLs that are gone
+    are gone."""
+    first = build(site, tmp_path / "a" / "out")
+    articles = sorted(
+        (a for a in site.articles.values() if a.status != "retracted"), key=lambda a: a.slug
+    )
+    revised, retracted = articles[0], articles[1]
+    site.put([dataclasses.replace(revised, title="A revised title")])
+    site.put([dataclasses.replace(revised, slug="a-new-article", title="A new article")])
+    site.put([dataclasses.replace(retracted, status="retracted")])
+    keys = sorted(site.resources.keys())
+    with (
+        running_nginx(tmp_path / "a", site) as layered,
+        running_nginx(tmp_path / "b", site, incremental=False) as full,
+    ):
+        record = json.loads((tmp_path / "a" / "out" / "feed-build.json").read_text())
+        assert len(record["layers"]) == 2
+        assert first.build_id in record["layers"]
+        assert 0 < record["written"] < first.written / 2  # 3 writes to a site of a few articles
+        for key in keys:
+            for encoding in ("identity", "gzip"):
+                _, headers, _ = assert_same(full, layered, key, {"Accept-Encoding": encoding})
+                etag = dict(headers).get("etag")
+                if etag:
+                    assert_same(
+                        full, layered, key, {"Accept-Encoding": encoding, "If-None-Match": etag}
+                    )
+        assert fetch(layered, "/a-new-article")[0] == 200
+        assert fetch(layered, f"/agent/{retracted.slug}")[0] == 410
+    # a build with nothing new is the current one, written again by no one
+    again = build(site, tmp_path / "a" / "out")
+    assert (again.reused, again.written) == (True, 0)
