@@ -9,7 +9,11 @@ under /usr/bin/time -v (see bench/hugo.py):
 
   - `feed import` of the corpus into a fresh SQLite store: seconds and peak RSS;
   - `feed build OUTDIR` from that store (when this checkout has `feed build`): seconds, peak RSS,
-    output files and bytes;
+    output files and bytes; then one article revised (`feed import` of its file, which stores
+    it and prepares what it changes) and `feed build` again into the same folder (incremental:
+    seconds and files written); then the like-for-like subset of bench/hugo.py
+    (`--only html,jsonld,atom`) into a new folder;
+  - the store's size on disk (the articles and every prepared resource);
   - `feed serve` on that store: seconds from starting the process to the first served request
     (/healthz polled every 50 ms, then one article's agent view fetched), and its memory once
     started (VmRSS, and VmHWM, the peak so far, from /proc/PID/status; MiB).
@@ -26,6 +30,7 @@ import argparse
 import http.client
 import itertools
 import math
+import re
 import shutil
 import socket
 import subprocess
@@ -61,6 +66,11 @@ class Figures:
     built: Sample | None = None
     files: int = 0
     size: int = 0
+    store_mb: float = math.nan
+    like: Sample | None = None  # feed build --only html,jsonld,atom
+    rewrite: Sample | None = None  # feed import of one changed article
+    rebuild: Sample | None = None  # feed build after it
+    rebuild_files: float = math.nan  # files it wrote
     startup_s: float = math.nan
     vmrss_mb: float = math.nan
     vmhwm_mb: float = math.nan
@@ -166,13 +176,58 @@ def measure(n: int, work: Path, timeout: float, has_build: bool, results: list[F
         )
         figures.files, figures.size, _, _ = tree_size(out)
         print(f"  feed build    {figures.built.wall:8.1f} s", flush=True)
+        # one article changes: stored (and its resources prepared) by `feed import`, then the
+        # build writes what changed
+        changed = _change_one(folder / "corpus", n)
+        figures.rewrite = run(
+            [*feed, "import", "--db", str(db), str(changed)],
+            folder / "logs" / "import-one.log",
+            env=env,
+            timeout=timeout,
+        )
+        figures.rebuild = run(
+            [*feed, "build", "--db", str(db), str(out)],
+            folder / "logs" / "rebuild.log",
+            env=env,
+            timeout=timeout,
+        )
+        wrote = re.search(r"wrote (\d+) files", (folder / "logs" / "rebuild.log").read_text())
+        figures.rebuild_files = float(wrote.group(1)) if wrote else math.nan
+        print(
+            f"  one change    {figures.rewrite.wall:8.1f} s import, "
+            f"{figures.rebuild.wall:.2f} s build ({figures.rebuild_files:.0f} files written)",
+            flush=True,
+        )
         shutil.rmtree(out, ignore_errors=True)  # the disk space, for the next N
+        like = folder / "like"
+        figures.like = run(
+            [*feed, "build", "--db", str(db), "--only", "html,jsonld,atom", str(like)],
+            folder / "logs" / "build-like.log",
+            env=env,
+            timeout=timeout,
+        )
+        print(f"  build --only html,jsonld,atom {figures.like.wall:8.1f} s", flush=True)
+        shutil.rmtree(like, ignore_errors=True)
+    figures.store_mb = sum(f.stat().st_size for f in folder.glob("feed.sqlite3*")) / 2**20
     slug = f"generated-article-{n // 2:06d}"
     figures.startup_s, figures.vmrss_mb, figures.vmhwm_mb = serve_startup(
         db, slug, folder / "logs" / "serve.log", timeout
     )
     print(f"  feed serve    {figures.startup_s:8.1f} s to the first article", flush=True)
     shutil.rmtree(folder / "corpus", ignore_errors=True)
+
+
+def _change_one(corpus: Path, n: int) -> Path:
+    """Revise one article of the corpus (a new title): the file to import again."""
+    path = next(corpus.glob(f"generated-article-{n // 3:06d}.*"))
+    text = path.read_text(encoding="utf-8")
+    changed = re.sub(r'(?m)^(title:\s*"?)', r"\1Revised: ", text, count=1)
+    if changed == text:  # the flattened form
+        changed = re.sub(r'(?m)^("title":\s*")', r"\1Revised: ", text, count=1)
+    if changed == text:
+        raise SystemExit(f"{path}: found no title to revise")
+    path.write_text(changed, encoding="utf-8")
+    return path
 
 
 def _rows(f: Figures) -> dict[str, float]:
@@ -187,6 +242,11 @@ def _rows(f: Figures) -> dict[str, float]:
         "build peak MiB": f.built.rss_mb if f.built else nan,
         "build files": f.files if f.built else nan,
         "build MiB written": f.size / 2**20 if f.built else nan,
+        "store MiB": f.store_mb,
+        "1 change import s": f.rewrite.wall if f.rewrite else nan,
+        "1 change build s": f.rebuild.wall if f.rebuild else nan,
+        "1 change files": f.rebuild_files,
+        "html+jsonld+atom s": f.like.wall if f.like else nan,
         "serve start-up s": f.startup_s,
         "serve VmRSS MiB": f.vmrss_mb,
         "serve VmHWM MiB": f.vmhwm_mb,

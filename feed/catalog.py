@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from .feeds import EPOCH
 from .model import Article
@@ -32,9 +33,13 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // _MICROSECOND
 
 
+# Beats and tags are few distinct names, met again with every article.
+_slug = lru_cache(maxsize=4096)(slugify)
+
+
 def section_keys(article: Article) -> set[SectionKey]:
     """The site, the article's beat and each of its tags (names normalised as URL slugs)."""
-    return {MAIN, ("beat", slugify(article.beat)), *(("tag", slugify(t)) for t in article.tags)}
+    return {MAIN, ("beat", _slug(article.beat)), *(("tag", _slug(t)) for t in article.tags)}
 
 
 class Ranked:
@@ -66,11 +71,11 @@ class Ranked:
             del self.keys[bisect_left(self.keys, old)]
 
     def bulk(self, keys: Iterable[tuple[int, str]]) -> None:
-        """Add many at once (start-up): one sort instead of many insertions."""
-        for key in keys:
-            self.discard(key[-1])
-            self.of[key[-1]] = key
-        self.keys = sorted(self.of.values())
+        """Fill an empty one at once (start-up; one key per slug): one sort, not many
+        insertions."""
+        assert not self.keys
+        self.keys = sorted(keys)
+        self.of = {key[-1]: key for key in self.keys}
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -157,18 +162,18 @@ class Catalog:
         """Index many articles at once (start-up): a sort per ordering."""
         catalog = cls()
         catalog.articles = {a.slug: a for a in articles}
-        members: dict[SectionKey, list[Article]] = {}
+        # (-modified, published, retracted, slug) of each member, computed once per article
+        members: dict[SectionKey, list[tuple[int, int, bool, str]]] = {}
         for a in catalog.articles.values():
+            item = (-micros(a.modified), micros(a.published), a.status == "retracted", a.slug)
             for key in section_keys(a):
-                members.setdefault(key, []).append(a)
+                members.setdefault(key, []).append(item)
         for key, group in members.items():
             section = catalog.sections.setdefault(key, Section())
-            live = [a for a in group if a.status != "retracted"]
-            dead = [a for a in group if a.status == "retracted"]
-            section.live_mod.bulk((-micros(a.modified), a.slug) for a in live)
-            section.dead_mod.bulk((-micros(a.modified), a.slug) for a in dead)
-            section.live_pub.bulk((micros(a.published), a.slug) for a in live)
-            section.all_pub.bulk((micros(a.published), a.slug) for a in group)
+            section.live_mod.bulk((m, s) for m, _, dead, s in group if not dead)
+            section.dead_mod.bulk((m, s) for m, _, dead, s in group if dead)
+            section.live_pub.bulk((p, s) for _, p, dead, s in group if not dead)
+            section.all_pub.bulk((p, s) for _, p, _, s in group)
         return catalog
 
     def fork(self, articles: Iterable[Article]) -> Catalog:

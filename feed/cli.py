@@ -220,7 +220,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         f"{'reused' if summary.reused else 'built'} {summary.build_dir}: {summary.keys} URLs, "
         f"{summary.representations} representations, {summary.files} files, "
         f"{summary.bytes:,} bytes in {total:.2f} s "
-        f"(load {loaded:.2f} s, export {summary.seconds:.2f} s)"
+        f"(load {loaded:.2f} s, export {summary.seconds:.2f} s); wrote {summary.written} "
+        f"files; served from {summary.layers} build folder(s)"
     )
     print(f"serve it: nginx -p RUNTIME_DIR/ -c {summary.outdir / 'nginx.conf'}")
     return 0

@@ -328,12 +328,12 @@ class Site:
         log = store.log() if log is None else log
         store.clear_prepared()
         state = History.of(log)
+        last_write = max((row[2] for row in log), default=0)
 
         def keep(rows: Sequence[tuple[str, bytes]]) -> None:
-            store.add_prepared(rows)
+            store.add_prepared(rows, last_write)
 
         self._render_all(state, keep)
-        last_write = max((row[2] for row in log), default=0)
         store.finish_prepared(
             Prepared(
                 rows=(),

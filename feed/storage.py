@@ -160,7 +160,7 @@ class Store(Protocol):
 
     def clear_prepared(self) -> None: ...
 
-    def add_prepared(self, rows: Sequence[tuple[str, bytes]]) -> None: ...
+    def add_prepared(self, rows: Sequence[tuple[str, bytes]], write: int) -> None: ...
 
     def finish_prepared(self, prepared: Prepared, write: int) -> None: ...
 
@@ -334,12 +334,14 @@ class SQLiteStore:
             db.execute("DELETE FROM list_keys")
             db.execute("DELETE FROM events")
 
-    def add_prepared(self, rows: Sequence[tuple[str, bytes]]) -> None:
-        """One batch of a full preparation (not served until `finish_prepared`)."""
+    def add_prepared(self, rows: Sequence[tuple[str, bytes]], write: int) -> None:
+        """One batch of a full preparation, as of save `write` (not served until
+        `finish_prepared`): every row is new as of that save, so an incremental export made
+        before it copies them all."""
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO resources (path, data, write) VALUES (?, ?, ?)",
-                [(path, data, 0) for path, data in rows],
+                [(path, data, write) for path, data in rows],
             )
 
     def finish_prepared(self, prepared: Prepared, write: int) -> None:
@@ -359,9 +361,8 @@ class SQLiteStore:
     def log(self) -> list[tuple[int, int, int, Article]]:
         """Every revision ever stored as (sequence, number, write, article), in store order: the
         whole history, read once (start-up derives everything else from it)."""
-        rows = self._db.execute(
-            "SELECT rowid, number, write, model FROM revisions ORDER BY rowid"
-        ).fetchall()
+        rows = self._db.execute("SELECT rowid, number, write, model FROM revisions ORDER BY rowid")
+        # one row at a time: the JSON of every revision at once would double the peak memory
         return [(seq, n, w, Article.from_dict(json.loads(m))) for seq, n, w, m in rows]
 
     def list_keys(self) -> dict[str, str]:
