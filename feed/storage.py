@@ -200,6 +200,10 @@ class SQLiteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # Debian's SQLite zeroes every deleted byte (SQLITE_SECURE_DELETE): replacing a
+            # prepared feed would write its old bytes again as zeros, and dropping a whole
+            # preparation as many gigabytes. FAST zeroes only what costs no extra I/O.
+            self._db.execute("PRAGMA secure_delete=FAST")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"{path}: cannot open the article store: {exc}") from exc
