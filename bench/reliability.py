@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import platform
 import random
@@ -58,6 +59,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import BEATS, TAGS, article_text, write_corpus
+
+BASE_URL = "https://news.example"  # of the store the bench makes (see `_env`)
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-reliability-token"
@@ -129,6 +132,10 @@ def _env(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEED_")}
     env["FEED_DB_PATH"] = str(db)
     env["FEED_API_TOKENS"] = TOKEN
+    # one base URL for `feed import` and `feed serve`: the resources the import prepares are
+    # then the ones served (another base URL, such as the default one with another port, would
+    # make the server prepare the whole store again before it answers)
+    env["FEED_BASE_URL"] = BASE_URL
     # run this checkout's package whatever is installed
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     return env
@@ -142,33 +149,40 @@ def _log_tail(log: Path, lines: int = 20) -> str:
 
 
 @contextmanager
-def running_server(n: int, startup_timeout: float) -> Iterator[Server]:
-    """In a new temporary folder: seed a new store with n generated articles (`feed import`),
-    start `feed serve` on a free port, wait for /healthz to count them; on the way out stop
-    the server (only it) and remove the folder."""
+def running_server(n: int, startup_timeout: float, db: Path | None = None) -> Iterator[Server]:
+    """In a new temporary folder: seed a new store with n generated articles (`feed import`;
+    or use the store `db`, which must hold the n articles of `bench/corpus.py`, prepared with
+    this base URL), start `feed serve` on a free port, wait for /healthz to count them; on the
+    way out stop the server (only it) and remove the folder."""
     with tempfile.TemporaryDirectory(prefix="feed-reliability-") as tmp:
-        yield from _serve(n, Path(tmp), startup_timeout)
+        yield from _serve(n, Path(tmp), startup_timeout, db)
 
 
-def _serve(n: int, folder: Path, startup_timeout: float) -> Iterator[Server]:
-    corpus = folder / "corpus"
-    start = time.perf_counter()
-    write_corpus(n, corpus)
-    print(f"corpus written: {n} articles in {time.perf_counter() - start:.1f} s")
-    db = folder / "feed.sqlite3"
+def _serve(n: int, folder: Path, startup_timeout: float, given: Path | None) -> Iterator[Server]:
+    db = given.absolute() if given is not None else folder / "feed.sqlite3"
     env = _env(db)
-    start = time.perf_counter()
-    imported = subprocess.run(
-        [sys.executable, "-m", "feed", "import", str(corpus)],
-        env=env,
-        cwd=folder,
-        capture_output=True,
-        text=True,
-    )
-    import_s = time.perf_counter() - start
-    if imported.returncode != 0:
-        raise SystemExit(f"feed import failed ({imported.returncode}):\n{imported.stderr[-2000:]}")
-    print(f"feed import: {import_s:.1f} s ({n} articles)")
+    import_s = math.nan
+    if given is None:
+        corpus = folder / "corpus"
+        start = time.perf_counter()
+        write_corpus(n, corpus)
+        print(f"corpus written: {n} articles in {time.perf_counter() - start:.1f} s")
+        start = time.perf_counter()
+        imported = subprocess.run(
+            [sys.executable, "-m", "feed", "import", str(corpus)],
+            env=env,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+        )
+        import_s = time.perf_counter() - start
+        if imported.returncode != 0:
+            raise SystemExit(
+                f"feed import failed ({imported.returncode}):\n{imported.stderr[-2000:]}"
+            )
+        print(f"feed import: {import_s:.1f} s ({n} articles, prepared)")
+    else:
+        print(f"store: {db} (given; {n} articles expected)")
     port = _free_port()
     log = folder / "server.log"
     start = time.perf_counter()
@@ -811,6 +825,7 @@ def latency(
     timeout: float,
     poll_timeout: float,
     startup_timeout: float,
+    db: Path | None = None,
 ) -> int:
     writes = min(writes, articles)
     print(
@@ -824,7 +839,7 @@ def latency(
     view_ms: list[float] = []
     feed_ms: list[float] = []
     first_poll = Counter[str]()
-    with running_server(articles, startup_timeout) as server:
+    with running_server(articles, startup_timeout, db) as server:
         client = Client(server.port, timeout)
         client.request("GET", "/feed.atom")  # warm the connection
         failures: list[str] = []
@@ -901,6 +916,13 @@ def main(argv: list[str] | None = None) -> int:
         default=1800,
         help="give up waiting for the server to start after, seconds",
     )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="latency: serve this store instead of seeding a new one (it must hold the "
+        "--articles articles of bench/corpus.py, prepared with FEED_BASE_URL="
+        f"{BASE_URL}, e.g. by `feed import`); the writes stay in it",
+    )
     args = parser.parse_args(argv)
     status = 0
     if args.part in ("concurrency", "all"):
@@ -925,6 +947,7 @@ def main(argv: list[str] | None = None) -> int:
             args.timeout,
             args.poll_timeout,
             args.startup_timeout,
+            args.db,
         )
     return status
 
