@@ -13,6 +13,7 @@ import dataclasses
 import gzip
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import BASE_URL
@@ -311,6 +312,19 @@ def assert_restart_serves_the_same(
     assert restarted.chunk_changed == site.chunk_changed, step
 
 
+def stored_site(
+    settings: Settings, folder: Path, article: Article, seed: int, writes: int
+) -> tuple[SQLiteStore, Site, Newsroom]:
+    """A site kept in a new store, after `writes` random writes through it."""
+    store = SQLiteStore(folder / "feed.sqlite3")
+    site = Site(settings)
+    site.load_store(store)
+    newsroom = Newsroom(article, seed)
+    for _ in range(writes):
+        site.put(newsroom.step(site)[1])
+    return store, site, newsroom
+
+
 @pytest.mark.parametrize("seed", [4, 5])
 def test_a_site_kept_in_a_store_restarts_without_rendering(
     small_pages, article, seed, tmp_path, monkeypatch
@@ -347,12 +361,7 @@ def test_writes_stored_without_their_resources_are_caught_up(
     between two steps) are rendered at the next start-up, write by write, and stored: then the
     site is what a full render gives, and the start after that renders nothing."""
     settings = small_pages
-    store = SQLiteStore(tmp_path / "feed.sqlite3")
-    site = Site(settings)
-    site.load_store(store)
-    newsroom = Newsroom(article, 6)
-    for _ in range(15):
-        site.put(newsroom.step(site)[1])
+    store, _, newsroom = stored_site(settings, tmp_path, article, 6, 15)
     behind = Site(settings)
     behind.load_store(store)
     for _ in range(5):  # stored, not prepared
@@ -370,12 +379,7 @@ def test_writes_stored_without_their_resources_are_caught_up(
 def test_other_settings_prepare_the_store_again(small_pages, article, tmp_path):
     """Resources prepared with other rendering settings (here the base URL) are never served:
     the store is prepared again, in full, for the settings the site runs with."""
-    store = SQLiteStore(tmp_path / "feed.sqlite3")
-    site = Site(small_pages)
-    site.load_store(store)
-    newsroom = Newsroom(article, 8)
-    for _ in range(10):
-        site.put(newsroom.step(site)[1])
+    store, site, _ = stored_site(small_pages, tmp_path, article, 8, 10)
     moved = dataclasses.replace(small_pages, base_url="https://elsewhere.example")
     other = Site(moved)
     other.load_store(store)
