@@ -19,6 +19,7 @@ import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -66,8 +67,14 @@ NOT_RENDERING = frozenset(
         "responses.py",
         "websub.py",
         "writes.py",
+        # how resources are kept, not what they are: STORED_FORMAT below stands for these
+        "prepared.py",
+        "storage.py",
     }
 )
+# The layout of a stored resource (pickled Representation / Negotiable, references between
+# rows): raise it with any change that older rows could not be read back with.
+STORED_FORMAT = 1
 # Libraries whose output is part of the bytes served.
 RENDERING_LIBRARIES = ("rdflib", "PyLD", "feedgen", "markdown-it-py", "PyYAML", "orjson", "lxml")
 
@@ -184,6 +191,7 @@ def _program() -> str:
             except metadata.PackageNotFoundError:
                 version = "-"
             digest.update(f"{name}={version}\0".encode())
+        digest.update(f"stored-format={STORED_FORMAT}\0".encode())
         _PROGRAM = digest.hexdigest()
     return _PROGRAM
 
@@ -218,6 +226,7 @@ class ResourceTable:
         self._hot: OrderedDict[str, tuple[Resource, int]] = OrderedDict()
         self._source, self._paths = source, paths
         self._rows: Callable[[], Iterator[tuple[str, bytes, int]]] | None = None
+        self._snapshot: Callable[[], AbstractContextManager[None]] = nullcontext
         self.budget = budget
         self._size = 0
         self._lock = threading.Lock()
@@ -248,10 +257,11 @@ class ResourceTable:
         if pinned is not None or self._source is None:
             return pinned
         generation = self.generation
-        data = self._source(path)
-        if data is None:
-            return None
-        resource = decode(data, self._stored)
+        with self._snapshot():  # the row and the rows it refers to, as of one commit
+            data = self._source(path)
+            if data is None:
+                return None
+            resource = decode(data, self._stored)
         with self._lock:
             if generation == self.generation:
                 self._remember(path, resource)
@@ -298,11 +308,14 @@ class ResourceTable:
         source: Callable[[str], bytes | None],
         paths: Callable[[], list[str]],
         rows: Callable[[], Iterator[tuple[str, bytes, int]]],
+        snapshot: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
-        """From now on the store holds the resources (after a start-up from it)."""
+        """From now on the store holds the resources (after a start-up from it): `source` reads
+        one row, `snapshot` makes the reads inside it see one commit."""
         with self._lock:
             self.generation += 1
             self._source, self._paths, self._rows = source, paths, rows
+            self._snapshot = snapshot
             self._hot.clear()
             self._size = 0
 

@@ -309,7 +309,7 @@ class Site:
         chunks = page_count(len(self.catalog.sections[MAIN]), SITEMAP_CHUNK)
         lists = Lists(self.catalog, self.plan, self.settings, {})
         self.chunk_changed = {n: lists.chunk_date(n) for n in range(1, chunks + 1)}
-        self.resources.attach(store.resource, store.resource_paths, store.resources)
+        self.resources.attach(store.resource, store.resource_paths, store.resources, store.snapshot)
         self.store = store
         for write, rows in groupby(behind, key=lambda row: row[2]):
             group = list(rows)
@@ -343,7 +343,7 @@ class Site:
             ),
             last_write,
         )
-        self.resources.attach(store.resource, store.resource_paths, store.resources)
+        self.resources.attach(store.resource, store.resource_paths, store.resources, store.snapshot)
         self.store = store
 
     def _adopt(self, state: History, events: list[Event] | None = None) -> None:

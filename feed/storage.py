@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,6 +171,8 @@ class Store(Protocol):
     def list_keys(self) -> dict[str, str]: ...
 
     def resource(self, path: str) -> bytes | None: ...
+
+    def snapshot(self) -> AbstractContextManager[None]: ...
 
     def resource_paths(self) -> list[str]: ...
 
@@ -379,6 +381,19 @@ class SQLiteStore:
             self._reader().execute("SELECT data FROM resources WHERE path = ?", (path,)).fetchone()
         )
         return bytes(row[0]) if row else None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """This thread's reads inside see the store as of one commit."""
+        reader = self._reader()
+        if reader is self._db or reader.in_transaction:
+            yield  # in memory, or already inside one (an export's scan)
+            return
+        reader.execute("BEGIN")
+        try:
+            yield
+        finally:
+            reader.execute("COMMIT")
 
     def resource_paths(self) -> list[str]:
         return [row[0] for row in self._reader().execute("SELECT path FROM resources")]

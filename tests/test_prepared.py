@@ -145,3 +145,14 @@ def test_the_fingerprint_follows_what_shapes_the_bytes(settings):
         assert fingerprint(dataclasses.replace(settings, **change)) != base, change
     quiet = {"port": 1, "api_tokens": ("t",), "cache_mb": 9, "websub_attempts": 1}
     assert fingerprint(dataclasses.replace(settings, **quiet)) == base
+
+
+def test_a_snapshot_reads_one_commit(store: SQLiteStore):
+    """Inside `snapshot`, a reader sees the store as of one commit: a resource and the rows it
+    refers to are read together, never half before and half after a write."""
+    store.add_prepared([("/x", b"old")], 1)
+    with store.snapshot():
+        assert store.resource("/x") == b"old"
+        store.add_prepared([("/x", b"new")], 2)  # another connection: the writer's
+        assert store.resource("/x") == b"old"
+    assert store.resource("/x") == b"new"
