@@ -45,43 +45,45 @@ def section_keys(article: Article) -> set[SectionKey]:
 class Ranked:
     """Slugs kept sorted by a key tuple whose last item is the slug (so keys are unique).
 
+    Only the sorted list is kept (copying it for a write's fork is a memcpy, where a dict of
+    100,000 entries took milliseconds): whoever removes a slug knows its key, from the article
+    as it was.
+
     `reverse`: read from the largest key down (newest published first, ties by slug
     descending, as `sorted(..., reverse=True)` orders them)."""
 
-    __slots__ = ("keys", "of", "reverse")
+    __slots__ = ("keys", "reverse")
 
     def __init__(self, reverse: bool = False) -> None:
         self.keys: list[tuple[int, str]] = []
-        self.of: dict[str, tuple[int, str]] = {}
         self.reverse = reverse
 
     def copy(self) -> Ranked:
         other = Ranked(self.reverse)
-        other.keys, other.of = list(self.keys), dict(self.of)
+        other.keys = list(self.keys)
         return other
 
     def put(self, key: tuple[int, str]) -> None:
-        self.discard(key[-1])
         insort(self.keys, key)
-        self.of[key[-1]] = key
 
-    def discard(self, slug: str) -> None:
-        old = self.of.pop(slug, None)
-        if old is not None:
-            del self.keys[bisect_left(self.keys, old)]
+    def discard(self, key: tuple[int, str]) -> None:
+        i = bisect_left(self.keys, key)
+        if i < len(self.keys) and self.keys[i] == key:
+            del self.keys[i]
+
+    def index(self, key: tuple[int, str]) -> int | None:
+        """Where `key` is in sorted order, if it is there."""
+        i = bisect_left(self.keys, key)
+        return i if i < len(self.keys) and self.keys[i] == key else None
 
     def bulk(self, keys: Iterable[tuple[int, str]]) -> None:
         """Fill an empty one at once (start-up; one key per slug): one sort, not many
         insertions."""
         assert not self.keys
         self.keys = sorted(keys)
-        self.of = {key[-1]: key for key in self.keys}
 
     def __len__(self) -> int:
         return len(self.keys)
-
-    def __contains__(self, slug: object) -> bool:
-        return slug in self.of
 
     def __iter__(self) -> Iterator[str]:
         keys = reversed(self.keys) if self.reverse else iter(self.keys)
@@ -102,6 +104,14 @@ class Ranked:
         return bisect_left(self.keys, (-value + 1, ""))
 
 
+def modified_key(a: Article) -> tuple[int, str]:
+    return (-micros(a.modified), a.slug)
+
+
+def published_key(a: Article) -> tuple[int, str]:
+    return (micros(a.published), a.slug)
+
+
 class Section:
     """One list an article can be in, in the orderings its documents need."""
 
@@ -119,22 +129,26 @@ class Section:
         other.live_pub, other.all_pub = self.live_pub.copy(), self.all_pub.copy()
         return other
 
-    def put(self, a: Article) -> None:
-        modified = (-micros(a.modified), a.slug)
-        published = (micros(a.published), a.slug)
+    def put(self, a: Article, previous: Article | None) -> None:
+        """Add `a`, which replaces `previous` (the same slug as it was, if it was here)."""
+        if previous is not None:
+            self.discard(previous)
         if a.status == "retracted":
-            self.live_mod.discard(a.slug)
-            self.live_pub.discard(a.slug)
-            self.dead_mod.put(modified)
+            self.dead_mod.put(modified_key(a))
         else:
-            self.dead_mod.discard(a.slug)
-            self.live_mod.put(modified)
-            self.live_pub.put(published)
-        self.all_pub.put(published)
+            self.live_mod.put(modified_key(a))
+            self.live_pub.put(published_key(a))
+        self.all_pub.put(published_key(a))
 
-    def discard(self, slug: str) -> None:
-        for ranked in (self.live_mod, self.dead_mod, self.live_pub, self.all_pub):
-            ranked.discard(slug)
+    def discard(self, a: Article) -> None:
+        """Remove the article as it is here."""
+        modified, published = modified_key(a), published_key(a)
+        if a.status == "retracted":
+            self.dead_mod.discard(modified)
+        else:
+            self.live_mod.discard(modified)
+            self.live_pub.discard(published)
+        self.all_pub.discard(published)
 
     def __len__(self) -> int:
         return len(self.all_pub)
@@ -198,11 +212,12 @@ class Catalog:
         new = section_keys(a)
         for key in old - new:
             section = self.sections[key]
-            section.discard(a.slug)
+            assert before is not None
+            section.discard(before)
             if not len(section):
                 del self.sections[key]
         for key in new:
-            self.sections.setdefault(key, Section()).put(a)
+            self.sections.setdefault(key, Section()).put(a, before if key in old else None)
         self.articles[a.slug] = a
         return old | new
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -217,16 +218,21 @@ def compress_all(representations: Sequence[Representation], workers: int = 0) ->
 
 
 class Compressor:
-    """Compresses representations on one background thread, oldest first."""
+    """Compresses representations on one background thread, oldest first; after each batch,
+    runs what was to follow it (storing the codings)."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[Representation] = queue.Queue()
+        self._queue: queue.Queue[tuple[list[Representation], Callable[[], None] | None]] = (
+            queue.Queue()
+        )
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
+        self.failures = 0  # batches whose follow-up raised (logged)
 
-    def submit(self, representations: Iterable[Representation]) -> None:
-        for rep in representations:
-            self._queue.put(rep)
+    def submit(
+        self, representations: Iterable[Representation], then: Callable[[], None] | None = None
+    ) -> None:
+        self._queue.put((list(representations), then))
         with self._start:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="gzip", daemon=True)
@@ -234,14 +240,20 @@ class Compressor:
 
     def _run(self) -> None:
         while True:
-            rep = self._queue.get()
+            batch, then = self._queue.get()
             try:
-                rep.compress()
+                for rep in batch:
+                    rep.compress()
+                if then is not None:
+                    then()
+            except Exception:  # never let one batch stop the thread
+                self.failures += 1
+                logging.getLogger("feed.gzip").exception("storing gzip codings failed")
             finally:
                 self._queue.task_done()
 
     def settle(self, timeout: float = 10.0) -> bool:
-        """Wait until everything submitted is compressed; False if the timeout came first."""
+        """Wait until everything submitted is done; False if the timeout came first."""
         deadline = time.monotonic() + timeout
         with self._queue.all_tasks_done:
             while self._queue.unfinished_tasks:

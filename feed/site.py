@@ -11,14 +11,14 @@ same store gives.
 from __future__ import annotations
 
 import dataclasses
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
 from .atom import render_atom_page, warm_entry
-from .catalog import MAIN, Catalog, Section, SectionKey, micros
+from .catalog import MAIN, Catalog, Section, SectionKey, micros, published_key
 from .collection import PAGE_SIZE, collection_page, page_count, page_links, page_url
 from .discovery import (
     render_llms,
@@ -58,10 +58,10 @@ from .openapi import openapi_document
 from .parallel import parallel_map
 from .prepared import ResourceTable, decode_all, encode_all, fingerprint
 from .representation import (
+    Compressor,
     Negotiable,
     Representation,
     Resource,
-    compress_all,
     deferred_gzip,
     no_deferred_gzip,
 )
@@ -120,6 +120,7 @@ class Staged:
     keys: dict[ListKey, frozenset[str]]  # the paths of each list key rendered (empty: gone)
     topics: list[str]  # subscription feeds whose bytes change (WebSub)
     first_event: int  # cursor of the write's first event
+    pending: list[Representation] = field(default_factory=list)  # to compress once live
 
     def prepared(self, fingerprint: str = "") -> Prepared:
         """The rows a store keeps of this write (in the write's own transaction)."""
@@ -127,8 +128,12 @@ class Staged:
             rows=encode_all(dict(sorted(self.changed.items()))),
             deleted=sorted(self.removed),
             lists=[(_key_name(k), "\n".join(sorted(p)) or None) for k, p in self.keys.items()],
-            events=[_event_row(e) for e in self.events if e.cursor >= self.first_event],
+            events=[
+                _event_row(e)
+                for e in self.events[bisect_left(self.events, self.first_event, key=_cursor) :]
+            ],
             fingerprint=fingerprint,
+            complete=all(rep.gzip is not None for rep in self.pending),
         )
 
 
@@ -143,6 +148,10 @@ def _key_name(key: ListKey) -> str:
 def _key_of(name: str) -> ListKey:
     kind, _, rest = name.partition("/")
     return (kind, rest)
+
+
+def _cursor(e: Event) -> int:
+    return e.cursor
 
 
 def _event_row(e: Event) -> tuple[int, str, str, int, str]:
@@ -216,6 +225,7 @@ class Site:
         self._keys: dict[ListKey, frozenset[str]] = {}  # the paths each list key serves
         self.fingerprint = fingerprint(settings)
         self.store: Store | None = None  # where the resources are kept (None: in memory)
+        self.compressor = Compressor()
 
     def warm(self) -> None:
         """Render the feed entries the next writes will splice (every section's live articles
@@ -231,6 +241,10 @@ class Site:
                     seen.add(id(a))
                     warm_entry(a, self.settings)
                     warm_item(a, self.settings)
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until every write's gzip codings are made and stored (tests, benchmarks)."""
+        return self.compressor.settle(timeout)
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -320,11 +334,24 @@ class Site:
             )
             prepared = staged.prepared(self.fingerprint)
             store.put_prepared(dataclasses.replace(prepared, sequence=group[-1][0]), write)
-            self.apply(staged)
+            self.apply(staged, write)
+        self.settle(timeout=600)
+        self._complete(store)
+
+    def _complete(self, store: Store) -> None:
+        """Store the gzip codings of resources stored without them (the process stopped before
+        it stored them): so that no later read has to make them."""
+        missing: dict[int, list[str]] = {}
+        for path, write in store.incomplete():
+            missing.setdefault(write, []).append(path)
+        for write, paths in sorted(missing.items()):
+            resources = {p: r for p in sorted(paths) if (r := self.resources.get(p)) is not None}
+            store.complete_prepared(encode_all(resources), write, self.fingerprint)
 
     def prepare(self, store: Store, log: Log | None = None) -> None:
         """Render every resource again and store it (in batches: memory stays bounded), then
         serve from the store. Nothing prepared is served until the last batch is stored."""
+        self.settle(timeout=600)  # no write of this site's still storing its gzip codings
         log = store.log() if log is None else log
         store.clear_prepared()
         state = History.of(log)
@@ -412,7 +439,7 @@ class Site:
         write stores and serves is complete."""
         with deferred_gzip() as pending:
             staged = self._stage(list(articles), writes, sequence)
-        compress_all(pending)
+        staged.pending = pending
         return staged
 
     def _stage(
@@ -495,8 +522,12 @@ class Site:
             first_new,
         )
 
-    def apply(self, staged: Staged) -> list[str]:
-        """Make a staged write visible (a table update per resource; no rendering).
+    def apply(self, staged: Staged, write: int | None = None) -> list[str]:
+        """Make a staged write visible (a table update per resource; no rendering), once it is
+        stored (as save `write`, when the site is kept in a store).
+
+        Its gzip codings are made next, on another core, and stored (`Store.complete_prepared`);
+        until each is made, its identity bytes are served to everyone (RFC 9110 allows it).
 
         Returns the absolute URLs of the subscription feeds (WebSub topics: every feed document
         that announces a hub, so not the archives) whose bytes changed, in path order."""
@@ -514,6 +545,15 @@ class Site:
                 self._keys[key] = paths
             else:
                 self._keys.pop(key, None)
+        store, changed, fingerprint = self.store, staged.changed, self.fingerprint
+        then = None
+        if store is not None and write is not None and staged.pending:
+
+            def then() -> None:
+                rows = encode_all(dict(sorted(changed.items())))
+                store.complete_prepared(rows, write, fingerprint)
+
+        self.compressor.submit(staged.pending, then)
         return staged.topics
 
     def put(self, articles: Iterable[Article]) -> list[str]:
@@ -530,7 +570,7 @@ class Site:
         )
         incoming = [Incoming(a, "Site.put", "") for a in articles]
         self.store.save(incoming, write, staged.prepared(self.fingerprint))
-        return self.apply(staged)
+        return self.apply(staged, write)
 
 
 def feed_pages(
@@ -596,11 +636,8 @@ def _same(old: Resource | None, new: Resource) -> bool:
             for (o, a), (n, b) in zip(old.variants, new.variants, strict=True)
         )
     if isinstance(old, Representation) and isinstance(new, Representation):
-        return (
-            old.status == new.status
-            and old.identity == new.identity
-            and (old.gzip is None) == (new.gzip is None)
-        )
+        # the gzip coding is made from the identity bytes: the same, or not made yet
+        return old.status == new.status and old.identity == new.identity
     return False
 
 
@@ -635,8 +672,8 @@ class Lists:
     def position(self, slug: str) -> int | None:
         """Where the article is in publication order (oldest first): collection and sitemap
         pages are slices of it."""
-        key = self.main.all_pub.of.get(slug)
-        return None if key is None else bisect_left(self.main.all_pub.keys, key)
+        article = self.catalog.articles.get(slug)
+        return None if article is None else self.main.all_pub.index(published_key(article))
 
     def visible_dead(self, section: Section) -> list[str]:
         """Retracted members whose tombstones still show: modified within `tombstone_days`
@@ -924,7 +961,9 @@ def changes_resources(
     start = 0 if first_new <= 1 else (first_new - 2) // CHANGES_PAGE * CHANGES_PAGE
     out: dict[str, Resource] = {}
     for key in range(start, last_key + 1, CHANGES_PAGE):
-        page = [e for e in events if key < e.cursor <= key + CHANGES_PAGE]
+        # events are in cursor order: the page is a slice
+        lo = bisect_right(events, key, key=_cursor)
+        page = events[lo : bisect_right(events, key + CHANGES_PAGE, lo, key=_cursor)]
         last = key == last_key
         # No Last-Modified (nothing in an event says when it was written): ETags validate.
         out[f"/agent/changes?since={key}"] = Representation(

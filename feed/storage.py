@@ -81,6 +81,13 @@ MIGRATIONS: tuple[str, ...] = (
         etag     TEXT NOT NULL
     );
     """,
+    # 4: every write asks for the next write number: an index, not a scan of every revision;
+    # and whether a resource was stored with its gzip codings (a write stores its resources at
+    # once and their gzip codings a moment later, off its path)
+    """
+    CREATE INDEX revisions_by_write ON revisions (write);
+    ALTER TABLE resources ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 
@@ -94,6 +101,7 @@ class Prepared:
     events: Sequence[tuple[int, str, str, int, str]] = ()  # changes-feed events added
     fingerprint: str = ""  # what rendered them (feed/prepared.py); "" leaves it as it is
     sequence: int = 0  # the last revision they reflect (0: the last one stored)
+    complete: bool = True  # False: their gzip codings follow (`complete_prepared`)
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,12 @@ class Store(Protocol):
 
     def put_prepared(self, prepared: Prepared, write: int) -> None: ...
 
+    def complete_prepared(
+        self, rows: Sequence[tuple[str, bytes]], write: int, fingerprint: str
+    ) -> None: ...
+
+    def incomplete(self) -> list[tuple[str, int]]: ...
+
     def events(self) -> list[tuple[int, str, str, int, str]]: ...
 
     def list_keys(self) -> dict[str, str]: ...
@@ -198,7 +212,9 @@ class SQLiteStore:
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -300,9 +316,10 @@ class SQLiteStore:
 
     def _put_prepared(self, db: sqlite3.Connection, prepared: Prepared, write: int) -> None:
         db.executemany(
-            "INSERT INTO resources (path, data, write) VALUES (?, ?, ?) ON CONFLICT (path) "
-            "DO UPDATE SET data = excluded.data, write = excluded.write",
-            [(path, data, write) for path, data in prepared.rows],
+            "INSERT INTO resources (path, data, write, complete) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (path) DO UPDATE SET data = excluded.data, write = excluded.write, "
+            "complete = excluded.complete",
+            [(path, data, write, int(prepared.complete)) for path, data in prepared.rows],
         )
         db.executemany("DELETE FROM resources WHERE path = ?", [(p,) for p in prepared.deleted])
         for key, paths in prepared.lists:
@@ -359,6 +376,35 @@ class SQLiteStore:
         """Resources of a write stored earlier without them (catching up at start-up)."""
         with self._transaction() as db:
             self._put_prepared(db, prepared, write)
+
+    def complete_prepared(
+        self, rows: Sequence[tuple[str, bytes]], write: int, fingerprint: str
+    ) -> None:
+        """The same resources of save `write`, now with their gzip codings; a row that a later
+        save has replaced meanwhile, or that was prepared again under another fingerprint, is
+        left as it is. Runs on the caller's thread's own connection (a background thread's),
+        waiting for the writer if needed."""
+        connection = self._reader()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            current = connection.execute(
+                "SELECT value FROM prepared WHERE key = 'fingerprint'"
+            ).fetchone()
+            if current is None or current[0] != fingerprint:
+                rows = ()
+            connection.executemany(
+                "UPDATE resources SET data = ?, complete = 1 WHERE path = ? AND write = ?",
+                [(data, path, write) for path, data in rows],
+            )
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def incomplete(self) -> list[tuple[str, int]]:
+        """(path, write) of resources stored without their gzip codings (the process stopped
+        before it stored them)."""
+        return self._db.execute("SELECT path, write FROM resources WHERE complete = 0").fetchall()
 
     def events(self) -> list[tuple[int, str, str, int, str]]:
         """The changes feed's events as prepared: (cursor, kind, slug, revision, etag)."""
@@ -417,7 +463,7 @@ class SQLiteStore:
         connection: sqlite3.Connection | None = getattr(self._readers, "connection", None)
         if connection is None:
             connection = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
             )
             self._readers.connection = connection
             with self._readers_lock:

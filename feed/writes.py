@@ -242,7 +242,7 @@ class Writer:
         prepared = staged.prepared(self.site.fingerprint) if self.site.resources.stored else None
         (saved,) = self.store.save([Incoming(article, who, text)], write=write, prepared=prepared)
         if saved.action != "unchanged":
-            topics = self.site.apply(staged)
+            topics = self.site.apply(staged, write)
             # after apply: the feeds a hub will fetch already hold the new bytes. Still under
             # the lock, so the hubs hear of writes in the order they were made.
             if self.publisher is not None:

@@ -8,6 +8,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -58,6 +59,19 @@ def sitemap_locations(client: TestClient, path: str = "/sitemap.xml") -> list[st
         assert child.startswith(BASE_URL + "/"), child
         found += sitemap_locations(client, child.removeprefix(BASE_URL))
     return found
+
+
+def settle_after_writes(client: TestClient) -> TestClient:
+    """Make the client wait, after each PUT or DELETE, until the write's gzip codings exist
+    (they are made after the response, off the write's path), so what a test reads next does
+    not depend on timing."""
+
+    def settle(response: Any) -> None:  # the TestClient's response (httpx2)
+        if response.request.method in ("PUT", "DELETE"):
+            assert client.app.state.site.settle()  # type: ignore[attr-defined]
+
+    client.event_hooks["response"].append(settle)
+    return client
 
 
 def article_text(

@@ -156,3 +156,31 @@ def test_a_snapshot_reads_one_commit(store: SQLiteStore):
         store.add_prepared([("/x", b"new")], 2)  # another connection: the writer's
         assert store.resource("/x") == b"old"
     assert store.resource("/x") == b"new"
+
+
+def test_gzip_codings_are_stored_after_the_write_or_at_the_next_start(
+    article, settings, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+):
+    """A write stores its resources at once and their gzip codings a moment later; when the
+    process stops in between, the next start-up makes and stores them, so no read ever has to
+    make a gzip coding."""
+    site = Site(settings)
+    site.load_store(store)
+    site.put([article])
+    assert site.settle()
+    assert store.incomplete() == []
+    held = Site(settings)
+    held.load_store(store)
+    monkeypatch.setattr(held.compressor, "submit", lambda reps, then=None: None)  # "stops"
+    held.put([dataclasses.replace(article, title="Stored, not yet compressed")])
+    assert store.incomplete(), "the write's rows wait for their gzip codings"
+    restarted = Site(settings)
+    restarted.load_store(store)
+    assert store.incomplete() == []
+    made: list[object] = []
+    monkeypatch.setattr(Representation, "compress", lambda rep: made.append(rep))
+    page = decode(store.resource(f"/{article.slug}") or b"", None)
+    assert isinstance(page, Representation)
+    assert page.gzip is not None
+    assert b"Stored, not yet compressed" in page.body
+    assert not made, "read back with its gzip coding, not compressed again"
