@@ -6,6 +6,10 @@ reads a few rows of state instead of rendering every article, and the service an
 `ResourceTable`: the hot resources in memory, the rest one indexed read away. Memory no longer
 grows with the archive, and `feed build` copies the rows.
 
+A write stores its resources at once and their gzip codings a moment later, from a background
+thread (`storage.complete_prepared`); a row stored without them is marked incomplete, and
+completed at the next start-up if the process stopped first.
+
 What was rendered depends on the program and on the settings that shape output (the base URL,
 the site's name, feed sizes...). `fingerprint` digests both; resources prepared under another
 fingerprint are never served: the store is prepared again (feed/site.py, `Site.load_store`).
