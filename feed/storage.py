@@ -190,6 +190,8 @@ class Store(Protocol):
 
     def resource_paths(self) -> list[str]: ...
 
+    def count(self) -> int: ...
+
     def resources(self, since: int = -1) -> Iterator[tuple[str, bytes, int]]: ...
 
     def close(self) -> None: ...
@@ -450,10 +452,20 @@ class SQLiteStore:
         reader = self._reader()
         reader.execute("BEGIN")
         try:
-            for path, data, write in reader.execute(
-                "SELECT path, data, write FROM resources WHERE write > ? ORDER BY path", (since,)
-            ):
-                yield path, bytes(data), write
+            if since < 0:  # all of them: in the primary key's order
+                rows = reader.execute("SELECT path, data, write FROM resources ORDER BY path")
+                for path, data, write in rows:
+                    yield path, bytes(data), write
+                return
+            # the few a write or two changed: found by the index on write, then sorted
+            changed = reader.execute(
+                "SELECT path FROM resources WHERE write > ?", (since,)
+            ).fetchall()
+            for (path,) in sorted(changed):
+                row = reader.execute(
+                    "SELECT data, write FROM resources WHERE path = ?", (path,)
+                ).fetchone()
+                yield path, bytes(row[0]), row[1]
         finally:
             reader.execute("COMMIT")
 
