@@ -88,6 +88,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX revisions_by_write ON revisions (write);
     ALTER TABLE resources ADD COLUMN complete INTEGER NOT NULL DEFAULT 1;
     """,
+    # 5: finding the incomplete resources without reading every row (columns after a large
+    # blob are read through its overflow pages)
+    """
+    CREATE INDEX resources_incomplete ON resources (path) WHERE complete = 0;
+    """,
 )
 
 
