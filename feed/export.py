@@ -149,7 +149,7 @@ class ExportError(Exception):
 # --- what to write --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Variant:
     """What the configuration needs of a representation; its bytes stay in the store until
     they are written."""
@@ -180,7 +180,7 @@ class Variant:
 Shape = tuple[tuple[str, str], ...]  # a representation's own headers: ("name#n", value) pairs
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
     """One representation of one URL key, and the file that holds it."""
 
@@ -1063,7 +1063,16 @@ def _save_plan(p: Plan) -> bytes:
 
 
 def _fields(rep: Variant) -> tuple[object, ...]:
-    return tuple(getattr(rep, f.name) for f in dataclasses.fields(rep))
+    """The fields in their order (what `Variant(*fields)` takes)."""
+    return (
+        rep.media_type,
+        rep.status,
+        rep.last_modified,
+        rep.etag,
+        rep.gzip_etag,
+        rep.size,
+        rep.gzip_size,
+    )
 
 
 def _load_plan(data: bytes) -> Plan:
