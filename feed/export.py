@@ -1044,11 +1044,7 @@ def _store_state(site: Site) -> dict[str, str] | None:
     if site.store is None:
         return None
     state = site.store.prepared_state()
-    return {
-        "fingerprint": site.fingerprint,
-        "write": state.get("write", ""),
-        "epoch": state.get("epoch", ""),
-    }
+    return {"fingerprint": site.fingerprint, "write": state.get("write", "")}
 
 
 def _save_plan(p: Plan) -> bytes:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
-import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +25,6 @@ __all__ = [
     "Representation",
     "Resource",
     "accepts_gzip",
-    "compress_all",
     "deferred_gzip",
     "no_deferred_gzip",
 ]
@@ -81,7 +78,8 @@ class Representation:
         )
         object.__setattr__(self, "last_modified", modified)
         # Strong validator = hash of the exact bytes (RFC 9110 §8.8.3): equal bytes, equal ETag.
-        digest = hashlib.sha256(self.body).hexdigest()[:32]
+        # A representation read back from the store brings the hash it was stored with.
+        digest = getattr(_deferred, "digest", None) or hashlib.sha256(self.body).hexdigest()[:32]
         compress = len(self.body) >= GZIP_MIN_BYTES
         vary = [v for k, v in self.extra_headers if k == "vary"]
         if compress:
@@ -120,8 +118,9 @@ class Representation:
         object.__setattr__(self, "gzip", gzipped)  # one reference assignment: atomic
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        """Pickled (feed/prepared.py stores every prepared resource) as its fields plus the gzip
-        bytes: restoring recomputes the headers but never compresses again."""
+        """Pickled (feed/prepared.py stores every prepared resource) as its fields, its ETag's
+        hash and the gzip bytes: reading it back (a cache miss, on the request path) neither
+        hashes nor compresses again."""
         coded = self.gzip.body if self.gzip is not None else None
         fields = (
             self.body,
@@ -131,7 +130,7 @@ class Representation:
             self.extra_headers,
             self.status,
         )
-        return _restore, (fields, coded)
+        return _restore, (fields, coded, self.identity.etag.strip('"'))
 
     def _set_gzip(self, coded: bytes) -> None:
         common = self._common
@@ -163,13 +162,15 @@ class Representation:
 _deferred = threading.local()
 
 
-def _restore(fields: tuple[object, ...], coded: bytes | None) -> Representation:
+def _restore(fields: tuple[object, ...], coded: bytes | None, digest: str) -> Representation:
     previous = getattr(_deferred, "collected", None)
     _deferred.collected = []  # made without compressing: the gzip bytes come with it
+    _deferred.digest = digest
     try:
         rep = Representation(*fields)  # type: ignore[arg-type]
     finally:
         _deferred.collected = previous
+        _deferred.digest = None
     if coded is not None:
         rep._set_gzip(coded)
     else:
@@ -208,13 +209,6 @@ def no_deferred_gzip() -> Iterator[None]:
         yield
     finally:
         _deferred.collected = previous
-
-
-def compress_all(representations: Sequence[Representation], workers: int = 0) -> None:
-    """Compress many at once on every core (start-up)."""
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        for _ in pool.map(Representation.compress, representations, chunksize=64):
-            pass
 
 
 class Compressor:

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 
+import feed.representation
 from feed.prepared import ResourceTable, decode, decode_all, encode, encode_all, fingerprint
 from feed.representation import Negotiable, Representation, Resource
 from feed.site import Site, article_resources
@@ -33,6 +34,31 @@ def test_rows_decode_to_what_was_rendered(article, settings):
     for path, resource in resources.items():
         assert observable(decoded[path]) == observable(resource), path
         assert decoded[path] == resource, path
+
+
+def test_reading_a_row_back_neither_hashes_nor_compresses(
+    article, settings, monkeypatch: pytest.MonkeyPatch
+):
+    """A cache miss decodes a stored row on the request path: the ETag's hash and the gzip
+    coding come with the row, so nothing is hashed or compressed per request."""
+    rows = encode_all(article_resources(article, settings))
+    hashed: list[bytes] = []
+    real = feed.representation.hashlib.sha256
+
+    def counting(data: bytes = b"") -> object:
+        hashed.append(data)
+        return real(data)
+
+    monkeypatch.setattr(feed.representation.hashlib, "sha256", counting)
+    monkeypatch.setattr(Representation, "compress", lambda rep: hashed.append(b"gzip"))
+    decoded = decode_all(rows)
+    assert decoded
+    assert not hashed
+    monkeypatch.undo()
+    for path, resource in decoded.items():  # and the ETags are the bytes' own
+        reps = [resource] if isinstance(resource, Representation) else resource.variants
+        for rep in (r if isinstance(r, Representation) else r[1] for r in reps):
+            assert rep.etag == '"' + real(rep.body).hexdigest()[:32] + '"', path
 
 
 def test_an_agent_view_refers_to_its_explicit_urls_bytes(article, settings):
