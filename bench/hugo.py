@@ -7,14 +7,17 @@
 Generates N articles (bench/corpus.py), converts them to a Hugo site and, in the same run,
 alternating, R times each (median reported):
 
-  (a) `hugo --quiet` full build, cold: its destination, resources/ and cache dir removed first
+  (a) `hugo --quiet` full build, cold: a new destination and cache dir, resources/ removed
       (Hugo uses every core);
   (b) our full pipeline: `feed import` of the corpus into a fresh SQLite store + `feed build`;
   (c) `feed build` alone from the already-imported store, all formats and, when `feed build`
       has `--only`, the like-for-like subset (HTML + JSON-LD + Atom, `--like-for-like`).
 
-Each measurement is a fresh process under `/usr/bin/time -v` (Debian package `time`; without it,
-a Python parent reads `getrusage(RUSAGE_CHILDREN)`): wall seconds, CPU seconds (user + system,
+Every step writes into a folder of its own (out-NAME-ROUND) and nothing is deleted until the
+end: deleting a large tree slows file creation on this machine for a minute or more, which
+would slow whichever step came next. Each measurement is a fresh process under
+`/usr/bin/time -v` (Debian package `time`; without it, a Python parent reads
+`getrusage(RUSAGE_CHILDREN)`): wall seconds, CPU seconds (user + system,
 which says how many cores were busy) and peak RSS (of the largest process, for a command that
 forks). Output files (names) and distinct bytes (a hard link counted once) are counted for both.
 
@@ -468,13 +471,18 @@ def measure(
     jobs = ["--jobs", str(args.jobs)] if has_jobs and args.jobs else []
 
     db = work / "feed.sqlite3"
-    hugo_out, hugo_cache = work / "out-hugo", work / "hugo-cache"
+    # Every measured step writes into a new folder, and no output is deleted until the end: on
+    # this machine's ext4, creating files right after deleting a large tree runs several times
+    # slower for a minute or more, so a deletion would slow whichever step came next.
+    last = args.repeat - 1
+
+    def out(name: str, r: int = last) -> Path:
+        return work / f"out-{name}-{r}"
 
     def step_hugo(r: int) -> Sample:
-        for folder in (hugo_out, hugo_cache, work / "site" / "resources"):
-            shutil.rmtree(folder, ignore_errors=True)
-        command = [hugo, "--quiet", "--source", str(work / "site"), "--destination", str(hugo_out)]
-        command += ["--cacheDir", str(hugo_cache)]
+        shutil.rmtree(work / "site" / "resources", ignore_errors=True)  # small, and cold
+        command = [hugo, "--quiet", "--source", str(work / "site"), "--destination"]
+        command += [str(out("hugo", r)), "--cacheDir", str(work / f"hugo-cache-{r}")]
         return run(command, logs / f"hugo-{r}.log", timeout=args.timeout)
 
     def step_import(r: int) -> Sample:
@@ -485,10 +493,8 @@ def measure(
 
     def step_build(name: str, only: str) -> Callable[[int], Sample]:
         def step(r: int) -> Sample:
-            out = work / f"out-{name}"
-            shutil.rmtree(out, ignore_errors=True)
             command = [*feed, "build", "--db", str(db), *jobs]
-            command += [*(["--only", only] if only else []), str(out)]
+            command += [*(["--only", only] if only else []), str(out(name, r))]
             return run(command, logs / f"{name}-{r}.log", env=env, timeout=args.timeout)
 
         return step
@@ -513,17 +519,17 @@ def measure(
                 flush=True,
             )
         if r == 0:
-            print("  " + validate_hugo(hugo_out, articles, settings), flush=True)
+            print("  " + validate_hugo(out("hugo", 0), articles, settings), flush=True)
 
     m = {name: median(samples) for name, samples in results.items()}
     pipeline = [i + b for i, b in zip(results["import"], results.get("build", []), strict=False)]
     pipeline_lfl = [
         i + b for i, b in zip(results["import"], results.get("build-lfl", []), strict=False)
     ]
-    sizes = {"hugo": tree_size(hugo_out)}
+    sizes = {"hugo": tree_size(out("hugo"))}
     for name in ("build", "build-lfl"):
-        if (work / f"out-{name}").is_dir():
-            sizes[name] = tree_size(work / f"out-{name}")
+        if out(name).is_dir():
+            sizes[name] = tree_size(out(name))
     rows: list[tuple[str, Sample, str]] = [
         ("(a) hugo, full build (cold)", m["hugo"], "hugo"),
         ("feed import (fresh store)", m["import"], ""),
@@ -564,7 +570,7 @@ def measure(
             f"per article: Hugo {base.wall / n * 1000:.2f} ms, feed build (all formats) "
             f"{per:.2f} ms, feed import {m['import'].wall / n * 1000:.2f} ms"
         )
-    for label, folder in (("Hugo", hugo_out), ("ours, all formats", work / "out-build")):
+    for label, folder in (("Hugo", out("hugo")), ("ours, all formats", out("build"))):
         if folder.is_dir():
             kinds = by_type(folder)
             print(
@@ -572,7 +578,7 @@ def measure(
                 + ", ".join(f"{k} {f} / {b / 1e6:.1f} MB" for k, (f, b) in kinds.items())
             )
     if "build" in sizes:
-        kinds = by_type(work / "out-build")
+        kinds = by_type(out("build"))
         subset = [kinds.get(k, (0, 0)) for k in args.like_for_like.split(",")]
         print(
             f"  of our all-formats output, the like-for-like types ({args.like_for_like}, "

@@ -76,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--jobs",
         type=int,
-        default=1,
-        help="threads writing files (default 1: more only help on some filesystems)",
+        default=0,
+        help="processes exporting a full build (default 0: one per core)",
     )
     build.add_argument(
         "--only",
@@ -193,8 +193,8 @@ def _seed_default(store: SQLiteStore, settings: Settings) -> bool:
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from .export import DEFAULT_LISTEN, ExportError, build, load_site
 
-    if args.jobs < 1:
-        print("feed: --jobs must be at least 1", file=sys.stderr)
+    if args.jobs < 0:
+        print("feed: --jobs must be 0 (one per core) or more", file=sys.stderr)
         return 2
     started = time.perf_counter()
     store = SQLiteStore(settings.database)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -56,6 +57,7 @@ from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
 from .errors import NotAcceptable, NotFound
 from .history import CHANGES_PAGE
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
+from .parallel import cores, parallel_map
 from .prepared import decode
 from .representation import Negotiable, Representation, Resource
 from .responses import problem_response
@@ -334,10 +336,11 @@ def _collect(
     items: Iterable[tuple[str, Resource]],
     shapes: dict[tuple[object, ...], Offers],
     negotiated: dict[str, str],
+    interned: dict[Shape, Shape] | None = None,
 ) -> list[Found]:
     """Each representation of each key, checked; negotiated keys get their signature id."""
     found: list[Found] = []
-    interned: dict[Shape, Shape] = {}
+    interned = {} if interned is None else interned
     for key, resource in items:
         _check_key(key)
         if isinstance(resource, Representation):
@@ -394,6 +397,18 @@ def plan(site: Site, only: frozenset[str] | None = None) -> Plan:
     negotiated: dict[str, str] = {}
     every: set[str] = set()  # media types, exported or not
     found = _collect(_resources(site, only, every), shapes, negotiated)
+    return _plan(site, only, found, shapes, negotiated, every)
+
+
+def _plan(
+    site: Site,
+    only: frozenset[str] | None,
+    found: Sequence[Found],
+    shapes: dict[tuple[object, ...], Offers],
+    negotiated: dict[str, str],
+    every: set[str],
+) -> Plan:
+    """The plan of what `_collect` found (in key order)."""
     types = _type_names({f[3].media_type for f in found})
     names = set(_type_names(every).values())
     unknown = sorted((only or frozenset()) - names)
@@ -1164,7 +1179,7 @@ def build(
     outdir: Path,
     *,
     listen: str = DEFAULT_LISTEN,
-    jobs: int = 1,
+    jobs: int = 0,
     only: frozenset[str] | None = None,
     incremental: bool = True,
 ) -> BuildSummary:
@@ -1175,8 +1190,10 @@ def build(
     the resources the store changed since are written, into a new build folder, and the
     configuration serves the others from the folders they were written to (`incremental`).
 
-    The files are written by `jobs` threads while this one renders the nginx configuration (on
-    ext4, more than one thread creating files is slower, not faster; on tmpfs it is even)."""
+    A full build of a large site runs on `jobs` processes (0: one per core), each reading,
+    planning and writing the files of a share of the keys; this one then renders the nginx
+    configuration. Otherwise (an incremental or small build) the files are written by a thread
+    (`jobs` threads) while this one renders the configuration."""
     started = time.perf_counter()
     if not re.fullmatch(r"[A-Za-z0-9_.:\[\]*-]+", listen):
         raise ExportError(f"{listen!r} is not an nginx listen address (e.g. 127.0.0.1:8080)")
@@ -1203,23 +1220,25 @@ def build(
             # the store has not changed since the current build: it is this build
             _replace_file(outdir / "nginx.conf", main_configuration(builds / previous_id, listen))
             return _summary(outdir, builds / previous_id, previous[0], started)
+        temporary = builds / f".tmp-{os.getpid()}"
         delta = _incremental(site, previous, state, only)
+        written_already = None
         if delta is not None:
             p, changed = delta
             source: Source = lambda: changed  # noqa: E731
         else:
-            p = plan(site, only)
+            written_already = _export_parallel(site, only, temporary, jobs)
+            p = written_already or plan(site, only)
             source = lambda: _resources(site, only)  # noqa: E731
         work = _jobs(p)
         content = _content_digest(p)
-        temporary = builds / f".tmp-{os.getpid()}"
         # Files are written while the configuration is rendered, unless they are likely those
-        # of the current build already
-        writer = (
-            None
-            if content == _recorded_content(outdir)
-            else _Writer(temporary, source, p, work, jobs)
-        )
+        # of the current build already (or written: a full build on every core)
+        writer: _Writer | _Written | None = None
+        if written_already is not None:
+            writer = _Written(temporary)
+        elif content != _recorded_content(outdir):
+            writer = _Writer(temporary, source, p, work, max(1, jobs))
         try:
             http, server = configuration(p, BUILDS)
             build_id = _build_id(content, http, server)
@@ -1251,7 +1270,7 @@ def build(
                     writer.cancel()
             else:
                 if writer is None:
-                    writer = _Writer(temporary, source, p, work, jobs)
+                    writer = _Writer(temporary, source, p, work, max(1, jobs))
                 writer.wait()
                 (temporary / "nginx").mkdir()
                 # like every file of the build, these get a date from the data, not the clock
@@ -1374,6 +1393,145 @@ class _Writer:
     def cancel(self) -> None:
         self.stop.set()
         self.pool.shutdown()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# --- a full build on every core -------------------------------------------------------------------
+
+# Below this many keys one process exports everything: forking costs more than it saves.
+PARALLEL_EXPORT_MIN = 2000
+SHARES_PER_WORKER = 16  # contiguous key ranges per worker, taken in turn: the heavy ones even out
+
+
+@dataclass(frozen=True)
+class _Export:
+    """What every worker of a full build is forked with."""
+
+    site: Site
+    only: frozenset[str] | None
+    root: Path
+
+
+@dataclass
+class _Share:
+    """What one worker exported (a contiguous range of keys): what a plan needs of it, with
+    its own signature ids, and the files it wrote."""
+
+    found: list[Found]
+    shapes: dict[tuple[object, ...], Offers]
+    negotiated: dict[str, str]
+    seen: set[str]
+    undated: list[str]  # files with no Last-Modified of their own: dated once all are known
+
+
+@functools.lru_cache(maxsize=256)
+def _natural(media_type: str) -> str:
+    """The file type of `media_type` when no other type takes its name (see `_type_names`)."""
+    return _type_names({media_type})[media_type]
+
+
+def _export_share(state: _Export, bounds: tuple[str | None, str | None]) -> _Share:
+    """Read, plan and write the files of the keys in `bounds`, each resource read once; equal
+    bytes within the range are written once and linked."""
+    share = _Share([], {}, {}, set(), [])
+    interned: dict[Shape, Shape] = {}
+    first: dict[tuple[str, int | None], Path] = {}  # (ETag, mtime) -> the file holding them
+    folders: set[str] = set()
+    root = state.root
+    for key, resource in _filtered(state.site.resources.scan(*bounds), state.only, share.seen):
+        found = _collect(((key, resource),), share.shapes, share.negotiated, interned)
+        share.found += found
+        reps = [resource] if isinstance(resource, Representation) else _reps(resource)
+        for (_, _, _, variant, _), rep in zip(found, reps, strict=True):
+            name = file_name(key, _natural(variant.media_type))
+            folder = os.path.dirname(name)
+            if folder not in folders:
+                os.makedirs(root / folder, exist_ok=True)
+                folders.add(folder)
+            modified = variant.last_modified
+            mtime = int(modified.timestamp()) if modified is not None else None
+            coded = rep.gzip.body if rep.gzip is not None else None
+            path = root / name
+            written = first.setdefault((variant.etag, mtime), path)
+            if written is path:
+                _write(path, rep.body, mtime or 0)
+                if coded is not None:
+                    _write(root / (name + ".gz"), coded, mtime or 0)
+                if mtime is None:
+                    share.undated.append(name)
+            else:  # the same bytes as a file this worker wrote
+                os.link(written, path)
+                if coded is not None:
+                    os.link(f"{written}.gz", root / (name + ".gz"))
+    return share
+
+
+def _forkable(site: Site) -> bool:
+    """Whether workers forked from here can read the site: an SQLite database in memory belongs
+    to its one connection, which must not cross a fork."""
+    return site.store is None or str(getattr(site.store, "path", ":memory:")) != ":memory:"
+
+
+def _export_parallel(
+    site: Site, only: frozenset[str] | None, folder: Path, workers: int
+) -> Plan | None:
+    """A full build's plan, its files written into `folder`/root by `workers` processes, each
+    reading its share of the keys once; None (nothing written) when one process is better, or
+    when two media types would take the same file name (which only the whole set can settle)."""
+    workers = workers or cores()
+    keys = sorted(site.resources.keys()) if workers > 1 and _forkable(site) else []
+    if len(keys) < PARALLEL_EXPORT_MIN:
+        return None
+    count = workers * SHARES_PER_WORKER
+    cuts = [keys[len(keys) * i // count] for i in range(1, count)]
+    bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
+    # no thread of ours may be inside SQLite at the fork (a child would inherit its locks held)
+    site.settle()
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "root").mkdir(parents=True)
+    state = _Export(site, only, folder / "root")
+    try:
+        shares = parallel_map(_export_share, state, bounds, workers, minimum=1)
+        shapes: dict[tuple[object, ...], Offers] = {}
+        negotiated: dict[str, str] = {}
+        found: list[Found] = []
+        every: set[str] = set()
+        for share in shares:  # in key order: signature ids as one process would number them
+            ids = {}
+            for shape, (local, *rest) in share.shapes.items():
+                if shape not in shapes:
+                    shapes[shape] = (f"n{len(shapes)}", *rest)  # type: ignore[assignment]
+                ids[local] = shapes[shape][0]
+            negotiated.update((key, ids[local]) for key, local in share.negotiated.items())
+            found += share.found
+            every |= share.seen
+        p = _plan(site, only, found, shapes, negotiated, every)
+        if any(_natural(media) != name for media, name in p.types.items()):
+            shutil.rmtree(folder)
+            return None
+        newest = _newest(p)
+        for share in shares:
+            for name in share.undated:
+                for path in (state.root / name, state.root / (name + ".gz")):
+                    if path.exists():
+                        os.utime(path, (newest, newest))
+        return p
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+class _Written:
+    """A build folder written already (`_export_parallel`), with `_Writer`'s interface."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def wait(self) -> None:
+        pass
+
+    def cancel(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

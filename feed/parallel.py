@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from .representation import no_deferred_gzip
 
-__all__ = ["PARALLEL_MIN", "parallel_map"]
+__all__ = ["PARALLEL_MIN", "cores", "parallel_map"]
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -37,15 +37,17 @@ def _run(item: Any) -> Any:
 
 
 def parallel_map(
-    fn: Callable[[S, T], R], state: S, items: Sequence[T], workers: int = 0
+    fn: Callable[[S, T], R],
+    state: S,
+    items: Sequence[T],
+    workers: int = 0,
+    minimum: int = PARALLEL_MIN,
 ) -> list[R]:
+    """`[fn(state, item) for item in items]`, on `workers` processes (default: one per core)
+    when there are at least `minimum` items."""
     global _job
-    workers = workers or len(os.sched_getaffinity(0))
-    if (
-        workers < 2
-        or len(items) < PARALLEL_MIN
-        or "fork" not in multiprocessing.get_all_start_methods()
-    ):
+    workers = workers or cores()
+    if workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods():
         return [fn(state, item) for item in items]
     _job = (fn, state)
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
@@ -63,6 +65,11 @@ def parallel_map(
         raise
     finally:
         _job = None
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0))
 
 
 def _worker_signals() -> None:

@@ -84,6 +84,9 @@ RENDERING_LIBRARIES = ("rdflib", "PyLD", "feedgen", "markdown-it-py", "PyYAML", 
 
 
 Fetch = Callable[[str], Resource]  # another stored resource, by path
+# The store's rows (path, data, write) in path order: changed after a write number (-1: all),
+# from a path on, before a path
+Rows = Callable[[int, str | None, str | None], Iterator[tuple[str, bytes, int]]]
 
 
 def encode(resource: Resource) -> bytes:
@@ -229,7 +232,7 @@ class ResourceTable:
         self._pinned = dict(pinned)  # always in memory (the vocabulary: not stored)
         self._hot: OrderedDict[str, tuple[Resource, int]] = OrderedDict()
         self._source, self._paths = source, paths
-        self._rows: Callable[[], Iterator[tuple[str, bytes, int]]] | None = None
+        self._rows: Rows | None = None
         self._snapshot: Callable[[], AbstractContextManager[None]] = nullcontext
         self.budget = budget
         self._size = 0
@@ -311,7 +314,7 @@ class ResourceTable:
         self,
         source: Callable[[str], bytes | None],
         paths: Callable[[], list[str]],
-        rows: Callable[[], Iterator[tuple[str, bytes, int]]],
+        rows: Rows,
         snapshot: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
         """From now on the store holds the resources (after a start-up from it): `source` reads
@@ -323,19 +326,41 @@ class ResourceTable:
             self._hot.clear()
             self._size = 0
 
-    def scan(self) -> Iterator[tuple[str, Resource]]:
-        """Every resource in path order, read straight from the store, one at a time and not
-        kept (an export reads them all)."""
-        pinned = sorted(self._pinned.items())
+    def scan(
+        self, start: str | None = None, stop: str | None = None
+    ) -> Iterator[tuple[str, Resource]]:
+        """Every resource in path order (with `start` / `stop`: from `start` on, before `stop`),
+        read straight from the store, one at a time and not kept (an export reads them all)."""
+
+        def inside(path: str) -> bool:
+            return (start is None or path >= start) and (stop is None or path < stop)
+
+        pinned = sorted((p, r) for p, r in self._pinned.items() if inside(p))
         if self._rows is None:
-            yield from sorted([*pinned, *((p, r) for p, (r, _) in self._hot.items())])
+            hot = ((p, r) for p, (r, _) in self._hot.items() if inside(p))
+            yield from sorted([*pinned, *hot])
             return
+        # A negotiated URL's variants are the rows of its explicit URLs, which sort just after
+        # it (/agent/x, then /agent/x.jsonld...): each part is decoded once, when first referred
+        # to, and handed to the scan when it gets there.
+        parts: dict[str, Resource] = {}
+
+        def part(path: str) -> Resource:
+            resource = parts.get(path)
+            if resource is None:
+                resource = parts[path] = self._stored(path)
+            return resource
+
         i = 0
-        for path, data, _ in self._rows():
+        for path, data, _ in self._rows(-1, start, stop):
             while i < len(pinned) and pinned[i][0] < path:
                 yield pinned[i]
                 i += 1
-            yield path, decode(data, self._stored)
+            resource = parts.pop(path, None)
+            yield path, resource if resource is not None else decode(data, part)
+            if len(parts) > 64:  # parts the scan has passed are rarely referred to again
+                for behind in [p for p in parts if p < path]:
+                    del parts[behind]
         yield from pinned[i:]
 
     # --- the whole table (exports, tests): read from the store when there is one ---------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -197,7 +198,9 @@ class Store(Protocol):
 
     def count(self) -> int: ...
 
-    def resources(self, since: int = -1) -> Iterator[tuple[str, bytes, int]]: ...
+    def resources(
+        self, since: int = -1, start: str | None = None, stop: str | None = None
+    ) -> Iterator[tuple[str, bytes, int]]: ...
 
     def close(self) -> None: ...
 
@@ -214,6 +217,9 @@ class SQLiteStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._readers = threading.local()  # each thread's read connection (resources)
+        self._pid = os.getpid()  # whose connections they are (a forked child opens its own)
+        self._closing = threading.Lock()  # held by `close` and by background writes
+        self._closed = False
         self._readers_lock = threading.Lock()
         self._all_readers: list[sqlite3.Connection] = []
         try:
@@ -391,22 +397,25 @@ class SQLiteStore:
         save has replaced meanwhile, or that was prepared again under another fingerprint, is
         left as it is. Runs on the caller's thread's own connection (a background thread's),
         waiting for the writer if needed."""
-        connection = self._reader()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            current = connection.execute(
-                "SELECT value FROM prepared WHERE key = 'fingerprint'"
-            ).fetchone()
-            if current is None or current[0] != fingerprint:
-                rows = ()
-            connection.executemany(
-                "UPDATE resources SET data = ?, complete = 1 WHERE path = ? AND write = ?",
-                [(data, path, write) for path, data in rows],
-            )
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        with self._closing:  # `close` waits for it rather than closing the connection under it
+            if self._closed:
+                return  # the rows stay flagged: the next start completes them
+            connection = self._reader()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                current = connection.execute(
+                    "SELECT value FROM prepared WHERE key = 'fingerprint'"
+                ).fetchone()
+                if current is None or current[0] != fingerprint:
+                    rows = ()
+                connection.executemany(
+                    "UPDATE resources SET data = ?, complete = 1 WHERE path = ? AND write = ?",
+                    [(data, path, write) for path, data in rows],
+                )
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
 
     def incomplete(self) -> list[tuple[str, int]]:
         """(path, write) of resources stored without their gzip codings (the process stopped
@@ -451,14 +460,21 @@ class SQLiteStore:
     def resource_paths(self) -> list[str]:
         return [row[0] for row in self._reader().execute("SELECT path FROM resources")]
 
-    def resources(self, since: int = -1) -> Iterator[tuple[str, bytes, int]]:
+    def resources(
+        self, since: int = -1, start: str | None = None, stop: str | None = None
+    ) -> Iterator[tuple[str, bytes, int]]:
         """(path, data, write) of every prepared resource changed by a save after `since`, in
-        path order, read in one snapshot."""
+        path order, read in one snapshot; with `start` / `stop`, only paths from `start` on and
+        before `stop` (a share of an export)."""
         reader = self._reader()
         reader.execute("BEGIN")
         try:
-            if since < 0:  # all of them: in the primary key's order
-                rows = reader.execute("SELECT path, data, write FROM resources ORDER BY path")
+            if since < 0:  # all of them (in a range): in the primary key's order
+                rows = reader.execute(
+                    "SELECT path, data, write FROM resources WHERE path >= ? AND (? IS NULL "
+                    "OR path < ?) ORDER BY path",
+                    (start or "", stop, stop),
+                )
                 for path, data, write in rows:
                     yield path, bytes(data), write
                 return
@@ -467,6 +483,8 @@ class SQLiteStore:
                 "SELECT path FROM resources WHERE write > ?", (since,)
             ).fetchall()
             for (path,) in sorted(changed):
+                if (start is not None and path < start) or (stop is not None and path >= stop):
+                    continue
                 row = reader.execute(
                     "SELECT data, write FROM resources WHERE path = ?", (path,)
                 ).fetchone()
@@ -477,6 +495,11 @@ class SQLiteStore:
     def _reader(self) -> sqlite3.Connection:
         if str(self.path) == ":memory:":  # one database per connection: share the writer's
             return self._db
+        if self._pid != os.getpid():  # a forked child: a connection must not cross a fork
+            self._pid = os.getpid()
+            self._readers = threading.local()
+            self._readers_lock = threading.Lock()
+            self._all_readers = []
         connection: sqlite3.Connection | None = getattr(self._readers, "connection", None)
         if connection is None:
             connection = sqlite3.connect(
@@ -562,12 +585,14 @@ class SQLiteStore:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def close(self) -> None:
-        with self._readers_lock:
-            for connection in self._all_readers:
-                connection.close()
-            self._all_readers.clear()
-        self._readers = threading.local()
-        self._db.close()
+        with self._closing:
+            self._closed = True
+            with self._readers_lock:
+                for connection in self._all_readers:
+                    connection.close()
+                self._all_readers.clear()
+            self._readers = threading.local()
+            self._db.close()
 
 
 def _utc(moment: datetime) -> str:

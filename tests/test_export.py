@@ -187,6 +187,82 @@ def test_the_same_store_gives_the_same_build(site, store, settings, tmp_path):
             assert a[name] == b[name], name
 
 
+@pytest.mark.parametrize("only", [None, "html,jsonld,atom"])
+def test_a_build_on_every_core_is_the_build_of_one_process(site, tmp_path, monkeypatch, only):
+    """A full build split over two worker processes (each reading, planning and writing a
+    range of keys) gives the build of one process: the same id, configuration, and bytes and
+    mtimes in every file (those with no Last-Modified of their own too)."""
+    types = frozenset(only.split(",")) if only else None
+    one = build(site, tmp_path / "one", jobs=1, only=types)
+    monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
+    results = []
+    real = export._export_parallel
+
+    def recording(*args: Any) -> Any:
+        results.append(real(*args))
+        return results[-1]
+
+    monkeypatch.setattr(export, "_export_parallel", recording)
+    two = build(site, tmp_path / "two", jobs=2, only=types)
+    assert results, "the build asked for two processes"
+    assert results[0] is not None, "the build ran on two processes"
+    assert two.build_id == one.build_id
+    a, b = _tree(one.build_dir), _tree(two.build_dir)
+    assert a.keys() == b.keys()
+    for name in a:
+        if name.startswith("nginx/"):
+            text_a = a[name][0].replace(str(tmp_path / "one").encode(), b"OUT")
+            assert text_a == b[name][0].replace(str(tmp_path / "two").encode(), b"OUT"), name
+        else:
+            assert a[name] == b[name], name
+    assert any(m < max(m for _, m in a.values()) for _, m in a.values()), "dates differ"
+
+
+def test_a_failing_worker_fails_the_build_and_leaves_nothing(site, tmp_path, monkeypatch):
+    """A worker that cannot write fails the whole build with its error; the build folder being
+    written is removed and the current build stays."""
+    good = build(site, tmp_path / "out")
+    live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
+    site.put([dataclasses.replace(site.articles[live], title="Changed title")])
+    monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
+    real = export._write
+
+    def failing(path: Path, body: bytes, mtime: int) -> None:
+        if "feed" in path.name:
+            raise OSError("disk full")
+        real(path, body, mtime)
+
+    monkeypatch.setattr(export, "_write", failing)
+    with pytest.raises(OSError, match="disk full"):
+        build(site, tmp_path / "out", jobs=2, incremental=False)
+    assert (tmp_path / "out" / "current").resolve() == good.build_dir
+    assert [p.name for p in (tmp_path / "out" / "builds").iterdir() if p.is_dir()] == [
+        good.build_id
+    ]
+
+
+def test_file_types_only_the_whole_set_can_name_are_left_to_one_process(
+    site, tmp_path, monkeypatch
+):
+    """Workers name files by each media type's own name; if the whole set names one otherwise
+    (two types wanting one name), what they wrote is dropped and one process builds."""
+    one = build(site, tmp_path / "one", jobs=1)
+    monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
+    monkeypatch.setattr(export, "_natural", lambda media_type: "x-" + media_type.split("/")[1])
+    results = []
+    real = export._export_parallel
+
+    def recording(*args: Any) -> Any:
+        results.append(real(*args))
+        return results[-1]
+
+    monkeypatch.setattr(export, "_export_parallel", recording)
+    two = build(site, tmp_path / "two", jobs=2)
+    assert results == [None]
+    assert two.build_id == one.build_id
+    assert set(_tree(two.build_dir)) == set(_tree(one.build_dir))
+
+
 @pytest.mark.parametrize("incremental", [True, False], ids=["incremental", "full"])
 def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch, incremental):
     """The build is written aside and switched in only when complete: a build that fails half
