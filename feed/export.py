@@ -8,7 +8,7 @@ coding `file.gz`, byte for byte the service's), whatever the set of keys is. Lay
     feed-build.json          what the current build is (deterministic; the marker of a build folder)
     nginx.conf               a complete nginx configuration serving the current build
     current -> builds/ID     the current build
-    builds/ID/root/...       the files: URL path + "@" + query + "." + type (see `file_name`)
+    builds/ID/root/HASH-SECONDS.TYPE   the files, named by content, date and type (`file_name`)
     builds/ID/nginx/http.conf, server.conf   includes for an existing nginx (http / server block)
 
 A build goes into a temporary folder that is renamed to `builds/ID` only when complete; then
@@ -21,8 +21,10 @@ How nginx answers like the live service (details in README.md, "Static export"):
 
 - Per request, `map`s (hash tables: fine for 100,000 articles) look up the URL key (plus the
   query of the collection and changes routes, normalised as app.py does) and give the variant's
-  file type, status, ETag and header group. Header values are templated on the key's last path
-  segment, so the per-article Link / Content-Location headers collapse into a few groups.
+  file type, status, date, ETag and header group (type, date and ETag name its file). Header
+  values are templated on the key's last path segment, so the per-article Link /
+  Content-Location headers collapse into a few groups. Map keys match case-insensitively; a
+  URL must also equal its key exactly.
 - Negotiated URLs pick a variant with regular expressions over Accept, generated from the
   resource's own offers and filled in by the service's `negotiate()`: the first listed range
   that names an available type with a non-zero q decides.
@@ -51,6 +53,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
@@ -59,7 +62,15 @@ from .history import CHANGES_PAGE
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
 from .parallel import cores, parallel_map
 from .prepared import decode
-from .representation import Negotiable, Representation, Resource
+from .representation import (
+    GZIP_MIN_BYTES,
+    Negotiable,
+    Representation,
+    Resource,
+    gzip_bytes,
+    http_moment,
+    shared_headers,
+)
 from .responses import problem_response
 from .settings import Settings
 from .site import Site
@@ -165,18 +176,73 @@ class Variant:
     gzip_size: int
 
     @classmethod
-    def of(cls, rep: Representation) -> Variant:
-        rep.compress()  # a no-op once made (and for bodies too small to gain)
-        gz = rep.gzip
+    def of(cls, rep: Stored) -> Variant:
         return cls(
             rep.media_type,
             rep.status,
             rep.last_modified,
-            rep.identity.etag,
-            gz.etag if gz is not None else None,
+            rep.etag,
+            rep.gzip_etag,
             len(rep.body),
-            len(gz.body) if gz is not None else 0,
+            len(rep.gzip) if rep.gzip is not None else 0,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A representation as an export needs it: its bytes and facts. Read from the store, it is
+    made from the stored fields (`_restore`) without the HTTP headers a `Representation` makes
+    for serving, which a full export would otherwise make 100,000s of times for nothing."""
+
+    body: bytes
+    media_type: str
+    last_modified: datetime | None
+    status: int
+    etag: str
+    gzip: bytes | None
+    gzip_etag: str | None
+    headers: tuple[tuple[str, str], ...]  # its own headers, but those nginx makes (OWN_HEADERS)
+
+
+def _restore(fields: tuple[Any, ...], coded: bytes | None, digest: str) -> Stored:
+    """A stored representation (see `Representation.__reduce__`), as `Stored`: the same bytes,
+    ETags, date and headers as the `Representation` it stands for."""
+    body, media_type, last_modified, cache_control, extra_headers, status = fields
+    compress = len(body) >= GZIP_MIN_BYTES
+    if not compress:
+        coded = None
+    elif coded is None:  # stored before its gzip coding was made
+        coded = gzip_bytes(body)
+    headers = shared_headers(cache_control, extra_headers, compress)
+    return Stored(
+        body,
+        media_type,
+        http_moment(last_modified),
+        status,
+        f'"{digest}"',
+        coded,
+        f'"{digest}-gz"' if coded is not None else None,
+        tuple((k, v) for k, v in headers if k not in OWN_HEADERS),
+    )
+
+
+def _facts(rep: Representation | Stored) -> Stored:
+    """Either kind of representation as `Stored` (one held in memory: from its headers)."""
+    if isinstance(rep, Stored):
+        return rep
+    rep.compress()  # a no-op once made (and for bodies too small to gain)
+    gz = rep.gzip
+    headers = ((k.decode("latin-1"), v.decode("latin-1")) for k, v in rep.identity.raw_headers)
+    return Stored(
+        rep.body,
+        rep.media_type,
+        rep.last_modified,
+        rep.status,
+        rep.identity.etag,
+        gz.body if gz is not None else None,
+        gz.etag if gz is not None else None,
+        tuple((k, v) for k, v in headers if k not in OWN_HEADERS),
+    )
 
 
 Shape = tuple[tuple[str, str], ...]  # a representation's own headers: ("name#n", value) pairs
@@ -219,16 +285,18 @@ class Plan:
     shapes: dict[tuple[object, ...], Offers] = field(default_factory=dict)
 
 
-def file_name(key: str, file_type: str) -> str:
-    """Where the representation of `key` with `file_type` lives, relative to root/:
+def file_name(etag: str, modified: datetime | None, file_type: str) -> str:
+    """The file holding a representation, in root/: named by its content (its ETag's hash),
+    its Last-Modified (the file's mtime) and its type, `HASH-SECONDS.TYPE`, or `HASH-n.TYPE`
+    without a Last-Modified: equal bytes with the same date are one file, whichever URLs serve
+    them, and nginx finds it from the facts the map gives for the URL. One folder: on ext4,
+    files spread over many folders take several times as long to create."""
+    return f"{etag.strip(chr(34))}-{_seconds(modified)}.{file_type}"
 
-    "/" -> "@.html", "/agent/x" -> "agent/x@.jsonld", "/beats/x/" -> "beats/x/@.html",
-    "/agent/?page=2" -> "agent/@page=2.jsonld", "/agent/changes?since=100" ->
-    "agent/changes@since=100.json". "@" never occurs in a key, so a file never collides with a
-    folder of another key.
-    """
-    path, _, query = key.partition("?")
-    return f"{path.lstrip('/')}@{query}.{file_type}"
+
+def _seconds(modified: datetime | None) -> str:
+    """A Last-Modified as the file name and the map give it: Unix seconds, or "n" for none."""
+    return "n" if modified is None else str(int(modified.timestamp()))
 
 
 def _check_key(key: str) -> None:
@@ -276,7 +344,7 @@ def _resources(
     site: Site, only: frozenset[str] | None, seen: set[str] | None = None
 ) -> Iterator[tuple[str, Resource]]:
     """The site's resources in key order, filtered (see `_filtered`)."""
-    return _filtered(site.resources.scan(), only, seen)
+    return _filtered(site.resources.scan(restore=_restore), only, seen)
 
 
 def _filtered(
@@ -297,7 +365,7 @@ def _filtered(
         return kept[rep.media_type]
 
     for key, resource in items:
-        if isinstance(resource, Representation):
+        if not isinstance(resource, Negotiable):
             if keep(resource):
                 yield key, resource
             continue
@@ -308,18 +376,14 @@ def _filtered(
             yield key, Negotiable(variants)
 
 
-def _shape(key: str, rep: Representation, interned: dict[Shape, Shape]) -> Shape:
+def _shape(key: str, rep: Stored, interned: dict[Shape, Shape]) -> Shape:
     """The representation's own headers (not those nginx makes from the file), with values
     templated on the key's token: the per-article Link headers collapse into a few groups."""
     match = re.match(TOKEN_PATTERN, key)
     token = match.group(1) if match else ""
     seen: dict[str, int] = {}
     items = []
-    for raw_name, raw_value in rep.identity.raw_headers:
-        name = raw_name.decode("latin-1")
-        if name in OWN_HEADERS:
-            continue
-        value = raw_value.decode("latin-1")
+    for name, value in rep.headers:
         occurrence = seen.get(name, 0)
         seen[name] = occurrence + 1
         if len(token) >= TEMPLATE_MIN:
@@ -343,8 +407,9 @@ def _collect(
     interned = {} if interned is None else interned
     for key, resource in items:
         _check_key(key)
-        if isinstance(resource, Representation):
-            found.append((key, False, 0, Variant.of(resource), _shape(key, resource, interned)))
+        if not isinstance(resource, Negotiable):
+            facts = _facts(resource)
+            found.append((key, False, 0, Variant.of(facts), _shape(key, facts, interned)))
             continue
         offers = tuple(offer for offer, _ in resource.variants)
         media = tuple(rep.media_type for _, rep in resource.variants)
@@ -352,10 +417,9 @@ def _collect(
         if shape not in shapes:
             shapes[shape] = (f"n{len(shapes)}", offers, media, tuple(resource.media_types))
         negotiated[key] = shapes[shape][0]
-        found += [
-            (key, True, i, Variant.of(rep), _shape(key, rep, interned))
-            for i, (_, rep) in enumerate(resource.variants)
-        ]
+        for i, (_, rep) in enumerate(resource.variants):
+            facts = _facts(rep)
+            found.append((key, True, i, Variant.of(facts), _shape(key, facts, interned)))
     return found
 
 
@@ -375,7 +439,8 @@ def _entries(
         if rep.status in RESERVED_STATUSES - {200}:
             raise ExportError(f"cannot export {key!r}: status {rep.status} is reserved")
         variant = file_type if is_negotiated else ""
-        entries.append(Entry(key, variant, file_name(key, file_type), rep, index, shape))
+        name = file_name(rep.etag, rep.last_modified, file_type)
+        entries.append(Entry(key, variant, name, rep, index, shape))
     return entries
 
 
@@ -426,8 +491,11 @@ def _plan(
     return Plan(tuple(entries), types, negotiated, signatures, _articles(site), shapes)
 
 
-def _reps(resource: Negotiable) -> list[Representation]:
-    return [rep for _, rep in resource.variants]
+def _reps(resource: Resource) -> list[Stored]:
+    """The representations of a resource (read with `_restore`, or held in memory)."""
+    if isinstance(resource, Negotiable):
+        return [_facts(rep) for _, rep in resource.variants]
+    return [_facts(resource)]
 
 
 def _articles(site: Site) -> int:
@@ -558,9 +626,11 @@ def _template(value: str) -> str:
 
 
 def _meta(entry: Entry, group: str) -> str:
-    """The facts of one representation, one map value: type, status, whether it has a
-    Last-Modified, ETag, gzip ETag ("-" none, "+" the identity's with -gz), the build folder
-    holding its file and its header group."""
+    """The facts of one representation, one map value: type, status, Last-Modified (Unix
+    seconds, "n": none), ETag, gzip ETag ("-" none, "+" the identity's with -gz), the build
+    folder holding its file, the key if it has capitals ("-": it has none; maps match keys
+    case-insensitively, and the URL must be the key) and its header group. Type, date and ETag
+    name the file."""
     rep = entry.rep
     etag = rep.etag.strip('"')
     if rep.gzip_etag is None:
@@ -569,10 +639,11 @@ def _meta(entry: Entry, group: str) -> str:
         coded = "+"
     else:
         coded = "=" + rep.gzip_etag.strip('"')
-    modified = "0" if rep.last_modified is None else "1"
     file_type = entry.file.rpartition(".")[2]
     layer = entry.layer or SELF
-    return f"{file_type} {rep.status} {modified} {etag} {coded} {layer} {group}"
+    exact = "-" if entry.key == entry.key.lower() else entry.key
+    modified = _seconds(rep.last_modified)
+    return f"{file_type} {rep.status} {modified} {etag} {coded} {layer} {exact} {group}"
 
 
 def _map(source: str, variable: str, items: Sequence[tuple[str, str]], default: str = "''") -> str:
@@ -638,7 +709,6 @@ def _query_maps(p: Plan, keys: set[str]) -> list[str]:
             out.append(_map(arg, variable, items, _q(f"?{name}={arg}")))
         routes.append((_q(path), f"${variable}"))
     out.append(_map("$uri", "feed_query", routes))
-    out.append(_map("$feed_query", "feed_qname", [(_q(r"~^\?(.+)$"), "$1")]))
     return out
 
 
@@ -711,12 +781,19 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
         _map("$feed_sig", "feed_variant", [(s.id, f"$feed_accept_{s.id}") for s in p.signatures])
     )
     http.append(_map("'$feed_key|$feed_variant'", "feed_meta", meta_items))
-    fields = ("ext", "status", "lm", "etag", "gz", "layer")
+    fields = ("ext", "status", "lm", "etag", "gz", "layer", "exact")
     for index, name in enumerate(fields):
         pattern = "~^" + r"\S+ " * index + r"(\S+) "
         http.append(_map("$feed_meta", f"feed_{name}", [(_q(pattern), "$1")]))
     http += [
         _map("$feed_meta", "feed_group", [(_q(r"~ (\S+)$"), "$1")]),
+        "# map keys match case-insensitively: the URL must be the key itself (see `_meta`)",
+        _map(
+            "'$feed_exact:$feed_key'",
+            "feed_case_ok",
+            [(_q("~^-:[^A-Z]*$"), "1"), (_q(r"~^([^-:][^:]*):\1$"), "1")],
+            "0",
+        ),
         _map("$feed_key", "feed_tok", [(_q("~" + TOKEN_PATTERN), "$1")]),
         _map("$feed_gz", "feed_gzetag", [("'+'", "'${feed_etag}-gz'"), (_q("~^=(.+)$"), "$1")]),
         _map("$feed_etag", "feed_etag_identity", [("''", "''")], "'\"$feed_etag\"'"),
@@ -740,8 +817,8 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
             [(_q("~" + INM_PATTERN), "1")],
             "0",
         ),
-        _map("$feed_lm", "feed_lm_out", [("1", "$sent_http_last_modified")]),
-        _map("$feed_lm", "feed_target", [("0", "'/@n${feed_file}'")], "'/@s${feed_file}'"),
+        _map("$feed_lm", "feed_lm_out", [("n", "''")], "$sent_http_last_modified"),
+        _map("$feed_lm", "feed_target", [("n", "'/@n${feed_file}'")], "'/@s${feed_file}'"),
         _map("$feed_path", "feed_machine", [(_q("~" + _machine_pattern()), "m")], "h"),
         _map(
             "$feed_path", "feed_safe_path", [(_q(r"~^[A-Za-z0-9._~!*()+,;=:@/%-]*$"), "$feed_path")]
@@ -795,7 +872,8 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
         "    if ($request_method !~ '^(?:GET|HEAD)$') { return 405; }",
         "    if ($feed_variant = '!') { return 406; }",
         "    if ($feed_meta = '') { return 404; }",
-        "    set $feed_file '/${feed_layer}/root${feed_path}@${feed_qname}.${feed_ext}';",
+        "    if ($feed_case_ok = 0) { return 404; }",
+        "    set $feed_file '/${feed_layer}/root/${feed_etag}-${feed_lm}.${feed_ext}';",
         "    if (!-f $document_root$feed_file) { return 404; }",
         *(f"    if ($feed_status = {s}) {{ return {s}; }}" for s in statuses),
         f"    if ($feed_not_modified) {{ return {NOT_MODIFIED_HOOK}; }}",
@@ -890,8 +968,8 @@ class BuildSummary:
     build_id: str
     keys: int  # URL keys (site.resources)
     representations: int
-    files: int  # files in root/, .gz included (hard links counted)
-    bytes: int  # their sizes (hard links counted)
+    files: int  # files in root/ the build serves from (in any layer), .gz included
+    bytes: int  # their sizes
     reused: bool  # the same build was already there: nothing written
     seconds: float
     written: int = 0  # files this build wrote (an incremental build: what changed)
@@ -900,11 +978,11 @@ class BuildSummary:
 
 @dataclass(frozen=True)
 class _Job:
-    key: str  # the first entry's: its bytes are written, the other files are hard links
+    key: str  # the first entry's (the others with its file serve the same bytes)
     index: int
     rep: Variant
     mtime: int
-    files: tuple[str, ...]  # the first is written, the others are hard links to it
+    files: tuple[str, ...]  # the first is written, the others are hard links to it (none)
 
 
 def _newest(p: Plan) -> int:
@@ -916,22 +994,17 @@ def _newest(p: Plan) -> int:
 
 
 def _jobs(p: Plan) -> list[_Job]:
-    """One job per distinct (bytes, Last-Modified): equal bytes are written once and linked
-    (a negotiated variant is the same bytes as its explicit URL)."""
+    """One job per distinct file (equal bytes with the same date and type are one file: a
+    negotiated variant and its explicit URL, for one)."""
     fallback = _newest(p)
-    grouped: dict[tuple[str, int], list[Entry]] = {}
+    jobs: dict[str, _Job] = {}
     for entry in p.entries:
-        if entry.layer:
-            continue  # in an earlier build's folder
+        if entry.layer or entry.file in jobs:
+            continue  # in an earlier build's folder, or written for another key
         modified = entry.rep.last_modified
         mtime = int(modified.timestamp()) if modified is not None else fallback
-        grouped.setdefault((entry.rep.etag, mtime), []).append(entry)
-    return [
-        _Job(
-            entries[0].key, entries[0].index, entries[0].rep, mtime, tuple(e.file for e in entries)
-        )
-        for (_, mtime), entries in grouped.items()
-    ]
+        jobs[entry.file] = _Job(entry.key, entry.index, entry.rep, mtime, (entry.file,))
+    return list(jobs.values())
 
 
 Work = tuple[_Job, bytes, bytes | None]  # a job, and the bytes of its identity and gzip codings
@@ -944,17 +1017,15 @@ def _work(source: Source, jobs: Sequence[_Job]) -> Iterator[Work]:
     """Each job with its bytes, read from the resources in one pass, in key order."""
     first = {(job.key, job.index): job for job in jobs}
     for key, resource in source():
-        reps = [resource] if isinstance(resource, Representation) else _reps(resource)
-        for index, rep in enumerate(reps):
+        for index, rep in enumerate(_reps(resource)):
             job = first.get((key, index))
             if job is not None:
-                rep.compress()
                 if rep.etag != job.rep.etag:
                     raise ExportError(f"{key!r} changed while it was exported; build again")
-                yield job, rep.body, rep.gzip.body if rep.gzip is not None else None
+                yield job, rep.body, rep.gzip
 
 
-def _write(path: Path, body: bytes, mtime: int) -> None:
+def _write(path: Path | str, body: bytes, mtime: int) -> None:
     with open(path, "xb") as handle:
         handle.write(body)
     os.utime(path, (mtime, mtime))
@@ -1147,11 +1218,13 @@ def _incremental(
         data = store.resource(path)
         if data is None:
             raise ExportError(f"{path}: referred to by a stored resource, but not stored")
-        return decode(data)
+        return decode(data, restore=_restore)
 
     changed = list(
         _filtered(
-            ((path, decode(data, fetch)) for path, data, _ in store.resources(since)), only, None
+            ((path, decode(data, fetch, _restore)) for path, data, _ in store.resources(since)),
+            only,
+            None,
         )
     )
     shapes = dict(last.shapes)
@@ -1245,8 +1318,9 @@ def build(
             build_dir = builds / build_id
             reused = (build_dir / "build.json").is_file()
             keys = len({e.key for e in p.entries})
-            files = sum(2 if e.rep.gzip_etag else 1 for e in p.entries)
-            size = sum(e.rep.size + e.rep.gzip_size for e in p.entries)
+            distinct = {(e.layer, e.file): e.rep for e in p.entries}
+            files = sum(2 if rep.gzip_etag else 1 for rep in distinct.values())
+            size = sum(rep.size + rep.gzip_size for rep in distinct.values())
             written = sum(len(j.files) * (2 if j.rep.gzip_etag else 1) for j in work)
             layers = sorted({e.layer for e in p.entries if e.layer} | {build_id})
             record: dict[str, object] = {
@@ -1431,38 +1505,31 @@ def _natural(media_type: str) -> str:
 
 
 def _export_share(state: _Export, bounds: tuple[str | None, str | None]) -> _Share:
-    """Read, plan and write the files of the keys in `bounds`, each resource read once; equal
-    bytes within the range are written once and linked."""
+    """Read, plan and write the files of the keys in `bounds`, each resource read once; a file
+    another key (or worker) has written already is not written again."""
     share = _Share([], {}, {}, set(), [])
     interned: dict[Shape, Shape] = {}
-    first: dict[tuple[str, int | None], Path] = {}  # (ETag, mtime) -> the file holding them
-    folders: set[str] = set()
-    root = state.root
-    for key, resource in _filtered(state.site.resources.scan(*bounds), state.only, share.seen):
+    written: set[str] = set()
+    root = f"{state.root}/"  # paths as strings: 100,000s of Path objects cost seconds
+    scan = state.site.resources.scan(*bounds, restore=_restore)
+    for key, resource in _filtered(scan, state.only, share.seen):
         found = _collect(((key, resource),), share.shapes, share.negotiated, interned)
         share.found += found
-        reps = [resource] if isinstance(resource, Representation) else _reps(resource)
-        for (_, _, _, variant, _), rep in zip(found, reps, strict=True):
-            name = file_name(key, _natural(variant.media_type))
-            folder = os.path.dirname(name)
-            if folder not in folders:
-                os.makedirs(root / folder, exist_ok=True)
-                folders.add(folder)
+        for (_, _, _, variant, _), rep in zip(found, _reps(resource), strict=True):
+            name = file_name(variant.etag, variant.last_modified, _natural(variant.media_type))
+            if name in written:
+                continue
+            written.add(name)
             modified = variant.last_modified
-            mtime = int(modified.timestamp()) if modified is not None else None
-            coded = rep.gzip.body if rep.gzip is not None else None
-            path = root / name
-            written = first.setdefault((variant.etag, mtime), path)
-            if written is path:
-                _write(path, rep.body, mtime or 0)
-                if coded is not None:
-                    _write(root / (name + ".gz"), coded, mtime or 0)
-                if mtime is None:
-                    share.undated.append(name)
-            else:  # the same bytes as a file this worker wrote
-                os.link(written, path)
-                if coded is not None:
-                    os.link(f"{written}.gz", root / (name + ".gz"))
+            mtime = int(modified.timestamp()) if modified is not None else 0
+            try:
+                _write(root + name, rep.body, mtime)
+            except FileExistsError:
+                continue  # another worker's: the same bytes (the name is their hash)
+            if rep.gzip is not None:
+                _write(root + name + ".gz", rep.gzip, mtime)
+            if modified is None:
+                share.undated.append(name)  # dated when the newest date of all is known
     return share
 
 

@@ -27,6 +27,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from .representation import Negotiable, Representation, Resource
 from .settings import Settings
@@ -84,6 +85,8 @@ RENDERING_LIBRARIES = ("rdflib", "PyLD", "feedgen", "markdown-it-py", "PyYAML", 
 
 
 Fetch = Callable[[str], Resource]  # another stored resource, by path
+# What a stored representation is read as: (its fields, its gzip bytes, its ETag's hash) -> ...
+Restore = Callable[[tuple[Any, ...], bytes | None, str], Any]
 # The store's rows (path, data, write) in path order: changed after a write number (-1: all),
 # from a path on, before a path
 Rows = Callable[[int, str | None, str | None], Iterator[tuple[str, bytes, int]]]
@@ -128,9 +131,15 @@ class _Referring(pickle.Pickler):
 
 
 class _Resolving(pickle.Unpickler):
-    def __init__(self, data: bytes, fetch: Fetch | None) -> None:
+    def __init__(self, data: bytes, fetch: Fetch | None, restore: Restore | None = None) -> None:
         super().__init__(io.BytesIO(data))
         self.fetch = fetch
+        self.restore = restore
+
+    def find_class(self, module: str, name: str) -> Any:
+        if self.restore is not None and (module, name) == ("feed.representation", "_restore"):
+            return self.restore
+        return super().find_class(module, name)
 
     def persistent_load(self, pid: object) -> bytes:
         assert isinstance(pid, tuple)
@@ -138,18 +147,21 @@ class _Resolving(pickle.Unpickler):
         if self.fetch is None:
             raise pickle.UnpicklingError(f"refers to {path}, and nothing can fetch it")
         owner = self.fetch(path)
-        assert isinstance(owner, Representation), path
-        coded = owner.gzip.body if owner.gzip is not None else None
+        assert not isinstance(owner, Negotiable), path
+        gz = owner.gzip  # a Representation's Encoded coding, or the bytes `restore` made
+        coded = gz if gz is None or isinstance(gz, bytes) else gz.body
         body = owner.body if kind == "body" else coded
         assert body is not None, path
         return body
 
 
-def decode(data: bytes, fetch: Fetch | None = None) -> Resource:
-    """A stored resource; `fetch` reads the rows it refers to (see `encode_all`)."""
-    resource = _Resolving(data, fetch).load()
-    assert isinstance(resource, (Representation, Negotiable))
-    return resource
+def decode(data: bytes, fetch: Fetch | None = None, restore: Restore | None = None) -> Resource:
+    """A stored resource; `fetch` reads the rows it refers to (see `encode_all`). With
+    `restore`, each representation in it is what `restore` makes of its stored fields (see
+    `Representation.__reduce__`) instead of a `Representation`."""
+    resource = _Resolving(data, fetch, restore).load()
+    assert restore is not None or isinstance(resource, (Representation, Negotiable))
+    return resource  # type: ignore[no-any-return]
 
 
 def decode_all(rows: Sequence[tuple[str, bytes]]) -> dict[str, Resource]:
@@ -243,13 +255,13 @@ class ResourceTable:
     def stored(self) -> bool:
         return self._source is not None
 
-    def _stored(self, path: str) -> Resource:
+    def _stored(self, path: str, restore: Restore | None = None) -> Resource:
         """A row another refers to, read from the store (not cached: it is a part)."""
         assert self._source is not None
         data = self._source(path)
         if data is None:
             raise KeyError(f"{path}: referred to, but not in the store")
-        return decode(data)
+        return decode(data, restore=restore)
 
     def get(self, path: str) -> Resource | None:
         hit = self._hot.get(path)
@@ -327,10 +339,11 @@ class ResourceTable:
             self._size = 0
 
     def scan(
-        self, start: str | None = None, stop: str | None = None
+        self, start: str | None = None, stop: str | None = None, restore: Restore | None = None
     ) -> Iterator[tuple[str, Resource]]:
         """Every resource in path order (with `start` / `stop`: from `start` on, before `stop`),
-        read straight from the store, one at a time and not kept (an export reads them all)."""
+        read straight from the store, one at a time and not kept (an export reads them all);
+        `restore`: see `decode` (resources held in memory are as they are)."""
 
         def inside(path: str) -> bool:
             return (start is None or path >= start) and (stop is None or path < stop)
@@ -348,7 +361,7 @@ class ResourceTable:
         def part(path: str) -> Resource:
             resource = parts.get(path)
             if resource is None:
-                resource = parts[path] = self._stored(path)
+                resource = parts[path] = self._stored(path, restore)
             return resource
 
         i = 0
@@ -357,7 +370,7 @@ class ResourceTable:
                 yield pinned[i]
                 i += 1
             resource = parts.pop(path, None)
-            yield path, resource if resource is not None else decode(data, part)
+            yield path, resource if resource is not None else decode(data, part, restore)
             if len(parts) > 64:  # parts the scan has passed are rarely referred to again
                 for behind in [p for p in parts if p < path]:
                     del parts[behind]

@@ -26,7 +26,10 @@ __all__ = [
     "Resource",
     "accepts_gzip",
     "deferred_gzip",
+    "gzip_bytes",
+    "http_moment",
     "no_deferred_gzip",
+    "shared_headers",
 ]
 
 
@@ -70,29 +73,19 @@ class Representation:
     _common: list[tuple[str, str]] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # HTTP dates have one-second resolution (RFC 9110 §5.6.7); compare at that resolution.
-        modified = (
-            self.last_modified.astimezone(UTC).replace(microsecond=0)
-            if self.last_modified is not None
-            else None
-        )
+        modified = http_moment(self.last_modified)
         object.__setattr__(self, "last_modified", modified)
         # Strong validator = hash of the exact bytes (RFC 9110 §8.8.3): equal bytes, equal ETag.
         # A representation read back from the store brings the hash it was stored with.
         digest = getattr(_deferred, "digest", None) or hashlib.sha256(self.body).hexdigest()[:32]
         compress = len(self.body) >= GZIP_MIN_BYTES
-        vary = [v for k, v in self.extra_headers if k == "vary"]
-        if compress:
-            vary.append("Accept-Encoding")  # once, here: no middleware adds it again
         common = [
             *(
                 (("last-modified", format_datetime(modified, usegmt=True)),)
                 if modified is not None
                 else ()
             ),
-            ("cache-control", self.cache_control),
-            *(("vary", ", ".join(vary)),) * bool(vary),
-            *((k, v) for k, v in self.extra_headers if k != "vary"),
+            *shared_headers(self.cache_control, self.extra_headers, compress),
         ]
         object.__setattr__(self, "identity", _encoded(self.body, f'"{digest}"', self, common))
         object.__setattr__(self, "gzip", None)
@@ -112,7 +105,7 @@ class Representation:
         # mtime=0: the gzip header carries no timestamp, so the bytes are reproducible. The
         # same body object often backs two representations (an agent view's negotiated variant
         # and its own URL): compressed once, stored once.
-        body = _GZIPPED.get(self.body, GZIP_LEVEL, partial(_gzip, self.body))
+        body = _GZIPPED.get(self.body, GZIP_LEVEL, partial(gzip_bytes, self.body))
         digest = self.identity.etag.strip('"')
         gzipped = _encoded(body, f'"{digest}-gz"', self, common, coding="gzip")
         object.__setattr__(self, "gzip", gzipped)  # one reference assignment: atomic
@@ -159,6 +152,25 @@ class Representation:
         return self.identity
 
 
+def http_moment(moment: datetime | None) -> datetime | None:
+    """HTTP dates have one-second resolution (RFC 9110 §5.6.7): compared at that resolution."""
+    return moment.astimezone(UTC).replace(microsecond=0) if moment is not None else None
+
+
+def shared_headers(
+    cache_control: str, extra_headers: tuple[tuple[str, str], ...], compress: bool
+) -> list[tuple[str, str]]:
+    """The headers both codings of a representation send after Last-Modified."""
+    vary = [v for k, v in extra_headers if k == "vary"]
+    if compress:
+        vary.append("Accept-Encoding")  # once, here: no middleware adds it again
+    return [
+        ("cache-control", cache_control),
+        *(("vary", ", ".join(vary)),) * bool(vary),
+        *((k, v) for k, v in extra_headers if k != "vary"),
+    ]
+
+
 _deferred = threading.local()
 
 
@@ -181,7 +193,8 @@ def _restore(fields: tuple[object, ...], coded: bytes | None, digest: str) -> Re
 _GZIPPED: IdentityCache[bytes] = IdentityCache(64)  # body object -> its gzip coding
 
 
-def _gzip(body: bytes) -> bytes:
+def gzip_bytes(body: bytes) -> bytes:
+    """The gzip coding of `body`, reproducibly (no timestamp)."""
     return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 

@@ -26,6 +26,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,7 +51,8 @@ from feed.export import (
 )
 from feed.importer import import_paths, sample_paths
 from feed.negotiation import negotiate
-from feed.representation import Negotiable, Representation
+from feed.prepared import decode, encode
+from feed.representation import Negotiable, Representation, deferred_gzip
 from feed.responses import is_not_modified
 from feed.settings import Settings
 from feed.site import Site
@@ -116,25 +118,26 @@ def test_every_representation_is_a_file_with_the_service_bytes(site, tmp_path):
         if isinstance(resource, Negotiable):
             assert sum(e.key == key for e in plan(site).entries) == len(resource.variants)
     retracted = next(a.slug for a in site.articles.values() if a.status == "retracted")
-    gone = json.loads((root / file_name(f"/agent/{retracted}", "problem-json")).read_bytes())
+    gone_entry = next(e for e in plan(site).entries if e.key == f"/agent/{retracted}")
+    gone = json.loads((root / gone_entry.file).read_bytes())
     assert gone["status"] == 410
 
 
-@pytest.mark.parametrize(
-    ("key", "file_type", "name"),
-    [
-        P("/", "html", "@.html", id="home"),
-        P("/agent/x", "jsonld", "agent/x@.jsonld", id="agent"),
-        P("/agent/x.ttl", "ttl", "agent/x.ttl@.ttl", id="explicit"),
-        P("/beats/x/", "html", "beats/x/@.html", id="section"),
-        P("/agent/?page=2", "jsonld", "agent/@page=2.jsonld", id="collection-page"),
-        P("/agent/changes?since=100", "json", "agent/changes@since=100.json", id="changes"),
-    ],
-)
-def test_file_names(key, file_type, name):
-    """URL path + "@" + query + "." + type: a key's file never collides with another key's
-    folder, and nginx rebuilds the name from $uri, the query and the type."""
-    assert file_name(key, file_type) == name
+def test_files_are_named_by_content_date_and_type(site):
+    """HASH-SECONDS.TYPE (HASH-n.TYPE without a Last-Modified), all in root/: equal bytes with
+    the same date and type are one file, whichever URLs serve them (an agent view's JSON-LD
+    variant and its .jsonld URL); different bytes never share one."""
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    assert file_name('"abc"', moment, "html") == "abc-1767225600.html"
+    assert file_name('"abc"', None, "json") == "abc-n.json"
+    entries = plan(site).entries
+    slug = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
+    by_key = {(e.key, e.variant): e for e in entries}
+    assert by_key[(f"/agent/{slug}", "jsonld")].file == by_key[(f"/agent/{slug}.jsonld", "")].file
+    owners: dict[str, str] = {}
+    for entry in entries:
+        assert "/" not in entry.file
+        assert owners.setdefault(entry.file, entry.rep.etag) == entry.rep.etag, entry.file
 
 
 @pytest.mark.parametrize(
@@ -187,6 +190,36 @@ def test_the_same_store_gives_the_same_build(site, store, settings, tmp_path):
             assert a[name] == b[name], name
 
 
+def test_a_stored_row_read_for_export_has_the_facts_of_its_representation(site, store):
+    """An export reads stored rows as `Stored` (no serving headers made): for every row, the
+    same bytes, ETags, date, status and own headers as the `Representation` decoded for
+    serving; a row stored before its gzip coding gets the same gzip bytes."""
+    rows = {path: data for path, data, _ in store.resources()}
+    assert len(rows) > 100
+
+    def fetch(path: str) -> Any:
+        return decode(rows[path])
+
+    def fetch_stored(path: str) -> Any:
+        return decode(rows[path], restore=export._restore)
+
+    for path, data in rows.items():
+        served = export._reps(decode(data, fetch))
+        assert export._reps(decode(data, fetch_stored, export._restore)) == served, path
+    with deferred_gzip():
+        late = Representation(b"x" * 5000, "text/plain", None, extra_headers=(("vary", "Accept"),))
+    assert late.gzip is None
+    data = encode(late)  # as a write stores it, before its gzip coding is made
+    late.compress()
+    stored = export._reps(decode(data, restore=export._restore))
+    assert stored == export._reps(late)
+    assert stored[0].gzip is not None
+    assert stored[0].headers == (
+        ("cache-control", "public, max-age=300"),
+        ("vary", "Accept, Accept-Encoding"),
+    )
+
+
 @pytest.mark.parametrize("only", [None, "html,jsonld,atom"])
 def test_a_build_on_every_core_is_the_build_of_one_process(site, tmp_path, monkeypatch, only):
     """A full build split over two worker processes (each reading, planning and writing a
@@ -227,8 +260,8 @@ def test_a_failing_worker_fails_the_build_and_leaves_nothing(site, tmp_path, mon
     monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
     real = export._write
 
-    def failing(path: Path, body: bytes, mtime: int) -> None:
-        if "feed" in path.name:
+    def failing(path: Path | str, body: bytes, mtime: int) -> None:
+        if "feed" in os.path.basename(path):
             raise OSError("disk full")
         real(path, body, mtime)
 
@@ -515,6 +548,29 @@ def test_gzip_pattern_is_gzip_statics_own_test(header):
 @given(st.text(alphabet=" ,;=.qQ0123456789gzipGZIPx-*", max_size=24))
 def test_gzip_pattern_is_gzip_statics_own_test_for_any_header(header):
     assert bool(re.search(GZIP_OK_PATTERN, header, re.IGNORECASE)) == _nginx_gzip_ok(header)
+
+
+@pytest.mark.parametrize(
+    ("exact", "key", "ok"),
+    [
+        P("-", "/feed.atom", True, id="lower"),
+        P("-", "/Feed.atom", False, id="capital-for-lower"),
+        P("-", "/agent/?page=2", True, id="query"),
+        P("/Vocab", "/Vocab", True, id="capital-key"),
+        P("/Vocab", "/vocab", False, id="lower-for-capital"),
+        P("/Vocab", "/VOCAB", False, id="other-capitals"),
+    ],
+)
+def test_case_patterns_admit_only_the_key_itself(exact, key, ok):
+    """nginx's maps find a key whatever its case; the configuration then admits the URL only if
+    it is the key: all lower case for a key without capitals, else exactly the key."""
+    http, _ = export.configuration(
+        export.Plan((), {}, {}, (), 0), "/r"
+    )  # the patterns, as the configuration writes them
+    block = http[http.index("$feed_case_ok {") :].split("}")[0]
+    patterns = [p.replace("\\\\", "\\") for p in re.findall(r"'~(.+?)' 1;", block)]
+    assert len(patterns) == 2
+    assert any(re.search(p, f"{exact}:{key}") for p in patterns) is ok
 
 
 @pytest.mark.parametrize(
