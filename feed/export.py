@@ -115,6 +115,8 @@ MAX_LAYERS = 16
 # Beside each build folder, builds/ID.plan: its plan, what the next build starts from (outside
 # the folder, whose bytes are the same for the same store: a pickle's are not)
 PLAN_SUFFIX = ".plan"
+# How files are named and found (`file_name`): a build from another layout is no layer
+LAYOUT = 2
 SYNC_ALL = 2000  # a build writing more files than this syncs the whole disk, not file by file
 
 # Short file-name types for common media types; any other type gets a name from its subtype.
@@ -1206,6 +1208,7 @@ def _incremental(
         or {**recorded, "write": state["write"]} != state
         or record.get("only") != (sorted(only) if only is not None else None)
         or record.get("version") != __version__
+        or record.get("layout") != LAYOUT
         or len(layers) >= MAX_LAYERS
     ):
         return None
@@ -1289,6 +1292,7 @@ def build(
             and previous[0].get("store") == state
             and previous[0].get("only") == (sorted(only) if only is not None else None)
             and previous[0].get("version") == __version__
+            and previous[0].get("layout") == LAYOUT
         ):
             # the store has not changed since the current build: it is this build
             _replace_file(outdir / "nginx.conf", main_configuration(builds / previous_id, listen))
@@ -1326,6 +1330,7 @@ def build(
             record: dict[str, object] = {
                 "generator": GENERATOR,
                 "version": __version__,
+                "layout": LAYOUT,
                 "build": build_id,
                 "content": content,
                 "base_url": site.settings.base_url,

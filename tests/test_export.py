@@ -337,6 +337,19 @@ def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch, 
     assert good.build_id not in (out / "nginx.conf").read_text()
 
 
+def test_a_build_of_another_layout_is_no_layer(site, tmp_path):
+    """Files named another way (a build by an earlier version) cannot be served by this
+    configuration: after a write, the next build is a full one, not a layer on top of it."""
+    first = build(site, tmp_path / "out")
+    live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
+    site.put([dataclasses.replace(site.articles[live], title="Changed title")])
+    record_file = first.build_dir / "build.json"
+    record_file.write_text(json.dumps({**json.loads(record_file.read_text()), "layout": 1}))
+    second = build(site, tmp_path / "out")
+    assert second.layers == 1
+    assert second.written > first.written / 2
+
+
 def test_an_unchanged_store_reuses_the_build(site, tmp_path):
     """Building again from the same store writes no file: the build with that id is there."""
     first = build(site, tmp_path / "out")
