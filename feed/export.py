@@ -760,8 +760,10 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
     LAYER is the build folder that holds it (SELF: the build being made)."""
     keys = {e.key for e in p.entries}
     ids, slots = _groups(p.entries)
+    # Keys are checked (`_check_key`), types are slugs, ETags hashes, layers build ids: none
+    # holds anything `_q` would escape, and quoting 100,000s of them is a good part of a build.
     meta_items = [
-        (_q(f"{entry.key}|{entry.variant}"), _q(_meta(entry, ids[entry.shape])))
+        (f"'{entry.key}|{entry.variant}'", f"'{_meta(entry, ids[entry.shape])}'")
         for entry in p.entries
     ]
     http: list[str] = [
