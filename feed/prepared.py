@@ -131,15 +131,9 @@ class _Referring(pickle.Pickler):
 
 
 class _Resolving(pickle.Unpickler):
-    def __init__(self, data: bytes, fetch: Fetch | None, restore: Restore | None = None) -> None:
+    def __init__(self, data: bytes, fetch: Fetch | None) -> None:
         super().__init__(io.BytesIO(data))
         self.fetch = fetch
-        self.restore = restore
-
-    def find_class(self, module: str, name: str) -> Any:
-        if self.restore is not None and (module, name) == ("feed.representation", "_restore"):
-            return self.restore
-        return super().find_class(module, name)
 
     def persistent_load(self, pid: object) -> bytes:
         assert isinstance(pid, tuple)
@@ -155,11 +149,26 @@ class _Resolving(pickle.Unpickler):
         return body
 
 
+class _Restoring(_Resolving):
+    """Reads stored representations with another `restore` (a Python-level `find_class` slows
+    every read a little: only here)."""
+
+    def __init__(self, data: bytes, fetch: Fetch | None, restore: Restore) -> None:
+        super().__init__(data, fetch)
+        self.restore = restore
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("feed.representation", "_restore"):
+            return self.restore
+        return super().find_class(module, name)
+
+
 def decode(data: bytes, fetch: Fetch | None = None, restore: Restore | None = None) -> Resource:
     """A stored resource; `fetch` reads the rows it refers to (see `encode_all`). With
     `restore`, each representation in it is what `restore` makes of its stored fields (see
     `Representation.__reduce__`) instead of a `Representation`."""
-    resource = _Resolving(data, fetch, restore).load()
+    reader = _Resolving(data, fetch) if restore is None else _Restoring(data, fetch, restore)
+    resource = reader.load()
     assert restore is not None or isinstance(resource, (Representation, Negotiable))
     return resource  # type: ignore[no-any-return]
 

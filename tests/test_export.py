@@ -96,9 +96,10 @@ def test_every_representation_is_a_file_with_the_service_bytes(site, tmp_path):
     keys = set()
     for entry in plan(site).entries:
         resource = site.resources[entry.key]
-        rep = (
-            resource if isinstance(resource, Representation) else resource.variants[entry.index][1]
-        )
+        if isinstance(resource, Representation):
+            rep = resource
+        else:
+            rep = resource.variants[entry.position][1]
         assert rep.etag == entry.rep.etag, entry.key
         keys.add(entry.key)
         path = root / entry.file
@@ -127,7 +128,7 @@ def test_files_are_named_by_content_date_and_type(site):
     """HASH-SECONDS.TYPE (HASH-n.TYPE without a Last-Modified), all in root/: equal bytes with
     the same date and type are one file, whichever URLs serve them (an agent view's JSON-LD
     variant and its .jsonld URL); different bytes never share one."""
-    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    moment = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
     assert file_name('"abc"', moment, "html") == "abc-1767225600.html"
     assert file_name('"abc"', None, "json") == "abc-n.json"
     entries = plan(site).entries
