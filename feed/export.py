@@ -55,7 +55,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from . import __version__
 from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
@@ -77,6 +77,9 @@ from .responses import problem_response
 from .settings import Settings
 from .site import Site
 from .storage import Store
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 __all__ = [
     "DEFAULT_LISTEN",
@@ -1244,6 +1247,25 @@ def _incremental(
     return plan_, changed
 
 
+def _without_gc(fn: Callable[P, R]) -> Callable[P, R]:
+    """`fn` with the cyclic GC off: a build makes and drops 100,000s of small objects and no
+    cycles worth collecting, and the GC would scan the whole plan again and again (a third of
+    an incremental build)."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return run
+
+
+@_without_gc
 def build(
     site: Site,
     outdir: Path,
@@ -1264,26 +1286,6 @@ def build(
     planning and writing the files of a share of the keys; this one then renders the nginx
     configuration. Otherwise (an incremental or small build) the files are written by a thread
     (`jobs` threads) while this one renders the configuration."""
-    # A build makes and drops 100,000s of small objects and no cycles worth collecting: the
-    # cyclic GC would scan the whole plan again and again (a third of an incremental build).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _build(site, outdir, listen=listen, jobs=jobs, only=only, incremental=incremental)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _build(
-    site: Site,
-    outdir: Path,
-    *,
-    listen: str = DEFAULT_LISTEN,
-    jobs: int = 0,
-    only: frozenset[str] | None = None,
-    incremental: bool = True,
-) -> BuildSummary:
     started = time.perf_counter()
     if not re.fullmatch(r"[A-Za-z0-9_.:\[\]*-]+", listen):
         raise ExportError(f"{listen!r} is not an nginx listen address (e.g. 127.0.0.1:8080)")

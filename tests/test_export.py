@@ -221,15 +221,11 @@ def test_a_stored_row_read_for_export_has_the_facts_of_its_representation(site, 
     )
 
 
-@pytest.mark.parametrize("only", [None, "html,jsonld,atom"])
-def test_a_build_on_every_core_is_the_build_of_one_process(site, tmp_path, monkeypatch, only):
-    """A full build split over two worker processes (each reading, planning and writing a
-    range of keys) gives the build of one process: the same id, configuration, and bytes and
-    mtimes in every file (those with no Last-Modified of their own too)."""
-    types = frozenset(only.split(",")) if only else None
-    one = build(site, tmp_path / "one", jobs=1, only=types)
+def _parallel_results(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Full builds of any size run on several processes from now on; the list collects what
+    each full build's parallel export returned (None: it left the build to one process)."""
     monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
-    results = []
+    results: list[Any] = []
     real = export._export_parallel
 
     def recording(*args: Any) -> Any:
@@ -237,6 +233,17 @@ def test_a_build_on_every_core_is_the_build_of_one_process(site, tmp_path, monke
         return results[-1]
 
     monkeypatch.setattr(export, "_export_parallel", recording)
+    return results
+
+
+@pytest.mark.parametrize("only", [None, "html,jsonld,atom"])
+def test_a_build_on_every_core_is_the_build_of_one_process(site, tmp_path, monkeypatch, only):
+    """A full build split over two worker processes (each reading, planning and writing a
+    range of keys) gives the build of one process: the same id, configuration, and bytes and
+    mtimes in every file (those with no Last-Modified of their own too)."""
+    types = frozenset(only.split(",")) if only else None
+    one = build(site, tmp_path / "one", jobs=1, only=types)
+    results = _parallel_results(monkeypatch)
     two = build(site, tmp_path / "two", jobs=2, only=types)
     assert results, "the build asked for two processes"
     assert results[0] is not None, "the build ran on two processes"
@@ -281,16 +288,8 @@ def test_file_types_only_the_whole_set_can_name_are_left_to_one_process(
     """Workers name files by each media type's own name; if the whole set names one otherwise
     (two types wanting one name), what they wrote is dropped and one process builds."""
     one = build(site, tmp_path / "one", jobs=1)
-    monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
     monkeypatch.setattr(export, "_natural", lambda media_type: "x-" + media_type.split("/")[1])
-    results = []
-    real = export._export_parallel
-
-    def recording(*args: Any) -> Any:
-        results.append(real(*args))
-        return results[-1]
-
-    monkeypatch.setattr(export, "_export_parallel", recording)
+    results = _parallel_results(monkeypatch)
     two = build(site, tmp_path / "two", jobs=2)
     assert results == [None]
     assert two.build_id == one.build_id
