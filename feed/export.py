@@ -991,7 +991,7 @@ class _Job:
     index: int
     rep: Variant
     mtime: int
-    files: tuple[str, ...]  # the first is written, the others are hard links to it (none)
+    file: str  # in root/
 
 
 def _newest(p: Plan) -> int:
@@ -1011,7 +1011,7 @@ def _jobs(p: Plan) -> list[_Job]:
         if entry.layer or entry.file in jobs:
             continue  # in an earlier build's folder, or written for another key
         mtime = entry.rep.modified if entry.rep.modified is not None else fallback
-        jobs[entry.file] = _Job(entry.key, entry.position, entry.rep, mtime, (entry.file,))
+        jobs[entry.file] = _Job(entry.key, entry.position, entry.rep, mtime, entry.file)
     return list(jobs.values())
 
 
@@ -1041,14 +1041,9 @@ def _write(path: Path | str, body: bytes, mtime: int) -> None:
 
 def _run(root: Path, work: Sequence[Work]) -> None:
     for job, body, coded in work:
-        first = root / job.files[0]
-        _write(first, body, job.mtime)
+        _write(root / job.file, body, job.mtime)
         if coded is not None:
-            _write(first.with_name(first.name + ".gz"), coded, job.mtime)
-        for other in job.files[1:]:
-            os.link(first, root / other)
-            if coded is not None:
-                os.link(first.with_name(first.name + ".gz"), root / (other + ".gz"))
+            _write(root / (job.file + ".gz"), coded, job.mtime)
 
 
 def _chunks(items: Iterable[Work], size: int = 64) -> Iterator[list[Work]]:
@@ -1341,7 +1336,7 @@ def build(
             distinct = {(e.layer, e.file): e.rep for e in p.entries}
             files = sum(2 if rep.gzip_etag else 1 for rep in distinct.values())
             size = sum(rep.size + rep.gzip_size for rep in distinct.values())
-            written = sum(len(j.files) * (2 if j.rep.gzip_etag else 1) for j in work)
+            written = sum(2 if j.rep.gzip_etag else 1 for j in work)
             layers = sorted({e.layer for e in p.entries if e.layer} | {build_id})
             record: dict[str, object] = {
                 "generator": GENERATOR,
@@ -1457,8 +1452,6 @@ class _Writer:
         self.done = self.pool.submit(self._run, root, source, work, max(1, jobs))
 
     def _run(self, root: Path, source: Source, work: Sequence[_Job], jobs: int) -> None:
-        for folder in sorted({os.path.dirname(f) for job in work for f in job.files} - {""}):
-            os.makedirs(root / folder, exist_ok=True)
         chunks = _chunks(_work(source, work))
         if jobs == 1:
             for chunk in chunks:
