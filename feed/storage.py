@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -275,8 +276,8 @@ class SQLiteStore:
     ) -> list[SaveResult]:
         """Store all items in one transaction, as save number `write` (default: the next), with
         the resources they change (`prepared`: then the prepared state is this write's)."""
-        slugs = [item.article.slug for item in items]
-        duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
+        counts = Counter(item.article.slug for item in items)  # (list.count: quadratic)
+        duplicates = sorted(slug for slug, count in counts.items() if count > 1)
         if duplicates:
             raise StorageError("the same slug appears more than once: " + ", ".join(duplicates))
         results = []

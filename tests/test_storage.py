@@ -112,3 +112,13 @@ def test_a_version_1_store_is_migrated_and_keeps_its_articles(tmp_path, article)
     store.save([_incoming(changed)])
     assert store.written()[article.slug] == ("000000000000", "000000000001")
     store.close()
+
+
+def test_a_slug_twice_in_one_save_is_refused_and_nothing_stored(store, article):
+    """One save, two items with one slug: the error names the slug, and no item is stored (also
+    among many items: the check counts, it does not compare every pair)."""
+    others = [dataclasses.replace(article, slug=f"other-{i:05d}") for i in range(3000)]
+    twice = dataclasses.replace(article, title="The same slug again")
+    with pytest.raises(StorageError, match=f"more than once: {article.slug}$"):
+        store.save([_incoming(a) for a in [article, *others, twice]])
+    assert store.count() == 0
