@@ -16,7 +16,7 @@ from lxml import etree
 
 from . import __version__
 from .feeds import FeedPage, Tombstone
-from .markup import markdown_to_html
+from .html import content_html
 from .memo import IdentityCache
 from .model import Article
 from .settings import Settings
@@ -30,7 +30,6 @@ AT = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 §2
 
 
 def render_atom_page(page: FeedPage, settings: Settings) -> bytes:
-    urls = SiteURLs(settings.base_url)
     xml = bytes(feed_generator(page, settings).atom_str(pretty=True))
     if page.archive or page.tombstones:
         xml = extend(xml, page)
@@ -39,7 +38,7 @@ def render_atom_page(page: FeedPage, settings: Settings) -> bytes:
     # </feed>: a write re-renders every feed the article is in, and their other entries are
     # the same as before.
     entries = b"".join(
-        ENTRIES.get(a, settings.base_url, partial(_entry_xml, a, urls)) for a in page.entries
+        ENTRIES.get(a, settings, partial(_entry_xml, a, settings)) for a in page.entries
     )
     end = xml.rindex(b"</feed>")
     return xml[:end] + entries + xml[end:]
@@ -74,22 +73,22 @@ ENTRIES: IdentityCache[bytes] = IdentityCache(16384)
 
 def warm_entry(a: Article, settings: Settings) -> None:
     """Render and cache an article's entry now, so the next write's feeds splice it."""
-    urls = SiteURLs(settings.base_url)
-    ENTRIES.get(a, settings.base_url, partial(_entry_xml, a, urls))
+    ENTRIES.get(a, settings, partial(_entry_xml, a, settings))
 
 
-def _entry_xml(a: Article, urls: SiteURLs) -> bytes:
+def _entry_xml(a: Article, settings: Settings) -> bytes:
     """One entry as feedgen prints it inside a feed: from `  <entry>` to `  </entry>\n`."""
     fg = FeedGenerator()
-    fg.id(urls.home)
+    fg.id(SiteURLs(settings.base_url).home)
     fg.title("-")
     fg.updated(a.modified)
-    add_entry(fg, a, urls)
+    add_entry(fg, a, settings)
     xml = bytes(fg.atom_str(pretty=True))
     return xml[xml.index(b"  <entry>") : xml.rindex(b"</feed>")]
 
 
-def add_entry(fg: FeedGenerator, a: Article, urls: SiteURLs) -> None:
+def add_entry(fg: FeedGenerator, a: Article, settings: Settings) -> None:
+    urls = SiteURLs(settings.base_url)
     fe = fg.add_entry(order="append")
     fe.id(urls.article_id(a.slug))
     fe.title(a.title)
@@ -100,7 +99,7 @@ def add_entry(fg: FeedGenerator, a: Article, urls: SiteURLs) -> None:
     fe.link(href=urls.agent(a.slug), rel="alternate", type="application/ld+json")
     if a.standfirst:
         fe.summary(a.standfirst)
-    fe.content(markdown_to_html(a.body, urls.page(a.slug)), type="html")
+    fe.content(content_html(a, settings), type="html")
     fe.category(term=slugify(a.beat), label=a.beat, scheme=urls.beats)
     for tag in a.tags:
         fe.category(term=slugify(tag), label=tag, scheme=urls.tags)

@@ -10,11 +10,12 @@ from .jsonld import dumps
 from .markup import markdown_to_html
 from .media import AGENT_MEDIA
 from .model import Article
+from .policies import PolicyPage
 from .schemaorg import schema_org_block
 from .settings import Settings
 from .urls import SiteURLs, slugify
 
-__all__ = ["render_html", "render_index", "script_json"]
+__all__ = ["content_html", "render_html", "render_index", "render_policy_html", "script_json"]
 
 _STYLE = (
     "body{font:1.05rem/1.6 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;"
@@ -75,7 +76,15 @@ def render_html(article: Article, settings: Settings) -> bytes:
     a = article
     head = (
         f'<meta name="description" content="{escape(a.standfirst)}">\n'
-        + (f'<meta property="og:image" content="{escape(a.image)}">\n' if a.image else "")
+        + "".join(
+            f'<meta property="{name}" content="{escape(value)}">\n'
+            for name, value in zip(
+                ("og:image", "og:image:alt"),
+                a.lead_image(settings.site_image, settings.site_image_alt),
+                strict=True,
+            )
+            if value
+        )
         + f'<link rel="canonical" href="{escape(urls.page(a.slug))}">\n'
         f'<link rel="alternate" type="application/ld+json" title="Agent view (JSON-LD)" '
         f'href="{escape(urls.agent(a.slug))}">\n'
@@ -101,9 +110,7 @@ def render_html(article: Article, settings: Settings) -> bytes:
     if a.modified != a.published:
         parts.append(f", updated {_time(a.modified)}")
     parts.append(f" by {escape(a.creator)}.</p>\n")
-    parts.append(_disclosure(a, settings))
-    if a.status in ("corrected", "retracted"):
-        parts.append(f'<p class="notice" role="status">This article has been {a.status}.</p>\n')
+    parts.append(_provenance(a, settings))
     parts.append("</header>\n")
     if a.image:
         parts.append(
@@ -143,9 +150,20 @@ def render_html(article: Article, settings: Settings) -> bytes:
     return _page(settings, f"{a.title} — {settings.site_name}", head, "".join(parts))
 
 
-def _disclosure(a: Article, settings: Settings) -> str:
+def _provenance(a: Article, settings: Settings) -> str:
+    """The status notice (if any) and the AI disclosure, as every HTML view shows them."""
     policy = f'<a href="{escape(settings.ai_policy_url)}">AI policy</a>'
-    return f'<p class="disclosure" role="note">{escape(a.disclosure_sentence)} {policy}.</p>\n'
+    notice = a.status_notice
+    return (
+        f'<p class="notice" role="status">{escape(notice)}</p>\n' if notice else ""
+    ) + f'<p class="disclosure" role="note">{escape(a.disclosure_sentence)} {policy}.</p>\n'
+
+
+def content_html(a: Article, settings: Settings) -> str:
+    """An article's content in every feed format (Atom, RSS, JSON Feed): its status notice and
+    AI disclosure, then the body, links absolute; so a feed reader is told what the page says."""
+    body = markdown_to_html(a.body, SiteURLs(settings.base_url).page(a.slug))
+    return _provenance(a, settings) + body
 
 
 def render_index(
@@ -187,3 +205,22 @@ def render_index(
     )
     head = f'<link rel="canonical" href="{escape(page_url or urls.home)}">\n'
     return _page(settings, title, head + _feed_links(settings, feeds), body)
+
+
+def render_policy_html(page: PolicyPage, settings: Settings) -> bytes:
+    """A bundled policy page, as an article page looks (and linking its Markdown, as an article
+    page links its agent view)."""
+    head = (
+        f'<meta name="description" content="{escape(page.summary)}">\n'
+        f'<link rel="canonical" href="{escape(page.url)}">\n'
+        f'<link rel="alternate" type="text/markdown" title="Markdown" '
+        f'href="{escape(page.url)}.md">\n' + _feed_links(settings)
+    )
+    body = (
+        f"<article>\n<header>\n<h1>{escape(page.title)}</h1>\n"
+        f'<p class="standfirst">{escape(page.summary)}</p>\n</header>\n'
+        + markdown_to_html(page.body, page.url)
+        + f'<footer><p class="meta">For machines: this page as <a href="{escape(page.url)}.md" '
+        'type="text/markdown">Markdown</a></p></footer>\n</article>\n'
+    )
+    return _page(settings, f"{page.title} — {settings.site_name}", head, body)

@@ -20,8 +20,8 @@ from functools import partial
 from typing import Any
 
 from .feeds import FeedPage
+from .html import content_html
 from .jsonld import dumps
-from .markup import markdown_to_html
 from .memo import IdentityCache
 from .model import Article
 from .settings import Settings
@@ -58,7 +58,7 @@ def render_json_feed(page: FeedPage, settings: Settings) -> bytes:
     # pages of every feed the article is in, and their other entries have not changed.
     head = dumps(doc).decode()[: -len("\n}\n")]
     items = ",\n".join(
-        ITEMS.get(a, settings.base_url, partial(_item_text, a, urls)) for a in page.entries
+        ITEMS.get(a, settings, partial(_item_text, a, settings)) for a in page.entries
     )
     return f'{head},\n  "items": [\n{items}\n  ]\n}}\n'.encode()
 
@@ -68,22 +68,22 @@ ITEMS: IdentityCache[str] = IdentityCache(16384)
 
 def warm_item(a: Article, settings: Settings) -> None:
     """Render and cache an article's item now, so the next write's feeds splice it."""
-    urls = SiteURLs(settings.base_url)
-    ITEMS.get(a, settings.base_url, partial(_item_text, a, urls))
+    ITEMS.get(a, settings, partial(_item_text, a, settings))
 
 
-def _item_text(a: Article, urls: SiteURLs) -> str:
+def _item_text(a: Article, settings: Settings) -> str:
     """One item as it appears inside the document's `items` array (indented two levels)."""
-    text = dumps(_item(a, urls)).decode()[:-1]
+    text = dumps(_item(a, settings)).decode()[:-1]
     return "\n".join("    " + line for line in text.split("\n"))
 
 
-def _item(a: Article, urls: SiteURLs) -> dict[str, Any]:
+def _item(a: Article, settings: Settings) -> dict[str, Any]:
+    urls = SiteURLs(settings.base_url)
     item: dict[str, Any] = {
         "id": urls.article_id(a.slug),
         "url": urls.page(a.slug),
         "title": a.title,
-        "content_html": markdown_to_html(a.body, urls.page(a.slug)),
+        "content_html": content_html(a, settings),
     }
     if a.standfirst:
         item["summary"] = a.standfirst
@@ -100,6 +100,8 @@ def _item(a: Article, urls: SiteURLs) -> dict[str, Any]:
         "status": a.status,
         "beat": a.beat,
         "editor": {"name": a.editor.name, "role": a.editor.role},
+        # the day a person verified it, or null: an unverified article has not been verified
+        "reviewed": a.reviewed.date().isoformat() if a.reviewed else None,
         "ai_act_article_50": a.ai_act_basis,
     }
     return item

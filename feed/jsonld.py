@@ -122,8 +122,9 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
     status = STATUS_TERMS[article.status]
     checker = article.fact_check_tool
     sources = article.fact_check.sources
-    reviewed = article.date_reviewed
+    reviewed = article.reviewed  # only a review that happened (none when unverified)
     drafting_tools = [urls.tool_id(t.name) for t in article.drafting_tools]
+    image, image_alt = article.lead_image(settings.site_image, settings.site_image_alt)
     fact_checked = checker is not None
 
     nodes: list[Node] = [
@@ -146,6 +147,8 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
                 "editor": ref(editor_id),
                 "accountablePerson": ref(editor_id),
                 "publishingPrinciples": settings.ai_policy_url,
+                # the disclosure every view shows, true for the article's status
+                "creditText": article.disclosure_sentence,
                 "aiActArticle50Basis": AI_ACT_BASIS_TERMS[article.ai_act_basis],
                 "citation": [ref(s.url) for s in sources],
                 "correction": [
@@ -154,7 +157,7 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
                 "mainEntityOfPage": ids.page,
                 "url": ids.page,
                 "encoding": [ref(urls.agent_as(article.slug, m.extension)) for m in AGENT_MEDIA],
-                "image": ref(article.image) if article.image else None,
+                "image": ref(image),
                 "articleBody": article.body,
                 "prov:wasGeneratedBy": ids.drafting if article.ai_drafted else None,
                 "prov:wasAttributedTo": org_id,
@@ -268,6 +271,11 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
     nodes.extend(
         drop_empty({"@id": s.url, "@type": "CreativeWork", "url": s.url, "name": s.title})
         for s in sources
+    )
+    nodes.append(
+        drop_empty(
+            {"@id": image, "@type": "ImageObject", "contentUrl": image, "caption": image_alt}
+        )
     )
     nodes.extend(
         {

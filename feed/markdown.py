@@ -11,10 +11,11 @@ from typing import Any
 import yaml
 
 from .model import Article
+from .policies import PolicyPage, markdown_text
 from .settings import Settings
 from .urls import SiteURLs
 
-__all__ = ["front_matter", "render_markdown"]
+__all__ = ["front_matter", "render_markdown", "render_policy_markdown"]
 
 
 def front_matter(article: Article, settings: Settings) -> dict[str, Any]:
@@ -40,9 +41,13 @@ def front_matter(article: Article, settings: Settings) -> dict[str, Any]:
         }
     if a.fact_check_tool is not None:
         matter["fact_checked_with"] = str(a.fact_check_tool)
-    matter["verified_by"] = {"name": a.editor.name, "role": a.editor.role}
-    if a.date_reviewed:
-        matter["reviewed"] = a.date_reviewed.isoformat()
+    matter["editor"] = {"name": a.editor.name, "role": a.editor.role}
+    # only a review that happened: an unverified article has none
+    if a.reviewed:
+        matter["verified_by"] = {"name": a.editor.name, "role": a.editor.role}
+        matter["reviewed"] = a.reviewed.isoformat()
+    else:
+        matter["verified"] = False
     matter["ai_act_article_50"] = a.ai_act_basis
     matter["ai_policy"] = settings.ai_policy_url
     if a.fact_check.sources:
@@ -65,8 +70,8 @@ def render_markdown(article: Article, settings: Settings) -> bytes:
     parts = [f"---\n{head}---\n\n# {a.title}\n\n"]
     if a.standfirst:
         parts.append(f"**{a.standfirst}**\n\n")
-    if a.status in ("corrected", "retracted"):
-        parts.append(f"> **This article has been {a.status}.**\n\n")
+    if a.status_notice:
+        parts.append(f"> **{a.status_notice}**\n\n")
     parts.append(f"*{a.disclosure_sentence}* [AI policy]({settings.ai_policy_url})\n\n")
     parts.append(a.body.strip() + "\n")
     if a.corrections:
@@ -77,3 +82,16 @@ def render_markdown(article: Article, settings: Settings) -> bytes:
         parts.append(f"\n## Sources{checker}\n\n")
         parts.extend(f"- [{s.title or s.url}]({s.url})\n" for s in a.fact_check.sources)
     return "".join(parts).encode()
+
+
+def render_policy_markdown(page: PolicyPage, settings: Settings) -> bytes:
+    """A bundled policy page as Markdown, with front matter as an article's Markdown view has."""
+    matter = {
+        "title": page.title,
+        "url": page.url,
+        "summary": page.summary,
+        "language": settings.language,
+        "publisher": settings.organization,
+    }
+    head = yaml.safe_dump(matter, sort_keys=False, allow_unicode=True, width=1_000_000)
+    return f"---\n{head}---\n\n# {markdown_text(page.title)}\n\n{page.body.strip()}\n".encode()

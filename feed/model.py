@@ -25,6 +25,7 @@ STATUSES = ("unverified", "verified", "updated", "corrected", "retracted")
 # "disclosed": the text says it was AI-generated; "editorial-responsibility": the exemption for
 # text under human review with a person holding editorial responsibility; "not-in-scope".
 AI_ACT_BASES = ("disclosed", "editorial-responsibility", "not-in-scope")
+EXEMPT = "editorial-responsibility"
 
 
 @dataclass(frozen=True)
@@ -131,17 +132,21 @@ class Article:
     def ai_act_basis(self) -> str:
         """Which branch of Art. 50(4) applies (one of AI_ACT_BASES), derived from the fields.
 
-        An explicit basis wins. 'compliant' (the newsroom's shorthand) means: disclosed when the
-        article carries an AI disclosure, else the editorial-responsibility exemption when a named
-        editor reviewed it. Text not drafted by AI is not in scope.
+        An explicit basis wins, except that the editorial-responsibility exemption needs a human
+        review: an unverified article cannot rely on it. 'compliant' (the newsroom's shorthand)
+        means: disclosed when the article carries an AI disclosure, else the exemption when a
+        named editor reviewed it. Text not drafted by AI is not in scope. Every view discloses
+        AI drafting (`disclosure_sentence`), so an AI-drafted article without a review is
+        disclosed.
         """
-        if self.ai_act_article50 in AI_ACT_BASES:
-            return self.ai_act_article50
-        if self.disclosure is not None and self.disclosure.ai_drafted:
-            return "disclosed"
-        if not self.tools and (self.disclosure is None or not self.disclosure.ai_drafted):
+        explicit = self.ai_act_article50
+        if explicit in AI_ACT_BASES and (explicit != EXEMPT or self.reviewed is not None):
+            return explicit
+        if not self.ai_drafted:
             return "not-in-scope"
-        return "editorial-responsibility"
+        if (self.disclosure is not None and self.disclosure.ai_drafted) or self.reviewed is None:
+            return "disclosed"
+        return EXEMPT
 
     def settled(self, previous: Article | None) -> Article:
         """This article as the next revision after `previous`: a minor change keeps the
@@ -151,19 +156,54 @@ class Article:
         return self
 
     @property
+    def reviewed(self) -> datetime | None:
+        """When a person verified this article, if one did: an unverified article has not been
+        reviewed, whatever date its input gives (the parser warns about such a date)."""
+        return None if self.status == "unverified" else self.date_reviewed
+
+    @property
     def disclosure_sentence(self) -> str:
-        """The AI disclosure every human-readable view shows, from the model (not the input
-        text): who drafted it with what, what checked it, who verified it and when."""
-        text = ""
+        """The AI disclosure every view shows, from the model (not the input text), true for
+        each status: who drafted it with what, what checked it, and whether and when a person
+        verified it."""
+        sentences = []
         if self.ai_drafted:
             tools = ", ".join(str(t) for t in self.drafting_tools)
-            text = "Drafted by an AI agent" + (f" using {tools}" if tools else "") + ". "
+            sentences.append("Drafted by an AI agent" + (f" using {tools}" if tools else "") + ".")
         if self.fact_check_tool is not None:
-            text += f"Fact-checked with {self.fact_check_tool}. "
-        text += f"Verified by {self.editor}"
-        if self.date_reviewed:
-            text += f", on {self.date_reviewed.date().isoformat()}"
-        return text + "."
+            sentences.append(f"Fact-checked with {self.fact_check_tool}.")
+        reviewed = self.reviewed
+        if reviewed is None:
+            sentences.append(f"Not yet verified by a person. Responsible editor: {self.editor}.")
+        else:
+            sentences.append(f"Verified by {self.editor}, on {_day(reviewed)}.")
+        if self.status == "updated" and self.modified.date() > (reviewed or self.modified).date():
+            sentences.append(f"Updated on {_day(self.modified)}, after that verification.")
+        return " ".join(sentences)
+
+    @property
+    def status_notice(self) -> str:
+        """What a reader must know before reading, by status ("" when nothing): that it is not
+        verified, when and how it was corrected, or when and why it was retracted."""
+        if self.status == "unverified":
+            return "This article has not been verified by a person yet."
+        if self.status == "corrected":
+            if not self.corrections:
+                return (
+                    f"This article was corrected on {_day(self.modified)}; "
+                    "the newsroom has not said what was corrected."
+                )
+            last = self.corrections[-1]
+            return f"This article was corrected on {_day(last.date)}: {last.text}"
+        if self.status == "retracted":  # when and why, as its tombstones say (feeds.tombstone)
+            reason = self.corrections[-1].text if self.corrections else "no reason was given."
+            return f"This article was retracted on {_day(self.modified)}: {reason}"
+        return ""
+
+    def lead_image(self, site_image: str, site_image_alt: str) -> tuple[str, str]:
+        """(URL, alt text) of the image that stands for the article: its own, or the site's
+        (so that every NewsArticle has one, as Google's Article guidance recommends)."""
+        return (self.image, self.image_alt) if self.image else (site_image, site_image_alt)
 
     @property
     def ai_drafted(self) -> bool:
@@ -211,6 +251,11 @@ class Article:
         )
         d["extra"] = tuple((k, v) for k, v in d["extra"])
         return cls(**d)
+
+
+def _day(moment: datetime) -> str:
+    """The calendar day of a moment, in its own offset (as the article gives it)."""
+    return moment.date().isoformat()
 
 
 def _jsonable(value: Any) -> Any:

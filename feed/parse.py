@@ -186,6 +186,28 @@ def parse_article(
             f"unknown value {basis!r}",
             "one of compliant, " + ", ".join(AI_ACT_BASES),
         )
+    # What is published must be true: no review, exemption or correction that did not happen.
+    if status == "unverified":
+        if reviewed is not None:
+            c.warn(
+                "dateReviewed",
+                "is given, but the article is unverified: no review is published",
+                "no dateReviewed until an editor verifies it (then status verified)",
+            )
+        if basis == "editorial-responsibility":
+            c.warn(
+                "aiActArticle50",
+                "the editorial-responsibility exemption needs a human review, and the article "
+                "is unverified: it is published as disclosed",
+                "disclosed, until an editor verifies it",
+            )
+    if status == "corrected" and not values.get("corrections"):
+        c.warn(
+            "corrections",
+            "none for a corrected article: readers are told only when it was corrected",
+            "- date: 2026-06-03\n    text: what was corrected",
+            line=fm.lines.get("creativeWorkStatus", 1),
+        )
 
     minor_text = text_field("minor").lower()
     if minor_text not in ("", "true", "false", "yes", "no"):
@@ -219,7 +241,15 @@ def parse_article(
         standfirst=text_field("standfirst"),
     )
     standfirst = parts.standfirst
-    if (
+    if parts.disclosure and parts.disclosure.verified_by and status == "unverified":
+        c.warn(
+            "disclosure",
+            f"says 'Verified by {parts.disclosure.verified_by.name}', but the article is "
+            "unverified: every view says it is not yet verified",
+            "no 'Verified by' until an editor verifies it",
+            line=parts.disclosure_line,
+        )
+    elif (
         parts.disclosure
         and parts.disclosure.verified_by
         and editor

@@ -23,7 +23,7 @@ from lxml import etree
 
 from . import __version__
 from .feeds import FeedPage
-from .markup import markdown_to_html
+from .html import content_html
 from .model import Article
 from .settings import Settings
 from .urls import SiteURLs
@@ -38,7 +38,6 @@ NSMAP = {"atom": ATOM, "content": CONTENT, "dc": DC}
 
 def render_rss(page: FeedPage, settings: Settings) -> bytes:
     """One feed page as an RSS 2.0 document (UTF-8, with an XML declaration)."""
-    urls = SiteURLs(settings.base_url)
     rss = etree.Element("rss", nsmap=NSMAP, version="2.0")
     channel = etree.SubElement(rss, "channel")
     _text(channel, "title", page.title)
@@ -55,18 +54,19 @@ def render_rss(page: FeedPage, settings: Settings) -> bytes:
         for hub in settings.websub_hubs:
             etree.SubElement(channel, f"{{{ATOM}}}link", href=hub, rel="hub")
     for a in page.entries:
-        _item(channel, a, urls)
+        _item(channel, a, settings)
     etree.indent(rss, space="  ")
     return bytes(etree.tostring(rss, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
-def _item(channel: etree._Element, a: Article, urls: SiteURLs) -> None:
+def _item(channel: etree._Element, a: Article, settings: Settings) -> None:
+    urls = SiteURLs(settings.base_url)
     item = etree.SubElement(channel, "item")
     _text(item, "title", a.title)
     _text(item, "link", urls.page(a.slug))
     if a.standfirst:
         _text(item, "description", a.standfirst)
-    _text(item, f"{{{CONTENT}}}encoded", markdown_to_html(a.body, urls.page(a.slug)))
+    _text(item, f"{{{CONTENT}}}encoded", content_html(a, settings))
     _text(item, "guid", urls.article_id(a.slug)).set("isPermaLink", "false")
     _text(item, "pubDate", rfc822(a.published))
     _text(item, "category", a.beat).set("domain", urls.beats)

@@ -46,10 +46,10 @@ def schema_org_block(article: Article, settings: Settings) -> Node:
                     "@type": "WebPage",
                     "@id": ids.page,
                     "url": ids.page,
-                    "lastReviewed": (
-                        article.date_reviewed.date().isoformat() if article.date_reviewed else None
-                    ),
-                    "reviewedBy": editor if article.date_reviewed else None,
+                    "lastReviewed": article.reviewed.date().isoformat()
+                    if article.reviewed
+                    else None,
+                    "reviewedBy": editor if article.reviewed else None,
                 }
             ),
             "url": ids.page,
@@ -73,7 +73,8 @@ def schema_org_block(article: Article, settings: Settings) -> Node:
             },
             "digitalSourceType": ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
             "publishingPrinciples": settings.ai_policy_url,
-            "image": [article.image] if article.image else None,
+            "creditText": article.disclosure_sentence,
+            "image": [article.lead_image(settings.site_image, settings.site_image_alt)[0]],
             "isAccessibleForFree": True,
             "citation": [
                 drop_empty({"@type": "CreativeWork", "url": s.url, "name": s.title})

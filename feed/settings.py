@@ -13,6 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .static import SITE_IMAGE_PATH
+from .urls import is_http_url
+
 __all__ = ["DEFAULT_DB", "Settings", "SettingsError"]
 
 # `feed serve` with no database setting uses this file and fills it with the bundled samples.
@@ -52,6 +55,9 @@ class Settings:
     ai_policy_url: str = ""  # default: {base_url}/ai-policy
     fact_checking_policy_url: str = ""  # default: {base_url}/fact-checking
     corrections_policy_url: str = ""  # default: {base_url}/corrections
+    # the image of every article that has none of its own; default: the bundled one
+    site_image: str = ""  # default: {base_url}/static/site-image.png
+    site_image_alt: str = ""  # its alt text; default: the site's name
     feed_size: int = 50  # entries per feed document and per collection page
     websub_hubs: tuple[str, ...] = ()  # WebSub hubs announced with rel="hub" (comma-separated)
     # Notifying the hubs after a write (feed/websub.py): tries per notification, the delay before
@@ -111,9 +117,17 @@ class Settings:
             ("ai_policy_url", "/ai-policy"),
             ("fact_checking_policy_url", "/fact-checking"),
             ("corrections_policy_url", "/corrections"),
+            ("site_image", SITE_IMAGE_PATH),
         ):
             if not getattr(self, name):
                 object.__setattr__(self, name, self.base_url + path)
+            if not is_http_url(getattr(self, name)):
+                raise SettingsError(
+                    f"{name}: {getattr(self, name)!r} is not an absolute http(s) URL "
+                    "(expected e.g. https://news.example/about/ai)"
+                )
+        if not self.site_image_alt:
+            object.__setattr__(self, "site_image_alt", self.site_name)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -48,14 +48,16 @@ from .history import (
     render_revision,
     render_revisions,
 )
-from .html import render_index
+from .html import render_index, render_policy_html
 from .jsonfeed import render_json_feed, warm_item
 from .jsonld import render_agent_view
+from .markdown import render_policy_markdown
 from .media import AGENT_MEDIA
 from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
 from .parallel import parallel_map
+from .policies import POLICY_DATE, policy_pages
 from .prepared import ResourceTable, decode_all, encode_all, fingerprint
 from .representation import (
     Compressor,
@@ -67,6 +69,7 @@ from .representation import (
 )
 from .rss import render_rss
 from .settings import Settings
+from .static import SITE_IMAGE_DATE, SITE_IMAGE_PATH, site_image
 from .storage import Incoming, Prepared, Store
 from .urls import SiteURLs, slugify
 from .vocabulary import vocabulary_documents
@@ -220,7 +223,8 @@ class Site:
         self.events: list[Event] = []  # the changes feed, in cursor order
         self.chunk_changed: dict[int, datetime] = {}  # sitemap chunk -> its newest change
         self.resources = ResourceTable(
-            vocabulary_resources(settings), budget=settings.cache_mb << 20
+            {**vocabulary_resources(settings), **page_resources(settings)},
+            budget=settings.cache_mb << 20,
         )
         self._keys: dict[ListKey, frozenset[str]] = {}  # the paths each list key serves
         self.fingerprint = fingerprint(settings)
@@ -1133,4 +1137,30 @@ def vocabulary_resources(settings: Settings) -> dict[str, Resource]:
     out["/vocab/shapes.ttl"] = Representation(
         docs["shapes"], "text/turtle", released, VOCAB_CACHE, CORS
     )
+    return out
+
+
+def page_resources(settings: Settings) -> dict[str, Resource]:
+    """The site's own pages that are not articles, built once (they change only with the
+    program and the settings): the bundled policy pages every article links (HTML, and Markdown
+    at `.md`), and the bundled site image that stands in for an article without one."""
+    out: dict[str, Resource] = {}
+    for page in policy_pages(settings):
+        link = _link_header(
+            [(page.url, "canonical", ""), (page.url + ".md", "alternate", "text/markdown")]
+        )
+        out[page.path] = Representation(
+            render_policy_html(page, settings), HTML, POLICY_DATE, DISCOVERY_CACHE, (link,)
+        )
+        out[page.path + ".md"] = Representation(
+            render_policy_markdown(page, settings),
+            AGENT_FORMATS["md"].media_type,
+            POLICY_DATE,
+            DISCOVERY_CACHE,
+            CORS,
+        )
+    if settings.site_image == settings.base_url + SITE_IMAGE_PATH:
+        out[SITE_IMAGE_PATH] = Representation(
+            site_image(), "image/png", SITE_IMAGE_DATE, VOCAB_CACHE, CORS
+        )
     return out

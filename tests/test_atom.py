@@ -357,10 +357,9 @@ def test_retracted_article_is_an_rfc6721_tombstone(
 def whole_document(page: FeedPage, settings: Settings) -> bytes:
     """The feed as feedgen prints it with every entry added to the generator (how
     render_atom_page worked before it spliced cached entries): the reference."""
-    urls = SiteURLs(settings.base_url)
     fg = feed.atom.feed_generator(page, settings)
     for a in page.entries:
-        feed.atom.add_entry(fg, a, urls)
+        feed.atom.add_entry(fg, a, settings)
     xml = bytes(fg.atom_str(pretty=True))
     return feed.atom.extend(xml, page) if page.archive or page.tombstones else xml
 

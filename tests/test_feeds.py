@@ -197,6 +197,13 @@ def body_text(a: Article) -> str:
     return html_text(MarkdownIt("js-default", {"html": False}).render(a.body))
 
 
+def content_text(a: Article) -> str:
+    """What an entry's content says: the status notice (if any), the AI disclosure with its
+    policy link, then the whole body."""
+    notice = [a.status_notice] if a.status_notice else []
+    return " ".join([*notice, a.disclosure_sentence, "AI policy.", body_text(a)])
+
+
 def atom_links(element: etree._Element, rel: str) -> list[str]:
     return [link.get("href") for link in element.findall("a:link", NS) if link.get("rel") == rel]
 
@@ -502,8 +509,9 @@ def test_entry_ids_are_the_same_in_atom_json_feed_and_rss(served: Served):
 @pytest.mark.parametrize("served", SITES, indirect=True)
 def test_entries_link_both_views_and_carry_the_full_body_with_absolute_links(served: Served):
     """Every entry of every feed (archives included: as first published) links its HTML page and
-    its JSON-LD agent view, has the standfirst as summary, the whole body as HTML whose every
-    href/src is absolute, and categories with schemes; the linked views answer."""
+    its JSON-LD agent view, has the standfirst as summary, the status notice, AI disclosure and
+    whole body as HTML whose every href/src is absolute, and categories with schemes; the linked
+    views answer."""
     linked: dict[str, str] = {}
     seen = 0
     for path, feed in served.feeds.items():
@@ -524,7 +532,7 @@ def test_entries_link_both_views_and_carry_the_full_body_with_absolute_links(ser
                 content = entry.find("a:content", NS)
                 assert content.get("type") == "html", where
                 assert_absolute(content.text, where)
-                assert html_text(content.text) == body_text(a), where
+                assert html_text(content.text) == content_text(a), where
                 categories = {
                     (c.get("scheme"), c.get("term"), c.get("label"))
                     for c in entry.findall("a:category", NS)
@@ -544,7 +552,7 @@ def test_entries_link_both_views_and_carry_the_full_body_with_absolute_links(ser
                 assert item["_agentry"]["agent_view"] == URLS.agent(a.slug), where
                 assert item["summary"] == a.standfirst, where
                 assert_absolute(item["content_html"], where)
-                assert html_text(item["content_html"]) == body_text(a), where
+                assert html_text(item["content_html"]) == content_text(a), where
                 seen += 1
         else:
             for item in rss_channel(feed.response.content).findall("item"):
@@ -554,7 +562,7 @@ def test_entries_link_both_views_and_carry_the_full_body_with_absolute_links(ser
                 assert item.findtext("description") == a.standfirst, where
                 content = item.findtext("content:encoded", namespaces=NS)
                 assert_absolute(content, where)
-                assert html_text(content) == body_text(a), where
+                assert html_text(content) == content_text(a), where
                 domains = {(c.get("domain"), c.text) for c in item.findall("category")}
                 assert domains == {(URLS.beats, a.beat)} | {(URLS.tags, t) for t in a.tags}
                 seen += 1

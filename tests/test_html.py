@@ -148,10 +148,12 @@ def test_sample_pages_list_their_sources_as_links(articles: list[Article], setti
 def test_corrected_sample_shows_its_correction(
     articles: list[Article], settings: Settings, slug: str, status: str, correction: str, day: str
 ):
-    """A corrected or retracted sample shows a status notice and its dated correction text."""
+    """A corrected or retracted sample shows a status notice saying when and what, and its dated
+    correction text."""
     doc = parse(render_html(sample(articles, slug), settings))
     notices = doc.xpath("//*[@role='status']")
-    assert [text_of(n) for n in notices] == [f"This article has been {status}."]
+    assert len(notices) == 1
+    assert text_of(notices[0]).startswith(f"This article was {status} on {day}: {correction}")
     items = doc.xpath("//section[contains(@class, 'corrections')]//li")
     assert len(items) == 1
     assert correction in text_of(items[0])

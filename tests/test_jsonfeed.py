@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import feedparser
+import lxml.html
 import pytest
 
 from feed.atom import render_atom_page
@@ -284,14 +285,19 @@ def test_item_ids_equal_the_atom_entry_ids(pages: list[FeedPage], settings: Sett
 
 
 def test_items_carry_the_article(main: dict[str, Any], articles: list[Article], settings: Settings):
-    """Each item has the page URL, title, HTML body, standfirst, both dates, tags and author."""
+    """Each item has the page URL, title, the AI disclosure and the HTML body, standfirst, both
+    dates, tags and author."""
     urls = SiteURLs(settings.base_url)
     by_id = {urls.article_id(a.slug): a for a in articles}
     for item in main["items"]:
         a = by_id[item["id"]]
         assert item["url"] == urls.page(a.slug)
         assert item["title"] == a.title
-        assert item["content_html"] == markdown_to_html(a.body)
+        assert item["content_html"].endswith(markdown_to_html(a.body))
+        (disclosure,) = lxml.html.fragment_fromstring(
+            item["content_html"], create_parent="div"
+        ).find_class("disclosure")
+        assert disclosure.text_content() == a.disclosure_sentence + " AI policy."
         assert item["summary"] == a.standfirst
         assert datetime.fromisoformat(item["date_published"]) == a.published
         assert datetime.fromisoformat(item["date_modified"]) == a.modified
@@ -301,7 +307,8 @@ def test_items_carry_the_article(main: dict[str, Any], articles: list[Article], 
 
 
 def test_agentry_extension(main: dict[str, Any], articles: list[Article], settings: Settings):
-    """Each item's `_agentry` object has the agent view, status, beat, editor and Art. 50 basis."""
+    """Each item's `_agentry` object has the agent view, status, beat, editor, the day a person
+    verified it (null when none did) and Art. 50 basis."""
     urls = SiteURLs(settings.base_url)
     by_id = {urls.article_id(a.slug): a for a in articles}
     for item in main["items"]:
@@ -312,6 +319,7 @@ def test_agentry_extension(main: dict[str, Any], articles: list[Article], settin
             "status": a.status,
             "beat": a.beat,
             "editor": {"name": a.editor.name, "role": a.editor.role},
+            "reviewed": a.date_reviewed.date().isoformat() if a.status != "unverified" else None,
             "ai_act_article_50": a.ai_act_basis,
         }
         assert item["_agentry"]["status"] in STATUSES

@@ -588,6 +588,7 @@ def test_base_url_moves_every_minted_id_but_not_the_vocabulary(
         ai_policy_url="",
         fact_checking_policy_url="",
         corrections_policy_url="",
+        site_image="",
     )
     old = settings.base_url
     for a in every_article:

@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 
 import feedparser
 import lxml.etree as etree
+import lxml.html
 import pytest
 
 from feed.feeds import EPOCH, FeedPage
@@ -71,12 +72,17 @@ def test_guids_are_the_article_ids(
 def test_items_carry_the_article(
     parsed: feedparser.FeedParserDict, pages: list[FeedPage], settings: Settings
 ):
-    """Each item has the title, standfirst, full HTML, categories and the creator."""
+    """Each item has the title, standfirst, the AI disclosure and full HTML, categories and the
+    creator."""
     urls = SiteURLs(settings.base_url)
     for entry, a in zip(parsed.entries, pages[0].entries, strict=True):
         assert entry.title == a.title
         assert entry.summary == a.standfirst
-        assert entry.content[0].value == markdown_to_html(a.body).strip()  # feedparser strips
+        # feedparser strips the value
+        assert entry.content[0].value.endswith(markdown_to_html(a.body).strip())
+        content = lxml.html.fragment_fromstring(entry.content[0].value, create_parent="div")
+        (disclosure,) = content.find_class("disclosure")
+        assert disclosure.text_content() == a.disclosure_sentence + " AI policy."
         assert {(t.term, t.scheme) for t in entry.tags} == {(a.beat, urls.beats)} | {
             (tag, urls.tags) for tag in a.tags
         }
@@ -102,7 +108,7 @@ def test_channel_elements(xml: bytes, pages: list[FeedPage], settings: Settings)
     items = channel.findall("item")
     for item, a in zip(items, pages[0].entries, strict=True):
         assert item.find("guid").get("isPermaLink") == "false"
-        assert item.findtext("content:encoded", namespaces=NS) == markdown_to_html(a.body)
+        assert item.findtext("content:encoded", namespaces=NS).endswith(markdown_to_html(a.body))
         assert item.findtext("dc:creator", namespaces=NS) == a.creator
 
 

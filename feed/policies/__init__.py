@@ -1,0 +1,93 @@
+"""The newsroom's policy pages, bundled: AI policy, fact-checking policy, corrections policy.
+
+Every article links them (`publishingPrinciples`, `verificationFactCheckingPolicy`,
+`correctionsPolicy`, and its AI disclosure). Each is Markdown in this package, with front matter
+(`title`, `summary`) and `$name` placeholders for the site's settings; the site serves it, rendered
+like an article, as HTML at `/ai-policy` (etc.) and Markdown at `/ai-policy.md`. A newsroom with
+its own page sets the matching setting (e.g. FEED_AI_POLICY_URL) to it: every link then leads
+there, and the bundled page is not served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.resources import files
+from string import Template
+
+import yaml
+
+from ..settings import Settings
+from ..urls import SiteURLs
+
+__all__ = ["POLICIES", "POLICY_DATE", "Policy", "PolicyPage", "policy_pages"]
+
+# When the bundled texts last changed: their Last-Modified (a fixed date, so bytes are stable).
+POLICY_DATE = datetime(2026, 12, 2, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str  # the file's stem and the default path: /ai-policy
+    setting: str  # the Settings field holding its URL
+
+
+POLICIES = (
+    Policy("ai-policy", "ai_policy_url"),
+    Policy("fact-checking", "fact_checking_policy_url"),
+    Policy("corrections", "corrections_policy_url"),
+)
+
+
+@dataclass(frozen=True)
+class PolicyPage:
+    """One bundled policy, with the site's settings filled in."""
+
+    path: str  # "/ai-policy"
+    url: str  # absolute
+    title: str  # plain text
+    summary: str  # plain text
+    body: str  # Markdown
+
+
+def policy_pages(settings: Settings) -> list[PolicyPage]:
+    """The bundled policies this site serves itself: those whose setting points at the site's
+    own default path (a newsroom that links its own page serves none of ours)."""
+    pages = []
+    for policy in POLICIES:
+        url = getattr(settings, policy.setting)
+        if url != f"{settings.base_url}/{policy.name}":
+            continue
+        text = files(__package__).joinpath(f"{policy.name}.md").read_text(encoding="utf-8")
+        _, head, body = text.split("---\n", 2)
+        matter = yaml.safe_load(head)
+        plain = _values(settings, lambda s: s)
+        pages.append(
+            PolicyPage(
+                path=f"/{policy.name}",
+                url=url,
+                title=Template(matter["title"]).substitute(plain),
+                summary=Template(matter["summary"]).substitute(plain),
+                body=Template(body).substitute(_values(settings, markdown_text)),
+            )
+        )
+    return pages
+
+
+def _values(settings: Settings, text: Callable[[str], str]) -> dict[str, str]:
+    """What the placeholders stand for: names as `text` writes them, URLs as they are."""
+    return {
+        "site_name": text(settings.site_name),
+        "organization": text(settings.organization),
+        "tombstone_days": str(settings.tombstone_days),
+        "ai_policy_url": settings.ai_policy_url,
+        "fact_checking_policy_url": settings.fact_checking_policy_url,
+        "corrections_policy_url": settings.corrections_policy_url,
+        "vocab_url": SiteURLs(settings.base_url).vocab,
+    }
+
+
+def markdown_text(text: str) -> str:
+    """Plain text for Markdown (TODO: the project's one escaping function)."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~&" else ch for ch in text)
