@@ -34,9 +34,14 @@ __all__ = ["KNOWN_FIELDS", "ParsedArticle", "clean_text", "parse_article"]
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG = 200
-# First path segments the service routes itself; an article there would be unreachable.
+# Names an article may not take, because the site serves something there: first path
+# segments (/{slug} would be another page), names under /agent/ (/agent/{slug} would be a
+# route), the stems of the site's own files, and the routes the design reserves for search and
+# MCP. An article there would be unreachable, or would replace a page every article links.
+# tests/test_links.py checks that every path the site serves is covered.
 RESERVED_SLUGS = frozenset(
     {
+        # first path segments
         "agent",
         "api",
         "beats",
@@ -45,10 +50,26 @@ RESERVED_SLUGS = frozenset(
         "vocab",
         "healthz",
         "static",
-        "sitemap",
+        "sitemaps",
+        "ai-policy",
+        "fact-checking",
+        "corrections",
+        "ask",
+        "mcp",
+        "well-known",
+        # the site's own files at the root (/robots.txt, /llms.txt, ...)
         "robots",
+        "sitemap",
+        "news-sitemap",
+        "llms",
+        "llms-full",
+        "opensearch",
+        "index",
+        # names under /agent/ that are not articles
         "changes",
         "revisions",
+        "search",
+        "sections",
     }
 )
 KNOWN_FIELDS = (
@@ -213,9 +234,29 @@ def parse_article(
     if minor_text not in ("", "true", "false", "yes", "no"):
         c.error("minor", f"{minor_text!r} is not a yes/no value", "true or false")
     minor = minor_text in ("true", "yes")
+    if isinstance(values.get("image"), dict):  # image: {url: ..., alt: ...}
+        given = values["image"]
+        unknown = sorted(set(given) - {"url", "alt"})
+        if unknown:
+            c.error("image", f"has unknown keys {', '.join(unknown)}", "{url: ..., alt: ...}")
+        if "alt" in given and values.get("imageAlt") is not None:
+            c.error("imageAlt", "is given twice (image.alt and imageAlt)", "one alt text")
+        values["image"], values["imageAlt"] = (
+            given.get("url"),
+            given.get("alt", values.get("imageAlt")),
+        )
+        fm.lines.setdefault("imageAlt", fm.lines.get("image", 1))
     image = text_field("image")
+    image_alt = text_field("imageAlt")
     if image and not is_http_url(image):
         c.error("image", f"{image!r} is not an absolute http(s) URL", "https://host/image.jpg")
+    elif image and not image_alt:
+        c.warn(
+            "imageAlt",
+            "missing: the image has no text for readers who cannot see it",
+            "imageAlt (or image: {url: ..., alt: ...}) describing the image",
+            line=fm.lines.get("image", 1),
+        )
     urls = SiteURLs(base_url) if base_url else None
     views = {}
     for key, mint in (("humanView", "page"), ("agentView", "agent")):
@@ -298,7 +339,7 @@ def parse_article(
         fact_check=parts.fact_check,
         corrections=corrections,
         image=image,
-        image_alt=text_field("imageAlt"),
+        image_alt=image_alt,
         minor=minor,
         extra=extra,
     )

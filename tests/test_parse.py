@@ -1562,3 +1562,50 @@ def test_every_known_field_is_accepted_without_warning() -> None:
         "https://a.example/lead.jpg",
         "A tidal barrier",
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "image", "warned", "errors"),
+    [
+        pytest.param(
+            {"image": "{url: 'https://a.example/lead.jpg', alt: 'A tidal barrier'}"},
+            ("https://a.example/lead.jpg", "A tidal barrier"),
+            set(),
+            set(),
+            id="mapping",
+        ),
+        pytest.param(
+            {"image": "https://a.example/lead.jpg"},
+            ("https://a.example/lead.jpg", ""),
+            {"imageAlt"},
+            set(),
+            id="no-alt-text",
+        ),
+        pytest.param(
+            {"image": "{url: 'https://a.example/lead.jpg', alt: A, size: 3}"},
+            None,
+            set(),
+            {"image"},
+            id="unknown-key",
+        ),
+        pytest.param(
+            {"image": "{url: 'https://a.example/lead.jpg', alt: A}", "imageAlt": "B"},
+            None,
+            set(),
+            {"imageAlt"},
+            id="alt-twice",
+        ),
+    ],
+)
+def test_an_image_comes_with_its_alt_text(
+    changes: dict[str, str], image: tuple[str, str] | None, warned: set[str], errors: set[str]
+) -> None:
+    """`image` is a URL with `imageAlt`, or a {url, alt} mapping; an image without alt text is a
+    warning, a mapping with unknown keys or a second alt text an error."""
+    text = yaml_article(changes)
+    if errors:
+        assert {p.field for p in rejection(text) if p.severity == "error"} == errors
+        return
+    result = parse(text)
+    assert {w.field for w in result.warnings} == warned
+    assert (result.article.image, result.article.image_alt) == image
