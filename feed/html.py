@@ -144,7 +144,10 @@ def render_html(article: Article, settings: Settings) -> bytes:
     parts.append(
         f'<footer><p class="meta">For machines: the <a href="{escape(urls.agent(a.slug))}" '
         f'type="application/ld+json">agent view</a> as {machine} · the '
-        f'<a href="{escape(urls.feed)}" type="application/atom+xml">Atom feed</a></p></footer>\n'
+        f'<a href="{escape(urls.feed)}" type="application/atom+xml">Atom feed</a></p>\n'
+        f'<p class="meta">Our policies: <a href="{escape(settings.ai_policy_url)}">AI</a> · '
+        f'<a href="{escape(settings.fact_checking_policy_url)}">fact-checking</a> · '
+        f'<a href="{escape(settings.corrections_policy_url)}">corrections</a></p></footer>\n'
         "</article>\n"
     )
     return _page(settings, f"{a.title} — {settings.site_name}", head, "".join(parts))

@@ -50,6 +50,8 @@ def front_matter(article: Article, settings: Settings) -> dict[str, Any]:
         matter["verified"] = False
     matter["ai_act_article_50"] = a.ai_act_basis
     matter["ai_policy"] = settings.ai_policy_url
+    matter["fact_checking_policy"] = settings.fact_checking_policy_url
+    matter["corrections_policy"] = settings.corrections_policy_url
     if a.fact_check.sources:
         matter["sources"] = [
             {"title": s.title, "url": s.url} if s.title else {"url": s.url}
