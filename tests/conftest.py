@@ -187,6 +187,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the golden agent-view files in tests/golden/ instead of comparing with them",
     )
+    parser.addoption(
+        "--update-docs",
+        action="store_true",
+        default=False,
+        help="rewrite what the console examples of README.md and docs/ print, from a run",
+    )
 
 
 def _free_port() -> int:
