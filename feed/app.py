@@ -26,7 +26,7 @@ from .errors import (
     URITooLong,
     echo,
 )
-from .history import CHANGES_PAGE
+from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .representation import Negotiable, Representation
 from .responses import PreparedResponse, prepared, problem_response
 from .settings import Settings
@@ -52,7 +52,7 @@ MAX_HEADER_BYTES = 32 * 1024
 # Query values the service reads: ASCII digits only ("²".isdigit() is True in Python), and
 # short enough to be a number it has. A page number; a changes cursor (a stored sequence number).
 PAGE = re.compile(r"[1-9][0-9]{0,8}")
-CURSOR = re.compile(r"[0-9]{1,18}")
+CURSOR = re.compile(rf"[0-9]{{1,{MAX_CURSOR_DIGITS}}}")
 
 
 def _is_machine(path: str) -> bool:
@@ -127,7 +127,7 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
         if not CURSOR.fullmatch(since):
             raise NotFound(
                 f"since={echo(since, 40)!r} is not a cursor (expected 0 or a cursor from a "
-                "page: up to 18 ASCII digits)."
+                f"page: up to {MAX_CURSOR_DIGITS} ASCII digits)."
             )
         # pages start at multiples of the page size; a cursor past the end gets the last page
         key = min(int(since) // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
