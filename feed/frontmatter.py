@@ -11,7 +11,8 @@ No field needs more than two levels of lists and mappings (corrections: a list o
 a value may have at most MAX_NESTING, and a number at most MAX_NUMBER_LENGTH characters: both are
 checked before anything recursive (PyYAML's composer, Python's JSON decoder) or quadratic
 (int() of thousands of digits) sees the value, in all three forms (YAML, flattened, and the
-write API's JSON through `json_excess`).
+write API's JSON through `json_excess`). The front matter itself is at most MAX_FRONT_MATTER
+characters: PyYAML reads about 100 KB a second, and a real front matter is a few hundred bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import yaml
 from .errors import Problem
 
 __all__ = [
+    "MAX_FRONT_MATTER",
     "MAX_NESTING",
     "MAX_NUMBER_LENGTH",
     "Excess",
@@ -35,6 +37,7 @@ __all__ = [
     "split_front_matter",
 ]
 
+MAX_FRONT_MATTER = 64 * 1024  # characters of front matter (the body is bounded by the writer)
 MAX_NESTING = 6  # levels of lists and mappings inside one front-matter value
 MAX_NUMBER_LENGTH = 100  # characters of one number (JSON, or a YAML plain scalar)
 NESTING_EXPECTED = f"at most {MAX_NESTING} levels of lists and mappings"
@@ -71,6 +74,7 @@ def split_front_matter(text: str, source: str) -> FrontMatter:
     if first.rstrip() == "---":
         return _split_yaml(text, source)
     if _KEY.match(first.lstrip()):
+        _check_size(first, source)
         values, lines = _parse_flattened(first, source)
         return FrontMatter("flattened", values, lines, rest, 2)
     raise FrontMatterError(
@@ -99,6 +103,7 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
             )
         ) from None
     yaml_text = "\n".join(lines[1:end]) + "\n"
+    _check_size(yaml_text, source)
     try:
         node = yaml.compose(yaml_text, Loader=_BoundedLoader)
     except _TooDeep as exc:
@@ -168,6 +173,19 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
             ) from None
         key_lines[key] = line
     return FrontMatter("yaml", values, key_lines, "\n".join(lines[end + 1 :]), end + 2)
+
+
+def _check_size(front_matter: str, source: str) -> None:
+    if len(front_matter) > MAX_FRONT_MATTER:
+        raise FrontMatterError(
+            Problem(
+                source,
+                1,
+                "front matter",
+                f"is {len(front_matter):,} characters long",
+                f"at most {MAX_FRONT_MATTER:,} characters; the body may be longer",
+            )
+        )
 
 
 def _error_line(exc: yaml.YAMLError, text: str) -> int:

@@ -30,7 +30,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .fields import MAX_REASON_LENGTH, clean_value
-from .frontmatter import FrontMatterError, json_excess, split_front_matter
+from .frontmatter import MAX_FRONT_MATTER, FrontMatterError, json_excess, split_front_matter
 from .media import ARTICLE_TYPES, JSON_TYPES, REASON_TYPES
 from .model import Article, Correction
 from .parse import SLUG, parse_article
@@ -102,6 +102,20 @@ def text_from_json(data: Any, slug: str) -> str:
     if not isinstance(body, str):
         raise InvalidArticle(
             [Problem("<request>", 1, "body", "is not a string", "the article body as Markdown")]
+        )
+    # measured as JSON (fast) before PyYAML writes it (slow): the YAML has about the same size
+    size = len(json.dumps(fields, ensure_ascii=False))
+    if size > MAX_FRONT_MATTER:
+        raise InvalidArticle(
+            [
+                Problem(
+                    "<request>",
+                    1,
+                    "front matter",
+                    f"the fields other than body are {size:,} characters long",
+                    f"at most {MAX_FRONT_MATTER:,} characters",
+                )
+            ]
         )
     head = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=1_000_000)
     return f"---\n{head}---\n{body}"

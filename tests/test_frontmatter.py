@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from feed.errors import Problem
 from feed.frontmatter import (
+    MAX_FRONT_MATTER,
     MAX_NESTING,
     MAX_NUMBER_LENGTH,
     Excess,
@@ -579,3 +580,26 @@ def test_json_excess_reads_an_unterminated_string_once() -> None:
     started = time.perf_counter()
     assert json_excess('["' + '\\"' * 200_000) is None
     assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        P("---\ntags: [" + "a," * (MAX_FRONT_MATTER // 2) + "]\n---\nBody\n", id="yaml"),
+        P('title: "T" tags: [' + '"a",' * (MAX_FRONT_MATTER // 4) + '"a"]\nBody\n', id="flattened"),
+    ],
+)
+def test_front_matter_over_the_bound_is_refused_before_it_is_read(text: str) -> None:
+    """A front matter over MAX_FRONT_MATTER characters is one Problem saying the bound, found
+    without reading it (PyYAML takes seconds for a few hundred kilobytes)."""
+    started = time.perf_counter()
+    problem = failure(text)
+    assert time.perf_counter() - started < 0.5
+    assert (problem.line, problem.field) == (1, "front matter")
+    assert f"{MAX_FRONT_MATTER:,}" in problem.expected
+
+
+def test_front_matter_at_the_bound_is_read() -> None:
+    """A front matter of just under MAX_FRONT_MATTER characters is read as before."""
+    value = "x" * (MAX_FRONT_MATTER - 20)
+    assert len(split(f"---\nnote: {value}\n---\nBody\n").values["note"]) == len(value)

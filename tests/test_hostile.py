@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from feed.app import MAX_FIELD_BYTES, MAX_HEADER_BYTES, MAX_TARGET_BYTES, create_app
 from feed.errors import ECHO_LIMIT
-from feed.frontmatter import MAX_NESTING, MAX_NUMBER_LENGTH
+from feed.frontmatter import MAX_FRONT_MATTER, MAX_NESTING, MAX_NUMBER_LENGTH
 from feed.importer import import_paths, sample_paths
 from feed.parse import MAX_NAME_LENGTH, MAX_TAGS
 from feed.responses import MAX_DETAIL
@@ -103,6 +103,10 @@ HOSTILE_WRITES = [
     P(*as_json('{"body": "", "tags": ' + nested(MAX_NESTING + 1) + "}"), 422, "tags: is nested",
       id="json-just-too-deep"),
     P(*as_json('{"title": ' + "9" * 5000 + "}"), 422, "title: is a number", id="json-5000-digits"),
+    P(*as_json(json.dumps({"tags": [1] * MAX_FRONT_MATTER})), 422, "front matter: the fields",
+      id="json-large-front-matter"),
+    P(*markdown(VALID.replace("beat: Science", "beat: " + "s" * MAX_FRONT_MATTER)), 422,
+      "front matter: is", id="yaml-large-front-matter"),
     P(*as_json('{"title": 1e' + "9" * MAX_NUMBER_LENGTH + "}"), 422, "title: is a number",
       id="json-long-exponent"),
     P(*markdown(dated("9999-12-31T23:59:59-05:00")), 422, "published: '9999-12-31", id="year-9999"),
