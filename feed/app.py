@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -17,8 +18,15 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .api import api_routes
-from .errors import FeedError, NotAcceptable, NotFound
-from .history import CHANGES_PAGE
+from .errors import (
+    FeedError,
+    NotAcceptable,
+    NotFound,
+    RequestHeaderFieldsTooLarge,
+    URITooLong,
+    echo,
+)
+from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .representation import Negotiable, Representation
 from .responses import PreparedResponse, prepared, problem_response
 from .settings import Settings
@@ -35,6 +43,16 @@ GET = ["GET", "HEAD"]
 # On shutdown, how long queued WebSub notifications may still take (then they are logged as
 # given up); short, so that stopping the service never hangs on a hub that is down.
 WEBSUB_SHUTDOWN_SECONDS = 5.0
+# What a request may bring before it is refused at the door (PreparedFirst): the request target
+# (RFC 9112 §3 recommends servers take at least 8,000 octets), one header field, all of them.
+# uvicorn with httptools sets no such limits of its own (it takes headers of a megabyte).
+MAX_TARGET_BYTES = 8 * 1024
+MAX_FIELD_BYTES = 8 * 1024
+MAX_HEADER_BYTES = 32 * 1024
+# Query values the service reads: ASCII digits only ("²".isdigit() is True in Python), and
+# short enough to be a number it has. A page number; a changes cursor (a stored sequence number).
+PAGE = re.compile(r"[1-9][0-9]{0,8}")
+CURSOR = re.compile(rf"[0-9]{{1,{MAX_CURSOR_DIGITS}}}")
 
 
 def _is_machine(path: str) -> bool:
@@ -95,16 +113,22 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
         page = request.query_params.get("page")
         if page is None:
             return serve(request, "/agent/")
-        if not page.isdigit() or page.startswith("0"):
-            raise NotFound(f"page={page!r} is not a page of the collection (expected 1, 2, ...).")
-        # the newest page is the collection itself
         last = site.collection_pages
+        if not PAGE.fullmatch(page):
+            raise NotFound(
+                f"page={echo(page, 40)!r} is not a page of the collection "
+                f"(expected a number from 1 to {last}, in ASCII digits)."
+            )
+        # the newest page is the collection itself
         return serve(request, "/agent/" if int(page) == last else f"/agent/?page={page}")
 
     async def changes(request: Request) -> Response:
         since = request.query_params.get("since", "0")
-        if not since.isdigit():
-            raise NotFound(f"since={since!r} is not a cursor (expected 0 or a cursor from a page).")
+        if not CURSOR.fullmatch(since):
+            raise NotFound(
+                f"since={echo(since, 40)!r} is not a cursor (expected 0 or a cursor from a "
+                f"page: up to {MAX_CURSOR_DIGITS} ASCII digits)."
+            )
         # pages start at multiples of the page size; a cursor past the end gets the last page
         key = min(int(since) // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
         return serve(request, f"/agent/changes?since={key}")
@@ -178,6 +202,20 @@ class PreparedFirst:
         self.state = app.state  # what tests and the CLI reach for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = oversized(scope)
+            if refusal is not None:
+                path = scope["path"]
+                response = problem_response(
+                    refusal.status,
+                    refusal.title,
+                    refusal.detail,
+                    path,
+                    machine=_is_machine(path),
+                    headers=refusal.headers,
+                )
+                await response(scope, receive, send)
+                return
         if (
             scope["type"] == "http"
             and scope["method"] in ("GET", "HEAD")
@@ -201,6 +239,36 @@ class PreparedFirst:
                     await send({"type": "http.response.body", "body": body})
                     return
         await self.app(scope, receive, send)
+
+
+def oversized(scope: Scope) -> FeedError | None:
+    """414 for a request target over MAX_TARGET_BYTES, 431 for a header field over
+    MAX_FIELD_BYTES or all of them over MAX_HEADER_BYTES (RFC 6585 §5); None when it fits."""
+    target = len(scope.get("raw_path") or scope["path"].encode()) + len(
+        scope.get("query_string") or b""
+    )
+    if target > MAX_TARGET_BYTES:
+        return URITooLong(
+            f"The request target is {target:,} bytes; the limit is {MAX_TARGET_BYTES:,}.",
+            headers={"connection": "close"},
+        )
+    total = 0
+    for name, value in scope["headers"]:
+        size = len(name) + len(value)
+        total += size
+        if size > MAX_FIELD_BYTES:
+            field = echo(name.decode("latin-1"), 40)
+            return RequestHeaderFieldsTooLarge(
+                f"The header field {field} is {size:,} bytes; the limit is "
+                f"{MAX_FIELD_BYTES:,} per field.",
+                headers={"connection": "close"},
+            )
+    if total > MAX_HEADER_BYTES:
+        return RequestHeaderFieldsTooLarge(
+            f"The header fields are {total:,} bytes together; the limit is {MAX_HEADER_BYTES:,}.",
+            headers={"connection": "close"},
+        )
+    return None
 
 
 class RawHeaders:

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__
@@ -167,7 +168,13 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"{args.path}:0: path: cannot read: {exc}", file=sys.stderr)
         return 1
-    parsed = parse_article(text, str(args.path), timezone=settings.zone, base_url=settings.base_url)
+    parsed = parse_article(
+        text,
+        str(args.path),
+        timezone=settings.zone,
+        base_url=settings.base_url,
+        now=datetime.now(UTC),
+    )
     _report(parsed.warnings)
     if args.format == "atom":
         body = render_atom([parsed.article], settings)

@@ -60,7 +60,7 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar
 from . import __version__
 from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
 from .errors import NotAcceptable, NotFound
-from .history import CHANGES_PAGE
+from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
 from .parallel import cores, parallel_map
 from .prepared import decode
@@ -700,11 +700,15 @@ def _query_maps(p: Plan, keys: set[str]) -> list[str]:
                     floor,
                     [
                         ("''", "'0'"),
+                        # a cursor is 1 to MAX_CURSOR_DIGITS digits, as app.py reads it
                         (
-                            _q(rf"~^0*(?<feed_q{index}_h>[1-9][0-9]*)[0-9]{{{digits}}}$"),
+                            _q(
+                                rf"~^(?=[0-9]{{1,{MAX_CURSOR_DIGITS}}}$)"
+                                rf"0*(?<feed_q{index}_h>[1-9][0-9]*)[0-9]{{{digits}}}$"
+                            ),
                             _q(f"${{feed_q{index}_h}}" + "0" * digits),
                         ),
-                        (_q("~^[0-9]+$"), "'0'"),
+                        (_q(f"~^[0-9]{{1,{MAX_CURSOR_DIGITS}}}$"), "'0'"),
                     ],
                     default="'x'",
                 )

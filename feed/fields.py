@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,11 @@ from .errors import Problem
 from .model import STATUSES, Correction, Person
 
 __all__ = [
+    "EARLIEST",
     "EXPECTED",
+    "FUTURE_MARGIN",
+    "LATEST",
+    "MAX_REASON_LENGTH",
     "Collector",
     "clean_text",
     "clean_value",
@@ -45,7 +49,8 @@ def clean_text(text: str) -> tuple[str, list[int]]:
 
 
 def clean_value(value: Any) -> tuple[Any, bool]:
-    """The same cleaning for values decoded from escapes ("\\u0001" in JSON, "\\0" in YAML)."""
+    """The same cleaning for values decoded from escapes ("\\u0001" in JSON, "\\0" in YAML),
+    mapping keys included: a key is text that is stored and published like any value."""
     if isinstance(value, str):
         cleaned = _NOT_XML.sub("", _SEPARATORS.sub(" ", value))
         return cleaned, cleaned != value
@@ -53,8 +58,13 @@ def clean_value(value: Any) -> tuple[Any, bool]:
         items = [clean_value(v) for v in value]
         return [v for v, _ in items], any(changed for _, changed in items)
     if isinstance(value, dict):
-        pairs = {k: clean_value(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
+        out = {}
+        changed = False
+        for key, item in value.items():
+            new_key, key_changed = clean_value(key)
+            out[new_key], item_changed = clean_value(item)
+            changed = changed or key_changed or item_changed
+        return out, changed or len(out) != len(value)
     return value, False
 
 
@@ -93,22 +103,59 @@ def kind(value: Any) -> str:
     return "mapping" if isinstance(value, dict) else type(value).__name__
 
 
-def parse_datetime(raw: str, zone: ZoneInfo, fail: Callable[[str], None]) -> datetime | None:
+MAX_REASON_LENGTH = 1000  # characters of a retraction's reason (a DELETE's body), once cleaned
+
+# Every date an article gives lies in this window: years no news article has, and beyond which
+# converting to UTC or to an HTTP date overflows (year 1 or 9999 with an offset).
+EARLIEST = datetime(1800, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # the first moment not allowed
+# With a clock, a date may be at most this far ahead of it (time zones, a clock a little off);
+# later than that it is a typo, and it would sort first in every feed, sitemap and archive.
+FUTURE_MARGIN = timedelta(days=1)
+DATE_WINDOW = f"from {EARLIEST:%Y-%m-%d} to {LATEST - timedelta(days=1):%Y-%m-%d}"
+
+
+def parse_datetime(
+    raw: str, zone: ZoneInfo, fail: Callable[[str], None], now: datetime | None = None
+) -> datetime | None:
+    """An ISO 8601 date or date-time (a bare date is midnight in `zone`) in the window
+    EARLIEST..LATEST and, when `now` is given, at most FUTURE_MARGIN after it."""
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            return datetime.combine(date.fromisoformat(raw), time(0), zone)
-        if not re.fullmatch(
+            value = datetime.combine(date.fromisoformat(raw), time(0), zone)
+        elif re.fullmatch(
             r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw
         ):
+            value = datetime.fromisoformat(raw)
+            value = value if value.tzinfo else value.replace(tzinfo=zone)
+        else:
             raise ValueError
-        value = datetime.fromisoformat(raw)
     except ValueError:
         fail(f"{raw!r} is not a valid date")
         return None
-    return value if value.tzinfo else value.replace(tzinfo=zone)
+    # compared before any conversion: comparing aware datetimes never overflows
+    if not EARLIEST <= value < LATEST:
+        fail(f"{raw!r} is outside the dates articles may have ({DATE_WINDOW})")
+        return None
+    if now is not None and value > now + FUTURE_MARGIN:
+        fail(
+            f"{raw!r} is in the future: more than {FUTURE_MARGIN.days} day after now "
+            f"({now.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+        )
+        return None
+    return value
 
 
-def string_list(value: Any, key: str, c: Collector) -> list[str]:
+def string_list(
+    value: Any,
+    key: str,
+    c: Collector,
+    *,
+    max_items: int | None = None,
+    max_length: int | None = None,
+) -> list[str]:
+    """Names from a list or a comma-separated string, whitespace collapsed, each once; at most
+    `max_items` of them, each at most `max_length` characters (more is an error)."""
     if value is None or value == "":
         return []
     if isinstance(value, str):
@@ -118,15 +165,32 @@ def string_list(value: Any, key: str, c: Collector) -> list[str]:
     else:
         c.error(key, f"is a {kind(value)}", "a list of names or a comma-separated string")
         return []
-    out: list[str] = []
+    # a dict keeps the first of equal names in order, and finds one in constant time
+    names: dict[str, None] = {}
+    not_text: list[Any] = []
+    too_long: list[str] = []
     for item in items:
         if not isinstance(item, str):
-            c.error(key, f"contains a {kind(item)}", "names as text")
+            not_text.append(item)
             continue
         name = " ".join(item.split())
-        if name and name not in out:
-            out.append(name)
-    return out
+        if max_length is not None and len(name) > max_length:
+            too_long.append(name)
+        elif name:
+            names[name] = None
+    # one problem per kind of fault, however many items have it
+    if not_text:
+        c.error(key, f"contains a {kind(not_text[0])}", "names as text")
+    if too_long:
+        c.error(
+            key,
+            f"has {len(too_long):,} name(s) over {max_length} characters, the first "
+            f"{len(too_long[0]):,} characters long: {too_long[0][:40]!r}...",
+            f"names of at most {max_length} characters",
+        )
+    if max_items is not None and len(names) > max_items:
+        c.error(key, f"has {len(names):,} names", f"at most {max_items}")
+    return list(names)
 
 
 def person(value: Any, c: Collector) -> Person | None:
@@ -147,7 +211,9 @@ def person(value: Any, c: Collector) -> Person | None:
     return None
 
 
-def read_corrections(value: Any, zone: ZoneInfo, c: Collector) -> tuple[Correction, ...]:
+def read_corrections(
+    value: Any, zone: ZoneInfo, c: Collector, now: datetime | None = None
+) -> tuple[Correction, ...]:
     if value in (None, "", []):
         return ()
     if not isinstance(value, list):
@@ -170,7 +236,7 @@ def read_corrections(value: Any, zone: ZoneInfo, c: Collector) -> tuple[Correcti
         def fail(message: str, i: int = i) -> None:
             c.error("corrections", f"entry {i}: {message}", EXPECTED["date"])
 
-        when = parse_datetime(item["date"].strip(), zone, fail)
+        when = parse_datetime(item["date"].strip(), zone, fail, now)
         text = " ".join(item["text"].split())
         if not text:
             c.error("corrections", f"entry {i} has an empty text", "what was corrected")

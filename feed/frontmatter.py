@@ -6,6 +6,13 @@ Flattened form (what the newsroom's CMS exports): the whole front matter on the 
 
 Values come back as plain strings, lists and dicts (no YAML type guessing: `2026-05-16` stays a
 string, so dates are parsed in exactly one place), each with the line it was found on.
+
+No field needs more than two levels of lists and mappings (corrections: a list of mappings), so
+a value may have at most MAX_NESTING, and a number at most MAX_NUMBER_LENGTH characters: both are
+checked before anything recursive (PyYAML's composer, Python's JSON decoder) or quadratic
+(int() of thousands of digits) sees the value, in all three forms (YAML, flattened, and the
+write API's JSON through `json_excess`). The front matter itself is at most MAX_FRONT_MATTER
+characters: PyYAML reads about 100 KB a second, and a real front matter is a few hundred bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +26,22 @@ import yaml
 
 from .errors import Problem
 
-__all__ = ["FrontMatter", "FrontMatterError", "split_front_matter"]
+__all__ = [
+    "MAX_FRONT_MATTER",
+    "MAX_NESTING",
+    "MAX_NUMBER_LENGTH",
+    "Excess",
+    "FrontMatter",
+    "FrontMatterError",
+    "json_excess",
+    "split_front_matter",
+]
+
+MAX_FRONT_MATTER = 64 * 1024  # characters of front matter (the body is bounded by the writer)
+MAX_NESTING = 6  # levels of lists and mappings inside one front-matter value
+MAX_NUMBER_LENGTH = 100  # characters of one number (JSON, or a YAML plain scalar)
+NESTING_EXPECTED = f"at most {MAX_NESTING} levels of lists and mappings"
+NUMBER_EXPECTED = f"text, or a number of at most {MAX_NUMBER_LENGTH} characters"
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:\s+|(?=[\"\[]))")
 _BARE_VALUE = re.compile(r"\S+(?:\s+(?![A-Za-z_][A-Za-z0-9_-]*:(?:\s|[\"\[]))\S+)*")
@@ -52,6 +74,7 @@ def split_front_matter(text: str, source: str) -> FrontMatter:
     if first.rstrip() == "---":
         return _split_yaml(text, source)
     if _KEY.match(first.lstrip()):
+        _check_size(first, source)
         values, lines = _parse_flattened(first, source)
         return FrontMatter("flattened", values, lines, rest, 2)
     raise FrontMatterError(
@@ -80,8 +103,19 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
             )
         ) from None
     yaml_text = "\n".join(lines[1:end]) + "\n"
+    _check_size(yaml_text, source)
     try:
-        node = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
+        node = yaml.compose(yaml_text, Loader=_BoundedLoader)
+    except _TooDeep as exc:
+        raise FrontMatterError(
+            Problem(
+                source,
+                exc.line + 2,
+                exc.key or "front matter",
+                f"is nested more than {MAX_NESTING} levels deep",
+                NESTING_EXPECTED,
+            )
+        ) from None
     except yaml.YAMLError as exc:
         line = _error_line(exc, yaml_text) + 2
         reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
@@ -125,9 +159,33 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
         line = key_node.start_mark.line + 2
         if key in values:
             raise FrontMatterError(Problem(source, line, key, "key appears twice", "each key once"))
-        values[key] = _plain(value_node)
+        try:
+            values[key] = _plain(value_node)
+        except _LongNumber as exc:
+            raise FrontMatterError(
+                Problem(
+                    source,
+                    exc.line + 2,
+                    key,
+                    f"is a number {exc.length:,} characters long",
+                    NUMBER_EXPECTED,
+                )
+            ) from None
         key_lines[key] = line
     return FrontMatter("yaml", values, key_lines, "\n".join(lines[end + 1 :]), end + 2)
+
+
+def _check_size(front_matter: str, source: str) -> None:
+    if len(front_matter) > MAX_FRONT_MATTER:
+        raise FrontMatterError(
+            Problem(
+                source,
+                1,
+                "front matter",
+                f"is {len(front_matter):,} characters long",
+                f"at most {MAX_FRONT_MATTER:,} characters; the body may be longer",
+            )
+        )
 
 
 def _error_line(exc: yaml.YAMLError, text: str) -> int:
@@ -145,6 +203,41 @@ def _error_line(exc: yaml.YAMLError, text: str) -> int:
         return int(problem.line)
     position = getattr(exc, "position", None)  # ReaderError: a character YAML cannot read
     return text.count("\n", 0, position) if isinstance(position, int) else 0
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int, key: str) -> None:
+        self.line, self.key = line, key
+
+
+class _LongNumber(Exception):
+    def __init__(self, line: int, length: int) -> None:
+        self.line, self.length = line, length
+
+
+class _BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no type hints
+    """SafeLoader that refuses a value nested deeper than MAX_NESTING before composing it:
+    PyYAML's composer recurses once per level, so hundreds of levels exhaust Python's stack."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.open = 0  # lists and mappings being composed, the front matter's own included
+        self.key = ""  # the top-level key whose value is being composed
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.open == 1 and isinstance(index, yaml.ScalarNode):
+            self.key = str(index.value)  # composing a value of the front matter's mapping
+        event = self.peek_event()
+        opens = isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent)
+        if opens:
+            if self.open > MAX_NESTING:  # the front matter's mapping + MAX_NESTING levels
+                raise _TooDeep(event.start_mark.line, self.key)
+            self.open += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if opens:
+                self.open -= 1
 
 
 class _AliasError(Exception):
@@ -170,11 +263,16 @@ def _refuse_aliases(node: yaml.Node, seen: set[int], line: int = 0) -> None:
             _refuse_aliases(value, seen, line)
 
 
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
 def _plain(node: yaml.Node) -> Any:
     """A YAML node as str / list / dict, without implicit typing (dates stay strings)."""
     if isinstance(node, yaml.ScalarNode):
         if node.tag == "tag:yaml.org,2002:null" and node.style is None:
             return None
+        if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_LENGTH:
+            raise _LongNumber(node.start_mark.line, len(node.value))
         return str(node.value)
     if isinstance(node, yaml.SequenceNode):
         return [_plain(n) for n in node.value]
@@ -208,6 +306,9 @@ def _parse_flattened(line: str, source: str) -> tuple[dict[str, Any], dict[str, 
         if key in values:
             raise FrontMatterError(Problem(source, 1, key, "key appears twice", "each key once"))
         if pos < len(line) and line[pos] in '"[':
+            excess = json_excess(line, pos)
+            if excess is not None:
+                raise FrontMatterError(Problem(source, 1, key, excess.message, excess.expected))
             try:
                 value, pos = decoder.raw_decode(line, pos)
             except json.JSONDecodeError as exc:
@@ -226,6 +327,67 @@ def _parse_flattened(line: str, source: str) -> tuple[dict[str, Any], dict[str, 
             pos = bare.end() if bare else pos
         values[key] = _stringify(value)
     return values, dict.fromkeys(values, 1)
+
+
+@dataclass(frozen=True)
+class Excess:
+    """Where a JSON text goes past MAX_NESTING or MAX_NUMBER_LENGTH."""
+
+    offset: int  # in the text scanned
+    key: str  # the member of the outermost object it is in ("" when not in one)
+    message: str
+    expected: str
+
+
+# A JSON string (to its end, or to the end of the text when unterminated: one match, so a
+# text of many quotes is still read once), with the colon that makes it a member name;
+# a bracket; a number.
+_JSON_TOKEN = re.compile(
+    r'(?P<string>"[^"\\]*(?:\\.[^"\\]*)*"?)(?P<colon>\s*:)?'
+    r"|[\[\]{}]"
+    r"|(?P<number>-?[0-9][0-9.eE+-]*)",
+    re.DOTALL,
+)
+
+
+def json_excess(text: str, start: int = 0, *, outer: int = 0) -> Excess | None:
+    """The first place where the JSON value at `start` nests more than MAX_NESTING levels
+    (beyond `outer` levels that hold the front matter itself: 1 for a JSON object of fields)
+    or has a number longer than MAX_NUMBER_LENGTH; None when it has neither.
+
+    A scan, not a parse: no recursion however deep the text, and it stops at the first excess
+    (or where the value ends). Syntax errors are left to the JSON decoder that reads it next.
+    """
+    depth = 0
+    key = ""
+    for match in _JSON_TOKEN.finditer(text, start):
+        token = match.group()
+        string = match.group("string")
+        if string is not None:
+            if match.group("colon") and depth == 1 and outer:
+                key = _member_name(string)
+        elif match.group("number") is not None:
+            if len(token) > MAX_NUMBER_LENGTH:
+                message = f"is a number {len(token):,} characters long"
+                return Excess(match.start(), key, message, NUMBER_EXPECTED)
+        elif token in "[{":
+            depth += 1
+            if depth > MAX_NESTING + outer:
+                message = f"is nested more than {MAX_NESTING} levels deep"
+                return Excess(match.start(), key, message, NESTING_EXPECTED)
+        else:
+            depth -= 1
+        if depth <= 0:
+            return None  # the value at `start` is complete
+    return None
+
+
+def _member_name(token: str) -> str:
+    try:
+        name = json.loads(token)
+    except ValueError:
+        return token.strip('"')
+    return name if isinstance(name, str) else token
 
 
 def _stringify(value: Any) -> Any:

@@ -24,6 +24,7 @@ from .urls import SiteURLs
 
 __all__ = [
     "CHANGES_PAGE",
+    "MAX_CURSOR_DIGITS",
     "Event",
     "Revision",
     "events_of",
@@ -33,6 +34,9 @@ __all__ = [
 ]
 
 CHANGES_PAGE = 100  # events per changes-feed page
+# A cursor in a request is at most this many ASCII digits (a sequence fits SQLite's 64 bits);
+# the service (app.py) and the exported nginx configuration (export.py) refuse longer ones.
+MAX_CURSOR_DIGITS = 18
 
 
 @dataclass(frozen=True)

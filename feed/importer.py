@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
@@ -53,8 +54,12 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     return found, problems
 
 
-def check_paths(paths: Sequence[Path], settings: Settings) -> CheckReport:
-    """Parse every file; collect every problem. Reads files, writes nothing."""
+def check_paths(
+    paths: Sequence[Path], settings: Settings, now: datetime | None = None
+) -> CheckReport:
+    """Parse every file; collect every problem. Reads files, writes nothing. Dates later than
+    `now` (default: the clock) by more than a day are refused."""
+    now = now or datetime.now(UTC)
     files_, problems = expand(paths)
     incoming = []
     seen: dict[str, str] = {}
@@ -74,7 +79,7 @@ def check_paths(paths: Sequence[Path], settings: Settings) -> CheckReport:
             continue
         try:
             parsed = parse_article(
-                text, str(path), timezone=settings.zone, base_url=settings.base_url
+                text, str(path), timezone=settings.zone, base_url=settings.base_url, now=now
             )
         except InvalidArticle as exc:
             problems.extend(exc.problems)

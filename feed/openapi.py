@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from . import __version__
-from .parse import SLUG
+from .fields import MAX_REASON_LENGTH
+from .media import ARTICLE_TYPES, JSON_TYPES, REASON_TYPES
+from .parse import MAX_NAME_LENGTH, MAX_TAGS, SLUG
 from .settings import Settings
 
 __all__ = ["openapi_document"]
@@ -26,6 +28,42 @@ def openapi_document(settings: Settings) -> bytes:
         "schema": {"type": "string", "pattern": SLUG.pattern},
     }
     etag = {"schema": {"type": "string"}, "description": "the agent view's new ETag"}
+    # what every write may also answer, before or while its body is read
+    refused: dict[str, Any] = {
+        "405": {
+            "description": "another method: this URL takes PUT and DELETE (Allow: PUT, DELETE)",
+            "headers": {"Allow": {"schema": {"const": "PUT, DELETE"}}},
+            **problem,
+        },
+        "408": {
+            "description": "the body did not arrive within FEED_BODY_TIMEOUT seconds "
+            "(Connection: close)",
+            **problem,
+        },
+        "414": {"description": "a request target over 8 KiB", **problem},
+        "431": {"description": "a header field over 8 KiB, or all over 32 KiB", **problem},
+        "503": {
+            "description": "FEED_MAX_UPLOADS writes are in progress; try again after "
+            "Retry-After seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            **problem,
+        },
+    }
+    article_body = {
+        media_type: {"schema": {"$ref": "#/components/schemas/Article"}}
+        if media_type in JSON_TYPES
+        else {"schema": {"type": "string"}}
+        for media_type in ARTICLE_TYPES
+    }
+    reason = {"type": "string", "maxLength": MAX_REASON_LENGTH}
+    reason_body = {
+        media_type: {
+            "schema": {"type": "object", "properties": {"reason": reason}}
+            if media_type in JSON_TYPES
+            else reason
+        }
+        for media_type in REASON_TYPES
+    }
     written: dict[str, Any] = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Write"}}},
         "headers": {"ETag": etag},
@@ -47,15 +85,7 @@ def openapi_document(settings: Settings) -> bytes:
                         {"name": "If-Match", "in": "header", "schema": {"type": "string"}},
                         {"name": "If-None-Match", "in": "header", "schema": {"const": "*"}},
                     ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "text/markdown": {"schema": {"type": "string"}},
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/Article"}
-                            },
-                        },
-                    },
+                    "requestBody": {"required": True, "content": article_body},
                     "responses": {
                         "201": {
                             "description": "created",
@@ -67,32 +97,34 @@ def openapi_document(settings: Settings) -> bytes:
                         "403": {"description": "wrong token, or a read-only deployment", **problem},
                         "412": {"description": "If-Match / If-None-Match failed", **problem},
                         "413": {"description": "over the size limit", **problem},
-                        "415": {"description": "not Markdown or JSON", **problem},
+                        "415": {
+                            "description": "not one of " + ", ".join(ARTICLE_TYPES),
+                            **problem,
+                        },
                         "422": {"description": "every problem with the article", **problem},
+                        **refused,
                     },
                 },
                 "delete": {
                     "summary": "Retract an article (history is kept; its URLs answer 410)",
-                    "requestBody": {
-                        "required": False,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"reason": {"type": "string"}},
-                                }
-                            },
-                            "text/plain": {"schema": {"type": "string"}},
-                        },
-                    },
+                    "requestBody": {"required": False, "content": reason_body},
                     "responses": {
                         "200": {"description": "retracted, or already retracted", **written},
                         "401": {"description": "no bearer token", **problem},
                         "403": {"description": "wrong token, or a read-only deployment", **problem},
                         "404": {"description": "no such article", **problem},
-                        "413": {"description": "a reason body over the size limit", **problem},
-                        "422": {"description": "an invalid slug or unreadable reason", **problem},
                         "412": {"description": "If-Match failed", **problem},
+                        "413": {"description": "a reason body over the size limit", **problem},
+                        "415": {
+                            "description": "a reason not in " + ", ".join(REASON_TYPES),
+                            **problem,
+                        },
+                        "422": {
+                            "description": "an invalid slug, or an unreadable reason, or one "
+                            f"over {MAX_REASON_LENGTH} characters",
+                            **problem,
+                        },
+                        **refused,
                     },
                 },
             }
@@ -110,7 +142,15 @@ def openapi_document(settings: Settings) -> bytes:
                         "editor",
                         "creativeWorkStatus",
                     ],
-                    "properties": {"body": {"type": "string"}},
+                    "properties": {
+                        "body": {"type": "string"},
+                        "tags": {
+                            "type": "array",
+                            "maxItems": MAX_TAGS,
+                            "items": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                        },
+                        "beat": {"type": "string", "maxLength": MAX_NAME_LENGTH},
+                    },
                     "additionalProperties": True,
                 },
                 "Write": {
@@ -122,6 +162,7 @@ def openapi_document(settings: Settings) -> bytes:
                         "etag": {"type": "string"},
                         "agent_view": {"type": "string"},
                         "warnings": {"type": "array", "items": {"type": "object"}},
+                        "warnings_omitted": {"type": "integer"},
                     },
                 },
                 "Problem": {
@@ -133,6 +174,7 @@ def openapi_document(settings: Settings) -> bytes:
                         "detail": {"type": "string"},
                         "instance": {"type": "string"},
                         "errors": {"type": "array", "items": {"type": "object"}},
+                        "errors_omitted": {"type": "integer"},
                     },
                 },
             },

@@ -1,6 +1,7 @@
 """Text -> Article: the only place article input is interpreted and validated.
 
-`parse_article` is pure: it reads no files and no settings beyond its arguments. It collects every
+`parse_article` is pure: it reads no files, no settings and no clock beyond its arguments (a
+caller parsing new input passes `now`, so that a date in the future is refused). It collects every
 problem it finds before giving up, so a writer sees all of them at once; warnings (unknown keys,
 view URLs that disagree with the site, cleaned characters) never reject an article.
 """
@@ -30,10 +31,22 @@ from .model import AI_ACT_BASES, STATUSES, Article, Tool
 from .sections import split_body
 from .urls import SiteURLs, is_http_url
 
-__all__ = ["KNOWN_FIELDS", "ParsedArticle", "clean_text", "parse_article"]
+__all__ = [
+    "KNOWN_FIELDS",
+    "MAX_NAME_LENGTH",
+    "MAX_TAGS",
+    "ParsedArticle",
+    "clean_text",
+    "parse_article",
+]
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG = 200
+# Every tag has a feed that lists its articles with all of their tags: an article with N tags
+# writes N feeds of N categories each. 25 tags is more than any article needs; a tag or beat
+# names a URL segment and a feed title, so it stays short.
+MAX_TAGS = 25
+MAX_NAME_LENGTH = 100  # characters of a tag or a beat
 # Names an article may not take, because the site serves something there: first path
 # segments (/{slug} would be another page), names under /agent/ (/agent/{slug} would be a
 # route), the stems of the site's own files, and the routes the design reserves for search and
@@ -110,8 +123,12 @@ def parse_article(
     *,
     timezone: ZoneInfo | None = None,
     base_url: str | None = None,
+    now: datetime | None = None,
 ) -> ParsedArticle:
-    """Parse one article; raise InvalidArticle listing every error (and warning) found."""
+    """Parse one article; raise InvalidArticle listing every error (and warning) found.
+
+    Every date must lie in fields.EARLIEST..LATEST; with `now` (the clock of a caller reading
+    new input), also at most fields.FUTURE_MARGIN after it."""
     zone = timezone or ZoneInfo("UTC")
     text, dirty_lines = clean_text(text)
     try:
@@ -124,9 +141,20 @@ def parse_article(
 
     values: dict[str, Any] = {}
     extra_values = []
-    for key, raw in fm.values.items():
+    for raw_key, raw in fm.values.items():
+        # keys are cleaned as values are: an unknown key is stored and shown with the article
+        key, key_changed = clean_value(raw_key)
+        fm.lines.setdefault(key, fm.lines[raw_key])
+        if not key:
+            c.error(
+                "front matter",
+                "a key has only characters XML cannot carry",
+                "keys in letters",
+                line=fm.lines[raw_key],
+            )
+            continue
         value, changed = clean_value(raw)
-        if changed:
+        if changed or key_changed:
             c.warn(key, "removed characters that XML cannot carry", "no control characters")
         name = ALIASES.get(key, key)
         if name not in KNOWN_FIELDS:
@@ -169,9 +197,9 @@ def parse_article(
 
     def date_field(key: str) -> datetime | None:
         raw = text_field(key)
-        return (
-            parse_datetime(raw, zone, lambda m: c.error(key, m, EXPECTED["date"])) if raw else None
-        )
+        if not raw:
+            return None
+        return parse_datetime(raw, zone, lambda m: c.error(key, m, EXPECTED["date"]), now)
 
     published = date_field("published")
     modified = date_field("modified")
@@ -184,8 +212,12 @@ def parse_article(
         )
 
     beat = text_field("beat")
+    if len(beat) > MAX_NAME_LENGTH:
+        c.error("beat", f"is {len(beat):,} characters long", f"at most {MAX_NAME_LENGTH}")
     creator = text_field("creator")
-    tags = string_list(values.get("tags"), "tags", c)
+    tags = string_list(
+        values.get("tags"), "tags", c, max_items=MAX_TAGS, max_length=MAX_NAME_LENGTH
+    )
     tool_names = string_list(values.get("tools"), "tools", c)
     editor = person(values.get("editor"), c)
 
@@ -271,7 +303,7 @@ def parse_article(
             )
         views[key] = url
 
-    corrections = read_corrections(values.get("corrections"), zone, c)
+    corrections = read_corrections(values.get("corrections"), zone, c, now)
     parts = split_body(
         fm.body,
         fm.body_line,

@@ -51,6 +51,8 @@ NOT_RENDERED = frozenset(
         "port",
         "api_tokens",
         "max_article_bytes",
+        "body_timeout",
+        "max_uploads",
         "websub_attempts",
         "websub_retry_delay",
         "websub_timeout",

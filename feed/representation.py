@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import logging
@@ -36,7 +37,12 @@ __all__ = [
 # Worth compressing: below this, gzip's own overhead eats the gain.
 GZIP_MIN_BYTES = 1024
 GZIP_LEVEL = 6  # as small as 9 for text like ours, and faster
-CHOICES_REMEMBERED = 32  # distinct Accept values remembered per negotiated URL
+# Negotiation's answers are remembered for the whole process, not per URL: at most this many
+# (Accept header, list of offers) pairs, least recently used out; a header longer than
+# ACCEPT_REMEMBERED_LENGTH is negotiated each time and never kept. Clients send few distinct
+# Accept values, all short; whatever headers arrive, the memory kept stays under ~200 KB.
+ACCEPT_REMEMBERED = 256
+ACCEPT_REMEMBERED_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -310,29 +316,52 @@ class Negotiable:
     """One URL, several representations; the client's Accept header picks (RFC 9110 §12.5.1)."""
 
     variants: tuple[tuple[Offer, Representation], ...]
-    # Accept header -> chosen variant (None: 406). Clients send few distinct Accept values, and
-    # parsing one costs more than the rest of serving a request.
-    _chosen: dict[str | None, Representation | None] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    # the number of this list of offers (equal lists, one number): what answers are kept under
+    _offers: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_offers", _offer_list_number(tuple(o for o, _ in self.variants)))
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        return Negotiable, (self.variants,)  # without the remembered choices
+        return Negotiable, (self.variants,)  # the number is this process's own
 
     def choose(self, accept: str | None) -> Representation | None:
-        try:
-            return self._chosen[accept]
-        except KeyError:
-            pass
-        offer = negotiate(accept, [o for o, _ in self.variants])
-        rep = None if offer is None else next(r for o, r in self.variants if o is offer)
-        if len(self._chosen) < CHOICES_REMEMBERED:
-            self._chosen[accept] = rep
-        return rep
+        if accept is not None and len(accept) > ACCEPT_REMEMBERED_LENGTH:
+            index = _chosen_index(accept, self._offers)
+        else:
+            # parsing a header costs more than the rest of serving a request: answers to the
+            # Accept values clients actually send are kept
+            index = _remembered_index(accept, self._offers)
+        return None if index is None else self.variants[index][1]
 
     @property
     def media_types(self) -> list[str]:
         return list(dict.fromkeys(o.media_type for o, _ in self.variants))
+
+
+# Lists of offers, numbered: as many as the code makes (a few), whatever requests arrive.
+_OFFER_LISTS: list[tuple[Offer, ...]] = []
+_OFFER_NUMBERS: dict[tuple[Offer, ...], int] = {}
+_OFFER_LOCK = threading.Lock()
+
+
+def _offer_list_number(offers: tuple[Offer, ...]) -> int:
+    with _OFFER_LOCK:
+        number = _OFFER_NUMBERS.get(offers)
+        if number is None:
+            number = _OFFER_NUMBERS[offers] = len(_OFFER_LISTS)
+            _OFFER_LISTS.append(offers)
+        return number
+
+
+def _chosen_index(accept: str | None, offers: int) -> int | None:
+    """The position of the offer `accept` picks among list `offers`; None: none (406)."""
+    listed = _OFFER_LISTS[offers]
+    offer = negotiate(accept, listed)
+    return None if offer is None else next(i for i, o in enumerate(listed) if o is offer)
+
+
+_remembered_index = functools.lru_cache(maxsize=ACCEPT_REMEMBERED)(_chosen_index)
 
 
 Resource = Representation | Negotiable

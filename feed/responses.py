@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from html import escape
 from typing import Protocol
@@ -11,9 +12,16 @@ from typing import Protocol
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .errors import ECHO_LIMIT, echo
 from .representation import Representation
 
-__all__ = ["PreparedResponse", "is_not_modified", "prepared", "problem_response"]
+__all__ = ["PreparedResponse", "http_date", "is_not_modified", "prepared", "problem_response"]
+
+# The longest HTTP-date (RFC 9110 §5.6.7) in any of its three forms is 33 characters: a longer
+# value is not a date, and is not parsed.
+MAX_HTTP_DATE = 64
+# The most characters of `detail` a problem document carries (its `errors` carry the rest).
+MAX_DETAIL = 2000
 
 
 class RequestHeaders(Protocol):
@@ -61,14 +69,23 @@ def is_not_modified(headers: RequestHeaders, etag: str, rep: Representation) -> 
         return etag in (tag.removeprefix("W/") for tag in _etags(if_none_match))
     since = headers.get("if-modified-since")
     if since and rep.last_modified is not None:
-        try:
-            moment = parsedate_to_datetime(since)
-        except (TypeError, ValueError, IndexError):
-            return False  # §13.1.3: an invalid date is ignored
-        if moment is None or moment.tzinfo is None:
-            return False
-        return rep.last_modified <= moment
+        moment = http_date(since)
+        # §13.1.3: an invalid date is ignored
+        return moment is not None and rep.last_modified <= moment
     return False
+
+
+def http_date(value: str) -> datetime | None:
+    """An HTTP-date (RFC 9110 §5.6.7, any of its three forms) as an aware datetime; None for
+    anything else: garbage, a year datetime cannot hold (99999), numbers too large for C
+    (email.utils then raises OverflowError), or no zone at all ("-0000")."""
+    if len(value) > MAX_HTTP_DATE:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
 
 
 def problem_response(
@@ -81,17 +98,23 @@ def problem_response(
     extra: dict[str, object] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """RFC 9457 problem details on machine routes; a small HTML page on human routes."""
+    """RFC 9457 problem details on machine routes; a small HTML page on human routes.
+
+    What the request brought is repeated within bounds: `detail` cut at MAX_DETAIL characters,
+    and `instance` (the request's path) left out when longer than ECHO_LIMIT, as a cut URI
+    would name another resource; neither can hold a lone surrogate."""
+    detail = echo(detail, MAX_DETAIL)
     if machine:
         document = {
             "type": "about:blank",
             "title": title,
             "status": status,
             "detail": detail,
-            "instance": instance,
+            **({"instance": echo(instance)} if len(instance) <= ECHO_LIMIT else {}),
             **(extra or {}),
         }
-        body = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
+        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+        body = text.encode("utf-8", "replace")  # `extra` may hold what the request brought
         return Response(
             body,
             status,

@@ -33,8 +33,9 @@ INTEGERS = (
     "cache_mb",
     "websub_attempts",
     "websub_topics_per_request",
+    "max_uploads",
 )
-SECONDS = ("websub_retry_delay", "websub_timeout")
+SECONDS = ("websub_retry_delay", "websub_timeout", "body_timeout")
 
 
 class SettingsError(ValueError):
@@ -74,6 +75,11 @@ class Settings:
     # bearer tokens for writes (comma-separated); none: read-only. Never printed in a repr.
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
     max_article_bytes: int = 1_000_000  # largest article a write may send
+    # A write's whole body must arrive within this many seconds (else 408, and the connection
+    # is closed), and at most this many writes are in progress at once (more: 503 with
+    # Retry-After): slow or many uploads cannot hold the service's connections and threads.
+    body_timeout: float = 30.0
+    max_uploads: int = 16
     # memory for the most recently served resources (MiB); the rest are read from the store
     cache_mb: int = 256
 
@@ -107,8 +113,10 @@ class Settings:
             raise SettingsError(
                 f"websub_retry_delay: {self.websub_retry_delay} (expected seconds, 0 or more)"
             )
-        if not (math.isfinite(self.websub_timeout) and self.websub_timeout > 0):
-            raise SettingsError(f"websub_timeout: {self.websub_timeout} (expected seconds, over 0)")
+        for name in ("websub_timeout", "body_timeout"):
+            seconds = getattr(self, name)
+            if not (math.isfinite(seconds) and seconds > 0):
+                raise SettingsError(f"{name}: {seconds} (expected seconds, over 0)")
         for hub in self.websub_hubs:
             parts = urlsplit(hub)
             if parts.scheme not in ("http", "https") or not parts.netloc:

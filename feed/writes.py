@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import (
+    MAX_REPORTED,
     Forbidden,
     InvalidArticle,
     NotFound,
@@ -28,7 +29,9 @@ from .errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from .frontmatter import FrontMatterError, split_front_matter
+from .fields import MAX_REASON_LENGTH, clean_value
+from .frontmatter import MAX_FRONT_MATTER, FrontMatterError, json_excess, split_front_matter
+from .media import ARTICLE_TYPES, JSON_TYPES, REASON_TYPES
 from .model import Article, Correction
 from .parse import SLUG, parse_article
 from .representation import Representation
@@ -37,10 +40,15 @@ from .site import Site
 from .storage import Incoming, Store
 from .websub import Publisher
 
-__all__ = ["WriteResult", "Writer", "check_token", "text_from_json"]
+__all__ = [
+    "WriteResult",
+    "Writer",
+    "check_token",
+    "reason_from_body",
+    "text_from_json",
+]
 
-MARKDOWN_TYPES = ("text/markdown", "text/x-markdown", "text/plain")
-JSON_TYPES = ("application/json",)
+DEFAULT_REASON = "Retracted by the newsroom."
 
 
 @dataclass(frozen=True)
@@ -52,13 +60,16 @@ class WriteResult:
     warnings: tuple[Problem, ...] = ()
 
     def as_dict(self, agent_view: str) -> dict[str, Any]:
+        shown = self.warnings[:MAX_REPORTED]
+        omitted = len(self.warnings) - len(shown)
         return {
             "slug": self.slug,
             "revision": self.revision,
             "action": self.action,
             "etag": self.etag,
             "agent_view": agent_view,
-            "warnings": [w.as_dict() for w in self.warnings],
+            "warnings": [w.as_dict() for w in shown],
+            **({"warnings_omitted": omitted} if omitted else {}),
         }
 
 
@@ -92,16 +103,35 @@ def text_from_json(data: Any, slug: str) -> str:
         raise InvalidArticle(
             [Problem("<request>", 1, "body", "is not a string", "the article body as Markdown")]
         )
+    # measured as JSON (fast) before PyYAML writes it (slow): the YAML has about the same size
+    size = len(json.dumps(fields, ensure_ascii=False))
+    if size > MAX_FRONT_MATTER:
+        raise InvalidArticle(
+            [
+                Problem(
+                    "<request>",
+                    1,
+                    "front matter",
+                    f"the fields other than body are {size:,} characters long",
+                    f"at most {MAX_FRONT_MATTER:,} characters",
+                )
+            ]
+        )
     head = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=1_000_000)
     return f"---\n{head}---\n{body}"
 
 
+def _unsupported(media_type: str, supported: tuple[str, ...]) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        f"Cannot read {media_type or 'a body without a Content-Type'}; "
+        f"send one of {', '.join(supported)}.",
+        extra={"supported": list(supported)},
+    )
+
+
 def _decode(body: bytes, media_type: str, slug: str) -> str:
-    if media_type not in (*JSON_TYPES, *MARKDOWN_TYPES):
-        raise UnsupportedMediaType(
-            f"Cannot read {media_type or 'a body without a Content-Type'}.",
-            extra={"supported": ["text/markdown", "application/json"]},
-        )
+    if media_type not in ARTICLE_TYPES:
+        raise _unsupported(media_type, ARTICLE_TYPES)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -110,14 +140,60 @@ def _decode(body: bytes, media_type: str, slug: str) -> str:
             [Problem("<request>", line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text")]
         ) from None
     if media_type in JSON_TYPES:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidArticle(
-                [Problem("<request>", exc.lineno, "body", f"not JSON: {exc.msg}", "a JSON object")]
-            ) from None
-        return text_from_json(data, slug)
+        return text_from_json(_read_json(text, "<request>", "body", "a JSON object"), slug)
     return text
+
+
+def _read_json(text: str, source: str, field: str, expected: str) -> Any:
+    """A JSON body, refused (422) beyond the front matter's bounds on nesting and numbers: the
+    decoder recurses once per level, and int() of thousands of digits is refused."""
+    excess = json_excess(text, outer=1)
+    if excess is not None:
+        line = text.count("\n", 0, excess.offset) + 1
+        problem = Problem(source, line, excess.key or field, excess.message, excess.expected)
+        raise InvalidArticle([problem])
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArticle(
+            [Problem(source, exc.lineno, field, f"not JSON: {exc.msg}", expected)]
+        ) from None
+    except RecursionError:  # the scan above stops this; never let it be a 500 all the same
+        raise InvalidArticle([Problem(source, 1, field, "nested too deeply", expected)]) from None
+
+
+def reason_from_body(body: bytes, media_type: str, source: str) -> str:
+    """A retraction's reason: a JSON `{"reason": ...}` or the text itself; cleaned as article
+    text is (no control characters, no lone surrogates, whitespace collapsed) and at most
+    MAX_REASON_LENGTH characters; the default reason when there is none."""
+    if not body.strip():
+        return DEFAULT_REASON
+    if media_type and media_type not in REASON_TYPES:
+        raise _unsupported(media_type, REASON_TYPES)
+    text = body.decode("utf-8", "replace")
+    expected = '{"reason": "why the article is retracted"}'
+    if media_type == "application/json":
+        data = _read_json(text, source, "reason", expected)
+        reason = data.get("reason", "") if isinstance(data, dict) else None
+        if not isinstance(reason, str):
+            raise InvalidArticle([Problem(source, 1, "reason", "unreadable JSON body", expected)])
+    else:
+        reason = text
+    cleaned, _ = clean_value(reason)
+    reason = " ".join(cleaned.split())
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidArticle(
+            [
+                Problem(
+                    source,
+                    1,
+                    "reason",
+                    f"is {len(reason):,} characters long",
+                    f"at most {MAX_REASON_LENGTH} characters",
+                )
+            ]
+        )
+    return reason or DEFAULT_REASON
 
 
 def _matches(header: str, etag: str) -> bool:
@@ -193,7 +269,11 @@ class Writer:
         conflict = _slug_conflict(text, slug, source)
         try:
             parsed = parse_article(
-                text, source, timezone=self.settings.zone, base_url=self.settings.base_url
+                text,
+                source,
+                timezone=self.settings.zone,
+                base_url=self.settings.base_url,
+                now=datetime.now(UTC),
             )
         except InvalidArticle as exc:  # report a slug conflict together with the rest
             raise InvalidArticle([*exc.problems, *conflict]) from None

@@ -10,12 +10,15 @@ render-before-store, If-None-Match with an ETag).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import feedparser
 import lxml.etree
 import lxml.html
@@ -25,13 +28,14 @@ from starlette.testclient import TestClient
 
 from feed.app import create_app
 from feed.cli import main
-from feed.errors import InvalidArticle
+from feed.errors import MAX_REPORTED, InvalidArticle
 from feed.importer import import_paths, sample_paths
 from feed.parse import SLUG as SLUG_PATTERN
 from feed.parse import parse_article
 from feed.settings import Settings
 from feed.storage import SQLiteStore
 from feed.urls import SiteURLs, slugify
+from feed.writes import MAX_REASON_LENGTH
 
 P = pytest.param
 TOKEN = "t0ken"
@@ -626,17 +630,46 @@ def test_body_of_exactly_the_limit_is_accepted(store):
         P(None, id="missing"),
         P("application/xml", id="xml"),
         P("multipart/form-data; boundary=x", id="form"),
+        P("text/plain", id="plain-text"),
+        P("text/plain; charset=utf-8", id="plain-text-utf8"),
     ],
 )
 def test_unsupported_media_type_is_415(shared, content_type):
-    """Anything but Markdown or JSON is 415 naming the types the API reads."""
+    """Anything but Markdown (text/markdown, text/x-markdown) or JSON is 415 naming the types
+    the API reads, as its documentation says: text/plain too."""
     api, store = shared
     before = stored(store)
     headers = {**AUTH, **({"Content-Type": content_type} if content_type else {})}
     r = api.put(f"/api/articles/{NEW}", content=article_text(NEW).encode(), headers=headers)
     problem = assert_problem(r, 415)
-    assert problem["supported"] == ["text/markdown", "application/json"]
+    assert problem["supported"] == ["text/markdown", "text/x-markdown", "application/json"]
+    assert all(media_type in problem["detail"] for media_type in problem["supported"])
     assert stored(store) == before
+
+
+@pytest.mark.parametrize("content_type", ["text/markdown; charset=UTF-8", "text/x-markdown"])
+def test_markdown_types_are_read(api, content_type):
+    """Both Markdown media types the API documents create the article."""
+    r = put(api, NEW, article_text(NEW), **{"Content-Type": content_type})
+    assert r.status_code == 201, r.text
+
+
+def test_openapi_lists_the_media_types_the_api_reads(api):
+    """The OpenAPI description's PUT body types are exactly the ones the API reads, and it
+    documents 405 with both methods."""
+    document = api.get("/api/openapi.json").json()
+    operation = document["paths"]["/api/articles/{slug}"]
+    assert list(operation["put"]["requestBody"]["content"]) == [
+        "text/markdown",
+        "text/x-markdown",
+        "application/json",
+    ]
+    assert list(operation["delete"]["requestBody"]["content"]) == ["application/json", "text/plain"]
+    for method in ("put", "delete"):
+        assert (
+            operation[method]["responses"]["405"]["headers"]["Allow"]["schema"]["const"]
+            == "PUT, DELETE"
+        )
 
 
 @pytest.mark.parametrize(
@@ -799,6 +832,149 @@ def test_failed_write_changes_nothing(shared, method, slug, headers, body, statu
     assert stored(store) == revisions_before
 
 
+# -- hostile input that is cleaned, not refused ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("send", "body"),
+    [
+        P(put, article_text(NEW).replace("beat: Science", 'beat: Science\n"\\ud800mood": x'),
+          id="yaml-escape"),
+        P(put_json, {**KESTREL_JSON, "slug": NEW, "\ud800mood": "x"}, id="json-key"),
+        P(put_json, {**KESTREL_JSON, "slug": NEW, "mo\x01od": {"\udfffk": "x"}},
+          id="json-nested-key"),
+    ],
+)  # fmt: skip
+def test_key_with_lone_surrogate_is_cleaned_and_stored(api, store, send, body):
+    """A front-matter key with a lone surrogate or a control character (it used to crash the
+    write after `feed check` passed it) is cleaned like a value: 201, a warning naming the
+    cleaned key, and the stored and served article carry no such character."""
+    r = send(api, NEW, body)
+    assert r.status_code == 201, r.text
+    assert "mood" in [w["field"] for w in r.json()["warnings"]]
+    stored_article = store.get(NEW).article  # type: ignore[union-attr]
+    (key, _), *_ = stored_article.extra
+    assert key == "mood"
+    assert "\ufffd" not in json.dumps(stored_article.to_dict(), ensure_ascii=False)
+    assert api.get(f"/agent/{NEW}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "content"),
+    [
+        P(JSON, b'{"reason": "Double\\ud800 counted\\u0001 figures."}', id="json-escapes"),
+        P({**AUTH, "Content-Type": "text/plain"}, b"Double\x0b counted\x01 figures.",
+          id="text-controls"),
+        P(AUTH, b"Double\xff counted\x00 figures.", id="text-not-utf8"),
+    ],
+)  # fmt: skip
+def test_retraction_reason_is_cleaned(api, store, headers, content):
+    """A reason with lone surrogates or control characters (it used to be a 500) is stored and
+    served without them."""
+    r = api.request("DELETE", f"/api/articles/{KESTREL}", content=content, headers=headers)
+    assert r.status_code == 200, r.text
+    reason = store.get(KESTREL).article.corrections[-1].text  # type: ignore[union-attr]
+    assert reason.replace("\ufffd", "") == "Double counted figures."
+    assert api.get(f"/agent/{KESTREL}").json()["reason"] == reason
+
+
+def test_retraction_reason_at_the_bound_is_kept(api, store):
+    """A reason of exactly MAX_REASON_LENGTH characters is stored whole."""
+    reason = "r" * MAX_REASON_LENGTH
+    r = delete(api, KESTREL, json.dumps({"reason": reason}).encode(), **JSON)
+    assert r.status_code == 200, r.text
+    assert store.get(KESTREL).article.corrections[-1].text == reason  # type: ignore[union-attr]
+
+
+def test_many_warnings_are_counted_not_listed(api):
+    """An article with thousands of unknown keys answers MAX_REPORTED warnings and the count of
+    the rest, not a response many times its size."""
+    extra = "".join(f"unknown{n}: x\n" for n in range(3000))
+    r = put(api, NEW, article_text(NEW).replace("aiActArticle50: disclosed\n", extra))
+    assert r.status_code == 201, r.text
+    result = r.json()
+    assert len(result["warnings"]) == MAX_REPORTED
+    assert result["warnings_omitted"] == 3000 - MAX_REPORTED
+    assert len(r.content) < 50_000
+
+
+def test_many_errors_are_counted_not_listed(api):
+    """A problem document lists MAX_REPORTED errors and counts the rest (`errors_omitted`)."""
+    bad = "".join(f'"\\u{0xD800 + n:04x}": {n}\n' for n in range(500))  # keys cleaned to ""
+    r = put(api, NEW, article_text(NEW).replace("aiActArticle50: disclosed\n", bad))
+    problem = assert_problem(r, 422)
+    assert len(problem["errors"]) == MAX_REPORTED
+    assert problem["errors_omitted"] >= 500 - MAX_REPORTED
+    total = len(problem["errors"]) + problem["errors_omitted"]
+    assert problem["detail"].startswith(f"{total:,} problems, the first 10: ")
+
+
+def test_client_disconnecting_mid_upload_is_one_log_line(api, store, caplog):
+    """A client that disconnects while sending its body is logged as one warning line with no
+    traceback, and nothing is written."""
+    before = stored(store)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "https",
+        "path": f"/api/articles/{NEW}",
+        "raw_path": f"/api/articles/{NEW}".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"news.example"),
+            (b"authorization", f"Bearer {TOKEN}".encode()),
+            (b"content-type", b"text/markdown"),
+            (b"content-length", b"1000"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("news.example", 443),
+    }
+    messages = iter(
+        [
+            {"type": "http.request", "body": b"---\ntitle: half", "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    app = api.app
+    with caplog.at_level(logging.DEBUG):
+        anyio.run(app, scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 400
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.name == "feed.api"
+    assert "disconnected after 15 bytes" in record.getMessage()
+    assert record.exc_info is None
+    assert stored(store) == before
+
+
+def test_a_date_in_the_future_is_refused_by_the_real_clock(api, store):
+    """PUT passes the real clock to the parser: published two days from now is a 422 saying it
+    is in the future; an hour from now is accepted."""
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(days=2)
+    text = article_text(NEW)
+    for when, status in ((later, 422), (soon, 201)):
+        published = f"published: {when:%Y-%m-%dT%H:%M:%S}+00:00"
+        dated = text.replace("published: 2026-06-10T08:00:00+02:00", published).replace(
+            "dateReviewed: 2026-06-10", f"dateReviewed: {when:%Y-%m-%d}"
+        )
+        r = put(api, NEW, dated)
+        assert r.status_code == status, r.text
+        if status == 422:
+            assert "in the future" in assert_problem(r, 422)["detail"]
+
+
 # -- DELETE: retraction -------------------------------------------------------------------------
 
 REASON = "The survey figures were double-counted and could not be confirmed."
@@ -923,13 +1099,22 @@ def test_openapi_describes_put_and_delete(api):
         "201",
         "401",
         "403",
+        "405",
+        "408",
         "412",
         "413",
+        "414",
         "415",
         "422",
+        "431",
+        "503",
     }
-    assert set(item["delete"]["responses"]) >= {"200", "401", "403", "404", "412"}
-    assert set(item["put"]["requestBody"]["content"]) == {"text/markdown", "application/json"}
+    assert set(item["delete"]["responses"]) >= {"200", "401", "403", "404", "412", "415"}
+    assert set(item["put"]["requestBody"]["content"]) == {
+        "text/markdown",
+        "text/x-markdown",
+        "application/json",
+    }
     (slug,) = item["parameters"]
     assert slug["in"] == "path"
     assert slug["schema"]["pattern"] == SLUG_PATTERN.pattern

@@ -827,6 +827,27 @@ def test_errors_and_query_routes_like_the_live_service(nginx, live_server, path,
 
 
 @needs_nginx
+@pytest.mark.parametrize(
+    "path",
+    [
+        P("/agent/changes?since=" + "9" * 18, id="cursor-of-18-digits"),
+        P("/agent/changes?since=" + "9" * 19, id="cursor-of-19-digits"),
+        P("/agent/changes?since=00" + "1" * 17, id="cursor-with-zeros"),
+        P("/agent/changes?since=%C2%B2", id="cursor-superscript-two"),
+        P("/agent/?page=%C2%B2", id="page-superscript-two"),
+        P("/agent/?page=" + "9" * 10, id="page-of-10-digits"),
+    ],
+)
+def test_query_values_get_the_live_status(nginx, live_server, path):
+    """Query values the service refuses (not ASCII digits, too long) are refused by nginx too,
+    and those it takes get the same page (the 404's wording may differ)."""
+    live, static = fetch(live_server, path), fetch(nginx, path)
+    assert static[0] == live[0], path
+    if live[0] == 200:
+        assert static == live
+
+
+@needs_nginx
 def test_retracted_article_is_410_with_its_body(nginx, live_server, exported):
     """The retracted sample's URLs answer 410 with the service's problem JSON or HTML page,
     and HEAD says the same with no body."""

@@ -7,14 +7,29 @@ flattened form, the column), including the regressions found while writing these
 
 from __future__ import annotations
 
+import functools
+import json
+import time
 from typing import Any
 
 import pytest
 from conftest import line_of
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feed.errors import Problem
-from feed.frontmatter import FrontMatter, FrontMatterError, split_front_matter
+from feed.frontmatter import (
+    MAX_FRONT_MATTER,
+    MAX_NESTING,
+    MAX_NUMBER_LENGTH,
+    Excess,
+    FrontMatter,
+    FrontMatterError,
+    json_excess,
+    split_front_matter,
+)
 
+P = pytest.param
 PATH = "articles/example.md"
 
 
@@ -421,3 +436,170 @@ def test_unterminated_quote_reported_where_it_opens() -> None:
     text = '---\ntitle: "Harbour robots\nslug: s\nbeat: News\n---\nBody\n'
     problem = failure(text)
     assert problem.line == line_of(text, "title:")
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounds: nesting and numbers (hostile input is a clean Problem, never a RecursionError)
+# ---------------------------------------------------------------------------------------------
+
+DEEP = MAX_NESTING + 1
+
+
+def nested(levels: int, inner: str = "x") -> str:
+    return "[" * levels + inner + "]" * levels
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        P(f"---\ntitle: T\nbeat: {nested(500)}\n---\nBody\n", 3, "beat", id="yaml-flow-500"),
+        P(f"---\ntitle: T\nbeat: {nested(DEEP)}\n---\nBody\n", 3, "beat", id="yaml-flow-just-over"),
+        P(
+            "---\ntitle: T\nbeat:\n"
+            + "".join("  " * i + "- \n" for i in range(1, DEEP + 2))
+            + "---\nBody\n",
+            3 + DEEP,
+            "beat",
+            id="yaml-block-list",
+        ),
+        P(
+            "---\nextra:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, DEEP + 2)) + "---\n",
+            2 + DEEP,
+            "extra",
+            id="yaml-block-mapping",
+        ),
+        P(f'title: "T" slug: "x" beat: {nested(3000)}\nBody\n', 1, "beat", id="flat-3000"),
+        P(f'title: "T" beat: {nested(DEEP)} slug: "x"\nBody\n', 1, "beat", id="flat-just-over"),
+        P(
+            'title: "T" tags: [{"a": ' * DEEP + "1" + "}]" * DEEP + "\nB\n",
+            1,
+            "tags",
+            id="flat-mix",
+        ),
+    ],
+)
+def test_nesting_deeper_than_the_bound_is_one_problem(text: str, line: int, key: str) -> None:
+    """A value nested beyond MAX_NESTING levels, in either form, is a Problem for its key on the
+    line where it goes too deep, saying the bound (not a RecursionError)."""
+    problem = failure(text)
+    assert (problem.line, problem.field) == (line, key)
+    assert problem.message == f"is nested more than {MAX_NESTING} levels deep"
+    assert str(MAX_NESTING) in problem.expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        P(f"---\nbeat: {nested(MAX_NESTING)}\n---\nBody\n", id="yaml-flow"),
+        P(
+            "---\ncorrections:\n  - date: 2026-06-03\n    text: fixed\n---\nBody\n",
+            id="yaml-corrections",
+        ),
+        P(f"beat: {nested(MAX_NESTING, chr(34) + 'x' + chr(34))}\nBody\n", id="flattened"),
+    ],
+)
+def test_nesting_at_the_bound_is_read(text: str) -> None:
+    """MAX_NESTING levels (more than any field needs) are read as before."""
+    assert split(text).values
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        P("---\ntitle: T\nbeat: " + "9" * 5000 + "\n---\nB\n", 3, "beat", id="yaml-int"),
+        P("---\nbeat: -" + "9" * 300 + ".5\n---\nB\n", 2, "beat", id="yaml-float"),
+        P("---\ntags:\n  - " + "1" * 200 + "\n---\nB\n", 3, "tags", id="yaml-in-list"),
+        P('title: "T" beat: [' + "9" * 5000 + "]\nB\n", 1, "beat", id="flat-int"),
+        P('title: "T" beat: [1e' + "9" * 5000 + "]\nB\n", 1, "beat", id="flat-exponent"),
+    ],
+)
+def test_number_longer_than_the_bound_is_one_problem(text: str, line: int, key: str) -> None:
+    """A number of thousands of digits (YAML or JSON) is a Problem naming its key and the
+    bound, not a ValueError from int()."""
+    problem = failure(text)
+    assert (problem.line, problem.field) == (line, key)
+    assert problem.message.startswith("is a number ")
+    assert str(MAX_NUMBER_LENGTH) in problem.expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        P('---\nbeat: "' + "9" * 5000 + '"\n---\nB\n', id="yaml-quoted"),
+        P('title: "' + "9" * 5000 + '"\nB\n', id="flat-string"),
+        P("title: " + "9" * 5000 + "\nB\n", id="flat-bare-word"),
+    ],
+)
+def test_digits_in_text_are_text(text: str) -> None:
+    """Digits written as text (quoted, or a flattened bare word) are a string of any length."""
+    assert split(text).values
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=20,
+)
+
+
+def depth(value: Any) -> int:
+    """Levels of lists and mappings in a JSON value (a scalar has none)."""
+    if isinstance(value, list):
+        return 1 + max(map(depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(depth, value.values()), default=0)
+    return 0
+
+
+def longest_number(value: Any) -> int:
+    if isinstance(value, list):
+        return max(map(longest_number, value), default=0)
+    if isinstance(value, dict):
+        return max(map(longest_number, value.values()), default=0)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return len(json.dumps(value))
+    return 0
+
+
+@given(value=JSON_VALUES, levels=st.integers(0, MAX_NESTING + 2))
+def test_json_excess_agrees_with_the_value(value: Any, levels: int) -> None:
+    """json_excess finds an excess in a JSON text exactly when the value nests deeper than
+    MAX_NESTING or has a longer number, whatever strings (quotes, brackets) it holds."""
+    value = functools.reduce(lambda v, _: [v], range(levels), value)
+    text = json.dumps(value, ensure_ascii=False)
+    found = json_excess(text)
+    too_deep = depth(value) > MAX_NESTING
+    assert (found is not None) == (too_deep or longest_number(value) > MAX_NUMBER_LENGTH)
+    assert json_excess(json.dumps({"k": value}, ensure_ascii=False), outer=1) == (
+        None if found is None else Excess(found.offset + 6, "k", found.message, found.expected)
+    )
+
+
+def test_json_excess_reads_an_unterminated_string_once() -> None:
+    """Thousands of unterminated quotes are scanned in linear time (one token to the end)."""
+    started = time.perf_counter()
+    assert json_excess('["' + '\\"' * 200_000) is None
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        P("---\ntags: [" + "a," * (MAX_FRONT_MATTER // 2) + "]\n---\nBody\n", id="yaml"),
+        P('title: "T" tags: [' + '"a",' * (MAX_FRONT_MATTER // 4) + '"a"]\nBody\n', id="flattened"),
+    ],
+)
+def test_front_matter_over_the_bound_is_refused_before_it_is_read(text: str) -> None:
+    """A front matter over MAX_FRONT_MATTER characters is one Problem saying the bound, found
+    without reading it (PyYAML takes seconds for a few hundred kilobytes)."""
+    started = time.perf_counter()
+    problem = failure(text)
+    assert time.perf_counter() - started < 0.5
+    assert (problem.line, problem.field) == (1, "front matter")
+    assert f"{MAX_FRONT_MATTER:,}" in problem.expected
+
+
+def test_front_matter_at_the_bound_is_read() -> None:
+    """A front matter of just under MAX_FRONT_MATTER characters is read as before."""
+    value = "x" * (MAX_FRONT_MATTER - 20)
+    assert len(split(f"---\nnote: {value}\n---\nBody\n").values["note"]) == len(value)

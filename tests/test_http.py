@@ -2,7 +2,8 @@
 
 For each kind of resource: strong validators and 304s (RFC 9110 §13), HEAD, `Vary`, gzip
 content coding with its own ETag, the Cache-Control the site promises, and CORS on machine
-endpoints only; then the error shapes (404, 410, 406, 405).
+endpoints only; then the error shapes (404, 410, 406, 405); then the bounds on what a client
+may hold (a slow body, the upload slots, oversized requests), over raw sockets.
 
 The client sends `Accept-Encoding: identity` unless a test asks for gzip, and bodies are read with
 `iter_raw()`, so what a test looks at is the bytes on the wire, never a client-side decoding.
@@ -12,7 +13,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
+import select
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
@@ -21,11 +28,13 @@ from email.utils import parsedate_to_datetime
 import httpx2 as httpx
 import lxml.html
 import pytest
+from conftest import _free_port, article_text, healthz, wait_until_ready
 
-from feed.importer import sample_paths
+from feed.importer import import_paths, sample_paths
 from feed.media import AGENT_MEDIA, JSONLD_PROFILE
 from feed.parse import parse_article
 from feed.settings import Settings
+from feed.storage import SQLiteStore
 from feed.urls import slugify
 
 SAMPLES = [
@@ -374,3 +383,149 @@ def test_write_method_on_a_read_only_url_is_405(http, method, path, machine):
     assert {"GET", "HEAD"} <= allowed
     assert method not in allowed
     assert_error_shape(r, 405, path, machine)
+
+
+# --- bounded resources: slow bodies, concurrent uploads, oversized requests ---------------------
+
+TOKEN = "t0ken"
+BODY_TIMEOUT = 1.0  # FEED_BODY_TIMEOUT of the `bounded` server, seconds
+MAX_UPLOADS = 2  # its FEED_MAX_UPLOADS
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """`feed serve` (uvicorn, httptools) over the samples with a write token, a one-second body
+    timeout and two upload slots, set as the environment sets them: (host, port)."""
+    folder = tmp_path_factory.mktemp("bounded")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    store = SQLiteStore(folder / "feed.sqlite3")
+    report, _ = import_paths(store, sample_paths(), Settings(base_url=base))
+    store.close()
+    assert report.ok, report.problems
+    env = {
+        **os.environ,
+        "FEED_API_TOKENS": TOKEN,
+        "FEED_BODY_TIMEOUT": str(BODY_TIMEOUT),
+        "FEED_MAX_UPLOADS": str(MAX_UPLOADS),
+    }
+    command = [sys.executable, "-m", "feed", "serve", "--db", str(folder / "feed.sqlite3")]
+    command += ["--port", str(port), "--base-url", base]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        stderr = proc.stderr
+        assert stderr is not None
+        wait_until_ready(proc, healthz(base), "feed serve", lambda: stderr.read().decode())
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def put_head(slug: str, length: int, extra: str = "") -> bytes:
+    """The head of an authorised PUT of a Markdown body of `length` bytes."""
+    return (
+        f"PUT /api/articles/{slug} HTTP/1.1\r\nHost: news.example\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nContent-Type: text/markdown\r\n"
+        f"Content-Length: {length}\r\n{extra}\r\n"
+    ).encode()
+
+
+def read_response(sock: socket.socket, timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body of one response, read to Content-Length."""
+    sock.settimeout(timeout)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before a response: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines)}
+    while len(body) < int(headers.get("content-length", "0")):
+        chunk = sock.recv(65536)
+        assert chunk
+        body += chunk
+    return int(status_line.split()[1]), headers, body
+
+
+def trickle(sock: socket.socket, seconds: float) -> None:
+    """Send a byte of the body every 0.1 s for `seconds` (or until the server stops reading)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if select.select([sock], [], [], 0)[0]:
+            return  # the server answered
+        sock.sendall(b"x")
+        time.sleep(0.1)
+
+
+def test_slow_body_is_408_and_the_connection_closed(bounded):
+    """A body trickled slower than FEED_BODY_TIMEOUT allows is answered 408 (a problem
+    document, `Connection: close`) about that many seconds after it began, and the server
+    closes the connection."""
+    with socket.create_connection(bounded) as sock:
+        started = time.monotonic()
+        sock.sendall(put_head("slow-upload", 10_000))
+        trickle(sock, 10 * BODY_TIMEOUT)
+        status, headers, body = read_response(sock)
+        elapsed = time.monotonic() - started
+        assert status == 408
+        assert headers["connection"] == "close"
+        assert headers["content-type"] == "application/problem+json"
+        problem = json.loads(body)
+        assert problem["status"] == 408
+        assert "FEED_BODY_TIMEOUT" in problem["detail"]
+        assert BODY_TIMEOUT <= elapsed < BODY_TIMEOUT + 3
+        sock.settimeout(5)
+        assert sock.recv(1) == b""  # closed by the server
+
+
+def test_uploads_beyond_the_slots_are_503_with_retry_after(bounded):
+    """While FEED_MAX_UPLOADS uploads are in progress, another write is 503 with Retry-After
+    (a problem document); once they time out, a write goes through again."""
+    slow = [socket.create_connection(bounded) for _ in range(MAX_UPLOADS)]
+    try:
+        for sock in slow:
+            sock.sendall(put_head("held", 10_000) + b"x")
+        time.sleep(0.3)  # both are now reading their bodies
+        with socket.create_connection(bounded) as sock:
+            sock.sendall(put_head("third", 5) + b"hello")
+            status, headers, body = read_response(sock)
+        assert status == 503
+        assert int(headers["retry-after"]) >= 1
+        problem = json.loads(body)
+        assert (problem["status"], problem["title"]) == (503, "Too Many Uploads")
+        assert "FEED_MAX_UPLOADS" in problem["detail"]
+        for sock in slow:
+            assert read_response(sock)[0] == 408
+    finally:
+        for sock in slow:
+            sock.close()
+    text = article_text("after-the-slow-ones").encode()
+    with socket.create_connection(bounded) as sock:
+        sock.sendall(put_head("after-the-slow-ones", len(text)) + text)
+        assert read_response(sock)[0] == 201
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        P(b"GET /feed.atom HTTP/1.1\r\nHost: x\r\nAccept: " + b"a" * 1_000_000 + b"\r\n\r\n", 431,
+          id="1-MB-header"),
+        P(b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n" + b"X-A: bbbbbbbb\r\n" * 3000 + b"\r\n", 431,
+          id="3000-small-headers"),
+        P(b"GET /agent/" + b"c" * 60_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, id="60-KB-path"),
+        P(b"GET /agent/changes?since=" + b"9" * 60_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+          id="60-KB-query"),
+    ],
+)  # fmt: skip
+def test_oversized_requests_are_refused_over_real_http(bounded, request_head, status):
+    """uvicorn (httptools) takes headers of a megabyte and request targets of 60 KB; the service
+    answers them 414 or 431 with a problem document of a few hundred bytes."""
+    with socket.create_connection(bounded) as sock:
+        sock.sendall(request_head)
+        got, headers, body = read_response(sock)
+    assert got == status
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["status"] == status
+    assert len(body) < 1000

@@ -1,12 +1,22 @@
-"""feed/negotiation.py on its own: parse_accept and negotiate, as tables of Accept headers."""
+"""feed/negotiation.py on its own: parse_accept and negotiate, as tables of Accept headers;
+then what a negotiated URL (feed/representation.py's Negotiable) remembers of its answers."""
 
 from __future__ import annotations
+
+import gc
+import tracemalloc
 
 import pytest
 
 from feed.formats import AGENT_FORMATS
 from feed.media import JSONLD_PROFILE
 from feed.negotiation import MediaRange, Offer, negotiate, parse_accept
+from feed.representation import (
+    ACCEPT_REMEMBERED,
+    Negotiable,
+    Representation,
+    _remembered_index,
+)
 
 EXPANDED = JSONLD_PROFILE + "expanded"
 COMPACTED = JSONLD_PROFILE + "compacted"
@@ -356,3 +366,77 @@ def test_unrecognised_profile_is_ignored(header):
 def test_every_recognised_profile_is_honoured():
     """A request for expanded and flattened gets the expanded (flat, node-per-subject) document."""
     assert chosen(f'application/ld+json;profile="{EXPANDED} {FLATTENED}"') == "jsonld-expanded"
+
+
+# --- what a negotiated URL remembers ----------------------------------------------------------
+
+
+def negotiable(offers: list[Offer]) -> Negotiable:
+    """A negotiated URL with one small representation per offer (its body names the offer)."""
+    return Negotiable(
+        tuple((o, Representation(o.key.encode(), o.media_type, None)) for o in offers)
+    )
+
+
+def test_remembered_answers_belong_to_their_list_of_offers():
+    """An answer remembered for one URL's offers is never given for another's: the same Accept
+    header picks Markdown where it is offered and nothing (406) where it is not."""
+    agent, no_markdown = negotiable(AGENT), negotiable(only("jsonld", "ttl"))
+    for _ in range(2):  # the second round is answered from what was remembered
+        assert agent.choose("text/markdown").body == b"md"  # type: ignore[union-attr]
+        assert no_markdown.choose("text/markdown") is None
+        assert no_markdown.choose("text/turtle").body == b"ttl"  # type: ignore[union-attr]
+        assert agent.choose(None).body == b"jsonld"  # type: ignore[union-attr]
+
+
+def accept_header(n: int, length: int) -> str:
+    """Distinct Accept headers of about `length` characters (a new string each call, as each
+    request brings its own); each prefers one of the agent view's types, or none of them."""
+    wanted = ["text/turtle", "application/rdf+xml", "text/markdown", "image/png"][n % 4]
+    return f"application/x-{n}-" + "p" * max(0, length - 60) + f";q=0.5, {wanted}"
+
+
+def test_negotiation_memory_is_bounded_whatever_accept_headers_arrive(client):
+    """Thousands of distinct Accept headers, short and of 8 KB, sent to every negotiated URL of
+    the site, leave at most ACCEPT_REMEMBERED answers remembered (none for a long header) and
+    well under a megabyte kept; every answer is the one negotiate() gives."""
+    site = client.app.state.site
+    paths = ["/vocab", *(f"/agent/{slug}" for slug in site.articles)]
+    resources = [(path, site.get(path)) for path in paths]
+    resources = [(path, r) for path, r in resources if isinstance(r, Negotiable)]  # not a 410
+    assert len(resources) >= 5
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for n in range(4000):
+        header = accept_header(n, 8000 if n < 2000 else 200)
+        path, resource = resources[n % len(resources)]
+        rep = resource.choose(header)
+        offer = negotiate(header, [o for o, _ in resource.variants])
+        expected = next((r for o, r in resource.variants if o is offer), None)
+        assert rep is expected, (path, header[-40:])
+    del header, rep, offer, expected
+    gc.collect()
+    kept = tracemalloc.take_snapshot().compare_to(before, "filename")
+    tracemalloc.stop()
+    assert sum(stat.size_diff for stat in kept) < 512 * 1024
+    assert _remembered_index.cache_info().currsize <= ACCEPT_REMEMBERED
+
+
+def test_served_answers_follow_accept_through_the_remembered_choices(client):
+    """Over HTTP, the same URL answers each Accept header with its own type, however often and
+    in whatever order the headers come."""
+    site = client.app.state.site
+    slug = next(s for s, a in site.articles.items() if a.status != "retracted")
+    table = [
+        ("text/turtle", "text/turtle"),
+        ("text/markdown", "text/markdown"),
+        ("application/rdf+xml;q=0.9, text/turtle;q=0.1", "application/rdf+xml"),
+        ("x/y;q=1, " + "z/w;q=0.1, " * 700 + "text/turtle", "text/turtle"),  # ~8 KB, not kept
+        (None, "application/ld+json"),
+    ]
+    for _ in range(3):
+        for accept, media_type in table:
+            headers = {"Accept": accept} if accept else {}
+            r = client.get(f"/agent/{slug}", headers=headers)
+            assert r.headers["content-type"].split(";")[0] == media_type, accept

@@ -32,7 +32,7 @@ from feed.errors import InvalidArticle, Problem
 from feed.html import render_html
 from feed.jsonld import render_agent_view
 from feed.model import Article, Person, Source, Tool
-from feed.parse import KNOWN_FIELDS, parse_article
+from feed.parse import KNOWN_FIELDS, MAX_NAME_LENGTH, MAX_TAGS, parse_article
 from feed.sections import MARKER
 from feed.settings import Settings
 from feed.site import render_atom
@@ -1609,3 +1609,179 @@ def test_an_image_comes_with_its_alt_text(
     result = parse(text)
     assert {w.field for w in result.warnings} == warned
     assert (result.article.image, result.article.image_alt) == image
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile input: keys, dates and lists within bounds (issue 12)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        pytest.param('"\\ud800k": x', "k", id="lone-surrogate"),
+        pytest.param('"k\\x01": x', "k", id="control-character"),
+        pytest.param('"\\udfffk\\u0085e\\x7fy": x', "k ey", id="several"),
+        pytest.param('meta: {"\\ud800": 1, "ok": 2}', "meta", id="nested-key"),
+        pytest.param('meta: [{"a\\x1b": {"\\udc80b": c}}]', "meta", id="deeper-keys"),
+    ],
+)
+def test_keys_are_cleaned_like_values(line: str, key: str) -> None:
+    """A key (or a key inside a value) with characters XML cannot carry is cleaned, with a
+    warning naming the cleaned key, and the article renders everywhere."""
+    text = yaml_article().replace("aiActArticle50: compliant", f"aiActArticle50: compliant\n{line}")
+    result = parse(text)
+    assert not any(NOT_XML.search(s) for s in strings(result.article.to_dict()))
+    warnings = [w for w in result.warnings if "removed characters" in w.message]
+    assert [w.field for w in warnings] == [key]
+    assert_well_formed(warnings[0], "warning")
+    assert_every_representation_parses(result.article)
+
+
+def test_key_of_only_unusable_characters_is_an_error() -> None:
+    """A key that cleaning would leave empty is an error on its line (nothing to keep it as)."""
+    text = yaml_article({'"\\ud800\\x01"': "x"})
+    (problem,) = rejection(text)
+    assert (problem.field, problem.line) == ("front matter", line_of(text, '"\\ud800'))
+    assert_well_formed(problem)
+
+
+CORRECTION = "corrections:\n  - date: {}\n    text: A figure was wrong."
+
+
+def _dated(key: str, value: str) -> str:
+    """The baseline article with `value` as the date in `key` (a correction's date for
+    "corrections"); published is the earliest allowed date, so no order rule fires."""
+    if key == "corrections":
+        return yaml_article({"published": "1800-01-01", "corrections": ""}).replace(
+            "corrections: ", CORRECTION.format(value)
+        )
+    return yaml_article({"published": "1800-01-01", key: value})
+
+
+DATE_KEYS = ["published", "modified", "dateReviewed", "corrections"]
+OUT_OF_WINDOW = [
+    pytest.param("9999-12-31T23:59:59-05:00", id="9999-overflows-utc"),
+    pytest.param("9999-01-01T00:00:00+00:00", id="9999"),
+    pytest.param("0001-01-01T00:00:00+01:00", id="0001-overflows-utc"),
+    pytest.param("1799-12-31", id="1799"),
+    pytest.param("2200-01-01T00:00:00Z", id="2200"),
+]
+
+
+@pytest.mark.parametrize("key", DATE_KEYS)
+@pytest.mark.parametrize("value", OUT_OF_WINDOW)
+def test_date_outside_the_window_is_rejected_saying_the_window(key: str, value: str) -> None:
+    """Every date (published, modified, dateReviewed, a correction's) must lie between
+    1800-01-01 and 2199-12-31, with or without a clock: a Problem for its field says so."""
+    text = _dated(key, value)
+    problems = [p for p in rejection(text) if p.field == key]
+    assert len(problems) == 1, problems
+    assert "1800-01-01 to 2199-12-31" in problems[0].message
+    assert_well_formed(problems[0])
+
+
+@pytest.mark.parametrize("key", DATE_KEYS)
+@pytest.mark.parametrize("value", ["1800-01-01", "2199-12-31T23:59:59+00:00"])
+def test_dates_at_the_window_edges_are_accepted_without_a_clock(key: str, value: str) -> None:
+    """Without `now`, parse_article stays pure: any date in the window is accepted."""
+    text = _dated(key, value)
+    if key == "published":
+        text = text.replace("published: 1800-01-01", f"published: {value}")
+    assert parse(text).article
+
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("key", DATE_KEYS)
+@pytest.mark.parametrize(
+    ("value", "future"),
+    [
+        pytest.param("2026-06-02T11:59:00+00:00", False, id="within-a-day"),
+        pytest.param("2026-06-02T12:00:00+00:00", False, id="exactly-a-day"),
+        pytest.param("2026-06-02T12:00:01+00:00", True, id="a-day-and-a-second"),
+        pytest.param("2026-06-02T13:00:01+02:00", False, id="offset-counts"),
+        pytest.param("2027-01-01", True, id="next-year"),
+        pytest.param("2150-01-01", True, id="2150"),
+    ],
+)
+def test_date_more_than_a_day_after_now_is_in_the_future(
+    key: str, value: str, future: bool
+) -> None:
+    """With `now`, a date more than one day after it is rejected as in the future, for every
+    date field; up to a day ahead is accepted (time zones, a clock a little off)."""
+    text = _dated(key, value)
+    if future:
+        (problem,) = (p for p in rejection(text, now=NOW) if p.field == key)
+        assert "in the future" in problem.message
+        assert "2026-06-01 12:00 UTC" in problem.message
+        assert_well_formed(problem)
+        assert parse(text).article  # the same text without a clock: accepted
+    else:
+        assert parse(text, now=NOW).article
+
+
+TAG_CASES = [
+    pytest.param(
+        yaml_article({"tags": "[" + ", ".join(f"t{n}" for n in range(MAX_TAGS + 1)) + "]"}),
+        "tags",
+        f"has {MAX_TAGS + 1} names",
+        id="one-tag-too-many",
+    ),
+    pytest.param(
+        yaml_article({"tags": '"' + ",".join(f"t{n}" for n in range(3000)) + '"'}),
+        "tags",
+        "has 3,000 names",
+        id="3000-comma-separated",
+    ),
+    pytest.param(
+        flat_article({"tags": [f"t{n}" for n in range(3000)]}),
+        "tags",
+        "has 3,000 names",
+        id="3000-flattened",
+    ),
+    pytest.param(
+        yaml_article({"tags": f"[News, {'x' * (MAX_NAME_LENGTH + 1)}]"}),
+        "tags",
+        f"over {MAX_NAME_LENGTH} characters",
+        id="long-tag",
+    ),
+    pytest.param(
+        yaml_article({"tags": "[" + ", ".join("y" * 200 + str(n) for n in range(200)) + "]"}),
+        "tags",
+        "has 200 name(s) over",
+        id="200-long-tags-one-problem",
+    ),
+    pytest.param(
+        yaml_article({"beat": "z" * (MAX_NAME_LENGTH + 1)}),
+        "beat",
+        f"is {MAX_NAME_LENGTH + 1} characters long",
+        id="long-beat",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "field", "fragment"), TAG_CASES)
+def test_tags_and_beat_are_bounded(text: str, field: str, fragment: str) -> None:
+    """More than MAX_TAGS tags, a tag or beat over MAX_NAME_LENGTH characters: one Problem per
+    kind of fault (not one per tag), saying the bound."""
+    (problem,) = rejection(text)
+    assert problem.field == field
+    assert fragment in problem.message
+    assert str(MAX_TAGS if "names" in fragment else MAX_NAME_LENGTH) in problem.expected
+    assert_well_formed(problem)
+
+
+def test_tags_and_beat_at_the_bounds_are_accepted() -> None:
+    """MAX_TAGS tags of MAX_NAME_LENGTH characters, and such a beat, are an article."""
+    tags = [f"{n:02d}" + "t" * (MAX_NAME_LENGTH - 2) for n in range(MAX_TAGS)]
+    article = parse(flat_article({"tags": tags, "beat": "b" * MAX_NAME_LENGTH})).article
+    assert list(article.tags) == tags
+    assert len(article.beat) == MAX_NAME_LENGTH
+
+
+def test_many_non_text_tags_are_one_problem() -> None:
+    """A list of thousands of non-text items is one Problem, not one per item."""
+    problems = rejection(flat_article({"tags": [[n] for n in range(2000)]}))
+    assert [(p.field, p.message) for p in problems] == [("tags", "contains a list")]

@@ -56,9 +56,22 @@ def test_base_url_follows_host_and_port_when_not_set():
         pytest.param({"FEED_PORT": "eighty"}, "FEED_PORT", id="port-text"),
         pytest.param({"FEED_PORT": "70000"}, "port", id="port-range"),
         pytest.param({"FEED_FEED_SIZE": "0"}, "feed_size", id="feed-size"),
+        pytest.param({"FEED_BODY_TIMEOUT": "0"}, "body_timeout", id="body-timeout-zero"),
+        pytest.param({"FEED_BODY_TIMEOUT": "nan"}, "body_timeout", id="body-timeout-nan"),
+        pytest.param({"FEED_BODY_TIMEOUT": "soon"}, "FEED_BODY_TIMEOUT", id="body-timeout-text"),
+        pytest.param({"FEED_MAX_UPLOADS": "0"}, "max_uploads", id="max-uploads-zero"),
+        pytest.param({"FEED_MAX_UPLOADS": "2.5"}, "FEED_MAX_UPLOADS", id="max-uploads-float"),
     ],
 )
 def test_invalid_settings_name_the_field(env, field):
     """A bad value is refused with a message that names the setting."""
     with pytest.raises(SettingsError, match=field):
         Settings.from_env(env)
+
+
+def test_upload_bounds_are_read_from_the_environment():
+    """FEED_BODY_TIMEOUT (seconds) and FEED_MAX_UPLOADS are read like every other setting, and
+    default to 30 seconds and 16 uploads."""
+    assert (Settings().body_timeout, Settings().max_uploads) == (30.0, 16)
+    s = Settings.from_env({"FEED_BODY_TIMEOUT": "2.5", "FEED_MAX_UPLOADS": "3"})
+    assert (s.body_timeout, s.max_uploads) == (2.5, 3)
