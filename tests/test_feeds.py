@@ -13,6 +13,7 @@ so that the archives of closed months can be compared byte for byte across stage
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import re
@@ -28,6 +29,8 @@ import feedparser
 import lxml.etree as etree
 import lxml.html
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from conftest import BASE_URL, ROOT, SITEMAP_NS, sitemap_locations
 from markdown_it import MarkdownIt
 from starlette.testclient import TestClient
@@ -1036,3 +1039,59 @@ def test_section_page_lists_its_articles_and_links_its_feeds(client, kind, key, 
         feed = client.get(f"{path}feed.{extension}")
         assert feed.status_code == 200
         assert feed.headers["content-type"] == media_type
+
+
+# --- plain text stays text in every feed format ---------------------------------------------------
+
+# Text that means something as HTML or XML, and ordinary words around it.
+MARKUP_TEXT = (
+    st.lists(
+        st.sampled_from(
+            [*"<>&;#/'\"=ab1 é", "<b>", "</b>", "&amp;", "&lt;", "&#60;", "<script>", "<img src=x>"]
+        ),
+        min_size=1,
+        max_size=12,
+    )
+    .map(lambda parts: "".join(parts).strip())
+    .filter(bool)
+)
+
+
+def _as_a_reader_reads(detail: Any) -> str:
+    """What a reader shows of a feedparser text construct: HTML is decoded, text is as is."""
+    if detail.type in ("text/html", "application/xhtml+xml"):
+        return str(lxml.html.fragment_fromstring(f"<div>{detail.value}</div>").text_content())
+    return str(detail.value)
+
+
+@pytest.mark.parametrize("render", ["atom", "rss"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=MARKUP_TEXT, standfirst=MARKUP_TEXT, name=MARKUP_TEXT, description=MARKUP_TEXT)
+def test_plain_text_reads_back_as_written_in_every_feed(
+    render: str, title: str, standfirst: str, name: str, description: str
+):
+    """A title, standfirst, tag, site name and description full of markup characters read back
+    through feedparser exactly as written, in Atom and RSS (JSON Feed's fields are plain text by
+    definition, and feedparser 6.0 does not read it: json.loads does): never as live markup."""
+    from feed.atom import render_atom_page
+    from feed.jsonfeed import render_json_feed
+    from feed.rss import render_rss
+    from feed.site import feed_pages
+
+    article = dataclasses.replace(
+        SAMPLES[0], title=title, standfirst=standfirst, tags=(name,), status="verified"
+    )
+    site = dataclasses.replace(SETTINGS, site_name=name, site_description=description)
+    page = feed_pages([article], {}, site)[0]
+    parsed = feedparser.parse((render_atom_page if render == "atom" else render_rss)(page, site))
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    (entry,) = parsed.entries
+    assert _as_a_reader_reads(entry.title_detail) == title
+    assert _as_a_reader_reads(entry.summary_detail) == standfirst
+    assert _as_a_reader_reads(parsed.feed.title_detail) == name
+    assert _as_a_reader_reads(parsed.feed.subtitle_detail) == description
+    assert name in {tag.get("label") or tag.term for tag in entry.tags}
+    document = json.loads(render_json_feed(page, site))
+    (item,) = document["items"]
+    assert (item["title"], item["summary"], item["tags"]) == (title, standfirst, [name])
+    assert (document["title"], document["description"]) == (name, description)
