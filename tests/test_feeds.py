@@ -29,9 +29,9 @@ import feedparser
 import lxml.etree as etree
 import lxml.html
 import pytest
+from conftest import BASE_URL, ROOT, SITEMAP_NS, sitemap_locations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from conftest import BASE_URL, ROOT, SITEMAP_NS, sitemap_locations
 from markdown_it import MarkdownIt
 from starlette.testclient import TestClient
 from test_atom import assert_rfc4287
