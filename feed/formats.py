@@ -80,8 +80,8 @@ class Format:
     @property
     def media_type(self) -> str:
         if self.profile:
-            return f'{self.media.media_type}; profile="{self.profile}"'
-        return self.media.media_type
+            return f'{self.media.content_type}; profile="{self.profile}"'
+        return self.media.content_type
 
     def offer(self) -> Offer:
         profiles = set()

@@ -51,7 +51,7 @@ from .history import (
 from .html import render_index
 from .jsonfeed import render_json_feed, warm_item
 from .jsonld import render_agent_view
-from .media import AGENT_MEDIA
+from .media import AGENT_MEDIA, TURTLE
 from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
@@ -1095,7 +1095,7 @@ def vocabulary_resources(settings: Settings) -> dict[str, Resource]:
     released = datetime(2026, 11, 27, tzinfo=EPOCH.tzinfo)  # context v1 release date
     media = {
         "html": "text/html; charset=utf-8",
-        "ttl": "text/turtle",
+        "ttl": TURTLE.content_type,
         "jsonld": "application/ld+json",
         "nt": "application/n-triples",
     }
@@ -1131,6 +1131,6 @@ def vocabulary_resources(settings: Settings) -> dict[str, Resource]:
         openapi_document(settings), "application/json", released, VOCAB_CACHE, CORS
     )
     out["/vocab/shapes.ttl"] = Representation(
-        docs["shapes"], "text/turtle", released, VOCAB_CACHE, CORS
+        docs["shapes"], TURTLE.content_type, released, VOCAB_CACHE, CORS
     )
     return out

@@ -53,7 +53,7 @@ RDF_SYNTAXES = {
 }
 # Every explicit variant of the agent view: (Accept, Content-Type, extension).
 VARIANTS = [
-    pytest.param(m.media_type, m.media_type, m.extension, id=m.extension) for m in AGENT_MEDIA
+    pytest.param(m.media_type, m.content_type, m.extension, id=m.extension) for m in AGENT_MEDIA
 ]
 EXPOSED = {"link", "etag"}
 
@@ -658,7 +658,7 @@ def vocabulary() -> rdflib.Graph:
 
 
 VOCAB_NEGOTIATION = [
-    pytest.param("text/turtle", "text/turtle", "ttl", id="turtle"),
+    pytest.param("text/turtle", "text/turtle; charset=utf-8", "ttl", id="turtle"),
     pytest.param("application/ld+json", "application/ld+json", "jsonld", id="jsonld"),
     pytest.param("application/n-triples", "application/n-triples", "nt", id="ntriples"),
     pytest.param("text/html", "text/html; charset=utf-8", "html", id="html"),
