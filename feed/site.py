@@ -863,7 +863,7 @@ class Lists:
         changed = self.chunk_changed[number] = self.chunk_date(number, chunk)
         body = render_sitemap_articles(live, self.settings)
         return {
-            f"/sitemaps/articles-{number}.xml": Representation(
+            f"/sitemap-articles-{number}.xml": Representation(
                 body, XML, changed, DISCOVERY_CACHE, CORS
             )
         }
@@ -878,9 +878,9 @@ class Lists:
         articles = self.catalog.articles
         home = self.reference if articles else None
         live_beats = [(name, s.reference()) for name, s in beats.values() if len(s.live_mod)]
-        children: list[tuple[str, datetime | None]] = [(f"{base}/sitemaps/pages.xml", home)]
+        children: list[tuple[str, datetime | None]] = [(f"{base}/sitemap-pages.xml", home)]
         children += [
-            (f"{base}/sitemaps/articles-{n}.xml", self.chunk_changed.get(n, EPOCH))
+            (f"{base}/sitemap-articles-{n}.xml", self.chunk_changed.get(n, EPOCH))
             for n in range(1, self.sitemap_chunks + 1)
             if articles
         ]
@@ -898,7 +898,7 @@ class Lists:
         documents = (
             ("/robots.txt", render_robots(settings), TEXT),
             ("/sitemap.xml", render_sitemap_index(children), XML),
-            ("/sitemaps/pages.xml", render_sitemap_pages(home, live_beats, settings), XML),
+            ("/sitemap-pages.xml", render_sitemap_pages(home, live_beats, settings), XML),
             ("/news-sitemap.xml", render_news_sitemap(recent, settings, anchor), XML),
             ("/llms.txt", render_llms(live, len(self.main.live_mod), beat_names, settings), TEXT),
         )

@@ -145,14 +145,14 @@ def test_sitemap_index_lists_the_pages_then_the_articles(
     articles' (every live article, newest modified first); nothing retracted."""
     urls = SiteURLs(settings.base_url)
     files = served_sitemaps(articles, settings)
-    assert list(files) == ["/sitemap.xml", "/sitemaps/pages.xml", "/sitemaps/articles-1.xml"]
+    assert list(files) == ["/sitemap.xml", "/sitemap-pages.xml", "/sitemap-articles-1.xml"]
     beats = sorted({slugify(a.beat) for a in live(articles)})
-    pages = _locs(files["/sitemaps/pages.xml"])
+    pages = _locs(files["/sitemap-pages.xml"])
     assert [loc for loc, _ in pages] == [
         urls.home,
         *(f"{settings.base_url}/beats/{b}/" for b in beats),
     ]
-    listed = _locs(files["/sitemaps/articles-1.xml"])
+    listed = _locs(files["/sitemap-articles-1.xml"])
     assert [loc for loc, _ in listed] == [urls.page(a.slug) for a in newest_first(live(articles))]
     retracted = next(a for a in articles if a.status == "retracted")
     everything = dict(pages + listed)
@@ -167,7 +167,7 @@ def test_sitemap_lastmod_is_w3c_and_the_newest_modification(
     in the index each file's newest change (a retraction counts: it removed a URL)."""
     urls = SiteURLs(settings.base_url)
     files = served_sitemaps(articles, settings)
-    lastmods = dict(_locs(files["/sitemaps/pages.xml"]) + _locs(files["/sitemaps/articles-1.xml"]))
+    lastmods = dict(_locs(files["/sitemap-pages.xml"]) + _locs(files["/sitemap-articles-1.xml"]))
     index = dict(_locs(files["/sitemap.xml"], "sitemap"))
     assert all(W3C.match(stamp or "") for stamp in [*lastmods.values(), *index.values()])
     when = {loc: datetime.fromisoformat(stamp or "") for loc, stamp in lastmods.items()}
@@ -189,8 +189,8 @@ def test_sitemap_is_deterministic(articles: list[Article], settings: Settings):
 def test_empty_sitemap_lists_the_home_page(settings: Settings):
     """With no articles the sitemap lists only the home page, with no invented lastmod."""
     files = served_sitemaps([], settings)
-    assert list(files) == ["/sitemap.xml", "/sitemaps/pages.xml"]
-    assert _locs(files["/sitemaps/pages.xml"]) == [(SiteURLs(settings.base_url).home, None)]
+    assert list(files) == ["/sitemap.xml", "/sitemap-pages.xml"]
+    assert _locs(files["/sitemap-pages.xml"]) == [(SiteURLs(settings.base_url).home, None)]
 
 
 # --- news-sitemap.xml ----------------------------------------------------------------------------

@@ -967,6 +967,27 @@ def test_every_sitemap_location_answers(served: Served, sitemap: str):
 
 
 @pytest.mark.parametrize("served", SITES, indirect=True)
+def test_every_sitemap_lists_only_urls_under_its_own_folder(served: Served):
+    """The sitemaps.org location rule: each sitemap (the index, every file it lists, the news
+    sitemap) lists only URLs under its own folder, and each of them answers 200."""
+    pending, seen = ["/sitemap.xml", "/news-sitemap.xml"], set()
+    while pending:
+        path = pending.pop()
+        seen.add(path)
+        r = served.client.get(path)
+        assert r.status_code == 200, path
+        folder = BASE_URL + path[: path.rindex("/") + 1]
+        root = etree.fromstring(r.content)
+        for loc in root.iter(f"{{{SITEMAP_NS}}}loc"):
+            url = loc.text or ""
+            assert url.startswith(folder), f"{path} lists {url}, outside {folder}"
+            assert served.client.get(path_of(url)).status_code == 200, url
+            if root.tag == f"{{{SITEMAP_NS}}}sitemapindex":
+                pending.append(path_of(url))
+    assert len(seen) > 3
+
+
+@pytest.mark.parametrize("served", SITES, indirect=True)
 def test_llms_txt_is_small_and_every_link_answers(served: Served):
     """/llms.txt stays under 50 KB and every link in it (read as CommonMark) answers 200."""
     r = served.client.get("/llms.txt")
