@@ -755,6 +755,38 @@ def test_vocab_html_has_a_section_per_term(client, vocabulary):
         assert str(label) in section.text_content()
 
 
+def test_vocab_html_names_iris_with_the_prefixes_it_declares(client, vocabulary):
+    """The vocabulary page writes each term's types as CURIEs with prefixes it declares (the
+    Turtle file's own, no invented "schema1:"), and every CURIE in its text is declared."""
+    page = lxml.html.fromstring(client.get("/vocab", headers={"Accept": "text/html"}).content)
+    names = [dt.text_content().removesuffix(":") for dt in page.xpath("//dl[@class='prefixes']/dt")]
+    spaces = [dd.text_content() for dd in page.xpath("//dl[@class='prefixes']/dd")]
+    declared = dict(zip(names, spaces, strict=True))
+    assert declared["schema"] == "http://schema.org/"
+    for section in page.xpath("//section[@id]"):
+        term = rdflib.URIRef(NS + section.get("id"))
+        _, _, listed = section.xpath("./p[1]")[0].text_content().partition(" · ")
+        expanded = set()
+        for curie in listed.split(", "):
+            prefix, _, local = curie.partition(":")
+            assert prefix in declared, curie
+            expanded.add(declared[prefix] + local)
+        assert expanded == {str(t) for t in vocabulary.objects(term, RDF.type)}
+    text = page.xpath("string(//main)")
+    for prefix in re.findall(r"(?<![\w/.-])([a-z][a-z0-9]*):[A-Za-z_]", text):
+        assert prefix in declared or prefix in ("http", "https"), prefix
+
+
+def test_vocab_html_has_the_sites_stylesheet(client):
+    """The vocabulary page is styled with the very stylesheet the article pages use."""
+    from feed.html import STYLE
+
+    vocab = lxml.html.fromstring(client.get("/vocab", headers={"Accept": "text/html"}).content)
+    home = lxml.html.fromstring(client.get("/").content)
+    assert vocab.xpath("string(//style)") == home.xpath("string(//style)") == STYLE
+    assert vocab.xpath("//meta[@name='viewport']")
+
+
 def test_vocab_file_is_read_from_the_checkout():
     """The vocabulary files the tests compare against are the ones the package ships."""
     from vocab import read
