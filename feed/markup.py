@@ -4,7 +4,8 @@ body as Markdown that a CommonMark consumer with raw HTML on reads the same way.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import urljoin
@@ -110,9 +111,8 @@ def _line_starts(text: str) -> list[int]:
 
 
 def _raw_html_starts(text: str) -> list[tuple[str, int]]:
-    """("block", offset of its `<`) for each HTML block and ("inline", offset) for the first
-    inline tag of each paragraph (inline token) that the raw-HTML parse reads in `text`, in
-    document order.
+    """("block", offset of its `<`) for each HTML block and ("inline", offset) for each inline
+    tag that the raw-HTML parse reads in `text`, in document order.
 
     An HTML block starts with the first `<` of its first line. An inline tag's `<` is found by
     counting: the `<` of an inline token's content are, in order, the `<` of its source lines
@@ -122,6 +122,7 @@ def _raw_html_starts(text: str) -> list[tuple[str, int]]:
     env: dict[str, Any] = {_BLOCK_AT: []}
     tokens = md.parse(text, env)
     lines = _line_starts(text)
+    every_lt = [i for i, char in enumerate(text) if char == "<"]
     seen_on_line: dict[int, int] = {}
     # An HTML block that ended a paragraph (or a list item's) where the line then became
     # something else (indented code outside the list, say): the page's parse reads on.
@@ -143,17 +144,25 @@ def _raw_html_starts(text: str) -> list[tuple[str, int]]:
             continue
         local = {**env, _HTML_AT: []}
         md.inline.parse(token.content, md, local, [])
-        at = first - 1
-        for _ in range(before + token.content.count("<", 0, local[_HTML_AT][0]) + 1):
-            at = text.index("<", at + 1)
-        starts.append(("inline", at))
+        base = bisect_left(every_lt, first) + before
+        starts += [
+            ("inline", every_lt[base + token.content.count("<", 0, offset)])
+            for offset in local[_HTML_AT]
+        ]
     return sorted(set(starts), key=lambda start: start[1])
+
+
+def _escaped(text: str, offsets: Iterable[int]) -> str:
+    """`text` with a backslash before the character at each offset."""
+    for at in sorted(set(offsets), reverse=True):
+        text = text[:at] + "\\" + text[at:]
+    return text
 
 
 def _step(text: str, kind: str, at: int) -> list[str]:
     """The ways to take away the raw HTML starting at `at`: a backslash before its `<`; for a
     block, also joining its line to the paragraph line before it."""
-    steps = [text[:at] + "\\" + text[at:]]
+    steps = [_escaped(text, [at])]
     joined = _joined(text, at) if kind == "block" else None
     return [*steps, joined] if joined is not None else steps
 
@@ -181,20 +190,28 @@ def literal_html_markdown(body: str) -> str:
     open closed. A body without either is returned as written."""
     text = body
     if "<" in text:
-        shown = markdown_to_html(body)
-        for _ in range(2 * text.count("<")):  # each step takes away one HTML start
+        page = markdown_to_html.__wrapped__  # the page's rendering, not kept in its cache
+        shown = page(body)
+        for _ in range(2 * text.count("<")):  # each round takes away at least one HTML start
             starts = _raw_html_starts(text)
+            if not starts:
+                break
+            # Most often every start is one to escape: try them all at once first.
+            at_once = _escaped(text, (at for _, at in starts))
+            if page(at_once) == shown:
+                text = at_once
+                continue
             fixed = next(
                 (
                     step
                     for kind, at in starts
                     for step in _step(text, kind, at)
-                    if markdown_to_html(step) == shown
+                    if page(step) == shown
                 ),
                 None,
             )
             if fixed is None:
-                break  # done, or no step keeps the page's text: leave the rest as it is
+                break  # no step keeps the page's text: leave the rest as it is
             text = fixed
     if "```" in text or "~~~" in text:
         ended = text if text.endswith("\n") else text + "\n"
