@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from lxml import etree
 
 from .feeds import newest
+from .markdown_text import markdown_destination, markdown_text
 from .model import Article
 from .settings import Settings
 from .urls import SiteURLs, slugify
@@ -195,15 +196,10 @@ def render_news_sitemap(
 # --- llms.txt -----------------------------------------------------------------------------------
 
 
-def _link_text(text: str) -> str:
-    """Text safe inside a Markdown link's brackets, on one line."""
-    one_line = " ".join(text.split())
-    return one_line.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-
-
 def _link(text: str, url: str, note: str = "") -> str:
-    line = f"- [{_link_text(text)}]({url})"
-    return f"{line}: {' '.join(note.split())}" if note.strip() else line
+    """A list item linking `url`, its text and note plain text (see markdown_text.py)."""
+    line = f"- [{markdown_text(text)}]({markdown_destination(url)})"
+    return f"{line}: {markdown_text(note)}" if note.strip() else line
 
 
 def _size(lines: Sequence[str]) -> int:
@@ -232,9 +228,9 @@ def render_llms(
     urls = SiteURLs(base)
 
     head = [
-        f"# {settings.site_name}",
+        f"# {markdown_text(settings.site_name)}",
         "",
-        f"> {' '.join(settings.site_description.split())}",
+        f"> {markdown_text(settings.site_description)}",
         "",
         (
             f"Every article has an agent view: JSON-LD (schema.org, PROV-O and our vocabulary, "
@@ -243,8 +239,8 @@ def render_llms(
             f"`{base}/agent/{{slug}}` also negotiates by Accept: text/markdown, text/turtle, "
             f"application/n-triples, application/rdf+xml. Each article says who drafted it (an "
             f"AI agent), who verified it (a named editor), its sources, its status and its EU AI "
-            f"Act Art. 50 basis; the terms are defined at {urls.vocab}. Retracted articles "
-            f"answer 410 and are not listed."
+            f"Act Art. 50 basis; the terms are defined at {markdown_text(urls.vocab)}. Retracted "
+            f"articles answer 410 and are not listed."
         ),
         "",
         "## Feeds",
@@ -273,8 +269,10 @@ def render_llms(
         _link("Collection", urls.collection(), "every article, newest first, paged JSON-LD"),
         _link("Sitemap", _sitemap_url(base), "every article page"),
     ]
-    if not count:
-        head.append("No articles are published yet.")
+    if not count:  # a link too: the llms.txt parser reads every line of a section as one
+        head.append(
+            _link("No articles are published yet", urls.collection(), "they will be listed here")
+        )
 
     def omitted(left_out: int) -> list[str]:
         if not left_out:

@@ -18,8 +18,8 @@ from .model import Article
 from .negotiation import Offer
 from .rdf import (
     Triple,
-    expanded_jsonld,
-    graph_triples,
+    expand_nodes,
+    expanded_triples,
     render_ntriples,
     render_rdfxml,
     render_turtle,
@@ -40,14 +40,14 @@ Graph = list[dict[str, Any]]
 
 
 # Writers from a graph's triples to bytes, per format name. The compacted JSON-LD document is
-# written from the graph itself (jsonld.with_context); everything else from its triples.
+# written from the graph itself (jsonld.with_context), the expanded one from its expansion
+# (which pyld's `expand` of the compacted document gives too), everything else from its triples.
 TRIPLE_WRITERS: dict[str, Callable[[list[Triple]], bytes]] = {
-    "jsonld-expanded": lambda triples: dumps(expanded_jsonld(triples)),
     "ttl": render_turtle,
     "nt": render_ntriples,
     "rdf": render_rdfxml,
 }
-GRAPH_FORMATS = ("jsonld", *TRIPLE_WRITERS)
+GRAPH_FORMATS = ("jsonld", "jsonld-expanded", *TRIPLE_WRITERS)
 
 
 def render_graph(graph: Graph, names: Iterable[str] = GRAPH_FORMATS) -> dict[str, bytes]:
@@ -57,9 +57,15 @@ def render_graph(graph: Graph, names: Iterable[str] = GRAPH_FORMATS) -> dict[str
     """
     names = list(names)
     out = {}
-    triples = graph_triples(graph, context()) if set(names) - {"jsonld"} else []
+    expanded = expand_nodes(graph, context()) if set(names) - {"jsonld"} else []
+    triples = expanded_triples(expanded) if set(names) & set(TRIPLE_WRITERS) else []
     for name in names:
-        out[name] = with_context(graph) if name == "jsonld" else TRIPLE_WRITERS[name](triples)
+        if name == "jsonld":
+            out[name] = with_context(graph)
+        elif name == "jsonld-expanded":
+            out[name] = dumps(expanded)
+        else:
+            out[name] = TRIPLE_WRITERS[name](triples)
     return out
 
 
@@ -80,8 +86,8 @@ class Format:
     @property
     def media_type(self) -> str:
         if self.profile:
-            return f'{self.media.media_type}; profile="{self.profile}"'
-        return self.media.media_type
+            return f'{self.media.content_type}; profile="{self.profile}"'
+        return self.media.content_type
 
     def offer(self) -> Offer:
         profiles = set()

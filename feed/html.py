@@ -15,9 +15,17 @@ from .schemaorg import schema_org_block
 from .settings import Settings
 from .urls import SiteURLs, slugify
 
-__all__ = ["content_html", "render_html", "render_index", "render_policy_html", "script_json"]
+__all__ = [
+    "STYLE",
+    "content_html",
+    "render_html",
+    "render_index",
+    "render_policy_html",
+    "script_json",
+]
 
-_STYLE = (
+# The site's one stylesheet: every HTML page (articles, lists, the vocabulary) uses it.
+STYLE = (
     "body{font:1.05rem/1.6 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;"
     "color:#1a1a1a}a{color:#0645ad}.standfirst{font-size:1.2rem}.meta,.section{color:#555}"
     ".disclosure,.notice{border-left:4px solid #888;padding:.5rem 1rem;background:#f4f4f4}"
@@ -40,7 +48,7 @@ def _page(settings: Settings, title: str, head: str, body: str) -> bytes:
         "<!doctype html>\n"
         f'<html lang="{escape(settings.language)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n{head}<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<title>{escape(title)}</title>\n{head}<style>{STYLE}</style>\n</head>\n<body>\n"
         f'<header><a href="{escape(SiteURLs(settings.base_url).home)}">'
         f"{escape(settings.site_name)}</a></header>\n<main>\n{body}</main>\n</body>\n</html>\n"
     ).encode()

@@ -2,6 +2,11 @@
 
 An agent that reads only this file still knows who drafted the text, with which tools, who
 verified it and when, its status, the AI Act basis, its canonical URLs and its sources.
+
+Plain text (title, standfirst, names, corrections, source titles) is written through
+`markdown_text` and URLs through `markdown_destination`, so that a CommonMark renderer reads
+them back as written; the body through `literal_html_markdown`, so that it reads the body as
+the HTML page shows it (raw HTML as text). The front matter is YAML (`yaml.safe_dump`).
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from typing import Any
 
 import yaml
 
+from .markdown_text import markdown_destination, markdown_text
+from .markup import literal_html_markdown
 from .model import Article
-from .policies import PolicyPage, markdown_text
+from .policies import PolicyPage
 from .settings import Settings
 from .urls import SiteURLs
 
-__all__ = ["front_matter", "render_markdown", "render_policy_markdown"]
+__all__ = ["front_matter", "markdown_body", "render_markdown", "render_policy_markdown"]
 
 
 def front_matter(article: Article, settings: Settings) -> dict[str, Any]:
@@ -69,20 +76,27 @@ def render_markdown(article: Article, settings: Settings) -> bytes:
     head = yaml.safe_dump(
         front_matter(a, settings), sort_keys=False, allow_unicode=True, width=1_000_000
     )
-    parts = [f"---\n{head}---\n\n# {a.title}\n\n"]
+    parts = [f"---\n{head}---\n\n# {markdown_text(a.title)}\n\n"]
     if a.standfirst:
-        parts.append(f"**{a.standfirst}**\n\n")
+        parts.append(f"**{markdown_text(a.standfirst)}**\n\n")
     if a.status_notice:
-        parts.append(f"> **{a.status_notice}**\n\n")
-    parts.append(f"*{a.disclosure_sentence}* [AI policy]({settings.ai_policy_url})\n\n")
-    parts.append(a.body.strip() + "\n")
+        parts.append(f"> **{markdown_text(a.status_notice)}**\n\n")
+    policy = markdown_destination(settings.ai_policy_url)
+    parts.append(f"*{markdown_text(a.disclosure_sentence)}* [AI policy]({policy})\n\n")
+    parts.append(markdown_body(a.body))
     if a.corrections:
         parts.append("\n## Corrections\n\n")
-        parts.extend(f"- {c.date.date().isoformat()}: {c.text}\n" for c in a.corrections)
+        parts.extend(
+            f"- {c.date.date().isoformat()}: {markdown_text(c.text)}\n" for c in a.corrections
+        )
     if a.fact_check.sources:
-        checker = f" (fact-checked with {a.fact_check.checker})" if a.fact_check.checker else ""
-        parts.append(f"\n## Sources{checker}\n\n")
-        parts.extend(f"- [{s.title or s.url}]({s.url})\n" for s in a.fact_check.sources)
+        checker = a.fact_check.checker
+        aside = f" (fact-checked with {markdown_text(checker)})" if checker else ""
+        parts.append(f"\n## Sources{aside}\n\n")
+        parts.extend(
+            f"- [{markdown_text(s.title or s.url)}]({markdown_destination(s.url)})\n"
+            for s in a.fact_check.sources
+        )
     return "".join(parts).encode()
 
 
@@ -97,3 +111,10 @@ def render_policy_markdown(page: PolicyPage, settings: Settings) -> bytes:
     }
     head = yaml.safe_dump(matter, sort_keys=False, allow_unicode=True, width=1_000_000)
     return f"---\n{head}---\n\n# {markdown_text(page.title)}\n\n{page.body.strip()}\n".encode()
+
+
+def markdown_body(body: str) -> str:
+    """The body part of the Markdown view: what a CommonMark renderer turns into the HTML page's
+    body, closed off so that nothing after it changes how it reads (and the reverse)."""
+    text = literal_html_markdown(body)
+    return text if text.endswith("\n") else text + "\n"

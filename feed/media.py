@@ -1,9 +1,21 @@
 """Media types: the agent view's representations (name, media type, explicit-URL extension,
 label), and what the write API reads.
 
-AGENT_MEDIA is the one table that the renderer registry (formats.py), the agent view's own
-`encoding` list, the `Link` headers and the documentation all read. Order is the server's
-preference. ARTICLE_TYPES and REASON_TYPES are what writes.py reads and openapi.py documents.
+The one table that the renderer registry (formats.py), the agent view's own `encoding` list, the
+`Link` headers and the documentation all read. Order is the server's preference.
+
+Content negotiation, `Link` types and `encodingFormat` use the bare media type; the
+`Content-Type` a representation is sent with (`content_type`) adds `charset=utf-8` where the
+type's registration defines the parameter:
+
+- text/markdown: required (RFC 7763 §2); without it `requests` decodes as ISO-8859-1.
+- text/turtle: "required when transferring non-ASCII data", always UTF-8 (Turtle, W3C REC
+  2014, Appendix B).
+- application/n-triples: no parameters (N-Triples, W3C REC 2014, Appendix C: "Optional
+  parameters: None"; the encoding is always UTF-8); JSON types define none (RFC 8259 §11);
+  the XML types (RFC 7303 §3.2: optional) carry `encoding="UTF-8"` in their XML declaration.
+
+ARTICLE_TYPES and REASON_TYPES are what writes.py reads and openapi.py documents.
 """
 
 from __future__ import annotations
@@ -15,8 +27,10 @@ __all__ = [
     "ARTICLE_TYPES",
     "JSONLD_PROFILE",
     "JSON_TYPES",
+    "MARKDOWN",
     "MARKDOWN_TYPES",
     "REASON_TYPES",
+    "TURTLE",
     "Media",
 ]
 
@@ -30,15 +44,25 @@ class Media:
     extension: str
     label: str
     aliases: tuple[str, ...] = ()  # other media types a client may ask for it by
+    charset: bool = False  # its registration defines `charset`: sent as utf-8
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header value: the media type, with its charset where it has one."""
+        return f"{self.media_type}; charset=utf-8" if self.charset else self.media_type
+
+
+TURTLE = Media("ttl", "text/turtle", "ttl", "Turtle", charset=True)
+MARKDOWN = Media("md", "text/markdown", "md", "Markdown", charset=True)
 
 
 AGENT_MEDIA: tuple[Media, ...] = (
     Media("jsonld", "application/ld+json", "jsonld", "JSON-LD", ("application/json",)),
-    Media("ttl", "text/turtle", "ttl", "Turtle"),
+    TURTLE,
     # rdflib asks for text/plain (old N-Triples) among others
     Media("nt", "application/n-triples", "nt", "N-Triples", ("text/plain",)),
     Media("rdf", "application/rdf+xml", "rdf", "RDF/XML"),
-    Media("md", "text/markdown", "md", "Markdown"),
+    MARKDOWN,
 )
 
 # What a PUT may send: Markdown (text/markdown, RFC 7763; text/x-markdown, its common older name)

@@ -1,9 +1,11 @@
-"""Agent-view graph -> RDF: triples, N-Triples, Turtle, RDF/XML and expanded JSON-LD.
+"""Agent-view graph -> RDF: expanded JSON-LD, triples, N-Triples, Turtle and RDF/XML.
 
 The agent view is written in compacted JSON-LD against our own, small context, so expanding it
-needs only that context's features: @vocab, prefixes, and @id / xsd:dateTime coercion. Doing it
+needs only that context's features: @vocab, prefixes, and @id / datatype coercion. Doing it
 here takes a fraction of a millisecond; pyld plus rdflib's serialisers take about 8 ms per article
-(see bench/render.py). Tests check that these triples are exactly what pyld produces.
+(see bench/render.py). One expansion (`expand_nodes`, JSON-LD 1.1 Processing §5.1) gives the
+expanded document, and the triples are read from it (§8.6, object to RDF): tests check that the
+first is exactly pyld's `expand` of the compacted document, and the second pyld's `to_rdf`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ __all__ = [
     "Literal",
     "Triple",
     "expand_graph",
-    "expanded_jsonld",
+    "expand_nodes",
+    "expanded_triples",
     "graph_triples",
     "render_ntriples",
     "render_rdfxml",
@@ -86,43 +89,84 @@ class _Context:
         return self.iri(key, vocab=True), None
 
 
-def graph_triples(nodes: Sequence[Mapping[str, Any]], context: Mapping[str, Any]) -> list[Triple]:
-    """The triples of a flattened, compacted @graph, in document order."""
+Expanded = list[dict[str, Any]]  # expanded JSON-LD: node objects with absolute IRIs
+
+
+def expand_nodes(nodes: Sequence[Mapping[str, Any]], context: Mapping[str, Any]) -> Expanded:
+    """The expanded form of a flattened, compacted @graph (JSON-LD 1.1 Processing §5.1): what
+    pyld's `expand` gives for `{"@context": context, "@graph": nodes}`. Values keep their JSON
+    type (a number stays a number, §5.3.2: only an explicit datatype is added)."""
     ctx = _Context(context)
-    triples: list[Triple] = []
+    out: Expanded = []
     for node in nodes:
-        subject = ctx.iri(node["@id"], vocab=False)
+        expanded: dict[str, Any] = {}
         for key, value in node.items():
-            if key == "@id":
+            if value is None:  # a null drops the property (§5.1.2 step 13.4)
                 continue
             values = value if isinstance(value, list) else [value]
-            if key == "@type":
-                triples.extend((subject, RDF + "type", ctx.iri(v, vocab=True)) for v in values)
+            if key == "@id":
+                expanded["@id"] = ctx.iri(value, vocab=False)
+            elif key == "@type":
+                expanded["@type"] = [ctx.iri(v, vocab=True) for v in values]
+            else:
+                predicate, coerce = ctx.property(key)
+                objects = [_expand_value(v, coerce, ctx) for v in values if v is not None]
+                expanded.setdefault(predicate, []).extend(objects)
+        if set(expanded) - {"@id"}:  # a node that is only an @id is dropped (§5.1.2 step 19)
+            out.append(expanded)
+    return out
+
+
+def _expand_value(value: Any, coerce: str | None, ctx: _Context) -> dict[str, Any]:
+    if isinstance(value, dict):
+        if set(value) == {"@id"}:
+            return {"@id": ctx.iri(value["@id"], vocab=False)}
+        if "@value" in value and set(value) <= {"@value", "@type"}:
+            if "@type" not in value:
+                return {"@value": value["@value"]}
+            return {"@type": ctx.iri(value["@type"], vocab=True), "@value": value["@value"]}
+        raise ValueError(f"unsupported value object {value!r}: the agent view is flattened")
+    if not isinstance(value, str | bool | int):
+        raise ValueError(f"unsupported value {value!r}")
+    if coerce == "@id" and isinstance(value, str):
+        return {"@id": ctx.iri(value, vocab=False)}
+    if coerce == "@vocab" and isinstance(value, str):
+        return {"@id": ctx.iri(value, vocab=True)}
+    if coerce not in (None, "@id", "@vocab"):
+        return {"@type": coerce, "@value": value}
+    return {"@value": value}
+
+
+def expanded_triples(expanded: Expanded) -> list[Triple]:
+    """The triples of expanded node objects, in document order (JSON-LD 1.1 Processing §8.6:
+    a number becomes its canonical xsd:integer form, a boolean "true"/"false")."""
+    triples: list[Triple] = []
+    for node in expanded:
+        subject = node["@id"]
+        for key, values in node.items():
+            if key == "@id":
                 continue
-            predicate, coerce = ctx.property(key)
-            triples.extend((subject, predicate, _object(v, coerce, ctx)) for v in values)
+            if key == "@type":
+                triples.extend((subject, RDF + "type", t) for t in values)
+                continue
+            triples.extend((subject, key, _rdf_object(v)) for v in values)
     return triples
 
 
-def _object(value: Any, coerce: str | None, ctx: _Context) -> Object:
-    if isinstance(value, dict):
-        if set(value) == {"@id"}:
-            return ctx.iri(value["@id"], vocab=False)
-        if "@value" in value and set(value) <= {"@value", "@type"}:
-            return Literal(
-                str(value["@value"]), ctx.iri(value.get("@type", XSD_STRING), vocab=True)
-            )
-        raise ValueError(f"unsupported value object {value!r}: the agent view is flattened")
-    typed = coerce if coerce not in (None, "@id", "@vocab") else None
-    if isinstance(value, bool):
-        return Literal("true" if value else "false", typed or XSD + "boolean")
-    if isinstance(value, int):
-        return Literal(str(value), typed or XSD + "integer")
-    if not isinstance(value, str):
-        raise ValueError(f"unsupported value {value!r}")
-    if coerce == "@id":
-        return ctx.iri(value, vocab=False)
-    return Literal(value, coerce or XSD_STRING)
+def _rdf_object(value: Mapping[str, Any]) -> Object:
+    if "@id" in value:
+        return str(value["@id"])
+    literal, datatype = value["@value"], value.get("@type")
+    if isinstance(literal, bool):
+        return Literal("true" if literal else "false", datatype or XSD + "boolean")
+    if isinstance(literal, int):
+        return Literal(str(literal), datatype or XSD + "integer")
+    return Literal(literal, datatype or XSD_STRING)
+
+
+def graph_triples(nodes: Sequence[Mapping[str, Any]], context: Mapping[str, Any]) -> list[Triple]:
+    """The triples of a flattened, compacted @graph, in document order."""
+    return expanded_triples(expand_nodes(nodes, context))
 
 
 def expand_graph(document: Mapping[str, Any]) -> list[Triple]:
@@ -227,29 +271,3 @@ def render_rdfxml(triples: Iterable[Triple]) -> bytes:
         out.append("  </rdf:Description>\n")
     out.append("</rdf:RDF>\n")
     return "".join(out).encode()
-
-
-# --- expanded JSON-LD (JSON-LD 1.1 §5.1.2) --------------------------------------------------------
-
-
-def expanded_jsonld(triples: Iterable[Triple]) -> list[dict[str, Any]]:
-    """The expanded form of a flattened graph: what pyld's `expand` gives for the agent view."""
-    nodes = []
-    for subject, predicates in _grouped(triples).items():
-        node: dict[str, Any] = {"@id": subject}
-        for predicate, objects in predicates.items():
-            if predicate == RDF + "type":
-                node["@type"] = [str(o) for o in objects]
-                continue
-            node[predicate] = [
-                (
-                    {"@value": o.value}
-                    if o.datatype == XSD_STRING
-                    else {"@type": o.datatype, "@value": o.value}
-                )
-                if isinstance(o, Literal)
-                else {"@id": o}
-                for o in objects
-            ]
-        nodes.append(node)
-    return nodes

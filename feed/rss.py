@@ -11,6 +11,11 @@ Channel: `title`, `link`, `description`, `language`, `lastBuildDate`, `generator
 isPermaLink="false"` (the article's permanent id: identical to the Atom entry id and the JSON-LD
 `@id`), `pubDate`, one `category` for the beat and one per tag (with their `domain`), and
 `dc:creator` (RSS `author` must be an e-mail address; Dublin Core's creator is a name).
+
+Readers treat `description` as HTML (the specification: "entity-encoded HTML is allowed"), and
+`title` as HTML whenever it looks like some (feedparser's heuristic, shared by most readers):
+plain text goes into both encoded for HTML, then for XML (`_plain`), so that "AT&amp;T" or
+"<b>" are read back as written, never as markup. `category` and `dc:creator` are read as text.
 RSS has no deletion marker: tombstones are left out and a retracted article leaves the feed.
 """
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.utils import format_datetime
+from html import escape
 
 from lxml import etree
 
@@ -40,9 +46,9 @@ def render_rss(page: FeedPage, settings: Settings) -> bytes:
     """One feed page as an RSS 2.0 document (UTF-8, with an XML declaration)."""
     rss = etree.Element("rss", nsmap=NSMAP, version="2.0")
     channel = etree.SubElement(rss, "channel")
-    _text(channel, "title", page.title)
+    _plain(channel, "title", page.title)
     _text(channel, "link", page.alternate)
-    _text(channel, "description", settings.site_description)
+    _plain(channel, "description", settings.site_description)
     _text(channel, "language", settings.language)
     _text(channel, "lastBuildDate", rfc822(page.updated))
     _text(channel, "generator", f"agentry-feed {__version__}")
@@ -62,10 +68,10 @@ def render_rss(page: FeedPage, settings: Settings) -> bytes:
 def _item(channel: etree._Element, a: Article, settings: Settings) -> None:
     urls = SiteURLs(settings.base_url)
     item = etree.SubElement(channel, "item")
-    _text(item, "title", a.title)
+    _plain(item, "title", a.title)
     _text(item, "link", urls.page(a.slug))
     if a.standfirst:
-        _text(item, "description", a.standfirst)
+        _plain(item, "description", a.standfirst)
     _text(item, f"{{{CONTENT}}}encoded", content_html(a, settings))
     _text(item, "guid", urls.article_id(a.slug)).set("isPermaLink", "false")
     _text(item, "pubDate", rfc822(a.published))
@@ -79,6 +85,11 @@ def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
     element = etree.SubElement(parent, tag)
     element.text = text
     return element
+
+
+def _plain(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    """Plain text in an element readers take as HTML: encoded for HTML here, for XML by lxml."""
+    return _text(parent, tag, escape(text, quote=False))
 
 
 def rfc822(when: datetime) -> str:

@@ -52,7 +52,7 @@ from .html import render_index, render_policy_html
 from .jsonfeed import render_json_feed, warm_item
 from .jsonld import render_agent_view
 from .markdown import render_policy_markdown
-from .media import AGENT_MEDIA
+from .media import AGENT_MEDIA, MARKDOWN, TURTLE
 from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
@@ -867,7 +867,7 @@ class Lists:
         changed = self.chunk_changed[number] = self.chunk_date(number, chunk)
         body = render_sitemap_articles(live, self.settings)
         return {
-            f"/sitemaps/articles-{number}.xml": Representation(
+            f"/sitemap-articles-{number}.xml": Representation(
                 body, XML, changed, DISCOVERY_CACHE, CORS
             )
         }
@@ -882,9 +882,9 @@ class Lists:
         articles = self.catalog.articles
         home = self.reference if articles else None
         live_beats = [(name, s.reference()) for name, s in beats.values() if len(s.live_mod)]
-        children: list[tuple[str, datetime | None]] = [(f"{base}/sitemaps/pages.xml", home)]
+        children: list[tuple[str, datetime | None]] = [(f"{base}/sitemap-pages.xml", home)]
         children += [
-            (f"{base}/sitemaps/articles-{n}.xml", self.chunk_changed.get(n, EPOCH))
+            (f"{base}/sitemap-articles-{n}.xml", self.chunk_changed.get(n, EPOCH))
             for n in range(1, self.sitemap_chunks + 1)
             if articles
         ]
@@ -902,7 +902,7 @@ class Lists:
         documents = (
             ("/robots.txt", render_robots(settings), TEXT),
             ("/sitemap.xml", render_sitemap_index(children), XML),
-            ("/sitemaps/pages.xml", render_sitemap_pages(home, live_beats, settings), XML),
+            ("/sitemap-pages.xml", render_sitemap_pages(home, live_beats, settings), XML),
             ("/news-sitemap.xml", render_news_sitemap(recent, settings, anchor), XML),
             ("/llms.txt", render_llms(live, len(self.main.live_mod), beat_names, settings), TEXT),
         )
@@ -1099,7 +1099,7 @@ def vocabulary_resources(settings: Settings) -> dict[str, Resource]:
     released = datetime(2026, 11, 27, tzinfo=EPOCH.tzinfo)  # context v1 release date
     media = {
         "html": "text/html; charset=utf-8",
-        "ttl": "text/turtle",
+        "ttl": TURTLE.content_type,
         "jsonld": "application/ld+json",
         "nt": "application/n-triples",
     }
@@ -1135,7 +1135,7 @@ def vocabulary_resources(settings: Settings) -> dict[str, Resource]:
         openapi_document(settings), "application/json", released, VOCAB_CACHE, CORS
     )
     out["/vocab/shapes.ttl"] = Representation(
-        docs["shapes"], "text/turtle", released, VOCAB_CACHE, CORS
+        docs["shapes"], TURTLE.content_type, released, VOCAB_CACHE, CORS
     )
     return out
 
@@ -1154,7 +1154,7 @@ def page_resources(settings: Settings) -> dict[str, Resource]:
         )
         out[page.path + ".md"] = Representation(
             render_policy_markdown(page, settings),
-            AGENT_FORMATS["md"].media_type,
+            MARKDOWN.content_type,
             POLICY_DATE,
             DISCOVERY_CACHE,
             CORS,

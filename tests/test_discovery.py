@@ -10,7 +10,13 @@ from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import lxml.etree as etree
+import lxml.html
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from llms_txt import parse_llms_file
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
 from feed.discovery import (
     LLMS_TXT_LIMIT,
@@ -19,7 +25,9 @@ from feed.discovery import (
     render_robots,
 )
 from feed.feeds import FeedPage
+from feed.importer import sample_paths
 from feed.model import Article
+from feed.parse import parse_article
 from feed.settings import Settings
 from feed.site import Site, feed_pages
 from feed.urls import SiteURLs, slugify
@@ -29,6 +37,12 @@ NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
 NS = {"s": SITEMAP, "news": NEWS}
 # W3C Datetime (NOTE-datetime), complete date plus time with seconds and a time zone designator.
 W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")
+COMMONMARK = MarkdownIt("js-default", {"html": True})
+_ARTICLES = [
+    parse_article(p.read_text(encoding="utf-8"), str(p)).article
+    for p in sample_paths()
+    if "creativeWorkStatus: retracted" not in p.read_text(encoding="utf-8")
+]
 LINK = re.compile(r"\[((?:[^\]\\]|\\.)*)\]\(([^)\s]+)\)")
 
 
@@ -131,14 +145,14 @@ def test_sitemap_index_lists_the_pages_then_the_articles(
     articles' (every live article, newest modified first); nothing retracted."""
     urls = SiteURLs(settings.base_url)
     files = served_sitemaps(articles, settings)
-    assert list(files) == ["/sitemap.xml", "/sitemaps/pages.xml", "/sitemaps/articles-1.xml"]
+    assert list(files) == ["/sitemap.xml", "/sitemap-pages.xml", "/sitemap-articles-1.xml"]
     beats = sorted({slugify(a.beat) for a in live(articles)})
-    pages = _locs(files["/sitemaps/pages.xml"])
+    pages = _locs(files["/sitemap-pages.xml"])
     assert [loc for loc, _ in pages] == [
         urls.home,
         *(f"{settings.base_url}/beats/{b}/" for b in beats),
     ]
-    listed = _locs(files["/sitemaps/articles-1.xml"])
+    listed = _locs(files["/sitemap-articles-1.xml"])
     assert [loc for loc, _ in listed] == [urls.page(a.slug) for a in newest_first(live(articles))]
     retracted = next(a for a in articles if a.status == "retracted")
     everything = dict(pages + listed)
@@ -153,7 +167,7 @@ def test_sitemap_lastmod_is_w3c_and_the_newest_modification(
     in the index each file's newest change (a retraction counts: it removed a URL)."""
     urls = SiteURLs(settings.base_url)
     files = served_sitemaps(articles, settings)
-    lastmods = dict(_locs(files["/sitemaps/pages.xml"]) + _locs(files["/sitemaps/articles-1.xml"]))
+    lastmods = dict(_locs(files["/sitemap-pages.xml"]) + _locs(files["/sitemap-articles-1.xml"]))
     index = dict(_locs(files["/sitemap.xml"], "sitemap"))
     assert all(W3C.match(stamp or "") for stamp in [*lastmods.values(), *index.values()])
     when = {loc: datetime.fromisoformat(stamp or "") for loc, stamp in lastmods.items()}
@@ -175,8 +189,8 @@ def test_sitemap_is_deterministic(articles: list[Article], settings: Settings):
 def test_empty_sitemap_lists_the_home_page(settings: Settings):
     """With no articles the sitemap lists only the home page, with no invented lastmod."""
     files = served_sitemaps([], settings)
-    assert list(files) == ["/sitemap.xml", "/sitemaps/pages.xml"]
-    assert _locs(files["/sitemaps/pages.xml"]) == [(SiteURLs(settings.base_url).home, None)]
+    assert list(files) == ["/sitemap.xml", "/sitemap-pages.xml"]
+    assert _locs(files["/sitemap-pages.xml"]) == [(SiteURLs(settings.base_url).home, None)]
 
 
 # --- news-sitemap.xml ----------------------------------------------------------------------------
@@ -349,20 +363,43 @@ def test_llms_txt_recent_articles(articles: list[Article], settings: Settings):
     ]
 
 
-def test_llms_txt_escapes_link_text(sample: Article, settings: Settings):
-    """Brackets in a title cannot end the link text early."""
-    odd = synthetic(sample, 0, title="Budget [draft] passes \\ narrowly")
+PLAIN = st.lists(
+    st.sampled_from([*"*_[]()<>#!&\\`~|-+.=: ab1", "<script>", "&amp;", "1.", "\n"]), max_size=12
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=PLAIN.filter(str.strip), standfirst=PLAIN, beat=PLAIN.filter(str.strip), name=PLAIN)
+def test_llms_txt_reads_back_its_plain_text(title: str, standfirst: str, beat: str, name: str):
+    """Whatever a title, standfirst, beat or site name holds, the llms.txt reference parser reads
+    every line and link whole, and CommonMark (raw HTML on) renders each back to exactly its
+    text: no live markup, no link cut short by a bracket."""
+    settings = Settings(base_url="https://news.example", site_name=name.strip() or "Site")
+    sample = _ARTICLES[0]
+    odd = synthetic(sample, 0, title=title, standfirst=standfirst, beat=beat)
     text = render_llms_txt([odd], settings).decode("utf-8")
-    (line,) = _sections(text)["Recent articles"]
-    assert line.startswith(r"- [Budget \[draft\] passes \\ narrowly](https://news.example/agent/")
-    assert LINK.fullmatch(line[2:].split(": ", 1)[0])
+    parsed = parse_llms_file(text)
+    assert COMMONMARK.renderInline(parsed.title) == escapeHtml(settings.site_name)
+    assert COMMONMARK.renderInline(parsed.summary) == escapeHtml(settings.site_description)
+    (entry,) = parsed.sections["Recent articles"]
+    assert entry["url"] == SiteURLs(settings.base_url).agent_as(odd.slug, "md")
+    assert COMMONMARK.renderInline(entry["title"]) == escapeHtml(title)
+    expected_note = escapeHtml(standfirst) if standfirst.strip() else ""
+    assert COMMONMARK.renderInline(entry["desc"] or "") == expected_note
+    beats = [b for b in parsed.sections["Feeds"] if b["title"].startswith("Beat: ")]
+    assert [COMMONMARK.renderInline(b["title"]) for b in beats] == [escapeHtml(f"Beat: {beat}")]
+    html = lxml.html.fromstring(COMMONMARK.render(text))
+    assert not html.xpath("//script | //img | //*[@onerror]")
 
 
 def test_llms_txt_without_articles(settings: Settings):
-    """With no articles every section is still there and says so."""
+    """With no articles every section is still there and says so, in a link line the llms.txt
+    parser reads (it reads every line of a section as a link)."""
     text = render_llms_txt([], settings).decode("utf-8")
-    assert "No articles are published yet." in text
     assert list(_sections(text)) == ["Feeds", "Recent articles", "Vocabulary", "Optional"]
+    (entry,) = parse_llms_file(text).sections["Recent articles"]
+    assert entry["title"] == "No articles are published yet"
+    assert entry["url"] == SiteURLs(settings.base_url).collection()
 
 
 def test_llms_txt_is_bounded_to_50_kb(sample: Article, settings: Settings):

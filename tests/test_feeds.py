@@ -13,6 +13,7 @@ so that the archives of closed months can be compared byte for byte across stage
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import re
@@ -29,6 +30,8 @@ import lxml.etree as etree
 import lxml.html
 import pytest
 from conftest import BASE_URL, ROOT, SITEMAP_NS, sitemap_locations
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from starlette.testclient import TestClient
 from test_atom import assert_rfc4287
@@ -972,6 +975,27 @@ def test_every_sitemap_location_answers(served: Served, sitemap: str):
 
 
 @pytest.mark.parametrize("served", SITES, indirect=True)
+def test_every_sitemap_lists_only_urls_under_its_own_folder(served: Served):
+    """The sitemaps.org location rule: each sitemap (the index, every file it lists, the news
+    sitemap) lists only URLs under its own folder, and each of them answers 200."""
+    pending, seen = ["/sitemap.xml", "/news-sitemap.xml"], set()
+    while pending:
+        path = pending.pop()
+        seen.add(path)
+        r = served.client.get(path)
+        assert r.status_code == 200, path
+        folder = BASE_URL + path[: path.rindex("/") + 1]
+        root = etree.fromstring(r.content)
+        for loc in root.iter(f"{{{SITEMAP_NS}}}loc"):
+            url = loc.text or ""
+            assert url.startswith(folder), f"{path} lists {url}, outside {folder}"
+            assert served.client.get(path_of(url)).status_code == 200, url
+            if root.tag == f"{{{SITEMAP_NS}}}sitemapindex":
+                pending.append(path_of(url))
+    assert len(seen) > 3
+
+
+@pytest.mark.parametrize("served", SITES, indirect=True)
 def test_llms_txt_is_small_and_every_link_answers(served: Served):
     """/llms.txt stays under 50 KB and every link in it (read as CommonMark) answers 200."""
     r = served.client.get("/llms.txt")
@@ -1044,3 +1068,59 @@ def test_section_page_lists_its_articles_and_links_its_feeds(client, kind, key, 
         feed = client.get(f"{path}feed.{extension}")
         assert feed.status_code == 200
         assert feed.headers["content-type"] == media_type
+
+
+# --- plain text stays text in every feed format ---------------------------------------------------
+
+# Text that means something as HTML or XML, and ordinary words around it.
+MARKUP_TEXT = (
+    st.lists(
+        st.sampled_from(
+            [*"<>&;#/'\"=ab1 é", "<b>", "</b>", "&amp;", "&lt;", "&#60;", "<script>", "<img src=x>"]
+        ),
+        min_size=1,
+        max_size=12,
+    )
+    .map(lambda parts: "".join(parts).strip())
+    .filter(bool)
+)
+
+
+def _as_a_reader_reads(detail: Any) -> str:
+    """What a reader shows of a feedparser text construct: HTML is decoded, text is as is."""
+    if detail.type in ("text/html", "application/xhtml+xml"):
+        return str(lxml.html.fragment_fromstring(f"<div>{detail.value}</div>").text_content())
+    return str(detail.value)
+
+
+@pytest.mark.parametrize("render", ["atom", "rss"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=MARKUP_TEXT, standfirst=MARKUP_TEXT, name=MARKUP_TEXT, description=MARKUP_TEXT)
+def test_plain_text_reads_back_as_written_in_every_feed(
+    render: str, title: str, standfirst: str, name: str, description: str
+):
+    """A title, standfirst, tag, site name and description full of markup characters read back
+    through feedparser exactly as written, in Atom and RSS (JSON Feed's fields are plain text by
+    definition, and feedparser 6.0 does not read it: json.loads does): never as live markup."""
+    from feed.atom import render_atom_page
+    from feed.jsonfeed import render_json_feed
+    from feed.rss import render_rss
+    from feed.site import feed_pages
+
+    article = dataclasses.replace(
+        SAMPLES[0], title=title, standfirst=standfirst, tags=(name,), status="verified"
+    )
+    site = dataclasses.replace(SETTINGS, site_name=name, site_description=description)
+    page = feed_pages([article], {}, site)[0]
+    parsed = feedparser.parse((render_atom_page if render == "atom" else render_rss)(page, site))
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    (entry,) = parsed.entries
+    assert _as_a_reader_reads(entry.title_detail) == title
+    assert _as_a_reader_reads(entry.summary_detail) == standfirst
+    assert _as_a_reader_reads(parsed.feed.title_detail) == name
+    assert _as_a_reader_reads(parsed.feed.subtitle_detail) == description
+    assert name in {tag.get("label") or tag.term for tag in entry.tags}
+    document = json.loads(render_json_feed(page, site))
+    (item,) = document["items"]
+    assert (item["title"], item["summary"], item["tags"]) == (title, standfirst, [name])
+    assert (document["title"], document["description"]) == (name, description)

@@ -134,6 +134,46 @@ def fetch(
 # --- every kind of resource -----------------------------------------------------------------------
 
 
+# Textual media types and the charset their registrations define: utf-8 where the parameter
+# exists (RFC 7763 §2 requires it for Markdown; Turtle's W3C registration for non-ASCII data),
+# none where it does not (N-Triples: "Optional parameters: None").
+TEXTUAL = [
+    P(f"/agent/{SLUG}.md", None, "utf-8", id="agent.md"),
+    P(f"/agent/{SLUG}", "text/markdown", "utf-8", id="agent-negotiated-md"),
+    P(f"/agent/{SLUG}.ttl", None, "utf-8", id="agent.ttl"),
+    P(f"/agent/{SLUG}", "text/turtle", "utf-8", id="agent-negotiated-ttl"),
+    P("/agent/", "text/turtle", "utf-8", id="collection-ttl"),
+    P("/vocab.ttl", None, "utf-8", id="vocab.ttl"),
+    P("/vocab", "text/turtle", "utf-8", id="vocab-negotiated-ttl"),
+    P("/vocab/shapes.ttl", None, "utf-8", id="shapes"),
+    P("/robots.txt", None, "utf-8", id="robots"),
+    P("/llms.txt", None, "utf-8", id="llms"),
+    P(f"/{SLUG}", None, "utf-8", id="page"),
+    P(f"/agent/{SLUG}.nt", None, None, id="agent.nt"),
+    P(f"/agent/{SLUG}", "text/plain", None, id="nt-by-text-plain"),
+]
+
+
+@pytest.mark.parametrize(("path", "accept", "charset"), TEXTUAL)
+def test_textual_types_say_their_charset(http, path, accept, charset):
+    """Every textual response names charset=utf-8 where its media type's registration defines
+    the parameter (and none where it defines none): a client that decodes as the header says
+    (`requests` falls back to ISO-8859-1 for text/*) reads the UTF-8 bytes right."""
+    r = fetch(http, path, accept)
+    assert r.status == 200
+    _, _, rest = r.headers["content-type"].partition(";")
+    found = {
+        k.strip().lower(): v.strip().strip('"').lower()
+        for k, _, v in (p.partition("=") for p in rest.split(";") if p.strip())
+    }
+    assert found.get("charset") == charset
+    media = r.headers["content-type"].split(";")[0]
+    decoded = r.body.decode(
+        found.get("charset") or ("iso-8859-1" if media.startswith("text/") else "utf-8")
+    )
+    assert decoded == r.body.decode("utf-8")
+
+
 @pytest.mark.parametrize(COLUMNS, RESOURCES)
 def test_200_with_strong_etag_and_last_modified(
     http, path, accept, media_type, cache_control, kind

@@ -184,7 +184,7 @@ def test_incremental_writes_serve_what_a_full_render_serves(small_pages, article
             assert_same(site, settings, f"write {n}: {done[-1]}")
     assert len(site.articles) > 30, "the sequence built a site worth checking"
     assert site.collection_pages > 5
-    assert any(path.startswith("/sitemaps/articles-3") for path in site.resources)
+    assert any(path.startswith("/sitemap-articles-3") for path in site.resources)
     assert len([p for p in site.resources if p.startswith("/feed/archive/")]) > 3
 
 

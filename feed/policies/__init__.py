@@ -18,6 +18,7 @@ from string import Template
 
 import yaml
 
+from ..markdown_text import markdown_destination, markdown_text
 from ..settings import Settings
 from ..urls import SiteURLs
 
@@ -76,18 +77,14 @@ def policy_pages(settings: Settings) -> list[PolicyPage]:
 
 
 def _values(settings: Settings, text: Callable[[str], str]) -> dict[str, str]:
-    """What the placeholders stand for: names as `text` writes them, URLs as they are."""
+    """What the placeholders stand for: names as `text` writes them, URLs as link destinations
+    (the placeholders for URLs stand only in link destinations)."""
     return {
         "site_name": text(settings.site_name),
         "organization": text(settings.organization),
         "tombstone_days": str(settings.tombstone_days),
-        "ai_policy_url": settings.ai_policy_url,
-        "fact_checking_policy_url": settings.fact_checking_policy_url,
-        "corrections_policy_url": settings.corrections_policy_url,
-        "vocab_url": SiteURLs(settings.base_url).vocab,
+        "ai_policy_url": markdown_destination(settings.ai_policy_url),
+        "fact_checking_policy_url": markdown_destination(settings.fact_checking_policy_url),
+        "corrections_policy_url": markdown_destination(settings.corrections_policy_url),
+        "vocab_url": markdown_destination(SiteURLs(settings.base_url).vocab),
     }
-
-
-def markdown_text(text: str) -> str:
-    """Plain text for Markdown (TODO: the project's one escaping function)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~&" else ch for ch in text)
