@@ -7,15 +7,19 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from functools import cache, lru_cache
+from itertools import chain
 from typing import Any
 from urllib.parse import urljoin
 
+import lxml.html
 from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.rules_block.html_block import html_block
 from markdown_it.rules_inline import StateInline
 from markdown_it.rules_inline.html_inline import html_inline
 from markdown_it.token import Token
+
+from .markdown_text import markdown_text
 
 __all__ = ["literal_html_markdown", "markdown_to_html"]
 
@@ -145,18 +149,21 @@ def _raw_html_starts(text: str) -> list[tuple[str, int]]:
         local = {**env, _HTML_AT: []}
         md.inline.parse(token.content, md, local, [])
         base = bisect_left(every_lt, first) + before
-        starts += [
-            ("inline", every_lt[base + token.content.count("<", 0, offset)])
-            for offset in local[_HTML_AT]
-        ]
+        count, counted_to = 0, 0  # `<` in the content before the offset (offsets ascend)
+        for offset in sorted(local[_HTML_AT]):
+            count += token.content.count("<", counted_to, offset)
+            counted_to = offset
+            starts.append(("inline", every_lt[base + count]))
     return sorted(set(starts), key=lambda start: start[1])
 
 
 def _escaped(text: str, offsets: Iterable[int]) -> str:
     """`text` with a backslash before the character at each offset."""
-    for at in sorted(set(offsets), reverse=True):
-        text = text[:at] + "\\" + text[at:]
-    return text
+    pieces, last = [], 0
+    for at in sorted(set(offsets)):
+        pieces += [text[last:at], "\\"]
+        last = at
+    return "".join([*pieces, text[last:]])
 
 
 def _step(text: str, kind: str, at: int) -> list[str]:
@@ -183,35 +190,47 @@ def _joined(text: str, at: int) -> str | None:
     return None
 
 
+# Work (characters parsed) that taking a body's raw HTML away may cost. A real body needs the
+# page's rendering, one parse to find the starts, one render with every start escaped and one
+# parse to see none is left: about 6 times its length. A body built to need one step per tag
+# would otherwise cost a render per step per tag (minutes for a few thousand tags, inside a
+# write). Past the budget, or when no step keeps the page's text, the body is written as the
+# page's text (`_as_text`).
+WORK_BUDGET = 500_000  # characters, or 8 times the body's length if that is more
+WORK_PER_LENGTH = 8
+
+
 @lru_cache(maxsize=1024)
 def literal_html_markdown(body: str) -> str:
     """`body` as Markdown that a CommonMark renderer with raw HTML on turns into exactly
     `markdown_to_html(body)`: raw HTML made text, as the page shows it, and a code fence left
-    open closed. A body without either is returned as written."""
+    open closed. A body without either is returned as written. A body whose raw HTML cannot be
+    taken away within WORK_BUDGET becomes the page's text, block by block."""
     text = body
     if "<" in text:
         page = markdown_to_html.__wrapped__  # the page's rendering, not kept in its cache
         shown = page(body)
-        for _ in range(2 * text.count("<")):  # each round takes away at least one HTML start
+        left = max(WORK_BUDGET, WORK_PER_LENGTH * len(body)) - len(body)
+        while True:
+            left -= 2 * len(text)  # finding the starts parses the text twice at most
             starts = _raw_html_starts(text)
             if not starts:
                 break
             # Most often every start is one to escape: try them all at once first.
-            at_once = _escaped(text, (at for _, at in starts))
-            if page(at_once) == shown:
-                text = at_once
-                continue
-            fixed = next(
-                (
-                    step
-                    for kind, at in starts
-                    for step in _step(text, kind, at)
-                    if page(step) == shown
-                ),
-                None,
+            candidates = chain(
+                [_escaped(text, (at for _, at in starts))],
+                (step for kind, at in starts for step in _step(text, kind, at)),
             )
-            if fixed is None:
-                break  # no step keeps the page's text: leave the rest as it is
+            fixed = None
+            for candidate in candidates:
+                left -= len(candidate)
+                if left < 0:
+                    return _as_text(shown)
+                if page(candidate) == shown:
+                    fixed = candidate
+                    break
+            if fixed is None:  # no step keeps the page's text
+                return _as_text(shown)
             text = fixed
     if "```" in text or "~~~" in text:
         ended = text if text.endswith("\n") else text + "\n"
@@ -219,6 +238,24 @@ def literal_html_markdown(body: str) -> str:
         if fence:
             text = ended + fence + "\n"
     return text
+
+
+def _as_text(html: str) -> str:
+    """The text the page shows, as Markdown that shows it again: a paragraph per block of the
+    page, code blocks as fenced code (their text exact), every character of the rest escaped
+    (markdown_text.py). What a reader sees, without the page's lists, emphasis and links."""
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    blocks = []
+    for element in root:
+        if element.tag == "pre":
+            code = element.text_content()
+            fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
+            blocks.append(f"{fence}\n{code}{'' if code.endswith(chr(10)) else chr(10)}{fence}")
+        else:
+            words = " ".join(element.text_content().split())
+            if words:
+                blocks.append(markdown_text(words))
+    return "\n\n".join(blocks) + "\n"
 
 
 def _open_fence(text: str) -> str:

@@ -95,8 +95,10 @@ def test_every_link_leads_somewhere(site: TestClient, start: str):
 
 
 def served_names(site: TestClient) -> set[str]:
-    """The names an article would collide with: the first segment of every path served without
-    an extension or with more below it, and every name under /agent/ that is not an article."""
+    """The names an article would collide with: every first path segment that is a path of its
+    own (`/ai-policy`) or holds more (`/static/...`), and likewise every name under /agent/ that
+    is not an article (`/agent/changes`). A file at the root (`/sitemap-pages.xml`) collides
+    with no article URL."""
     paths = set(site.app.state.site.resources.keys())  # type: ignore[attr-defined]
     paths |= {route.path for route in site.app.app.routes}  # type: ignore[attr-defined]
     articles = set(site.app.state.site.articles)  # type: ignore[attr-defined]
@@ -104,10 +106,12 @@ def served_names(site: TestClient) -> set[str]:
     for path in paths:
         segments = urlsplit(path).path.strip("/").split("/")
         first = segments[0]
-        if first and "{" not in first:
-            names.add(first.split(".")[0])
-        if first == "agent" and len(segments) > 1 and segments[1] and "{" not in segments[1]:
-            names.add(segments[1].split(".")[0])
+        if first and "{" not in first and (len(segments) > 1 or "." not in first):
+            names.add(first)
+        if first == "agent" and len(segments) > 1 and "{" not in segments[1]:
+            second = segments[1]
+            if second and (len(segments) > 2 or "." not in second):
+                names.add(second)
     return {n for n in names if SLUG.match(n) and n not in articles}
 
 

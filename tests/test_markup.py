@@ -160,3 +160,28 @@ def test_literal_html_markdown_examples(body: str, markdown: str):
 def test_sample_bodies_are_written_as_they_are(sample):
     """The newsroom's sample bodies reach the Markdown view unchanged."""
     assert markdown_body(sample.body) == sample.body.rstrip("\n") + "\n"
+
+
+def _text(html: str) -> str:
+    import lxml.html
+
+    return " ".join(lxml.html.fragment_fromstring(html, create_parent="div").text_content().split())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("`a\n<div>` " * 3000, id="code-spans-across-html-blocks"),
+        pytest.param("- `a\n  <div>` b\n\n" * 500, id="in-list-items"),
+        pytest.param("<b>x</b> " * 20000, id="many-inline-tags"),
+    ],
+)
+def test_a_body_built_to_defeat_the_steps_still_shows_the_pages_text(body: str):
+    """A body whose raw HTML would take a render per tag to take away costs a bounded amount of
+    work and becomes the page's text (no raw HTML left for a consumer to run), block by block."""
+    view = markdown_body(body)
+    rendered = COMMONMARK.render(view)
+    assert _text(rendered) == _text(markdown_to_html(body))
+    tokens = COMMONMARK.parse(view)
+    inline = [c for t in tokens for c in (t.children or [])]
+    assert not [t for t in [*tokens, *inline] if t.type in ("html_block", "html_inline")]
