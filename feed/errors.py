@@ -9,7 +9,9 @@
     ├── PreconditionFailed    412  If-Match / If-None-Match does not hold (a lost update avoided)
     ├── ContentTooLarge       413  a write over the size limit
     ├── UnsupportedMediaType  415  a write in a media type the API does not read
-    └── StorageError          500  the store refused an operation (corrupt file, newer schema)
+    └── StorageError          500  the store refused an operation (newer schema, a bug)
+        └── StoreUnavailable  503  the store cannot be written or read now: full, read-only,
+                                   busy, or damaged (`feed doctor` says what); with Retry-After
 
 The service renders any of them as one RFC 9457 problem-details document (or a small HTML page
 on human routes); the CLI prints them as one line each and exits non-zero.
@@ -30,6 +32,7 @@ __all__ = [
     "PreconditionFailed",
     "Problem",
     "StorageError",
+    "StoreUnavailable",
     "Unauthorized",
     "UnsupportedMediaType",
 ]
@@ -112,6 +115,18 @@ class NotAcceptable(FeedError):
 class StorageError(FeedError):
     status = 500
     title = "Storage error"
+
+
+class StoreUnavailable(StorageError):
+    """The store cannot do what was asked now (RFC 9110 §15.6.4): nothing was changed, and a
+    later try may succeed once an operator has freed disk space, made the file writable again,
+    or repaired it. `Retry-After` says when to try again (RFC 9110 §10.2.3)."""
+
+    status = 503
+    title = "Service Unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 60) -> None:
+        super().__init__(detail, headers={"retry-after": str(retry_after)})
 
 
 class Unauthorized(FeedError):
