@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -14,11 +15,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from .api import api_routes
-from .errors import FeedError, NotAcceptable, NotFound
+from .errors import FeedError, NotAcceptable, NotFound, StorageError
 from .history import CHANGES_PAGE
+from .progress import LogLines
 from .representation import Negotiable, Representation
 from .responses import PreparedResponse, prepared, problem_response
 from .settings import Settings
@@ -35,6 +37,7 @@ GET = ["GET", "HEAD"]
 # On shutdown, how long queued WebSub notifications may still take (then they are logged as
 # given up); short, so that stopping the service never hangs on a hub that is down.
 WEBSUB_SHUTDOWN_SECONDS = 5.0
+log = logging.getLogger("feed")
 
 
 def _is_machine(path: str) -> bool:
@@ -56,10 +59,16 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
         # write). So no collection while loading, and what was loaded is moved out of its reach.
         gc.disable()
         try:
-            site.load_store(store)
+            site.load_store(store, LogLines(log))
+        except StorageError as exc:  # one line, not a traceback (see PreparedFirst)
+            app.state.startup_error = f"cannot start: {exc.detail}"
+            raise
         finally:
             gc.enable()
         gc.freeze()
+        # SQLite's check of every page, off the request path: a damaged store is reported, and
+        # never written into (reads of damaged rows answer 503 on their own).
+        threading.Thread(target=check_store, args=(store,), name="check", daemon=True).start()
         # Forked start-up left this process's feed-entry caches empty: fill them off the
         # request path, so the first write to each section does not render 500 entries.
         threading.Thread(target=site.warm, name="warm", daemon=True).start()
@@ -115,6 +124,15 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
 
     async def feed_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FeedError)
+        if exc.status >= 500:  # the operator's business: one line each
+            log.error(
+                "%s %s: %s %s: %s",
+                request.method,
+                request.url.path,
+                exc.status,
+                exc.title,
+                exc.detail,
+            )
         return problem_response(
             exc.status,
             exc.title,
@@ -161,9 +179,26 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
     )
     # Slash redirects would send /agent/ to /agent (an article page lookup); answer what was asked.
     app.router.redirect_slashes = False
+    app.state.startup_error = ""
     app.state.site = site
     app.state.settings = settings
     return PreparedFirst(app, site)
+
+
+def check_store(store: Store) -> None:
+    """Run SQLite's quick check of the whole file (seconds for 10,000 articles when the file is
+    not in the page cache); if it fails, log one line and refuse every write from now on."""
+    try:
+        found = store.integrity_check(quick=True)
+    except StorageError as exc:
+        found = [exc.detail]
+    if found:
+        lines = [line for text in found for line in text.splitlines() if "***" not in line]
+        first = lines[0] if lines else found[0]
+        more = ", and more" if len(lines) > 1 else ""
+        reason = f"the store failed its integrity check ({first}{more}); `feed doctor` says more"
+        log.error("%s: writes are refused until it is repaired", reason)
+        store.refuse_writes(reason)
 
 
 class PreparedFirst:
@@ -183,7 +218,10 @@ class PreparedFirst:
             and scope["method"] in ("GET", "HEAD")
             and not scope.get("query_string")
         ):
-            resource = self.site.resources.get(scope["path"])
+            try:
+                resource = self.site.resources.get(scope["path"])
+            except FeedError:  # (a damaged row) answered by Starlette's error handler below
+                resource = None
             if resource is not None:
                 headers = RawHeaders(scope["headers"])
                 rep = (
@@ -200,7 +238,20 @@ class PreparedFirst:
                         body = b""
                     await send({"type": "http.response.body", "body": body})
                     return
+        if scope["type"] == "lifespan":
+            send = self._startup_failure(send)
         await self.app(scope, receive, send)
+
+    def _startup_failure(self, send: Send) -> Send:
+        """A start-up that failed on the store reports the one line the lifespan left, instead
+        of the traceback Starlette sends with `lifespan.startup.failed` (the server logs it)."""
+
+        async def report(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.state.startup_error:
+                message = {**message, "message": self.state.startup_error}
+            await send(message)
+
+        return report
 
 
 class RawHeaders:

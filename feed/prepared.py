@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .errors import StorageError, StoreUnavailable
 from .representation import Negotiable, Representation, Resource
 from .settings import Settings
 
@@ -291,7 +292,15 @@ class ResourceTable:
             data = self._source(path)
             if data is None:
                 return None
-            resource = decode(data, self._stored)
+            try:
+                resource = decode(data, self._stored)
+            except StorageError:
+                raise
+            except Exception as exc:  # whatever a damaged row makes the unpickler raise
+                raise StoreUnavailable(
+                    f"the stored resource {path} cannot be read ({type(exc).__name__}: {exc}); "
+                    "`feed doctor` checks the store"
+                ) from exc
         with self._lock:
             if generation == self.generation:
                 self._remember(path, resource)
