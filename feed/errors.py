@@ -50,7 +50,9 @@ class Problem:
     severity: str = "error"  # "error" rejects the article; "warning" is reported only
 
     def __str__(self) -> str:
-        text = f"{self.source}:{self.line}: {self.field}: {self.message}"
+        # line 0: the problem is with the file as a whole (it is missing, unreadable, empty)
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        text = f"{where}: {self.field}: {self.message}"
         if self.expected:
             text += f" (expected {self.expected})"
         if self.severity == "warning":
