@@ -25,6 +25,7 @@ from feed.app import create_app
 from feed.cli import main
 from feed.errors import StoreUnavailable
 from feed.importer import import_paths, sample_paths
+from feed.representation import Compressor
 from feed.settings import Settings
 from feed.site import Site
 from feed.storage import SQLiteStore
@@ -341,3 +342,20 @@ def test_every_connection_that_writes_syncs_fully(tmp_path):
         assert found == [2]
     finally:
         store.close()
+
+
+def test_gzip_codings_the_store_refuses_are_one_log_line(caplog):
+    """When storing a write's gzip codings fails on the store (full, read-only), the background
+    compressor logs one line saying so, not a traceback, and goes on."""
+    compressor = Compressor()
+
+    def refuse() -> None:
+        raise StoreUnavailable("the store x cannot be used now: the disk is full")
+
+    with caplog.at_level(logging.ERROR, logger="feed"):
+        compressor.submit([], refuse)
+        assert compressor.settle()
+    (record,) = [r for r in caplog.records if r.name == "feed.gzip"]
+    assert "the disk is full" in record.getMessage()
+    assert record.exc_info is None
+    assert compressor.failures == 1
