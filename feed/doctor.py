@@ -49,12 +49,15 @@ class Diagnosis:
 
 
 def examine(store: Store, settings: Settings, progress: Progress | None = None) -> Diagnosis:
-    """Check `store` (see the module docstring) as served with `settings`."""
+    """Check `store` (see the module docstring) as served with `settings`. Its rows are read in
+    one snapshot: open it read-only (`SQLiteStore(path, read_only=True)`), so that every read
+    is on the one connection the snapshot holds."""
     started = time.perf_counter()
     diagnosis = Diagnosis()
     try:
         diagnosis.integrity = store.integrity_check()
-        _compare(store, settings, progress or Progress(), diagnosis)
+        with store.snapshot():  # one commit's rows, even while a service writes
+            _compare(store, settings, progress or Progress(), diagnosis)
     except StorageError as exc:
         diagnosis.findings.append(Finding("the store", f"cannot be read: {exc.detail}"))
     diagnosis.seconds = time.perf_counter() - started

@@ -722,8 +722,10 @@ class SQLiteStore:
     def _reader(self) -> sqlite3.Connection:
         """This thread's read connection; inside this thread's transaction, the writer's (its
         reads see its own writes)."""
-        if str(self.path) == ":memory:" or self._inside():
-            return self._db  # (in memory: one database per connection, the writer's)
+        if str(self.path) == ":memory:" or self._inside() or self.read_only:
+            # in memory: one database per connection, the writer's; read-only (`feed doctor`):
+            # one connection, so that one snapshot covers every read
+            return self._db
         if self._pid != os.getpid():  # a forked child: a connection must not cross a fork
             self._pid = os.getpid()
             self._readers = threading.local()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
@@ -18,7 +19,7 @@ from conftest import ROOT, SEED, _free_port, healthz, require_shared, wait_until
 
 from feed import cli
 from feed.cli import _parser, main
-from feed.console import printable, warning_kind
+from feed.console import LogFormatter, printable, warning_kind
 from feed.errors import Problem
 from feed.importer import import_paths, sample_paths
 from feed.settings import Settings
@@ -559,3 +560,11 @@ def test_a_serve_that_prepares_logs_its_progress(tmp_path):
     assert re.search(rf"preparing articles: {articles} of {articles} articles in [\d.]+ s", text)
     assert re.search(r"preparing lists: (\d+) of \1 lists in [\d.]+ s", text)
     assert "Traceback" not in text
+
+
+def test_the_services_log_lines_are_printed_escaped():
+    """`feed serve`'s log format shows control characters in a message (a request path may
+    carry them) escaped, keeping uvicorn's level prefix."""
+    record = logging.LogRecord("feed", logging.ERROR, "", 0, "GET %s: 503", ("/\x1b[2Jx",), None)
+    line = LogFormatter("%(levelprefix)s %(message)s", use_colors=False).format(record)
+    assert line == "ERROR:    GET /\\x1b[2Jx: 503"

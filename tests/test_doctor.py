@@ -15,8 +15,11 @@ from test_faults import AUTH, TOKEN, damage_pages
 
 from feed.app import create_app
 from feed.cli import main
+from feed.doctor import examine
 from feed.importer import import_paths, sample_paths
+from feed.parse import parse_article
 from feed.prepared import decode, encode
+from feed.progress import Progress, Task
 from feed.settings import Settings
 from feed.site import Site
 from feed.storage import SQLiteStore
@@ -174,3 +177,36 @@ def test_the_doctor_changes_nothing(db):
     before = db.read_bytes()
     assert main(doctor(db), environ={}) == 0
     assert db.read_bytes() == before
+
+
+class WriteMidway(Progress):
+    """A progress that lets a service write to the store while the doctor is halfway."""
+
+    def __init__(self, db: Path) -> None:
+        self.db, self.done = db, False
+
+    def task(self, description: str, total: int, unit: str = "item") -> Task:
+        if not self.done:
+            self.done = True
+            writer = SQLiteStore(self.db)
+            site = Site(Settings(base_url=BASE_URL))
+            site.load_store(writer)
+            text = article_text("written-meanwhile")
+            site.put([parse_article(text, "meanwhile", base_url=BASE_URL).article])
+            assert site.settle()
+            writer.close()
+        return Task()
+
+
+def test_a_write_during_the_check_is_not_a_finding(db):
+    """The doctor reads one commit's rows: a service writing while it checks (the feeds and
+    lists change) causes no finding."""
+    store = SQLiteStore(db, read_only=True)
+    progress = WriteMidway(db)
+    try:
+        diagnosis = examine(store, Settings(base_url=BASE_URL), progress)
+    finally:
+        store.close()
+    assert progress.done
+    assert diagnosis.findings == []
+    assert diagnosis.healthy
