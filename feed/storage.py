@@ -237,6 +237,7 @@ UNAVAILABLE = {
     14: "it cannot be opened",  # SQLITE_CANTOPEN
     26: "it is damaged or not an article store",  # SQLITE_NOTADB
 }
+WAL_LIMIT = 64 << 20  # bytes of write-ahead log kept after a checkpoint
 BUSY = (5, 6)
 RETRY_BUSY = 5  # seconds: the Retry-After of a store busy with another process's write
 RETRY_OTHER = 60  # seconds: full, read-only or damaged waits for an operator
@@ -313,6 +314,10 @@ class SQLiteStore:
             self._db = self._connect()
             if not read_only:
                 self._db.execute("PRAGMA journal_mode=WAL")
+                # An import or a re-prepare commits the whole store in one transaction: its WAL
+                # grows to the store's size. Once checkpointed, cut it back instead of keeping
+                # gigabytes of disk for as long as the service runs.
+                self._db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
             self._db.execute("PRAGMA foreign_keys=ON")
             # Debian's SQLite zeroes every deleted byte (SQLITE_SECURE_DELETE): replacing a
             # prepared feed would write its old bytes again as zeros, and dropping a whole

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from feed.errors import StorageError, StoreUnavailable
-from feed.storage import MIGRATIONS, Incoming, SQLiteStore
+from feed.storage import MIGRATIONS, WAL_LIMIT, Incoming, SQLiteStore
 
 
 def _incoming(article, text="text"):
@@ -215,3 +215,23 @@ def test_a_store_is_never_made_in_a_missing_folder(tmp_path):
     with pytest.raises(StorageError, match="does not exist"):
         SQLiteStore(tmp_path / "no" / "such" / "feed.sqlite3")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_large_transaction_leaves_no_large_log_behind(tmp_path):
+    """After a large commit is checkpointed, the write-ahead log is cut back to its limit: a
+    service that prepared its store again does not keep the old size of it on disk."""
+    db = tmp_path / "feed.sqlite3"
+    store = SQLiteStore(db)
+    reader = SQLiteStore(db)  # another connection: the log is not removed on close
+    try:
+        blob = bytes(range(256)) * (1 << 13)  # 2 MiB
+        with store.transaction():
+            for n in range(48):
+                store.add_prepared([(f"/r{n}", blob)], 1)
+        wal = tmp_path / "feed.sqlite3-wal"
+        assert wal.stat().st_size > WAL_LIMIT  # (the commit's log, checkpointed at commit)
+        store.add_prepared([("/small", b"x")], 2)  # starts the log again from its beginning
+        assert wal.stat().st_size <= WAL_LIMIT
+    finally:
+        reader.close()
+        store.close()
