@@ -5,13 +5,15 @@ Messages are one line each, on standard error; check, import, build and doctor e
 summary line. Long work shows a progress bar on a terminal (nothing when stderr is piped).
 
 exit codes:
-  0  success
-  1  invalid input (an article file, a path, an option's value): nothing was changed
-  2  usage: an unknown command or option, a missing argument
-  3  settings, store or output folder: a bad setting; a store that is missing, full,
-     read-only or busy; an output folder that cannot be used; a port in use.
-     An import that fails changed nothing.
-  4  the store is damaged: `feed doctor` found problems
+    0  success
+    1  invalid input (an article file, a path, an option's value): nothing was changed
+    2  usage: an unknown command or option, a missing argument
+    3  settings, store or output folder: a bad setting; a store that is missing, full,
+       read-only or busy; an output folder that cannot be used; a port in use.
+       An import that fails changed nothing.
+    4  the store is damaged: `feed doctor` found problems
+   70  an internal error (a bug: please report the traceback); an import changed nothing
+  130  interrupted (Ctrl-C); an interrupted import changed nothing
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import socket
 import sys
 import textwrap
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-OK, INVALID, USAGE, STORE, DAMAGED = 0, 1, 2, 3, 4
+OK, INVALID, USAGE, STORE, DAMAGED, BUG, INTERRUPTED = 0, 1, 2, 3, 4, 70, 130
 RENDER_FORMATS = (*ARTICLE_FORMATS, "atom")
 # The help says what the docstring says: its paragraphs, then its table of exit codes.
 _ABOUT, _, _CODES = (__doc__ or "").partition("\nexit codes:\n")
@@ -227,6 +230,13 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     except FeedError as exc:
         console.say(f"feed: {exc.detail}")
         return STORE
+    except KeyboardInterrupt:
+        console.say("feed: interrupted")
+        return INTERRUPTED
+    except Exception as exc:  # a bug: its traceback, and a code that says so (not 1)
+        traceback.print_exc()
+        console.say(f"feed: internal error ({type(exc).__name__}): please report the traceback")
+        return BUG
 
 
 # --- commands ------------------------------------------------------------------------------------

@@ -69,7 +69,11 @@ class Bar(Progress):
             tqdm(
                 total=total,
                 desc=description,
-                unit=f" {unit}s",
+                unit=f"{unit}s",
+                # "5/87 lists [00:01<00:07]": counts and times, no rate (a rate of articles per
+                # second reads as "s/ articles" once it is below one)
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} "
+                "[{elapsed}<{remaining}]",
                 file=self.stream,
                 leave=False,
                 dynamic_ncols=True,

@@ -405,16 +405,17 @@ def test_serve_on_a_port_in_use_says_so_before_serving(tmp_path, capsys):
 
 def test_help_says_everything_the_docstring_says(capsys):
     """`feed --help` has the module docstring's whole description (not its first line cut
-    short) and every exit code it lists."""
+    short) and its table of exit codes, which lists every code the command returns."""
     with pytest.raises(SystemExit):
         main(["--help"], environ={})
     printed = capsys.readouterr().out
-    out = " ".join(printed.split())
     about, _, codes = (cli.__doc__ or "").partition("\nexit codes:\n")
-    assert " ".join(about.split()) in out
-    assert codes.strip() in printed  # the table as it is
-    for code in (0, 1, 2, 3, 4):
-        assert re.search(rf"exit codes:.* {code} ", out)
+    assert " ".join(about.split()) in " ".join(printed.split())
+    assert "exit codes:\n" + codes.rstrip() in printed  # the table as it is
+    table = printed.split("exit codes:\n", 1)[1]
+    returned = (cli.OK, cli.INVALID, cli.USAGE, cli.STORE, cli.DAMAGED, cli.BUG, cli.INTERRUPTED)
+    for code in returned:
+        assert re.search(rf"^ *{code}  \w", table, re.MULTILINE), code
 
 
 @pytest.mark.parametrize("command", ["serve", "import", "check", "build", "render", "doctor"])
@@ -568,3 +569,22 @@ def test_the_services_log_lines_are_printed_escaped():
     record = logging.LogRecord("feed", logging.ERROR, "", 0, "GET %s: 503", ("/\x1b[2Jx",), None)
     line = LogFormatter("%(levelprefix)s %(message)s", use_colors=False).format(record)
     assert line == "ERROR:    GET /\\x1b[2Jx: 503"
+
+
+def test_a_bug_during_an_import_is_not_exit_1_and_changes_nothing(tmp_path, capsys, monkeypatch):
+    """An unexpected error while an import prepares (a bug) rolls everything back, prints its
+    traceback and exits 70, not 1 ("invalid input"); the store it made is removed."""
+
+    def broken(self: object, store: object, progress: object = None) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli.Site, "load_store", broken)
+    db = tmp_path / "feed.sqlite3"
+    path = _write(tmp_path, "a.md", GOOD)
+    assert main(["import", "--db", str(db), str(path)], environ={}) == 70
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError: a bug" in err
+    assert err.strip().splitlines()[-1] == (
+        "feed: internal error (ZeroDivisionError): please report the traceback"
+    )
+    assert not list(tmp_path.glob("feed.sqlite3*"))
