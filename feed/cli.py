@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         console.say("feed: interrupted")
         return INTERRUPTED
     except Exception as exc:  # a bug: its traceback, and a code that says so (not 1)
-        traceback.print_exc()
+        sys.stderr.write(console.printable(traceback.format_exc(), lines=True))
         console.say(f"feed: internal error ({type(exc).__name__}): please report the traceback")
         return BUG
 
@@ -269,13 +269,18 @@ def _open_store(settings: Settings, args: argparse.Namespace, *, create: bool) -
                 f"`feed import --db {path} ARTICLES...` (or leave out --db and FEED_DB_PATH "
                 "for ./feed.sqlite3 with the bundled sample articles)",
             )
-        if not path.parent.is_dir():
-            _fail(
-                STORE,
-                f"cannot make a store at {path}: the folder {path.parent} does not exist "
-                "(create it first)",
-            )
+        _check_folder(path)
     return SQLiteStore(path, create=create or not named)
+
+
+def _check_folder(path: Path) -> None:
+    """A new store goes into a folder that exists: a mistyped path makes no folders."""
+    if not path.parent.is_dir():
+        _fail(
+            STORE,
+            f"cannot make a store at {path}: the folder {path.parent} does not exist "
+            "(create it first)",
+        )
 
 
 def _remove_store(path: Path) -> None:
@@ -288,12 +293,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     path = settings.database
     new = not path.exists()
-    if new and not path.parent.is_dir():
-        _fail(
-            STORE,
-            f"cannot make a store at {path}: the folder {path.parent} does not exist "
-            "(create it first)",
-        )
+    if new:
+        _check_folder(path)  # before the files are checked, which may take minutes
     progress = console.progress()
     report = check_paths(args.paths, settings, progress)
     console.report(report.problems, args.verbose)
