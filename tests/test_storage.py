@@ -235,3 +235,23 @@ def test_a_large_transaction_leaves_no_large_log_behind(tmp_path):
     finally:
         reader.close()
         store.close()
+
+
+def test_a_store_another_process_is_writing_is_busy_for_a_moment(tmp_path, article):
+    """A save that waited its whole busy timeout for another process's write (a long import)
+    is a StoreUnavailable asking to retry in a few seconds; nothing is stored."""
+    db = tmp_path / "feed.sqlite3"
+    store = SQLiteStore(db)
+    store._db.execute("PRAGMA busy_timeout = 0")  # (30 s in use: no test waits that long)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable, match="another process is writing it") as raised:
+            store.save([_incoming(article)])
+        assert raised.value.headers["retry-after"] == "5"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.count() == 0
+    assert [r.action for r in store.save([_incoming(article)])] == ["created"]
+    store.close()
