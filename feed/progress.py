@@ -1,7 +1,7 @@
 """How far a long task has come: a bar on a terminal, a few log lines in a service, or nothing.
 
 Long work (checking 10,000 files, preparing every resource, exporting a site) takes a
-`Progress` and opens one task per stage: `with progress.task("rendering articles", n) as task:`
+`Progress` and opens one task per stage: `with progress.task("preparing articles", n) as task:`
 then `task.advance()` per item done. The default shows nothing; the CLI passes `Bar` when
 standard error is a terminal (and nothing when it is piped), `feed serve` passes `LogLines`.
 """
