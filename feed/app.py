@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import re
 import threading
 from collections.abc import AsyncIterator, Iterable
@@ -15,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from .api import api_routes
 from .errors import (
@@ -23,10 +24,12 @@ from .errors import (
     NotAcceptable,
     NotFound,
     RequestHeaderFieldsTooLarge,
+    StorageError,
     URITooLong,
     echo,
 )
 from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
+from .progress import LogLines
 from .representation import Negotiable, Representation
 from .responses import PreparedResponse, prepared, problem_response
 from .settings import Settings
@@ -53,6 +56,7 @@ MAX_HEADER_BYTES = 32 * 1024
 # short enough to be a number it has. A page number; a changes cursor (a stored sequence number).
 PAGE = re.compile(r"[1-9][0-9]{0,8}")
 CURSOR = re.compile(rf"[0-9]{{1,{MAX_CURSOR_DIGITS}}}")
+log = logging.getLogger("feed")
 
 
 def _is_machine(path: str) -> bool:
@@ -74,10 +78,16 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
         # write). So no collection while loading, and what was loaded is moved out of its reach.
         gc.disable()
         try:
-            site.load_store(store)
+            site.load_store(store, LogLines(log))
+        except StorageError as exc:  # one line, not a traceback (see PreparedFirst)
+            app.state.startup_error = f"cannot start: {exc.detail}"
+            raise
         finally:
             gc.enable()
         gc.freeze()
+        # SQLite's check of every page, off the request path: a damaged store is reported, and
+        # never written into (reads of damaged rows answer 503 on their own).
+        threading.Thread(target=check_store, args=(store,), name="check", daemon=True).start()
         # Forked start-up left this process's feed-entry caches empty: fill them off the
         # request path, so the first write to each section does not render 500 entries.
         threading.Thread(target=site.warm, name="warm", daemon=True).start()
@@ -139,6 +149,15 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
 
     async def feed_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FeedError)
+        if exc.status >= 500:  # the operator's business: one line each
+            log.error(
+                "%s %s: %s %s: %s",
+                request.method,
+                request.url.path,
+                exc.status,
+                exc.title,
+                exc.detail,
+            )
         return problem_response(
             exc.status,
             exc.title,
@@ -185,9 +204,26 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
     )
     # Slash redirects would send /agent/ to /agent (an article page lookup); answer what was asked.
     app.router.redirect_slashes = False
+    app.state.startup_error = ""
     app.state.site = site
     app.state.settings = settings
     return PreparedFirst(app, site)
+
+
+def check_store(store: Store) -> None:
+    """Run SQLite's quick check of the whole file (seconds for 10,000 articles when the file is
+    not in the page cache); if it fails, log one line and refuse every write from now on."""
+    try:
+        found = store.integrity_check(quick=True)
+    except StorageError as exc:
+        found = [exc.detail]
+    if found:
+        lines = [line for text in found for line in text.splitlines() if "***" not in line]
+        first = lines[0] if lines else found[0]
+        more = ", and more" if len(lines) > 1 else ""
+        reason = f"the store failed its integrity check ({first}{more}); `feed doctor` says more"
+        log.error("%s: writes are refused until it is repaired", reason)
+        store.refuse_writes(reason)
 
 
 class PreparedFirst:
@@ -221,7 +257,10 @@ class PreparedFirst:
             and scope["method"] in ("GET", "HEAD")
             and not scope.get("query_string")
         ):
-            resource = self.site.resources.get(scope["path"])
+            try:
+                resource = self.site.resources.get(scope["path"])
+            except FeedError:  # (a damaged row) answered by Starlette's error handler below
+                resource = None
             if resource is not None:
                 headers = RawHeaders(scope["headers"])
                 rep = (
@@ -238,7 +277,20 @@ class PreparedFirst:
                         body = b""
                     await send({"type": "http.response.body", "body": body})
                     return
+        if scope["type"] == "lifespan":
+            send = self._startup_failure(send)
         await self.app(scope, receive, send)
+
+    def _startup_failure(self, send: Send) -> Send:
+        """A start-up that failed on the store reports the one line the lifespan left, instead
+        of the traceback Starlette sends with `lifespan.startup.failed` (the server logs it)."""
+
+        async def report(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed" and self.state.startup_error:
+                message = {**message, "message": self.state.startup_error}
+            await send(message)
+
+        return report
 
 
 def oversized(scope: Scope) -> FeedError | None:

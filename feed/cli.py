@@ -1,75 +1,155 @@
-"""The `feed` command: serve, import, check, render, build. Errors become one line each and an
-exit code.
+"""The `feed` command: publish news articles (Markdown with front matter) as JSON-LD agent
+views, RDF, Atom/RSS/JSON feeds, sitemaps and HTML pages, from an SQLite store of every revision.
 
-Exit codes: 0 success, 1 invalid input (nothing was changed), 2 usage error,
-3 settings, store or output folder error.
+Messages are one line each, on standard error; check, import, build and doctor end with a
+summary line. Long work shows a progress bar on a terminal (nothing when stderr is piped).
+
+exit codes:
+    0  success
+    1  invalid input (an article file, a path, an option's value): nothing was changed
+    2  usage: an unknown command or option, a missing argument
+    3  settings, store or output folder: a bad setting; a store that is missing, full,
+       read-only or busy; an output folder that cannot be used; a port in use.
+       An import that fails changed nothing.
+    4  the store is damaged: `feed doctor` found problems
+   70  an internal error (a bug: please report the traceback); an import changed nothing
+  130  interrupted (Ctrl-C); an interrupted import changed nothing
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
+import socket
 import sys
+import textwrap
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-from . import __version__
-from .errors import FeedError, InvalidArticle, Problem
+from . import __version__, console
+from .errors import FeedError, InvalidArticle, StorageError
 from .formats import ARTICLE_FORMATS
-from .importer import check_paths, import_paths, sample_paths
+from .importer import check_paths, import_paths, sample_paths, save_checked
 from .parse import parse_article
 from .settings import Settings, SettingsError
 from .site import Site, render_atom
 from .storage import SQLiteStore
 
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
 __all__ = ["main"]
 
+OK, INVALID, USAGE, STORE, DAMAGED, BUG, INTERRUPTED = 0, 1, 2, 3, 4, 70, 130
 RENDER_FORMATS = (*ARTICLE_FORMATS, "atom")
+# The help says what the docstring says: its paragraphs, then its table of exit codes.
+_ABOUT, _, _CODES = (__doc__ or "").partition("\nexit codes:\n")
+EPILOG = "exit codes:\n" + _CODES
+
+
+def _paragraphs(text: str) -> str:
+    """Text re-wrapped for a terminal, paragraph by paragraph (the help keeps line breaks)."""
+    return "\n\n".join(
+        textwrap.fill(" ".join(p.split()), 79, break_on_hyphens=False)
+        for p in text.strip().split("\n\n")
+    )
+
+
+DESCRIPTION = _paragraphs(_ABOUT)
+FINDINGS = 20  # `feed doctor` findings shown (--verbose: all of them)
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """Its messages (usage, errors, help) made harmless like every other (feed/console.py)."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:
+            (file or sys.stderr).write(console.printable(message, lines=True))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="feed", description=__doc__.splitlines()[0])
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(prog="feed", description=DESCRIPTION, epilog=EPILOG, formatter_class=formatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=_paragraphs(description),
+            epilog=EPILOG,
+            formatter_class=formatter,
+        )
 
     def site_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--base-url", help="the site's public base URL (FEED_BASE_URL)")
         p.add_argument("--timezone", help="IANA zone for bare dates (FEED_TIMEZONE)")
 
-    serve = sub.add_parser("serve", help="serve the articles over HTTP")
-    serve.add_argument(
-        "--db",
-        type=Path,
-        help="SQLite store (FEED_DB_PATH); default: ./feed.sqlite3 "
-        "filled with the bundled sample articles",
+    def db_option(p: argparse.ArgumentParser, default: str) -> None:
+        p.add_argument("--db", type=Path, help=f"the SQLite store (FEED_DB_PATH); {default}")
+
+    def verbose_option(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument("-v", "--verbose", action="store_true", help=f"list every {what}")
+
+    embedded = (
+        "default: ./feed.sqlite3, made and filled with the bundled sample articles if absent; "
+        "a store named with --db or FEED_DB_PATH must exist"
     )
+    serve = command(
+        "serve",
+        "serve the articles over HTTP",
+        "Serve every representation of the store's articles over HTTP, and the write API "
+        "(PUT/DELETE /api/articles/SLUG) when FEED_API_TOKENS is set. With no --db, serves "
+        "the bundled sample articles from ./feed.sqlite3.",
+    )
+    db_option(serve, embedded)
     serve.add_argument("--host", help="interface to bind (FEED_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (FEED_PORT, default 8000)")
     site_options(serve)
 
-    imp = sub.add_parser("import", help="validate and store article files, all or none")
-    imp.add_argument("--db", type=Path, help="SQLite store (FEED_DB_PATH, default ./feed.sqlite3)")
+    imp = command(
+        "import",
+        "validate article files and store them, all or none",
+        "Check every article file, then store them all and prepare what they change in one "
+        "transaction: on any error (a bad file, a full disk) nothing is stored. An unchanged "
+        "file is a no-op; a changed one adds a revision. Prints one line per article on "
+        "standard output (created / revised / unchanged) and a summary on standard error.",
+    )
+    db_option(imp, "default ./feed.sqlite3; a new store is made if absent (its folder must exist)")
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="article files or folders")
+    verbose_option(imp, "warning (default: a few of each kind)")
     site_options(imp)
 
-    check = sub.add_parser("check", help="validate article files without storing them")
+    check = command(
+        "check",
+        "validate article files without storing them",
+        "Check article files (Markdown or text with YAML or flattened front matter) as "
+        "`feed import` would, and store nothing.",
+    )
     check.add_argument(
         "paths", nargs="+", type=Path, metavar="PATH", help="article files or folders"
     )
+    verbose_option(check, "warning (default: a few of each kind)")
     site_options(check)
 
-    build = sub.add_parser(
-        "build", help="export everything the service serves as files, with an nginx configuration"
+    build = command(
+        "build",
+        "export everything the service serves as files, with an nginx configuration",
+        "Export every resource the service serves into OUTDIR as static files, with an nginx "
+        "configuration that serves them as `feed serve` does (content negotiation, "
+        "conditional GET, gzip). A second build writes only what changed.",
     )
     build.add_argument("outdir", type=Path, metavar="OUTDIR", help="the output folder")
-    build.add_argument(
-        "--db",
-        type=Path,
-        help="SQLite store (FEED_DB_PATH); default: ./feed.sqlite3 "
-        "filled with the bundled sample articles, as `feed serve` does",
-    )
+    db_option(build, embedded.replace("absent", "absent (as `feed serve` does)"))
     build.add_argument(
         "--listen",
         help="what the generated nginx.conf listens on (default 127.0.0.1:8080)",
@@ -88,10 +168,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     site_options(build)
 
-    render = sub.add_parser("render", help="print one representation of an article file")
+    render = command(
+        "render",
+        "print one representation of an article file",
+        "Render one article file in one format to standard output, without a store.",
+    )
     render.add_argument("path", type=Path, metavar="PATH", help="an article file")
     render.add_argument("--format", choices=RENDER_FORMATS, default="jsonld")
     site_options(render)
+
+    doctor = command(
+        "doctor",
+        "check that the store is sound and serves what its articles render",
+        "Check the store without changing it: SQLite's integrity check of the whole file, "
+        "then every served resource rendered again from its article's stored revisions and "
+        "compared with the stored bytes and headers; reports each difference by path. Give "
+        "the settings `feed serve` runs with (--base-url, FEED_*).",
+    )
+    db_option(doctor, "default ./feed.sqlite3")
+    verbose_option(doctor, "finding (default: the first 20)")
+    site_options(doctor)
     return parser
 
 
@@ -106,9 +202,17 @@ def _settings(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
     )
 
 
-def _report(problems: Sequence[Problem]) -> None:
-    for problem in problems:
-        print(problem, file=sys.stderr)
+class _Exit(Exception):
+    """Stop the command with this exit code (the reason was printed)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    console.say(f"feed: {message}")
+    raise _Exit(code)
 
 
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
@@ -116,122 +220,272 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     try:
         settings = _settings(args, dict(os.environ if environ is None else environ))
         return int(COMMANDS[args.command](args, settings))
+    except _Exit as exc:
+        return exc.code
     except SettingsError as exc:
-        print(f"feed: setting {exc}", file=sys.stderr)
-        return 3
+        console.say(f"feed: setting {exc}")
+        return STORE
     except InvalidArticle as exc:
-        _report(exc.problems)
-        return 1
+        console.report(exc.problems, verbose=True)
+        return INVALID
     except FeedError as exc:
-        print(f"feed: {exc.detail}", file=sys.stderr)
-        return 3
+        console.say(f"feed: {exc.detail}")
+        return STORE
+    except KeyboardInterrupt:
+        console.say("feed: interrupted")
+        return INTERRUPTED
+    except Exception as exc:  # a bug: its traceback, and a code that says so (not 1)
+        sys.stderr.write(console.printable(traceback.format_exc(), lines=True))
+        console.say(f"feed: internal error ({type(exc).__name__}): please report the traceback")
+        return BUG
+
+
+# --- commands ------------------------------------------------------------------------------------
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    report = check_paths(args.paths, settings)
-    _report(report.problems)
-    errors = sum(p.severity == "error" for p in report.problems)
-    print(
-        f"{len(report.incoming)} article(s) valid, {errors} error(s), "
-        f"{len(report.problems) - errors} warning(s)",
-        file=sys.stderr,
+    started = time.perf_counter()
+    report = check_paths(args.paths, settings, progress=console.progress())
+    console.report(report.problems, args.verbose)
+    errors, warnings = console.counts(report.problems)
+    seconds = time.perf_counter() - started
+    console.say(
+        f"feed: {len(report.incoming):,} article(s) valid, {errors:,} error(s), "
+        f"{warnings:,} warning(s) in {report.files:,} file(s) ({seconds:.1f} s)"
     )
-    return 0 if report.ok else 1
+    return OK if report.ok else INVALID
+
+
+def _open_store(settings: Settings, args: argparse.Namespace, *, create: bool) -> SQLiteStore:
+    """The store the command works on. One named with --db or FEED_DB_PATH must exist, unless
+    `create`; only the embedded default (no name) is made and seeded by `feed serve`."""
+    path = settings.database
+    named = settings.db_path is not None
+    if not path.exists():
+        source = "--db" if getattr(args, "db", None) is not None else "FEED_DB_PATH"
+        if named and not create:
+            _fail(
+                STORE,
+                f"there is no store at {path} (from {source}): make one with "
+                f"`feed import --db {path} ARTICLES...` (or leave out --db and FEED_DB_PATH "
+                "for ./feed.sqlite3 with the bundled sample articles)",
+            )
+        _check_folder(path)
+    return SQLiteStore(path, create=create or not named)
+
+
+def _check_folder(path: Path) -> None:
+    """A new store goes into a folder that exists: a mistyped path makes no folders."""
+    if not path.parent.is_dir():
+        _fail(
+            STORE,
+            f"cannot make a store at {path}: the folder {path.parent} does not exist "
+            "(create it first)",
+        )
+
+
+def _remove_store(path: Path) -> None:
+    """Remove a store this command made (and failed to fill): no empty store is left behind."""
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        leftover.unlink(missing_ok=True)
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    store = SQLiteStore(settings.database)
-    try:
-        report, results = import_paths(store, args.paths, settings)
-        if report.ok:
-            # Render what the import changed now, not at the next start-up (feed/prepared.py)
-            started = time.perf_counter()
-            Site(settings).load_store(store)
-            print(
-                f"feed: prepared what is served in {time.perf_counter() - started:.1f} s",
-                file=sys.stderr,
-            )
-    finally:
-        store.close()
-    _report(report.problems)
+    started = time.perf_counter()
+    path = settings.database
+    new = not path.exists()
+    if new:
+        _check_folder(path)  # before the files are checked, which may take minutes
+    progress = console.progress()
+    report = check_paths(args.paths, settings, progress=progress)
+    console.report(report.problems, args.verbose)
+    errors, warnings = console.counts(report.problems)
     if not report.ok:
-        print("feed: nothing imported: fix the errors above and import again", file=sys.stderr)
-        return 1
+        _fail(
+            INVALID,
+            f"nothing imported: {errors:,} error(s) ({warnings:,} warning(s)) in "
+            f"{report.files:,} file(s); fix the errors above and import again",
+        )
+    if new:
+        console.say(f"feed: making a new store at {path}")
+    store = None
+    committed = False
+    try:
+        store = _open_store(settings, args, create=True)
+        # The revisions and every resource they change commit together, or nothing does
+        with store.transaction():
+            results = save_checked(store, report)
+            Site(settings).load_store(store, progress)
+        committed = True
+    except StorageError as exc:
+        unchanged = "no store was made" if new else "the store is unchanged"
+        _fail(STORE, f"nothing imported ({unchanged}): {exc.detail}")
+    finally:
+        if store is not None:
+            store.close()
+        if new and not committed:
+            _remove_store(path)
     for result in results:
-        print(f"{result.action:9} {result.slug} (revision {result.revision})")
-    return 0
+        console.out(f"{result.action:9} {result.slug} (revision {result.revision})")
+    actions = {a: sum(r.action == a for r in results) for a in ("created", "revised", "unchanged")}
+    console.say(
+        f"feed: imported {len(results):,} article(s) into {path} in "
+        f"{time.perf_counter() - started:.1f} s: {actions['created']:,} created, "
+        f"{actions['revised']:,} revised, {actions['unchanged']:,} unchanged; "
+        f"{warnings:,} warning(s)"
+    )
+    return OK
 
 
 def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
+    path: Path = args.path
     try:
-        text = args.path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{args.path}:0: path: cannot read: {exc}", file=sys.stderr)
-        return 1
+        data = path.read_bytes()
+    except IsADirectoryError:
+        _fail(INVALID, f"cannot render {path}: it is a folder (expected an article file)")
+    except FileNotFoundError:
+        _fail(INVALID, f"cannot render {path}: no such file")
+    except OSError as exc:
+        _fail(INVALID, f"cannot render {path}: {exc.strerror or exc}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        _fail(INVALID, f"cannot render {path}: line {line} is not UTF-8 ({exc.reason})")
     parsed = parse_article(
         text,
-        str(args.path),
+        str(path),
         timezone=settings.zone,
         base_url=settings.base_url,
         now=datetime.now(UTC),
     )
-    _report(parsed.warnings)
+    console.report(parsed.warnings, verbose=True)
     if args.format == "atom":
         body = render_atom([parsed.article], settings)
     else:
         body = ARTICLE_FORMATS[args.format].render(parsed.article, settings)
     sys.stdout.buffer.write(body)
     sys.stdout.flush()
-    return 0
+    return OK
 
 
-def _seed_default(store: SQLiteStore, settings: Settings) -> bool:
+def _seed_default(store: SQLiteStore, settings: Settings) -> None:
     """The embedded default: a new store gets the bundled samples, so `feed serve` on a fresh
     machine has something to show. (Only when empty: a sample changed or retracted through the
-    API stays as it was written.) False when the samples do not import."""
+    API stays as it was written.)"""
     if settings.db_path is None and store.count() == 0:
         report, _ = import_paths(store, sample_paths(), settings)
         if not report.ok:
-            _report(report.problems)
-            return False
-    return True
+            console.report(report.problems, verbose=True)
+            _fail(INVALID, "the bundled sample articles do not import")
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from .export import DEFAULT_LISTEN, ExportError, build, load_site
 
     if args.jobs < 0:
-        print("feed: --jobs must be 0 (one per core) or more", file=sys.stderr)
-        return 2
+        _fail(USAGE, "--jobs must be 0 (one per core) or more")
     started = time.perf_counter()
-    store = SQLiteStore(settings.database)
+    store = _open_store(settings, args, create=False)
+    progress = console.progress()
     try:
-        if not _seed_default(store, settings):
-            return 1
-        site = load_site(settings, store)  # what `feed serve` serves after start-up
+        _seed_default(store, settings)
+        site = load_site(settings, store, progress)  # what `feed serve` serves after start-up
         loaded = time.perf_counter() - started
         try:
             only = None
             if args.only is not None:
                 only = frozenset(t.strip() for t in args.only.split(",")) - {""}
             summary = build(
-                site, args.outdir, listen=args.listen or DEFAULT_LISTEN, jobs=args.jobs, only=only
+                site,
+                args.outdir,
+                listen=args.listen or DEFAULT_LISTEN,
+                jobs=args.jobs,
+                only=only,
+                progress=progress,
             )
         except ExportError as exc:
-            print(f"feed: {exc}", file=sys.stderr)
-            return 3
+            _fail(STORE, str(exc))
     finally:
         store.close()
     total = time.perf_counter() - started
-    print(
+    console.out(
         f"{'reused' if summary.reused else 'built'} {summary.build_dir}: {summary.keys} URLs, "
         f"{summary.representations} representations, {summary.files} files, "
         f"{summary.bytes:,} bytes in {total:.2f} s "
         f"(load {loaded:.2f} s, export {summary.seconds:.2f} s); wrote {summary.written} "
         f"files; served from {summary.layers} build folder(s)"
     )
-    print(f"serve it: nginx -p RUNTIME_DIR/ -c {summary.outdir / 'nginx.conf'}")
-    return 0
+    console.out(f"serve it: nginx -p RUNTIME_DIR/ -c {summary.outdir / 'nginx.conf'}")
+    return OK
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from .doctor import examine
+
+    path = settings.database
+    if not path.exists():
+        _fail(STORE, f"there is no store at {path} (name one with --db or FEED_DB_PATH)")
+    try:
+        store = SQLiteStore(path, read_only=True)
+    except StorageError as exc:
+        _fail(DAMAGED, f"the store {path} is damaged: {exc.detail}")
+    try:
+        diagnosis = examine(store, settings, console.progress())
+    finally:
+        store.close()
+    for line in diagnosis.integrity[: None if args.verbose else FINDINGS]:
+        console.say(f"{path}: integrity check: {line}")
+    for finding in diagnosis.findings[: None if args.verbose else FINDINGS]:
+        console.say(f"{path}: {finding}")
+    hidden = max(0, len(diagnosis.findings) - FINDINGS) if not args.verbose else 0
+    if hidden:
+        console.say(f"... and {hidden:,} more (--verbose lists every one)")
+    if diagnosis.note:
+        console.say(f"feed: note: {diagnosis.note}")
+    integrity = "ok" if not diagnosis.integrity else f"{len(diagnosis.integrity):,} problem(s)"
+    compared = (
+        f"{diagnosis.compared:,} resource(s) of {diagnosis.articles:,} article(s) compared, "
+        f"{len(diagnosis.findings):,} differ or are missing"
+        if not diagnosis.note
+        else "resources not compared"
+    )
+    verdict = "is sound" if diagnosis.healthy else "is damaged"
+    console.say(
+        f"feed: the store {path} {verdict}: integrity check {integrity}; {compared} "
+        f"({diagnosis.seconds:.1f} s)"
+    )
+    return OK if diagnosis.healthy else DAMAGED
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before anything says "serving" (as uvicorn binds it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        hint = (
+            " (another program, perhaps another `feed serve`, listens there: choose another "
+            "with --port or FEED_PORT)"
+            if exc.errno == 98
+            else ""
+        )
+        _fail(STORE, f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}")
+    sock.set_inheritable(True)
+    return sock
+
+
+def _log_config() -> dict[str, object]:
+    """uvicorn's logging, with the service's own `feed` log lines in the same format."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["default"]["()"] = "feed.console.LogFormatter"
+    config["loggers"]["feed"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -239,28 +493,38 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from .app import create_app
 
-    store = SQLiteStore(settings.database)
-    if not _seed_default(store, settings):
-        return 1
-    print(
-        f"feed: serving {store.count()} article(s) from {settings.database} at "
-        f"http://{settings.host}:{settings.port}/ (links use {settings.base_url})",
-        file=sys.stderr,
-    )
-    uvicorn.run(
-        create_app(settings, store),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        proxy_headers=True,
-    )
-    store.close()
-    return 0
+    store = _open_store(settings, args, create=False)
+    try:
+        _seed_default(store, settings)
+        sock = _listen(settings.host, settings.port)
+        console.say(
+            f"feed: serving {store.count()} article(s) from {settings.database} at "
+            f"http://{settings.host}:{settings.port}/ (links use {settings.base_url})"
+        )
+        config = uvicorn.Config(
+            create_app(settings, store),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            log_config=_log_config(),
+            proxy_headers=True,
+        )
+        server = uvicorn.Server(config)
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sock.close()
+    finally:
+        store.close()
+    return OK if server.started else STORE
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "build": cmd_build,
     "check": cmd_check,
+    "doctor": cmd_doctor,
     "import": cmd_import,
     "render": cmd_render,
     "serve": cmd_serve,

@@ -18,8 +18,10 @@
     ├── RequestHeaderFieldsTooLarge  431  a header field, or all of them, over the limits
     ├── TooManyUploads               503  FEED_MAX_UPLOADS writes already in progress
     │                                     (with Retry-After)
-    └── StorageError                 500  the store refused an operation (corrupt file, newer
-                                          schema)
+    └── StorageError                 500  the store refused an operation (newer schema, a bug)
+        └── StoreUnavailable         503  the store cannot be written or read now: full,
+                                          read-only, busy, or damaged (`feed doctor` says
+                                          what); with Retry-After
 
 The service renders any of them as one RFC 9457 problem-details document (or a small HTML page
 on human routes); the CLI prints them as one line each and exits non-zero. Whatever of the
@@ -49,6 +51,7 @@ __all__ = [
     "RequestHeaderFieldsTooLarge",
     "RequestTimeout",
     "StorageError",
+    "StoreUnavailable",
     "TooManyUploads",
     "URITooLong",
     "Unauthorized",
@@ -95,7 +98,9 @@ class Problem:
                 object.__setattr__(self, f.name, echo(value, limit))
 
     def __str__(self) -> str:
-        text = f"{self.source}:{self.line}: {self.field}: {self.message}"
+        # line 0: the problem is with the file as a whole (it is missing, unreadable, empty)
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        text = f"{where}: {self.field}: {self.message}"
         if self.expected:
             text += f" (expected {self.expected})"
         if self.severity == "warning":
@@ -185,6 +190,18 @@ class NotAcceptable(FeedError):
 class StorageError(FeedError):
     status = 500
     title = "Storage error"
+
+
+class StoreUnavailable(StorageError):
+    """The store cannot do what was asked now (RFC 9110 §15.6.4): nothing was changed, and a
+    later try may succeed once an operator has freed disk space, made the file writable again,
+    or repaired it. `Retry-After` says when to try again (RFC 9110 §10.2.3)."""
+
+    status = 503
+    title = "Service Unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 60) -> None:
+        super().__init__(detail, headers={"retry-after": str(retry_after)})
 
 
 class Unauthorized(FeedError):

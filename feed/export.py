@@ -64,6 +64,7 @@ from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
 from .parallel import cores, parallel_map
 from .prepared import decode
+from .progress import Progress, Task
 from .representation import (
     GZIP_MIN_BYTES,
     Negotiable,
@@ -512,7 +513,7 @@ def _articles(site: Site) -> int:
     )
 
 
-def load_site(settings: Settings, store: Store) -> Site:
+def load_site(settings: Settings, store: Store, progress: Progress | None = None) -> Site:
     """The site as `feed serve` serves it after start-up. An export needs only its resources:
     when the store is prepared for these settings and up to date, they are attached without
     reading the articles; otherwise the site is loaded (and prepared) as `feed serve` does."""
@@ -526,7 +527,7 @@ def load_site(settings: Settings, store: Store) -> Site:
         site.resources.attach(store.resource, store.resource_paths, store.resources, store.snapshot)
         site.store = store
         return site
-    site.load_store(store)
+    site.load_store(store, progress)
     return site
 
 
@@ -1273,6 +1274,7 @@ def build(
     jobs: int = 0,
     only: frozenset[str] | None = None,
     incremental: bool = True,
+    progress: Progress | None = None,
 ) -> BuildSummary:
     """Export `site` into `outdir` (see the module docstring); returns what was done. With
     `only` (file types: html, jsonld, atom...), just the representations of those types.
@@ -1284,8 +1286,10 @@ def build(
     A full build of a large site runs on `jobs` processes (0: one per core), each reading,
     planning and writing the files of a share of the keys; this one then renders the nginx
     configuration. Otherwise (an incremental or small build) the files are written by a thread
-    (`jobs` threads) while this one renders the configuration."""
+    (`jobs` threads) while this one renders the configuration. `progress` shows the files
+    being written."""
     started = time.perf_counter()
+    progress = progress or Progress()
     if not re.fullmatch(r"[A-Za-z0-9_.:\[\]*-]+", listen):
         raise ExportError(f"{listen!r} is not an nginx listen address (e.g. 127.0.0.1:8080)")
     outdir = outdir.absolute()
@@ -1319,7 +1323,7 @@ def build(
             p, changed = delta
             source: Source = lambda: changed  # noqa: E731
         else:
-            written_already = _export_parallel(site, only, temporary, jobs)
+            written_already = _export_parallel(site, only, temporary, jobs, progress)
             p = written_already or plan(site, only)
             source = lambda: _resources(site, only)  # noqa: E731
         work = _jobs(p)
@@ -1330,7 +1334,7 @@ def build(
         if written_already is not None:
             writer = _Written(temporary)
         elif content != _recorded_content(outdir):
-            writer = _Writer(temporary, source, p, work, max(1, jobs))
+            writer = _Writer(temporary, source, p, work, max(1, jobs), progress)
         try:
             http, server = configuration(p, BUILDS)
             build_id = _build_id(content, http, server)
@@ -1364,7 +1368,7 @@ def build(
                     writer.cancel()
             else:
                 if writer is None:
-                    writer = _Writer(temporary, source, p, work, max(1, jobs))
+                    writer = _Writer(temporary, source, p, work, max(1, jobs), progress)
                 writer.wait()
                 (temporary / "nginx").mkdir()
                 # like every file of the build, these get a date from the data, not the clock
@@ -1444,10 +1448,17 @@ class _Writer:
     """Writes the files of a plan into `folder`/root in background threads."""
 
     def __init__(
-        self, folder: Path, source: Source, p: Plan, work: Sequence[_Job], jobs: int
+        self,
+        folder: Path,
+        source: Source,
+        p: Plan,
+        work: Sequence[_Job],
+        jobs: int,
+        progress: Progress | None = None,
     ) -> None:
         self.folder = folder
         self.stop = threading.Event()
+        self.task: Task = (progress or Progress()).task("writing files", len(work), "file")
         if folder.exists():
             shutil.rmtree(folder)
         root = folder / "root"
@@ -1473,16 +1484,19 @@ class _Writer:
     def _chunk(self, root: Path, chunk: Sequence[Work]) -> None:
         if not self.stop.is_set():
             _run(root, chunk)
+            self.task.advance(len(chunk))
 
     def wait(self) -> None:
         try:
             self.done.result()
         finally:
             self.pool.shutdown()
+            self.task.close()
 
     def cancel(self) -> None:
         self.stop.set()
         self.pool.shutdown()
+        self.task.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -1555,7 +1569,11 @@ def _forkable(site: Site) -> bool:
 
 
 def _export_parallel(
-    site: Site, only: frozenset[str] | None, folder: Path, workers: int
+    site: Site,
+    only: frozenset[str] | None,
+    folder: Path,
+    workers: int,
+    progress: Progress | None = None,
 ) -> Plan | None:
     """A full build's plan, its files written into `folder`/root by `workers` processes, each
     reading its share of the keys once; None (nothing written) when one process is better, or
@@ -1574,7 +1592,10 @@ def _export_parallel(
     (folder / "root").mkdir(parents=True)
     state = _Export(site, only, folder / "root")
     try:
-        shares = parallel_map(_export_share, state, bounds, workers, minimum=1)
+        with (progress or Progress()).task("exporting", len(bounds), "share") as task:
+            shares = parallel_map(
+                _export_share, state, bounds, workers, minimum=1, done=task.advance
+            )
         shapes: dict[tuple[object, ...], Offers] = {}
         negotiated: dict[str, str] = {}
         found: list[Found] = []

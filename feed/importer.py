@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -10,10 +10,18 @@ from pathlib import Path
 
 from .errors import InvalidArticle, Problem
 from .parse import parse_article
+from .progress import Progress
 from .settings import Settings
 from .storage import Incoming, SaveResult, Store
 
-__all__ = ["ARTICLE_SUFFIXES", "CheckReport", "check_paths", "import_paths", "sample_paths"]
+__all__ = [
+    "ARTICLE_SUFFIXES",
+    "CheckReport",
+    "check_paths",
+    "import_paths",
+    "sample_paths",
+    "save_checked",
+]
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -22,6 +30,7 @@ ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 class CheckReport:
     incoming: tuple[Incoming, ...]
     problems: tuple[Problem, ...]  # errors and warnings, in file order
+    files: int = 0  # how many files were read
 
     @property
     def ok(self) -> bool:
@@ -35,14 +44,26 @@ def sample_paths() -> list[Path]:
 
 
 def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
-    """Files as given; folders walked recursively for article files, in sorted order."""
+    """Files as given; folders walked recursively for article files, in sorted order. A
+    folder without any is a problem: whoever named it surely meant another."""
     found: list[Path] = []
     problems = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in ARTICLE_SUFFIXES)
+            inside = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix in ARTICLE_SUFFIXES
             )
+            if not inside:
+                problems.append(
+                    Problem(
+                        str(path),
+                        0,
+                        "path",
+                        "no article files found under this folder",
+                        "files named *" + ", *".join(ARTICLE_SUFFIXES),
+                    )
+                )
+            found.extend(inside)
         elif path.is_file():
             found.append(path)
         else:
@@ -55,15 +76,31 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
 
 
 def check_paths(
-    paths: Sequence[Path], settings: Settings, now: datetime | None = None
+    paths: Sequence[Path],
+    settings: Settings,
+    now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> CheckReport:
     """Parse every file; collect every problem. Reads files, writes nothing. Dates later than
     `now` (default: the clock) by more than a day are refused."""
     now = now or datetime.now(UTC)
     files_, problems = expand(paths)
-    incoming = []
+    with (progress or Progress()).task("checking", len(files_), "file") as task:
+        incoming = _check_files(files_, settings, now, problems, task.advance)
+    return CheckReport(tuple(incoming), tuple(problems), len(files_))
+
+
+def _check_files(
+    files_: Sequence[Path],
+    settings: Settings,
+    now: datetime,
+    problems: list[Problem],
+    advance: Callable[[], None],
+) -> list[Incoming]:
+    incoming: list[Incoming] = []
     seen: dict[str, str] = {}
     for path in files_:
+        advance()
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -99,7 +136,7 @@ def check_paths(
             continue
         seen[slug] = str(path)
         incoming.append(Incoming(parsed.article, str(path), text))
-    return CheckReport(tuple(incoming), tuple(problems))
+    return incoming
 
 
 def import_paths(
@@ -109,9 +146,15 @@ def import_paths(
     report = check_paths(paths, settings)
     if not report.ok:
         return report, []
+    return report, save_checked(store, report)
+
+
+def save_checked(store: Store, report: CheckReport) -> list[SaveResult]:
+    """Store the articles of a report without errors, in one transaction (as one save)."""
+    assert report.ok
     incoming = []
     for item in report.incoming:
         previous = store.get(item.article.slug)
         settled = item.article.settled(previous.article if previous else None)
         incoming.append(Incoming(settled, item.source_name, item.source_text))
-    return report, store.save(incoming)
+    return store.save(incoming)

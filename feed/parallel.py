@@ -42,18 +42,29 @@ def parallel_map(
     items: Sequence[T],
     workers: int = 0,
     minimum: int = PARALLEL_MIN,
+    done: Callable[[int], None] | None = None,
 ) -> list[R]:
     """`[fn(state, item) for item in items]`, on `workers` processes (default: one per core)
-    when there are at least `minimum` items."""
+    when there are at least `minimum` items; `done(1)` is called as each result arrives (a
+    progress bar's advance)."""
     global _job
     workers = workers or cores()
     if workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods():
-        return [fn(state, item) for item in items]
+        results = []
+        for item in items:
+            results.append(fn(state, item))
+            if done is not None:
+                done(1)
+        return results
     _job = (fn, state)
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
     try:
         chunk = max(1, len(items) // (workers * 8))
-        results = list(pool.imap(_run, items, chunksize=chunk))
+        results = []
+        for result in pool.imap(_run, items, chunksize=chunk):
+            results.append(result)
+            if done is not None:
+                done(1)
         # Let the workers finish by themselves: `terminate` (what `with Pool()` does) signals
         # them, and a worker forked from a server has the server's SIGTERM handler, which only
         # asks to shut down; joining it then waits forever.

@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .errors import StorageError, StoreUnavailable
 from .representation import Negotiable, Representation, Resource
 from .settings import Settings
 
@@ -68,9 +69,11 @@ NOT_RENDERING = frozenset(
         "api.py",
         "app.py",
         "cli.py",
+        "doctor.py",
         "export.py",
         "importer.py",
         "parallel.py",
+        "progress.py",
         "responses.py",
         "websub.py",
         "writes.py",
@@ -291,7 +294,15 @@ class ResourceTable:
             data = self._source(path)
             if data is None:
                 return None
-            resource = decode(data, self._stored)
+            try:
+                resource = decode(data, self._stored)
+            except StorageError:
+                raise
+            except Exception as exc:  # whatever a damaged row makes the unpickler raise
+                raise StoreUnavailable(
+                    f"the stored resource {path} cannot be read ({type(exc).__name__}: {exc}); "
+                    "`feed doctor` checks the store"
+                ) from exc
         with self._lock:
             if generation == self.generation:
                 self._remember(path, resource)

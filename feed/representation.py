@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import partial
 
+from .errors import FeedError
 from .memo import IdentityCache
 from .negotiation import Offer, negotiate
 
@@ -259,6 +260,12 @@ class Compressor:
                     rep.compress()
                 if then is not None:
                     then()
+            except FeedError as exc:  # the store refused (full, read-only): one line
+                self.failures += 1
+                logging.getLogger("feed.gzip").error(
+                    "storing gzip codings failed: %s (they are stored at the next start)",
+                    exc.detail,
+                )
             except Exception:  # never let one batch stop the thread
                 self.failures += 1
                 logging.getLogger("feed.gzip").exception("storing gzip codings failed")

@@ -59,6 +59,7 @@ from .openapi import openapi_document
 from .parallel import parallel_map
 from .policies import POLICY_DATE, policy_pages
 from .prepared import ResourceTable, decode_all, encode_all, fingerprint
+from .progress import Progress, Task
 from .representation import (
     Compressor,
     Negotiable,
@@ -303,13 +304,18 @@ class Site:
         self._render_all(state, keep)
         self.resources.replace(resources)
 
-    def load_store(self, store: Store) -> None:
+    def load_store(self, store: Store, progress: Progress | None = None) -> None:
         """Start-up from the store: what `feed serve` serves and `feed build` exports.
 
         When the store holds resources prepared by this program with these settings, nothing
         is rendered: the state is read and the resources are served from the store (catching up
         on a few revisions stored without them, if any). Otherwise every resource is rendered
-        again, in batches, and stored."""
+        again, in batches, and stored (in one transaction: see `prepare`).
+
+        Inside a transaction of the caller's (`feed import`: the revisions and what they change
+        commit together), every gzip coding is made here, not by the background compressor,
+        whose writes would wait for that transaction to end."""
+        progress = progress or Progress()
         log = store.log()
         state = store.prepared_state()
         done = (
@@ -317,7 +323,7 @@ class Site:
         )
         behind = [row for row in log if row[0] > done]
         if done < 0 or len(behind) > CATCH_UP_MAX:
-            self.prepare(store, log)
+            self.prepare(store, log, progress)
             return
         self._adopt(History.of([row for row in log if row[0] <= done]))
         self.events = [Event(*row) for row in store.events()]
@@ -329,17 +335,19 @@ class Site:
         self.chunk_changed = {n: lists.chunk_date(n) for n in range(1, chunks + 1)}
         self.resources.attach(store.resource, store.resource_paths, store.resources, store.snapshot)
         self.store = store
-        for write, rows in groupby(behind, key=lambda row: row[2]):
-            group = list(rows)
-            staged = self.stage(
-                [row[3] for row in group],
-                {row[3].slug: f"{write:012d}" for row in group},
-                group[0][0],
-            )
-            prepared = staged.prepared(self.fingerprint)
-            store.put_prepared(dataclasses.replace(prepared, sequence=group[-1][0]), write)
-            self.apply(staged, write)
-        self.settle(timeout=600)
+        groups = [(write, list(rows)) for write, rows in groupby(behind, key=lambda row: row[2])]
+        with progress.task("catching up", len(groups), "write") if groups else Task() as task:
+            for write, group in groups:
+                staged = self.stage(
+                    [row[3] for row in group],
+                    {row[3].slug: f"{write:012d}" for row in group},
+                    group[0][0],
+                    compress=True,
+                )
+                prepared = staged.prepared(self.fingerprint)
+                store.put_prepared(dataclasses.replace(prepared, sequence=group[-1][0]), write)
+                self.apply(staged, write)
+                task.advance()
         self._complete(store)
 
     def _complete(self, store: Store) -> None:
@@ -352,30 +360,47 @@ class Site:
             resources = {p: r for p in sorted(paths) if (r := self.resources.get(p)) is not None}
             store.complete_prepared(encode_all(resources), write, self.fingerprint)
 
-    def prepare(self, store: Store, log: Log | None = None) -> None:
-        """Render every resource again and store it (in batches: memory stays bounded), then
-        serve from the store. Nothing prepared is served until the last batch is stored."""
+    def prepare(
+        self, store: Store, log: Log | None = None, progress: Progress | None = None
+    ) -> None:
+        """Render every resource again and store it (rendered in batches: memory stays
+        bounded), then serve from the store. The old rows are replaced in one transaction:
+        until it commits, every process reading the store sees them, and a failure (a full
+        disk) leaves them as they were."""
         self.settle(timeout=600)  # no write of this site's still storing its gzip codings
         log = store.log() if log is None else log
-        store.clear_prepared()
         state = History.of(log)
         last_write = max((row[2] for row in log), default=0)
 
         def keep(rows: Sequence[tuple[str, bytes]]) -> None:
             store.add_prepared(rows, last_write)
 
-        self._render_all(state, keep)
-        store.finish_prepared(
-            Prepared(
-                rows=(),
-                lists=[(_key_name(k), "\n".join(sorted(p)) or None) for k, p in self._keys.items()],
-                events=[_event_row(e) for e in self.events],
-                fingerprint=self.fingerprint,
-            ),
-            last_write,
-        )
+        with store.transaction():
+            store.clear_prepared()
+            self._render_all(state, keep, progress or Progress())
+            store.finish_prepared(
+                Prepared(
+                    rows=(),
+                    lists=[
+                        (_key_name(k), "\n".join(sorted(p)) or None) for k, p in self._keys.items()
+                    ],
+                    events=[_event_row(e) for e in self.events],
+                    fingerprint=self.fingerprint,
+                ),
+                last_write,
+            )
         self.resources.attach(store.resource, store.resource_paths, store.resources, store.snapshot)
         self.store = store
+
+    def render_log(
+        self,
+        log: Log,
+        sink: Callable[[Sequence[tuple[str, bytes]]], None],
+        progress: Progress | None = None,
+    ) -> None:
+        """Render every resource of the store's `log` as `prepare` does, handing each batch's
+        rows to `sink`, and store nothing: what `feed doctor` compares the stored rows with."""
+        self._render_all(History.of(log), sink, progress)
 
     def _adopt(self, state: History, events: list[Event] | None = None) -> None:
         """Take over a history's state, and index it (the catalog and the archive plan)."""
@@ -388,23 +413,33 @@ class Site:
         self.events = events or []
 
     def _render_all(
-        self, state: History, sink: Callable[[Sequence[tuple[str, bytes]]], None]
+        self,
+        state: History,
+        sink: Callable[[Sequence[tuple[str, bytes]]], None],
+        progress: Progress | None = None,
     ) -> None:
         """Render every resource of `state` (on every core, in batches), handing each batch's
         rows to `sink`, and adopt the state."""
+        progress = progress or Progress()
         settings, revisions = self.settings, state.revisions
         slugs = sorted(state.current.keys() | revisions.keys())
         events: list[Event] = []
         with no_deferred_gzip():
-            for start in range(0, len(slugs), PREPARE_BATCH):
-                batch = slugs[start : start + PREPARE_BATCH]
-                bundles = parallel_map(_article_bundle, (state.current, revisions, settings), batch)
-                rows: list[tuple[str, bytes]] = []
-                for slug, (bundle, etags) in zip(batch, bundles, strict=True):
-                    rows += bundle
-                    if slug in revisions:
-                        events += events_of(revisions[slug], etags)
-                sink(rows)
+            with progress.task("preparing articles", len(slugs), "article") as task:
+                for start in range(0, len(slugs), PREPARE_BATCH):
+                    batch = slugs[start : start + PREPARE_BATCH]
+                    bundles = parallel_map(
+                        _article_bundle,
+                        (state.current, revisions, settings),
+                        batch,
+                        done=task.advance,
+                    )
+                    rows: list[tuple[str, bytes]] = []
+                    for slug, (bundle, etags) in zip(batch, bundles, strict=True):
+                        rows += bundle
+                        if slug in revisions:
+                            events += events_of(revisions[slug], etags)
+                    sink(rows)
             events.sort(key=lambda e: e.cursor)
             self._adopt(state, events)
             lists = Lists(self.catalog, self.plan, settings, {})
@@ -416,14 +451,15 @@ class Site:
             for n in range(1, lists.sitemap_chunks + 1):
                 lists.chunk_changed[n] = lists.chunk_date(n)
             paths: dict[ListKey, frozenset[str]] = {}
-            for start in range(0, len(keys), LIST_BATCH):
-                batch_keys = keys[start : start + LIST_BATCH]
-                rendered = parallel_map(_render_key, lists, batch_keys)
-                rows = []
-                for key, key_rows in zip(batch_keys, rendered, strict=True):
-                    paths[key] = frozenset(path for path, _ in key_rows)
-                    rows += key_rows
-                sink(rows)
+            with progress.task("preparing lists", len(keys), "list") as task:
+                for start in range(0, len(keys), LIST_BATCH):
+                    batch_keys = keys[start : start + LIST_BATCH]
+                    rendered = parallel_map(_render_key, lists, batch_keys, done=task.advance)
+                    rows = []
+                    for key, key_rows in zip(batch_keys, rendered, strict=True):
+                        paths[key] = frozenset(path for path, _ in key_rows)
+                        rows += key_rows
+                    sink(rows)
             discovery = _rows(lists.render([DISCOVERY])[DISCOVERY])
             paths[DISCOVERY] = frozenset(path for path, _ in discovery)
             sink(discovery + _rows(changes_resources(events, settings, 0)))
@@ -435,12 +471,16 @@ class Site:
         articles: Iterable[Article],
         writes: Mapping[str, str] | None = None,
         sequence: int | None = None,
+        compress: bool = False,
     ) -> Staged:
         """Render everything that changes when `articles` are written (by the numbered
         `writes`, their revisions getting store sequence numbers from `sequence` on), without
         changing what is served: the articles' own representations and the lists they were or
-        are in (see `Lists.affected`). Both codings are made here, on every core: what the
-        write stores and serves is complete."""
+        are in (see `Lists.affected`). The gzip codings are left to `apply` (the background
+        compressor), or with `compress` made here (inside a store transaction)."""
+        if compress:
+            with no_deferred_gzip():
+                return self._stage(list(articles), writes, sequence)
         with deferred_gzip() as pending:
             staged = self._stage(list(articles), writes, sequence)
         staged.pending = pending
@@ -550,14 +590,15 @@ class Site:
             else:
                 self._keys.pop(key, None)
         store, changed, fingerprint = self.store, staged.changed, self.fingerprint
-        then = None
-        if store is not None and write is not None and staged.pending:
+        if staged.pending:  # (none when made inline)
+            then = None
+            if store is not None and write is not None:
 
-            def then() -> None:
-                rows = encode_all(dict(sorted(changed.items())))
-                store.complete_prepared(rows, write, fingerprint)
+                def then() -> None:
+                    rows = encode_all(dict(sorted(changed.items())))
+                    store.complete_prepared(rows, write, fingerprint)
 
-        self.compressor.submit(staged.pending, then)
+            self.compressor.submit(staged.pending, then)
         return staged.topics
 
     def put(self, articles: Iterable[Article]) -> list[str]:

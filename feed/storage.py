@@ -2,24 +2,33 @@
 
 Schema changes are numbered migrations applied in order and recorded in `PRAGMA user_version`,
 each in the same transaction as its DDL, so a store is always at exactly one known version.
+
+Durability: every connection that writes runs with `synchronous=FULL`, so a write that was
+acknowledged (a 201, an import that said "imported") survives a power failure; in WAL mode
+`NORMAL` may lose the last commits (https://sqlite.org/pragma.html#pragma_synchronous).
+
+Failures: an sqlite3 error never leaves this module as such. A full disk, a read-only file, a
+store another process holds locked, or a damaged file is a `StoreUnavailable` (503: nothing
+changed, try again later); anything else a `StorageError`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
-from .errors import StorageError
+from .errors import StorageError, StoreUnavailable
 from .model import Article
 
 __all__ = [
@@ -203,7 +212,66 @@ class Store(Protocol):
         self, since: int = -1, start: str | None = None, stop: str | None = None
     ) -> Iterator[tuple[str, bytes, int]]: ...
 
+    def transaction(self) -> AbstractContextManager[None]:
+        """Everything stored inside commits together, or nothing does."""
+
+    def integrity_check(self, quick: bool = False) -> list[str]:
+        """What is wrong with the store's file ([]: nothing)."""
+
+    def refuse_writes(self, reason: str) -> None:
+        """Refuse every write from now on (StoreUnavailable)."""
+
     def close(self) -> None: ...
+
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html) that mean "not now": the
+# operation changed nothing, and may succeed once an operator has acted; with what to say.
+UNAVAILABLE = {
+    3: "permission denied",  # SQLITE_PERM
+    5: "another process is writing it",  # SQLITE_BUSY
+    6: "it is locked",  # SQLITE_LOCKED
+    8: "it is read-only",  # SQLITE_READONLY
+    10: "a disk I/O error",  # SQLITE_IOERR
+    11: "it is damaged (`feed doctor` says where)",  # SQLITE_CORRUPT
+    13: "the disk is full (or the store is at its size limit)",  # SQLITE_FULL
+    14: "it cannot be opened",  # SQLITE_CANTOPEN
+    26: "it is damaged or not an article store",  # SQLITE_NOTADB
+}
+WAL_LIMIT = 64 << 20  # bytes of write-ahead log kept after a checkpoint
+BUSY = (5, 6)
+RETRY_BUSY = 5  # seconds: the Retry-After of a store busy with another process's write
+RETRY_OTHER = 60  # seconds: full, read-only or damaged waits for an operator
+
+
+def store_error(exc: sqlite3.Error, path: Path | str) -> StorageError:
+    """An sqlite3 error as the error this module raises, saying what happened to which store."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in UNAVAILABLE:
+        return StoreUnavailable(
+            f"the store {path} cannot be used now: {UNAVAILABLE[primary]} ({exc})",
+            retry_after=RETRY_BUSY if primary in BUSY else RETRY_OTHER,
+        )
+    return StorageError(f"the store {path} failed: {exc}")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(
+    method: Callable[Concatenate[SQLiteStore, P], R],
+) -> Callable[Concatenate[SQLiteStore, P], R]:
+    """The store's own errors instead of sqlite3's, at the store's boundary."""
+
+    @functools.wraps(method)
+    def run(self: SQLiteStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
+
+    return run
 
 
 def digest(article: Article) -> str:
@@ -215,30 +283,64 @@ def _model_json(article: Article) -> str:
 
 
 class SQLiteStore:
-    def __init__(self, path: Path | str) -> None:
+    """The store in one SQLite file (WAL mode: readers never wait for the writer).
+
+    `create=False` opens an existing store only (a missing file is an error, not a new empty
+    store); `read_only=True` opens it for reading (`feed doctor`): every write is refused."""
+
+    def __init__(self, path: Path | str, *, create: bool = True, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._readers = threading.local()  # each thread's read connection (resources)
         self._pid = os.getpid()  # whose connections they are (a forked child opens its own)
         self._closing = threading.Lock()  # held by `close` and by background writes
         self._closed = False
         self._readers_lock = threading.Lock()
         self._all_readers: list[sqlite3.Connection] = []
-        try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=30
+        # The writer's transaction: held by one thread from BEGIN to COMMIT, re-entered by the
+        # transactions inside it (which join it as savepoints); `_depth` of them are open.
+        self._writing = threading.RLock()
+        self._depth = 0
+        self._owner: int | None = None  # the thread inside the transaction
+        self._refused = ""  # why writes are refused ("": they are not)
+        memory = str(path) == ":memory:"
+        if not memory and not self.path.exists() and (read_only or not create):
+            raise StorageError(f"there is no store at {path}")
+        if not memory and not self.path.parent.is_dir():
+            raise StorageError(
+                f"cannot create the store {path}: the folder {self.path.parent} does not exist"
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._db = self._connect()
+            if not read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # An import or a re-prepare commits the whole store in one transaction: its WAL
+                # grows to the store's size. Once checkpointed, cut it back instead of keeping
+                # gigabytes of disk for as long as the service runs.
+                self._db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
             self._db.execute("PRAGMA foreign_keys=ON")
             # Debian's SQLite zeroes every deleted byte (SQLITE_SECURE_DELETE): replacing a
             # prepared feed would write its old bytes again as zeros, and dropping a whole
             # preparation as many gigabytes. FAST zeroes only what costs no extra I/O.
             self._db.execute("PRAGMA secure_delete=FAST")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             raise StorageError(f"{path}: cannot open the article store: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        if str(self.path) == ":memory:":
+            target, uri = ":memory:", False
+        elif self.read_only:  # (a URI: a path's "?" or "#" is escaped, not read as a query)
+            target, uri = self.path.absolute().as_uri() + "?mode=ro", True
+        else:
+            target, uri = str(self.path), False
+        connection = sqlite3.connect(
+            target, isolation_level=None, check_same_thread=False, timeout=30, uri=uri
+        )
+        # Any connection may write (a background one stores gzip codings): each makes its
+        # commits durable before they return (see the module docstring).
+        connection.execute("PRAGMA synchronous=FULL")
+        return connection
 
     @property
     def schema_version(self) -> int:
@@ -251,6 +353,11 @@ class SQLiteStore:
                 f"{self.path}: store schema version {version} is newer than this program "
                 f"supports ({len(MIGRATIONS)}); upgrade the program"
             )
+        if version < len(MIGRATIONS) and self.read_only:
+            raise StorageError(
+                f"{self.path}: store schema version {version} is older than this program's "
+                f"({len(MIGRATIONS)}): `feed serve` or `feed import` upgrades it"
+            )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self._transaction() as db:
                 for statement in script.split(";"):
@@ -258,16 +365,92 @@ class SQLiteStore:
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
 
+    def refuse_writes(self, reason: str) -> None:
+        """From now on every write raises StoreUnavailable(reason) and changes nothing (a
+        store that failed its check at start-up is not written into)."""
+        self._refused = reason
+
+    def _inside(self) -> bool:
+        """Whether this thread is inside a transaction of the writer's."""
+        return self._depth > 0 and self._owner == threading.get_ident()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything this thread stores inside commits together when it ends, or nothing does
+        (an exception rolls it all back): the transactions inside it (each save, each batch of
+        prepared rows) join it as savepoints. Reads on this thread inside see its writes; other
+        threads and processes see the store as it was until it commits (WAL snapshots). Gzip
+        codings stored from another thread wait for it: make them inline inside it."""
+        with self._transaction():
+            yield
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._writing:
+            if self.read_only or self._refused:
+                why = self._refused or "it was opened read-only"
+                raise StoreUnavailable(f"the store {self.path} refuses writes: {why}")
+            db = self._db
+            outermost = self._depth == 0
+            savepoint = f"s{self._depth}"
+            try:
+                db.execute("BEGIN IMMEDIATE" if outermost else f"SAVEPOINT {savepoint}")
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from exc
+            self._depth += 1
+            self._owner = threading.get_ident()
+            try:
+                yield db
+            except BaseException:
+                self._rollback(None if outermost else savepoint)
+                raise
+            finally:
+                self._depth -= 1
+                if outermost:
+                    self._owner = None
+            try:
+                if not db.in_transaction:  # SQLite rolled it all back itself (a full disk)
+                    raise StorageError(f"the store {self.path} rolled the transaction back")
+                db.execute("COMMIT" if outermost else f"RELEASE {savepoint}")
+            except sqlite3.Error as exc:
+                self._rollback(None if outermost else savepoint)
+                raise store_error(exc, self.path) from exc
 
+    def _rollback(self, savepoint: str | None) -> None:
+        """Undo what the transaction (or the savepoint) did. SQLite may have rolled the whole
+        transaction back already (on SQLITE_FULL, SQLITE_IOERR...): then there is nothing to
+        undo, and the error that caused it is the one to report, not "cannot rollback"."""
+        db = self._db
+        if not db.in_transaction:
+            return
+        try:
+            if savepoint is None:
+                db.execute("ROLLBACK")
+            else:
+                db.execute(f"ROLLBACK TO {savepoint}")
+                db.execute(f"RELEASE {savepoint}")
+        except sqlite3.Error:
+            pass  # the error being raised says what went wrong
+
+    @_guarded
+    def integrity_check(self, quick: bool = False) -> list[str]:
+        """SQLite's check of the whole file (https://sqlite.org/pragma.html#pragma_integrity_check):
+        what it found wrong, [] when nothing. `quick` leaves out the check that each index
+        matches its table; it still reads every page. On a connection of its own, closed after:
+        a service checking its store at start-up never holds up its `close`."""
+        pragma = "quick_check" if quick else "integrity_check"
+        if str(self.path) == ":memory:":
+            rows = self._db.execute(f"PRAGMA {pragma}").fetchall()
+        else:
+            connection = self._connect()
+            try:
+                rows = connection.execute(f"PRAGMA {pragma}").fetchall()
+            finally:
+                connection.close()
+        found = [str(row[0]) for row in rows]
+        return [] if found == ["ok"] else found
+
+    @_guarded
     def save(
         self,
         items: Sequence[Incoming],
@@ -358,11 +541,13 @@ class SQLiteStore:
             sorted(state.items()),
         )
 
+    @_guarded
     def prepared_state(self) -> dict[str, str]:
         """fingerprint (what rendered the resources), write and sequence (the last save and
         revision they reflect); empty when nothing is prepared."""
         return dict(self._db.execute("SELECT key, value FROM prepared").fetchall())
 
+    @_guarded
     def clear_prepared(self) -> None:
         """Forget every prepared resource (before preparing them all again, in batches)."""
         with self._transaction() as db:
@@ -371,6 +556,7 @@ class SQLiteStore:
             db.execute("DELETE FROM list_keys")
             db.execute("DELETE FROM events")
 
+    @_guarded
     def add_prepared(self, rows: Sequence[tuple[str, bytes]], write: int) -> None:
         """One batch of a full preparation, as of save `write` (not served until
         `finish_prepared`): every row is new as of that save, so an incremental export made
@@ -381,11 +567,13 @@ class SQLiteStore:
                 [(path, data, write) for path, data in rows],
             )
 
+    @_guarded
     def finish_prepared(self, prepared: Prepared, write: int) -> None:
         """The last batch of a full preparation, and the state it reflects."""
         with self._transaction() as db:
             self._put_prepared(db, prepared, write)
 
+    @_guarded
     def put_prepared(self, prepared: Prepared, write: int) -> None:
         """Resources of a write stored earlier without them (catching up at start-up)."""
         with self._transaction() as db:
@@ -397,36 +585,54 @@ class SQLiteStore:
         """The same resources of save `write`, now with their gzip codings; a row that a later
         save has replaced meanwhile, or that was prepared again under another fingerprint, is
         left as it is. Runs on the caller's thread's own connection (a background thread's),
-        waiting for the writer if needed."""
+        waiting for the writer if needed; inside this thread's transaction, joins it."""
+        if self._inside():
+            with self._transaction() as db:
+                self._complete(db, rows, write, fingerprint)
+            return
         with self._closing:  # `close` waits for it rather than closing the connection under it
             if self._closed:
                 return  # the rows stay flagged: the next start completes them
+            if self.read_only or self._refused:
+                why = self._refused or "it was opened read-only"
+                raise StoreUnavailable(f"the store {self.path} refuses writes: {why}")
             connection = self._reader()
-            connection.execute("BEGIN IMMEDIATE")
             try:
-                current = connection.execute(
-                    "SELECT value FROM prepared WHERE key = 'fingerprint'"
-                ).fetchone()
-                if current is None or current[0] != fingerprint:
-                    rows = ()
-                connection.executemany(
-                    "UPDATE resources SET data = ?, complete = 1 WHERE path = ? AND write = ?",
-                    [(data, path, write) for path, data in rows],
-                )
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    self._complete(connection, rows, write, fingerprint)
+                except BaseException:
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from exc
 
+    @staticmethod
+    def _complete(
+        db: sqlite3.Connection, rows: Sequence[tuple[str, bytes]], write: int, fingerprint: str
+    ) -> None:
+        current = db.execute("SELECT value FROM prepared WHERE key = 'fingerprint'").fetchone()
+        if current is None or current[0] != fingerprint:
+            rows = ()
+        db.executemany(
+            "UPDATE resources SET data = ?, complete = 1 WHERE path = ? AND write = ?",
+            [(data, path, write) for path, data in rows],
+        )
+
+    @_guarded
     def incomplete(self) -> list[tuple[str, int]]:
         """(path, write) of resources stored without their gzip codings (the process stopped
         before it stored them)."""
         return self._db.execute("SELECT path, write FROM resources WHERE complete = 0").fetchall()
 
+    @_guarded
     def events(self) -> list[tuple[int, str, str, int, str]]:
         """The changes feed's events as prepared: (cursor, kind, slug, revision, etag)."""
         return self._db.execute("SELECT * FROM events ORDER BY cursor").fetchall()
 
+    @_guarded
     def log(self) -> list[tuple[int, int, int, Article]]:
         """Every revision ever stored as (sequence, number, write, article), in store order: the
         whole history, read once (start-up derives everything else from it)."""
@@ -434,12 +640,14 @@ class SQLiteStore:
         # one row at a time: the JSON of every revision at once would double the peak memory
         return [(seq, n, w, Article.from_dict(json.loads(m))) for seq, n, w, m in rows]
 
+    @_guarded
     def list_keys(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT key, paths FROM list_keys").fetchall())
 
+    @_guarded
     def resource(self, path: str) -> bytes | None:
-        """One prepared resource, read on this thread's own connection: never inside a write's
-        transaction, so only committed resources are read."""
+        """One prepared resource, read on this thread's own connection: never inside another
+        thread's transaction, so only committed resources are read."""
         row = (
             self._reader().execute("SELECT data FROM resources WHERE path = ?", (path,)).fetchone()
         )
@@ -448,16 +656,34 @@ class SQLiteStore:
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """This thread's reads inside see the store as of one commit."""
-        reader = self._reader()
-        if reader is self._db or reader.in_transaction:
-            yield  # in memory, or already inside one (an export's scan)
+        with self._read_transaction(self._reader()):
+            yield
+
+    @contextmanager
+    def _read_transaction(self, reader: sqlite3.Connection) -> Iterator[None]:
+        if reader.in_transaction:
+            yield  # already inside one (an export's scan, this thread's write)
             return
-        reader.execute("BEGIN")
+        try:
+            reader.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
         try:
             yield
-        finally:
-            reader.execute("COMMIT")
+        except BaseException:
+            try:  # (a read ends either way; the error being raised is the one to report)
+                if reader.in_transaction:
+                    reader.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        try:
+            if reader.in_transaction:
+                reader.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
 
+    @_guarded
     def resource_paths(self) -> list[str]:
         return [row[0] for row in self._reader().execute("SELECT path FROM resources")]
 
@@ -467,9 +693,16 @@ class SQLiteStore:
         """(path, data, write) of every prepared resource changed by a save after `since`, in
         path order, read in one snapshot; with `start` / `stop`, only paths from `start` on and
         before `stop` (a share of an export)."""
-        reader = self._reader()
-        reader.execute("BEGIN")
         try:
+            yield from self._resources(since, start, stop)
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
+
+    def _resources(
+        self, since: int, start: str | None, stop: str | None
+    ) -> Iterator[tuple[str, bytes, int]]:
+        reader = self._reader()
+        with self._read_transaction(reader):
             if since < 0:  # all of them (in a range): in the primary key's order
                 rows = reader.execute(
                     "SELECT path, data, write FROM resources WHERE path >= ? AND (? IS NULL "
@@ -490,11 +723,13 @@ class SQLiteStore:
                     "SELECT data, write FROM resources WHERE path = ?", (path,)
                 ).fetchone()
                 yield path, bytes(row[0]), row[1]
-        finally:
-            reader.execute("COMMIT")
 
     def _reader(self) -> sqlite3.Connection:
-        if str(self.path) == ":memory:":  # one database per connection: share the writer's
+        """This thread's read connection; inside this thread's transaction, the writer's (its
+        reads see its own writes)."""
+        if str(self.path) == ":memory:" or self._inside() or self.read_only:
+            # in memory: one database per connection, the writer's; read-only (`feed doctor`):
+            # one connection, so that one snapshot covers every read
             return self._db
         if self._pid != os.getpid():  # a forked child: a connection must not cross a fork
             self._pid = os.getpid()
@@ -503,14 +738,13 @@ class SQLiteStore:
             self._all_readers = []
         connection: sqlite3.Connection | None = getattr(self._readers, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
-            )
+            connection = self._connect()
             self._readers.connection = connection
             with self._readers_lock:
                 self._all_readers.append(connection)
         return connection
 
+    @_guarded
     def current(self) -> list[StoredArticle]:
         rows = self._db.execute(
             "SELECT r.model, r.number, r.stored_at FROM articles a JOIN revisions r "
@@ -518,6 +752,7 @@ class SQLiteStore:
         ).fetchall()
         return [_stored(row) for row in rows]
 
+    @_guarded
     def get(self, slug: str) -> StoredArticle | None:
         row = self._db.execute(
             "SELECT r.model, r.number, r.stored_at FROM articles a JOIN revisions r "
@@ -526,6 +761,7 @@ class SQLiteStore:
         ).fetchone()
         return _stored(row) if row else None
 
+    @_guarded
     def revisions(self, slug: str) -> list[StoredArticle]:
         rows = self._db.execute(
             "SELECT model, number, stored_at FROM revisions WHERE slug = ? ORDER BY number",
@@ -533,6 +769,7 @@ class SQLiteStore:
         ).fetchall()
         return [_stored(row) for row in rows]
 
+    @_guarded
     def originals(self) -> list[Article]:
         """Every article as first stored (revision 1)."""
         rows = self._db.execute(
@@ -540,6 +777,7 @@ class SQLiteStore:
         ).fetchall()
         return [Article.from_dict(json.loads(row[0])) for row in rows]
 
+    @_guarded
     def written(self) -> dict[str, tuple[str, str]]:
         """slug -> (the write that stored revision 1, the write that stored the current one)."""
         rows = self._db.execute(
@@ -550,6 +788,7 @@ class SQLiteStore:
         # zero-padded, so that comparing the strings compares the write numbers
         return {slug: (f"{first:012d}", f"{now:012d}") for slug, first, now in rows}
 
+    @_guarded
     def retractions(self) -> list[tuple[Article, str]]:
         """Every retraction ever made, in store order: the article as retracted, and the write
         that stored it (a revision that is retracted when the one before it was not)."""
@@ -562,6 +801,7 @@ class SQLiteStore:
         ).fetchall()
         return [(Article.from_dict(json.loads(m)), f"{w:012d}") for m, w in rows]
 
+    @_guarded
     def history(self) -> list[tuple[int, int, Article]]:
         """Every revision ever stored as (sequence, number, article), in store order. The
         sequence (SQLite's rowid: revisions are never deleted) is the changes feed's cursor."""
@@ -570,18 +810,21 @@ class SQLiteStore:
         ).fetchall()
         return [(seq, number, Article.from_dict(json.loads(m))) for seq, number, m in rows]
 
+    @_guarded
     def next_sequence(self) -> int:
         """The sequence number the next stored revision will get."""
         return int(
             self._db.execute("SELECT coalesce(max(rowid), 0) + 1 FROM revisions").fetchone()[0]
         )
 
+    @_guarded
     def next_write(self) -> int:
         """The number the next save will get (one writer at a time: see writes.Writer)."""
         return int(
             self._db.execute("SELECT coalesce(max(write), 0) + 1 FROM revisions").fetchone()[0]
         )
 
+    @_guarded
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 

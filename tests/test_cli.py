@@ -1,9 +1,12 @@
-"""The `feed` command: check, import, render, serve; messages and exit codes."""
+"""The `feed` command: check, import, render, serve, build, doctor; messages and exit codes."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -12,10 +15,14 @@ from pathlib import Path
 import feedparser
 import lxml.html
 import pytest
-from conftest import SEED, _free_port, healthz, require_shared, wait_until_ready
+from conftest import ROOT, SEED, _free_port, healthz, require_shared, wait_until_ready
 
+from feed import cli
 from feed.cli import main
-from feed.importer import sample_paths
+from feed.console import LogFormatter, printable, warning_kind
+from feed.errors import Problem
+from feed.importer import import_paths, sample_paths
+from feed.settings import Settings
 from feed.storage import SQLiteStore
 
 GOOD = """---
@@ -127,7 +134,7 @@ def test_duplicate_slugs_in_one_import_are_refused(tmp_path, capsys):
 def test_missing_path_is_reported(tmp_path, capsys):
     """A path that does not exist is a problem line, not a traceback."""
     assert main(["check", str(tmp_path / "nope.md")], environ={}) == 1
-    assert "nope.md:0: path: no such file or folder" in capsys.readouterr().err
+    assert "nope.md: path: no such file or folder" in capsys.readouterr().err
 
 
 def test_non_utf8_file_is_reported_with_its_line(tmp_path, capsys):
@@ -237,3 +244,385 @@ def test_key_with_a_lone_surrogate_is_cleaned_alike_by_check_and_import(tmp_path
     store.close()
     assert stored is not None
     assert stored.article.extra == (("mood", "x"),)
+
+
+# --- output a newcomer can read: grouped warnings, summaries, progress only on a terminal -------
+
+
+def _with_keys(folder: Path, keys: dict[str, int]) -> Path:
+    """Files with unknown front-matter keys: `count` files for each key (one warning each)."""
+    folder.mkdir(exist_ok=True)
+    n = 0
+    for key, count in keys.items():
+        for _ in range(count):
+            slug = f"warned-article-{n}"
+            text = GOOD.replace("a-good-article", slug).replace(
+                "beat: News", f"beat: News\n{key}: x"
+            )
+            _write(folder, f"{slug}.md", text)
+            n += 1
+    return folder
+
+
+def test_warnings_are_grouped_by_kind_with_a_count(tmp_path, capsys):
+    """Of each kind of warning (field and message) only the first three are printed, then one
+    line with the kind's count; a kind with few warnings is printed whole; the summary counts
+    them all."""
+    folder = _with_keys(tmp_path / "in", {"mood": 8, "colour": 2})
+    assert main(["check", str(folder)], environ={}) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err  # no progress bar when stderr is not a terminal
+    lines = err.strip().splitlines()
+    assert sum(": mood: unknown front-matter key" in line for line in lines) == 3
+    assert sum(": colour: unknown front-matter key" in line for line in lines) == 2
+    assert (
+        'feed: 8 warnings of the kind "mood: unknown front-matter key, kept but not '
+        'published": the first 3 shown above, 5 more (--verbose lists every one)'
+    ) in lines
+    assert re.fullmatch(
+        r"feed: 10 article\(s\) valid, 0 error\(s\), 10 warning\(s\) in 10 file\(s\) \([\d.]+ s\)",
+        lines[-1],
+    )
+
+
+def test_verbose_prints_every_warning(tmp_path, capsys):
+    """With --verbose every warning is printed, and no count line."""
+    folder = _with_keys(tmp_path / "in", {"mood": 8})
+    assert main(["check", "--verbose", str(folder)], environ={}) == 0
+    err = capsys.readouterr().err
+    assert err.count(": mood: unknown front-matter key") == 8
+    assert "more (--verbose" not in err
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        pytest.param(
+            ("humanView", "https://a.example/x is not where this site serves the article"),
+            ("humanView", "https://b.example/y is not where this site serves the article"),
+            id="urls",
+        ),
+        pytest.param(
+            ("disclosure", "names 'Ada' but the editor is 'Bo'"),
+            ("disclosure", "names 'Cy' but the editor is 'Di'"),
+            id="quoted-names",
+        ),
+        pytest.param(
+            ("fact-check", "'Verified by X' names no tool in tools"),
+            ("fact-check", "'Verified by Y Z' names no tool in tools"),
+            id="quoted-sentences",
+        ),
+    ],
+)
+def test_warnings_that_differ_only_in_values_are_one_kind(one, other):
+    """A warning's kind leaves out the values it names (quoted text, URLs, numbers)."""
+    kind = [warning_kind(Problem("a.md", 3, f, m, "", "warning")) for f, m in (one, other)]
+    assert kind[0] == kind[1]
+    assert kind[0] != warning_kind(Problem("a.md", 3, "slug", one[1], "", "warning"))
+
+
+def test_import_ends_with_one_summary_line(tmp_path, capsys):
+    """`feed import` says it makes a new store, and ends with created / revised / unchanged,
+    the warnings and the time; importing again counts them unchanged."""
+    folder = _with_keys(tmp_path / "in", {"mood": 4})
+    db = tmp_path / "feed.sqlite3"
+    assert main(["import", "--db", str(db), str(folder)], environ={}) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert f"feed: making a new store at {db}" in err
+    assert re.fullmatch(
+        rf"feed: imported 4 article\(s\) into {re.escape(str(db))} in [\d.]+ s: 4 created, "
+        r"0 revised, 0 unchanged; 4 warning\(s\)",
+        err[-1],
+    )
+    _write(folder, "warned-article-0.md", GOOD.replace("a-good-article", "warned-article-0"))
+    assert main(["import", "--db", str(db), str(folder)], environ={}) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "making a new store" not in "\n".join(err)
+    assert re.search(r": 0 created, 1 revised, 3 unchanged; 3 warning\(s\)$", err[-1])
+
+
+def test_a_progress_bar_shows_on_a_terminal_only(tmp_path):
+    """On a terminal `feed check` shows a progress bar on stderr; piped, it shows none."""
+    folder = _with_keys(tmp_path / "in", {"mood": 3})
+    command = [sys.executable, "-m", "feed", "check", str(folder)]
+    code, seen = _on_a_terminal(command, tmp_path)
+    assert code == 0
+    assert b"checking:" in seen, seen
+    assert b"0/3 files" in seen
+    piped = subprocess.run(
+        command, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    assert b"checking:" not in piped.stderr
+    assert b"\r" not in piped.stderr
+
+
+# --- paths and stores that are surely not what was meant ---------------------------------------
+
+
+@pytest.mark.parametrize("command", ["check", "import"])
+def test_a_folder_without_articles_is_an_error(tmp_path, capsys, command):
+    """A folder with no article files fails with exit 1 and says which suffixes were looked
+    for; an import makes no store."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.docx").write_text("not an article")
+    argv = [command, str(empty)]
+    if command == "import":
+        argv[1:1] = ["--db", str(tmp_path / "feed.sqlite3")]
+    assert main(argv, environ={}) == 1
+    err = capsys.readouterr().err
+    assert f"{empty}: path: no article files found under this folder" in err
+    assert "*.md, *.markdown, *.txt" in err
+    assert not (tmp_path / "feed.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ"),
+    [
+        pytest.param(["serve", "--db", "{db}"], {}, id="serve"),
+        pytest.param(["build", "{out}", "--db", "{db}"], {}, id="build"),
+        pytest.param(["doctor", "--db", "{db}"], {}, id="doctor"),
+        pytest.param(["serve"], {"FEED_DB_PATH": "{db}"}, id="serve-from-the-environment"),
+    ],
+)
+def test_a_named_store_that_does_not_exist_is_an_error(tmp_path, capsys, argv, environ):
+    """A store named with --db or FEED_DB_PATH that does not exist is exit 3 with a line naming
+    it and how to make one; no file or folder is made."""
+    db = tmp_path / "typo" / "feed.sqlite3"
+    values = {"db": str(db), "out": str(tmp_path / "out")}
+    argv = [a.format(**values) for a in argv]
+    environ = {k: v.format(**values) for k, v in environ.items()}
+    assert main(argv, environ=environ) == 3
+    err = capsys.readouterr().err
+    assert f"there is no store at {db}" in err
+    if argv[0] != "doctor":
+        assert f"`feed import --db {db} ARTICLES...`" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_import_makes_no_folders(tmp_path, capsys):
+    """`feed import --db` into a folder that does not exist is exit 3 naming the folder, and
+    creates nothing."""
+    db = tmp_path / "no" / "such" / "feed.sqlite3"
+    path = _write(tmp_path, "a.md", GOOD)
+    assert main(["import", "--db", str(db), str(path)], environ={}) == 3
+    assert f"the folder {db.parent} does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_invalid_import_makes_no_store(tmp_path, capsys):
+    """Files with errors are found before any store is made: nothing is left behind."""
+    path = _write(tmp_path, "bad.md", GOOD.replace("beat: News\n", ""))
+    db = tmp_path / "new.sqlite3"
+    assert main(["import", "--db", str(db), str(path)], environ={}) == 1
+    assert "nothing imported" in capsys.readouterr().err
+    assert not list(tmp_path.glob("new.sqlite3*"))
+
+
+def test_serve_on_a_port_in_use_says_so_before_serving(tmp_path, capsys):
+    """A port another program listens on is found before anything says "serving": one line
+    naming host and port, exit 3."""
+    db = tmp_path / "feed.sqlite3"
+    SQLiteStore(db).close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["serve", "--db", str(db), "--port", str(port)], environ={})
+    err = capsys.readouterr().err
+    assert code == 3
+    assert f"feed: cannot listen on 127.0.0.1:{port}: " in err
+    assert "--port" in err
+    assert "serving" not in err
+
+
+# --- help, errors and what is printed ----------------------------------------------------------
+
+
+def test_help_says_everything_the_docstring_says(capsys):
+    """`feed --help` has the module docstring's whole description (not its first line cut
+    short) and its table of exit codes, which lists every code the command returns."""
+    with pytest.raises(SystemExit):
+        main(["--help"], environ={})
+    printed = capsys.readouterr().out
+    about, _, codes = (cli.__doc__ or "").partition("\nexit codes:\n")
+    assert " ".join(about.split()) in " ".join(printed.split())
+    assert "exit codes:\n" + codes.rstrip() in printed  # the table as it is
+    table = printed.split("exit codes:\n", 1)[1]
+    returned = (cli.OK, cli.INVALID, cli.USAGE, cli.STORE, cli.DAMAGED, cli.BUG, cli.INTERRUPTED)
+    for code in returned:
+        assert re.search(rf"^ *{code}  \w", table, re.MULTILINE), code
+
+
+@pytest.mark.parametrize("command", ["serve", "import", "check", "build", "render", "doctor"])
+def test_each_command_says_what_it_does(capsys, command):
+    """`feed COMMAND --help` has a description of its own and the exit codes."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"], environ={})
+    out = capsys.readouterr().out
+    description = out.split("\n\n")[1]
+    assert len(description.split()) >= 8, description
+    assert not description.startswith(("positional", "options")), description
+    assert "exit codes:" in out
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        pytest.param(lambda tmp: tmp / "missing.md", "no such file", id="missing"),
+        pytest.param(lambda tmp: tmp, "it is a folder", id="folder"),
+        pytest.param(
+            lambda tmp: _write_bytes(tmp / "latin1.md", "Caf\xe9".encode("latin-1")),
+            "line 1 is not UTF-8",
+            id="not-utf8",
+        ),
+    ],
+)
+def test_render_of_an_unreadable_path_is_one_clear_line(tmp_path, capsys, make, message):
+    """`feed render` of a path it cannot read prints one line saying why, exit 1."""
+    path = make(tmp_path)
+    assert main(["render", str(path)], environ={}) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"feed: cannot render {path}: {message}" + err[0].split(message, 1)[1]]
+    assert ":0:" not in err[0]
+
+
+def _write_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        pytest.param("\x1b[31mred", "\\x1b[31mred", id="escape"),
+        pytest.param("bell\x07", "bell\\x07", id="c0"),
+        pytest.param("del\x7f", "del\\x7f", id="del"),
+        pytest.param("csi\x9b2J", "csi\\x9b2J", id="c1"),
+        pytest.param("abc\u202edef", "abc\\u202edef", id="bidi-override"),
+        pytest.param("\u2066isolate\u2069", "\\u2066isolate\\u2069", id="bidi-isolate"),
+        pytest.param("new\nline", "new\\x0aline", id="newline"),
+        pytest.param("ünïcode \u2018quoted\u2019", "ünïcode \u2018quoted\u2019", id="printable"),
+    ],
+)
+def test_control_characters_are_shown_escaped(raw, shown):
+    """Every control character (C0, DEL, C1, bidi controls) is shown escaped."""
+    assert printable(raw) == shown
+
+
+def test_check_never_prints_a_terminal_escape_from_a_file(tmp_path, capsys):
+    """A front-matter key with an escape sequence and a bidi override never reaches the terminal
+    as such: ESC (which XML cannot carry) is cleaned from the key, with a warning, and the bidi
+    override is printed escaped."""
+    key = '"\\x1b[31mred\\u202e": 1'
+    _write(tmp_path, "a.md", GOOD.replace("beat: News", f"beat: News\n{key}"))
+    assert main(["check", str(tmp_path)], environ={}) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "\u202e" not in err
+    assert "[31mred\\u202e: removed characters that XML cannot carry" in err
+    assert "[31mred\\u202e: unknown front-matter key" in err
+
+
+def test_usage_errors_are_printed_escaped_too(capsys):
+    """argparse's own messages go through the same filter (exit 2)."""
+    with pytest.raises(SystemExit) as raised:
+        main(["render", "a.md", "--format", "\x1b[2J"], environ={})
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert "\\x1b[2J" in err
+
+
+def _on_a_terminal(command: list[str], cwd: Path) -> tuple[int, bytes]:
+    """Run `command` with standard error on a pseudo-terminal (100 columns): its exit code and
+    what it wrote there."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        proc = subprocess.Popen(
+            command, stderr=secondary, stdout=subprocess.DEVNULL, cwd=cwd, env=env
+        )
+        os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the other end closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+        return proc.wait(timeout=120), seen
+    finally:
+        os.close(primary)
+
+
+def test_build_shows_its_progress_on_a_terminal(tmp_path):
+    """`feed build` on a terminal shows a bar while it prepares the store and while it writes
+    the files, and still ends with its summary."""
+    code, seen = _on_a_terminal([sys.executable, "-m", "feed", "build", "out"], tmp_path)
+    assert code == 0, seen
+    assert b"preparing articles:" in seen
+    assert b"writing files:" in seen
+
+
+def test_a_serve_that_prepares_logs_its_progress(tmp_path):
+    """A start-up of `feed serve` that has to prepare the store says so in log lines: each
+    stage, how many items and how long it took."""
+    db = tmp_path / "feed.sqlite3"
+    store = SQLiteStore(db)
+    import_paths(store, sample_paths(), Settings(base_url="https://first.example"))
+    store.close()
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feed", "serve", "--db", str(db), "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        wait_until_ready(proc, healthz(f"http://127.0.0.1:{port}"), "feed serve", log.read_text)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    text = log.read_text()
+    articles = len(sample_paths())
+    assert f"INFO:     preparing articles: {articles} articles\n" in text
+    assert re.search(rf"preparing articles: {articles} of {articles} articles in [\d.]+ s", text)
+    assert re.search(r"preparing lists: (\d+) of \1 lists in [\d.]+ s", text)
+    assert "Traceback" not in text
+
+
+def test_the_services_log_lines_are_printed_escaped():
+    """`feed serve`'s log format shows control characters in a message (a request path may
+    carry them) escaped, keeping uvicorn's level prefix."""
+    record = logging.LogRecord("feed", logging.ERROR, "", 0, "GET %s: 503", ("/\x1b[2Jx",), None)
+    line = LogFormatter("%(levelprefix)s %(message)s", use_colors=False).format(record)
+    assert line == "ERROR:    GET /\\x1b[2Jx: 503"
+
+
+def test_a_bug_during_an_import_is_not_exit_1_and_changes_nothing(tmp_path, capsys, monkeypatch):
+    """An unexpected error while an import prepares (a bug) rolls everything back, prints its
+    traceback and exits 70, not 1 ("invalid input"); the store it made is removed."""
+
+    def broken(self: object, store: object, progress: object = None) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli.Site, "load_store", broken)
+    db = tmp_path / "feed.sqlite3"
+    path = _write(tmp_path, "a.md", GOOD)
+    assert main(["import", "--db", str(db), str(path)], environ={}) == 70
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError: a bug" in err
+    assert err.strip().splitlines()[-1] == (
+        "feed: internal error (ZeroDivisionError): please report the traceback"
+    )
+    assert not list(tmp_path.glob("feed.sqlite3*"))

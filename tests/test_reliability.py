@@ -57,6 +57,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path):
     """SIGKILL in the middle of a stream of writes: the SQLite integrity check passes, every
     write that got a 2xx is in the store, and a restarted server serves it."""
     db = tmp_path / "feed.sqlite3"
+    SQLiteStore(db).close()  # `feed serve --db` serves a store that exists
     port = _free_port()
     proc = _start(db, port)
     acknowledged: list[tuple[str, int]] = []

@@ -8,8 +8,8 @@ import sqlite3
 
 import pytest
 
-from feed.errors import StorageError
-from feed.storage import MIGRATIONS, Incoming, SQLiteStore
+from feed.errors import StorageError, StoreUnavailable
+from feed.storage import MIGRATIONS, WAL_LIMIT, Incoming, SQLiteStore
 
 
 def _incoming(article, text="text"):
@@ -122,3 +122,136 @@ def test_a_slug_twice_in_one_save_is_refused_and_nothing_stored(store, article):
     with pytest.raises(StorageError, match=f"more than once: {article.slug}$"):
         store.save([_incoming(a) for a in [article, *others, twice]])
     assert store.count() == 0
+
+
+# --- transactions, and errors at the store's boundary -------------------------------------------
+
+
+def test_a_transaction_commits_whole_and_others_see_the_old_rows_until_then(tmp_path):
+    """Inside `transaction()`, the saves and batches join one transaction: this thread reads
+    its own writes, another connection (another process) still reads the old rows, and sees
+    the new ones only once it commits."""
+    db = tmp_path / "feed.sqlite3"
+    store = SQLiteStore(db)
+    store.add_prepared([("/old", b"old bytes")], 1)
+    other = SQLiteStore(db)
+    try:
+        with store.transaction():
+            store.clear_prepared()
+            store.add_prepared([("/new", b"new bytes")], 2)
+            assert store.resource("/new") == b"new bytes"
+            assert store.resource("/old") is None
+            assert other.resource("/old") == b"old bytes"
+            assert other.resource("/new") is None
+        assert other.resource("/old") is None
+        assert other.resource("/new") == b"new bytes"
+    finally:
+        other.close()
+        store.close()
+
+
+def test_a_failure_inside_a_transaction_undoes_everything_in_it(store, article):
+    """An exception anywhere inside rolls back every save and batch made inside, including
+    those whose own (inner) transaction had ended."""
+    store.add_prepared([("/kept", b"kept")], 1)
+
+    def import_then_fail() -> None:
+        with store.transaction():
+            store.save([_incoming(article)])
+            store.clear_prepared()
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        import_then_fail()
+    assert store.count() == 0
+    assert store.resource("/kept") == b"kept"
+    assert [r.action for r in store.save([_incoming(article)])] == ["created"]
+
+
+def test_a_full_disk_is_a_503_error_and_the_store_stays_usable(store, article):
+    """SQLITE_FULL in the middle of a save is a StoreUnavailable saying the disk is full (not
+    SQLite's "cannot rollback"), nothing is stored, and the store works once there is room."""
+    writer = store._db
+    writer.execute(f"PRAGMA max_page_count = {writer.execute('PRAGMA page_count').fetchone()[0]}")
+    big = dataclasses.replace(article, body=article.body * 50)
+    with pytest.raises(StoreUnavailable, match="the disk is full") as raised:
+        store.save([_incoming(big, "x" * 200_000)])
+    assert raised.value.status == 503
+    assert "cannot rollback" not in raised.value.detail
+    assert store.count() == 0
+    writer.execute("PRAGMA max_page_count = 1073741823")
+    assert [r.action for r in store.save([_incoming(big)])] == ["created"]
+
+
+def test_a_store_opened_read_only_refuses_writes(tmp_path, article):
+    """A store opened read-only reads as usual and refuses a write with StoreUnavailable."""
+    db = tmp_path / "feed.sqlite3"
+    SQLiteStore(db).close()
+    store = SQLiteStore(db, read_only=True)
+    try:
+        assert store.count() == 0
+        with pytest.raises(StoreUnavailable, match="read-only"):
+            store.save([_incoming(article)])
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        pytest.param({"create": False}, "there is no store at", id="create-false"),
+        pytest.param({"read_only": True}, "there is no store at", id="read-only"),
+    ],
+)
+def test_opening_a_missing_store_without_create_is_an_error(tmp_path, options, message):
+    """A store that must exist and does not is an error naming it, and no file is made."""
+    with pytest.raises(StorageError, match=message):
+        SQLiteStore(tmp_path / "typo.sqlite3", **options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_is_never_made_in_a_missing_folder(tmp_path):
+    """A new store's folder must exist: a mistyped path makes no folders."""
+    with pytest.raises(StorageError, match="does not exist"):
+        SQLiteStore(tmp_path / "no" / "such" / "feed.sqlite3")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_large_transaction_leaves_no_large_log_behind(tmp_path):
+    """After a large commit is checkpointed, the write-ahead log is cut back to its limit: a
+    service that prepared its store again does not keep the old size of it on disk."""
+    db = tmp_path / "feed.sqlite3"
+    store = SQLiteStore(db)
+    reader = SQLiteStore(db)  # another connection: the log is not removed on close
+    try:
+        blob = bytes(range(256)) * (1 << 13)  # 2 MiB
+        with store.transaction():
+            for n in range(48):
+                store.add_prepared([(f"/r{n}", blob)], 1)
+        wal = tmp_path / "feed.sqlite3-wal"
+        assert wal.stat().st_size > WAL_LIMIT  # (the commit's log, checkpointed at commit)
+        store.add_prepared([("/small", b"x")], 2)  # starts the log again from its beginning
+        assert wal.stat().st_size <= WAL_LIMIT
+    finally:
+        reader.close()
+        store.close()
+
+
+def test_a_store_another_process_is_writing_is_busy_for_a_moment(tmp_path, article):
+    """A save that waited its whole busy timeout for another process's write (a long import)
+    is a StoreUnavailable asking to retry in a few seconds; nothing is stored."""
+    db = tmp_path / "feed.sqlite3"
+    store = SQLiteStore(db)
+    store._db.execute("PRAGMA busy_timeout = 0")  # (30 s in use: no test waits that long)
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable, match="another process is writing it") as raised:
+            store.save([_incoming(article)])
+        assert raised.value.headers["retry-after"] == "5"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert store.count() == 0
+    assert [r.action for r in store.save([_incoming(article)])] == ["created"]
+    store.close()

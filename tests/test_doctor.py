@@ -1,0 +1,212 @@
+"""`feed doctor`: SQLite's integrity check, and every served resource against what its article
+renders; findings by path, a summary line and an exit code."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import BASE_URL, article_text
+from starlette.testclient import TestClient
+from test_faults import AUTH, TOKEN, damage_pages
+
+from feed.app import create_app
+from feed.cli import main
+from feed.doctor import examine
+from feed.importer import import_paths, sample_paths
+from feed.parse import parse_article
+from feed.prepared import decode, encode
+from feed.progress import Progress, Task
+from feed.settings import Settings
+from feed.site import Site
+from feed.storage import SQLiteStore
+
+SLUG = "kestrel-fell-geothermal-plant-begins-supplying-grid"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A store as a running service leaves it: the samples imported and prepared, then written
+    to through the API (a new article, a revision and a retraction: incremental writes)."""
+    path = tmp_path / "feed.sqlite3"
+    store = SQLiteStore(path)
+    report, _ = import_paths(store, sample_paths(), Settings(base_url=BASE_URL))
+    assert report.ok
+    settings = Settings(base_url=BASE_URL, api_tokens=(TOKEN,))
+    with TestClient(create_app(settings, store), base_url=BASE_URL) as client:
+        for slug in ("doctor-new", SLUG):
+            r = client.put(f"/api/articles/{slug}", content=article_text(slug), headers=AUTH)
+            assert r.status_code in (200, 201), r.text
+        assert client.request("DELETE", "/api/articles/doctor-new", headers=AUTH).status_code == 200
+        assert client.app.state.site.settle()
+    store.close()
+    return path
+
+
+def doctor(db: Path, *options: str) -> list[str]:
+    return ["doctor", "--db", str(db), "--base-url", BASE_URL, *options]
+
+
+def change_row(db: Path, path: str, data: bytes | None) -> None:
+    connection = sqlite3.connect(db)
+    if data is None:
+        connection.execute("DELETE FROM resources WHERE path = ?", (path,))
+    else:
+        connection.execute(
+            "INSERT OR REPLACE INTO resources (path, data, write) VALUES (?, ?, 1)", (path, data)
+        )
+    connection.commit()
+    connection.close()
+
+
+def stored(db: Path, path: str) -> bytes:
+    connection = sqlite3.connect(db)
+    (data,) = connection.execute("SELECT data FROM resources WHERE path = ?", (path,)).fetchone()
+    connection.close()
+    return bytes(data)
+
+
+def test_a_sound_store_passes(db, capsys):
+    """A store written by imports and API writes is sound: exit 0 and a summary line that says
+    how many resources of how many articles were compared."""
+    assert main(doctor(db), environ={}) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"feed: the store {db} is sound: integrity check ok; ")
+    assert " 0 differ or are missing" in err[0]
+
+
+def _tampered(db: Path) -> None:
+    """The agent view's Turtle says something its article does not."""
+    rep = decode(stored(db, f"/agent/{SLUG}.ttl"))
+    changed = type(rep)(
+        rep.body + b"# a line its article does not have\n",
+        rep.media_type,
+        rep.last_modified,
+        rep.cache_control,
+        rep.extra_headers,
+        rep.status,
+    )
+    change_row(db, f"/agent/{SLUG}.ttl", encode(changed))
+
+
+@pytest.mark.parametrize(
+    ("damage", "where", "what"),
+    [
+        pytest.param(_tampered, f"/agent/{SLUG}.ttl", "the bytes differ", id="other-bytes"),
+        pytest.param(
+            lambda db: change_row(db, f"/agent/{SLUG}", stored(db, f"/agent/{SLUG}.jsonld")),
+            f"/agent/{SLUG}",
+            "stored as one kind of resource, rendered as another",
+            id="one-variant-for-a-negotiated-url",
+        ),
+        pytest.param(
+            lambda db: change_row(db, "/feed.json", pickle.dumps("not a resource")),
+            "/feed.json",
+            "cannot be read",
+            id="not-a-resource",
+        ),
+        pytest.param(
+            lambda db: change_row(db, "/feed.rss", b"\x80\x05garbage"),
+            "/feed.rss",
+            "cannot be read",
+            id="unreadable",
+        ),
+        pytest.param(
+            lambda db: change_row(db, f"/{SLUG}", None),
+            f"/{SLUG}",
+            "not in the store",
+            id="missing",
+        ),
+        pytest.param(
+            lambda db: change_row(db, "/stray", stored(db, "/feed.atom")),
+            "/stray",
+            "is served, but no article or list renders it",
+            id="stray",
+        ),
+    ],
+)
+def test_a_resource_that_differs_from_its_article_is_reported_by_path(
+    db, capsys, damage, where, what
+):
+    """Each served resource that does not match what its article renders is one line naming
+    its path and what differs; the exit code is 4."""
+    damage(db)
+    assert main(doctor(db), environ={}) == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert f"{db}: {where}: {what}" in "\n".join(err), err
+    assert err[-1].startswith(f"feed: the store {db} is damaged: integrity check ok; ")
+    assert re.search(r", [1-9]\d* differ or are missing", err[-1]), err[-1]
+
+
+def test_a_damaged_file_fails_the_integrity_check(db, capsys):
+    """Pages overwritten with garbage fail SQLite's integrity check: reported, exit 4, and no
+    traceback even though reading the rows fails too."""
+    damage_pages(db, "resources")
+    assert main(doctor(db), environ={}) == 4
+    err = capsys.readouterr().err
+    assert f"{db}: integrity check: " in err
+    assert "Traceback" not in err
+    assert f"feed: the store {db} is damaged: integrity check " in err.strip().splitlines()[-1]
+
+
+def test_other_settings_are_said_and_nothing_is_compared(db, capsys):
+    """Resources prepared with other settings than the doctor's are not compared (they would
+    all differ): a note says why, and the file's check still runs."""
+    assert main(["doctor", "--db", str(db), "--base-url", "https://other.example"], environ={}) == 0
+    err = capsys.readouterr().err
+    assert "feed: note: the resources were prepared by another version" in err
+    assert "resources not compared" in err
+
+
+def test_a_missing_store_is_exit_3(tmp_path, capsys):
+    """`feed doctor` on a path with no store says so and exits 3; it makes no store."""
+    assert main(["doctor", "--db", str(tmp_path / "typo.sqlite3")], environ={}) == 3
+    assert "there is no store at" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_doctor_changes_nothing(db):
+    """The check only reads: the file is byte for byte as it was."""
+    store = SQLiteStore(db)
+    Site(Settings(base_url=BASE_URL)).load_store(store)  # (nothing left to catch up)
+    store.close()
+    before = db.read_bytes()
+    assert main(doctor(db), environ={}) == 0
+    assert db.read_bytes() == before
+
+
+class WriteMidway(Progress):
+    """A progress that lets a service write to the store while the doctor is halfway."""
+
+    def __init__(self, db: Path) -> None:
+        self.db, self.done = db, False
+
+    def task(self, description: str, total: int, unit: str = "item") -> Task:
+        if not self.done:
+            self.done = True
+            writer = SQLiteStore(self.db)
+            site = Site(Settings(base_url=BASE_URL))
+            site.load_store(writer)
+            text = article_text("written-meanwhile")
+            site.put([parse_article(text, "meanwhile", base_url=BASE_URL).article])
+            assert site.settle()
+            writer.close()
+        return Task()
+
+
+def test_a_write_during_the_check_is_not_a_finding(db):
+    """The doctor reads one commit's rows: a service writing while it checks (the feeds and
+    lists change) causes no finding."""
+    store = SQLiteStore(db, read_only=True)
+    progress = WriteMidway(db)
+    try:
+        diagnosis = examine(store, Settings(base_url=BASE_URL), progress)
+    finally:
+        store.close()
+    assert progress.done
+    assert diagnosis.findings == []
+    assert diagnosis.healthy
