@@ -21,7 +21,7 @@ from markdown_it.token import Token
 
 from .markdown_text import markdown_text
 
-__all__ = ["literal_html_markdown", "markdown_to_html"]
+__all__ = ["literal_html_markdown", "markdown_to_html", "page_text_markdown"]
 
 
 @cache
@@ -195,7 +195,7 @@ def _joined(text: str, at: int) -> str | None:
 # parse to see none is left: about 6 times its length. A body built to need one step per tag
 # would otherwise cost a render per step per tag (minutes for a few thousand tags, inside a
 # write). Past the budget, or when no step keeps the page's text, the body is written as the
-# page's text (`_as_text`).
+# page's text (`page_text_markdown`).
 WORK_BUDGET = 500_000  # characters, or 8 times the body's length if that is more
 WORK_PER_LENGTH = 8
 
@@ -225,12 +225,12 @@ def literal_html_markdown(body: str) -> str:
             for candidate in candidates:
                 left -= len(candidate)
                 if left < 0:
-                    return _as_text(shown)
+                    return page_text_markdown(shown)
                 if page(candidate) == shown:
                     fixed = candidate
                     break
             if fixed is None:  # no step keeps the page's text
-                return _as_text(shown)
+                return page_text_markdown(shown)
             text = fixed
     if "```" in text or "~~~" in text:
         ended = text if text.endswith("\n") else text + "\n"
@@ -240,7 +240,7 @@ def literal_html_markdown(body: str) -> str:
     return text
 
 
-def _as_text(html: str) -> str:
+def page_text_markdown(html: str) -> str:
     """The text the page shows, as Markdown that shows it again: a paragraph per block of the
     page, code blocks as fenced code (their text exact), every character of the rest escaped
     (markdown_text.py). What a reader sees, without the page's lists, emphasis and links."""

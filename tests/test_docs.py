@@ -210,7 +210,7 @@ def page_blocks() -> Iterator[object]:
             yield pytest.param(page, blocks, id=str(page.relative_to(ROOT)))
 
 
-@pytest.mark.parametrize(("page", "blocks"), page_blocks())
+@pytest.mark.parametrize(("page", "blocks"), list(page_blocks()))
 def test_console_examples_print_what_the_page_says(
     page: Path, blocks: list[Block], tmp_path: Path, request: pytest.FixtureRequest
 ):
