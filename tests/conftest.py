@@ -232,6 +232,12 @@ def healthz(base: str) -> Callable[[], object]:
     return lambda: urllib.request.urlopen(base + "/healthz", timeout=1).close()
 
 
+def feed_serve(db: Path, port: int, base_url: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """`feed serve` of this checkout as a subprocess, over `db` on a loopback `port`."""
+    command = ["serve", "--db", str(db), "--port", str(port), "--base-url", base_url]
+    return subprocess.Popen([sys.executable, "-m", "feed", *command], **popen)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `feed serve` (uvicorn) on a loopback port over the bundled samples: its base URL."""
@@ -244,22 +250,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     report, _ = import_paths(store, sample_paths(), settings)
     store.close()
     assert report.ok, report.problems
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "feed",
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--base-url",
-            base,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = feed_serve(db, port, base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         stderr = proc.stderr
         assert stderr is not None

@@ -27,7 +27,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, _free_port, healthz, wait_until_ready
+from conftest import ROOT, _free_port, feed_serve, healthz, wait_until_ready
 from markdown_it import MarkdownIt
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -151,19 +151,10 @@ class Session:
         )
         self.port = _free_port()
         log = open(db.parent / "serve.log", "wb")  # noqa: SIM115 (kept open while it runs)
-        self.server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "feed",
-                "serve",
-                "--db",
-                str(db),
-                "--port",
-                str(self.port),
-                "--base-url",
-                DOCS_BASE,
-            ],
+        self.server = feed_serve(
+            db,
+            self.port,
+            DOCS_BASE,
             env=self.env,
             cwd=self.folder,
             stdout=log,
