@@ -14,7 +14,9 @@ from feed.importer import sample_paths
 
 
 def test_wheel_ships_vocab_and_samples(tmp_path):
-    """The built wheel contains the vocabulary files and every bundled sample article."""
+    """The built wheel contains every package of the source tree, the vocabulary files, every
+    bundled sample article, policy page and static file; installed on its own, the service
+    starts from it (every module imports, the bundled files are read)."""
     # Build from a copy: setuptools leaves build/ in the source tree, and stale files there
     # could end up in a wheel.
     source = tmp_path / "src"
@@ -38,3 +40,42 @@ def test_wheel_ships_vocab_and_samples(tmp_path):
     assert len(sample_paths()) >= 6
     for sample in sample_paths():
         assert f"feed/samples/{sample.name}" in names
+    for package in (p for p in (ROOT / "feed").rglob("__init__.py") if "__pycache__" not in str(p)):
+        folder = package.parent
+        for data in folder.iterdir():
+            if data.is_file() and data.suffix not in (".pyc",):
+                assert data.relative_to(ROOT).as_posix() in names, data
+    target = tmp_path / "installed"
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stderr
+    check = (
+        "import feed.app, feed.cli, feed.doctor, feed.export;"
+        "from feed.settings import Settings; from feed.site import Site;"
+        "site = Site(Settings()); print(sorted(site.resources.keys()))"
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", check],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+    )
+    assert started.returncode == 0, started.stderr
+    assert "/ai-policy" in started.stdout
+    assert "/static/site-image.png" in started.stdout
