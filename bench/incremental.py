@@ -62,7 +62,6 @@ def main() -> None:
         for r in range(args.repeat):
             article = site.articles[slugs[(r * 7919) % len(slugs)]]
             site.put([dataclasses.replace(article, title=f"{article.title} ({time.time():.0f})")])
-            site.settle()
             for name, (folder, only) in folders.items():
                 started = time.perf_counter()
                 summary = build(load_site(settings, store), folder, only=only)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from .errors import StorageError
-from .prepared import decode, decode_all
+from .prepared import Route, resource_of
 from .progress import Progress
 from .representation import Negotiable, Representation, Resource
 from .settings import Settings
@@ -56,6 +57,9 @@ def examine(store: Store, settings: Settings, progress: Progress | None = None) 
     diagnosis = Diagnosis()
     try:
         diagnosis.integrity = store.integrity_check()
+    except StorageError as exc:  # damage that stops the check itself (a malformed page)
+        diagnosis.integrity = [f"the check could not run: {exc.detail}"]
+    try:
         with store.snapshot():  # one commit's rows, even while a service writes
             _compare(store, settings, progress or Progress(), diagnosis)
     except StorageError as exc:
@@ -82,25 +86,22 @@ def _compare(store: Store, settings: Settings, progress: Progress, diagnosis: Di
     diagnosis.articles = len({row[3].slug for row in log})
     seen: set[str] = set()
 
-    def fetch(path: str) -> Resource:
-        data = store.resource(path)
-        if data is None:
-            raise KeyError(f"refers to {path}, which is not in the store")
-        return decode(data)
-
-    def compare(rows: Sequence[tuple[str, bytes]]) -> None:
-        for path, fresh in decode_all(rows).items():
+    def compare(rows: Sequence[Route]) -> None:
+        for _, group in groupby(rows, key=lambda route: route.path):
+            routes = list(group)
+            path = routes[0].path
+            fresh = resource_of(routes)
             seen.add(path)
-            data = store.resource(path)
-            if data is None:
+            stored_routes = store.routes(path)
+            if not stored_routes:
                 diagnosis.findings.append(Finding(path, "not in the store"))
                 continue
             diagnosis.compared += 1
             try:
-                stored = decode(data, fetch)
+                stored = resource_of(stored_routes)
             except StorageError:
                 raise
-            except Exception as exc:  # whatever a damaged row makes the unpickler raise
+            except Exception as exc:  # whatever a damaged row makes the reading raise
                 diagnosis.findings.append(
                     Finding(path, f"cannot be read ({type(exc).__name__}: {exc})")
                 )
@@ -110,7 +111,7 @@ def _compare(store: Store, settings: Settings, progress: Progress, diagnosis: Di
                 diagnosis.findings.append(Finding(path, difference))
 
     site.render_log(log, compare, progress)
-    for path in sorted(set(store.resource_paths()) - seen):
+    for path in sorted(set(store.route_paths()) - seen):
         diagnosis.findings.append(Finding(path, "is served, but no article or list renders it"))
     stored_events = store.events()
     rendered_events = [(e.cursor, e.kind, e.slug, e.revision, e.etag) for e in site.events]

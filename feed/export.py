@@ -53,9 +53,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 
 from . import __version__
 from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
@@ -63,15 +63,12 @@ from .errors import NotAcceptable, NotFound
 from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
 from .parallel import cores, parallel_map
-from .prepared import decode
+from .prepared import TOKEN, Route, body_of, token
 from .progress import Progress, Task
 from .representation import (
-    GZIP_MIN_BYTES,
     Negotiable,
     Representation,
     Resource,
-    gzip_bytes,
-    http_moment,
     shared_headers,
 )
 from .responses import problem_response
@@ -213,26 +210,36 @@ class Stored:
     headers: tuple[tuple[str, str], ...]  # its own headers, but those nginx makes (OWN_HEADERS)
 
 
-def _restore(fields: tuple[Any, ...], coded: bytes | None, digest: str) -> Stored:
-    """A stored representation (see `Representation.__reduce__`), as `Stored`: the same bytes,
-    ETags, date and headers as the `Representation` it stands for."""
-    body, media_type, last_modified, cache_control, extra_headers, status = fields
-    compress = len(body) >= GZIP_MIN_BYTES
-    if not compress:
-        coded = None
-    elif coded is None:  # stored before its gzip coding was made
-        coded = gzip_bytes(body)
-    headers = shared_headers(cache_control, extra_headers, compress)
+def _stored_rep(route: Route) -> Stored:
+    """A stored row as `Stored`: the same bytes, ETags, date and headers as the
+    `Representation` it stands for (`prepared.representation_of`), without the serving headers."""
+    shape = route.shape
+    body, coded = body_of(route.body)
+    word = token(route.path)
+    own = shape.headers
+    if word:
+        own = tuple((k, v.replace(TOKEN, word)) for k, v in own)
+    headers = shared_headers(shape.cache, own, coded is not None)
+    modified = route.modified
     return Stored(
         body,
-        media_type,
-        http_moment(last_modified),
-        status,
-        f'"{digest}"',
+        shape.media_type,
+        datetime.fromtimestamp(modified, UTC) if modified is not None else None,
+        shape.status,
+        f'"{route.etag}"',
         coded,
-        f'"{digest}-gz"' if coded is not None else None,
+        f'"{route.etag}-gz"' if coded is not None else None,
         tuple((k, v) for k, v in headers if k not in OWN_HEADERS),
     )
+
+
+def _stored(routes: Sequence[Route]) -> Resource:
+    """One URL's stored rows as the export reads them: `Stored` representations (a
+    negotiated URL's in a `Negotiable`, each with its offer)."""
+    if len(routes) == 1 and routes[0].variant == 0:
+        return _stored_rep(routes[0])  # type: ignore[return-value]
+    variants = tuple((route.shape.offer, _stored_rep(route)) for route in routes)
+    return Negotiable(variants)  # type: ignore[arg-type]
 
 
 def _facts(rep: Representation | Stored) -> Stored:
@@ -352,7 +359,7 @@ def _resources(
     site: Site, only: frozenset[str] | None, seen: set[str] | None = None
 ) -> Iterator[tuple[str, Resource]]:
     """The site's resources in key order, filtered (see `_filtered`)."""
-    return _filtered(site.resources.scan(restore=_restore), only, seen)
+    return _filtered(site.resources.scan(make=_stored), only, seen)  # type: ignore[arg-type]
 
 
 def _filtered(
@@ -522,9 +529,8 @@ def load_site(settings: Settings, store: Store, progress: Progress | None = None
     if (
         state.get("fingerprint") == site.fingerprint
         and int(state.get("sequence", "-1")) == store.next_sequence() - 1
-        and not store.incomplete()
     ):
-        site.resources.attach(store.resource, store.resource_paths, store.resources, store.snapshot)
+        site.resources.attach(store)
         site.store = store
         return site
     site.load_store(store, progress)
@@ -1214,15 +1220,9 @@ def _incremental(
         return None
     store, table = site.store, site.resources
 
-    def fetch(path: str) -> Resource:
-        data = store.resource(path)
-        if data is None:
-            raise ExportError(f"{path}: referred to by a stored resource, but not stored")
-        return decode(data, restore=_restore)
-
     changed = list(
         _filtered(
-            ((path, decode(data, fetch, _restore)) for path, data, _ in store.resources(since)),
+            ((routes[0].path, _stored(routes)) for routes in store.scan_routes(since)),
             only,
             None,
         )
@@ -1541,8 +1541,8 @@ def _export_share(state: _Export, bounds: tuple[str | None, str | None]) -> _Sha
     interned: dict[Shape, Shape] = {}
     written: set[str] = set()
     root = f"{state.root}/"  # paths as strings: 100,000s of Path objects cost seconds
-    scan = state.site.resources.scan(*bounds, restore=_restore)
-    for key, resource in _filtered(scan, state.only, share.seen):
+    scan = state.site.resources.scan(*bounds, make=_stored)
+    for key, resource in _filtered(scan, state.only, share.seen):  # type: ignore[arg-type]
         found = _collect(((key, resource),), share.shapes, share.negotiated, interned)
         share.found += found
         for (_, _, _, variant, _), rep in zip(found, _reps(resource), strict=True):
@@ -1585,8 +1585,6 @@ def _export_parallel(
     count = workers * SHARES_PER_WORKER
     cuts = [keys[len(keys) * i // count] for i in range(1, count)]
     bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
-    # no thread of ours may be inside SQLite at the fork (a child would inherit its locks held)
-    site.settle()
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "root").mkdir(parents=True)

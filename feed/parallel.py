@@ -15,8 +15,6 @@ import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from .representation import no_deferred_gzip
-
 __all__ = ["PARALLEL_MIN", "cores", "parallel_map"]
 
 S = TypeVar("S")
@@ -32,8 +30,7 @@ _job: tuple[Callable[[Any, Any], Any], Any] | None = None  # set in the parent j
 def _run(item: Any) -> Any:
     assert _job is not None
     fn, state = _job
-    with no_deferred_gzip():  # a child compresses its own results: that is the point
-        return fn(state, item)
+    return fn(state, item)
 
 
 def parallel_map(

@@ -1,14 +1,24 @@
-"""Prepared resources kept in the store, so that neither start-up nor a request renders.
+"""Prepared resources kept in the store as plain rows, so that neither start-up nor a request
+renders.
 
-A write stores, in its own transaction, every resource it changes (bytes, both codings, every
-header: see `representation.Representation.__reduce__`) in the `resources` table. Start-up then
-reads a few rows of state instead of rendering every article, and the service answers from a
-`ResourceTable`: the hot resources in memory, the rest one indexed read away. Memory no longer
-grows with the archive, and `feed build` copies the rows.
+A write stores, in its own transaction, every resource it changes. A resource is one row per
+variant in `routes` (a plain URL has one, variant 0; a negotiated URL one per offer, 1..n in the
+server's order of preference): its shape (media type, status, Cache-Control, its own headers and
+the offer it answers to, in `shapes`, shared by every row alike), the hash in its ETag, its
+Last-Modified and the write that stored it. The bytes are in `bodies`, under that hash: the
+same bytes are stored once, whichever URLs serve them (an agent view's JSON-LD variant and
+`/agent/{slug}.jsonld`), and are the exported file's name. A body worth compressing is kept as
+its gzip coding only (the identity bytes are one inflate away, made when a row is read): the
+store holds each body once, at about a fifth of its size.
 
-A write stores its resources at once and their gzip codings a moment later, from a background
-thread (`storage.complete_prepared`); a row stored without them is marked incomplete, and
-completed at the next start-up if the process stopped first.
+Headers that name the URL's own token (the last path segment up to its first dot: the slug of
+`/agent/{slug}.ttl`) are stored with the token replaced by TOKEN, so that every article's rows
+share a few shapes.
+
+`Route` is a row as this module reads and writes it; `routes_of` makes a resource's rows,
+`resource_of` the resource again. Start-up reads a few rows of state instead of rendering every
+article, and the service answers from a `ResourceTable`: the hot resources in memory, the rest
+one indexed read away.
 
 What was rendered depends on the program and on the settings that shape output (the base URL,
 the site's name, feed sizes...). `fingerprint` digests both; resources prepared under another
@@ -17,31 +27,204 @@ fingerprint are never served: the store is prepared again (feed/site.py, `Site.l
 
 from __future__ import annotations
 
+import gzip
 import hashlib
-import io
-import pickle
+import json
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple, Protocol
 
 from .errors import StorageError, StoreUnavailable
-from .representation import Negotiable, Representation, Resource
+from .negotiation import Offer
+from .representation import (
+    Negotiable,
+    Representation,
+    Resource,
+    compress_all,
+)
 from .settings import Settings
 
 __all__ = [
+    "TOKEN",
+    "Body",
     "ResourceTable",
-    "decode",
-    "decode_all",
-    "encode",
-    "encode_all",
+    "Route",
+    "Shape",
+    "body_of",
     "fingerprint",
+    "resource_of",
+    "routes_of",
+    "stored_body",
+    "token",
     "weight",
 ]
+
+TOKEN = "\x00"  # stands for the URL's token in a stored header (no header value holds a NUL)
+_TOKEN = re.compile(r"^[^?]*/([^/?.]*)")
+
+
+def token(path: str) -> str:
+    """The URL key's last path segment up to its first dot ("" when none): what headers are
+    templated on."""
+    match = _TOKEN.match(path)
+    return match.group(1) if match else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Everything a stored variant says but its bytes and its date."""
+
+    media_type: str
+    status: int
+    cache: str
+    headers: tuple[tuple[str, str], ...]  # its own headers, the URL's token as TOKEN
+    offer: Offer | None  # what it answers to, on a negotiated URL
+
+    def to_json(self) -> str:
+        offer = self.offer
+        return json.dumps(
+            [
+                self.media_type,
+                self.status,
+                self.cache,
+                [list(h) for h in self.headers],
+                None
+                if offer is None
+                else [offer.media_type, offer.key, sorted(offer.profiles), list(offer.aliases)],
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @staticmethod
+    @lru_cache(maxsize=4096)
+    def from_json(text: str) -> Shape:
+        media_type, status, cache, headers, offer = json.loads(text)
+        return Shape(
+            media_type,
+            status,
+            cache,
+            tuple((str(k), str(v)) for k, v in headers),
+            None
+            if offer is None
+            else Offer(offer[0], offer[1], frozenset(offer[2]), tuple(offer[3])),
+        )
+
+
+class Body(NamedTuple):
+    """A body as stored: its bytes, gzip-coded when worth it (then `gzipped`)."""
+
+    data: bytes
+    gzipped: bool
+
+
+class Route(NamedTuple):
+    """One stored variant of one URL."""
+
+    path: str
+    variant: int  # 0: the URL's only representation; 1..n: a negotiated URL's offers, in order
+    shape: Shape
+    etag: str  # the hash in its ETag (no quotes): its body's key
+    modified: int | None  # Last-Modified, Unix seconds
+    body: Body
+
+
+def stored_body(rep: Representation) -> Body:
+    """How a representation's bytes are kept: its gzip coding when it has one."""
+    rep.compress()
+    return Body(rep.gzip.body, True) if rep.gzip is not None else Body(rep.body, False)
+
+
+def body_of(body: Body) -> tuple[bytes, bytes | None]:
+    """(identity bytes, gzip bytes or None) of a stored body."""
+    return (gzip.decompress(body.data), body.data) if body.gzipped else (body.data, None)
+
+
+def routes_of(path: str, resource: Resource) -> list[Route]:
+    """The rows of one resource (its gzip codings are made first, on every core)."""
+    compress_all([resource])
+    variants = (
+        [(i, offer, rep) for i, (offer, rep) in enumerate(resource.variants, 1)]
+        if isinstance(resource, Negotiable)
+        else [(0, None, resource)]
+    )
+    word = token(path)
+    rows = []
+    for variant, offer, rep in variants:
+        headers = rep.extra_headers
+        if word:
+            headers = tuple((k, v.replace(word, TOKEN)) for k, v in headers)
+        modified = rep.last_modified
+        rows.append(
+            Route(
+                path,
+                variant,
+                Shape(rep.media_type, rep.status, rep.cache_control, headers, offer),
+                rep.etag.strip('"'),
+                int(modified.timestamp()) if modified is not None else None,
+                stored_body(rep),
+            )
+        )
+    return rows
+
+
+def representation_of(route: Route) -> Representation:
+    shape = route.shape
+    word = token(route.path)
+    headers = shape.headers
+    if word:
+        headers = tuple((k, v.replace(TOKEN, word)) for k, v in headers)
+    identity, coded = body_of(route.body)
+    modified = None if route.modified is None else datetime.fromtimestamp(route.modified, UTC)
+    return Representation(
+        identity,
+        shape.media_type,
+        modified,
+        shape.cache,
+        headers,
+        shape.status,
+        digest=route.etag,
+        coded=coded,
+    )
+
+
+def resource_of(routes: Sequence[Route]) -> Resource:
+    """The resource one URL's rows stand for (in variant order)."""
+    if len(routes) == 1 and routes[0].variant == 0:
+        return representation_of(routes[0])
+    variants = []
+    for route in routes:
+        offer = route.shape.offer
+        if offer is None or route.variant == 0:
+            raise StorageError(f"{route.path}: a negotiated URL's row has no offer")
+        variants.append((offer, representation_of(route)))
+    return Negotiable(tuple(variants))
+
+
+def weight(resource: Resource) -> int:
+    """Roughly what a resource holds in memory: its bodies, both codings."""
+    reps = [resource] if isinstance(resource, Representation) else [r for _, r in resource.variants]
+    return sum(len(r.body) + (len(r.gzip.body) if r.gzip else 0) + 512 for r in reps)
+
+
+class RouteSource(Protocol):
+    """What a ResourceTable reads from the store (feed/storage.py implements it)."""
+
+    def routes(self, path: str) -> list[Route]: ...
+
+    def route_paths(self) -> list[str]: ...
+
+    def scan_routes(
+        self, since: int = -1, start: str | None = None, stop: str | None = None
+    ) -> Iterator[list[Route]]: ...
+
 
 # Settings that change nothing a resource holds (where the store is, who may write, how hubs are
 # retried, how much is cached): a change of these does not prepare the store again.
@@ -82,121 +265,11 @@ NOT_RENDERING = frozenset(
         "storage.py",
     }
 )
-# The layout of a stored resource (pickled Representation / Negotiable, references between
-# rows): raise it with any change that older rows could not be read back with.
-STORED_FORMAT = 1
+# The layout of the stored rows (routes, shapes, bodies): raise it with any change that older
+# rows could not be read back with.
+STORED_FORMAT = 2
 # Libraries whose output is part of the bytes served.
 RENDERING_LIBRARIES = ("rdflib", "PyLD", "feedgen", "markdown-it-py", "PyYAML", "orjson", "lxml")
-
-
-Fetch = Callable[[str], Resource]  # another stored resource, by path
-# What a stored representation is read as: (its fields, its gzip bytes, its ETag's hash) -> ...
-Restore = Callable[[tuple[Any, ...], bytes | None, str], Any]
-# The store's rows (path, data, write) in path order: changed after a write number (-1: all),
-# from a path on, before a path
-Rows = Callable[[int, str | None, str | None], Iterator[tuple[str, bytes, int]]]
-
-
-def encode(resource: Resource) -> bytes:
-    return pickle.dumps(resource, protocol=5)
-
-
-def encode_all(resources: Mapping[str, Resource]) -> list[tuple[str, bytes]]:
-    """Rows for resources stored together. A negotiated variant whose bytes are those of a
-    resource in the same rows (an agent view's Turtle is its .ttl URL's Turtle) refers to that
-    row instead of holding a copy: the agent views take half the room."""
-    owners: dict[int, tuple[str, str, bytes]] = {}
-    for path, resource in resources.items():
-        if isinstance(resource, Representation):
-            owners.setdefault(id(resource.body), (path, "body", resource.body))
-            if resource.gzip is not None:
-                owners.setdefault(id(resource.gzip.body), (path, "gzip", resource.gzip.body))
-    rows = []
-    for path, resource in resources.items():
-        if isinstance(resource, Negotiable) and owners:
-            buffer = io.BytesIO()
-            _Referring(buffer, owners).dump(resource)
-            rows.append((path, buffer.getvalue()))
-        else:
-            rows.append((path, encode(resource)))
-    return rows
-
-
-class _Referring(pickle.Pickler):
-    def __init__(self, buffer: io.BytesIO, owners: dict[int, tuple[str, str, bytes]]) -> None:
-        super().__init__(buffer, protocol=5)
-        self.owners = owners
-
-    def persistent_id(self, obj: object) -> tuple[str, str] | None:
-        if type(obj) is bytes:
-            owner = self.owners.get(id(obj))
-            if owner is not None and owner[2] is obj:
-                return (owner[0], owner[1])
-        return None
-
-
-class _Resolving(pickle.Unpickler):
-    def __init__(self, data: bytes, fetch: Fetch | None) -> None:
-        super().__init__(io.BytesIO(data))
-        self.fetch = fetch
-
-    def persistent_load(self, pid: object) -> bytes:
-        assert isinstance(pid, tuple)
-        path, kind = str(pid[0]), str(pid[1])
-        if self.fetch is None:
-            raise pickle.UnpicklingError(f"refers to {path}, and nothing can fetch it")
-        owner = self.fetch(path)
-        assert not isinstance(owner, Negotiable), path
-        gz = owner.gzip  # a Representation's Encoded coding, or the bytes `restore` made
-        coded = gz if gz is None or isinstance(gz, bytes) else gz.body
-        body = owner.body if kind == "body" else coded
-        assert body is not None, path
-        return body
-
-
-class _Restoring(_Resolving):
-    """Reads stored representations with another `restore` (a Python-level `find_class` slows
-    every read a little: only here)."""
-
-    def __init__(self, data: bytes, fetch: Fetch | None, restore: Restore) -> None:
-        super().__init__(data, fetch)
-        self.restore = restore
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ("feed.representation", "_restore"):
-            return self.restore
-        return super().find_class(module, name)
-
-
-def decode(data: bytes, fetch: Fetch | None = None, restore: Restore | None = None) -> Resource:
-    """A stored resource; `fetch` reads the rows it refers to (see `encode_all`). With
-    `restore`, each representation in it is what `restore` makes of its stored fields (see
-    `Representation.__reduce__`) instead of a `Representation`."""
-    reader = _Resolving(data, fetch) if restore is None else _Restoring(data, fetch, restore)
-    resource = reader.load()
-    assert restore is not None or isinstance(resource, (Representation, Negotiable))
-    return resource  # type: ignore[no-any-return]
-
-
-def decode_all(rows: Sequence[tuple[str, bytes]]) -> dict[str, Resource]:
-    """Rows stored together (by `encode_all`), decoded; references resolved among them."""
-    raw = dict(rows)
-    done: dict[str, Resource] = {}
-
-    def fetch(path: str) -> Resource:
-        if path not in done:
-            done[path] = decode(raw[path], fetch)
-        return done[path]
-
-    for path in raw:
-        fetch(path)
-    return done
-
-
-def weight(resource: Resource) -> int:
-    """Roughly what a resource holds in memory: its bodies, both codings."""
-    reps = [resource] if isinstance(resource, Representation) else [r for _, r in resource.variants]
-    return sum(len(r.body) + (len(r.gzip.body) if r.gzip else 0) + 512 for r in reps)
 
 
 _PROGRAM: str | None = None
@@ -240,26 +313,19 @@ def fingerprint(settings: Settings) -> str:
 class ResourceTable:
     """URL key -> resource, as the request path reads it.
 
-    Without a source, a dictionary of everything (a site loaded from articles in memory). With
-    one (the store's `resource`), the store is the truth and this keeps the most recently used
-    resources up to `budget` bytes; a write puts its new resources in and drops what it removed.
+    Without a store, a dictionary of everything (a site loaded from articles in memory). With
+    one (`attach`), the store is the truth and this keeps the most recently used resources up to
+    `budget` bytes; a write puts its new resources in and drops what it removed.
 
     A miss reads the store outside any lock. So that a read that raced a write can never put the
     old bytes back after the write replaced them, a write bumps `generation` before it changes
     anything, and a miss only caches what it read if no write began meanwhile."""
 
-    def __init__(
-        self,
-        pinned: Mapping[str, Resource],
-        source: Callable[[str], bytes | None] | None = None,
-        paths: Callable[[], list[str]] | None = None,
-        budget: int = 256 << 20,
-    ) -> None:
+    def __init__(self, pinned: Mapping[str, Resource], budget: int = 256 << 20) -> None:
+        compress_all(pinned.values())  # what is served has both codings
         self._pinned = dict(pinned)  # always in memory (the vocabulary: not stored)
         self._hot: OrderedDict[str, tuple[Resource, int]] = OrderedDict()
-        self._source, self._paths = source, paths
-        self._rows: Rows | None = None
-        self._snapshot: Callable[[], AbstractContextManager[None]] = nullcontext
+        self._store: RouteSource | None = None
         self.budget = budget
         self._size = 0
         self._lock = threading.Lock()
@@ -267,42 +333,33 @@ class ResourceTable:
 
     @property
     def stored(self) -> bool:
-        return self._source is not None
-
-    def _stored(self, path: str, restore: Restore | None = None) -> Resource:
-        """A row another refers to, read from the store (not cached: it is a part)."""
-        assert self._source is not None
-        data = self._source(path)
-        if data is None:
-            raise KeyError(f"{path}: referred to, but not in the store")
-        return decode(data, restore=restore)
+        return self._store is not None
 
     def get(self, path: str) -> Resource | None:
         hit = self._hot.get(path)
         if hit is not None:
-            if self._source is not None:
+            if self._store is not None:
                 try:  # noqa: SIM105 (the hot path: cheaper than contextlib.suppress)
                     self._hot.move_to_end(path)
                 except KeyError:  # a write dropped it meanwhile: what we got was current then
                     pass
             return hit[0]
         pinned = self._pinned.get(path)
-        if pinned is not None or self._source is None:
+        if pinned is not None or self._store is None:
             return pinned
         generation = self.generation
-        with self._snapshot():  # the row and the rows it refers to, as of one commit
-            data = self._source(path)
-            if data is None:
-                return None
-            try:
-                resource = decode(data, self._stored)
-            except StorageError:
-                raise
-            except Exception as exc:  # whatever a damaged row makes the unpickler raise
-                raise StoreUnavailable(
-                    f"the stored resource {path} cannot be read ({type(exc).__name__}: {exc}); "
-                    "`feed doctor` checks the store"
-                ) from exc
+        routes = self._store.routes(path)  # one URL's rows, as of one commit
+        if not routes:
+            return None
+        try:
+            resource = resource_of(routes)
+        except StorageError:
+            raise
+        except Exception as exc:  # whatever a damaged row makes the reading raise
+            raise StoreUnavailable(
+                f"the stored resource {path} cannot be read ({type(exc).__name__}: {exc}); "
+                "`feed doctor` checks the store"
+            ) from exc
         with self._lock:
             if generation == self.generation:
                 self._remember(path, resource)
@@ -312,7 +369,7 @@ class ResourceTable:
         old = self._hot.pop(path, None)
         if old is not None:
             self._size -= old[1]
-        size = weight(resource) if self._source is not None else 0
+        size = weight(resource) if self._store is not None else 0
         self._hot[path] = (resource, size)
         self._size += size
         while self._size > self.budget and len(self._hot) > 1:
@@ -322,6 +379,7 @@ class ResourceTable:
     def update(self, changed: Mapping[str, Resource], removed: set[str] | frozenset[str]) -> None:
         """A write's new resources (already stored, when there is a store) and those it removed.
         New bytes first, then removals: a path in both is never missing, even for a moment."""
+        compress_all(changed.values())  # what is served has both codings
         with self._lock:
             self.generation += 1
             for path, resource in changed.items():
@@ -335,8 +393,18 @@ class ResourceTable:
                     self._size -= old[1]
                 self._pinned.pop(path, None)
 
+    def forget(self, paths: Iterable[str]) -> None:
+        """Drop these from memory: the store has newer rows (another process wrote them)."""
+        with self._lock:
+            self.generation += 1
+            for path in paths:
+                old = self._hot.pop(path, None)
+                if old is not None:
+                    self._size -= old[1]
+
     def replace(self, resources: Mapping[str, Resource]) -> None:
         """Everything at once (start-up without a store)."""
+        compress_all(resources.values())
         with self._lock:
             self.generation += 1
             self._hot.clear()
@@ -344,64 +412,46 @@ class ResourceTable:
             for path, resource in resources.items():
                 self._remember(path, resource)
 
-    def attach(
-        self,
-        source: Callable[[str], bytes | None],
-        paths: Callable[[], list[str]],
-        rows: Rows,
-        snapshot: Callable[[], AbstractContextManager[None]] = nullcontext,
-    ) -> None:
-        """From now on the store holds the resources (after a start-up from it): `source` reads
-        one row, `snapshot` makes the reads inside it see one commit."""
+    def attach(self, store: RouteSource) -> None:
+        """From now on the store holds the resources (after a start-up from it)."""
         with self._lock:
             self.generation += 1
-            self._source, self._paths, self._rows = source, paths, rows
-            self._snapshot = snapshot
+            self._store = store
             self._hot.clear()
             self._size = 0
 
     def scan(
-        self, start: str | None = None, stop: str | None = None, restore: Restore | None = None
-    ) -> Iterator[tuple[str, Resource]]:
+        self,
+        start: str | None = None,
+        stop: str | None = None,
+        make: Callable[[Sequence[Route]], object] = resource_of,
+    ) -> Iterator[tuple[str, object]]:
         """Every resource in path order (with `start` / `stop`: from `start` on, before `stop`),
         read straight from the store, one at a time and not kept (an export reads them all);
-        `restore`: see `decode` (resources held in memory are as they are)."""
+        `make` turns a URL's rows into what is yielded (resources held in memory are as they
+        are)."""
 
         def inside(path: str) -> bool:
             return (start is None or path >= start) and (stop is None or path < stop)
 
         pinned = sorted((p, r) for p, r in self._pinned.items() if inside(p))
-        if self._rows is None:
+        if self._store is None:
             hot = ((p, r) for p, (r, _) in self._hot.items() if inside(p))
             yield from sorted([*pinned, *hot])
             return
-        # A negotiated URL's variants are the rows of its explicit URLs, which sort just after
-        # it (/agent/x, then /agent/x.jsonld...): each part is decoded once, when first referred
-        # to, and handed to the scan when it gets there.
-        parts: dict[str, Resource] = {}
-
-        def part(path: str) -> Resource:
-            resource = parts.get(path)
-            if resource is None:
-                resource = parts[path] = self._stored(path, restore)
-            return resource
-
         i = 0
-        for path, data, _ in self._rows(-1, start, stop):
+        for routes in self._store.scan_routes(-1, start, stop):
+            path = routes[0].path
             while i < len(pinned) and pinned[i][0] < path:
                 yield pinned[i]
                 i += 1
-            resource = parts.pop(path, None)
-            yield path, resource if resource is not None else decode(data, part, restore)
-            if len(parts) > 64:  # parts the scan has passed are rarely referred to again
-                for behind in [p for p in parts if p < path]:
-                    del parts[behind]
+            yield path, make(routes)
         yield from pinned[i:]
 
     # --- the whole table (exports, tests): read from the store when there is one ---------------
 
     def keys(self) -> set[str]:
-        stored = self._paths() if self._paths is not None else list(self._hot)
+        stored = self._store.route_paths() if self._store is not None else list(self._hot)
         return {*self._pinned, *stored}
 
     def __iter__(self) -> Iterator[str]:

@@ -5,33 +5,31 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
-import logging
-import queue
+import os
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from functools import partial
 
-from .errors import FeedError
 from .memo import IdentityCache
 from .negotiation import Offer, negotiate
 
 __all__ = [
-    "Compressor",
     "Encoded",
     "Negotiable",
     "Representation",
     "Resource",
     "accepts_gzip",
-    "deferred_gzip",
+    "compress_all",
+    "etag_hash",
     "gzip_bytes",
     "http_moment",
-    "no_deferred_gzip",
+    "representations",
     "shared_headers",
+    "worth_compressing",
 ]
 
 
@@ -66,7 +64,11 @@ class Encoded:
 
 @dataclass(frozen=True)
 class Representation:
-    """Bytes, identity and gzip-coded, with their headers: all computed once, at write time."""
+    """Bytes, identity and gzip-coded, with their headers: computed once, when it is written.
+
+    Made from rendered bytes, it hashes them for its ETag; its gzip coding is made by
+    `compress` (a write compresses all it made at once, on every core: `compress_all`). Read
+    back from the store, it is given both (`digest`, `coded`) and computes neither."""
 
     body: bytes
     media_type: str
@@ -74,18 +76,19 @@ class Representation:
     cache_control: str = "public, max-age=300"
     extra_headers: tuple[tuple[str, str], ...] = ()
     status: int = 200
+    digest: InitVar[str | None] = None  # the ETag's hash, when known
+    coded: InitVar[bytes | None] = None  # the gzip coding, when known
     identity: Encoded = field(init=False, repr=False)
     gzip: Encoded | None = field(init=False, repr=False)
-    # the headers both codings share, kept until the gzip coding is made (None: no gzip)
+    # the headers both codings share (None: too small to be worth a gzip coding)
     _common: list[tuple[str, str]] | None = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, digest: str | None, coded: bytes | None) -> None:
         modified = http_moment(self.last_modified)
         object.__setattr__(self, "last_modified", modified)
         # Strong validator = hash of the exact bytes (RFC 9110 §8.8.3): equal bytes, equal ETag.
-        # A representation read back from the store brings the hash it was stored with.
-        digest = getattr(_deferred, "digest", None) or hashlib.sha256(self.body).hexdigest()[:32]
-        compress = len(self.body) >= GZIP_MIN_BYTES
+        digest = digest or etag_hash(self.body)
+        compress = worth_compressing(self.body)
         common = [
             *(
                 (("last-modified", format_datetime(modified, usegmt=True)),)
@@ -97,40 +100,17 @@ class Representation:
         object.__setattr__(self, "identity", _encoded(self.body, f'"{digest}"', self, common))
         object.__setattr__(self, "gzip", None)
         object.__setattr__(self, "_common", common if compress else None)
-        collector = getattr(_deferred, "collected", None)
-        if collector is None:
-            self.compress()
-        elif compress:
-            collector.append(self)
+        if coded is not None and compress:
+            self._set_gzip(coded)
 
     def compress(self) -> None:
         """Make the gzip coding (once; a no-op for bodies too small to gain). Until it exists,
         every client gets the identity coding, which is always correct (RFC 9110 §12.5.3)."""
-        common = self._common
-        if common is None or self.gzip is not None:
+        if self._common is None or self.gzip is not None:
             return
-        # mtime=0: the gzip header carries no timestamp, so the bytes are reproducible. The
-        # same body object often backs two representations (an agent view's negotiated variant
-        # and its own URL): compressed once, stored once.
-        body = _GZIPPED.get(self.body, GZIP_LEVEL, partial(gzip_bytes, self.body))
-        digest = self.identity.etag.strip('"')
-        gzipped = _encoded(body, f'"{digest}-gz"', self, common, coding="gzip")
-        object.__setattr__(self, "gzip", gzipped)  # one reference assignment: atomic
-
-    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        """Pickled (feed/prepared.py stores every prepared resource) as its fields, its ETag's
-        hash and the gzip bytes: reading it back (a cache miss, on the request path) neither
-        hashes nor compresses again."""
-        coded = self.gzip.body if self.gzip is not None else None
-        fields = (
-            self.body,
-            self.media_type,
-            self.last_modified,
-            self.cache_control,
-            self.extra_headers,
-            self.status,
-        )
-        return _restore, (fields, coded, self.identity.etag.strip('"'))
+        # The same body object often backs two representations (an agent view's negotiated
+        # variant and its own URL): compressed once.
+        self._set_gzip(_GZIPPED.get(self.body, GZIP_LEVEL, partial(gzip_bytes, self.body)))
 
     def _set_gzip(self, coded: bytes) -> None:
         common = self._common
@@ -138,7 +118,7 @@ class Representation:
             return
         digest = self.identity.etag.strip('"')
         gzipped = _encoded(coded, f'"{digest}-gz"', self, common, coding="gzip")
-        object.__setattr__(self, "gzip", gzipped)
+        object.__setattr__(self, "gzip", gzipped)  # one reference assignment: atomic
 
     @property
     def etag(self) -> str:
@@ -157,6 +137,16 @@ class Representation:
         if self.gzip is not None and accepts_gzip(accept_encoding):
             return self.gzip
         return self.identity
+
+
+def etag_hash(body: bytes) -> str:
+    """The hash in a representation's ETag: its bytes' (the stored body's key, the exported
+    file's name)."""
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def worth_compressing(body: bytes) -> bool:
+    return len(body) >= GZIP_MIN_BYTES
 
 
 def http_moment(moment: datetime | None) -> datetime | None:
@@ -178,25 +168,6 @@ def shared_headers(
     ]
 
 
-_deferred = threading.local()
-
-
-def _restore(fields: tuple[object, ...], coded: bytes | None, digest: str) -> Representation:
-    previous = getattr(_deferred, "collected", None)
-    _deferred.collected = []  # made without compressing: the gzip bytes come with it
-    _deferred.digest = digest
-    try:
-        rep = Representation(*fields)  # type: ignore[arg-type]
-    finally:
-        _deferred.collected = previous
-        _deferred.digest = None
-    if coded is not None:
-        rep._set_gzip(coded)
-    else:
-        rep.compress()  # stored before it was compressed (or too small: a no-op)
-    return rep
-
-
 _GZIPPED: IdentityCache[bytes] = IdentityCache(64)  # body object -> its gzip coding
 
 
@@ -205,83 +176,34 @@ def gzip_bytes(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
-@contextmanager
-def deferred_gzip() -> Iterator[list[Representation]]:
-    """Representations made inside (on this thread) skip their gzip coding and are collected,
-    for `compress` later: a write can then serve its identity bytes at once and compress on
-    another core (zlib releases the GIL)."""
-    previous = getattr(_deferred, "collected", None)
-    collected: list[Representation] = []
-    _deferred.collected = collected
-    try:
-        yield collected
-    finally:
-        _deferred.collected = previous
+def representations(resources: Iterable[Resource]) -> Iterator[Representation]:
+    for resource in resources:
+        if isinstance(resource, Negotiable):
+            yield from (rep for _, rep in resource.variants)
+        else:
+            yield resource
 
 
-@contextmanager
-def no_deferred_gzip() -> Iterator[None]:
-    """Inside, representations compress as they are made, whatever an outer `deferred_gzip`
-    asked (a forked child inherits its parent's thread-local state)."""
-    previous = getattr(_deferred, "collected", None)
-    _deferred.collected = None
-    try:
-        yield
-    finally:
-        _deferred.collected = previous
+_POOL: tuple[int, ThreadPoolExecutor] | None = None  # (the process it belongs to, the pool)
+_POOL_LOCK = threading.Lock()
 
 
-class Compressor:
-    """Compresses representations on one background thread, oldest first; after each batch,
-    runs what was to follow it (storing the codings)."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[list[Representation], Callable[[], None] | None]] = (
-            queue.Queue()
-        )
-        self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
-        self.failures = 0  # batches whose follow-up raised (logged)
-
-    def submit(
-        self, representations: Iterable[Representation], then: Callable[[], None] | None = None
-    ) -> None:
-        self._queue.put((list(representations), then))
-        with self._start:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="gzip", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            batch, then = self._queue.get()
-            try:
-                for rep in batch:
-                    rep.compress()
-                if then is not None:
-                    then()
-            except FeedError as exc:  # the store refused (full, read-only): one line
-                self.failures += 1
-                logging.getLogger("feed.gzip").error(
-                    "storing gzip codings failed: %s (they are stored at the next start)",
-                    exc.detail,
-                )
-            except Exception:  # never let one batch stop the thread
-                self.failures += 1
-                logging.getLogger("feed.gzip").exception("storing gzip codings failed")
-            finally:
-                self._queue.task_done()
-
-    def settle(self, timeout: float = 10.0) -> bool:
-        """Wait until everything submitted is done; False if the timeout came first."""
-        deadline = time.monotonic() + timeout
-        with self._queue.all_tasks_done:
-            while self._queue.unfinished_tasks:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._queue.all_tasks_done.wait(left)
-        return True
+def compress_all(resources: Iterable[Resource]) -> None:
+    """Make the gzip coding of every representation of `resources`, on every core (zlib
+    releases the GIL): what a write does before it stores and serves what it rendered."""
+    global _POOL
+    pending = [rep for rep in representations(resources) if rep.gzip is None and rep._common]
+    if len(pending) < 2:
+        for rep in pending:
+            rep.compress()
+        return
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():  # a forked child has none of its threads
+            pool = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="gzip")
+            _POOL = (os.getpid(), pool)
+        pool = _POOL[1]
+    for _ in pool.map(Representation.compress, pending):
+        pass
 
 
 def _encoded(
@@ -328,9 +250,6 @@ class Negotiable:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_offers", _offer_list_number(tuple(o for o, _ in self.variants)))
-
-    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        return Negotiable, (self.variants,)  # the number is this process's own
 
     def choose(self, accept: str | None) -> Representation | None:
         if accept is not None and len(accept) > ACCEPT_REMEMBERED_LENGTH:

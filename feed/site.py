@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
@@ -58,15 +58,13 @@ from .negotiation import Offer
 from .openapi import openapi_document
 from .parallel import parallel_map
 from .policies import POLICY_DATE, policy_pages
-from .prepared import ResourceTable, decode_all, encode_all, fingerprint
+from .prepared import ResourceTable, Route, fingerprint, resource_of, routes_of
 from .progress import Progress, Task
 from .representation import (
-    Compressor,
     Negotiable,
     Representation,
     Resource,
-    deferred_gzip,
-    no_deferred_gzip,
+    compress_all,
 )
 from .rss import render_rss
 from .settings import Settings
@@ -124,12 +122,11 @@ class Staged:
     keys: dict[ListKey, frozenset[str]]  # the paths of each list key rendered (empty: gone)
     topics: list[str]  # subscription feeds whose bytes change (WebSub)
     first_event: int  # cursor of the write's first event
-    pending: list[Representation] = field(default_factory=list)  # to compress once live
 
     def prepared(self, fingerprint: str = "") -> Prepared:
         """The rows a store keeps of this write (in the write's own transaction)."""
         return Prepared(
-            rows=encode_all(dict(sorted(self.changed.items()))),
+            rows=_rows(dict(sorted(self.changed.items()))),
             deleted=sorted(self.removed),
             lists=[(_key_name(k), "\n".join(sorted(p)) or None) for k, p in self.keys.items()],
             events=[
@@ -137,7 +134,6 @@ class Staged:
                 for e in self.events[bisect_left(self.events, self.first_event, key=_cursor) :]
             ],
             fingerprint=fingerprint,
-            complete=all(rep.gzip is not None for rep in self.pending),
         )
 
 
@@ -230,7 +226,6 @@ class Site:
         self._keys: dict[ListKey, frozenset[str]] = {}  # the paths each list key serves
         self.fingerprint = fingerprint(settings)
         self.store: Store | None = None  # where the resources are kept (None: in memory)
-        self.compressor = Compressor()
 
     def warm(self) -> None:
         """Render the feed entries the next writes will splice (every section's live articles
@@ -246,10 +241,6 @@ class Site:
                     seen.add(id(a))
                     warm_entry(a, self.settings)
                     warm_item(a, self.settings)
-
-    def settle(self, timeout: float = 10.0) -> bool:
-        """Wait until every write's gzip codings are made and stored (tests, benchmarks)."""
-        return self.compressor.settle(timeout)
 
     @property
     def articles(self) -> dict[str, Article]:
@@ -298,8 +289,10 @@ class Site:
         state = History(current, originals_map, written, list(retractions), revisions)
         resources: dict[str, Resource] = {}
 
-        def keep(rows: Sequence[tuple[str, bytes]]) -> None:
-            resources.update(decode_all(rows))
+        def keep(rows: Sequence[Route]) -> None:
+            for _, group in groupby(rows, key=_route_path):
+                routes = list(group)
+                resources[routes[0].path] = resource_of(routes)
 
         self._render_all(state, keep)
         self.resources.replace(resources)
@@ -310,11 +303,7 @@ class Site:
         When the store holds resources prepared by this program with these settings, nothing
         is rendered: the state is read and the resources are served from the store (catching up
         on a few revisions stored without them, if any). Otherwise every resource is rendered
-        again, in batches, and stored (in one transaction: see `prepare`).
-
-        Inside a transaction of the caller's (`feed import`: the revisions and what they change
-        commit together), every gzip coding is made here, not by the background compressor,
-        whose writes would wait for that transaction to end."""
+        again, in batches, and stored (in one transaction: see `prepare`)."""
         progress = progress or Progress()
         log = store.log()
         state = store.prepared_state()
@@ -333,7 +322,7 @@ class Site:
         chunks = page_count(len(self.catalog.sections[MAIN]), SITEMAP_CHUNK)
         lists = Lists(self.catalog, self.plan, self.settings, {})
         self.chunk_changed = {n: lists.chunk_date(n) for n in range(1, chunks + 1)}
-        self.resources.attach(store.resource, store.resource_paths, store.resources, store.snapshot)
+        self.resources.attach(store)
         self.store = store
         groups = [(write, list(rows)) for write, rows in groupby(behind, key=lambda row: row[2])]
         with progress.task("catching up", len(groups), "write") if groups else Task() as task:
@@ -342,23 +331,11 @@ class Site:
                     [row[3] for row in group],
                     {row[3].slug: f"{write:012d}" for row in group},
                     group[0][0],
-                    compress=True,
                 )
                 prepared = staged.prepared(self.fingerprint)
                 store.put_prepared(dataclasses.replace(prepared, sequence=group[-1][0]), write)
                 self.apply(staged, write)
                 task.advance()
-        self._complete(store)
-
-    def _complete(self, store: Store) -> None:
-        """Store the gzip codings of resources stored without them (the process stopped before
-        it stored them): so that no later read has to make them."""
-        missing: dict[int, list[str]] = {}
-        for path, write in store.incomplete():
-            missing.setdefault(write, []).append(path)
-        for write, paths in sorted(missing.items()):
-            resources = {p: r for p in sorted(paths) if (r := self.resources.get(p)) is not None}
-            store.complete_prepared(encode_all(resources), write, self.fingerprint)
 
     def prepare(
         self, store: Store, log: Log | None = None, progress: Progress | None = None
@@ -367,12 +344,11 @@ class Site:
         bounded), then serve from the store. The old rows are replaced in one transaction:
         until it commits, every process reading the store sees them, and a failure (a full
         disk) leaves them as they were."""
-        self.settle(timeout=600)  # no write of this site's still storing its gzip codings
         log = store.log() if log is None else log
         state = History.of(log)
         last_write = max((row[2] for row in log), default=0)
 
-        def keep(rows: Sequence[tuple[str, bytes]]) -> None:
+        def keep(rows: Sequence[Route]) -> None:
             store.add_prepared(rows, last_write)
 
         with store.transaction():
@@ -389,13 +365,13 @@ class Site:
                 ),
                 last_write,
             )
-        self.resources.attach(store.resource, store.resource_paths, store.resources, store.snapshot)
+        self.resources.attach(store)
         self.store = store
 
     def render_log(
         self,
         log: Log,
-        sink: Callable[[Sequence[tuple[str, bytes]]], None],
+        sink: Callable[[Sequence[Route]], None],
         progress: Progress | None = None,
     ) -> None:
         """Render every resource of the store's `log` as `prepare` does, handing each batch's
@@ -415,7 +391,7 @@ class Site:
     def _render_all(
         self,
         state: History,
-        sink: Callable[[Sequence[tuple[str, bytes]]], None],
+        sink: Callable[[Sequence[Route]], None],
         progress: Progress | None = None,
     ) -> None:
         """Render every resource of `state` (on every core, in batches), handing each batch's
@@ -424,45 +400,44 @@ class Site:
         settings, revisions = self.settings, state.revisions
         slugs = sorted(state.current.keys() | revisions.keys())
         events: list[Event] = []
-        with no_deferred_gzip():
-            with progress.task("preparing articles", len(slugs), "article") as task:
-                for start in range(0, len(slugs), PREPARE_BATCH):
-                    batch = slugs[start : start + PREPARE_BATCH]
-                    bundles = parallel_map(
-                        _article_bundle,
-                        (state.current, revisions, settings),
-                        batch,
-                        done=task.advance,
-                    )
-                    rows: list[tuple[str, bytes]] = []
-                    for slug, (bundle, etags) in zip(batch, bundles, strict=True):
-                        rows += bundle
-                        if slug in revisions:
-                            events += events_of(revisions[slug], etags)
-                    sink(rows)
-            events.sort(key=lambda e: e.cursor)
-            self._adopt(state, events)
-            lists = Lists(self.catalog, self.plan, settings, {})
-            keys: list[ListKey] = [MAIN]
-            keys += sorted(key for key in self.catalog.sections if key != MAIN)
-            keys += [("archive", month) for month in self.plan.months]
-            keys += [("collection", str(n)) for n in range(1, lists.collection_pages + 1)]
-            keys += [("sitemap", str(n)) for n in range(1, lists.sitemap_chunks + 1)]
-            for n in range(1, lists.sitemap_chunks + 1):
-                lists.chunk_changed[n] = lists.chunk_date(n)
-            paths: dict[ListKey, frozenset[str]] = {}
-            with progress.task("preparing lists", len(keys), "list") as task:
-                for start in range(0, len(keys), LIST_BATCH):
-                    batch_keys = keys[start : start + LIST_BATCH]
-                    rendered = parallel_map(_render_key, lists, batch_keys, done=task.advance)
-                    rows = []
-                    for key, key_rows in zip(batch_keys, rendered, strict=True):
-                        paths[key] = frozenset(path for path, _ in key_rows)
-                        rows += key_rows
-                    sink(rows)
-            discovery = _rows(lists.render([DISCOVERY])[DISCOVERY])
-            paths[DISCOVERY] = frozenset(path for path, _ in discovery)
-            sink(discovery + _rows(changes_resources(events, settings, 0)))
+        with progress.task("preparing articles", len(slugs), "article") as task:
+            for start in range(0, len(slugs), PREPARE_BATCH):
+                batch = slugs[start : start + PREPARE_BATCH]
+                bundles = parallel_map(
+                    _article_bundle,
+                    (state.current, revisions, settings),
+                    batch,
+                    done=task.advance,
+                )
+                rows: list[Route] = []
+                for slug, (bundle, etags) in zip(batch, bundles, strict=True):
+                    rows += bundle
+                    if slug in revisions:
+                        events += events_of(revisions[slug], etags)
+                sink(rows)
+        events.sort(key=lambda e: e.cursor)
+        self._adopt(state, events)
+        lists = Lists(self.catalog, self.plan, settings, {})
+        keys: list[ListKey] = [MAIN]
+        keys += sorted(key for key in self.catalog.sections if key != MAIN)
+        keys += [("archive", month) for month in self.plan.months]
+        keys += [("collection", str(n)) for n in range(1, lists.collection_pages + 1)]
+        keys += [("sitemap", str(n)) for n in range(1, lists.sitemap_chunks + 1)]
+        for n in range(1, lists.sitemap_chunks + 1):
+            lists.chunk_changed[n] = lists.chunk_date(n)
+        paths: dict[ListKey, frozenset[str]] = {}
+        with progress.task("preparing lists", len(keys), "list") as task:
+            for start in range(0, len(keys), LIST_BATCH):
+                batch_keys = keys[start : start + LIST_BATCH]
+                rendered = parallel_map(_render_key, lists, batch_keys, done=task.advance)
+                rows = []
+                for key, key_rows in zip(batch_keys, rendered, strict=True):
+                    paths[key] = frozenset(route.path for route in key_rows)
+                    rows += key_rows
+                sink(rows)
+        discovery = _rows(lists.render([DISCOVERY])[DISCOVERY])
+        paths[DISCOVERY] = frozenset(route.path for route in discovery)
+        sink(discovery + _rows(changes_resources(events, settings, 0)))
         self.chunk_changed = lists.chunk_changed
         self._keys = {key: p for key, p in paths.items() if p}
 
@@ -471,19 +446,13 @@ class Site:
         articles: Iterable[Article],
         writes: Mapping[str, str] | None = None,
         sequence: int | None = None,
-        compress: bool = False,
     ) -> Staged:
         """Render everything that changes when `articles` are written (by the numbered
         `writes`, their revisions getting store sequence numbers from `sequence` on), without
         changing what is served: the articles' own representations and the lists they were or
-        are in (see `Lists.affected`). The gzip codings are left to `apply` (the background
-        compressor), or with `compress` made here (inside a store transaction)."""
-        if compress:
-            with no_deferred_gzip():
-                return self._stage(list(articles), writes, sequence)
-        with deferred_gzip() as pending:
-            staged = self._stage(list(articles), writes, sequence)
-        staged.pending = pending
+        are in (see `Lists.affected`), with their gzip codings (made on every core)."""
+        staged = self._stage(list(articles), writes, sequence)
+        compress_all(staged.changed.values())
         return staged
 
     def _stage(
@@ -570,9 +539,6 @@ class Site:
         """Make a staged write visible (a table update per resource; no rendering), once it is
         stored (as save `write`, when the site is kept in a store).
 
-        Its gzip codings are made next, on another core, and stored (`Store.complete_prepared`);
-        until each is made, its identity bytes are served to everyone (RFC 9110 allows it).
-
         Returns the absolute URLs of the subscription feeds (WebSub topics: every feed document
         that announces a hub, so not the archives) whose bytes changed, in path order."""
         self.catalog, self.plan = staged.catalog, staged.plan
@@ -589,16 +555,6 @@ class Site:
                 self._keys[key] = paths
             else:
                 self._keys.pop(key, None)
-        store, changed, fingerprint = self.store, staged.changed, self.fingerprint
-        if staged.pending:  # (none when made inline)
-            then = None
-            if store is not None and write is not None:
-
-                def then() -> None:
-                    rows = encode_all(dict(sorted(changed.items())))
-                    store.complete_prepared(rows, write, fingerprint)
-
-            self.compressor.submit(staged.pending, then)
         return staged.topics
 
     def put(self, articles: Iterable[Article]) -> list[str]:
@@ -644,7 +600,7 @@ def render_atom(articles: Sequence[Article], settings: Settings) -> bytes:
 
 def _article_bundle(
     state: tuple[Mapping[str, Article], Mapping[str, list[Revision]], Settings], slug: str
-) -> tuple[list[tuple[str, bytes]], list[str]]:
+) -> tuple[list[Route], list[str]]:
     """One article's resources (current representations, revisions list, permalinks), stored
     form, and the agent-view ETag of each of its revisions."""
     current, revisions, settings = state
@@ -665,11 +621,17 @@ def _article_bundle(
     return _rows(out), etags
 
 
-def _rows(resources: Mapping[str, Resource]) -> list[tuple[str, bytes]]:
-    return encode_all(resources)
+def _rows(resources: Mapping[str, Resource]) -> list[Route]:
+    """The stored rows of these resources (gzip codings made on every core first)."""
+    compress_all(resources.values())
+    return [route for path, resource in resources.items() for route in routes_of(path, resource)]
 
 
-def _render_key(lists: Lists, key: ListKey) -> list[tuple[str, bytes]]:
+def _route_path(route: Route) -> str:
+    return route.path
+
+
+def _render_key(lists: Lists, key: ListKey) -> list[Route]:
     return _rows(lists.render([key])[key])
 
 

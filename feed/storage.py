@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from .errors import StorageError, StoreUnavailable
 from .model import Article
+from .prepared import Body, Route, Shape
 
 __all__ = [
     "MIGRATIONS",
@@ -104,6 +105,35 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX resources_incomplete ON resources (path) WHERE complete = 0;
     """,
+    # 6: prepared resources as plain rows (feed/prepared.py): one row per variant of each URL
+    # over content-addressed bodies and shared shapes. The pickled rows go, and with them the
+    # prepared state: the store is prepared again at the next start.
+    """
+    DROP TABLE resources;
+    CREATE TABLE bodies (
+        etag    TEXT PRIMARY KEY,      -- the hash in the ETag: sha256 of the identity bytes
+        data    BLOB NOT NULL,         -- the bytes, or their gzip coding when gzipped
+        gzipped INTEGER NOT NULL
+    );
+    CREATE TABLE shapes (
+        id    INTEGER PRIMARY KEY,
+        shape TEXT NOT NULL UNIQUE     -- prepared.Shape as JSON
+    );
+    CREATE TABLE routes (
+        path     TEXT NOT NULL,        -- the URL key (path, plus the query of a few routes)
+        variant  INTEGER NOT NULL,     -- 0: its only representation, 1..n: negotiated offers
+        shape    INTEGER NOT NULL REFERENCES shapes (id),
+        etag     TEXT NOT NULL REFERENCES bodies (etag),
+        modified INTEGER,              -- Last-Modified, Unix seconds
+        write    INTEGER NOT NULL,     -- the save that last changed it
+        PRIMARY KEY (path, variant)
+    ) WITHOUT ROWID;
+    CREATE INDEX routes_by_write ON routes (write);
+    CREATE INDEX routes_by_etag ON routes (etag);
+    DELETE FROM prepared;
+    DELETE FROM list_keys;
+    DELETE FROM events;
+    """,
 )
 
 
@@ -111,13 +141,12 @@ MIGRATIONS: tuple[str, ...] = (
 class Prepared:
     """What one write changes in the prepared resources: stored in the write's transaction."""
 
-    rows: Sequence[tuple[str, bytes]]  # (path, data) added or changed
+    rows: Sequence[Route]  # every row of each URL added or changed (its old rows go)
     deleted: Sequence[str] = ()  # paths no longer served
     lists: Sequence[tuple[str, str | None]] = ()  # (list key, its paths; None: gone)
     events: Sequence[tuple[int, str, str, int, str]] = ()  # changes-feed events added
     fingerprint: str = ""  # what rendered them (feed/prepared.py); "" leaves it as it is
     sequence: int = 0  # the last revision they reflect (0: the last one stored)
-    complete: bool = True  # False: their gzip codings follow (`complete_prepared`)
 
 
 @dataclass(frozen=True)
@@ -184,33 +213,27 @@ class Store(Protocol):
 
     def clear_prepared(self) -> None: ...
 
-    def add_prepared(self, rows: Sequence[tuple[str, bytes]], write: int) -> None: ...
+    def add_prepared(self, rows: Sequence[Route], write: int) -> None: ...
 
     def finish_prepared(self, prepared: Prepared, write: int) -> None: ...
 
     def put_prepared(self, prepared: Prepared, write: int) -> None: ...
 
-    def complete_prepared(
-        self, rows: Sequence[tuple[str, bytes]], write: int, fingerprint: str
-    ) -> None: ...
-
-    def incomplete(self) -> list[tuple[str, int]]: ...
-
     def events(self) -> list[tuple[int, str, str, int, str]]: ...
 
     def list_keys(self) -> dict[str, str]: ...
 
-    def resource(self, path: str) -> bytes | None: ...
+    def routes(self, path: str) -> list[Route]: ...
+
+    def route_paths(self) -> list[str]: ...
+
+    def scan_routes(
+        self, since: int = -1, start: str | None = None, stop: str | None = None
+    ) -> Iterator[list[Route]]: ...
 
     def snapshot(self) -> AbstractContextManager[None]: ...
 
-    def resource_paths(self) -> list[str]: ...
-
     def count(self) -> int: ...
-
-    def resources(
-        self, since: int = -1, start: str | None = None, stop: str | None = None
-    ) -> Iterator[tuple[str, bytes, int]]: ...
 
     def transaction(self) -> AbstractContextManager[None]:
         """Everything stored inside commits together, or nothing does."""
@@ -512,13 +535,8 @@ class SQLiteStore:
     # --- prepared resources (feed/prepared.py) ------------------------------------------------
 
     def _put_prepared(self, db: sqlite3.Connection, prepared: Prepared, write: int) -> None:
-        db.executemany(
-            "INSERT INTO resources (path, data, write, complete) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (path) DO UPDATE SET data = excluded.data, write = excluded.write, "
-            "complete = excluded.complete",
-            [(path, data, write, int(prepared.complete)) for path, data in prepared.rows],
-        )
-        db.executemany("DELETE FROM resources WHERE path = ?", [(p,) for p in prepared.deleted])
+        self._put_routes(db, prepared.rows, write)
+        self._delete_routes(db, prepared.deleted)
         for key, paths in prepared.lists:
             if paths is None:
                 db.execute("DELETE FROM list_keys WHERE key = ?", (key,))
@@ -541,6 +559,56 @@ class SQLiteStore:
             sorted(state.items()),
         )
 
+    def _put_routes(self, db: sqlite3.Connection, rows: Sequence[Route], write: int) -> None:
+        """Replace the rows of every URL in `rows` with these (as of save `write`), storing each
+        body and shape once; bodies no row uses any more go."""
+        if not rows:
+            return
+        db.executemany(
+            "INSERT OR IGNORE INTO bodies (etag, data, gzipped) VALUES (?, ?, ?)",
+            [(r.etag, r.body.data, int(r.body.gzipped)) for r in rows],
+        )
+        shapes: dict[str, int] = {}
+        for text in dict.fromkeys(r.shape.to_json() for r in rows):
+            db.execute("INSERT OR IGNORE INTO shapes (shape) VALUES (?)", (text,))
+            shapes[text] = int(
+                db.execute("SELECT id FROM shapes WHERE shape = ?", (text,)).fetchone()[0]
+            )
+        paths = sorted({r.path for r in rows})
+        old = self._delete_routes(db, paths, collect=False)
+        db.executemany(
+            "INSERT INTO routes (path, variant, shape, etag, modified, write) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (r.path, r.variant, shapes[r.shape.to_json()], r.etag, r.modified, write)
+                for r in rows
+            ],
+        )
+        self._collect_bodies(db, old)
+
+    def _delete_routes(
+        self, db: sqlite3.Connection, paths: Sequence[str], *, collect: bool = True
+    ) -> set[str]:
+        """Delete every row of these URLs; the etags they used (bodies collected unless
+        `collect` is False: the caller collects them once it has stored its own rows)."""
+        etags: set[str] = set()
+        for path in paths:
+            etags.update(
+                row[0] for row in db.execute("SELECT etag FROM routes WHERE path = ?", (path,))
+            )
+            db.execute("DELETE FROM routes WHERE path = ?", (path,))
+        if collect:
+            self._collect_bodies(db, etags)
+        return etags
+
+    @staticmethod
+    def _collect_bodies(db: sqlite3.Connection, etags: Iterable[str]) -> None:
+        db.executemany(
+            "DELETE FROM bodies WHERE etag = ? AND NOT EXISTS "
+            "(SELECT 1 FROM routes WHERE routes.etag = bodies.etag)",
+            [(etag,) for etag in sorted(etags)],
+        )
+
     @_guarded
     def prepared_state(self) -> dict[str, str]:
         """fingerprint (what rendered the resources), write and sequence (the last save and
@@ -549,23 +617,23 @@ class SQLiteStore:
 
     @_guarded
     def clear_prepared(self) -> None:
-        """Forget every prepared resource (before preparing them all again, in batches)."""
+        """Forget every prepared resource (before preparing them all again, in batches: inside
+        the same transaction, so that what is served is replaced in one commit)."""
         with self._transaction() as db:
             db.execute("DELETE FROM prepared")
-            db.execute("DELETE FROM resources")
+            db.execute("DELETE FROM routes")
+            db.execute("DELETE FROM bodies")
+            db.execute("DELETE FROM shapes")
             db.execute("DELETE FROM list_keys")
             db.execute("DELETE FROM events")
 
     @_guarded
-    def add_prepared(self, rows: Sequence[tuple[str, bytes]], write: int) -> None:
+    def add_prepared(self, rows: Sequence[Route], write: int) -> None:
         """One batch of a full preparation, as of save `write` (not served until
         `finish_prepared`): every row is new as of that save, so an incremental export made
         before it copies them all."""
         with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO resources (path, data, write) VALUES (?, ?, ?)",
-                [(path, data, write) for path, data in rows],
-            )
+            self._put_routes(db, rows, write)
 
     @_guarded
     def finish_prepared(self, prepared: Prepared, write: int) -> None:
@@ -578,54 +646,6 @@ class SQLiteStore:
         """Resources of a write stored earlier without them (catching up at start-up)."""
         with self._transaction() as db:
             self._put_prepared(db, prepared, write)
-
-    def complete_prepared(
-        self, rows: Sequence[tuple[str, bytes]], write: int, fingerprint: str
-    ) -> None:
-        """The same resources of save `write`, now with their gzip codings; a row that a later
-        save has replaced meanwhile, or that was prepared again under another fingerprint, is
-        left as it is. Runs on the caller's thread's own connection (a background thread's),
-        waiting for the writer if needed; inside this thread's transaction, joins it."""
-        if self._inside():
-            with self._transaction() as db:
-                self._complete(db, rows, write, fingerprint)
-            return
-        with self._closing:  # `close` waits for it rather than closing the connection under it
-            if self._closed:
-                return  # the rows stay flagged: the next start completes them
-            if self.read_only or self._refused:
-                why = self._refused or "it was opened read-only"
-                raise StoreUnavailable(f"the store {self.path} refuses writes: {why}")
-            connection = self._reader()
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                try:
-                    self._complete(connection, rows, write, fingerprint)
-                except BaseException:
-                    if connection.in_transaction:
-                        connection.execute("ROLLBACK")
-                    raise
-                connection.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise store_error(exc, self.path) from exc
-
-    @staticmethod
-    def _complete(
-        db: sqlite3.Connection, rows: Sequence[tuple[str, bytes]], write: int, fingerprint: str
-    ) -> None:
-        current = db.execute("SELECT value FROM prepared WHERE key = 'fingerprint'").fetchone()
-        if current is None or current[0] != fingerprint:
-            rows = ()
-        db.executemany(
-            "UPDATE resources SET data = ?, complete = 1 WHERE path = ? AND write = ?",
-            [(data, path, write) for path, data in rows],
-        )
-
-    @_guarded
-    def incomplete(self) -> list[tuple[str, int]]:
-        """(path, write) of resources stored without their gzip codings (the process stopped
-        before it stored them)."""
-        return self._db.execute("SELECT path, write FROM resources WHERE complete = 0").fetchall()
 
     @_guarded
     def events(self) -> list[tuple[int, str, str, int, str]]:
@@ -645,13 +665,12 @@ class SQLiteStore:
         return dict(self._db.execute("SELECT key, paths FROM list_keys").fetchall())
 
     @_guarded
-    def resource(self, path: str) -> bytes | None:
-        """One prepared resource, read on this thread's own connection: never inside another
-        thread's transaction, so only committed resources are read."""
-        row = (
-            self._reader().execute("SELECT data FROM resources WHERE path = ?", (path,)).fetchone()
-        )
-        return bytes(row[0]) if row else None
+    def routes(self, path: str) -> list[Route]:
+        """One URL's rows with their shapes and bodies, in variant order, read on this thread's
+        own connection in one statement (one commit's rows: never another thread's
+        transaction)."""
+        rows = self._reader().execute(_ROUTES + "WHERE r.path = ? ORDER BY r.variant", (path,))
+        return [_route(row) for row in rows]
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -684,45 +703,56 @@ class SQLiteStore:
             raise store_error(exc, self.path) from exc
 
     @_guarded
-    def resource_paths(self) -> list[str]:
-        return [row[0] for row in self._reader().execute("SELECT path FROM resources")]
+    def route_paths(self) -> list[str]:
+        """Every URL key with rows."""
+        rows = self._reader().execute("SELECT DISTINCT path FROM routes ORDER BY path")
+        return [row[0] for row in rows]
 
-    def resources(
+    def scan_routes(
         self, since: int = -1, start: str | None = None, stop: str | None = None
-    ) -> Iterator[tuple[str, bytes, int]]:
-        """(path, data, write) of every prepared resource changed by a save after `since`, in
-        path order, read in one snapshot; with `start` / `stop`, only paths from `start` on and
-        before `stop` (a share of an export)."""
+    ) -> Iterator[list[Route]]:
+        """The rows of every URL changed by a save after `since` (-1: all), one list per URL,
+        in path order, read in one snapshot; with `start` / `stop`, only paths from `start` on
+        and before `stop` (a share of an export)."""
         try:
-            yield from self._resources(since, start, stop)
+            yield from self._scan_routes(since, start, stop)
         except sqlite3.Error as exc:
             raise store_error(exc, self.path) from exc
 
-    def _resources(
+    def _scan_routes(
         self, since: int, start: str | None, stop: str | None
-    ) -> Iterator[tuple[str, bytes, int]]:
+    ) -> Iterator[list[Route]]:
         reader = self._reader()
         with self._read_transaction(reader):
             if since < 0:  # all of them (in a range): in the primary key's order
                 rows = reader.execute(
-                    "SELECT path, data, write FROM resources WHERE path >= ? AND (? IS NULL "
-                    "OR path < ?) ORDER BY path",
+                    _ROUTES + "WHERE r.path >= ? AND (? IS NULL OR r.path < ?) "
+                    "ORDER BY r.path, r.variant",
                     (start or "", stop, stop),
                 )
-                for path, data, write in rows:
-                    yield path, bytes(data), write
+                group: list[Route] = []
+                for row in rows:
+                    route = _route(row)
+                    if group and group[0].path != route.path:
+                        yield group
+                        group = []
+                    group.append(route)
+                if group:
+                    yield group
                 return
             # the few a write or two changed: found by the index on write, then sorted
             changed = reader.execute(
-                "SELECT path FROM resources WHERE write > ?", (since,)
+                "SELECT DISTINCT path FROM routes WHERE write > ?", (since,)
             ).fetchall()
             for (path,) in sorted(changed):
                 if (start is not None and path < start) or (stop is not None and path >= stop):
                     continue
-                row = reader.execute(
-                    "SELECT data, write FROM resources WHERE path = ?", (path,)
-                ).fetchone()
-                yield path, bytes(row[0]), row[1]
+                yield [
+                    _route(row)
+                    for row in reader.execute(
+                        _ROUTES + "WHERE r.path = ? ORDER BY r.variant", (path,)
+                    )
+                ]
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's read connection; inside this thread's transaction, the writer's (its
@@ -848,3 +878,15 @@ def _stored(row: tuple[str, int, str]) -> StoredArticle:
     return StoredArticle(
         Article.from_dict(json.loads(row[0])), row[1], datetime.fromisoformat(row[2])
     )
+
+
+_ROUTES = (
+    "SELECT r.path, r.variant, s.shape, r.etag, r.modified, b.data, b.gzipped "
+    "FROM routes r JOIN shapes s ON s.id = r.shape JOIN bodies b ON b.etag = r.etag "
+)
+
+
+def _route(row: tuple[str, int, str, str, int | None, bytes, int]) -> Route:
+    path, variant, shape, etag, modified, data, gzipped = row
+    body = Body(bytes(data), bool(gzipped))
+    return Route(path, variant, Shape.from_json(shape), etag, modified, body)

@@ -69,19 +69,6 @@ def sitemap_locations(client: TestClient, path: str = "/sitemap.xml") -> list[st
     return found
 
 
-def settle_after_writes(client: TestClient) -> TestClient:
-    """Make the client wait, after each PUT or DELETE, until the write's gzip codings exist
-    (they are made after the response, off the write's path), so what a test reads next does
-    not depend on timing."""
-
-    def settle(response: Any) -> None:  # the TestClient's response (httpx2)
-        if response.request.method in ("PUT", "DELETE"):
-            assert client.app.state.site.settle()  # type: ignore[attr-defined]
-
-    client.event_hooks["response"].append(settle)
-    return client
-
-
 def article_text(
     slug: str,
     title: str = "Tidal lagoon survey counts a record number of seal pups",

@@ -23,7 +23,7 @@ import feedparser
 import lxml.etree
 import lxml.html
 import pytest
-from conftest import BASE_URL, article_text, settle_after_writes, sitemap_locations
+from conftest import BASE_URL, article_text, sitemap_locations
 from starlette.testclient import TestClient
 
 from feed.app import create_app
@@ -103,7 +103,7 @@ def serve(store: SQLiteStore, **overrides: Any) -> Iterator[TestClient]:
     """A TestClient over `store` with the API token configured (unless overridden)."""
     settings = Settings(base_url=BASE_URL, **{"api_tokens": (TOKEN,), **overrides})
     with TestClient(create_app(settings, store), base_url=BASE_URL) as client:
-        yield settle_after_writes(client)
+        yield client
 
 
 def import_samples(store: SQLiteStore) -> None:

@@ -3,7 +3,6 @@ renders; findings by path, a summary line and an exit code."""
 
 from __future__ import annotations
 
-import pickle
 import re
 import sqlite3
 from pathlib import Path
@@ -18,11 +17,12 @@ from feed.cli import main
 from feed.doctor import examine
 from feed.importer import import_paths, sample_paths
 from feed.parse import parse_article
-from feed.prepared import decode, encode
+from feed.prepared import Route, resource_of, routes_of
 from feed.progress import Progress, Task
+from feed.representation import Representation
 from feed.settings import Settings
 from feed.site import Site
-from feed.storage import SQLiteStore
+from feed.storage import Prepared, SQLiteStore
 
 SLUG = "kestrel-fell-geothermal-plant-begins-supplying-grid"
 
@@ -41,7 +41,6 @@ def db(tmp_path: Path) -> Path:
             r = client.put(f"/api/articles/{slug}", content=article_text(slug), headers=AUTH)
             assert r.status_code in (200, 201), r.text
         assert client.request("DELETE", "/api/articles/doctor-new", headers=AUTH).status_code == 200
-        assert client.app.state.site.settle()
     store.close()
     return path
 
@@ -50,23 +49,32 @@ def doctor(db: Path, *options: str) -> list[str]:
     return ["doctor", "--db", str(db), "--base-url", BASE_URL, *options]
 
 
-def change_row(db: Path, path: str, data: bytes | None) -> None:
-    connection = sqlite3.connect(db)
-    if data is None:
-        connection.execute("DELETE FROM resources WHERE path = ?", (path,))
+def change_row(db: Path, path: str, routes: list[Route] | None) -> None:
+    """Store these rows at `path` instead of its own (None: none), as a faulty program might."""
+    store = SQLiteStore(db)
+    write = int(store.prepared_state()["write"])
+    if routes is None:
+        store.put_prepared(Prepared(rows=(), deleted=[path]), write)
     else:
-        connection.execute(
-            "INSERT OR REPLACE INTO resources (path, data, write) VALUES (?, ?, 1)", (path, data)
-        )
+        store.put_prepared(Prepared(rows=[r._replace(path=path) for r in routes]), write)
+    store.close()
+
+
+def stored(db: Path, path: str) -> list[Route]:
+    store = SQLiteStore(db)
+    try:
+        return store.routes(path)
+    finally:
+        store.close()
+
+
+def corrupt(db: Path, path: str, sql: str) -> None:
+    """Run `sql` (with ? the etag of `path`'s first row) on the file, as damage would."""
+    (route, *_) = stored(db, path)
+    connection = sqlite3.connect(db)
+    connection.execute(sql, (route.etag,))
     connection.commit()
     connection.close()
-
-
-def stored(db: Path, path: str) -> bytes:
-    connection = sqlite3.connect(db)
-    (data,) = connection.execute("SELECT data FROM resources WHERE path = ?", (path,)).fetchone()
-    connection.close()
-    return bytes(data)
 
 
 def test_a_sound_store_passes(db, capsys):
@@ -81,8 +89,9 @@ def test_a_sound_store_passes(db, capsys):
 
 def _tampered(db: Path) -> None:
     """The agent view's Turtle says something its article does not."""
-    rep = decode(stored(db, f"/agent/{SLUG}.ttl"))
-    changed = type(rep)(
+    rep = resource_of(stored(db, f"/agent/{SLUG}.ttl"))
+    assert isinstance(rep, Representation)
+    changed = Representation(
         rep.body + b"# a line its article does not have\n",
         rep.media_type,
         rep.last_modified,
@@ -90,7 +99,7 @@ def _tampered(db: Path) -> None:
         rep.extra_headers,
         rep.status,
     )
-    change_row(db, f"/agent/{SLUG}.ttl", encode(changed))
+    change_row(db, f"/agent/{SLUG}.ttl", routes_of(f"/agent/{SLUG}.ttl", changed))
 
 
 @pytest.mark.parametrize(
@@ -104,13 +113,15 @@ def _tampered(db: Path) -> None:
             id="one-variant-for-a-negotiated-url",
         ),
         pytest.param(
-            lambda db: change_row(db, "/feed.json", pickle.dumps("not a resource")),
+            lambda db: corrupt(db, "/feed.json", "UPDATE bodies SET data = x'00' WHERE etag = ?"),
             "/feed.json",
             "cannot be read",
             id="not-a-resource",
         ),
         pytest.param(
-            lambda db: change_row(db, "/feed.rss", b"\x80\x05garbage"),
+            lambda db: corrupt(
+                db, "/feed.rss", "UPDATE bodies SET data = x'1f8b0800' WHERE etag = ?"
+            ),
             "/feed.rss",
             "cannot be read",
             id="unreadable",
@@ -145,7 +156,7 @@ def test_a_resource_that_differs_from_its_article_is_reported_by_path(
 def test_a_damaged_file_fails_the_integrity_check(db, capsys):
     """Pages overwritten with garbage fail SQLite's integrity check: reported, exit 4, and no
     traceback even though reading the rows fails too."""
-    damage_pages(db, "resources")
+    damage_pages(db, "bodies")
     assert main(doctor(db), environ={}) == 4
     err = capsys.readouterr().err
     assert f"{db}: integrity check: " in err
@@ -193,7 +204,6 @@ class WriteMidway(Progress):
             site.load_store(writer)
             text = article_text("written-meanwhile")
             site.put([parse_article(text, "meanwhile", base_url=BASE_URL).article])
-            assert site.settle()
             writer.close()
         return Task()
 

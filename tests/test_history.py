@@ -6,7 +6,6 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from conftest import settle_after_writes
 from pyld import jsonld
 from starlette.testclient import TestClient
 
@@ -38,7 +37,7 @@ def writer(tmp_path) -> Iterator[TestClient]:
     store = SQLiteStore(tmp_path / "feed.sqlite3")
     import_paths(store, sample_paths(), settings)
     with TestClient(create_app(settings, store), base_url=BASE) as client:
-        yield settle_after_writes(client)
+        yield client
     store.close()
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import BASE_URL, article_text, settle_after_writes
+from conftest import BASE_URL, article_text
 from starlette.testclient import TestClient
 
 from feed.app import MAX_FIELD_BYTES, MAX_HEADER_BYTES, MAX_TARGET_BYTES, create_app
@@ -51,7 +51,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     assert report.ok, report.problems
     try:
         with TestClient(create_app(settings, store), base_url=BASE_URL) as client:
-            yield settle_after_writes(client)
+            yield client
     finally:
         store.close()
 

@@ -1,20 +1,29 @@
-"""The prepared resources as the store keeps them (feed/prepared.py): rows that decode to the
-very bytes and headers rendered, agent views that refer to their explicit URLs' bytes instead of
-copying them, and a cache in front of the store that never keeps a resource a write replaced."""
+"""The prepared resources as the store keeps them (feed/prepared.py): plain rows (one per
+variant, over shared shapes and content-addressed bodies) that read back to the very bytes and
+headers rendered, and a cache in front of the store that never keeps a resource a write
+replaced."""
 
 from __future__ import annotations
 
 import dataclasses
-import pickle
 import threading
+from datetime import UTC, datetime
 
 import pytest
 
 import feed.representation
-from feed.prepared import ResourceTable, decode, decode_all, encode, encode_all, fingerprint
-from feed.representation import Negotiable, Representation, Resource
+from feed.prepared import (
+    TOKEN,
+    Body,
+    ResourceTable,
+    Route,
+    fingerprint,
+    resource_of,
+    routes_of,
+)
+from feed.representation import Negotiable, Representation, Resource, gzip_bytes
 from feed.site import Site, article_resources
-from feed.storage import SQLiteStore
+from feed.storage import Prepared, SQLiteStore
 
 
 def observable(resource: Resource) -> object:
@@ -25,23 +34,26 @@ def observable(resource: Resource) -> object:
     return (resource.status, resource.identity, gz.body if gz else None, gz and gz.raw_headers)
 
 
-def test_rows_decode_to_what_was_rendered(article, settings):
-    """Every resource of an article survives encode_all/decode_all: status, headers and both
-    codings, every variant."""
+def rows_of(resources: dict[str, Resource]) -> dict[str, list[Route]]:
+    return {path: routes_of(path, resource) for path, resource in resources.items()}
+
+
+def test_rows_read_back_to_what_was_rendered(article, settings):
+    """Every resource of an article survives its rows: status, headers and both codings, every
+    variant, in order."""
     resources = article_resources(article, settings)
-    decoded = decode_all(encode_all(resources))
-    assert decoded.keys() == resources.keys()
-    for path, resource in resources.items():
-        assert observable(decoded[path]) == observable(resource), path
-        assert decoded[path] == resource, path
+    for path, routes in rows_of(resources).items():
+        read = resource_of(routes)
+        assert observable(read) == observable(resources[path]), path
+        assert read == resources[path], path
 
 
 def test_reading_a_row_back_neither_hashes_nor_compresses(
     article, settings, monkeypatch: pytest.MonkeyPatch
 ):
-    """A cache miss decodes a stored row on the request path: the ETag's hash and the gzip
-    coding come with the row, so nothing is hashed or compressed per request."""
-    rows = encode_all(article_resources(article, settings))
+    """A cache miss reads a stored row on the request path: the ETag's hash and the gzip coding
+    come with the row, so nothing is hashed or compressed per request."""
+    rows = rows_of(article_resources(article, settings))
     hashed: list[bytes] = []
     real = feed.representation.hashlib.sha256
 
@@ -50,65 +62,105 @@ def test_reading_a_row_back_neither_hashes_nor_compresses(
         return real(data)
 
     monkeypatch.setattr(feed.representation.hashlib, "sha256", counting)
-    monkeypatch.setattr(Representation, "compress", lambda rep: hashed.append(b"gzip"))
-    decoded = decode_all(rows)
-    assert decoded
+    monkeypatch.setattr(feed.representation, "gzip_bytes", lambda body: hashed.append(b"gz"))
+    read = {path: resource_of(routes) for path, routes in rows.items()}
+    assert read
     assert not hashed
     monkeypatch.undo()
-    for path, resource in decoded.items():  # and the ETags are the bytes' own
+    for path, resource in read.items():  # and the ETags are the bytes' own
         reps = [resource] if isinstance(resource, Representation) else resource.variants
         for rep in (r if isinstance(r, Representation) else r[1] for r in reps):
             assert rep.etag == '"' + real(rep.body).hexdigest()[:32] + '"', path
 
 
-def test_an_agent_view_refers_to_its_explicit_urls_bytes(article, settings):
-    """The negotiated agent view stores references to the bytes of /agent/{slug}.ttl and its
-    siblings (rendered and stored together), not copies: its row is a fraction of theirs; the
-    expanded JSON-LD, which has no URL of its own, is held in full."""
-    resources = article_resources(article, settings)
-    rows = dict(encode_all(resources))
+def test_equal_bytes_are_one_body_and_rows_share_their_shapes(article, settings, store):
+    """An agent view's JSON-LD variant and /agent/{slug}.jsonld are one stored body; every
+    article's rows of a kind share one shape (its slug in a header is stored as a token); a
+    body worth compressing is kept as its gzip coding only."""
+    other = dataclasses.replace(article, slug="another-article")
+    resources = {**article_resources(article, settings), **article_resources(other, settings)}
+    rows = [route for routes in rows_of(resources).values() for route in routes]
+    store.add_prepared(rows, 1)
+    db = store._db
+    (bodies,) = db.execute("SELECT count(*) FROM bodies").fetchone()
+    assert bodies == len({route.etag for route in rows}) < len(rows)
     agent = f"/agent/{article.slug}"
-    negotiable = resources[agent]
-    assert isinstance(negotiable, Negotiable)
-    turtle = resources[f"{agent}.ttl"]
-    assert isinstance(turtle, Representation)
-    assert turtle.body not in rows[agent]
-    alone = encode(negotiable)  # what a copy would take
-    assert len(rows[agent]) < len(alone) / 2
-    with pytest.raises(pickle.UnpicklingError, match="refers to"):
-        decode(rows[agent])  # nothing to fetch the parts from
-    fetched: list[str] = []
-
-    def fetch(path: str) -> Resource:
-        fetched.append(path)
-        return decode(rows[path])
-
-    assert observable(decode(rows[agent], fetch)) == observable(negotiable)
-    assert set(fetched) == {p for p in resources if p.startswith(f"{agent}.")}
+    (explicit,) = [r for r in rows if r.path == agent + ".jsonld"]
+    negotiated = next(r for r in rows if r.path == agent and r.shape.offer.key == "jsonld")
+    assert negotiated.etag == explicit.etag  # one body for both
+    (shapes,) = db.execute("SELECT count(*) FROM shapes").fetchone()
+    assert shapes == len({route.shape for route in rows}) <= len(rows) // 2
+    link = dict(next(r for r in rows if r.path == agent + ".ttl").shape.headers)["link"]
+    assert article.slug not in link
+    assert TOKEN in link
+    for etag, data, gzipped in db.execute("SELECT etag, data, gzipped FROM bodies"):
+        route = next(r for r in rows if r.etag == etag)
+        assert (bytes(data), bool(gzipped)) == route.body
+        if gzipped:
+            assert bytes(data)[:2] == b"\x1f\x8b"  # gzip, decompressed when read
+    assert store.routes(agent) == rows_of(resources)[agent]
 
 
-def test_a_miss_that_raced_a_write_is_not_kept(article, settings):
+def test_replaced_and_deleted_rows_leave_no_body_behind(store: SQLiteStore):
+    """Replacing a URL's rows or deleting the URL removes the bodies no row uses any more, and
+    keeps those another row still uses."""
+    one = Representation(b"x" * 2000, "text/plain", datetime(2026, 1, 1, tzinfo=UTC))
+    two = Representation(b"y" * 2000, "text/plain", None)
+    store.add_prepared([*routes_of("/a", one), *routes_of("/b", one)], 1)
+    store.put_prepared(Prepared(rows=routes_of("/a", two)), 2)
+    bodies = {row[0] for row in store._db.execute("SELECT etag FROM bodies")}
+    assert bodies == {one.etag.strip('"'), two.etag.strip('"')}
+    store.put_prepared(Prepared(rows=(), deleted=["/b"]), 3)
+    bodies = {row[0] for row in store._db.execute("SELECT etag FROM bodies")}
+    assert bodies == {two.etag.strip('"')}
+    assert [r.path for group in store.scan_routes() for r in group] == ["/a"]
+    assert [group[0].path for group in store.scan_routes(since=1)] == ["/a"]
+
+
+def test_a_miss_that_raced_a_write_is_not_kept():
     """A read from the store that a write overtook (it read the old row, the write then stored
     and put in the new resource) must not put the old resource back in the cache."""
     old = Representation(b"old bytes", "text/plain", None)
     new = Representation(b"new bytes", "text/plain", None)
     table = ResourceTable({})
-    rows = {"/x": encode(old)}
+    rows = {"/x": routes_of("/x", old)}
 
-    def source(path: str) -> bytes | None:
-        data = rows.get(path)
-        # the write happens while this read is under way (between the read and caching it)
-        rows["/x"] = encode(new)
-        table.update({"/x": new}, frozenset())
-        return data
+    class Source:
+        def routes(self, path: str) -> list[Route]:
+            read = rows.get(path, [])
+            # the write happens while this read is under way (between the read and caching it)
+            rows["/x"] = routes_of("/x", new)
+            table.update({"/x": new}, frozenset())
+            return read
 
-    table.attach(source, lambda: sorted(rows), lambda: iter(()))
+        def route_paths(self) -> list[str]:
+            return sorted(rows)
+
+        def scan_routes(self, since=-1, start=None, stop=None):  # type: ignore[no-untyped-def]
+            return iter(())
+
+    table.attach(Source())
     first = table.get("/x")
     assert isinstance(first, Representation)
     assert first.body == b"old bytes"  # served what was current when the request came
     again = table.get("/x")
     assert isinstance(again, Representation)
     assert again.body == b"new bytes"
+
+
+def test_a_small_body_is_kept_as_it_is(store: SQLiteStore):
+    """A body too small to gain from gzip is stored as its bytes and read back with no gzip
+    coding; a larger one as its gzip coding, which is exactly the served gzip coding."""
+    small = Representation(b"tiny", "text/plain", None)
+    large = Representation(b"z" * 5000, "text/plain", None)
+    (small_row,) = routes_of("/s", small)
+    (large_row,) = routes_of("/l", large)
+    assert small_row.body == Body(b"tiny", False)
+    assert large_row.body == Body(gzip_bytes(b"z" * 5000), True)
+    read = resource_of([large_row])
+    assert isinstance(read, Representation)
+    assert read.gzip is not None
+    assert read.gzip.body == large.gzip.body if large.gzip else False
 
 
 def test_the_cache_holds_its_budget(article, settings, store: SQLiteStore):
@@ -174,39 +226,28 @@ def test_the_fingerprint_follows_what_shapes_the_bytes(settings):
 
 
 def test_a_snapshot_reads_one_commit(store: SQLiteStore):
-    """Inside `snapshot`, a reader sees the store as of one commit: a resource and the rows it
-    refers to are read together, never half before and half after a write."""
-    store.add_prepared([("/x", b"old")], 1)
+    """Inside `snapshot`, a reader sees the store as of one commit, never half before and half
+    after a write."""
+    old = Representation(b"old", "text/plain", None)
+    new = Representation(b"new", "text/plain", None)
+    store.add_prepared(routes_of("/x", old), 1)
     with store.snapshot():
-        assert store.resource("/x") == b"old"
-        store.add_prepared([("/x", b"new")], 2)  # another connection: the writer's
-        assert store.resource("/x") == b"old"
-    assert store.resource("/x") == b"new"
+        assert resource_of(store.routes("/x")).body == b"old"  # type: ignore[union-attr]
+        store.add_prepared(routes_of("/x", new), 2)  # another connection: the writer's
+        assert resource_of(store.routes("/x")).body == b"old"  # type: ignore[union-attr]
+    assert resource_of(store.routes("/x")).body == b"new"  # type: ignore[union-attr]
 
 
-def test_gzip_codings_are_stored_after_the_write_or_at_the_next_start(
-    article, settings, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
-):
-    """A write stores its resources at once and their gzip codings a moment later; when the
-    process stops in between, the next start-up makes and stores them, so no read ever has to
-    make a gzip coding."""
+def test_a_write_stores_its_gzip_codings_with_it(article, settings, store: SQLiteStore):
+    """A write's rows hold their gzip codings when it commits (made on every core before it
+    stores them): a start-up after it reads them back with both codings, and compresses
+    nothing."""
     site = Site(settings)
     site.load_store(store)
-    site.put([article])
-    assert site.settle()
-    assert store.incomplete() == []
-    held = Site(settings)
-    held.load_store(store)
-    monkeypatch.setattr(held.compressor, "submit", lambda reps, then=None: None)  # "stops"
-    held.put([dataclasses.replace(article, title="Stored, not yet compressed")])
-    assert store.incomplete(), "the write's rows wait for their gzip codings"
+    site.put([dataclasses.replace(article, title="Stored with its gzip coding")])
     restarted = Site(settings)
     restarted.load_store(store)
-    assert store.incomplete() == []
-    made: list[object] = []
-    monkeypatch.setattr(Representation, "compress", lambda rep: made.append(rep))
-    page = decode(store.resource(f"/{article.slug}") or b"", None)
+    page = resource_of(store.routes(f"/{article.slug}"))
     assert isinstance(page, Representation)
     assert page.gzip is not None
-    assert b"Stored, not yet compressed" in page.body
-    assert not made, "read back with its gzip coding, not compressed again"
+    assert b"Stored with its gzip coding" in page.body

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import sqlite3
 
 import pytest
 
 from feed.errors import StorageError, StoreUnavailable
+from feed.prepared import Route, resource_of, routes_of
+from feed.representation import Representation
 from feed.storage import MIGRATIONS, WAL_LIMIT, Incoming, SQLiteStore
 
 
@@ -127,24 +130,34 @@ def test_a_slug_twice_in_one_save_is_refused_and_nothing_stored(store, article):
 # --- transactions, and errors at the store's boundary -------------------------------------------
 
 
+def rows(path: str, body: bytes) -> list[Route]:
+    return routes_of(path, Representation(body, "text/plain", None))
+
+
+def read(store: SQLiteStore, path: str) -> bytes | None:
+    """The identity bytes stored at `path`, as another reader of the store reads them."""
+    routes = store.routes(path)
+    return resource_of(routes).body if routes else None  # type: ignore[union-attr]
+
+
 def test_a_transaction_commits_whole_and_others_see_the_old_rows_until_then(tmp_path):
     """Inside `transaction()`, the saves and batches join one transaction: this thread reads
     its own writes, another connection (another process) still reads the old rows, and sees
     the new ones only once it commits."""
     db = tmp_path / "feed.sqlite3"
     store = SQLiteStore(db)
-    store.add_prepared([("/old", b"old bytes")], 1)
+    store.add_prepared(rows("/old", b"old bytes"), 1)
     other = SQLiteStore(db)
     try:
         with store.transaction():
             store.clear_prepared()
-            store.add_prepared([("/new", b"new bytes")], 2)
-            assert store.resource("/new") == b"new bytes"
-            assert store.resource("/old") is None
-            assert other.resource("/old") == b"old bytes"
-            assert other.resource("/new") is None
-        assert other.resource("/old") is None
-        assert other.resource("/new") == b"new bytes"
+            store.add_prepared(rows("/new", b"new bytes"), 2)
+            assert read(store, "/new") == b"new bytes"
+            assert read(store, "/old") is None
+            assert read(other, "/old") == b"old bytes"
+            assert read(other, "/new") is None
+        assert read(other, "/old") is None
+        assert read(other, "/new") == b"new bytes"
     finally:
         other.close()
         store.close()
@@ -153,7 +166,7 @@ def test_a_transaction_commits_whole_and_others_see_the_old_rows_until_then(tmp_
 def test_a_failure_inside_a_transaction_undoes_everything_in_it(store, article):
     """An exception anywhere inside rolls back every save and batch made inside, including
     those whose own (inner) transaction had ended."""
-    store.add_prepared([("/kept", b"kept")], 1)
+    store.add_prepared(rows("/kept", b"kept"), 1)
 
     def import_then_fail() -> None:
         with store.transaction():
@@ -164,7 +177,7 @@ def test_a_failure_inside_a_transaction_undoes_everything_in_it(store, article):
     with pytest.raises(RuntimeError, match="boom"):
         import_then_fail()
     assert store.count() == 0
-    assert store.resource("/kept") == b"kept"
+    assert read(store, "/kept") == b"kept"
     assert [r.action for r in store.save([_incoming(article)])] == ["created"]
 
 
@@ -224,13 +237,13 @@ def test_a_large_transaction_leaves_no_large_log_behind(tmp_path):
     store = SQLiteStore(db)
     reader = SQLiteStore(db)  # another connection: the log is not removed on close
     try:
-        blob = bytes(range(256)) * (1 << 13)  # 2 MiB
+        noise = random.Random(0)  # bytes gzip cannot shrink, each body its own
         with store.transaction():
             for n in range(48):
-                store.add_prepared([(f"/r{n}", blob)], 1)
+                store.add_prepared(rows(f"/r{n}", noise.randbytes(2 << 20)), 1)
         wal = tmp_path / "feed.sqlite3-wal"
         assert wal.stat().st_size > WAL_LIMIT  # (the commit's log, checkpointed at commit)
-        store.add_prepared([("/small", b"x")], 2)  # starts the log again from its beginning
+        store.add_prepared(rows("/small", b"x"), 2)  # starts the log again from its beginning
         assert wal.stat().st_size <= WAL_LIMIT
     finally:
         reader.close()
