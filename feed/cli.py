@@ -27,6 +27,7 @@ import textwrap
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -34,9 +35,10 @@ from typing import TYPE_CHECKING, NoReturn
 from . import __version__, console
 from .errors import FeedError, InvalidArticle, StorageError
 from .formats import ARTICLE_FORMATS
+from .identity import bind, identity_of, rebased, with_identity
 from .importer import check_paths, import_paths, sample_paths, save_checked
 from .parse import parse_article
-from .settings import Settings, SettingsError
+from .settings import IDENTITY, Settings, SettingsError
 from .site import Site, render_atom
 from .storage import SQLiteStore
 
@@ -177,6 +179,20 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--format", choices=RENDER_FORMATS, default="jsonld")
     site_options(render)
 
+    rebase = command(
+        "rebase",
+        "change the site's identity (base URL, name...) and prepare everything again",
+        "Change the settings recorded in the store that shape every byte it serves: the base "
+        "URL (--base-url), the time zone (--timezone), and any of FEED_SITE_NAME, "
+        "FEED_SITE_DESCRIPTION, FEED_LANGUAGE, FEED_ORGANIZATION, the policy and image URLs, "
+        "FEED_FEED_SIZE, FEED_WEBSUB_HUBS, FEED_TOMBSTONE_DAYS, FEED_NEWS_SITEMAP_DAYS, "
+        "FEED_ROBOTS_AI. Every resource is prepared again under the new identity, in one "
+        "transaction: until it commits, every process reading the store serves the old bytes. "
+        "Other commands refuse identity settings that differ from the store's.",
+    )
+    db_option(rebase, "default ./feed.sqlite3")
+    site_options(rebase)
+
     doctor = command(
         "doctor",
         "check that the store is sound and serves what its articles render",
@@ -191,15 +207,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "base_url": getattr(args, "base_url", None),
+        "timezone": getattr(args, "timezone", None),
+        "db_path": getattr(args, "db", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+    }
+
+
 def _settings(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
-    return Settings.from_env(
-        environ,
-        base_url=getattr(args, "base_url", None),
-        timezone=getattr(args, "timezone", None),
-        db_path=getattr(args, "db", None),
-        host=getattr(args, "host", None),
-        port=getattr(args, "port", None),
-    )
+    return Settings.from_env(environ, **_overrides(args))
+
+
+def _given(args: argparse.Namespace, environ: dict[str, str]) -> frozenset[str]:
+    """The settings the user gave this command (options and FEED_* variables): a store's
+    identity is checked against these only (feed/identity.py)."""
+    named = {name for name, value in _overrides(args).items() if value is not None}
+    named |= {f.name for f in fields(Settings) if environ.get("FEED_" + f.name.upper(), "") != ""}
+    return frozenset(named)
 
 
 class _Exit(Exception):
@@ -218,7 +245,9 @@ def _fail(code: int, message: str) -> NoReturn:
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = _settings(args, dict(os.environ if environ is None else environ))
+        environ = dict(os.environ if environ is None else environ)
+        settings = _settings(args, environ)
+        args.given = _given(args, environ)
         return int(COMMANDS[args.command](args, settings))
     except _Exit as exc:
         return exc.code
@@ -256,9 +285,12 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return OK if report.ok else INVALID
 
 
-def _open_store(settings: Settings, args: argparse.Namespace, *, create: bool) -> SQLiteStore:
-    """The store the command works on. One named with --db or FEED_DB_PATH must exist, unless
-    `create`; only the embedded default (no name) is made and seeded by `feed serve`."""
+def _open_store(
+    settings: Settings, args: argparse.Namespace, *, create: bool
+) -> tuple[SQLiteStore, Settings]:
+    """The store the command works on, and the settings with its identity (see `_bind`). One
+    named with --db or FEED_DB_PATH must exist, unless `create`; only the embedded default (no
+    name) is made and seeded by `feed serve`."""
     path = settings.database
     named = settings.db_path is not None
     if not path.exists():
@@ -271,7 +303,19 @@ def _open_store(settings: Settings, args: argparse.Namespace, *, create: bool) -
                 "for ./feed.sqlite3 with the bundled sample articles)",
             )
         _check_folder(path)
-    return SQLiteStore(path, create=create or not named)
+    store = SQLiteStore(path, create=create or not named)
+    try:
+        return store, _bind(store, settings, args)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _bind(store: SQLiteStore, settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings with the store's identity: the store's base URL (and the other settings
+    that shape the bytes it serves) win over defaults; one the user gave that differs from the
+    store's is refused (feed/identity.py)."""
+    return bind(store, settings, getattr(args, "given", frozenset()))
 
 
 def _check_folder(path: Path) -> None:
@@ -311,9 +355,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     store = None
     committed = False
     try:
-        store = _open_store(settings, args, create=True)
+        store = SQLiteStore(path, create=True)
         # The revisions and every resource they change commit together, or nothing does
         with store.transaction():
+            settings = _bind(store, settings, args)
             results = save_checked(store, report)
             Site(settings).load_store(store, progress)
         committed = True
@@ -386,7 +431,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     if args.jobs < 0:
         _fail(USAGE, "--jobs must be 0 (one per core) or more")
     started = time.perf_counter()
-    store = _open_store(settings, args, create=False)
+    store, settings = _open_store(settings, args, create=False)
     progress = console.progress()
     try:
         _seed_default(store, settings)
@@ -420,6 +465,45 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     return OK
 
 
+def cmd_rebase(args: argparse.Namespace, settings: Settings) -> int:
+    started = time.perf_counter()
+    path = settings.database
+    if not path.exists():
+        _fail(STORE, f"there is no store at {path} (name one with --db or FEED_DB_PATH)")
+    given = frozenset(getattr(args, "given", frozenset())) & frozenset(IDENTITY)
+    if not given:
+        _fail(
+            USAGE,
+            "nothing to change: give the new identity (--base-url, --timezone, or FEED_* "
+            "variables such as FEED_SITE_NAME)",
+        )
+    store = SQLiteStore(path, create=False)
+    try:
+        recorded = store.identity()
+        current = with_identity(settings, recorded) if recorded else settings
+        new = rebased(current, settings, given)
+        changed = [n for n in IDENTITY if getattr(new, n) != getattr(current, n)]
+        if recorded and not changed:
+            console.say(f"feed: the store {path} has that identity already: nothing changed")
+            return OK
+        for name in changed:
+            console.say(f"feed: {name}: {getattr(current, name)!r} -> {getattr(new, name)!r}")
+        # the new identity and every resource prepared under it commit together
+        with store.transaction():
+            store.record_identity(identity_of(new))
+            Site(new).prepare(store, progress=console.progress())
+        articles = store.count()
+    except StorageError as exc:
+        _fail(STORE, f"nothing changed (the store keeps its identity): {exc.detail}")
+    finally:
+        store.close()
+    console.say(
+        f"feed: rebased {path}: {articles:,} article(s) prepared again in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return OK
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from .doctor import examine
 
@@ -431,6 +515,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     except StorageError as exc:
         _fail(DAMAGED, f"the store {path} is damaged: {exc.detail}")
     try:
+        settings = _bind(store, settings, args)
         diagnosis = examine(store, settings, console.progress())
     finally:
         store.close()
@@ -493,7 +578,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from .app import create_app
 
-    store = _open_store(settings, args, create=False)
+    store, settings = _open_store(settings, args, create=False)
     try:
         _seed_default(store, settings)
         sock = _listen(settings.host, settings.port)
@@ -526,6 +611,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "check": cmd_check,
     "doctor": cmd_doctor,
     "import": cmd_import,
+    "rebase": cmd_rebase,
     "render": cmd_render,
     "serve": cmd_serve,
 }

@@ -49,7 +49,7 @@ from .representation import (
     Resource,
     compress_all,
 )
-from .settings import Settings
+from .settings import OPERATIONAL, Settings
 
 __all__ = [
     "TOKEN",
@@ -228,22 +228,7 @@ class RouteSource(Protocol):
 
 # Settings that change nothing a resource holds (where the store is, who may write, how hubs are
 # retried, how much is cached): a change of these does not prepare the store again.
-NOT_RENDERED = frozenset(
-    {
-        "db_path",
-        "host",
-        "port",
-        "api_tokens",
-        "max_article_bytes",
-        "body_timeout",
-        "max_uploads",
-        "websub_attempts",
-        "websub_retry_delay",
-        "websub_timeout",
-        "websub_topics_per_request",
-        "cache_mb",
-    }
-)
+NOT_RENDERED = OPERATIONAL
 # Modules that render nothing that is stored (serving, writing, exporting, the command line):
 # changing them does not prepare the store again.
 NOT_RENDERING = frozenset(

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .static import SITE_IMAGE_PATH
 from .urls import is_http_url
 
-__all__ = ["DEFAULT_DB", "Settings", "SettingsError"]
+__all__ = ["DEFAULT_DB", "IDENTITY", "OPERATIONAL", "Settings", "SettingsError"]
 
 # `feed serve` with no database setting uses this file and fills it with the bundled samples.
 DEFAULT_DB = Path("feed.sqlite3")
@@ -36,6 +36,27 @@ INTEGERS = (
     "max_uploads",
 )
 SECONDS = ("websub_retry_delay", "websub_timeout", "body_timeout")
+
+
+# Settings that shape no byte the site serves: where the store is and where the service listens,
+# who may write, how long a write may take, how hubs are retried, how much is cached. Every other
+# setting is part of the site's identity, recorded in its store (feed/identity.py).
+OPERATIONAL = frozenset(
+    {
+        "db_path",
+        "host",
+        "port",
+        "api_tokens",
+        "max_article_bytes",
+        "body_timeout",
+        "max_uploads",
+        "websub_attempts",
+        "websub_retry_delay",
+        "websub_timeout",
+        "websub_topics_per_request",
+        "cache_mb",
+    }
+)
 
 
 class SettingsError(ValueError):
@@ -182,3 +203,6 @@ class Settings:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+IDENTITY = tuple(f.name for f in fields(Settings) if f.name not in OPERATIONAL)

@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -134,6 +134,14 @@ MIGRATIONS: tuple[str, ...] = (
     DELETE FROM list_keys;
     DELETE FROM events;
     """,
+    # 7: the site's identity (feed/identity.py): the settings that shape every byte, recorded
+    # when the store is first opened, read by every command after
+    """
+    CREATE TABLE site (
+        key   TEXT PRIMARY KEY,        -- a Settings field of settings.IDENTITY
+        value TEXT NOT NULL            -- its value as JSON
+    );
+    """,
 )
 
 
@@ -207,6 +215,13 @@ class Store(Protocol):
 
     def log(self) -> list[tuple[int, int, int, Article]]:
         """Every revision as (sequence, number, write, article), in store order."""
+
+    # the site's identity (feed/identity.py)
+    read_only: bool
+
+    def identity(self) -> dict[str, str]: ...
+
+    def record_identity(self, identity: Mapping[str, str]) -> None: ...
 
     # the prepared resources (feed/prepared.py)
     def prepared_state(self) -> dict[str, str]: ...
@@ -608,6 +623,18 @@ class SQLiteStore:
             "(SELECT 1 FROM routes WHERE routes.etag = bodies.etag)",
             [(etag,) for etag in sorted(etags)],
         )
+
+    @_guarded
+    def identity(self) -> dict[str, str]:
+        """The site's identity as recorded (field -> JSON value); empty when none is."""
+        return dict(self._db.execute("SELECT key, value FROM site").fetchall())
+
+    @_guarded
+    def record_identity(self, identity: Mapping[str, str]) -> None:
+        """Record the site's identity (replacing the one recorded)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM site")
+            db.executemany("INSERT INTO site (key, value) VALUES (?, ?)", sorted(identity.items()))
 
     @_guarded
     def prepared_state(self) -> dict[str, str]:
