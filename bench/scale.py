@@ -105,8 +105,18 @@ def proc_status(pid: int) -> dict[str, float]:
 
 def serve_startup(db: Path, slug: str, log: Path, timeout: float) -> tuple[float, float, float]:
     """Start `feed serve` on `db`; (seconds to the first served article, VmRSS MB, VmHWM MB)."""
+    startup, vmrss, vmhwm, _ = first_answer(
+        db, slug, log, timeout, feed_env(FEED_BASE_URL=BASE_URL)
+    )
+    return startup, vmrss, vmhwm
+
+
+def first_answer(
+    db: Path, slug: str, log: Path, timeout: float, env: dict[str, str]
+) -> tuple[float, float, float, bytes]:
+    """Start `feed serve` on `db` on a free port, with `env`; (seconds to the first served
+    article, VmRSS MB, VmHWM MB, the article's agent view)."""
     port = free_port()
-    env = feed_env(FEED_BASE_URL=BASE_URL)
     command = [sys.executable, "-m", "feed", "serve", "--db", str(db), "--host", HOST]
     command += ["--port", str(port)]
     with log.open("wb") as out:
@@ -136,7 +146,7 @@ def serve_startup(db: Path, slug: str, log: Path, timeout: float) -> tuple[float
         if status != 200 or slug.encode() not in body:
             raise SystemExit(f"/agent/{slug} answered {status} after start-up")
         memory = proc_status(proc.pid)
-        return startup, memory["VmRSS"], memory["VmHWM"]
+        return startup, memory["VmRSS"], memory["VmHWM"], body
     finally:
         stop_group(proc)
 

@@ -78,7 +78,9 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
         # write). So no collection while loading, and what was loaded is moved out of its reach.
         gc.disable()
         try:
-            site.load_store(store, LogLines(log))
+            # a new render version: the old rows are served at once, the new ones prepared on a
+            # thread of their own
+            site.load_store(store, LogLines(log), background=True)
         except StorageError as exc:  # one line, not a traceback (see PreparedFirst)
             app.state.startup_error = f"cannot start: {exc.detail}"
             raise

@@ -74,7 +74,7 @@ def _compare(store: Store, settings: Settings, progress: Progress, diagnosis: Di
     if not state:
         diagnosis.note = "nothing is prepared yet (`feed serve` prepares it at its next start)"
         return
-    if state.get("fingerprint") != site.fingerprint:
+    if not site.current(state):
         diagnosis.note = (
             "the resources were prepared by another version of the program or with other "
             "settings (--base-url, FEED_*): `feed serve` prepares them again at its next start "

@@ -526,10 +526,7 @@ def load_site(settings: Settings, store: Store, progress: Progress | None = None
     reading the articles; otherwise the site is loaded (and prepared) as `feed serve` does."""
     site = Site(settings)
     state = store.prepared_state()
-    if (
-        state.get("fingerprint") == site.fingerprint
-        and int(state.get("sequence", "-1")) == store.next_sequence() - 1
-    ):
+    if site.current(state) and int(state.get("sequence", "-1")) == store.next_sequence() - 1:
         site.resources.attach(store)
         site.store = store
         return site

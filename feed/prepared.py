@@ -38,7 +38,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
-from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from .errors import StorageError, StoreUnavailable
@@ -229,69 +228,49 @@ class RouteSource(Protocol):
 # Settings that change nothing a resource holds (where the store is, who may write, how hubs are
 # retried, how much is cached): a change of these does not prepare the store again.
 NOT_RENDERED = OPERATIONAL
-# Modules that render nothing that is stored (serving, writing, exporting, the command line):
-# changing them does not prepare the store again.
-NOT_RENDERING = frozenset(
-    {
-        "__main__.py",
-        "api.py",
-        "app.py",
-        "cli.py",
-        "doctor.py",
-        "export.py",
-        "importer.py",
-        "parallel.py",
-        "progress.py",
-        "responses.py",
-        "websub.py",
-        "writes.py",
-        # how resources are kept, not what they are: STORED_FORMAT below stands for these
-        "prepared.py",
-        "storage.py",
-    }
-)
+# The version of what the renderers make: raise it with every change that changes a served byte
+# (a template, a JSON-LD term, a header), so that every store is prepared again. A change that
+# forgets to raise it is caught by the canary (`canary`); a change that changes no byte (a
+# comment, a refactoring) raises nothing and prepares nothing.
+RENDER_VERSION = 1
 # The layout of the stored rows (routes, shapes, bodies): raise it with any change that older
 # rows could not be read back with.
 STORED_FORMAT = 2
-# Libraries whose output is part of the bytes served.
+# Libraries whose output is part of the bytes served: another version may render other bytes.
 RENDERING_LIBRARIES = ("rdflib", "PyLD", "feedgen", "markdown-it-py", "PyYAML", "orjson", "lxml")
 
 
-_PROGRAM: str | None = None
-
-
+@lru_cache(maxsize=1)
 def _program() -> str:
-    """The program's own source and the versions of the libraries that render: any change may
-    change the bytes."""
-    global _PROGRAM
-    if _PROGRAM is None:
-        digest = hashlib.sha256()
-        package = Path(__file__).parent
-        for path in sorted(package.rglob("*")):
-            if (
-                path.is_file()
-                and path.suffix != ".pyc"
-                and "__pycache__" not in path.parts
-                and path.relative_to(package).as_posix() not in NOT_RENDERING
-            ):
-                digest.update(path.relative_to(package).as_posix().encode() + b"\0")
-                digest.update(path.read_bytes() + b"\0")
-        for name in RENDERING_LIBRARIES:
-            try:
-                version = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                version = "-"
-            digest.update(f"{name}={version}\0".encode())
-        digest.update(f"stored-format={STORED_FORMAT}\0".encode())
-        _PROGRAM = digest.hexdigest()
-    return _PROGRAM
+    """What the program renders with, as a version string: the render version, the stored
+    format and the versions of the libraries that render."""
+    parts = [f"render={RENDER_VERSION}", f"stored={STORED_FORMAT}"]
+    for name in RENDERING_LIBRARIES:
+        try:
+            parts.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name}=-")
+    return ";".join(parts)
 
 
 def fingerprint(settings: Settings) -> str:
-    """What the prepared resources depend on: the program and the rendering settings."""
+    """What the prepared resources depend on: the program's render version and libraries, and
+    the site's identity (the settings that shape the bytes)."""
     fields = {k: v for k, v in asdict(settings).items() if k not in NOT_RENDERED}
     digest = hashlib.sha256(_program().encode())
     digest.update(repr(sorted(fields.items())).encode())
+    return digest.hexdigest()[:32]
+
+
+def canary(resources: Iterable[tuple[str, Resource]]) -> str:
+    """A digest of every row of these resources (the bundled samples' own, rendered under the
+    site's identity): recorded when a store is prepared and compared at start-up, it tells
+    whether this program renders other bytes than the ones stored, version raised or not."""
+    digest = hashlib.sha256()
+    for path, resource in sorted(resources, key=lambda pair: pair[0]):
+        for route in routes_of(path, resource):
+            digest.update(f"{route.path}\0{route.variant}\0{route.shape.to_json()}\0".encode())
+            digest.update(f"{route.etag}\0{route.modified}\0".encode())
     return digest.hexdigest()[:32]
 
 

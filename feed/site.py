@@ -11,6 +11,9 @@ same store gives.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,8 +60,9 @@ from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
 from .parallel import parallel_map
+from .parse import parse_article
 from .policies import POLICY_DATE, policy_pages
-from .prepared import ResourceTable, Route, fingerprint, resource_of, routes_of
+from .prepared import ResourceTable, Route, canary, fingerprint, resource_of, routes_of
 from .progress import Progress, Task
 from .representation import (
     Negotiable,
@@ -73,7 +77,9 @@ from .storage import Incoming, Prepared, Store
 from .urls import SiteURLs, slugify
 from .vocabulary import vocabulary_documents
 
-__all__ = ["Site", "feed_pages", "render_atom"]
+__all__ = ["Site", "feed_pages", "render_atom", "sample_canary"]
+
+LOG = logging.getLogger("feed.site")
 
 HTML = "text/html; charset=utf-8"
 ATOM = "application/atom+xml"
@@ -226,6 +232,9 @@ class Site:
         self._keys: dict[ListKey, frozenset[str]] = {}  # the paths each list key serves
         self.fingerprint = fingerprint(settings)
         self.store: Store | None = None  # where the resources are kept (None: in memory)
+        # True while every resource is prepared again behind the old ones (writes wait)
+        self.preparing = False
+        self.prepare_failed = False
 
     def warm(self) -> None:
         """Render the feed entries the next writes will splice (every section's live articles
@@ -297,33 +306,50 @@ class Site:
         self._render_all(state, keep)
         self.resources.replace(resources)
 
-    def load_store(self, store: Store, progress: Progress | None = None) -> None:
+    @functools.cached_property
+    def canary(self) -> str:
+        """What this program renders for the bundled samples under this site's identity (see
+        `prepared.canary`): a few dozen milliseconds."""
+        return sample_canary(self.settings)
+
+    def current(self, state: Mapping[str, str]) -> bool:
+        """Whether a store's prepared state was made by a program that renders what this one
+        does, for this site: the same render version and libraries, identity and canary."""
+        return state.get("fingerprint") == self.fingerprint and state.get("canary") == self.canary
+
+    def load_store(
+        self, store: Store, progress: Progress | None = None, *, background: bool = False
+    ) -> threading.Thread | None:
         """Start-up from the store: what `feed serve` serves and `feed build` exports.
 
-        When the store holds resources prepared by this program with these settings, nothing
-        is rendered: the state is read and the resources are served from the store (catching up
-        on a few revisions stored without them, if any). Otherwise every resource is rendered
-        again, in batches, and stored (in one transaction: see `prepare`)."""
+        When the store holds resources prepared by a program that renders what this one does
+        (`current`), nothing is rendered: the state is read and the resources are served from
+        the store (catching up on a few revisions stored without them, if any). Otherwise
+        every resource is rendered again, in batches, and stored in one transaction (see
+        `prepare`): with `background` and old rows to serve (`feed serve`), on a thread that
+        is returned, while the old rows are served at once and writes are refused with 503
+        (`preparing`) until the new ones are committed and served."""
         progress = progress or Progress()
         log = store.log()
         state = store.prepared_state()
-        done = (
-            int(state.get("sequence", "-1")) if state.get("fingerprint") == self.fingerprint else -1
-        )
+        current = self.current(state)
+        done = int(state.get("sequence", "-1"))
         behind = [row for row in log if row[0] > done]
-        if done < 0 or len(behind) > CATCH_UP_MAX:
+        if not current or len(behind) > CATCH_UP_MAX:
+            if background and state and done >= 0:
+                self._serve_prepared(store, log, done)
+                self.preparing = True
+                thread = threading.Thread(
+                    target=self._prepare_behind,
+                    args=(store, progress),
+                    name="prepare",
+                    daemon=True,
+                )
+                thread.start()
+                return thread
             self.prepare(store, log, progress)
-            return
-        self._adopt(History.of([row for row in log if row[0] <= done]))
-        self.events = [Event(*row) for row in store.events()]
-        self._keys = {
-            _key_of(name): frozenset(paths.split("\n")) for name, paths in store.list_keys().items()
-        }
-        chunks = page_count(len(self.catalog.sections[MAIN]), SITEMAP_CHUNK)
-        lists = Lists(self.catalog, self.plan, self.settings, {})
-        self.chunk_changed = {n: lists.chunk_date(n) for n in range(1, chunks + 1)}
-        self.resources.attach(store)
-        self.store = store
+            return None
+        self._serve_prepared(store, log, done)
         groups = [(write, list(rows)) for write, rows in groupby(behind, key=lambda row: row[2])]
         with progress.task("catching up", len(groups), "write") if groups else Task() as task:
             for write, group in groups:
@@ -336,6 +362,40 @@ class Site:
                 store.put_prepared(dataclasses.replace(prepared, sequence=group[-1][0]), write)
                 self.apply(staged, write)
                 task.advance()
+        return None
+
+    def _serve_prepared(self, store: Store, log: Log, done: int) -> None:
+        """Serve the store's prepared rows as they are: the state they reflect (revisions up
+        to sequence `done`), read, not rendered."""
+        self._adopt(History.of([row for row in log if row[0] <= done]))
+        self.events = [Event(*row) for row in store.events()]
+        self._keys = {
+            _key_of(name): frozenset(paths.split("\n")) for name, paths in store.list_keys().items()
+        }
+        chunks = page_count(len(self.catalog.sections[MAIN]), SITEMAP_CHUNK)
+        lists = Lists(self.catalog, self.plan, self.settings, {})
+        self.chunk_changed = {n: lists.chunk_date(n) for n in range(1, chunks + 1)}
+        self.resources.attach(store)
+        self.store = store
+
+    def _prepare_behind(self, store: Store, progress: Progress) -> None:
+        """Prepare every resource again (a new render version, a canary that differs) while
+        this site serves the old rows; then serve the new ones."""
+        fresh = Site(self.settings)
+        try:
+            fresh.prepare(store, progress=progress)
+        except Exception:  # the old rows stay served; writes stay refused (see `preparing`)
+            LOG.exception("preparing the store again failed: the old bytes are still served")
+            self.prepare_failed = True
+            return
+        self.catalog, self.plan = fresh.catalog, fresh.plan
+        self.originals, self.written = fresh.originals, fresh.written
+        self.retractions, self.history = fresh.retractions, fresh.history
+        self.events, self.chunk_changed = fresh.events, fresh.chunk_changed
+        self._keys = fresh._keys
+        self.resources.attach(store)  # the cache is emptied: the new rows are read
+        self.preparing = False
+        LOG.info("prepared again: the new bytes are served")
 
     def prepare(
         self, store: Store, log: Log | None = None, progress: Progress | None = None
@@ -362,6 +422,7 @@ class Site:
                     ],
                     events=[_event_row(e) for e in self.events],
                     fingerprint=self.fingerprint,
+                    canary=self.canary,
                 ),
                 last_write,
             )
@@ -572,6 +633,24 @@ class Site:
         incoming = [Incoming(a, "Site.put", "") for a in articles]
         self.store.save(incoming, write, staged.prepared(self.fingerprint))
         return self.apply(staged, write)
+
+
+def sample_canary(settings: Settings) -> str:
+    """`prepared.canary` of the bundled samples: every resource of each, and the site's feeds,
+    home page and collection page of them all, rendered under `settings`."""
+    from .importer import sample_paths  # (the samples' loader: above this module's layer)
+
+    articles = [
+        parse_article(path.read_text(encoding="utf-8"), str(path), timezone=settings.zone).article
+        for path in sample_paths()
+    ]
+    resources: dict[str, Resource] = {}
+    for article in articles:
+        resources.update(article_resources(article, settings))
+    lists = Lists(Catalog.build(articles), archive_plan({}, settings), settings, {})
+    for rendered in lists.render([MAIN, ("collection", "1")]).values():
+        resources.update(rendered)
+    return canary(resources.items())
 
 
 def feed_pages(

@@ -154,6 +154,7 @@ class Prepared:
     lists: Sequence[tuple[str, str | None]] = ()  # (list key, its paths; None: gone)
     events: Sequence[tuple[int, str, str, int, str]] = ()  # changes-feed events added
     fingerprint: str = ""  # what rendered them (feed/prepared.py); "" leaves it as it is
+    canary: str = ""  # the canary of the program that rendered them; "" leaves it as it is
     sequence: int = 0  # the last revision they reflect (0: the last one stored)
 
 
@@ -568,6 +569,8 @@ class SQLiteStore:
         state = {"write": str(write), "sequence": str(sequence)}
         if prepared.fingerprint:
             state["fingerprint"] = prepared.fingerprint
+        if prepared.canary:
+            state["canary"] = prepared.canary
         db.executemany(
             "INSERT INTO prepared (key, value) VALUES (?, ?) ON CONFLICT (key) "
             "DO UPDATE SET value = excluded.value",

@@ -26,6 +26,7 @@ from .errors import (
     NotFound,
     PreconditionFailed,
     Problem,
+    StoreUnavailable,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -261,6 +262,18 @@ class Writer:
             if "*" in tags or (current and current in tags) or (gz and gz in tags):
                 raise PreconditionFailed(f"{slug!r} exists (If-None-Match: {if_none_match}).")
 
+    def _writable(self) -> None:
+        """No write while every resource is prepared again behind the served ones (a new
+        render version): it would wait for that transaction, minutes at 100,000 articles."""
+        if self.site.preparing:
+            why = (
+                "preparing it again failed (see the log): restart the service"
+                if self.site.prepare_failed
+                else "every resource is being prepared again for this version of the program "
+                "(the old bytes are served meanwhile)"
+            )
+            raise StoreUnavailable(f"the store takes no writes now: {why}", retry_after=30)
+
     def put(
         self, slug: str, body: bytes, media_type: str, headers: Mapping[str, str], who: str
     ) -> WriteResult:
@@ -280,12 +293,14 @@ class Writer:
         if conflict:
             raise InvalidArticle(conflict)
         with self._lock:
+            self._writable()
             self._preconditions(slug, headers)
             article = parsed.article.settled(self.site.articles.get(slug))
             return self._store(article, text, who, parsed.warnings)
 
     def retract(self, slug: str, reason: str, headers: Mapping[str, str], who: str) -> WriteResult:
         with self._lock:
+            self._writable()
             current = self.site.articles.get(slug)
             if current is None:
                 raise NotFound(f"No article {slug!r} to retract.")

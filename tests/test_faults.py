@@ -169,12 +169,18 @@ def test_a_full_disk_during_a_re_prepare_keeps_what_is_served(seeded, monkeypatc
     assert snapshot(seeded) == before
 
 
-def test_a_start_up_that_fails_on_the_store_reports_one_line(seeded, monkeypatch):
-    """When start-up cannot prepare the store (a full disk), the server is told one line saying
-    why (uvicorn logs it, then exits 3), not a traceback."""
-    full_disk(monkeypatch, pages(seeded))
-    store = SQLiteStore(seeded)
-    app = create_app(Settings(base_url=LONGER), store)
+def test_a_start_up_that_fails_on_the_store_reports_one_line(tmp_path, monkeypatch):
+    """When start-up must prepare a store that has nothing prepared yet and cannot (a full
+    disk), the server is told one line saying why (uvicorn logs it, then exits 3), not a
+    traceback."""
+    db = tmp_path / "feed.sqlite3"
+    store = SQLiteStore(db)
+    report, _ = import_paths(store, sample_paths(), Settings(base_url=BASE_URL))  # not prepared
+    assert report.ok
+    store.close()
+    full_disk(monkeypatch, pages(db))
+    store = SQLiteStore(db)
+    app = create_app(Settings(base_url=BASE_URL), store)
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -192,6 +198,37 @@ def test_a_start_up_that_fails_on_the_store_reports_one_line(seeded, monkeypatch
     assert failed["message"].startswith("cannot start: the store ")
     assert "the disk is full" in failed["message"]
     assert "\n" not in failed["message"]
+
+
+def test_preparing_again_on_a_full_disk_keeps_serving_the_old_bytes(seeded, monkeypatch, caplog):
+    """A start-up that must prepare every resource again (here: other settings than the rows')
+    serves the old rows at once; when preparing fails (a full disk), it logs that and keeps
+    serving them, and refuses writes with 503."""
+    full_disk(monkeypatch, pages(seeded))
+    store = SQLiteStore(seeded)
+    settings = Settings(base_url=LONGER, api_tokens=(TOKEN,))
+    try:
+        app = create_app(settings, store)
+        with (
+            caplog.at_level(logging.ERROR, logger="feed"),
+            TestClient(app, base_url=BASE_URL) as client,
+        ):
+            site = client.app.state.site  # type: ignore[attr-defined]
+            page = client.get(f"/agent/{SAMPLE}")
+            assert page.status_code == 200
+            assert f"{BASE_URL}/agent/{SAMPLE}#article" in page.text  # the old bytes
+            for _ in range(200):
+                if site.prepare_failed:
+                    break
+                time.sleep(0.05)
+            assert site.prepare_failed
+            assert client.get(f"/agent/{SAMPLE}").text == page.text
+            put = client.put(f"/api/articles/{SAMPLE}", content=article_text(SAMPLE), headers=AUTH)
+            assert put.status_code == 503
+            assert put.headers["retry-after"]
+    finally:
+        store.close()
+    assert any("preparing the store again failed" in r.getMessage() for r in caplog.records)
 
 
 # --- the service over a store that refuses writes ----------------------------------------------

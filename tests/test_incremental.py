@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,15 +22,18 @@ from conftest import BASE_URL
 
 import feed.atom
 import feed.feeds
+import feed.html
 import feed.jsonfeed
 import feed.parallel
 import feed.representation
 import feed.site
+from feed.errors import StoreUnavailable
 from feed.model import Article, Correction
 from feed.representation import Negotiable, Representation, Resource
 from feed.settings import Settings
 from feed.site import Site
 from feed.storage import SQLiteStore
+from feed.writes import Writer
 
 BEATS = ["Climate", "Economy", "climate", "Science"]  # "Climate" and "climate": one section
 TAGS = ["Energy", "Water", "AI", "Courts", "water"]
@@ -294,9 +298,10 @@ def assert_restart_serves_the_same(
     site: Site, settings: Settings, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
     """A new site started from the store renders nothing and serves what `site` serves."""
+    restarted = Site(settings)
+    assert restarted.canary  # the bundled samples, rendered (a fixed cost): none of the site's
     with monkeypatch.context() as patched:
         _no_rendering(patched)
-        restarted = Site(settings)
         restarted.load_store(store)
     assert restarted.resources.keys() == site.resources.keys(), step
     for path, resource in site.resources.items():
@@ -390,4 +395,53 @@ def test_other_settings_prepare_the_store_again(small_pages, article, tmp_path):
     # settings that do not shape a byte do not prepare again
     quiet = dataclasses.replace(moved, port=9999, api_tokens=("t",), cache_mb=1)
     assert Site(quiet).fingerprint == other.fingerprint
+    store.close()
+
+
+def test_a_program_that_renders_other_bytes_serves_the_old_ones_until_the_new_are_ready(
+    small_pages, article, tmp_path, monkeypatch
+):
+    """A canary that differs (this program renders other bytes for the bundled samples, render
+    version raised or not) serves the stored rows at once and prepares every resource again on
+    a thread; writes are refused meanwhile; then the new bytes are served, and the next start
+    renders nothing. The same canary prepares nothing."""
+    store, site, _ = stored_site(small_pages, tmp_path, article, 9, 8)
+    slug = next(a.slug for a in site.articles.values() if a.status != "retracted")
+    old = site.resources["/feed.atom"]
+    assert isinstance(old, Representation)
+    same = Site(small_pages)
+    assert same.load_store(store, background=True) is None  # nothing to prepare again
+    assert not same.preparing
+    monkeypatch.setattr(feed.html, "STYLE", feed.html.STYLE + "main{margin:0}")  # other bytes
+    changed = Site(small_pages)
+    assert changed.canary != site.canary
+    release = threading.Event()
+    real_prepare = Site.prepare
+
+    def held(self: Site, *args: object, **kwargs: object) -> None:
+        release.wait(30)  # the prepare waits until the test has looked at what is served
+        real_prepare(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Site, "prepare", held)
+    thread = changed.load_store(store, background=True)
+    assert thread is not None
+    assert changed.preparing
+    served = changed.resources["/feed.atom"]
+    assert isinstance(served, Representation)
+    assert served.body == old.body  # the old rows, at once
+    page = changed.resources[f"/{slug}"]
+    assert isinstance(page, Representation)
+    assert b"main{margin:0}" not in page.body
+    with pytest.raises(StoreUnavailable, match="being prepared again"):
+        Writer(small_pages, store, changed).retract(slug, "no", {}, "test")
+    release.set()
+    thread.join(60)
+    assert not changed.preparing
+    page = changed.resources[f"/{slug}"]
+    assert isinstance(page, Representation)
+    assert b"main{margin:0}" in page.body  # the new bytes, once prepared
+    assert store.prepared_state()["canary"] == changed.canary
+    assert_same(changed, small_pages, "prepared again behind the old rows")
+    monkeypatch.setattr(Site, "prepare", real_prepare)
+    assert_restart_serves_the_same(changed, small_pages, store, monkeypatch, "after")
     store.close()

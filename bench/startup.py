@@ -1,0 +1,63 @@
+"""How soon `feed serve` answers on a store it was not imported for: another port, no base URL.
+
+    python bench/startup.py --db c10k.sqlite3 [--rounds 3] [--slug SLUG]
+
+Starts `feed serve --db DB --port P` on a free port P with no FEED_BASE_URL (so the port's
+default base URL differs from the store's), polls /healthz every 50 ms, then fetches one
+article's agent view and checks that its `@id` starts with the store's base URL (its recorded
+identity), not the port's. Prints the seconds from starting the process to that answer and the
+process's memory (VmRSS, VmHWM) for each round, then the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hugo import feed_env
+from scale import first_answer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, required=True, help="a store made by feed import")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--slug", help="the article to fetch (default: the newest)")
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+    with sqlite3.connect(args.db) as db:
+        base = json.loads(db.execute("SELECT value FROM site WHERE key = 'base_url'").fetchone()[0])
+        slug = (
+            args.slug
+            or db.execute("SELECT slug FROM articles ORDER BY modified DESC LIMIT 1").fetchone()[0]
+        )
+    print(f"store {args.db}: base URL {base}; fetching /agent/{slug} from another port")
+    seconds, rss = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in range(args.rounds):
+            log = Path(folder) / f"serve-{n}.log"
+            took, vmrss, vmhwm, body = first_answer(args.db, slug, log, args.timeout, feed_env())
+            graph = json.loads(body)["@graph"]
+            if not graph[0]["@id"].startswith(base + "/"):
+                raise SystemExit(f"the @id {graph[0]['@id']} does not start with {base}")
+            print(
+                f"round {n + 1}: first answer {took:.2f} s, "
+                f"VmRSS {vmrss:.0f} MiB, VmHWM {vmhwm:.0f} MiB"
+            )
+            seconds.append(took)
+            rss.append(vmrss)
+    print(
+        f"median: first answer {statistics.median(seconds):.2f} s, "
+        f"VmRSS {statistics.median(rss):.0f} MiB; same @ids"
+    )
+
+
+if __name__ == "__main__":
+    main()
