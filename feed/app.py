@@ -65,6 +65,29 @@ def _is_machine(path: str) -> bool:
     return first.split(".", 1)[0] in MACHINE_SEGMENTS or path.endswith(MACHINE_SUFFIXES)
 
 
+# How often a server looks whether another process committed to its store: a write made
+# elsewhere is served here within this much (and a little rendering-free bookkeeping).
+WATCH_SECONDS = 0.25
+
+
+def watch_store(site: Site, store: Store, stop: threading.Event) -> None:
+    """Until `stop`: whenever another connection has committed to the store, take in what it
+    wrote (`Site.refresh`), between this process's own writes (`site.lock`)."""
+    seen: int | None = None
+    while not stop.wait(WATCH_SECONDS):
+        try:
+            version = store.data_version()
+            if version == seen:
+                continue
+            seen = version
+            with site.lock:
+                site.refresh(store)
+        except FeedError as exc:  # the store cannot be read now: say so once per change
+            log.error("taking in the store's other writes failed: %s", exc.detail)
+        except Exception:  # never let the watcher die silently
+            log.exception("taking in the store's other writes failed")
+
+
 def create_app(settings: Settings, store: Store) -> PreparedFirst:
     """The service over `store`; every representation is rendered at start-up, none per request."""
     site = Site(settings)
@@ -98,7 +121,15 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
         # deployment without hubs (or without writes) runs none.
         publisher = Publisher.from_settings(settings)
         writer.publisher = app.state.publisher = publisher
+        # What other processes (another worker, `feed import`) commit is taken in as it comes.
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=watch_store, args=(site, store, stop), name="watch", daemon=True
+        )
+        watcher.start()
         yield
+        stop.set()
+        watcher.join(5)
         # off the event loop: delivering what is still queued may take a few seconds
         await run_in_threadpool(publisher.close, WEBSUB_SHUTDOWN_SECONDS)
 

@@ -16,7 +16,7 @@ import logging
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
@@ -143,6 +143,24 @@ class Staged:
         )
 
 
+@dataclass
+class Transition:
+    """The state after a write, rendering nothing: what `stage` renders from, and what a site
+    takes in of another process's writes (`Site.refresh`)."""
+
+    catalog: Catalog
+    plan: ArchivePlan
+    originals: dict[str, Article]
+    written: dict[str, tuple[str, str]]
+    retractions: list[Retraction]
+    history: dict[str, list[Revision]]
+    before: Lists  # the lists before the write
+    first_new: int  # the store sequence of the write's first revision
+    positions: dict[str, int | None] = field(default_factory=dict)  # in publication order, before
+    sections: set[SectionKey] = field(default_factory=set)  # the sections it was or is in
+    months: set[str] = field(default_factory=set)  # the archive months it changes
+
+
 def _last_page(events: Sequence[Event]) -> int:
     return ((events[-1].cursor - 1) // CHANGES_PAGE * CHANGES_PAGE) if events else 0
 
@@ -235,6 +253,13 @@ class Site:
         # True while every resource is prepared again behind the old ones (writes wait)
         self.preparing = False
         self.prepare_failed = False
+        # What of the store this site reflects: the last save and revision sequence it took in
+        # (its own writes, or other processes', by `refresh`).
+        self.seen_write = 0
+        self.sequence = 0
+        self.stale = False  # the store was rebased or prepared again by another program
+        # One write at a time in this process, and nothing taken in from the store meanwhile.
+        self.lock = threading.RLock()
 
     def warm(self) -> None:
         """Render the feed entries the next writes will splice (every section's live articles
@@ -338,6 +363,7 @@ class Site:
         if not current or len(behind) > CATCH_UP_MAX:
             if background and state and done >= 0:
                 self._serve_prepared(store, log, done)
+                self.look(store)
                 self.preparing = True
                 thread = threading.Thread(
                     target=self._prepare_behind,
@@ -348,6 +374,7 @@ class Site:
                 thread.start()
                 return thread
             self.prepare(store, log, progress)
+            self.look(store)
             return None
         self._serve_prepared(store, log, done)
         groups = [(write, list(rows)) for write, rows in groupby(behind, key=lambda row: row[2])]
@@ -362,7 +389,66 @@ class Site:
                 store.put_prepared(dataclasses.replace(prepared, sequence=group[-1][0]), write)
                 self.apply(staged, write)
                 task.advance()
+        self.look(store)
         return None
+
+    def look(self, store: Store) -> None:
+        """Note what of the store this site reflects now: its prepared state's last save and
+        revision (after a start-up, a preparation or a write of its own)."""
+        state = store.prepared_state()
+        self.seen_write = int(state.get("write", "0"))
+        self.sequence = int(state.get("sequence", "0"))
+
+    def refresh(self, store: Store) -> bool:
+        """Take in what other processes committed since this site last looked: their revisions
+        into its state (rendering nothing: they stored what they rendered), their rows out of
+        its cache. Returns whether there was anything. Call it holding `lock`."""
+        if self.preparing:
+            return False  # the store is being prepared again by this process: nothing to take
+        state = store.prepared_state()
+        write = int(state.get("write", "0"))
+        if write <= self.seen_write:
+            return False
+        if not self.current(state):  # rebased, or prepared by another version of the program
+            if not self.stale:
+                LOG.error(
+                    "the store was prepared by another program or for another identity (feed "
+                    "rebase): its rows are served as they are; restart the service"
+                )
+                self.stale = True
+            self.resources.attach(store)
+            self.seen_write = write
+            return True
+        upto = int(state.get("sequence", "0"))
+        rows = store.log_between(self.sequence, upto)
+        before = {path for paths in self._keys.values() for path in paths}
+        if len(rows) > CATCH_UP_MAX:  # a large import: read the whole state again
+            self._serve_prepared(store, store.log(), upto)
+        else:
+            for number, group in groupby(rows, key=lambda row: row[2]):
+                batch = list(group)
+                t = self._transition(
+                    [row[3] for row in batch],
+                    {row[3].slug: f"{number:012d}" for row in batch},
+                    batch[0][0],
+                )
+                self.catalog, self.plan = t.catalog, t.plan
+                self.originals, self.written = t.originals, t.written
+                self.retractions, self.history = t.retractions, t.history
+            last = self.events[-1].cursor if self.events else 0
+            self.events = [*self.events, *(Event(*row) for row in store.events_after(last))]
+            self._keys = {
+                _key_of(name): frozenset(paths.split("\n"))
+                for name, paths in store.list_keys().items()
+            }
+            lists = Lists(self.catalog, self.plan, self.settings, {})
+            self.chunk_changed = {
+                n: lists.chunk_date(n) for n in range(1, lists.sitemap_chunks + 1)
+            }
+            after = {path for paths in self._keys.values() for path in paths}
+            self.resources.forget([*store.paths_written_after(self.seen_write), *(before - after)])
+        self.seen_write, self.sequence = write, upto
+        return True
 
     def _serve_prepared(self, store: Store, log: Log, done: int) -> None:
         """Serve the store's prepared rows as they are: the state they reflect (revisions up
@@ -394,6 +480,7 @@ class Site:
         self.events, self.chunk_changed = fresh.events, fresh.chunk_changed
         self._keys = fresh._keys
         self.resources.attach(store)  # the cache is emptied: the new rows are read
+        self.look(store)
         self.preparing = False
         LOG.info("prepared again: the new bytes are served")
 
@@ -516,56 +603,66 @@ class Site:
         compress_all(staged.changed.values())
         return staged
 
-    def _stage(
+    def _transition(
         self, articles: list[Article], writes: Mapping[str, str] | None, sequence: int | None
-    ) -> Staged:
+    ) -> Transition:
+        """The state after `articles` are written (see `stage`), rendering nothing."""
         if writes is None:  # one write for the lot, numbered after the last one
             last = max((w for pair in self.written.values() for w in pair), default="0")
             write = f"{int(last or 0) + 1:012d}"
             writes = dict.fromkeys((a.slug for a in articles), write)
-        catalog = self.catalog.fork(articles)
-        plan = self.plan.fork()
-        originals = dict(self.originals)
-        written = dict(self.written)
-        retractions = list(self.retractions)
-        history = dict(self.history)
-        events = list(self.events)
-        next_sequence = sequence or (max((e.cursor for e in events), default=0) + 1)
-        first_new = next_sequence
-        updates: dict[str, Resource] = {}
-        before = Lists(self.catalog, self.plan, self.settings, self.chunk_changed)
-        positions = {a.slug: before.position(a.slug) for a in articles}
-        sections: set[SectionKey] = set()
+        t = Transition(
+            catalog=self.catalog.fork(articles),
+            plan=self.plan.fork(),
+            originals=dict(self.originals),
+            written=dict(self.written),
+            retractions=list(self.retractions),
+            history=dict(self.history),
+            before=Lists(self.catalog, self.plan, self.settings, self.chunk_changed),
+            first_new=sequence or (max((e.cursor for e in self.events), default=0) + 1),
+        )
+        t.positions = {a.slug: t.before.position(a.slug) for a in articles}
         archived: list[tuple[str, Article, bool]] = []
+        next_sequence = t.first_new
         for article in articles:
-            revs = history[article.slug] = list(history.get(article.slug, []))
-            new = Revision((revs[-1].number + 1) if revs else 1, article, next_sequence)
+            revs = t.history[article.slug] = list(t.history.get(article.slug, []))
+            revs.append(Revision((revs[-1].number + 1) if revs else 1, article, next_sequence))
             next_sequence += 1
-            revs.append(new)
-            etags = ["" for _ in revs[:-1]] + [_agent_etag(article, self.settings)]
-            events.append(events_of(revs, etags)[-1])
-            updates.update(revision_resources(article.slug, revs, [new], self.settings))
-            previous = catalog.articles.get(article.slug)
-            sections |= catalog.put(article)
-            if article.slug not in originals:
-                originals[article.slug] = article
+            previous = t.catalog.articles.get(article.slug)
+            t.sections |= t.catalog.put(article)
+            if article.slug not in t.originals:
+                t.originals[article.slug] = article
                 if article.status != "retracted":
                     archived.append((_month(article.published), article, False))
             if article.slug in writes:
                 write = writes[article.slug]
-                written[article.slug] = (written.get(article.slug, (write, write))[0], write)
+                t.written[article.slug] = (t.written.get(article.slug, (write, write))[0], write)
             if article.status == "retracted" and (
                 previous is None or previous.status != "retracted"
             ):
-                retractions.append((article, written.get(article.slug, ("", ""))[1]))
+                t.retractions.append((article, t.written.get(article.slug, ("", ""))[1]))
                 archived.append((_month(article.modified), article, True))
+        t.months = t.plan.add(archived, self.urls)
+        return t
+
+    def _stage(
+        self, articles: list[Article], writes: Mapping[str, str] | None, sequence: int | None
+    ) -> Staged:
+        t = self._transition(articles, writes, sequence)
+        events = list(self.events)
+        updates: dict[str, Resource] = {}
+        for article in articles:
+            revs = t.history[article.slug]
+            new = revs[-1]
+            etags = ["" for _ in revs[:-1]] + [_agent_etag(article, self.settings)]
+            events.append(events_of(revs, etags)[-1])
+            updates.update(revision_resources(article.slug, revs, [new], self.settings))
             updates.update(article_resources(article, self.settings))
-        months = plan.add(archived, self.urls)
-        after = Lists(catalog, plan, self.settings, dict(self.chunk_changed))
-        keys = after.affected(before, sections, months, positions)
+        after = Lists(t.catalog, t.plan, self.settings, dict(self.chunk_changed))
+        keys = after.affected(t.before, t.sections, t.months, t.positions)
         lists = after.render(keys)
         # the changes feed only grows: only its pages from the first new event on change
-        updates.update(changes_resources(events, self.settings, first_new))
+        updates.update(changes_resources(events, self.settings, t.first_new))
         fresh: dict[str, Resource] = {}
         for resources in lists.values():
             fresh.update(resources)
@@ -581,19 +678,19 @@ class Site:
                 if path in fresh and _is_topic(path) and _etag(old) != _etag(resource):
                     topics.append(self.settings.base_url + path)
         return Staged(
-            catalog,
-            plan,
-            originals,
-            written,
-            retractions,
-            history,
+            t.catalog,
+            t.plan,
+            t.originals,
+            t.written,
+            t.retractions,
+            t.history,
             events,
             after.chunk_changed,
             changed,
             frozenset(stale - fresh.keys() - updates.keys()),
             {key: frozenset(resources) for key, resources in lists.items()},
             topics,
-            first_new,
+            t.first_new,
         )
 
     def apply(self, staged: Staged, write: int | None = None) -> list[str]:
@@ -624,15 +721,21 @@ class Site:
         articles = list(articles)
         if self.store is None:
             return self.apply(self.stage(articles))
-        write = self.store.next_write()
-        staged = self.stage(
-            articles,
-            dict.fromkeys((a.slug for a in articles), f"{write:012d}"),
-            self.store.next_sequence(),
-        )
-        incoming = [Incoming(a, "Site.put", "") for a in articles]
-        self.store.save(incoming, write, staged.prepared(self.fingerprint))
-        return self.apply(staged, write)
+        store = self.store
+        with self.lock:
+            with store.transaction():  # serialised with every process's writes
+                self.refresh(store)
+                write = store.next_write()
+                staged = self.stage(
+                    articles,
+                    dict.fromkeys((a.slug for a in articles), f"{write:012d}"),
+                    store.next_sequence(),
+                )
+                incoming = [Incoming(a, "Site.put", "") for a in articles]
+                store.save(incoming, write, staged.prepared(self.fingerprint))
+            topics = self.apply(staged, write)
+            self.look(store)
+            return topics
 
 
 def sample_canary(settings: Settings) -> str:

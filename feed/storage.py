@@ -237,7 +237,15 @@ class Store(Protocol):
 
     def events(self) -> list[tuple[int, str, str, int, str]]: ...
 
+    def events_after(self, cursor: int) -> list[tuple[int, str, str, int, str]]: ...
+
     def list_keys(self) -> dict[str, str]: ...
+
+    def log_between(self, after: int, upto: int) -> list[tuple[int, int, int, Article]]: ...
+
+    def paths_written_after(self, write: int) -> list[str]: ...
+
+    def data_version(self) -> int: ...
 
     def routes(self, path: str) -> list[Route]: ...
 
@@ -630,7 +638,7 @@ class SQLiteStore:
     @_guarded
     def identity(self) -> dict[str, str]:
         """The site's identity as recorded (field -> JSON value); empty when none is."""
-        return dict(self._db.execute("SELECT key, value FROM site").fetchall())
+        return dict(self._reader().execute("SELECT key, value FROM site").fetchall())
 
     @_guarded
     def record_identity(self, identity: Mapping[str, str]) -> None:
@@ -643,7 +651,7 @@ class SQLiteStore:
     def prepared_state(self) -> dict[str, str]:
         """fingerprint (what rendered the resources), write and sequence (the last save and
         revision they reflect); empty when nothing is prepared."""
-        return dict(self._db.execute("SELECT key, value FROM prepared").fetchall())
+        return dict(self._reader().execute("SELECT key, value FROM prepared").fetchall())
 
     @_guarded
     def clear_prepared(self) -> None:
@@ -680,19 +688,52 @@ class SQLiteStore:
     @_guarded
     def events(self) -> list[tuple[int, str, str, int, str]]:
         """The changes feed's events as prepared: (cursor, kind, slug, revision, etag)."""
-        return self._db.execute("SELECT * FROM events ORDER BY cursor").fetchall()
+        return self._reader().execute("SELECT * FROM events ORDER BY cursor").fetchall()
 
     @_guarded
     def log(self) -> list[tuple[int, int, int, Article]]:
         """Every revision ever stored as (sequence, number, write, article), in store order: the
         whole history, read once (start-up derives everything else from it)."""
-        rows = self._db.execute("SELECT rowid, number, write, model FROM revisions ORDER BY rowid")
+        rows = self._reader().execute(
+            "SELECT rowid, number, write, model FROM revisions ORDER BY rowid"
+        )
         # one row at a time: the JSON of every revision at once would double the peak memory
         return [(seq, n, w, Article.from_dict(json.loads(m))) for seq, n, w, m in rows]
 
     @_guarded
     def list_keys(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT key, paths FROM list_keys").fetchall())
+        return dict(self._reader().execute("SELECT key, paths FROM list_keys").fetchall())
+
+    @_guarded
+    def log_between(self, after: int, upto: int) -> list[tuple[int, int, int, Article]]:
+        """The revisions with a sequence after `after` and up to `upto`, as `log` gives them:
+        what other processes stored since this one last looked."""
+        rows = self._reader().execute(
+            "SELECT rowid, number, write, model FROM revisions WHERE rowid > ? AND rowid <= ? "
+            "ORDER BY rowid",
+            (after, upto),
+        )
+        return [(seq, n, w, Article.from_dict(json.loads(m))) for seq, n, w, m in rows]
+
+    @_guarded
+    def events_after(self, cursor: int) -> list[tuple[int, str, str, int, str]]:
+        return (
+            self._reader()
+            .execute("SELECT * FROM events WHERE cursor > ? ORDER BY cursor", (cursor,))
+            .fetchall()
+        )
+
+    @_guarded
+    def paths_written_after(self, write: int) -> list[str]:
+        """The URL keys whose rows a save after `write` changed (not those it deleted)."""
+        rows = self._reader().execute("SELECT DISTINCT path FROM routes WHERE write > ?", (write,))
+        return [row[0] for row in rows]
+
+    @_guarded
+    def data_version(self) -> int:
+        """A number that changes when another connection commits (on this thread's own
+        connection): a cheap way to know whether to look again."""
+        return int(self._reader().execute("PRAGMA data_version").fetchone()[0])
 
     @_guarded
     def routes(self, path: str) -> list[Route]:
@@ -886,7 +927,7 @@ class SQLiteStore:
 
     @_guarded
     def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
+        return int(self._reader().execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def close(self) -> None:
         with self._closing:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import json
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -225,6 +225,10 @@ def _slug_conflict(text: str, slug: str, source: str) -> list[Problem]:
     return []
 
 
+# What a write decides before it is rendered: the new revision, its text, the parser's warnings.
+Decided = tuple[Article, str, tuple[Problem, ...]]
+
+
 class Writer:
     def __init__(
         self, settings: Settings, store: Store, site: Site, publisher: Publisher | None = None
@@ -233,7 +237,6 @@ class Writer:
         self.store = store
         self.site = site
         self.publisher = publisher  # None: no hub is notified
-        self._lock = threading.Lock()
 
     def etag(self, slug: str) -> str:
         """The ETag that If-Match is compared with: the agent view's (either coding)."""
@@ -292,15 +295,15 @@ class Writer:
             raise InvalidArticle([*exc.problems, *conflict]) from None
         if conflict:
             raise InvalidArticle(conflict)
-        with self._lock:
-            self._writable()
+
+        def decide() -> Decided:
             self._preconditions(slug, headers)
-            article = parsed.article.settled(self.site.articles.get(slug))
-            return self._store(article, text, who, parsed.warnings)
+            return parsed.article.settled(self.site.articles.get(slug)), text, parsed.warnings
+
+        return self._commit(decide, who)
 
     def retract(self, slug: str, reason: str, headers: Mapping[str, str], who: str) -> WriteResult:
-        with self._lock:
-            self._writable()
+        def decide() -> Decided | WriteResult:
             current = self.site.articles.get(slug)
             if current is None:
                 raise NotFound(f"No article {slug!r} to retract.")
@@ -315,33 +318,61 @@ class Writer:
                 modified=max(now, current.modified),
                 corrections=(*current.corrections, Correction(now, reason)),
             )
-            result = self._store(retracted, "", who, ())
-            return dataclasses.replace(result, action="retracted")
+            return retracted, "", ()
 
-    def _store(
-        self, article: Article, text: str, who: str, warnings: tuple[Problem, ...]
-    ) -> WriteResult:
-        if self.site.articles.get(article.slug) == article:
-            stored = self.store.get(article.slug)
-            revision = stored.revision if stored else 0
+        result = self._commit(decide, who)
+        if result.action == "unchanged":
+            return result
+        return dataclasses.replace(result, action="retracted")
+
+    @contextmanager
+    def _shared(self) -> Iterator[None]:
+        """Inside the store's write transaction, which serialises writes across every process
+        sharing the store, with what they committed first taken in (`Site.refresh`)."""
+        if not self.site.resources.stored:  # a site held in memory: nothing to share
+            yield
+            return
+        with self.store.transaction():
+            self.site.refresh(self.store)
+            yield
+
+    def _commit(self, decide: Callable[[], Decided | WriteResult], who: str) -> WriteResult:
+        """One write: decided (preconditions, the new revision) against the store as every
+        process left it, rendered, stored in one transaction, then served; render first, store
+        second, show third, so that a write that cannot be rendered stores nothing and one that
+        cannot be stored shows nothing."""
+        with self.site.lock:  # one write at a time in this process, no refresh meanwhile
+            self._writable()
+            with self._shared():
+                decided = decide()
+                if isinstance(decided, WriteResult):
+                    return decided
+                article, text, warnings = decided
+                if self.site.articles.get(article.slug) == article:
+                    stored = self.store.get(article.slug)
+                    revision = stored.revision if stored else 0
+                    etag = self.etag(article.slug)
+                    return WriteResult(article.slug, revision, "unchanged", etag, warnings)
+                # inside the transaction: no other process can take this number
+                write = self.store.next_write()
+                staged = self.site.stage(
+                    [article], {article.slug: f"{write:012d}"}, self.store.next_sequence()
+                )
+                # what the write changes is stored with it: a restart serves it, rendering
+                # nothing
+                prepared = (
+                    staged.prepared(self.site.fingerprint) if self.site.resources.stored else None
+                )
+                incoming = [Incoming(article, who, text)]
+                (saved,) = self.store.save(incoming, write=write, prepared=prepared)
+            if saved.action != "unchanged":  # committed: served from now on
+                topics = self.site.apply(staged, write)
+                if self.site.resources.stored:
+                    self.site.look(self.store)
+                # after apply: the feeds a hub will fetch already hold the new bytes. Still
+                # under the lock, so the hubs hear of this process's writes in their order.
+                if self.publisher is not None:
+                    self.publisher.publish(topics)
             return WriteResult(
-                article.slug, revision, "unchanged", self.etag(article.slug), warnings
+                article.slug, saved.revision, saved.action, self.etag(article.slug), warnings
             )
-        # Render first, store second, show third: a write that cannot be rendered stores
-        # nothing, and one that cannot be stored shows nothing.
-        write = self.store.next_write()
-        staged = self.site.stage(
-            [article], {article.slug: f"{write:012d}"}, self.store.next_sequence()
-        )
-        # what the write changes is stored with it: a restart serves it without rendering
-        prepared = staged.prepared(self.site.fingerprint) if self.site.resources.stored else None
-        (saved,) = self.store.save([Incoming(article, who, text)], write=write, prepared=prepared)
-        if saved.action != "unchanged":
-            topics = self.site.apply(staged, write)
-            # after apply: the feeds a hub will fetch already hold the new bytes. Still under
-            # the lock, so the hubs hear of writes in the order they were made.
-            if self.publisher is not None:
-                self.publisher.publish(topics)
-        return WriteResult(
-            article.slug, saved.revision, saved.action, self.etag(article.slug), warnings
-        )

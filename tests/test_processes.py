@@ -1,0 +1,189 @@
+"""One store, every process sees every write: `feed serve` processes and `feed import` share a
+store, their writes serialise in it, and each server serves what another process committed
+within a second, with the changes feed listing every write once, in order. Real processes,
+real HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, _free_port, article_text, feed_serve, healthz, wait_until_ready
+
+from feed.cli import main
+from feed.importer import sample_paths
+
+TOKEN = "process-token"
+SITE = "https://news.example"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "feed.sqlite3"
+    assert main(["import", "--db", str(path), "--base-url", SITE, *map(str, sample_paths())]) == 0
+    return path
+
+
+class Server:
+    def __init__(self, db: Path, *extra: str) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {"FEED_API_TOKENS": TOKEN, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+        self.proc = feed_serve(
+            db, self.port, SITE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        stderr = self.proc.stderr
+        assert stderr is not None
+        wait_until_ready(
+            self.proc, healthz(self.base), "feed serve", lambda: stderr.read().decode()
+        )
+
+    def get(self, path: str) -> tuple[int, bytes, str]:
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=10) as response:
+                return response.status, response.read(), response.headers.get("etag", "")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), ""
+
+    def put(self, slug: str) -> int:
+        request = urllib.request.Request(
+            f"{self.base}/api/articles/{slug}",
+            data=article_text(slug).encode(),
+            method="PUT",
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/markdown"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def changes(self) -> list[dict[str, object]]:
+        events: list[dict[str, object]] = []
+        path = "/agent/changes?since=0"
+        while True:
+            page = json.loads(self.get(path)[1])
+            events += page["events"]
+            if page["complete"]:
+                return events
+            path = page["next"].removeprefix(SITE)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def server(db: Path) -> Iterator[Server]:
+    s = Server(db)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def import_files(db: Path, folder: Path, slugs: list[str]) -> subprocess.CompletedProcess[str]:
+    folder.mkdir(exist_ok=True)
+    for slug in slugs:
+        (folder / f"{slug}.md").write_text(article_text(slug), encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "feed", "import", "--db", str(db), str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def served_within(server: Server, path: str, seconds: float) -> float:
+    """How long after now `path` answers 200 (fails after `seconds`)."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if server.get(path)[0] == 200:
+            return time.monotonic() - start
+        time.sleep(0.02)
+    raise AssertionError(f"{path} not served within {seconds} s")
+
+
+def test_a_server_serves_another_processes_write_within_a_second(db, tmp_path, server):
+    """An article `feed import` stores while `feed serve` runs is served by it within a second
+    of the import's return, in every list it belongs to (which the server had cached), and
+    once in the changes feed."""
+    for path in ("/feed.atom", "/agent/changes?since=0"):
+        server.get(path)  # cached before the import
+    done = import_files(db, tmp_path / "in", ["imported-meanwhile"])
+    assert done.returncode == 0, done.stderr
+    took = served_within(server, "/agent/imported-meanwhile", 1.0)
+    assert took < 1.0
+    time.sleep(1.0)  # and within a second every list the server had cached
+    feed = server.get("/feed.atom")[1]
+    assert b"/agent/imported-meanwhile#article" in feed
+    slugs = [e["slug"] for e in server.changes()]
+    assert slugs.count("imported-meanwhile") == 1
+
+
+def test_an_import_and_puts_at_the_same_time_all_land_and_publish(db, tmp_path, server):
+    """PUTs to a server while `feed import` writes the same store: every write is stored and
+    served, none fails (a PUT waits for the import's transaction), each revision is in the
+    changes feed once and in store order, and a restarted server serves the same."""
+    imported = [f"imported-{n}" for n in range(40)]
+    putted = [f"put-{n}" for n in range(8)]
+    statuses: list[int] = []
+
+    def put_all() -> None:
+        for slug in putted:
+            statuses.append(server.put(slug))
+
+    writer = threading.Thread(target=put_all)
+    writer.start()
+    done = import_files(db, tmp_path / "in", imported)
+    writer.join(120)
+    assert done.returncode == 0, done.stderr
+    assert statuses == [201] * len(putted)
+    for slug in [*imported, *putted]:
+        served_within(server, f"/agent/{slug}", 1.0)
+    time.sleep(1.0)  # every list the server had cached is replaced within a second
+    events = server.changes()
+    cursors = [e["cursor"] for e in events]
+    assert cursors == sorted(cursors)
+    assert len(cursors) == len(set(cursors))
+    slugs = [e["slug"] for e in events]
+    for slug in [*imported, *putted]:
+        assert slugs.count(slug) == 1, slug
+    again = Server(db)
+    try:
+        for slug in [*imported, *putted]:
+            assert again.get(f"/agent/{slug}")[2] == server.get(f"/agent/{slug}")[2], slug
+        assert again.get("/feed.atom")[1] == server.get("/feed.atom")[1]
+    finally:
+        again.stop()
+
+
+def test_two_servers_on_one_store_serve_the_same_bytes(db, server):
+    """A write through one server is served by another on the same store within a second, with
+    the same bytes and ETag, and both list it once in their changes feeds."""
+    other = Server(db)
+    try:
+        for path in ("/feed.atom", "/agent/", "/llms.txt"):
+            other.get(path)  # in the other server's cache before the write
+        assert server.put("written-on-one") == 201
+        served_within(other, "/agent/written-on-one", 1.0)
+        time.sleep(1.0)  # what the other server had cached is replaced within a second
+        for path in ("/agent/written-on-one", "/feed.atom", "/agent/", "/llms.txt"):
+            assert other.get(path) == server.get(path), path
+        assert [e["slug"] for e in other.changes()].count("written-on-one") == 1
+        assert other.put("written-on-other") == 201
+        deadline = time.monotonic() + 1.0  # (a page never cached is read from the store at once)
+        while server.changes() != other.changes() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.changes() == other.changes()
+    finally:
+        other.stop()
