@@ -3,6 +3,7 @@
     python bench/serve.py                      # 1000 articles, 10 s per route and server
     python bench/serve.py -n 1000 -d 5         # shorter
     python bench/serve.py --rounds 3           # alternate 3 times per route, report medians
+    python bench/serve.py --workers 2          # also `feed serve --workers 2`, against one
 
 Generates N articles (bench/corpus.py), imports them with `feed import` into a temporary SQLite
 store, starts `feed serve` on a free loopback port and, in the same run, a bare Starlette app
@@ -14,6 +15,10 @@ targets hold: ratio >= 0.8 and p99 < 10 ms. Also the server process's CPU time p
 (user + system, from /proc), which other load on the machine disturbs less than req/s does.
 The service answers with its real headers (ETag, Link, Vary, ...), the bare app with only
 content-type and content-length: that difference is part of what is measured.
+With `--workers K`, a second `feed serve` runs on the same store with K worker processes
+(FEED_WORKERS=K), measured in the same alternation, and its req/s is printed against the one
+worker's (the "xK" column): what serving on every core gains. The first service always runs one
+worker (FEED_WORKERS=1), as the bare app runs one process.
 Needs `wrk` on PATH (Debian: apt-get install wrk).
 """
 
@@ -192,6 +197,9 @@ def main() -> None:
     parser.add_argument("-d", "--duration", type=float, default=10, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=1, help="warm-up seconds per measurement")
     parser.add_argument("--rounds", type=int, default=1, help="alternations per route (median)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="also measure feed serve with this many workers"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not on PATH (Debian: apt-get install wrk)")
@@ -212,6 +220,7 @@ def main() -> None:
             "FEED_DB_PATH": str(work / "feed.sqlite3"),
             "FEED_HOST": HOST,
             "FEED_PORT": str(port),
+            "FEED_WORKERS": "1",
         }
         feed = [sys.executable, "-m", "feed"]
         start_import = time.perf_counter()
@@ -219,7 +228,8 @@ def main() -> None:
         import_s = time.perf_counter() - start_import
 
         service = start([*feed, "serve"], env, work / "serve.log")
-        bare = None
+        bare = scaled = None
+        scaled_port = free_port()
         try:
             start_serve = time.perf_counter()
             wait_until_up(port, "/healthz", service, timeout=600)
@@ -257,6 +267,14 @@ def main() -> None:
                 work / "bare.log",
             )
             wait_until_up(bare_port, "/bare/0", bare, timeout=60)
+            if args.workers:
+                scaled_env = {
+                    **env,
+                    "FEED_PORT": str(scaled_port),
+                    "FEED_WORKERS": str(args.workers),
+                }
+                scaled = start([*feed, "serve"], scaled_env, work / "serve-scaled.log")
+                wait_until_up(scaled_port, "/healthz", scaled, timeout=600)
             for i, (_, _, status, size) in enumerate(requests):
                 got_status, _, got_body = get(bare_port, f"/bare/{i}", {})
                 assert (got_status, len(got_body)) == (status, size), (i, got_status)
@@ -273,16 +291,19 @@ def main() -> None:
             head = (
                 f"{'route':<19} {'bytes':>6} {'service r/s':>11} {'bare r/s':>8} {'ratio':>5} "
                 f"{'svc p99 ms':>10} {'bare p99 ms':>11} {'svc CPU us':>10} {'bare CPU us':>11}"
-                "  targets"
+                + (f" {f'{args.workers} wk r/s':>9} {'x' + str(args.workers):>5}" if scaled else "")
+                + "  targets"
             )
             print(head)
             print("-" * len(head))
             all_met = True
             servers = {"service": (service.pid, port), "bare": (bare.pid, bare_port)}
+            if scaled is not None:
+                servers["scaled"] = (scaled.pid, scaled_port)
             for i, (route, (path, headers, _, size)) in enumerate(
                 zip(ROUTES, requests, strict=True)
             ):
-                runs: dict[str, list[Run]] = {"service": [], "bare": []}
+                runs: dict[str, list[Run]] = {name: [] for name in servers}
                 for _ in range(args.rounds):
                     for name, (pid, target_port) in servers.items():
                         target = (target_port, path, headers)
@@ -291,7 +312,7 @@ def main() -> None:
                         if args.warmup > 0:
                             wrk(*target, args.warmup)
                         runs[name].append(wrk(*target, args.duration, pid))
-                svc, bare_run = (
+                svc, bare_run, *more = (
                     Run(*(statistics.median(getattr(r, f) for r in rs) for f in MEDIAN_FIELDS), "")
                     for rs in runs.values()
                 )
@@ -301,8 +322,10 @@ def main() -> None:
                 print(
                     f"{route.name:<19} {size:>6} {svc.rps:>11.0f} {bare_run.rps:>8.0f} "
                     f"{ratio:>5.2f} {svc.p99_ms:>10.2f} {bare_run.p99_ms:>11.2f} "
-                    f"{svc.cpu_us:>10.0f} {bare_run.cpu_us:>11.0f}  "
-                    f"ratio {'ok' if ratio_ok else 'NOT met'}, p99 {'ok' if p99_ok else 'NOT met'}",
+                    f"{svc.cpu_us:>10.0f} {bare_run.cpu_us:>11.0f}"
+                    + "".join(f" {m.rps:>9.0f} {m.rps / svc.rps:>5.2f}" for m in more)
+                    + f"  ratio {'ok' if ratio_ok else 'NOT met'}, "
+                    f"p99 {'ok' if p99_ok else 'NOT met'}",
                     flush=True,
                 )
                 for name, rs in runs.items():
@@ -319,6 +342,8 @@ def main() -> None:
             stop(service)
             if bare is not None:
                 stop(bare)
+            if scaled is not None:
+                stop(scaled)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 import re
 import threading
 from collections.abc import AsyncIterator, Iterable
@@ -29,16 +30,17 @@ from .errors import (
     echo,
 )
 from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
+from .identity import bind
 from .progress import LogLines
 from .representation import Negotiable, Representation
 from .responses import PreparedResponse, prepared, problem_response
 from .settings import Settings
 from .site import Site
-from .storage import Store
+from .storage import SQLiteStore, Store
 from .websub import Publisher
 from .writes import Writer
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "worker_app"]
 
 MACHINE_SEGMENTS = frozenset({"agent", "api", "feed", "healthz", "vocab"})
 MACHINE_SUFFIXES = (".atom", ".json", ".jsonld", ".ttl", ".nt", ".rdf", ".md", ".xml", ".txt")
@@ -88,7 +90,7 @@ def watch_store(site: Site, store: Store, stop: threading.Event) -> None:
             log.exception("taking in the store's other writes failed")
 
 
-def create_app(settings: Settings, store: Store) -> PreparedFirst:
+def create_app(settings: Settings, store: Store, *, close_store: bool = False) -> PreparedFirst:
     """The service over `store`; every representation is rendered at start-up, none per request."""
     site = Site(settings)
     writer = Writer(settings, store, site)
@@ -130,6 +132,8 @@ def create_app(settings: Settings, store: Store) -> PreparedFirst:
         yield
         stop.set()
         watcher.join(5)
+        if close_store:  # (a worker's own store: nothing else closes it)
+            store.close()
         # off the event loop: delivering what is still queued may take a few seconds
         await run_in_threadpool(publisher.close, WEBSUB_SHUTDOWN_SECONDS)
 
@@ -271,6 +275,8 @@ class PreparedFirst:
         self.state = app.state  # what tests and the CLI reach for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.site.behind():  # another process's write, announced: served from now on
+            await run_in_threadpool(self.site.sync)
         if scope["type"] == "http":
             refusal = oversized(scope)
             if refusal is not None:
@@ -371,3 +377,11 @@ class RawHeaders:
             if field == name:
                 return value.decode("latin-1")
         return None
+
+
+def worker_app() -> PreparedFirst:
+    """The service in one worker process of `feed serve --workers N` (uvicorn's factory): the
+    store named by FEED_DB_PATH, with its recorded identity; closed when the worker stops."""
+    settings = Settings.from_env(os.environ)
+    store = SQLiteStore(settings.database, create=False)
+    return create_app(bind(store, settings, ()), store, close_store=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import os
 import socket
 import sys
@@ -30,14 +31,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__, console
 from .errors import FeedError, InvalidArticle, StorageError
 from .formats import ARTICLE_FORMATS
 from .identity import bind, identity_of, rebased, with_identity
 from .importer import check_paths, import_paths, sample_paths, save_checked
+from .parallel import cores
 from .parse import parse_article
+from .progress import LogLines
 from .settings import IDENTITY, Settings, SettingsError
 from .site import Site, render_atom
 from .storage import SQLiteStore
@@ -116,6 +119,12 @@ def _parser() -> argparse.ArgumentParser:
     db_option(serve, embedded)
     serve.add_argument("--host", help="interface to bind (FEED_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (FEED_PORT, default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="processes answering requests (FEED_WORKERS; default 0: one per core); every one "
+        "serves every write, whichever took it",
+    )
     site_options(serve)
 
     imp = command(
@@ -214,6 +223,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
         "db_path": getattr(args, "db", None),
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
+        "workers": getattr(args, "workers", None),
     }
 
 
@@ -330,7 +340,8 @@ def _check_folder(path: Path) -> None:
 
 def _remove_store(path: Path) -> None:
     """Remove a store this command made (and failed to fill): no empty store is left behind."""
-    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+    for suffix in ("", "-wal", "-shm", "-journal", "-saves"):
+        leftover = Path(f"{path}{suffix}")
         leftover.unlink(missing_ok=True)
 
 
@@ -575,35 +586,51 @@ def _log_config() -> dict[str, object]:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from .app import create_app
 
+    workers = settings.workers or cores()
     store, settings = _open_store(settings, args, create=False)
     try:
         _seed_default(store, settings)
         sock = _listen(settings.host, settings.port)
         console.say(
             f"feed: serving {store.count()} article(s) from {settings.database} at "
-            f"http://{settings.host}:{settings.port}/ (links use {settings.base_url})"
+            f"http://{settings.host}:{settings.port}/ (links use {settings.base_url}) with "
+            f"{workers} worker process(es)"
         )
-        config = uvicorn.Config(
-            create_app(settings, store),
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-            log_config=_log_config(),
-            proxy_headers=True,
-        )
-        server = uvicorn.Server(config)
+        options: dict[str, Any] = {
+            "host": settings.host,
+            "port": settings.port,
+            "log_level": "info",
+            "log_config": _log_config(),
+            "proxy_headers": True,
+        }
+        if workers == 1:
+            server = uvicorn.Server(uvicorn.Config(create_app(settings, store), **options))
+            try:
+                server.run(sockets=[sock])
+            except KeyboardInterrupt:
+                pass
+            finally:
+                sock.close()
+            return OK if server.started else STORE
+        # Several processes on one store: made ready here, once, so that no two of them
+        # prepare it; then each worker opens it and serves every write, whichever took it.
+        os.environ["FEED_DB_PATH"] = str(settings.database)
+        # (made first: it sets up the log the preparation below writes to)
+        config = uvicorn.Config("feed.app:worker_app", factory=True, workers=workers, **options)
+        ready = Site(settings)
+        ready.load_store(store, LogLines(logging.getLogger("feed")))
+        del ready
         try:
-            server.run(sockets=[sock])
-        except KeyboardInterrupt:
-            pass
+            Multiprocess(config, sockets=[sock]).run()
         finally:
             sock.close()
+        return OK
     finally:
         store.close()
-    return OK if server.started else STORE
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {

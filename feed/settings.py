@@ -34,6 +34,7 @@ INTEGERS = (
     "websub_attempts",
     "websub_topics_per_request",
     "max_uploads",
+    "workers",
 )
 SECONDS = ("websub_retry_delay", "websub_timeout", "body_timeout")
 
@@ -55,6 +56,7 @@ OPERATIONAL = frozenset(
         "websub_timeout",
         "websub_topics_per_request",
         "cache_mb",
+        "workers",
     }
 )
 
@@ -103,6 +105,8 @@ class Settings:
     max_uploads: int = 16
     # memory for the most recently served resources (MiB); the rest are read from the store
     cache_mb: int = 256
+    # processes `feed serve` answers with, each with its own cache (0: one per core)
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if not self.base_url:
@@ -128,8 +132,10 @@ class Settings:
         if not 1 <= self.port <= 65535:
             raise SettingsError(f"port: {self.port} is out of range (expected 1-65535)")
         for name in INTEGERS:
-            if name != "port" and getattr(self, name) < 1:
+            if name not in ("port", "workers") and getattr(self, name) < 1:
                 raise SettingsError(f"{name}: {getattr(self, name)} (expected a positive integer)")
+        if self.workers < 0:
+            raise SettingsError(f"workers: {self.workers} (expected 0, one per core, or more)")
         if not (math.isfinite(self.websub_retry_delay) and self.websub_retry_delay >= 0):
             raise SettingsError(
                 f"websub_retry_delay: {self.websub_retry_delay} (expected seconds, 0 or more)"

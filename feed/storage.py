@@ -17,8 +17,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import mmap
 import os
 import sqlite3
+import struct
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -247,6 +249,8 @@ class Store(Protocol):
 
     def data_version(self) -> int: ...
 
+    def announced(self) -> int: ...
+
     def routes(self, path: str) -> list[Route]: ...
 
     def route_paths(self) -> list[str]: ...
@@ -350,6 +354,8 @@ class SQLiteStore:
         self._depth = 0
         self._owner: int | None = None  # the thread inside the transaction
         self._refused = ""  # why writes are refused ("": they are not)
+        self._wrote = 0  # the save the open transaction stored prepared rows for (0: none)
+        self._board: mmap.mmap | None = None  # the announcement of the last save (see announce)
         memory = str(path) == ":memory:"
         if not memory and not self.path.exists() and (read_only or not create):
             raise StorageError(f"there is no store at {path}")
@@ -450,6 +456,8 @@ class SQLiteStore:
                 yield db
             except BaseException:
                 self._rollback(None if outermost else savepoint)
+                if outermost:
+                    self._wrote = 0
                 raise
             finally:
                 self._depth -= 1
@@ -461,7 +469,45 @@ class SQLiteStore:
                 db.execute("COMMIT" if outermost else f"RELEASE {savepoint}")
             except sqlite3.Error as exc:
                 self._rollback(None if outermost else savepoint)
+                if outermost:
+                    self._wrote = 0
                 raise store_error(exc, self.path) from exc
+            if outermost and self._wrote:
+                self.announce(self._wrote)
+                self._wrote = 0
+
+    # --- announcing saves to the other processes on this machine --------------------------------
+    #
+    # Beside the store, `{path}-saves` holds the number of the last save that stored prepared
+    # rows, written right after it commits. A server reads it (eight bytes of a shared memory
+    # map: nanoseconds) before it answers a request, and takes in the store's new rows first
+    # when it is ahead of what it has seen: a write is served by every process on this machine
+    # from the moment it is acknowledged. The file is a hint; the store is the truth (servers
+    # also watch the store itself: see app.watch_store).
+
+    def announce(self, write: int) -> None:
+        """Tell the other processes that save `write` is committed."""
+        board = self._announcements()
+        if board is not None and write > struct.unpack_from("<Q", board)[0]:
+            struct.pack_into("<Q", board, 0, write)
+
+    def announced(self) -> int:
+        """The last save announced by any process (0 when none, or no board)."""
+        board = self._board if self._board is not None else self._announcements()
+        return int(struct.unpack_from("<Q", board)[0]) if board is not None else 0
+
+    def _announcements(self) -> mmap.mmap | None:
+        if self._board is not None or str(self.path) == ":memory:" or self.read_only:
+            return self._board
+        try:
+            with open(f"{self.path}-saves", "a+b") as handle:
+                if os.fstat(handle.fileno()).st_size < 8:
+                    handle.write(b"\0" * 8)
+                    handle.flush()
+                self._board = mmap.mmap(handle.fileno(), 8)
+        except OSError:
+            return None  # (no board: the watcher alone takes in other processes' writes)
+        return self._board
 
     def _rollback(self, savepoint: str | None) -> None:
         """Undo what the transaction (or the savepoint) did. SQLite may have rolled the whole
@@ -559,6 +605,7 @@ class SQLiteStore:
     # --- prepared resources (feed/prepared.py) ------------------------------------------------
 
     def _put_prepared(self, db: sqlite3.Connection, prepared: Prepared, write: int) -> None:
+        self._wrote = max(self._wrote, write)  # announced once committed
         self._put_routes(db, prepared.rows, write)
         self._delete_routes(db, prepared.deleted)
         for key, paths in prepared.lists:
@@ -938,6 +985,9 @@ class SQLiteStore:
                 self._all_readers.clear()
             self._readers = threading.local()
             self._db.close()
+            if self._board is not None:
+                self._board.close()
+                self._board = None
 
 
 def _utc(moment: datetime) -> str:

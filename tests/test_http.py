@@ -435,7 +435,8 @@ MAX_UPLOADS = 2  # its FEED_MAX_UPLOADS
 @pytest.fixture(scope="module")
 def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """`feed serve` (uvicorn, httptools) over the samples with a write token, a one-second body
-    timeout and two upload slots, set as the environment sets them: (host, port)."""
+    timeout and two upload slots, set as the environment sets them, in one worker process (the
+    slots are each worker's): (host, port)."""
     folder = tmp_path_factory.mktemp("bounded")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -448,6 +449,7 @@ def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
         "FEED_API_TOKENS": TOKEN,
         "FEED_BODY_TIMEOUT": str(BODY_TIMEOUT),
         "FEED_MAX_UPLOADS": str(MAX_UPLOADS),
+        "FEED_WORKERS": "1",
     }
     command = [sys.executable, "-m", "feed", "serve", "--db", str(folder / "feed.sqlite3")]
     command += ["--port", str(port), "--base-url", base]

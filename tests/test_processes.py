@@ -6,6 +6,8 @@ real HTTP."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -187,3 +189,42 @@ def test_two_servers_on_one_store_serve_the_same_bytes(db, server):
         assert server.changes() == other.changes()
     finally:
         other.stop()
+
+
+def test_workers_serve_every_write_at_once_whichever_took_it(db):
+    """`feed serve --workers 2`: two worker processes answer; a write through one is served by
+    every request that follows, whichever worker answers it, with the same bytes."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"FEED_API_TOKENS": TOKEN, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            *("feed", "serve", "--db", str(db), "--port", str(port), "--workers", "2"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        stderr = proc.stderr
+        assert stderr is not None
+        wait_until_ready(proc, healthz(base), "feed serve", lambda: stderr.read().decode())
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children]
+        assert sum(b"spawn_main" in c for c in commands) == 2  # the two workers
+        server = Server.__new__(Server)
+        server.base = base
+        before = {server.get("/feed.atom")[2] for _ in range(20)}  # both workers cache it
+        assert len(before) == 1
+        for n in range(5):
+            assert server.put(f"on-a-worker-{n}") == 201
+            for _ in range(10):  # new connections: either worker answers
+                assert server.get(f"/agent/on-a-worker-{n}")[0] == 200
+                assert f"/agent/on-a-worker-{n}#article".encode() in server.get("/feed.atom")[1]
+        assert len({server.get("/feed.atom")[2] for _ in range(20)}) == 1
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
