@@ -128,6 +128,7 @@ class Staged:
     keys: dict[ListKey, frozenset[str]]  # the paths of each list key rendered (empty: gone)
     topics: list[str]  # subscription feeds whose bytes change (WebSub)
     first_event: int  # cursor of the write's first event
+    last_sequence: int = 0  # the store sequence of the write's last revision
 
     def prepared(self, fingerprint: str = "") -> Prepared:
         """The rows a store keeps of this write (in the write's own transaction)."""
@@ -355,15 +356,16 @@ class Site:
         is returned, while the old rows are served at once and writes are refused with 503
         (`preparing`) until the new ones are committed and served."""
         progress = progress or Progress()
-        log = store.log()
-        state = store.prepared_state()
+        with store.snapshot():  # the revisions and the prepared state as of one commit
+            log = store.log()
+            state = store.prepared_state()
         current = self.current(state)
         done = int(state.get("sequence", "-1"))
         behind = [row for row in log if row[0] > done]
         if not current or len(behind) > CATCH_UP_MAX:
             if background and state and done >= 0:
                 self._serve_prepared(store, log, done)
-                self.look(store)
+                self.mark(int(state.get("write", "0")), done)
                 self.preparing = True
                 thread = threading.Thread(
                     target=self._prepare_behind,
@@ -373,10 +375,10 @@ class Site:
                 )
                 thread.start()
                 return thread
-            self.prepare(store, log, progress)
-            self.look(store)
+            self.prepare(store, progress=progress)
             return None
         self._serve_prepared(store, log, done)
+        self.mark(int(state.get("write", "0")), done)
         groups = [(write, list(rows)) for write, rows in groupby(behind, key=lambda row: row[2])]
         with progress.task("catching up", len(groups), "write") if groups else Task() as task:
             for write, group in groups:
@@ -389,15 +391,14 @@ class Site:
                 store.put_prepared(dataclasses.replace(prepared, sequence=group[-1][0]), write)
                 self.apply(staged, write)
                 task.advance()
-        self.look(store)
         return None
 
-    def look(self, store: Store) -> None:
-        """Note what of the store this site reflects now: its prepared state's last save and
-        revision (after a start-up, a preparation or a write of its own)."""
-        state = store.prepared_state()
-        self.seen_write = int(state.get("write", "0"))
-        self.sequence = int(state.get("sequence", "0"))
+    def mark(self, write: int, sequence: int) -> None:
+        """Note what of the store this site reflects: up to save `write` and revision
+        `sequence` (what it loaded, prepared, wrote or took in; never read afresh from the
+        store, where another process may have committed more meanwhile)."""
+        self.seen_write = max(self.seen_write, write)
+        self.sequence = max(self.sequence, sequence)
 
     def behind(self) -> bool:
         """Whether another process has announced a save this site has not taken in (a few
@@ -417,6 +418,10 @@ class Site:
         its cache. Returns whether there was anything. Call it holding `lock`."""
         if self.preparing:
             return False  # the store is being prepared again by this process: nothing to take
+        with store.snapshot():  # every read as of one commit
+            return self._refresh(store)
+
+    def _refresh(self, store: Store) -> bool:
         state = store.prepared_state()
         write = int(state.get("write", "0"))
         if write <= self.seen_write:
@@ -429,7 +434,7 @@ class Site:
                 )
                 self.stale = True
             self.resources.attach(store)
-            self.seen_write = write
+            self.mark(write, self.sequence)
             return True
         upto = int(state.get("sequence", "0"))
         rows = store.log_between(self.sequence, upto)
@@ -459,7 +464,7 @@ class Site:
             }
             after = {path for paths in self._keys.values() for path in paths}
             self.resources.forget([*store.paths_written_after(self.seen_write), *(before - after)])
-        self.seen_write, self.sequence = write, upto
+        self.mark(write, upto)
         return True
 
     def _serve_prepared(self, store: Store, log: Log, done: int) -> None:
@@ -492,7 +497,7 @@ class Site:
         self.events, self.chunk_changed = fresh.events, fresh.chunk_changed
         self._keys = fresh._keys
         self.resources.attach(store)  # the cache is emptied: the new rows are read
-        self.look(store)
+        self.mark(fresh.seen_write, fresh.sequence)
         self.preparing = False
         LOG.info("prepared again: the new bytes are served")
 
@@ -503,14 +508,15 @@ class Site:
         bounded), then serve from the store. The old rows are replaced in one transaction:
         until it commits, every process reading the store sees them, and a failure (a full
         disk) leaves them as they were."""
-        log = store.log() if log is None else log
-        state = History.of(log)
-        last_write = max((row[2] for row in log), default=0)
 
         def keep(rows: Sequence[Route]) -> None:
             store.add_prepared(rows, last_write)
 
-        with store.transaction():
+        with store.transaction():  # (the revisions read inside: none lands in between)
+            log = store.log()
+            state = History.of(log)
+            last_write = max((row[2] for row in log), default=0)
+            last_sequence = max((row[0] for row in log), default=0)
             store.clear_prepared()
             self._render_all(state, keep, progress or Progress())
             store.finish_prepared(
@@ -522,11 +528,13 @@ class Site:
                     events=[_event_row(e) for e in self.events],
                     fingerprint=self.fingerprint,
                     canary=self.canary,
+                    sequence=last_sequence,
                 ),
                 last_write,
             )
         self.resources.attach(store)
         self.store = store
+        self.mark(last_write, last_sequence)
 
     def render_log(
         self,
@@ -703,6 +711,7 @@ class Site:
             {key: frozenset(resources) for key, resources in lists.items()},
             topics,
             t.first_new,
+            t.first_new + len(articles) - 1,
         )
 
     def apply(self, staged: Staged, write: int | None = None) -> list[str]:
@@ -720,6 +729,8 @@ class Site:
         )
         self.chunk_changed = staged.chunk_changed
         self.resources.update(staged.changed, staged.removed)
+        if write is not None:  # stored (after everything before it: writes serialise)
+            self.mark(write, staged.last_sequence)
         for key, paths in staged.keys.items():
             if paths:
                 self._keys[key] = paths
@@ -745,9 +756,7 @@ class Site:
                 )
                 incoming = [Incoming(a, "Site.put", "") for a in articles]
                 store.save(incoming, write, staged.prepared(self.fingerprint))
-            topics = self.apply(staged, write)
-            self.look(store)
-            return topics
+            return self.apply(staged, write)
 
 
 def sample_canary(settings: Settings) -> str:

@@ -367,8 +367,6 @@ class Writer:
                 (saved,) = self.store.save(incoming, write=write, prepared=prepared)
             if saved.action != "unchanged":  # committed: served from now on
                 topics = self.site.apply(staged, write)
-                if self.site.resources.stored:
-                    self.site.look(self.store)
                 # after apply: the feeds a hub will fetch already hold the new bytes. Still
                 # under the lock, so the hubs hear of this process's writes in their order.
                 if self.publisher is not None:

@@ -228,3 +228,41 @@ def test_workers_serve_every_write_at_once_whichever_took_it(db):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def test_a_write_committed_between_anothers_commit_and_its_apply_is_taken_in(tmp_path):
+    """Two sites on one store (as two processes): when B commits while A is between its own
+    commit and applying it, A still takes B's write in at its next look (it notes what it
+    applied, not what the store holds by then)."""
+    from feed.parse import parse_article
+    from feed.settings import Settings
+    from feed.site import Site
+    from feed.storage import SQLiteStore
+
+    settings = Settings(base_url=SITE)
+    db = tmp_path / "feed.sqlite3"
+    one, two = SQLiteStore(db), SQLiteStore(db)
+    try:
+        a, b = Site(settings), Site(settings)
+        a.load_store(one)
+        b.load_store(two)
+
+        def article(slug: str):  # type: ignore[no-untyped-def]
+            return parse_article(article_text(slug), slug, base_url=SITE).article
+
+        real_apply = a.apply
+
+        def apply_after_b_wrote(staged, write=None):  # type: ignore[no-untyped-def]
+            b.put([article("written-by-b")])  # B commits while A has not applied its write
+            return real_apply(staged, write)
+
+        a.apply = apply_after_b_wrote  # type: ignore[method-assign]
+        a.put([article("written-by-a")])
+        a.apply = real_apply  # type: ignore[method-assign]
+        assert "written-by-b" not in a.articles
+        assert a.refresh(one)
+        assert {"written-by-a", "written-by-b"} <= set(a.articles)
+        assert [e.slug for e in a.events][-2:] == ["written-by-a", "written-by-b"]
+    finally:
+        one.close()
+        two.close()
