@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 from conftest import line_of
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from feed import frontmatter
 from feed.errors import Problem
 from feed.frontmatter import (
     MAX_FRONT_MATTER,
@@ -28,6 +30,7 @@ from feed.frontmatter import (
     json_excess,
     split_front_matter,
 )
+from feed.importer import sample_paths
 
 P = pytest.param
 PATH = "articles/example.md"
@@ -603,3 +606,81 @@ def test_front_matter_at_the_bound_is_read() -> None:
     """A front matter of just under MAX_FRONT_MATTER characters is read as before."""
     value = "x" * (MAX_FRONT_MATTER - 20)
     assert len(split(f"---\nnote: {value}\n---\nBody\n").values["note"]) == len(value)
+
+
+# --- libyaml: the same answers as PyYAML's Python parser, faster --------------------------------
+
+# Pieces of YAML, the significant and the broken, that the texts below are made of.
+YAML_PIECES = [
+    *("a", "key", "x y", ":", ": ", " ", "  ", "\n", "\n  ", "\n    ", "\n- ", "- ", "-", "[", "]"),
+    *("{", "}", ",", ", ", '"', "'", "#", " #", "&a ", "*a", "!!str ", "!t ", "!", "|", ">", "|-"),
+    *(">+", "?", "? ", "%", "@", "`", "\t", "\\", "\\x41", "\\u00e9", "\\n", "~", "null", "yes"),
+    *("0x1F", "1e5", ".inf", "2026-01-01", "12:30:00", "🚀", "é", "—", "\u00a0", "...", "---"),
+    *("=", "<<", "0", "-1", "1.5", '""', "''", "a: b", "\nk: v", "\nk:\n  - x", ": [", "\ufeff"),
+    *("\r", "\x00", "\x7f", "\x9f", "\U0010ffff", "\ufffe", "%YAML 1.1\n", "%TAG ! tag:x:\n", "&"),
+    *("*", "[[[[[[[[", "]]]]", "{{{{", "k" * 1030, '\\"', "\\ ", "\\/", "\\N", "\\_", "\\L"),
+    *("\\U0001F600", "\\x", "\n\n", "\n...\n", "\n---\n", ": |\n  x\n", ": >\n  a\n\n  b\n"),
+    *("-- ", "- - ", "?a", "a?", "[a:b]", "{a:b}", "[? a]", "{? a : b}", "-x", "<< : ", "0o17"),
+    *("0b101", "+1", "1_000", "1:20", ".NaN", "Yes", "ON", "True", "Null", "NULL", "c?", "?]"),
+    *("b?c", "... #", "--- x", "\n%", "%20", "a%b", "\n\n- ", "&x [", "*x]"),
+]
+
+
+def read_yaml(text: str, loader: type) -> Any:
+    """What reading `text` as a YAML front matter with `loader` gives: values and key lines,
+    or the Problem refusing it, or the type of any other exception."""
+    try:
+        return frontmatter._read_yaml(text, PATH, loader)
+    except FrontMatterError as exc:
+        return exc.problem
+    except Exception as exc:  # the fast loader may fail in its own ways: it is then not used
+        return type(exc)
+
+
+needs_libyaml = pytest.mark.skipif(
+    frontmatter._FastLoader is None, reason="PyYAML was built without libyaml"
+)
+
+
+@needs_libyaml
+@hypothesis_settings(max_examples=2000)
+@given(st.lists(st.sampled_from(YAML_PIECES), max_size=30))
+def test_libyaml_reads_what_pyyaml_reads(pieces: list[str]):
+    """Any text libyaml is given and reads, PyYAML reads too, to the same values and lines."""
+    text = "".join(pieces) + "\n"
+    if frontmatter._NOT_FOR_LIBYAML.search(text):
+        return
+    fast = read_yaml(text, frontmatter._FastLoader)
+    if isinstance(fast, tuple):
+        assert fast == read_yaml(text, frontmatter._BoundedLoader)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        P("? |#\n", id="block-scalar-header"),
+        P("a: b\t\n", id="tab"),
+        P("\ufeff\ufeff\n", id="byte-order-marks"),
+        P("!*a!!str a: b\n", id="tag"),
+        P("a: [b?c]\n", id="question-mark-in-flow"),
+    ],
+)
+def test_front_matters_libyaml_reads_differently_are_read_by_pyyaml(text: str):
+    """Where libyaml accepts what PyYAML refuses, the front matter is refused as PyYAML refuses
+    it (libyaml is not given it)."""
+    if frontmatter._FastLoader is not None:
+        assert isinstance(read_yaml(text, frontmatter._FastLoader), tuple)
+    expected = read_yaml(text, frontmatter._BoundedLoader)
+    assert isinstance(expected, Problem)
+    assert failure(f"---\n{text}---\nBody.\n") == expected
+
+
+@needs_libyaml
+def test_libyaml_reads_every_sample(monkeypatch):
+    """The bundled samples' front matters are read by libyaml, not the fallback (the fast path
+    is the one taken)."""
+    monkeypatch.setattr(frontmatter, "_BoundedLoader", None)  # any fallback would fail
+    for path in sample_paths():
+        text = path.read_text(encoding="utf-8")
+        if text.startswith("---"):
+            assert split(text).values["slug"] == path.stem
