@@ -10,11 +10,14 @@ first is exactly pyld's `expand` of the compacted document, and the second pyld'
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
+
+from .memo import IdentityCache
 
 __all__ = [
     "PREFIXES",
@@ -67,6 +70,7 @@ class _Context:
             iri = self.iri(value.get("@id", key), vocab=True)
             coerce = value.get("@type")
             self.terms[key] = (iri, self.iri(coerce, vocab=True) if coerce else None)
+        self._properties: dict[str, tuple[str, str | None]] = {}
 
     def iri(self, value: str, *, vocab: bool) -> str:
         """Expand a term, compact IRI or absolute IRI (JSON-LD 1.1 §5.2 IRI expansion)."""
@@ -84,9 +88,29 @@ class _Context:
         raise ValueError(f"cannot expand {value!r}: not a term, compact IRI or absolute IRI")
 
     def property(self, key: str) -> tuple[str, str | None]:
-        if key in self.terms:
-            return self.terms[key]
-        return self.iri(key, vocab=True), None
+        found = self._properties.get(key)
+        if found is None:
+            found = self.terms[key] if key in self.terms else (self.iri(key, vocab=True), None)
+            if len(self._properties) < _REMEMBERED:
+                self._properties[key] = found
+        return found
+
+
+# Every agent view is expanded against the same context (jsonld.context()): its processed form is
+# kept, with a copy of the context it was made from, and used again only while the context is
+# still equal to that copy.
+_CONTEXTS: IdentityCache[tuple[dict[str, Any], _Context]] = IdentityCache(8)
+_REMEMBERED = 4096  # property names, IRIs: what one context or writer keeps, at most
+
+
+def _context(context: Mapping[str, Any]) -> _Context:
+    def process() -> tuple[dict[str, Any], _Context]:
+        return copy.deepcopy(dict(context)), _Context(context)
+
+    kept, processed = _CONTEXTS.get(context, None, process)
+    if kept != context:  # changed since (a dict is mutable): processed afresh, not kept
+        return _Context(context)
+    return processed
 
 
 Expanded = list[dict[str, Any]]  # expanded JSON-LD: node objects with absolute IRIs
@@ -96,7 +120,7 @@ def expand_nodes(nodes: Sequence[Mapping[str, Any]], context: Mapping[str, Any])
     """The expanded form of a flattened, compacted @graph (JSON-LD 1.1 Processing §5.1): what
     pyld's `expand` gives for `{"@context": context, "@graph": nodes}`. Values keep their JSON
     type (a number stays a number, §5.3.2: only an explicit datatype is added)."""
-    ctx = _Context(context)
+    ctx = _context(context)
     out: Expanded = []
     for node in nodes:
         expanded: dict[str, Any] = {}
@@ -112,7 +136,7 @@ def expand_nodes(nodes: Sequence[Mapping[str, Any]], context: Mapping[str, Any])
                 predicate, coerce = ctx.property(key)
                 objects = [_expand_value(v, coerce, ctx) for v in values if v is not None]
                 expanded.setdefault(predicate, []).extend(objects)
-        if set(expanded) - {"@id"}:  # a node that is only an @id is dropped (§5.1.2 step 19)
+        if any(k != "@id" for k in expanded):  # only an @id: dropped (§5.1.2 step 19)
             out.append(expanded)
     return out
 
@@ -176,12 +200,11 @@ def expand_graph(document: Mapping[str, Any]) -> list[Triple]:
 
 # --- N-Triples (RFC-less W3C REC 2014) -------------------------------------------------------
 
-_NT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_NT_SPECIAL = re.compile(r'[\\"\n\r\t]')
-
 
 def _quote(text: str) -> str:
-    return '"' + _NT_SPECIAL.sub(lambda m: _NT_ESCAPES[m.group(0)], text) + '"'
+    """A string literal (N-Triples §2.3 ECHAR): backslash first, so none is escaped twice."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + escaped.replace("\r", "\\r").replace("\t", "\\t") + '"'
 
 
 def _nt_term(term: Object) -> str:
@@ -200,11 +223,26 @@ def render_ntriples(triples: Iterable[Triple]) -> bytes:
 # --- Turtle (W3C REC 2014) --------------------------------------------------------------------
 
 
+# The first of PREFIXES whose namespace starts an IRI and leaves a local name (_LOCAL) after it:
+# one match, remembered (predicates, types and datatypes repeat in every document).
+_NAMESPACED = re.compile(
+    "(" + "|".join(re.escape(namespace) for _, namespace in PREFIXES) + ")" + _LOCAL.pattern[1:]
+)
+_PREFIX_OF = {namespace: prefix for prefix, namespace in PREFIXES}
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _compact(iri: str) -> str | None:
+    """`prefix:local` for an IRI in one of our namespaces, else None."""
+    found = _NAMESPACED.match(iri)
+    if found is None:
+        return None
+    namespace = found.group(1)
+    return f"{_PREFIX_OF[namespace]}:{iri[len(namespace) :]}"
+
+
 def _prefixed(iri: str) -> str:
-    for prefix, namespace in PREFIXES:
-        if iri.startswith(namespace) and _LOCAL.match(iri[len(namespace) :]):
-            return f"{prefix}:{iri[len(namespace) :]}"
-    return f"<{iri}>"
+    return _compact(iri) or f"<{iri}>"
 
 
 def _ttl_term(term: Object) -> str:
@@ -242,14 +280,29 @@ def render_turtle(triples: Iterable[Triple]) -> bytes:
 
 
 def _qname(iri: str) -> str:
-    for prefix, namespace in PREFIXES:
-        if iri.startswith(namespace) and _LOCAL.match(iri[len(namespace) :]):
-            return f"{prefix}:{iri[len(namespace) :]}"
-    raise ValueError(f"{iri} has no XML qualified name in our namespaces")
+    name = _compact(iri)
+    if name is None:
+        raise ValueError(f"{iri} has no XML qualified name in our namespaces")
+    return name
+
+
+def _text(text: str) -> str:
+    """Character data: what xml.sax.saxutils.escape(text, {"\\r": "&#13;"}) gives."""
+    return (
+        text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("\r", "&#13;")
+    )
+
+
+_ATTRIBUTE_SPECIAL = re.compile('[&<>"\n\r\t]')
 
 
 def _attr(text: str) -> str:
-    return xml_escape(text, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+    """An attribute value, in double quotes: what saxutils.escape gives with these entities."""
+    if _ATTRIBUTE_SPECIAL.search(text) is None:  # most IRIs
+        return text
+    escaped = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    escaped = escaped.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
+    return escaped.replace("\t", "&#9;")
 
 
 def render_rdfxml(triples: Iterable[Triple]) -> bytes:
@@ -264,7 +317,7 @@ def render_rdfxml(triples: Iterable[Triple]) -> bytes:
                     datatype = (
                         "" if o.datatype == XSD_STRING else f' rdf:datatype="{_attr(o.datatype)}"'
                     )
-                    text = xml_escape(o.value, {"\r": "&#13;"})
+                    text = _text(o.value)
                     out.append(f"    <{name}{datatype}>{text}</{name}>\n")
                 else:
                     out.append(f'    <{name} rdf:resource="{_attr(o)}"/>\n')
