@@ -25,6 +25,7 @@ from .urls import SiteURLs, slugify
 __all__ = ["add_entry", "extend", "feed_generator", "render_atom_page", "warm_entry"]
 
 ATOM = "http://www.w3.org/2005/Atom"
+JSONLD = "application/ld+json"
 FH = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
 AT = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 §2
 
@@ -77,14 +78,54 @@ def warm_entry(a: Article, settings: Settings) -> None:
 
 
 def _entry_xml(a: Article, settings: Settings) -> bytes:
-    """One entry as feedgen prints it inside a feed: from `  <entry>` to `  </entry>\n`."""
-    fg = FeedGenerator()
-    fg.id(SiteURLs(settings.base_url).home)
-    fg.title("-")
-    fg.updated(a.modified)
-    add_entry(fg, a, settings)
-    xml = bytes(fg.atom_str(pretty=True))
+    """One entry as feedgen prints it inside a feed: from `  <entry>` to `  </entry>\n`.
+
+    Built with lxml as feedgen 0.9.0 builds it (FeedEntry.atom_entry: its elements, attributes
+    and checks, in its order), without a generator per entry: a fifth of the cost, the same
+    bytes (tests/test_atom.py compares this with `add_entry` through feedgen)."""
+    for moment in (a.modified, a.published):
+        if moment.tzinfo is None:
+            raise ValueError("Datetime object has no timezone info")
+    urls = SiteURLs(settings.base_url)
+    html = content_html(a, settings)
+    if not a.title:
+        raise ValueError("Required fields not set")
+    feed = etree.Element("feed")
+    entry = etree.SubElement(feed, "entry")
+    _text(entry, "id", urls.article_id(a.slug))
+    _text(entry, "title", a.title)
+    _text(entry, "updated", a.modified.isoformat())
+    if a.creator:  # feedgen leaves out an author without a name
+        author = etree.SubElement(entry, "author")
+        _text(author, "name", a.creator)
+        _text(author, "uri", urls.home)
+    content = etree.SubElement(entry, "content")
+    if html:  # feedgen writes text only when there is some
+        content.text = html
+    content.set("type", "html")
+    for href, media_type in ((urls.page(a.slug), "text/html"), (urls.agent(a.slug), JSONLD)):
+        link = etree.SubElement(entry, "link", href=href)
+        link.set("rel", "alternate")
+        link.set("type", media_type)
+    if a.standfirst:
+        _text(entry, "summary", a.standfirst)
+    for term, label, scheme in (
+        (slugify(a.beat), a.beat, urls.beats),
+        *((slugify(tag), tag, urls.tags) for tag in a.tags),
+    ):
+        category = etree.SubElement(entry, "category", term=term)
+        category.set("scheme", scheme)
+        if label:
+            category.set("label", label)
+    _text(entry, "published", a.published.isoformat())
+    xml = bytes(etree.tostring(feed, pretty_print=True, encoding="UTF-8", xml_declaration=True))
     return xml[xml.index(b"  <entry>") : xml.rindex(b"</feed>")]
+
+
+def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    element = etree.SubElement(parent, tag)
+    element.text = text
+    return element
 
 
 def add_entry(fg: FeedGenerator, a: Article, settings: Settings) -> None:
@@ -96,7 +137,7 @@ def add_entry(fg: FeedGenerator, a: Article, settings: Settings) -> None:
     fe.published(a.published)
     fe.updated(a.modified)
     fe.link(href=urls.page(a.slug), rel="alternate", type="text/html")
-    fe.link(href=urls.agent(a.slug), rel="alternate", type="application/ld+json")
+    fe.link(href=urls.agent(a.slug), rel="alternate", type=JSONLD)
     if a.standfirst:
         fe.summary(a.standfirst)
     fe.content(content_html(a, settings), type="html")
