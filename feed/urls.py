@@ -9,6 +9,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 __all__ = ["SiteURLs", "is_http_url", "slugify"]
@@ -23,6 +24,7 @@ def is_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and not _NOT_IRI.search(url)
 
 
+@lru_cache(maxsize=4096)  # names repeat: an agent view alone slugifies a dozen of them
 def slugify(text: str) -> str:
     """'Économie & Tech' -> 'economie-tech': stable URL segments for beats, tags and names.
 
