@@ -38,11 +38,14 @@ __all__ = [
 # and every later line number would be off by one.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 _SEPARATORS = re.compile("[\u2028\u2029\x85]")
+_UNCLEAN = re.compile(f"{_NOT_XML.pattern}|{_SEPARATORS.pattern}")  # either: one search
 
 
 def clean_text(text: str) -> tuple[str, list[int]]:
     """Drop characters XML cannot carry; normalise newlines. Returns the text and affected lines."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if _UNCLEAN.search(text) is None:  # nearly every article: one scan instead of four
+        return text, []
     found = [*_SEPARATORS.finditer(text), *_NOT_XML.finditer(text)]
     lines = sorted({text.count("\n", 0, m.start()) + 1 for m in found})
     return _NOT_XML.sub("", _SEPARATORS.sub(" ", text)), lines
@@ -52,6 +55,8 @@ def clean_value(value: Any) -> tuple[Any, bool]:
     """The same cleaning for values decoded from escapes ("\\u0001" in JSON, "\\0" in YAML),
     mapping keys included: a key is text that is stored and published like any value."""
     if isinstance(value, str):
+        if _UNCLEAN.search(value) is None:  # nearly every value
+            return value, False
         cleaned = _NOT_XML.sub("", _SEPARATORS.sub(" ", value))
         return cleaned, cleaned != value
     if isinstance(value, list):

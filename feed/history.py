@@ -81,12 +81,19 @@ def events_of(revisions: Sequence[Revision], etags: Sequence[str]) -> list[Event
 
 
 def _rewrite(value: Any, old: str, new: str) -> Any:
+    """`value` with every string that starts with `old` starting with `new` instead, at any depth
+    (a copy: the graph it is given is left as it is)."""
     if isinstance(value, str):
         return new + value[len(old) :] if value.startswith(old) else value
     if isinstance(value, list):
         return [_rewrite(v, old, new) for v in value]
-    if isinstance(value, dict):
-        return {k: _rewrite(v, old, new) for k, v in value.items()}
+    if isinstance(value, dict):  # most values are strings: rewritten here, not in a call each
+        return {
+            k: (new + v[len(old) :] if v.startswith(old) else v)
+            if isinstance(v, str)
+            else _rewrite(v, old, new)
+            for k, v in value.items()
+        }
     return value
 
 

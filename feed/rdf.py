@@ -141,16 +141,19 @@ def expand_nodes(nodes: Sequence[Mapping[str, Any]], context: Mapping[str, Any])
     return out
 
 
+_VALUE_KEYS = frozenset({"@value", "@type"})
+
+
 def _expand_value(value: Any, coerce: str | None, ctx: _Context) -> dict[str, Any]:
     if isinstance(value, dict):
-        if set(value) == {"@id"}:
+        if len(value) == 1 and "@id" in value:
             return {"@id": ctx.iri(value["@id"], vocab=False)}
-        if "@value" in value and set(value) <= {"@value", "@type"}:
+        if "@value" in value and value.keys() <= _VALUE_KEYS:
             if "@type" not in value:
                 return {"@value": value["@value"]}
             return {"@type": ctx.iri(value["@type"], vocab=True), "@value": value["@value"]}
         raise ValueError(f"unsupported value object {value!r}: the agent view is flattened")
-    if not isinstance(value, str | bool | int):
+    if not isinstance(value, (str, bool, int)):
         raise ValueError(f"unsupported value {value!r}")
     if coerce == "@id" and isinstance(value, str):
         return {"@id": ctx.iri(value, vocab=False)}
@@ -256,8 +259,13 @@ def _grouped(triples: Iterable[Triple]) -> dict[str, dict[str, list[Object]]]:
     """subject -> predicate -> objects, in first-seen order, without duplicates."""
     subjects: dict[str, dict[str, list[Object]]] = {}
     for s, p, o in triples:
-        objects = subjects.setdefault(s, {}).setdefault(p, [])
-        if o not in objects:
+        predicates = subjects.get(s)
+        if predicates is None:
+            predicates = subjects[s] = {}
+        objects = predicates.get(p)
+        if objects is None:
+            predicates[p] = [o]
+        elif o not in objects:
             objects.append(o)
     return subjects
 

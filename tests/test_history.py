@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pyld import jsonld
 from starlette.testclient import TestClient
 
+from feed import history
 from feed.app import create_app
 from feed.importer import import_paths, sample_paths
 from feed.settings import Settings
@@ -211,3 +216,31 @@ def test_a_minor_change_through_feed_import_keeps_modified(tmp_path):
     assert (result.action, result.revision) == ("revised", 2)
     assert store.get(TEMPLATE_SLUG).article.modified == before
     store.close()
+
+
+def rewritten(value: Any, old: str, new: str) -> Any:
+    """Every string starting with `old` starting with `new` instead, one call per value."""
+    if isinstance(value, str):
+        return new + value[len(old) :] if value.startswith(old) else value
+    if isinstance(value, list):
+        return [rewritten(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: rewritten(v, old, new) for k, v in value.items()}
+    return value
+
+
+GRAPH_TEXT = st.sampled_from(["", "a#", "a#b", "a", "b#a#", "x"])
+GRAPHS = st.recursive(
+    GRAPH_TEXT | st.integers() | st.booleans() | st.none(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(GRAPH_TEXT, inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(GRAPHS)
+def test_revision_ids_are_rewritten_at_any_depth(graph: Any):
+    """A revision's graph has every id under the agent view moved under the revision (keys and
+    other values untouched), and the living article's graph is left as it was."""
+    before = copy.deepcopy(graph)
+    assert history._rewrite(graph, "a#", "v#") == rewritten(graph, "a#", "v#")
+    assert graph == before
