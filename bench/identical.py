@@ -101,6 +101,8 @@ VARIANTS: list[tuple[str, Mutation]] = [
     ("complex key", lambda t: _front(t, "? [a, b]\n: c")),
     ("colon in flow", lambda t: _front(t, "a: [b:c, d: e, http://x.y/z]")),
     ("question mark", lambda t: _front(t, "a: [?b, c?]\nd: ?e")),
+    ("question mark in flow", lambda t: _front(t, "a: [b?c]\nd: {e?: f}")),
+    ("empty flow key", lambda t: _front(t, "a: [a:]\nb: [:c]")),
     ("comment", lambda t: _front(t, "a: b # comment\n# whole line\nc: d#e")),
     ("reserved indicators", lambda t: _front(t, "a: `b`")),
     ("at sign", lambda t: _front(t, "a: @b")),

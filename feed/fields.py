@@ -120,17 +120,19 @@ FUTURE_MARGIN = timedelta(days=1)
 DATE_WINDOW = f"from {EARLIEST:%Y-%m-%d} to {LATEST - timedelta(days=1):%Y-%m-%d}"
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
 def parse_datetime(
     raw: str, zone: ZoneInfo, fail: Callable[[str], None], now: datetime | None = None
 ) -> datetime | None:
     """An ISO 8601 date or date-time (a bare date is midnight in `zone`) in the window
     EARLIEST..LATEST and, when `now` is given, at most FUTURE_MARGIN after it."""
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        if _DATE.fullmatch(raw):
             value = datetime.combine(date.fromisoformat(raw), time(0), zone)
-        elif re.fullmatch(
-            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", raw
-        ):
+        elif _DATE_TIME.fullmatch(raw):
             value = datetime.fromisoformat(raw)
             value = value if value.tzinfo else value.replace(tzinfo=zone)
         else:

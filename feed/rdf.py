@@ -71,6 +71,7 @@ class _Context:
             coerce = value.get("@type")
             self.terms[key] = (iri, self.iri(coerce, vocab=True) if coerce else None)
         self._properties: dict[str, tuple[str, str | None]] = {}
+        self._types: dict[str, str] = {}
 
     def iri(self, value: str, *, vocab: bool) -> str:
         """Expand a term, compact IRI or absolute IRI (JSON-LD 1.1 §5.2 IRI expansion)."""
@@ -86,6 +87,15 @@ class _Context:
         if vocab and self.vocab:
             return self.vocab + value
         raise ValueError(f"cannot expand {value!r}: not a term, compact IRI or absolute IRI")
+
+    def type_iri(self, value: str) -> str:
+        """A type's IRI (vocabulary-relative), remembered: types repeat in every document."""
+        found = self._types.get(value) if isinstance(value, str) else None
+        if found is None:
+            found = self.iri(value, vocab=True)
+            if len(self._types) < _REMEMBERED:
+                self._types[value] = found
+        return found
 
     def property(self, key: str) -> tuple[str, str | None]:
         found = self._properties.get(key)
@@ -131,7 +141,7 @@ def expand_nodes(nodes: Sequence[Mapping[str, Any]], context: Mapping[str, Any])
             if key == "@id":
                 expanded["@id"] = ctx.iri(value, vocab=False)
             elif key == "@type":
-                expanded["@type"] = [ctx.iri(v, vocab=True) for v in values]
+                expanded["@type"] = [ctx.type_iri(v) for v in values]
             else:
                 predicate, coerce = ctx.property(key)
                 objects = [_expand_value(v, coerce, ctx) for v in values if v is not None]
