@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .static import SITE_IMAGE_PATH
@@ -59,6 +59,14 @@ OPERATIONAL = frozenset(
         "workers",
     }
 )
+
+
+def _split(url: str) -> SplitResult | None:
+    """A URL's parts; None for what urlsplit refuses (an unbalanced "[" in the host)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
 
 class SettingsError(ValueError):
@@ -113,13 +121,13 @@ class Settings:
             host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
             host = f"[{host}]" if ":" in host else host
             object.__setattr__(self, "base_url", f"http://{host}:{self.port}")
-        parts = urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        parts = _split(self.base_url)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise SettingsError(
                 f"base_url: {self.base_url!r} is not an absolute http(s) URL "
                 "(expected e.g. https://news.example)"
             )
-        if parts.query or parts.fragment:
+        if parts.query or parts.fragment:  # (parts: checked above)
             raise SettingsError(f"base_url: {self.base_url!r} must not have a query or fragment")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         try:
@@ -145,8 +153,8 @@ class Settings:
             if not (math.isfinite(seconds) and seconds > 0):
                 raise SettingsError(f"{name}: {seconds} (expected seconds, over 0)")
         for hub in self.websub_hubs:
-            parts = urlsplit(hub)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            parts = _split(hub)
+            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
                 raise SettingsError(f"websub_hubs: {hub!r} is not an absolute http(s) URL")
         for name, path in (
             ("ai_policy_url", "/ai-policy"),

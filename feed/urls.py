@@ -20,7 +20,10 @@ _NOT_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
 
 def is_http_url(url: str) -> bool:
     """An absolute http(s) URL with a host, and nothing that cannot appear in an IRI."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced "[" in the host ("Invalid IPv6 URL"): not a URL
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc) and not _NOT_IRI.search(url)
 
 

@@ -52,6 +52,8 @@ def test_base_url_follows_host_and_port_when_not_set():
         pytest.param({"FEED_BASE_URL": "news.example"}, "base_url", id="relative-base"),
         pytest.param({"FEED_BASE_URL": "ftp://news.example"}, "base_url", id="ftp-base"),
         pytest.param({"FEED_BASE_URL": "https://news.example/?a=1"}, "base_url", id="query"),
+        pytest.param({"FEED_BASE_URL": "http://[news.example"}, "base_url", id="bracket"),
+        pytest.param({"FEED_WEBSUB_HUBS": "https://[hub"}, "websub_hubs", id="bracket-hub"),
         pytest.param({"FEED_TIMEZONE": "Mars/Olympus"}, "timezone", id="zone"),
         pytest.param({"FEED_PORT": "eighty"}, "FEED_PORT", id="port-text"),
         pytest.param({"FEED_PORT": "70000"}, "port", id="port-range"),
