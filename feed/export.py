@@ -41,6 +41,7 @@ import dataclasses
 import fcntl
 import functools
 import gc
+import gzip
 import hashlib
 import json
 import marshal
@@ -63,7 +64,7 @@ from .errors import NotAcceptable, NotFound
 from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
 from .parallel import cores, parallel_map
-from .prepared import TOKEN, Route, body_of, token
+from .prepared import TOKEN, Route, token
 from .progress import Progress, Task
 from .representation import (
     Negotiable,
@@ -189,7 +190,7 @@ class Variant(NamedTuple):
             int(modified.timestamp()) if modified is not None else None,
             rep.etag,
             rep.gzip_etag,
-            len(rep.body),
+            rep.size if isinstance(rep, Stored) else len(rep.body),
             len(rep.gzip) if rep.gzip is not None else 0,
         )
 
@@ -198,9 +199,11 @@ class Variant(NamedTuple):
 class Stored:
     """A representation as an export needs it: its bytes and facts. Read from the store, it is
     made from the stored fields (`_restore`) without the HTTP headers a `Representation` makes
-    for serving, which a full export would otherwise make 100,000s of times for nothing."""
+    for serving, which a full export would otherwise make 100,000s of times for nothing. A body
+    kept gzip-coded is inflated only when its bytes are asked for (`body`): an export that
+    leaves a representation out (`--only`) never inflates it."""
 
-    body: bytes
+    identity: bytes | None  # the bytes; None: they are the inflated `gzip`
     media_type: str
     last_modified: datetime | None
     status: int
@@ -209,12 +212,29 @@ class Stored:
     gzip_etag: str | None
     headers: tuple[tuple[str, str], ...]  # its own headers, but those nginx makes (OWN_HEADERS)
 
+    @property
+    def body(self) -> bytes:
+        if self.identity is not None:
+            return self.identity
+        assert self.gzip is not None
+        return gzip.decompress(self.gzip)
+
+    @property
+    def size(self) -> int:
+        """len(body), without inflating it: a gzip member ends with its size mod 2^32 (RFC 1952
+        §2.3.1; no body is near 4 GiB)."""
+        if self.identity is not None:
+            return len(self.identity)
+        assert self.gzip is not None
+        return int.from_bytes(self.gzip[-4:], "little")
+
 
 def _stored_rep(route: Route) -> Stored:
     """A stored row as `Stored`: the same bytes, ETags, date and headers as the
     `Representation` it stands for (`prepared.representation_of`), without the serving headers."""
     shape = route.shape
-    body, coded = body_of(route.body)
+    stored = route.body
+    coded = stored.data if stored.gzipped else None
     word = token(route.path)
     own = shape.headers
     if word:
@@ -222,7 +242,7 @@ def _stored_rep(route: Route) -> Stored:
     headers = shared_headers(shape.cache, own, coded is not None)
     modified = route.modified
     return Stored(
-        body,
+        None if stored.gzipped else stored.data,
         shape.media_type,
         datetime.fromtimestamp(modified, UTC) if modified is not None else None,
         shape.status,
