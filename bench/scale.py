@@ -114,8 +114,10 @@ def serve_startup(db: Path, slug: str, log: Path, timeout: float) -> tuple[float
 def first_answer(
     db: Path, slug: str, log: Path, timeout: float, env: dict[str, str]
 ) -> tuple[float, float, float, bytes]:
-    """Start `feed serve` on `db` on a free port, with `env`; (seconds to the first served
-    article, VmRSS MB, VmHWM MB, the article's agent view)."""
+    """Start `feed serve` on `db` on a free port, with `env`, as one process (FEED_WORKERS=1:
+    the memory read is the serving process's own); (seconds to the first served article, VmRSS
+    MB, VmHWM MB, the article's agent view)."""
+    env = {**env, "FEED_WORKERS": "1"}
     port = free_port()
     command = [sys.executable, "-m", "feed", "serve", "--db", str(db), "--host", HOST]
     command += ["--port", str(port)]
