@@ -198,8 +198,17 @@ def test_a_stored_row_read_for_export_has_the_facts_of_its_representation(site, 
 
     def facts(reps):
         return [
-            (r.body, r.size, r.media_type, r.last_modified, r.status, r.etag, r.gzip, r.gzip_etag)
-            + (r.headers,)
+            (
+                r.body,
+                r.size,
+                r.media_type,
+                r.last_modified,
+                r.status,
+                r.etag,
+                r.gzip,
+                r.gzip_etag,
+                r.headers,
+            )
             for r in reps
         ]
 

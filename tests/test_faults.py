@@ -21,6 +21,7 @@ import pytest
 from conftest import BASE_URL, article_text
 from starlette.testclient import TestClient
 
+from feed import storage
 from feed.app import create_app
 from feed.cli import main
 from feed.errors import StoreUnavailable
@@ -89,6 +90,13 @@ def write_articles(folder: Path, count: int, prefix: str = "fault") -> Path:
         slug = f"{prefix}-article-{n}"
         (folder / f"{slug}.md").write_text(article_text(slug), encoding="utf-8")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stores made here have 4 KiB pages, the grain the page limits below were chosen for: with
+    32 KiB pages a few articles fit in one page's slack and a limit of pages cannot bite."""
+    monkeypatch.setattr(storage, "PAGE_SIZE", 4096)
 
 
 @pytest.fixture
