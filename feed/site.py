@@ -216,7 +216,13 @@ class History:
             if number == 1:
                 originals[slug], first[slug] = article, write
             revisions.setdefault(slug, []).append(Revision(number, article, sequence))
-        written = {s: (f"{first.get(s, w):012d}", f"{w:012d}") for s, w in last.items()}
+        # (one tuple for each distinct pair: an import stores thousands of articles in one save)
+        pairs: dict[tuple[int, int], tuple[str, str]] = {}
+        written = {
+            s: pairs.get(k) or pairs.setdefault(k, (f"{k[0]:012d}", f"{k[1]:012d}"))
+            for s, w in last.items()
+            for k in ((first.get(s, w), w),)
+        }
         retractions.sort(key=lambda r: (r[0], r[1]))
         retracted = [(a, f"{w:012d}") for w, _, a in retractions]
         return cls(current, originals, written, retracted, revisions)
@@ -357,8 +363,9 @@ class Site:
         (`preparing`) until the new ones are committed and served."""
         progress = progress or Progress()
         with store.snapshot():  # the revisions and the prepared state as of one commit
-            log = store.log()
             state = store.prepared_state()
+            # serving reads each body from the store when it is rendered (a write's lists)
+            log = store.log(light=True)
         current = self.current(state)
         done = int(state.get("sequence", "-1"))
         behind = [row for row in log if row[0] > done]
@@ -440,7 +447,7 @@ class Site:
         rows = store.log_between(self.sequence, upto)
         before = {path for paths in self._keys.values() for path in paths}
         if len(rows) > CATCH_UP_MAX:  # a large import: read the whole state again
-            self._serve_prepared(store, store.log(), upto)
+            self._serve_prepared(store, store.log(light=True), upto)
         else:
             for number, group in groupby(rows, key=lambda row: row[2]):
                 batch = list(group)

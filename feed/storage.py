@@ -31,7 +31,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
@@ -222,8 +222,9 @@ class Store(Protocol):
     def written(self) -> dict[str, tuple[str, str]]:
         """slug -> (when revision 1 was stored, when the current revision was)."""
 
-    def log(self) -> list[tuple[int, int, int, Article]]:
-        """Every revision as (sequence, number, write, article), in store order."""
+    def log(self, light: bool = False) -> list[tuple[int, int, int, Article]]:
+        """Every revision as (sequence, number, write, article), in store order (`light`: the
+        bodies left in the store until asked for)."""
 
     # the site's identity (feed/identity.py)
     read_only: bool
@@ -334,6 +335,57 @@ def _guarded(
 
 def digest(article: Article) -> str:
     return hashlib.sha256(_model_json(article).encode()).hexdigest()
+
+
+class LazyArticle(Article):
+    """An article whose body stays in the store until asked for: at start-up a server holds
+    every article's state (for its lists) but renders few bodies, and the body is half of an
+    article's memory. Revisions never change, so reading it later reads what was stored.
+    Equal to the `Article` with the same fields; pickled as one (with its body).
+
+    Each store has its own subclass (`of`), which knows the store; an instance keeps only
+    its revision's number where the body would be (one more attribute would cost Python's
+    shared-key instance dictionary: a few hundred bytes an article)."""
+
+    _store: SQLiteStore
+
+    @staticmethod
+    def of(store: SQLiteStore) -> type[LazyArticle]:
+        made: type[LazyArticle] | None = store.__dict__.get("_lazy")
+        if made is None:
+            made = store.__dict__["_lazy"] = type("LazyArticle", (LazyArticle,), {"_store": store})
+        return made
+
+    @classmethod
+    def read(cls, data: dict[str, object], shared: dict[object, object], number: int) -> Article:
+        data["body"] = number
+        return cls.from_dict(data, shared)
+
+    @property
+    def body(self) -> str:
+        value = self.__dict__["_body"]
+        if isinstance(value, str):  # (made by dataclasses.replace: a new article, body and all)
+            return value
+        return self._store.body_of(self.slug, value)
+
+    @body.setter
+    def body(self, value: str | int) -> None:
+        self.__dict__["_body"] = value
+
+    def full(self) -> Article:
+        """The same article, its body in memory."""
+        return Article(*(getattr(self, f.name) for f in fields(Article)))
+
+    def __reduce__(self) -> tuple[type[Article], tuple[object, ...]]:
+        return Article, tuple(getattr(self, f.name) for f in fields(Article))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Article):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(Article))
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, f.name) for f in fields(Article)))
 
 
 def _packed(text: str) -> bytes:
@@ -757,14 +809,40 @@ class SQLiteStore:
         return self._reader().execute("SELECT * FROM events ORDER BY cursor").fetchall()
 
     @_guarded
-    def log(self) -> list[tuple[int, int, int, Article]]:
+    def log(self, light: bool = False) -> list[tuple[int, int, int, Article]]:
         """Every revision ever stored as (sequence, number, write, article), in store order: the
-        whole history, read once (start-up derives everything else from it)."""
+        whole history, read once (start-up derives everything else from it). `light`: each
+        article without its body in memory (`LazyArticle`: read from the store when asked
+        for), and the values articles repeat shared: what serving keeps, a third of the
+        memory."""
+        if not light:
+            rows = self._reader().execute(
+                "SELECT rowid, number, write, model FROM revisions ORDER BY rowid"
+            )
+            # one row at a time: the JSON of every revision at once would double the peak memory
+            return [(seq, n, w, Article.from_dict(json.loads(m))) for seq, n, w, m in rows]
         rows = self._reader().execute(
-            "SELECT rowid, number, write, model FROM revisions ORDER BY rowid"
+            "SELECT rowid, number, write, json_remove(model, '$.body') FROM revisions "
+            "ORDER BY rowid"
         )
-        # one row at a time: the JSON of every revision at once would double the peak memory
-        return [(seq, n, w, Article.from_dict(json.loads(m))) for seq, n, w, m in rows]
+        shared: dict[object, object] = {}
+        lazy = LazyArticle.of(self)
+        return [(seq, n, w, lazy.read(json.loads(m), shared, n)) for seq, n, w, m in rows]
+
+    @_guarded
+    def body_of(self, slug: str, number: int) -> str:
+        """The body of revision `number` of an article (see `LazyArticle`)."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT json_extract(model, '$.body') FROM revisions WHERE slug = ? AND number = ?",
+                (slug, number),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise StorageError(f"revision {number} of {slug!r} is not in the store")
+        return str(row[0])
 
     @_guarded
     def list_keys(self) -> dict[str, str]:

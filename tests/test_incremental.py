@@ -13,7 +13,9 @@ import dataclasses
 import gzip
 import random
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import groupby
 from pathlib import Path
 
 import feedparser
@@ -29,10 +31,11 @@ import feed.representation
 import feed.site
 from feed.errors import StoreUnavailable
 from feed.model import Article, Correction
+from feed.prepared import Route, resource_of
 from feed.representation import Negotiable, Representation, Resource
 from feed.settings import Settings
 from feed.site import Site
-from feed.storage import SQLiteStore
+from feed.storage import LazyArticle, SQLiteStore
 from feed.writes import Writer
 
 BEATS = ["Climate", "Economy", "climate", "Science"]  # "Climate" and "climate": one section
@@ -350,6 +353,36 @@ def test_a_site_kept_in_a_store_restarts_without_rendering(
     site.resources.budget = 1
     for path, resource in site.resources.items():
         assert fingerprint(site.resources[path]) == fingerprint(resource)
+    store.close()
+
+
+def test_a_site_restarted_from_its_store_writes_what_a_full_render_serves(
+    small_pages, article, tmp_path
+):
+    """A site started from its store leaves the articles' bodies there (read when a write's
+    lists need one); after 30 more random writes it serves, byte for byte, what rendering the
+    store's whole history with every body read up front serves."""
+    settings = small_pages
+    store, _, newsroom = stored_site(settings, tmp_path, article, 8, 30)
+    restarted = Site(settings)
+    restarted.load_store(store)
+    assert all(isinstance(a, LazyArticle) for a in restarted.articles.values())
+    for _ in range(30):
+        restarted.put(newsroom.step(restarted)[1])
+    assert any(isinstance(a, LazyArticle) for a in restarted.articles.values())
+    rendered: dict[str, Resource] = {}
+
+    def keep(rows: Sequence[Route]) -> None:
+        for path, group in groupby(rows, key=lambda route: route.path):
+            rendered[path] = resource_of(list(group))
+
+    log = store.log()
+    assert not any(isinstance(row[3], LazyArticle) for row in log)
+    Site(settings).render_log(log, keep)
+    fixed = {*feed.site.vocabulary_resources(settings), *feed.site.page_resources(settings)}
+    assert rendered.keys() == set(restarted.resources.keys()) - fixed
+    for path, resource in rendered.items():
+        assert fingerprint(restarted.resources[path]) == fingerprint(resource), path
     store.close()
 
 

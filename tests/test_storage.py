@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 import random
 import sqlite3
 
 import pytest
 
 from feed.errors import StorageError, StoreUnavailable
+from feed.model import Article
 from feed.prepared import Route, resource_of, routes_of
 from feed.representation import Representation
-from feed.storage import MIGRATIONS, WAL_LIMIT, Incoming, SQLiteStore
+from feed.storage import MIGRATIONS, WAL_LIMIT, Incoming, LazyArticle, SQLiteStore
 
 
 def _incoming(article, text="text"):
@@ -133,6 +135,36 @@ def test_a_revision_keeps_its_source_compressed_and_gives_it_back(tmp_path, arti
     assert raw.execute("PRAGMA page_size").fetchone()[0] == 32768
     raw.close()
     store.close()
+
+
+def test_a_light_log_reads_each_body_when_asked_and_equals_the_full_one(store, articles):
+    """`log(light=True)` gives articles equal (and hashing equal, and pickling to) the full
+    log's, with each body read from the store when asked for and the values articles repeat
+    held once; a replaced one carries its own body."""
+    two = [dataclasses.replace(a, editor=articles[0].editor) for a in articles[:2]]
+    store.save([Incoming(a, "test", "") for a in two])
+    revised = dataclasses.replace(two[0], body=two[0].body + "\n\nMore.")
+    store.save([Incoming(revised, "test", "")])
+    full = [row[3] for row in store.log()]
+    light = [row[3] for row in store.log(light=True)]
+    assert (
+        [a.body for a in light]
+        == [a.body for a in full]
+        == [two[0].body, two[1].body, revised.body]
+    )
+    for lazy, whole in zip(light, full, strict=True):
+        assert isinstance(lazy, LazyArticle)
+        assert "body" not in vars(lazy)
+        assert isinstance(vars(lazy)["_body"], int)
+        assert lazy == whole
+        assert whole == lazy
+        assert hash(lazy) == hash(whole)
+        assert type(pickle.loads(pickle.dumps(lazy))) is Article
+        assert pickle.loads(pickle.dumps(lazy)) == whole
+    assert light[0].editor is light[1].editor  # (read from two JSON documents)
+    changed = dataclasses.replace(light[1], body="Other words.")
+    assert changed.body == "Other words."
+    assert changed != full[1]
 
 
 def test_a_slug_twice_in_one_save_is_refused_and_nothing_stored(store, article):
