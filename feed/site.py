@@ -371,6 +371,13 @@ class Site:
         behind = [row for row in log if row[0] > done]
         if not current or len(behind) > CATCH_UP_MAX:
             if background and state and done >= 0:
+                LOG.info(
+                    "the store's resources %s: serving them as they are while every one is "
+                    "prepared again; writes wait until then",
+                    f"are {len(behind):,} revisions behind"
+                    if current
+                    else "were prepared by another version of this program",
+                )
                 self._serve_prepared(store, log, done)
                 self.mark(int(state.get("write", "0")), done)
                 self.preparing = True
