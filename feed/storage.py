@@ -194,6 +194,7 @@ class Store(Protocol):
         items: Sequence[Incoming],
         write: int | None = None,
         prepared: Prepared | None = None,
+        continuing: bool = False,
     ) -> list[SaveResult]:
         """Store all items in one transaction: all of them or none."""
 
@@ -620,9 +621,12 @@ class SQLiteStore:
         items: Sequence[Incoming],
         write: int | None = None,
         prepared: Prepared | None = None,
+        continuing: bool = False,
     ) -> list[SaveResult]:
         """Store all items in one transaction, as save number `write` (default: the next), with
-        the resources they change (`prepared`: then the prepared state is this write's)."""
+        the resources they change (`prepared`: then the prepared state is this write's).
+        `continuing`: save `write` may be the last one stored (more of a save made in parts
+        inside one transaction, as `feed import` stores a large set of files)."""
         counts = Counter(item.article.slug for item in items)  # (list.count: quadratic)
         duplicates = sorted(slug for slug, count in counts.items() if count > 1)
         if duplicates:
@@ -633,7 +637,7 @@ class SQLiteStore:
             next_write = int(
                 db.execute("SELECT coalesce(max(write), 0) + 1 FROM revisions").fetchone()[0]
             )
-            if write is not None and write < next_write:
+            if write is not None and write < next_write - continuing:
                 raise StorageError(f"write {write} is out of order (the next is {next_write})")
             write = next_write if write is None else write
             for item in items:
@@ -815,17 +819,17 @@ class SQLiteStore:
         article without its body in memory (`LazyArticle`: read from the store when asked
         for), and the values articles repeat shared: what serving keeps, a third of the
         memory."""
+        shared: dict[object, object] = {}
         if not light:
             rows = self._reader().execute(
                 "SELECT rowid, number, write, model FROM revisions ORDER BY rowid"
             )
             # one row at a time: the JSON of every revision at once would double the peak memory
-            return [(seq, n, w, Article.from_dict(json.loads(m))) for seq, n, w, m in rows]
+            return [(seq, n, w, Article.from_dict(json.loads(m), shared)) for seq, n, w, m in rows]
         rows = self._reader().execute(
             "SELECT rowid, number, write, json_remove(model, '$.body') FROM revisions "
             "ORDER BY rowid"
         )
-        shared: dict[object, object] = {}
         lazy = LazyArticle.of(self)
         return [(seq, n, w, lazy.read(json.loads(m), shared, n)) for seq, n, w, m in rows]
 

@@ -1,0 +1,93 @@
+"""feed.importer: files -> checked articles -> one transaction, stored a chunk at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import article_text
+
+from feed.importer import import_paths
+from feed.settings import Settings
+from feed.storage import SQLiteStore
+
+
+def write_folder(folder: Path, count: int) -> list[Path]:
+    """`count` valid article files, named in import order."""
+    folder.mkdir(parents=True)
+    paths = []
+    for n in range(count):
+        path = folder / f"{n:02d}.md"
+        path.write_text(article_text(f"chunked-article-{n}"), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_an_import_in_chunks_is_one_save_equal_to_an_import_at_once(tmp_path, settings):
+    """Seven files stored two at a time give the same revisions as all seven at once, as one
+    save (one write number for all)."""
+    folder = tmp_path / "in"
+    write_folder(folder, 7)
+    chunked, whole = SQLiteStore(tmp_path / "a.sqlite3"), SQLiteStore(tmp_path / "b.sqlite3")
+    report, saved = import_paths(chunked, [folder], settings, chunk=2)
+    assert report.ok
+    assert report.files == 7
+    assert {s.write for s in saved} == {1}
+    assert [(s.slug, s.action) for s in saved] == [
+        (f"chunked-article-{n}", "created") for n in range(7)
+    ]
+    _, at_once = import_paths(whole, [folder], settings)
+    assert [(s.slug, s.action, s.write) for s in saved] == [
+        (s.slug, s.action, s.write) for s in at_once
+    ]
+    assert chunked.log() == whole.log()
+    again, unchanged = import_paths(chunked, [folder], settings, chunk=3)
+    assert again.ok
+    assert {s.action for s in unchanged} == {"unchanged"}
+    assert chunked.next_write() == 2
+    chunked.close()
+    whole.close()
+
+
+def test_an_error_in_a_later_chunk_stores_nothing_and_every_problem_is_reported(tmp_path, settings):
+    """A bad file in the third chunk rolls back the two chunks stored before it; a slug given
+    twice, in the last chunk, is reported as well: the store is as it was."""
+    store = SQLiteStore(tmp_path / "feed.sqlite3")
+    earlier = write_folder(tmp_path / "earlier", 1)
+    assert import_paths(store, earlier, settings)[0].ok
+    paths = write_folder(tmp_path / "in", 8)
+    text = paths[5].read_text(encoding="utf-8")
+    paths[5].write_text(text.replace("published: 2026-06-10T08:00:00+02:00", "published: soon"))
+    paths[7].write_text(article_text("chunked-article-0"), encoding="utf-8")
+    before = store.log()
+    report, saved = import_paths(store, [tmp_path / "in"], settings, chunk=2)
+    assert not report.ok
+    assert saved == []
+    errors = [p for p in report.problems if p.severity == "error"]
+    assert {(Path(p.source).name, p.field) for p in errors} == {
+        ("05.md", "published"),
+        ("07.md", "slug"),
+    }
+    assert store.log() == before
+    assert store.count() == 1
+    assert store.next_write() == 2
+    store.close()
+
+
+def test_a_chunked_import_joins_the_callers_transaction(tmp_path, settings):
+    """Inside a transaction of the caller's, an import is part of it: rolled back with it."""
+    store = SQLiteStore(tmp_path / "feed.sqlite3")
+    folder = tmp_path / "in"
+    write_folder(folder, 5)
+    try:
+        with store.transaction():
+            report, saved = import_paths(
+                store, [folder], Settings(base_url=settings.base_url), chunk=2
+            )
+            assert report.ok
+            assert len(saved) == 5
+            assert store.count() == 5
+            raise RuntimeError("the caller fails after the import")
+    except RuntimeError:
+        pass
+    assert store.count() == 0
+    store.close()
