@@ -59,7 +59,7 @@ from .media import AGENT_MEDIA, MARKDOWN, TURTLE
 from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
-from .parallel import parallel_map
+from .parallel import parallel_iter
 from .parse import parse_article
 from .policies import POLICY_DATE, policy_pages
 from .prepared import ResourceTable, Route, canary, fingerprint, resource_of, routes_of
@@ -231,6 +231,8 @@ class History:
 # Articles rendered per batch when a whole store is prepared: memory stays bounded by a batch.
 PREPARE_BATCH = 2000
 LIST_BATCH = 500  # list keys (a collection page holds 50 articles in five formats)
+# Rendered rows are handed on (stored) this many at a time, as they arrive from the workers.
+SINK_ROWS = 2000
 # At start-up, a store whose prepared resources lag by at most this many revisions (stored by a
 # process that did not prepare them, or that stopped in between) catches up write by write; one
 # that lags more is prepared again in full.
@@ -582,21 +584,22 @@ class Site:
         settings, revisions = self.settings, state.revisions
         slugs = sorted(state.current.keys() | revisions.keys())
         events: list[Event] = []
+        rows: list[Route] = []
         with progress.task("preparing articles", len(slugs), "article") as task:
             for start in range(0, len(slugs), PREPARE_BATCH):
                 batch = slugs[start : start + PREPARE_BATCH]
-                bundles = parallel_map(
-                    _article_bundle,
-                    (state.current, revisions, settings),
-                    batch,
-                    done=task.advance,
+                bundles = parallel_iter(
+                    _article_bundle, (state.current, revisions, settings), batch
                 )
-                rows: list[Route] = []
                 for slug, (bundle, etags) in zip(batch, bundles, strict=True):
                     rows += bundle
                     if slug in revisions:
                         events += events_of(revisions[slug], etags)
-                sink(rows)
+                    task.advance()
+                    if len(rows) >= SINK_ROWS:  # (stored as they come: memory holds a few)
+                        sink(rows)
+                        rows = []
+        sink(rows)
         events.sort(key=lambda e: e.cursor)
         self._adopt(state, events)
         lists = Lists(self.catalog, self.plan, settings, {})
@@ -608,15 +611,19 @@ class Site:
         for n in range(1, lists.sitemap_chunks + 1):
             lists.chunk_changed[n] = lists.chunk_date(n)
         paths: dict[ListKey, frozenset[str]] = {}
+        rows = []
         with progress.task("preparing lists", len(keys), "list") as task:
             for start in range(0, len(keys), LIST_BATCH):
                 batch_keys = keys[start : start + LIST_BATCH]
-                rendered = parallel_map(_render_key, lists, batch_keys, done=task.advance)
-                rows = []
+                rendered = parallel_iter(_render_key, lists, batch_keys)
                 for key, key_rows in zip(batch_keys, rendered, strict=True):
                     paths[key] = frozenset(route.path for route in key_rows)
                     rows += key_rows
-                sink(rows)
+                    task.advance()
+                    if len(rows) >= SINK_ROWS:
+                        sink(rows)
+                        rows = []
+        sink(rows)
         discovery = _rows(lists.render([DISCOVERY])[DISCOVERY])
         paths[DISCOVERY] = frozenset(route.path for route in discovery)
         sink(discovery + _rows(changes_resources(events, settings, 0)))
