@@ -414,6 +414,7 @@ class SQLiteStore:
         self.read_only = read_only
         self._readers = threading.local()  # each thread's read connection (resources)
         self._pid = os.getpid()  # whose connections they are (a forked child opens its own)
+        self._home = self._pid  # the process whose writer connection this is
         self._closing = threading.Lock()  # held by `close` and by background writes
         self._closed = False
         self._readers_lock = threading.Lock()
@@ -976,11 +977,13 @@ class SQLiteStore:
     def _reader(self) -> sqlite3.Connection:
         """This thread's read connection; inside this thread's transaction, the writer's (its
         reads see its own writes)."""
-        if str(self.path) == ":memory:" or self._inside() or self.read_only:
+        home = self._home == os.getpid()  # (not a forked child of the process that opened it)
+        if home and (str(self.path) == ":memory:" or self._inside() or self.read_only):
             # in memory: one database per connection, the writer's; read-only (`feed doctor`):
             # one connection, so that one snapshot covers every read
             return self._db
-        if self._pid != os.getpid():  # a forked child: a connection must not cross a fork
+        if self._pid != os.getpid():  # a forked child: a connection must not cross a fork (not
+            # even the writer's inside its transaction: the child reads what is committed)
             self._pid = os.getpid()
             self._readers = threading.local()
             self._readers_lock = threading.Lock()
