@@ -73,7 +73,7 @@ from .representation import (
 from .rss import render_rss
 from .settings import Settings
 from .static import SITE_IMAGE_DATE, SITE_IMAGE_PATH, site_image
-from .storage import Incoming, Prepared, Store
+from .storage import Incoming, LazyArticle, Prepared, Store
 from .urls import SiteURLs, slugify
 from .vocabulary import vocabulary_documents
 
@@ -233,6 +233,7 @@ PREPARE_BATCH = 2000
 LIST_BATCH = 500  # list keys (a collection page holds 50 articles in five formats)
 # Rendered rows are handed on (stored) this many at a time, as they arrive from the workers.
 SINK_ROWS = 2000
+BODY_LISTS = frozenset({"main", "beat", "tag", "archive"})  # list kinds that render bodies
 # At start-up, a store whose prepared resources lag by at most this many revisions (stored by a
 # process that did not prepare them, or that stopped in between) catches up write by write; one
 # that lags more is prepared again in full.
@@ -529,7 +530,7 @@ class Site:
             store.add_prepared(rows, last_write)
 
         with store.transaction():  # (the revisions read inside: none lands in between)
-            log = store.log()
+            log = store.log(light=True)  # (each body read when its article is rendered)
             state = History.of(log)
             last_write = max((row[2] for row in log), default=0)
             last_sequence = max((row[0] for row in log), default=0)
@@ -585,12 +586,11 @@ class Site:
         slugs = sorted(state.current.keys() | revisions.keys())
         events: list[Event] = []
         rows: list[Route] = []
+        lazy = any(isinstance(a, LazyArticle) for a in state.current.values())
         with progress.task("preparing articles", len(slugs), "article") as task:
             for start in range(0, len(slugs), PREPARE_BATCH):
                 batch = slugs[start : start + PREPARE_BATCH]
-                bundles = parallel_iter(
-                    _article_bundle, (state.current, revisions, settings), batch
-                )
+                bundles = parallel_iter(_article_bundle, _whole(state, batch, settings), batch)
                 for slug, (bundle, etags) in zip(batch, bundles, strict=True):
                     rows += bundle
                     if slug in revisions:
@@ -612,10 +612,16 @@ class Site:
             lists.chunk_changed[n] = lists.chunk_date(n)
         paths: dict[ListKey, frozenset[str]] = {}
         rows = []
+        # Feeds and archives render bodies. Articles read without theirs (`LazyArticle`) read
+        # them from the store, which a worker forked inside the store's transaction (an import)
+        # sees without what it stored: these are rendered here, the other lists on every core.
+        keys.sort(key=lambda k: not (lazy and k[0] in BODY_LISTS))
+        in_here = sum(lazy and k[0] in BODY_LISTS for k in keys)
+        batches = [(keys[:in_here], 1)] if in_here else []  # (keys, workers: 0 = every core)
+        batches += [(keys[n : n + LIST_BATCH], 0) for n in range(in_here, len(keys), LIST_BATCH)]
         with progress.task("preparing lists", len(keys), "list") as task:
-            for start in range(0, len(keys), LIST_BATCH):
-                batch_keys = keys[start : start + LIST_BATCH]
-                rendered = parallel_iter(_render_key, lists, batch_keys)
+            for batch_keys, workers in batches:
+                rendered = parallel_iter(_render_key, lists, batch_keys, workers)
                 for key, key_rows in zip(batch_keys, rendered, strict=True):
                     paths[key] = frozenset(route.path for route in key_rows)
                     rows += key_rows
@@ -820,6 +826,31 @@ def render_atom(articles: Sequence[Article], settings: Settings) -> bytes:
     """The site's subscription feed for just these articles (no archives): the newest
     `feed_size` by updated, retracted ones as tombstones."""
     return render_atom_page(feed_pages(articles, {}, settings)[0], settings)
+
+
+def _whole(
+    state: History, slugs: Sequence[str], settings: Settings
+) -> tuple[dict[str, Article], dict[str, list[Revision]], Settings]:
+    """What `_article_bundle` renders `slugs` from: their current articles and revisions, each
+    with its body in memory (read here, once per article object: a worker forked inside the
+    store's transaction would not see a body stored in it)."""
+    made: dict[int, Article] = {}
+
+    def whole(article: Article) -> Article:
+        got = made.get(id(article))
+        if got is None:
+            got = made[id(article)] = (
+                article.full() if isinstance(article, LazyArticle) else article
+            )
+        return got
+
+    current = {s: whole(state.current[s]) for s in slugs if s in state.current}
+    revisions = {
+        s: [Revision(r.number, whole(r.article), r.cursor) for r in state.revisions[s]]
+        for s in slugs
+        if s in state.revisions
+    }
+    return current, revisions, settings
 
 
 def _article_bundle(

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import groupby
 from pathlib import Path
 
-from conftest import article_text
+import pytest
+from conftest import BASE_URL, article_text
 
+import feed.site
 from feed.importer import import_paths
+from feed.parallel import cores
+from feed.prepared import Route, resource_of
+from feed.representation import Negotiable, Representation, Resource
 from feed.settings import Settings
+from feed.site import Site
 from feed.storage import SQLiteStore
 
 
@@ -91,3 +99,43 @@ def test_a_chunked_import_joins_the_callers_transaction(tmp_path, settings):
         pass
     assert store.count() == 0
     store.close()
+
+
+def test_an_import_prepared_on_every_core_stores_what_a_full_render_gives(tmp_path, monkeypatch):
+    """450 articles are enough to prepare on every core, in workers forked inside the import's
+    transaction (which cannot read the bodies it stored: they are read before the fork); the
+    rows stored are, byte for byte, what rendering the store's revisions, bodies and all,
+    gives."""
+    if cores() < 2:
+        pytest.skip("one core: nothing is prepared in forked workers")
+    monkeypatch.setattr(feed.site, "PAGE_SIZE", 1)  # 450 collection pages: lists forked too
+    settings = Settings(base_url=BASE_URL)
+    folder = tmp_path / "in"
+    write_folder(folder, 450)
+    store = SQLiteStore(tmp_path / "feed.sqlite3")
+    with store.transaction():
+        report, _ = import_paths(store, [folder], settings)
+        assert report.ok
+        Site(settings).load_store(store)
+    rendered: dict[str, Resource] = {}
+
+    def keep(rows: Sequence[Route]) -> None:
+        for path, group in groupby(rows, key=lambda route: route.path):
+            rendered[path] = resource_of(list(group))
+
+    Site(settings).render_log(store.log(), keep)
+    served = Site(settings)
+    served.load_store(store)
+    assert len(rendered) > 450 * 5
+    for path, resource in rendered.items():
+        assert facts(served.resources[path]) == facts(resource), path
+    store.close()
+
+
+def facts(resource: Resource) -> object:
+    """Everything a client can observe of a resource."""
+    if isinstance(resource, Negotiable):
+        return [(offer, facts(rep)) for offer, rep in resource.variants]
+    assert isinstance(resource, Representation)
+    gzip = resource.gzip.raw_headers if resource.gzip else None
+    return (resource.status, resource.body, resource.identity.raw_headers, gzip)
