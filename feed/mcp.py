@@ -107,8 +107,9 @@ INSTRUCTIONS = (
 class McpService:
     """The MCP server over one site, its HTTP entry (`asgi`) and its lifespan (`run`)."""
 
-    def __init__(self, settings: Settings, site: Site) -> None:
+    def __init__(self, settings: Settings, site: Site, *, page_size: int = LIST_PAGE) -> None:
         self.site = site
+        self.page_size = page_size  # articles per resources/list page
         self.urls = SiteURLs(settings.base_url)
         self.tools = {spec.name: spec for spec in TOOLS}
         self.bus = InMemorySubscriptionBus()
@@ -259,7 +260,7 @@ class McpService:
         self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
     ) -> ListResourcesResult:
         """Every live article (oldest published first, two resources each) and, on the first
-        page, the site's feed; LIST_PAGE articles a page, continued by `nextCursor`."""
+        page, the site's feed; `page_size` articles a page, continued by `nextCursor`."""
         keys = self.site.catalog.sections[MAIN].live_pub.keys  # ascending (published, slug)
         cursor = params.cursor if params is not None else None
         start = 0
@@ -280,7 +281,7 @@ class McpService:
                     INVALID_PARAMS, f"{echo(cursor, 80)!r} is not a cursor of this list."
                 )
             start = bisect_right(keys, (int(match[1]), match[2]))
-        page = keys[start : start + LIST_PAGE]
+        page = keys[start : start + self.page_size]
         articles = self.site.articles
         for _, slug in page:
             a = articles.get(slug)
@@ -305,7 +306,7 @@ class McpService:
                     mime_type="text/markdown",
                 )
             )
-        more = start + LIST_PAGE < len(keys) and page
+        more = start + self.page_size < len(keys) and page
         next_cursor = f"{page[-1][0]}.{page[-1][1]}" if more else None
         return ListResourcesResult(resources=resources, next_cursor=next_cursor)
 
