@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import signal
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
@@ -68,6 +69,7 @@ from mcp_types import (
     UnsubscribeRequestParams,
 )
 from pydantic import ValidationError
+from sse_starlette.sse import AppStatus
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
@@ -93,6 +95,7 @@ MAX_BUFFERED_EVENTS = 1024  # a listen stream this far behind is ended (the clie
 MAX_SUBSCRIBED = 100  # resource URIs per listen stream, or per 2025-era session
 MAX_URI = 2048
 MAX_BODY = 64 * 1024  # a request body (JSON-RPC arguments are small)
+EXIT_POLL_SECONDS = 0.25  # how often a stopping server is looked for
 LIST_PAGE = 100  # articles per resources/list page (two resources each)
 CURSOR = re.compile(r"(-?[0-9]{1,20})\.([a-z0-9-]{1,200})")
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -175,11 +178,21 @@ class McpService:
         try:
             async with self.manager.run(), anyio.create_task_group() as tasks:
                 tasks.start_soon(self._notify, wake)
+                tasks.start_soon(self._close_on_exit)
                 yield
                 self.listen_handler.close()
                 tasks.cancel_scope.cancel()
         finally:
             self.site.listeners.remove(changed)
+
+    async def _close_on_exit(self) -> None:
+        """When the server is told to stop, end every listen stream gracefully (each sends its
+        final result): uvicorn waits for open responses before it shuts the app down, and a
+        listen stream never ends by itself. (`feed serve` also ends what is still open after a
+        few seconds: cli.py.)"""
+        while not stopping():
+            await anyio.sleep(EXIT_POLL_SECONDS)
+        self.listen_handler.close()
 
     # -- change notifications --
 
@@ -462,6 +475,18 @@ class OriginCheck:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def stopping() -> bool:
+    """Whether uvicorn was told to stop this process: sse-starlette (the SDK's GET streams)
+    notes its exit signal in `AppStatus` when it could wrap uvicorn's handler before the signal
+    handlers were installed; in a worker of `feed serve --workers N` it could not (the app is
+    imported after), and the running server is found through its SIGTERM handler, a method of
+    it, as sse-starlette itself does as a fallback."""
+    if AppStatus.should_exit:
+        return True
+    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    return getattr(server, "should_exit", False) is True
 
 
 def _check_uris(uris: list[str]) -> None:
