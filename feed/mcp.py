@@ -3,46 +3,33 @@
 Built on the official SDK's low-level `Server` (`mcp.server.lowlevel`) rather than `MCPServer`:
 its resource manager keeps every resource in memory and lists them in one answer, where a
 store of 100,000 articles needs `resources/list` paged by a cursor over the site's own index.
-Served over streamable HTTP by the SDK's session manager, inside the service's own app and
+Served over streamable HTTP by the SDK's session managers, inside the service's own app and
 process (feed/app.py mounts `McpService.asgi` and runs `McpService.run` in its lifespan):
 
 - protocol 2026-07-28: one self-contained POST per request (any worker can answer it), and
   change notifications on `subscriptions/listen` streams;
 - 2025-era clients: the `initialize` handshake, a session, and `resources/subscribe`, whose
-  updates ride the session's GET stream. A session lives in the worker process that opened it.
+  updates ride the session's GET stream (mcp_http.py: sessions and worker processes).
 
-A change is noticed the way the site notices it (`Site.listeners`, called when the site takes in
-a save: its own write, or another process's, announced or seen by the store watcher), and
-delivered as `notifications/resources/updated` for each URI of each article written (and the
-feed), plus `notifications/resources/list_changed` when articles came or went.
+The tools are in mcp_tools.py, the change notifications in mcp_changes.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import re
-import signal
 from bisect import bisect_right
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 import orjson
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
-from mcp.server.session import ServerSession
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.subscriptions import (
-    InMemorySubscriptionBus,
-    ListenHandler,
-    ResourcesListChanged,
-    ResourceUpdated,
-)
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
@@ -69,23 +56,21 @@ from mcp_types import (
     UnsubscribeRequestParams,
 )
 from pydantic import ValidationError
-from sse_starlette.sse import AppStatus
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from . import __version__
 from .catalog import MAIN
 from .errors import FeedError, echo
-from .history import Event
+from .mcp_changes import Notifier, SessionSubscriptions, stopping
+from .mcp_http import LocalSessions, OriginCheck, SessionRouter
 from .mcp_tools import TOOLS, ToolFailure
 from .representation import Representation
-from .responses import problem_response
 from .settings import Settings
 from .site import Site
 from .urls import SiteURLs
 
 __all__ = ["McpService"]
 
-log = logging.getLogger("feed")
 
 # What one client can make the server hold or do (each process: every worker has its own).
 MAX_SESSIONS = 1000  # open 2025-era sessions; one more gets 503 until one ends
@@ -98,7 +83,6 @@ MAX_BODY = 64 * 1024  # a request body (JSON-RPC arguments are small)
 EXIT_POLL_SECONDS = 0.25  # how often a stopping server is looked for
 LIST_PAGE = 100  # articles per resources/list page (two resources each)
 CURSOR = re.compile(r"(-?[0-9]{1,20})\.([a-z0-9-]{1,200})")
-LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 INSTRUCTIONS = (
     "A newsroom's articles, read-only. latest_articles lists the newest; get_article reads one "
     "(markdown is the cheapest); get_provenance says who drafted it with what and who verified "
@@ -119,7 +103,8 @@ class McpService:
         self.listen_handler = ListenHandler(
             self.bus, max_subscriptions=MAX_LISTEN_STREAMS, max_buffered_events=MAX_BUFFERED_EVENTS
         )
-        self.sessions = SessionSubscriptions()
+        self.sessions = SessionSubscriptions(MAX_SESSIONS, MAX_SUBSCRIBED)
+        self.notifier = Notifier(site, self.bus, self.sessions)
         self.server: Server[Any] = Server(
             "agentry-feed",
             version=__version__,
@@ -136,16 +121,30 @@ class McpService:
             on_unsubscribe_resource=self._unsubscribe,
             on_subscriptions_listen=self._listen,
         )
+        # Origins are checked by OriginCheck, hosts not at all: the service answers under
+        # whatever name a proxy gives it, and everything it serves is public.
+        security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
         self.manager = StreamableHTTPSessionManager(
             app=self.server,
-            # Origins are checked by OriginCheck below, hosts not at all: the service answers
-            # under whatever name a proxy gives it, and everything it serves is public.
-            security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+            security_settings=security,
             session_idle_timeout=SESSION_IDLE_SECONDS,
             max_request_body_size=MAX_BODY,
             max_sessions=MAX_SESSIONS,
         )
-        self.asgi: ASGIApp = OriginCheck(StreamableHTTPASGIApp(self.manager), settings.base_url)
+        # the 2025-era requests of sessions another worker process opened (mcp_http.py)
+        self.stateless = StreamableHTTPSessionManager(
+            app=self.server,
+            security_settings=security,
+            stateless=True,
+            max_request_body_size=MAX_BODY,
+        )
+        self.local_sessions = LocalSessions(MAX_SESSIONS)
+        router = SessionRouter(
+            StreamableHTTPASGIApp(self.manager),
+            StreamableHTTPASGIApp(self.stateless),
+            self.local_sessions,
+        )
+        self.asgi: ASGIApp = OriginCheck(router, settings.base_url)
         self._tool_list = [
             Tool(
                 name=spec.name,
@@ -176,8 +175,12 @@ class McpService:
 
         self.site.listeners.append(changed)
         try:
-            async with self.manager.run(), anyio.create_task_group() as tasks:
-                tasks.start_soon(self._notify, wake)
+            async with (
+                self.manager.run(),
+                self.stateless.run(),
+                anyio.create_task_group() as tasks,
+            ):
+                tasks.start_soon(self.notifier.run, wake)
                 tasks.start_soon(self._close_on_exit)
                 yield
                 self.listen_handler.close()
@@ -193,49 +196,6 @@ class McpService:
         while not stopping():
             await anyio.sleep(EXIT_POLL_SECONDS)
         self.listen_handler.close()
-
-    # -- change notifications --
-
-    async def _notify(self, wake: asyncio.Event) -> None:
-        """Each time the site takes in writes, announce the events it had not announced."""
-        events = self.site.events
-        cursor = events[-1].cursor if events else 0
-        while True:
-            await wake.wait()
-            wake.clear()
-            events = self.site.events  # (replaced, never changed in place: a safe snapshot)
-            new = events[bisect_right(events, cursor, key=_cursor_of) :]
-            if not new:
-                continue
-            cursor = new[-1].cursor
-            try:
-                await self._deliver(new)
-            except Exception:  # never let the notifier die: the next write is announced again
-                log.exception("MCP change notifications failed")
-
-    async def _deliver(self, events: list[Event]) -> None:
-        uris = dict.fromkeys(uri for e in events for uri in self.article_uris(e.slug))
-        uris[self.urls.feed] = None  # every write changes the site's feed
-        for uri in uris:
-            await self.bus.publish(ResourceUpdated(uri=uri))
-        if any(self._changes_list(e) for e in events):
-            await self.bus.publish(ResourcesListChanged())
-        await self.sessions.deliver(uris.keys())
-
-    def _changes_list(self, e: Event) -> bool:
-        """Whether the event adds or removes a live article (a revision may also undo a
-        retraction)."""
-        if e.kind != "revised":
-            return True
-        revisions = self.site.history.get(e.slug, [])
-        return 2 <= e.revision <= len(revisions) and (
-            revisions[e.revision - 2].article.status == "retracted"
-        )
-
-    def article_uris(self, slug: str) -> tuple[str, ...]:
-        """The resource URIs of an article: its agent view (JSON-LD), .jsonld and .md."""
-        agent = self.urls.agent(slug)
-        return (agent, agent + ".jsonld", agent + ".md")
 
     # -- tools --
 
@@ -396,7 +356,15 @@ class McpService:
         self, ctx: ServerRequestContext[Any], params: SubscribeRequestParams
     ) -> EmptyResult:
         _check_uris([params.uri])
-        self.sessions.add(_session_id(ctx), ctx.session, params.uri)
+        key = _session_id(ctx)
+        if key not in self.local_sessions:
+            raise MCPError(
+                INVALID_REQUEST,
+                "This session was opened in another process of this server (feed serve "
+                "--workers), which alone can send its updates: subscribe on a connection to that "
+                "process, or use subscriptions/listen (protocol 2026-07-28), which any serves.",
+            )
+        self.sessions.add(key, ctx.session, params.uri)
         return EmptyResult()
 
     async def _unsubscribe(
@@ -404,89 +372,6 @@ class McpService:
     ) -> EmptyResult:
         self.sessions.remove(_session_id(ctx), params.uri)
         return EmptyResult()
-
-
-class SessionSubscriptions:
-    """The URIs each 2025-era session subscribed to with `resources/subscribe`, and its
-    session, to send the updates on. At most MAX_SESSIONS sessions are remembered (the least
-    recently subscribing forgotten first: a session that ended is not announced to us), with
-    at most MAX_SUBSCRIBED URIs each."""
-
-    def __init__(self) -> None:
-        self._sessions: OrderedDict[str, tuple[ServerSession, set[str]]] = OrderedDict()
-
-    def add(self, key: str, session: ServerSession, uri: str) -> None:
-        _, uris = self._sessions.pop(key, (session, set()))
-        if uri not in uris and len(uris) >= MAX_SUBSCRIBED:
-            self._sessions[key] = (session, uris)
-            raise MCPError(
-                INVALID_PARAMS, f"A session may subscribe to {MAX_SUBSCRIBED} resources at most."
-            )
-        uris.add(uri)
-        while len(self._sessions) >= MAX_SESSIONS:
-            self._sessions.popitem(last=False)
-        self._sessions[key] = (session, uris)
-
-    def remove(self, key: str, uri: str) -> None:
-        entry = self._sessions.get(key)
-        if entry is not None:
-            entry[1].discard(uri)
-
-    async def deliver(self, uris: Iterable[str]) -> None:
-        changed = set(uris)
-        for key, (session, subscribed) in list(self._sessions.items()):
-            for uri in sorted(subscribed & changed):
-                try:
-                    await session.send_resource_updated(uri)
-                except Exception:  # the session is gone: forget it
-                    log.debug("MCP session %s is gone", key, exc_info=True)
-                    self._sessions.pop(key, None)
-                    break
-
-
-class OriginCheck:
-    """Refuse a request whose `Origin` is neither the site's nor a loopback one (the MCP
-    transport spec asks servers to, against DNS rebinding); one without `Origin` (not from a
-    browser) passes."""
-
-    def __init__(self, app: ASGIApp, base_url: str) -> None:
-        self.app = app
-        parts = urlsplit(base_url)
-        self.origin = f"{parts.scheme}://{parts.netloc}"
-
-    def allows(self, origin: str) -> bool:
-        if origin == self.origin:
-            return True
-        parts = urlsplit(origin)
-        host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
-        return parts.scheme in ("http", "https") and host in LOOPBACK
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), "")
-        if origin and not self.allows(origin):
-            response = problem_response(
-                403,
-                "Forbidden",
-                f"Requests from the origin {echo(origin, 80)!r} are refused; this server "
-                f"accepts {self.origin} and loopback origins.",
-                scope["path"],
-                machine=True,
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def stopping() -> bool:
-    """Whether uvicorn was told to stop this process: sse-starlette (the SDK's GET streams)
-    notes its exit signal in `AppStatus` when it could wrap uvicorn's handler before the signal
-    handlers were installed; in a worker of `feed serve --workers N` it could not (the app is
-    imported after), and the running server is found through its SIGTERM handler, a method of
-    it, as sse-starlette itself does as a fallback."""
-    if AppStatus.should_exit:
-        return True
-    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
-    return getattr(server, "should_exit", False) is True
 
 
 def _check_uris(uris: list[str]) -> None:
@@ -523,7 +408,3 @@ def _explain(exc: ValidationError) -> str:
         for error in exc.errors(include_input=False, include_url=False)
     ]
     return "Invalid arguments: " + "; ".join(problems[:10]) + "."
-
-
-def _cursor_of(e: Event) -> int:
-    return e.cursor

@@ -254,14 +254,14 @@ def test_bad_cursor_and_unknown_resource_are_protocol_errors(site: Site) -> None
 
 
 class Server:
-    """A `feed serve` process (one worker) over `db`."""
+    """A `feed serve` process (`workers` worker processes) over `db`."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, workers: int = 1) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
             "FEED_API_TOKENS": TOKEN,
-            "FEED_WORKERS": "1",
+            "FEED_WORKERS": str(workers),
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(ROOT),
         }
@@ -461,3 +461,42 @@ def test_foreign_origin_is_refused(servers: tuple[Server, Server]) -> None:
         urllib.request.urlopen(request, timeout=10)
     assert caught.value.code == 403
     assert caught.value.headers["content-type"].startswith("application/problem+json")
+
+
+def test_legacy_sessions_work_with_several_workers(tmp_path: Path) -> None:
+    """With two worker processes, a 2025-era session's requests are answered whichever worker
+    they reach (the kernel spreads connections), and a subscribe that reaches the worker not
+    holding the session says so rather than dropping the updates silently."""
+    db = tmp_path / "feed.sqlite3"
+    assert main(["import", "--db", str(db), "--base-url", SITE, *map(str, sample_paths())]) == 0
+    server = Server(db, workers=2)
+    slug = "calder-vale-hospitals-pilot-ai-triage-assistant"
+    settings = Settings(base_url=SITE)
+    samples = [parse_article(p.read_text(), str(p), timezone=settings.zone) for p in sample_paths()]
+    status = next(r.article.status for r in samples if r.article.slug == slug)
+    live = sum(r.article.status != "retracted" for r in samples)
+
+    async def session() -> list[str]:
+        said = []
+        async with Client(server.mcp, mode="legacy") as client:
+            for _ in range(3):
+                result = await client.call_tool("get_provenance", {"article": slug})
+                said.append(structured(result)["status"])
+                listed = await client.list_resources()
+                said.append(str(len(listed.resources)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    await client.subscribe_resource(f"{SITE}/agent/{slug}")
+                    said.append("subscribed")
+                except MCPError as exc:  # (the worker that holds the session is the other one)
+                    said.append(exc.error.message)
+        return said
+
+    try:
+        for _ in range(4):  # fresh connections each time: both workers are reached
+            said = run(session)
+            assert said[:-1] == [status, str(2 * live + 1)] * 3  # (+1: the feed)
+            assert said[-1] == "subscribed" or "another process" in said[-1]
+    finally:
+        server.stop()
