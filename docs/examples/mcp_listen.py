@@ -28,11 +28,15 @@ async def main(site: str, token: str, path: str, slug: str) -> None:
         agent_view = (await client.list_resource_templates()).resource_templates[0]
         uri = agent_view.uri_template.replace("{slug}", slug)
         async with client.listen(resources_list_changed=True, resource_subscriptions=[uri]) as sub:
-            print("PUT:", await anyio.to_thread.run_sync(put, site, token, path, slug))
+            status = await anyio.to_thread.run_sync(put, site, token, path, slug)
+            print("PUT:", status)
+            # the article's update; and when it is new (201), the list's change
+            expected = 2 if status == 201 else 1
             with anyio.fail_after(5):
                 async for event in sub:
                     print("event:", type(event).__name__, getattr(event, "uri", ""))
-                    if type(event).__name__ == "ResourcesListChanged":
+                    expected -= 1
+                    if not expected:
                         break
 
 
