@@ -161,6 +161,7 @@ class McpService:
             )
             for spec in TOOLS
         ]
+        self._schemas = {tool.name: tool.input_schema for tool in self._tool_list}
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
@@ -200,8 +201,8 @@ class McpService:
     # -- tools --
 
     def _input_schema(self, name: str) -> dict[str, Any] | None:
-        spec = self.tools.get(name)
-        return None if spec is None else spec.arguments.model_json_schema()
+        """(what the SDK checks a 2026-07-28 call's `Mcp-Param-*` headers against)"""
+        return self._schemas.get(name)
 
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
