@@ -616,6 +616,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "log_level": "info",
             "log_config": _log_config(),
             "proxy_headers": True,
+            # Stopping waits this long for open responses, then ends them: a client holding a
+            # stream (an MCP subscriptions/listen stream never ends by itself) cannot stop it.
+            "timeout_graceful_shutdown": 5,
         }
         if workers == 1:
             server = uvicorn.Server(uvicorn.Config(create_app(settings, store), **options))

@@ -270,6 +270,10 @@ class Site:
         self.stale = False  # the store was rebased or prepared again by another program
         # One write at a time in this process, and nothing taken in from the store meanwhile.
         self.lock = threading.RLock()
+        # Called (on whichever thread wrote or took in a write) each time this site reflects a
+        # newer save of the store, its own or another process's: the MCP change notifications.
+        # A listener must be quick and never raise.
+        self.listeners: list[Callable[[], None]] = []
 
     def warm(self) -> None:
         """Render the feed entries the next writes will splice (every section's live articles
@@ -414,8 +418,15 @@ class Site:
         """Note what of the store this site reflects: up to save `write` and revision
         `sequence` (what it loaded, prepared, wrote or took in; never read afresh from the
         store, where another process may have committed more meanwhile)."""
+        advanced = write > self.seen_write
         self.seen_write = max(self.seen_write, write)
         self.sequence = max(self.sequence, sequence)
+        if advanced:
+            for listener in self.listeners:
+                try:
+                    listener()
+                except Exception:  # a listener's bug never fails the write that called it
+                    LOG.exception("a change listener failed")
 
     def behind(self) -> bool:
         """Whether another process has announced a save this site has not taken in (a few
