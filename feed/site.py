@@ -481,7 +481,7 @@ class Site:
                 self.originals, self.written = t.originals, t.written
                 self.retractions, self.history = t.retractions, t.history
             last = self.events[-1].cursor if self.events else 0
-            self.events = [*self.events, *(Event(*row) for row in store.events_after(last))]
+            self.events = [*self.events, *map(Event._make, store.events_after(last))]
             self._keys = {
                 _key_of(name): frozenset(paths.split("\n"))
                 for name, paths in store.list_keys().items()
@@ -499,7 +499,7 @@ class Site:
         """Serve the store's prepared rows as they are: the state they reflect (revisions up
         to sequence `done`), read, not rendered."""
         self._adopt(History.of([row for row in log if row[0] <= done]))
-        self.events = [Event(*row) for row in store.events()]
+        self.events = [Event._make(row) for row in store.events()]
         self._keys = {
             _key_of(name): frozenset(paths.split("\n")) for name, paths in store.list_keys().items()
         }

@@ -346,7 +346,8 @@ class LazyArticle(Article):
 
     Each store has its own subclass (`of`), which knows the store; an instance keeps only
     its revision's number where the body would be (one more attribute would cost Python's
-    shared-key instance dictionary: a few hundred bytes an article)."""
+    shared-key instance dictionary: a few hundred bytes an article); the `body` property
+    reads it there."""
 
     _store: SQLiteStore
 
@@ -360,18 +361,18 @@ class LazyArticle(Article):
     @classmethod
     def read(cls, data: dict[str, object], shared: dict[object, object], number: int) -> Article:
         data["body"] = number
-        return cls.from_dict(data, shared)
+        return cls.from_stored(data, shared)
 
     @property
     def body(self) -> str:
-        value = self.__dict__["_body"]
+        value = self.__dict__["body"]
         if isinstance(value, str):  # (made by dataclasses.replace: a new article, body and all)
             return value
         return self._store.body_of(self.slug, value)
 
     @body.setter
     def body(self, value: str | int) -> None:
-        self.__dict__["_body"] = value
+        self.__dict__["body"] = value
 
     def full(self) -> Article:
         """The same article, its body in memory."""
@@ -826,7 +827,9 @@ class SQLiteStore:
                 "SELECT rowid, number, write, model FROM revisions ORDER BY rowid"
             )
             # one row at a time: the JSON of every revision at once would double the peak memory
-            return [(seq, n, w, Article.from_dict(json.loads(m), shared)) for seq, n, w, m in rows]
+            return [
+                (seq, n, w, Article.from_stored(json.loads(m), shared)) for seq, n, w, m in rows
+            ]
         rows = self._reader().execute(
             "SELECT rowid, number, write, json_remove(model, '$.body') FROM revisions "
             "ORDER BY rowid"

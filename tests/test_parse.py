@@ -1204,6 +1204,28 @@ def test_round_trip_keeps_extra_and_offsets() -> None:
     back = Article.from_dict(json.loads(json.dumps(a.to_dict())))
     assert back == a
     assert back.published.utcoffset() == timedelta(hours=5, minutes=30)
+    stored = Article.from_stored(json.loads(json.dumps(a.to_dict())), {})
+    assert stored == a
+    assert stored.extra == a.extra
+    assert stored.corrections == a.corrections
+
+
+def test_a_stored_model_reads_back_equal_with_repeated_values_made_once(
+    articles: list[Article],
+) -> None:
+    """`from_stored` (start-up's fast path) gives every sample back equal, hashing equal, its
+    dict equal; read twice with one shared dict, the values articles repeat are one object."""
+    shared: dict[Any, Any] = {}
+    first = [Article.from_stored(json.loads(json.dumps(a.to_dict())), shared) for a in articles]
+    again = [Article.from_stored(json.loads(json.dumps(a.to_dict())), shared) for a in articles]
+    for a, one, two in zip(articles, first, again, strict=True):
+        assert one == a
+        assert hash(one) == hash(a)
+        assert one.to_dict() == a.to_dict()
+        assert one.editor is two.editor
+        assert one.tools is two.tools
+        assert one.disclosure is two.disclosure
+        assert one.fact_check is not two.fact_check  # (its sources are the article's own)
 
 
 # ---------------------------------------------------------------------------------------------
