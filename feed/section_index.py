@@ -62,24 +62,27 @@ def _jsonld(entries: Sequence[SectionEntry], settings: Settings) -> bytes:
                 "itemListElement": [{"@id": e.page} for e in members],
             }
         )
-    for e in entries:
-        nodes.append(
+    for e in entries:  # flattened, as every agent document: each node once, by its @id
+        nodes += [
             {
                 "@id": e.page,
                 "@type": "CollectionPage",
                 "name": e.name,
                 "url": e.page,
-                "mainEntity": {
-                    "@id": f"{e.page}#articles",
-                    "@type": "ItemList",
-                    "numberOfItems": e.count,
-                },
-                "encoding": [
-                    {"@type": "MediaObject", "contentUrl": href, "encodingFormat": media_type}
-                    for href, media_type, _ in e.feeds
-                ],
-            }
-        )
+                "mainEntity": {"@id": f"{e.page}#articles"},
+                "encoding": [{"@id": href} for href, _, _ in e.feeds],
+            },
+            {"@id": f"{e.page}#articles", "@type": "ItemList", "numberOfItems": e.count},
+            *(
+                {
+                    "@id": href,
+                    "@type": "MediaObject",
+                    "contentUrl": href,
+                    "encodingFormat": media_type,
+                }
+                for href, media_type, _ in e.feeds
+            ),
+        ]
     return with_context(nodes)
 
 

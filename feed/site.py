@@ -107,6 +107,7 @@ CORS = (
 VARY = (("vary", "Accept"),)
 # What an article's own URL offers (`_page_variants`): HTML first, for browsers and `*/*`.
 PAGE_HTML = Offer("text/html", "html")
+JSONLD = next(m for m in AGENT_MEDIA if m.name == "jsonld")
 PAGE_MARKDOWN = Offer(MARKDOWN.media_type, "md", frozenset(), ("text/x-markdown",))
 COLLECTION_FORMATS = ("jsonld", "jsonld-expanded", "ttl", "nt", "rdf")
 
@@ -1172,16 +1173,23 @@ class Lists:
         """/agent/sections, negotiated (JSON-LD, Markdown), and at .jsonld and .md."""
         bodies = render_section_index(entries, self.settings)
         url = f"{self.settings.base_url}/agent/sections"
-        formats = [AGENT_FORMATS["jsonld"], AGENT_FORMATS["md"]]
-        located = {name: f"{url}.{name}" for name in bodies}
-        link = _link_header([(located[f.name], "alternate", f.media.media_type) for f in formats])
-        out: dict[str, Resource] = {
-            "/agent/sections": _negotiable(bodies, formats, located, updated, LIST_CACHE, link)
-        }
-        for fmt in formats:
-            out[f"/agent/sections.{fmt.name}"] = Representation(
-                bodies[fmt.name], fmt.media_type, updated, LIST_CACHE, (link, *CORS)
+        media = {"jsonld": (JSONLD, ("application/json",)), "md": (MARKDOWN, ("text/x-markdown",))}
+        link = _link_header(
+            [(f"{url}.{n}", "alternate", m.media_type) for n, (m, _) in media.items()]
+        )
+        variants = []
+        out: dict[str, Resource] = {}
+        for name, (m, aliases) in media.items():
+            # no JSON-LD profiles: the document has one form (as /vocab)
+            offer = Offer(m.media_type, name, frozenset(), aliases)
+            located = ("content-location", f"{url}.{name}")
+            headers = (*VARY, located, link, *CORS)
+            rep = Representation(bodies[name], m.content_type, updated, LIST_CACHE, headers)
+            variants.append((offer, rep))
+            out[f"/agent/sections.{name}"] = Representation(
+                bodies[name], m.content_type, updated, LIST_CACHE, (link, *CORS)
             )
+        out["/agent/sections"] = Negotiable(tuple(variants))
         return out
 
 
