@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .jsonld import Node, with_context
 from .markdown_text import markdown_destination, markdown_text
@@ -99,14 +100,19 @@ def _markdown(entries: Sequence[SectionEntry], settings: Settings) -> bytes:
         lines += ["", f"## {title}", ""]
         if not members:
             lines.append("None yet.")
-        for e in members:
-            noun = "article" if e.count == 1 else "articles"
-            feeds = ", ".join(
-                f"[{markdown_text(label)}]({markdown_destination(href)})"
-                for href, _, label in e.feeds
-            )
-            lines.append(
-                f"- [{markdown_text(e.name)}]({markdown_destination(e.page)}): "
-                f"{e.count} {noun}; feeds: {feeds}"
-            )
+        lines += map(_markdown_line, members)
     return ("\n".join(lines) + "\n").encode()
+
+
+@lru_cache(maxsize=1 << 16)
+def _markdown_line(e: SectionEntry) -> str:
+    """A section's list item (kept: a write changes the counts of a few sections only, and
+    escaping is most of the cost of the document: 0.15 s at 10,000 sections)."""
+    noun = "article" if e.count == 1 else "articles"
+    feeds = ", ".join(
+        f"[{markdown_text(label)}]({markdown_destination(href)})" for href, _, label in e.feeds
+    )
+    return (
+        f"- [{markdown_text(e.name)}]({markdown_destination(e.page)}): "
+        f"{e.count} {noun}; feeds: {feeds}"
+    )
