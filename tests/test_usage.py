@@ -32,27 +32,25 @@ SDO = "http://schema.org/"
 ARTICLE = "lake-orvanne-sediment-cores-reveal-ancient-drought"
 
 
-def serve(folder, settings: Settings) -> TestClient:
-    folder.mkdir()
-    store = SQLiteStore(folder / "feed.sqlite3")
-    report, _ = import_paths(store, sample_paths(), settings)
-    assert report.ok, report.problems
-    return TestClient(create_app(settings, store), base_url=BASE_URL)
-
-
 @pytest.fixture
 def client_of(tmp_path) -> Iterator:
-    """A function serving the samples under given settings (closed afterwards)."""
-    opened: list[TestClient] = []
+    """A function serving the samples under given settings (all closed afterwards)."""
+    opened: list[tuple[TestClient, SQLiteStore]] = []
 
     def make(settings: Settings) -> TestClient:
-        client = serve(tmp_path / str(len(opened)), settings).__enter__()
-        opened.append(client)
+        folder = tmp_path / str(len(opened))
+        folder.mkdir()
+        store = SQLiteStore(folder / "feed.sqlite3")
+        report, _ = import_paths(store, sample_paths(), settings)
+        assert report.ok, report.problems
+        client = TestClient(create_app(settings, store), base_url=BASE_URL).__enter__()
+        opened.append((client, store))
         return client
 
     yield make
-    for client in opened:
+    for client, store in opened:
         client.__exit__(None, None, None)
+        store.close()
 
 
 def preferences(header: str) -> dict[str, bool]:
