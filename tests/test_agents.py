@@ -11,6 +11,7 @@ import dataclasses
 import json
 from datetime import timedelta
 
+import httpx
 import lxml.html
 import pytest
 from conftest import BASE_URL
@@ -28,6 +29,7 @@ from feed.discovery import (
     render_llms_full,
 )
 from feed.model import Article
+from feed.site import Site
 from feed.terms import STATUS_TERMS
 from feed.urls import slugify
 
@@ -233,8 +235,6 @@ def test_section_index_is_negotiated_and_at_its_own_urls(client: TestClient):
 def test_section_index_follows_a_write(tmp_path, settings, articles):
     """A write that adds an article to a beat raises that beat's count in the section index
     (re-rendered with the write, not at request time)."""
-    from feed.site import Site  # (here: the in-memory site, no HTTP needed)
-
     site = Site(settings)
     site.load(articles)
     before = json.loads(site.get("/agent/sections.jsonld").body)  # type: ignore[union-attr]
@@ -271,3 +271,32 @@ def test_collection_items_say_enough_to_judge_relevance(client: TestClient, arti
 
 def _sections_of(a: Article, kind: str) -> set[str]:
     return {slugify(a.beat)} if kind == "beats" else {slugify(t) for t in a.tags}
+
+
+# --- the whole walk, over real HTTP -------------------------------------------------------------
+
+
+def test_an_agent_with_only_the_base_url_finds_reads_and_follows(live_server: str):
+    """Over real HTTP against `feed serve`: from the home page's Link header to llms.txt, the
+    section index, an article's Markdown by Accept, and the changes feed; every answer states
+    the usage terms."""
+    with httpx.Client(base_url=live_server, timeout=10) as http:
+        home = http.get("/")
+        rels = {rel: url for url, rel in link_header(home.headers["link"])}
+        llms = http.get(rels["describedby"])
+        assert llms.headers["content-type"] == "text/plain; charset=utf-8"
+        parsed = parse_llms_file(llms.text)
+        recent = parsed.sections["Recent articles"][0]["url"]  # .../agent/{slug}.md
+        slug = recent.rsplit("/", 1)[1].removesuffix(".md")
+        sections = http.get(rels["index"], headers={"accept": "text/markdown"})
+        assert sections.headers["content-type"] == "text/markdown; charset=utf-8"
+        page = http.get(f"/{slug}", headers={"accept": "text/markdown"})
+        assert page.content == http.get(recent).content
+        changes = http.get(rels["related"], params={"since": "0"}).json()
+        assert slug in {e["slug"] for e in changes["events"]}
+        for r in (home, llms, sections, page):
+            assert preferences_of(r.headers["content-usage"]) == {"train-ai": "n", "search": "y"}
+
+
+def preferences_of(header: str) -> dict[str, str]:
+    return dict(member.strip().split("=", 1) for member in header.split(","))
