@@ -66,6 +66,17 @@ def test_every_html_page_links_where_agents_start(client: TestClient, path: str)
         assert client.get(url.removeprefix(BASE_URL)).status_code == 200, url
 
 
+def test_an_error_page_links_where_agents_start_too(client: TestClient):
+    """A human route's 404 page (it knows no base URL) links the same places, relative, in
+    its head and its Link header."""
+    r = client.get("/no-such-page")
+    assert r.status_code == 404
+    doc = lxml.html.document_fromstring(r.content)
+    expected = {(link.url, link.rel) for link in discovery_links("")}
+    assert expected <= {(e.get("href"), e.get("rel")) for e in doc.xpath("//head/link")}
+    assert expected <= link_header(r.headers["link"])
+
+
 def test_llms_txt_tells_an_agent_how_to_read_and_follow_the_site(client: TestClient):
     """The llms.txt reference parser reads it; it names the Markdown forms, the changes feed
     and how to follow it, the section index, llms-full.txt and the usage terms, and every
