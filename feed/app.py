@@ -31,6 +31,7 @@ from .errors import (
 )
 from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .identity import bind
+from .mcp import McpService
 from .progress import LogLines
 from .representation import Negotiable, Representation
 from .responses import PreparedResponse, prepared, problem_response
@@ -95,6 +96,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
     """The service over `store`; every representation is rendered at start-up, none per request."""
     site = Site(settings)
     writer = Writer(settings, store, site)
+    mcp = McpService(settings, site)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -130,7 +132,8 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
             target=watch_store, args=(site, store, stop), name="watch", daemon=True
         )
         watcher.start()
-        yield
+        async with mcp.run():  # MCP sessions, and their change notifications
+            yield
         stop.set()
         watcher.join(5)
         if close_store:  # (a worker's own store: nothing else closes it)
@@ -233,6 +236,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
             Route("/agent/", collection, methods=GET),
             Route("/agent/changes", changes, methods=GET),
             *api_routes(settings, writer),
+            Route("/mcp", mcp.asgi),
             # Everything else is a prepared resource at its own path: articles and their agent
             # views, feeds, archives, section pages, the vocabulary, discovery files.
             Route("/{path:path}", by_path, methods=GET),

@@ -37,7 +37,7 @@ from . import __version__, console
 from .errors import FeedError, InvalidArticle, StorageError
 from .formats import ARTICLE_FORMATS
 from .identity import bind, identity_of, rebased, with_identity
-from .importer import check_paths, import_paths, sample_paths, save_checked
+from .importer import CheckReport, check_paths, import_paths, sample_paths
 from .parallel import cores
 from .parse import parse_article
 from .progress import LogLines
@@ -346,34 +346,35 @@ def _remove_store(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+class _NothingImported(Exception):
+    """A file has an error: the import's transaction is rolled back."""
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     path = settings.database
     new = not path.exists()
     if new:
         _check_folder(path)  # before the files are checked, which may take minutes
-    progress = console.progress()
-    report = check_paths(args.paths, settings, progress=progress)
-    console.report(report.problems, args.verbose)
-    errors, warnings = console.counts(report.problems)
-    if not report.ok:
-        _fail(
-            INVALID,
-            f"nothing imported: {errors:,} error(s) ({warnings:,} warning(s)) in "
-            f"{report.files:,} file(s); fix the errors above and import again",
-        )
-    if new:
         console.say(f"feed: making a new store at {path}")
+    progress = console.progress()
     store = None
     committed = False
+    report: CheckReport | None = None
     try:
         store = SQLiteStore(path, create=True)
-        # The revisions and every resource they change commit together, or nothing does
+        # The revisions and every resource they change commit together, or nothing does. The
+        # files are checked and stored a chunk at a time inside (memory holds a chunk, not
+        # the whole set); a file with an error rolls it all back.
         with store.transaction():
             settings = _bind(store, settings, args)
-            results = save_checked(store, report)
+            report, results = import_paths(store, args.paths, settings, progress)
+            if not report.ok:
+                raise _NothingImported
             Site(settings).load_store(store, progress)
         committed = True
+    except _NothingImported:
+        pass
     except StorageError as exc:
         unchanged = "no store was made" if new else "the store is unchanged"
         _fail(STORE, f"nothing imported ({unchanged}): {exc.detail}")
@@ -382,6 +383,15 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             store.close()
         if new and not committed:
             _remove_store(path)
+    assert report is not None
+    console.report(report.problems, args.verbose)
+    errors, warnings = console.counts(report.problems)
+    if not report.ok:
+        _fail(
+            INVALID,
+            f"nothing imported: {errors:,} error(s) ({warnings:,} warning(s)) in "
+            f"{report.files:,} file(s); fix the errors above and import again",
+        )
     for result in results:
         console.out(f"{result.action:9} {result.slug} (revision {result.revision})")
     actions = {a: sum(r.action == a for r in results) for a in ("created", "revised", "unchanged")}
@@ -607,6 +617,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "log_level": "info",
             "log_config": _log_config(),
             "proxy_headers": True,
+            # Stopping waits this long for open responses, then ends them: a client holding a
+            # stream (an MCP subscriptions/listen stream never ends by itself) cannot stop it.
+            "timeout_graceful_shutdown": 5,
         }
         if workers == 1:
             server = uvicorn.Server(uvicorn.Config(create_app(settings, store), **options))

@@ -96,9 +96,12 @@ def _check_files(
     now: datetime,
     problems: list[Problem],
     advance: Callable[[], None],
+    seen: dict[str, str] | None = None,
 ) -> list[Incoming]:
+    """Parse `files_`; their problems go to `problems`; `seen` (slug -> file) finds a slug that
+    a file checked before (in this call or, when given, an earlier one) has."""
     incoming: list[Incoming] = []
-    seen: dict[str, str] = {}
+    seen = {} if seen is None else seen
     for path in files_:
         advance()
         try:
@@ -139,22 +142,64 @@ def _check_files(
     return incoming
 
 
+class _Invalid(Exception):
+    """Some file has an error: what was stored of the import is rolled back."""
+
+
 def import_paths(
-    store: Store, paths: Sequence[Path], settings: Settings
+    store: Store,
+    paths: Sequence[Path],
+    settings: Settings,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    chunk: int = 0,
 ) -> tuple[CheckReport, list[SaveResult]]:
-    """Check every file, then store them all in one transaction; store nothing if any is bad."""
-    report = check_paths(paths, settings)
-    if not report.ok:
-        return report, []
-    return report, save_checked(store, report)
+    """Check every file and store them all as one save, in one transaction (joining the
+    caller's, if any); store nothing if any is bad, and report every problem of every file.
+
+    Files are parsed and stored `chunk` (default IMPORT_CHUNK) at a time, inside the
+    transaction: memory holds a chunk's articles, not 100,000 of them (the report keeps the
+    problems only). Once a file has an error the rest are only checked, and the transaction is
+    rolled back at the end."""
+    now = now or datetime.now(UTC)
+    chunk = chunk or IMPORT_CHUNK
+    files_, problems = expand(paths)
+    results: list[SaveResult] = []
+    seen: dict[str, str] = {}
+    try:
+        with store.transaction():
+            write = store.next_write()
+            with (progress or Progress()).task("importing", len(files_), "file") as task:
+                for start in range(0, len(files_), chunk):
+                    part = files_[start : start + chunk]
+                    incoming = _check_files(part, settings, now, problems, task.advance, seen)
+                    if any(p.severity == "error" for p in problems):
+                        continue  # (the rest is only checked: nothing of it will stay)
+                    results += _save(store, incoming, write)
+            if any(p.severity == "error" for p in problems):
+                raise _Invalid
+    except _Invalid:
+        results = []
+    return CheckReport((), tuple(problems), len(files_)), results
+
+
+# Files parsed and stored at a time by `import_paths`.
+IMPORT_CHUNK = 500
 
 
 def save_checked(store: Store, report: CheckReport) -> list[SaveResult]:
     """Store the articles of a report without errors, in one transaction (as one save)."""
     assert report.ok
+    return _save(store, report.incoming)
+
+
+def _save(store: Store, items: Sequence[Incoming], write: int | None = None) -> list[SaveResult]:
+    """Store checked articles, each settled after its current revision (a minor change keeps
+    its date), as save `write` (default: the next; given: this save may be one that is already
+    under way in the same transaction)."""
     incoming = []
-    for item in report.incoming:
+    for item in items:
         previous = store.get(item.article.slug)
         settled = item.article.settled(previous.article if previous else None)
         incoming.append(Incoming(settled, item.source_name, item.source_text))
-    return store.save(incoming)
+    return store.save(incoming, write=write, continuing=write is not None)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["PARALLEL_MIN", "cores", "parallel_map"]
+__all__ = ["PARALLEL_MIN", "cores", "parallel_iter", "parallel_map"]
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -44,35 +44,43 @@ def parallel_map(
     """`[fn(state, item) for item in items]`, on `workers` processes (default: one per core)
     when there are at least `minimum` items; `done(1)` is called as each result arrives (a
     progress bar's advance)."""
+    results = []
+    for result in parallel_iter(fn, state, items, workers, minimum):
+        results.append(result)
+        if done is not None:
+            done(1)
+    return results
+
+
+def parallel_iter(
+    fn: Callable[[S, T], R],
+    state: S,
+    items: Sequence[T],
+    workers: int = 0,
+    minimum: int = PARALLEL_MIN,
+) -> Iterator[R]:
+    """`fn(state, item)` for each item, in order, as `parallel_map` computes them, each given
+    as it arrives: a caller that stores the results as it goes holds only a few at a time."""
     global _job
     workers = workers or cores()
     if workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods():
-        results = []
         for item in items:
-            results.append(fn(state, item))
-            if done is not None:
-                done(1)
-        return results
+            yield fn(state, item)
+        return
     _job = (fn, state)
     pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+    _job = None  # (the workers have it: forked with the pool)
     try:
-        chunk = max(1, len(items) // (workers * 8))
-        results = []
-        for result in pool.imap(_run, items, chunksize=chunk):
-            results.append(result)
-            if done is not None:
-                done(1)
+        chunk = max(1, min(64, len(items) // (workers * 8)))
+        yield from pool.imap(_run, items, chunksize=chunk)
         # Let the workers finish by themselves: `terminate` (what `with Pool()` does) signals
         # them, and a worker forked from a server has the server's SIGTERM handler, which only
         # asks to shut down; joining it then waits forever.
         pool.close()
         pool.join()
-        return results
     except BaseException:
         pool.terminate()
         raise
-    finally:
-        _job = None
 
 
 def cores() -> int:

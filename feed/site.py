@@ -63,7 +63,7 @@ from .memo import IdentityCache
 from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
-from .parallel import parallel_map
+from .parallel import parallel_iter
 from .parse import parse_article
 from .policies import POLICY_DATE, policy_pages
 from .prepared import ResourceTable, Route, canary, fingerprint, resource_of, routes_of
@@ -78,7 +78,7 @@ from .rss import render_rss
 from .section_index import SectionEntry, render_section_index
 from .settings import Settings
 from .static import SITE_IMAGE_DATE, SITE_IMAGE_PATH, site_image
-from .storage import Incoming, Prepared, Store
+from .storage import Incoming, LazyArticle, Prepared, Store
 from .urls import SiteURLs, slugify
 from .usage import TDMREP_PATH, render_tdmrep
 from .vocabulary import vocabulary_documents
@@ -241,6 +241,9 @@ class History:
 # Articles rendered per batch when a whole store is prepared: memory stays bounded by a batch.
 PREPARE_BATCH = 2000
 LIST_BATCH = 500  # list keys (a collection page holds 50 articles in five formats)
+# Rendered rows are handed on (stored) this many at a time, as they arrive from the workers.
+SINK_ROWS = 2000
+BODY_LISTS = frozenset({"main", "beat", "tag", "archive"})  # list kinds that render bodies
 # At start-up, a store whose prepared resources lag by at most this many revisions (stored by a
 # process that did not prepare them, or that stopped in between) catches up write by write; one
 # that lags more is prepared again in full.
@@ -277,6 +280,10 @@ class Site:
         self.stale = False  # the store was rebased or prepared again by another program
         # One write at a time in this process, and nothing taken in from the store meanwhile.
         self.lock = threading.RLock()
+        # Called (on whichever thread wrote or took in a write) each time this site reflects a
+        # newer save of the store, its own or another process's: the MCP change notifications.
+        # A listener must be quick and never raise.
+        self.listeners: list[Callable[[], None]] = []
 
     def warm(self) -> None:
         """Render the feed entries the next writes will splice (every section's live articles
@@ -381,6 +388,13 @@ class Site:
         behind = [row for row in log if row[0] > done]
         if not current or len(behind) > CATCH_UP_MAX:
             if background and state and done >= 0:
+                LOG.info(
+                    "the store's resources %s: serving them as they are while every one is "
+                    "prepared again; writes wait until then",
+                    f"are {len(behind):,} revisions behind"
+                    if current
+                    else "were prepared by another version of this program",
+                )
                 self._serve_prepared(store, log, done)
                 self.mark(int(state.get("write", "0")), done)
                 self.preparing = True
@@ -414,8 +428,15 @@ class Site:
         """Note what of the store this site reflects: up to save `write` and revision
         `sequence` (what it loaded, prepared, wrote or took in; never read afresh from the
         store, where another process may have committed more meanwhile)."""
+        advanced = write > self.seen_write
         self.seen_write = max(self.seen_write, write)
         self.sequence = max(self.sequence, sequence)
+        if advanced:
+            for listener in self.listeners:
+                try:
+                    listener()
+                except Exception:  # a listener's bug never fails the write that called it
+                    LOG.exception("a change listener failed")
 
     def behind(self) -> bool:
         """Whether another process has announced a save this site has not taken in (a few
@@ -530,7 +551,7 @@ class Site:
             store.add_prepared(rows, last_write)
 
         with store.transaction():  # (the revisions read inside: none lands in between)
-            log = store.log()
+            log = store.log(light=True)  # (each body read when its article is rendered)
             state = History.of(log)
             last_write = max((row[2] for row in log), default=0)
             last_sequence = max((row[0] for row in log), default=0)
@@ -585,21 +606,21 @@ class Site:
         settings, revisions = self.settings, state.revisions
         slugs = sorted(state.current.keys() | revisions.keys())
         events: list[Event] = []
+        rows: list[Route] = []
+        lazy = any(isinstance(a, LazyArticle) for a in state.current.values())
         with progress.task("preparing articles", len(slugs), "article") as task:
             for start in range(0, len(slugs), PREPARE_BATCH):
                 batch = slugs[start : start + PREPARE_BATCH]
-                bundles = parallel_map(
-                    _article_bundle,
-                    (state.current, revisions, settings),
-                    batch,
-                    done=task.advance,
-                )
-                rows: list[Route] = []
+                bundles = parallel_iter(_article_bundle, _whole(state, batch, settings), batch)
                 for slug, (bundle, etags) in zip(batch, bundles, strict=True):
                     rows += bundle
                     if slug in revisions:
                         events += events_of(revisions[slug], etags)
-                sink(rows)
+                    task.advance()
+                    if len(rows) >= SINK_ROWS:  # (stored as they come: memory holds a few)
+                        sink(rows)
+                        rows = []
+        sink(rows)
         events.sort(key=lambda e: e.cursor)
         self._adopt(state, events)
         lists = Lists(self.catalog, self.plan, settings, {})
@@ -611,15 +632,25 @@ class Site:
         for n in range(1, lists.sitemap_chunks + 1):
             lists.chunk_changed[n] = lists.chunk_date(n)
         paths: dict[ListKey, frozenset[str]] = {}
+        rows = []
+        # Feeds and archives render bodies. Articles read without theirs (`LazyArticle`) read
+        # them from the store, which a worker forked inside the store's transaction (an import)
+        # sees without what it stored: these are rendered here, the other lists on every core.
+        keys.sort(key=lambda k: not (lazy and k[0] in BODY_LISTS))
+        in_here = sum(lazy and k[0] in BODY_LISTS for k in keys)
+        batches = [(keys[:in_here], 1)] if in_here else []  # (keys, workers: 0 = every core)
+        batches += [(keys[n : n + LIST_BATCH], 0) for n in range(in_here, len(keys), LIST_BATCH)]
         with progress.task("preparing lists", len(keys), "list") as task:
-            for start in range(0, len(keys), LIST_BATCH):
-                batch_keys = keys[start : start + LIST_BATCH]
-                rendered = parallel_map(_render_key, lists, batch_keys, done=task.advance)
-                rows = []
+            for batch_keys, workers in batches:
+                rendered = parallel_iter(_render_key, lists, batch_keys, workers)
                 for key, key_rows in zip(batch_keys, rendered, strict=True):
                     paths[key] = frozenset(route.path for route in key_rows)
                     rows += key_rows
-                sink(rows)
+                    task.advance()
+                    if len(rows) >= SINK_ROWS:
+                        sink(rows)
+                        rows = []
+        sink(rows)
         discovery = _rows(lists.render([DISCOVERY])[DISCOVERY])
         paths[DISCOVERY] = frozenset(route.path for route in discovery)
         sink(discovery + _rows(changes_resources(events, settings, 0)))
@@ -816,6 +847,31 @@ def render_atom(articles: Sequence[Article], settings: Settings) -> bytes:
     """The site's subscription feed for just these articles (no archives): the newest
     `feed_size` by updated, retracted ones as tombstones."""
     return render_atom_page(feed_pages(articles, {}, settings)[0], settings)
+
+
+def _whole(
+    state: History, slugs: Sequence[str], settings: Settings
+) -> tuple[dict[str, Article], dict[str, list[Revision]], Settings]:
+    """What `_article_bundle` renders `slugs` from: their current articles and revisions, each
+    with its body in memory (read here, once per article object: a worker forked inside the
+    store's transaction would not see a body stored in it)."""
+    made: dict[int, Article] = {}
+
+    def whole(article: Article) -> Article:
+        got = made.get(id(article))
+        if got is None:
+            got = made[id(article)] = (
+                article.full() if isinstance(article, LazyArticle) else article
+            )
+        return got
+
+    current = {s: whole(state.current[s]) for s in slugs if s in state.current}
+    revisions = {
+        s: [Revision(r.number, whole(r.article), r.cursor) for r in state.revisions[s]]
+        for s in slugs
+        if s in state.revisions
+    }
+    return current, revisions, settings
 
 
 def _article_bundle(

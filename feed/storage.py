@@ -194,6 +194,7 @@ class Store(Protocol):
         items: Sequence[Incoming],
         write: int | None = None,
         prepared: Prepared | None = None,
+        continuing: bool = False,
     ) -> list[SaveResult]:
         """Store all items in one transaction: all of them or none."""
 
@@ -413,6 +414,7 @@ class SQLiteStore:
         self.read_only = read_only
         self._readers = threading.local()  # each thread's read connection (resources)
         self._pid = os.getpid()  # whose connections they are (a forked child opens its own)
+        self._home = self._pid  # the process whose writer connection this is
         self._closing = threading.Lock()  # held by `close` and by background writes
         self._closed = False
         self._readers_lock = threading.Lock()
@@ -620,9 +622,12 @@ class SQLiteStore:
         items: Sequence[Incoming],
         write: int | None = None,
         prepared: Prepared | None = None,
+        continuing: bool = False,
     ) -> list[SaveResult]:
         """Store all items in one transaction, as save number `write` (default: the next), with
-        the resources they change (`prepared`: then the prepared state is this write's)."""
+        the resources they change (`prepared`: then the prepared state is this write's).
+        `continuing`: save `write` may be the last one stored (more of a save made in parts
+        inside one transaction, as `feed import` stores a large set of files)."""
         counts = Counter(item.article.slug for item in items)  # (list.count: quadratic)
         duplicates = sorted(slug for slug, count in counts.items() if count > 1)
         if duplicates:
@@ -633,7 +638,7 @@ class SQLiteStore:
             next_write = int(
                 db.execute("SELECT coalesce(max(write), 0) + 1 FROM revisions").fetchone()[0]
             )
-            if write is not None and write < next_write:
+            if write is not None and write < next_write - continuing:
                 raise StorageError(f"write {write} is out of order (the next is {next_write})")
             write = next_write if write is None else write
             for item in items:
@@ -815,17 +820,17 @@ class SQLiteStore:
         article without its body in memory (`LazyArticle`: read from the store when asked
         for), and the values articles repeat shared: what serving keeps, a third of the
         memory."""
+        shared: dict[object, object] = {}
         if not light:
             rows = self._reader().execute(
                 "SELECT rowid, number, write, model FROM revisions ORDER BY rowid"
             )
             # one row at a time: the JSON of every revision at once would double the peak memory
-            return [(seq, n, w, Article.from_dict(json.loads(m))) for seq, n, w, m in rows]
+            return [(seq, n, w, Article.from_dict(json.loads(m), shared)) for seq, n, w, m in rows]
         rows = self._reader().execute(
             "SELECT rowid, number, write, json_remove(model, '$.body') FROM revisions "
             "ORDER BY rowid"
         )
-        shared: dict[object, object] = {}
         lazy = LazyArticle.of(self)
         return [(seq, n, w, lazy.read(json.loads(m), shared, n)) for seq, n, w, m in rows]
 
@@ -972,11 +977,13 @@ class SQLiteStore:
     def _reader(self) -> sqlite3.Connection:
         """This thread's read connection; inside this thread's transaction, the writer's (its
         reads see its own writes)."""
-        if str(self.path) == ":memory:" or self._inside() or self.read_only:
+        home = self._home == os.getpid()  # (not a forked child of the process that opened it)
+        if home and (str(self.path) == ":memory:" or self._inside() or self.read_only):
             # in memory: one database per connection, the writer's; read-only (`feed doctor`):
             # one connection, so that one snapshot covers every read
             return self._db
-        if self._pid != os.getpid():  # a forked child: a connection must not cross a fork
+        if self._pid != os.getpid():  # a forked child: a connection must not cross a fork (not
+            # even the writer's inside its transaction: the child reads what is committed)
             self._pid = os.getpid()
             self._readers = threading.local()
             self._readers_lock = threading.Lock()

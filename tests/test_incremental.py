@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import logging
 import random
 import threading
 from collections.abc import Sequence
@@ -439,7 +440,7 @@ def test_other_settings_prepare_the_store_again(small_pages, article, tmp_path):
 
 
 def test_a_program_that_renders_other_bytes_serves_the_old_ones_until_the_new_are_ready(
-    small_pages, article, tmp_path, monkeypatch
+    small_pages, article, tmp_path, monkeypatch, caplog
 ):
     """A canary that differs (this program renders other bytes for the bundled samples, render
     version raised or not) serves the stored rows at once and prepares every resource again on
@@ -463,8 +464,10 @@ def test_a_program_that_renders_other_bytes_serves_the_old_ones_until_the_new_ar
         real_prepare(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Site, "prepare", held)
-    thread = changed.load_store(store, background=True)
+    with caplog.at_level(logging.INFO, logger="feed"):
+        thread = changed.load_store(store, background=True)
     assert thread is not None
+    assert "prepared by another version of this program: serving them as they are" in caplog.text
     assert changed.preparing
     served = changed.resources["/feed.atom"]
     assert isinstance(served, Representation)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pickle
 import random
 import sqlite3
@@ -165,6 +166,27 @@ def test_a_light_log_reads_each_body_when_asked_and_equals_the_full_one(store, a
     changed = dataclasses.replace(light[1], body="Other words.")
     assert changed.body == "Other words."
     assert changed != full[1]
+
+
+def test_a_forked_child_reads_on_its_own_connection_inside_a_transaction(store, article):
+    """A child forked inside a transaction (a prepare's workers) reads what is committed, on a
+    connection of its own: never the parent's writer connection, which must not cross a fork."""
+    with store.transaction():
+        store.save([Incoming(article, "test", "")])
+        assert store.count() == 1  # the parent sees its own write
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                os.write(write, str(store.count()).encode())
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        seen = os.read(read, 16)
+        os.close(read)
+        os.close(write)
+    assert seen == b"0"
+    assert store.count() == 1
 
 
 def test_a_slug_twice_in_one_save_is_refused_and_nothing_stored(store, article):

@@ -1,0 +1,411 @@
+"""The MCP server at /mcp: tools, article resources and change notifications, read-only.
+
+Built on the official SDK's low-level `Server` (`mcp.server.lowlevel`) rather than `MCPServer`:
+its resource manager keeps every resource in memory and lists them in one answer, where a
+store of 100,000 articles needs `resources/list` paged by a cursor over the site's own index.
+Served over streamable HTTP by the SDK's session managers, inside the service's own app and
+process (feed/app.py mounts `McpService.asgi` and runs `McpService.run` in its lifespan):
+
+- protocol 2026-07-28: one self-contained POST per request (any worker can answer it), and
+  change notifications on `subscriptions/listen` streams;
+- 2025-era clients: the `initialize` handshake, a session, and `resources/subscribe`, whose
+  updates ride the session's GET stream (mcp_http.py: sessions and worker processes).
+
+The tools are in mcp_tools.py, the change notifications in mcp_changes.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from bisect import bisect_right
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import orjson
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    CallToolRequestParams,
+    CallToolResult,
+    EmptyResult,
+    ListResourcesResult,
+    ListResourceTemplatesResult,
+    ListToolsResult,
+    PaginatedRequestParams,
+    ReadResourceRequestParams,
+    ReadResourceResult,
+    Resource,
+    ResourceTemplate,
+    SubscribeRequestParams,
+    SubscriptionsListenRequestParams,
+    SubscriptionsListenResult,
+    TextContent,
+    TextResourceContents,
+    Tool,
+    ToolAnnotations,
+    UnsubscribeRequestParams,
+)
+from pydantic import ValidationError
+from starlette.types import ASGIApp
+
+from . import __version__
+from .catalog import MAIN
+from .errors import FeedError, echo
+from .mcp_changes import Notifier, SessionSubscriptions, stopping
+from .mcp_http import LocalSessions, OriginCheck, SessionRouter
+from .mcp_tools import TOOLS, ToolFailure
+from .representation import Representation
+from .settings import Settings
+from .site import Site
+from .urls import SiteURLs
+
+__all__ = ["McpService"]
+
+
+# What one client can make the server hold or do (each process: every worker has its own).
+MAX_SESSIONS = 1000  # open 2025-era sessions; one more gets 503 until one ends
+SESSION_IDLE_SECONDS = 600.0  # a 2025-era session with nothing in flight for this long ends
+MAX_LISTEN_STREAMS = 1000  # open subscriptions/listen streams
+MAX_BUFFERED_EVENTS = 1024  # a listen stream this far behind is ended (the client re-listens)
+MAX_SUBSCRIBED = 100  # resource URIs per listen stream, or per 2025-era session
+MAX_URI = 2048
+MAX_BODY = 64 * 1024  # a request body (JSON-RPC arguments are small)
+EXIT_POLL_SECONDS = 0.25  # how often a stopping server is looked for
+LIST_PAGE = 100  # articles per resources/list page (two resources each)
+CURSOR = re.compile(r"(-?[0-9]{1,20})\.([a-z0-9-]{1,200})")
+INSTRUCTIONS = (
+    "A newsroom's articles, read-only. latest_articles lists the newest; get_article reads one "
+    "(markdown is the cheapest); get_provenance says who drafted it with what and who verified "
+    "it; list_changes follows every write. Each article is a resource at its agent-view URL "
+    "(JSON-LD, and .md for Markdown): subscribe to be told when it is revised or retracted."
+)
+
+
+class McpService:
+    """The MCP server over one site, its HTTP entry (`asgi`) and its lifespan (`run`)."""
+
+    def __init__(self, settings: Settings, site: Site, *, page_size: int = LIST_PAGE) -> None:
+        self.site = site
+        self.page_size = page_size  # articles per resources/list page
+        self.urls = SiteURLs(settings.base_url)
+        self.tools = {spec.name: spec for spec in TOOLS}
+        self.bus = InMemorySubscriptionBus()
+        self.listen_handler = ListenHandler(
+            self.bus, max_subscriptions=MAX_LISTEN_STREAMS, max_buffered_events=MAX_BUFFERED_EVENTS
+        )
+        self.sessions = SessionSubscriptions(MAX_SESSIONS, MAX_SUBSCRIBED)
+        self.notifier = Notifier(site, self.bus, self.sessions)
+        self.server: Server[Any] = Server(
+            "agentry-feed",
+            version=__version__,
+            title=settings.site_name,
+            instructions=INSTRUCTIONS,
+            website_url=self.urls.home,
+            get_tool_input_schema=self._input_schema,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+            on_list_resources=self._list_resources,
+            on_list_resource_templates=self._list_templates,
+            on_read_resource=self._read_resource,
+            on_subscribe_resource=self._subscribe,
+            on_unsubscribe_resource=self._unsubscribe,
+            on_subscriptions_listen=self._listen,
+        )
+        # Origins are checked by OriginCheck, hosts not at all: the service answers under
+        # whatever name a proxy gives it, and everything it serves is public.
+        security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        self.manager = StreamableHTTPSessionManager(
+            app=self.server,
+            security_settings=security,
+            session_idle_timeout=SESSION_IDLE_SECONDS,
+            max_request_body_size=MAX_BODY,
+            max_sessions=MAX_SESSIONS,
+        )
+        # the 2025-era requests of sessions another worker process opened (mcp_http.py)
+        self.stateless = StreamableHTTPSessionManager(
+            app=self.server,
+            security_settings=security,
+            stateless=True,
+            max_request_body_size=MAX_BODY,
+        )
+        self.local_sessions = LocalSessions(MAX_SESSIONS)
+        router = SessionRouter(
+            StreamableHTTPASGIApp(self.manager),
+            StreamableHTTPASGIApp(self.stateless),
+            self.local_sessions,
+        )
+        self.asgi: ASGIApp = OriginCheck(router, settings.base_url)
+        self._tool_list = [
+            Tool(
+                name=spec.name,
+                title=spec.title,
+                description=spec.description,
+                input_schema=spec.arguments.model_json_schema(),
+                output_schema=spec.result.model_json_schema(mode="serialization"),
+                annotations=ToolAnnotations(
+                    read_only_hint=True,
+                    destructive_hint=False,
+                    idempotent_hint=True,
+                    open_world_hint=False,
+                ),
+            )
+            for spec in TOOLS
+        ]
+        self._schemas = {tool.name: tool.input_schema for tool in self._tool_list}
+
+    @asynccontextmanager
+    async def run(self) -> AsyncIterator[None]:
+        """Serve sessions and deliver change notifications until the app stops."""
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def changed() -> None:  # on the thread that wrote or took in a write
+            # (a RuntimeError: the loop is closing, and nobody is listening any more)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wake.set)
+
+        self.site.listeners.append(changed)
+        try:
+            async with (
+                self.manager.run(),
+                self.stateless.run(),
+                anyio.create_task_group() as tasks,
+            ):
+                tasks.start_soon(self.notifier.run, wake)
+                tasks.start_soon(self._close_on_exit)
+                yield
+                self.listen_handler.close()
+                tasks.cancel_scope.cancel()
+        finally:
+            self.site.listeners.remove(changed)
+
+    async def _close_on_exit(self) -> None:
+        """When the server is told to stop, end every listen stream gracefully (each sends its
+        final result): uvicorn waits for open responses before it shuts the app down, and a
+        listen stream never ends by itself. (`feed serve` also ends what is still open after a
+        few seconds: cli.py.)"""
+        while not stopping():
+            await anyio.sleep(EXIT_POLL_SECONDS)
+        self.listen_handler.close()
+
+    # -- tools --
+
+    def _input_schema(self, name: str) -> dict[str, Any] | None:
+        """(what the SDK checks a 2026-07-28 call's `Mcp-Param-*` headers against)"""
+        return self._schemas.get(name)
+
+    async def _list_tools(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        return ListToolsResult(tools=self._tool_list)
+
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any], params: CallToolRequestParams
+    ) -> CallToolResult:
+        spec = self.tools.get(params.name)
+        if spec is None:  # a protocol error (the spec's "unknown tool"), not a tool's answer
+            known = ", ".join(self.tools)
+            raise MCPError(INVALID_PARAMS, f"Unknown tool {echo(params.name, 80)!r} ({known}).")
+        try:
+            args = spec.arguments.model_validate(params.arguments or {})
+            result, text = spec.call(self.site, args)
+        except ValidationError as exc:
+            return _tool_error(_explain(exc))
+        except ToolFailure as exc:
+            return _tool_error(str(exc))
+        data = result.model_dump(mode="json")
+        if text is None:
+            text = orjson.dumps(data).decode()
+        return CallToolResult(content=[TextContent(text=text)], structured_content=data)
+
+    # -- resources --
+
+    async def _list_resources(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        """Every live article (oldest published first, two resources each) and, on the first
+        page, the site's feed; `page_size` articles a page, continued by `nextCursor`."""
+        keys = self.site.catalog.sections[MAIN].live_pub.keys  # ascending (published, slug)
+        cursor = params.cursor if params is not None else None
+        start = 0
+        resources: list[Resource] = []
+        if cursor is None:
+            resources.append(
+                Resource(
+                    uri=self.urls.feed,
+                    name="feed",
+                    title=f"{self.server.title}: newest articles (Atom)",
+                    mime_type="application/atom+xml",
+                )
+            )
+        else:
+            match = CURSOR.fullmatch(cursor)
+            if match is None:
+                raise MCPError(
+                    INVALID_PARAMS, f"{echo(cursor, 80)!r} is not a cursor of this list."
+                )
+            start = bisect_right(keys, (int(match[1]), match[2]))
+        page = keys[start : start + self.page_size]
+        articles = self.site.articles
+        for _, slug in page:
+            a = articles.get(slug)
+            if a is None:
+                continue
+            agent = self.urls.agent(slug)
+            resources.append(
+                Resource(
+                    uri=agent,
+                    name=slug,
+                    title=a.title,
+                    description=a.standfirst,
+                    mime_type="application/ld+json",
+                )
+            )
+            resources.append(
+                Resource(
+                    uri=agent + ".md",
+                    name=f"{slug}.md",
+                    title=a.title,
+                    description=a.standfirst,
+                    mime_type="text/markdown",
+                )
+            )
+        more = start + self.page_size < len(keys) and page
+        next_cursor = f"{page[-1][0]}.{page[-1][1]}" if more else None
+        return ListResourcesResult(resources=resources, next_cursor=next_cursor)
+
+    async def _list_templates(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListResourceTemplatesResult:
+        agent = self.urls.base + "/agent/{slug}"
+        return ListResourceTemplatesResult(
+            resource_templates=[
+                ResourceTemplate(
+                    uri_template=agent,
+                    name="article",
+                    title="An article's agent view (JSON-LD)",
+                    mime_type="application/ld+json",
+                ),
+                ResourceTemplate(
+                    uri_template=agent + ".md",
+                    name="article-markdown",
+                    title="An article as Markdown",
+                    mime_type="text/markdown",
+                ),
+            ]
+        )
+
+    async def _read_resource(
+        self, ctx: ServerRequestContext[Any], params: ReadResourceRequestParams
+    ) -> ReadResourceResult:
+        uri = params.uri
+        path = self._path_of(uri)
+        try:
+            rep = self.site.get(path)
+        except FeedError as exc:
+            raise MCPError(INVALID_PARAMS, f"{uri} cannot be read now: {exc.detail}") from None
+        if not isinstance(rep, Representation):
+            raise MCPError(INVALID_PARAMS, f"Nothing is published at {uri}.", data={"uri": uri})
+        if rep.status == 410:  # retracted: its tombstone says when and why
+            detail = orjson.loads(rep.body).get("detail", "")
+            raise MCPError(INVALID_PARAMS, f"{uri} is gone: {detail}", data={"uri": uri})
+        text = rep.body.decode("utf-8")
+        return ReadResourceResult(
+            contents=[TextResourceContents(uri=uri, mime_type=rep.media_type, text=text)]
+        )
+
+    def _path_of(self, uri: str) -> str:
+        """The path of the prepared representation a resource URI names."""
+        base = self.urls.base
+        if len(uri) > MAX_URI or not uri.startswith(base + "/"):
+            raise MCPError(
+                INVALID_PARAMS, f"{echo(uri, 80)!r} is not a resource of this server.", {"uri": uri}
+            )
+        path = uri[len(base) :]
+        if path == "/feed.atom":
+            return path
+        slug, dot, extension = path.removeprefix("/agent/").partition(".")
+        if not path.startswith("/agent/") or slug not in self.site.articles:
+            raise MCPError(INVALID_PARAMS, f"No article is published at {uri}.", {"uri": uri})
+        if not dot:
+            return f"/agent/{slug}.jsonld"  # the agent view's default: the same bytes
+        if extension not in ("jsonld", "md"):
+            raise MCPError(
+                INVALID_PARAMS, f"{uri}: resources are JSON-LD and .md only.", {"uri": uri}
+            )
+        return path
+
+    # -- subscriptions --
+
+    async def _listen(
+        self, ctx: ServerRequestContext[Any], params: SubscriptionsListenRequestParams
+    ) -> SubscriptionsListenResult:
+        _check_uris(params.notifications.resource_subscriptions or [])
+        return await self.listen_handler(ctx, params)
+
+    async def _subscribe(
+        self, ctx: ServerRequestContext[Any], params: SubscribeRequestParams
+    ) -> EmptyResult:
+        _check_uris([params.uri])
+        key = _session_id(ctx)
+        if key not in self.local_sessions:
+            raise MCPError(
+                INVALID_REQUEST,
+                "This session was opened in another process of this server (feed serve "
+                "--workers), which alone can send its updates: subscribe on a connection to that "
+                "process, or use subscriptions/listen (protocol 2026-07-28), which any serves.",
+            )
+        self.sessions.add(key, ctx.session, params.uri)
+        return EmptyResult()
+
+    async def _unsubscribe(
+        self, ctx: ServerRequestContext[Any], params: UnsubscribeRequestParams
+    ) -> EmptyResult:
+        self.sessions.remove(_session_id(ctx), params.uri)
+        return EmptyResult()
+
+
+def _check_uris(uris: list[str]) -> None:
+    if len(uris) > MAX_SUBSCRIBED:
+        raise MCPError(
+            INVALID_PARAMS, f"{len(uris)} resource subscriptions; the limit is {MAX_SUBSCRIBED}."
+        )
+    for uri in uris:
+        if len(uri) > MAX_URI:
+            raise MCPError(INVALID_PARAMS, f"A resource URI is {len(uri)} characters long.")
+
+
+def _session_id(ctx: ServerRequestContext[Any]) -> str:
+    request = ctx.request
+    headers = getattr(request, "headers", None)
+    key = headers.get("mcp-session-id") if headers is not None else None
+    if not key:
+        raise MCPError(
+            INVALID_REQUEST,
+            "resources/subscribe needs a 2025-era session (initialize first); with protocol "
+            "2026-07-28, use subscriptions/listen.",
+        )
+    return str(key)
+
+
+def _tool_error(message: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(text=message)], is_error=True)
+
+
+def _explain(exc: ValidationError) -> str:
+    """What was wrong with the arguments, field by field (never repeating the values)."""
+    problems = [
+        f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    ]
+    return "Invalid arguments: " + "; ".join(problems[:10]) + "."

@@ -1,0 +1,141 @@
+"""feed.importer: files -> checked articles -> one transaction, stored a chunk at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import groupby
+from pathlib import Path
+
+import pytest
+from conftest import BASE_URL, article_text
+
+import feed.site
+from feed.importer import import_paths
+from feed.parallel import cores
+from feed.prepared import Route, resource_of
+from feed.representation import Negotiable, Representation, Resource
+from feed.settings import Settings
+from feed.site import Site
+from feed.storage import SQLiteStore
+
+
+def write_folder(folder: Path, count: int) -> list[Path]:
+    """`count` valid article files, named in import order."""
+    folder.mkdir(parents=True)
+    paths = []
+    for n in range(count):
+        path = folder / f"{n:02d}.md"
+        path.write_text(article_text(f"chunked-article-{n}"), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def test_an_import_in_chunks_is_one_save_equal_to_an_import_at_once(tmp_path, settings):
+    """Seven files stored two at a time give the same revisions as all seven at once, as one
+    save (one write number for all)."""
+    folder = tmp_path / "in"
+    write_folder(folder, 7)
+    chunked, whole = SQLiteStore(tmp_path / "a.sqlite3"), SQLiteStore(tmp_path / "b.sqlite3")
+    report, saved = import_paths(chunked, [folder], settings, chunk=2)
+    assert report.ok
+    assert report.files == 7
+    assert {s.write for s in saved} == {1}
+    assert [(s.slug, s.action) for s in saved] == [
+        (f"chunked-article-{n}", "created") for n in range(7)
+    ]
+    _, at_once = import_paths(whole, [folder], settings)
+    assert [(s.slug, s.action, s.write) for s in saved] == [
+        (s.slug, s.action, s.write) for s in at_once
+    ]
+    assert chunked.log() == whole.log()
+    again, unchanged = import_paths(chunked, [folder], settings, chunk=3)
+    assert again.ok
+    assert {s.action for s in unchanged} == {"unchanged"}
+    assert chunked.next_write() == 2
+    chunked.close()
+    whole.close()
+
+
+def test_an_error_in_a_later_chunk_stores_nothing_and_every_problem_is_reported(tmp_path, settings):
+    """A bad file in the third chunk rolls back the two chunks stored before it; a slug given
+    twice, in the last chunk, is reported as well: the store is as it was."""
+    store = SQLiteStore(tmp_path / "feed.sqlite3")
+    earlier = write_folder(tmp_path / "earlier", 1)
+    assert import_paths(store, earlier, settings)[0].ok
+    paths = write_folder(tmp_path / "in", 8)
+    text = paths[5].read_text(encoding="utf-8")
+    paths[5].write_text(text.replace("published: 2026-06-10T08:00:00+02:00", "published: soon"))
+    paths[7].write_text(article_text("chunked-article-0"), encoding="utf-8")
+    before = store.log()
+    report, saved = import_paths(store, [tmp_path / "in"], settings, chunk=2)
+    assert not report.ok
+    assert saved == []
+    errors = [p for p in report.problems if p.severity == "error"]
+    assert {(Path(p.source).name, p.field) for p in errors} == {
+        ("05.md", "published"),
+        ("07.md", "slug"),
+    }
+    assert store.log() == before
+    assert store.count() == 1
+    assert store.next_write() == 2
+    store.close()
+
+
+def test_a_chunked_import_joins_the_callers_transaction(tmp_path, settings):
+    """Inside a transaction of the caller's, an import is part of it: rolled back with it."""
+    store = SQLiteStore(tmp_path / "feed.sqlite3")
+    folder = tmp_path / "in"
+    write_folder(folder, 5)
+    try:
+        with store.transaction():
+            report, saved = import_paths(
+                store, [folder], Settings(base_url=settings.base_url), chunk=2
+            )
+            assert report.ok
+            assert len(saved) == 5
+            assert store.count() == 5
+            raise RuntimeError("the caller fails after the import")
+    except RuntimeError:
+        pass
+    assert store.count() == 0
+    store.close()
+
+
+def test_an_import_prepared_on_every_core_stores_what_a_full_render_gives(tmp_path, monkeypatch):
+    """450 articles are enough to prepare on every core, in workers forked inside the import's
+    transaction (which cannot read the bodies it stored: they are read before the fork); the
+    rows stored are, byte for byte, what rendering the store's revisions, bodies and all,
+    gives."""
+    if cores() < 2:
+        pytest.skip("one core: nothing is prepared in forked workers")
+    monkeypatch.setattr(feed.site, "PAGE_SIZE", 1)  # 450 collection pages: lists forked too
+    settings = Settings(base_url=BASE_URL)
+    folder = tmp_path / "in"
+    write_folder(folder, 450)
+    store = SQLiteStore(tmp_path / "feed.sqlite3")
+    with store.transaction():
+        report, _ = import_paths(store, [folder], settings)
+        assert report.ok
+        Site(settings).load_store(store)
+    rendered: dict[str, Resource] = {}
+
+    def keep(rows: Sequence[Route]) -> None:
+        for path, group in groupby(rows, key=lambda route: route.path):
+            rendered[path] = resource_of(list(group))
+
+    Site(settings).render_log(store.log(), keep)
+    served = Site(settings)
+    served.load_store(store)
+    assert len(rendered) > 450 * 5
+    for path, resource in rendered.items():
+        assert facts(served.resources[path]) == facts(resource), path
+    store.close()
+
+
+def facts(resource: Resource) -> object:
+    """Everything a client can observe of a resource."""
+    if isinstance(resource, Negotiable):
+        return [(offer, facts(rep)) for offer, rep in resource.variants]
+    assert isinstance(resource, Representation)
+    gzip = resource.gzip.raw_headers if resource.gzip else None
+    return (resource.status, resource.body, resource.identity.raw_headers, gzip)
