@@ -38,6 +38,7 @@ from .responses import PreparedResponse, prepared, problem_response
 from .settings import Settings
 from .site import Site
 from .storage import SQLiteStore, Store
+from .usage import usage_headers
 from .websub import Publisher
 from .writes import Writer
 
@@ -277,6 +278,10 @@ class PreparedFirst:
     def __init__(self, app: Starlette, site: Site) -> None:
         self.app, self.site = app, site
         self.state = app.state  # what tests and the CLI reach for
+        # The usage terms every response states (Content-Usage, TDMRep): see usage.py.
+        self.usage = tuple(
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in usage_headers(site.settings)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.site.behind():  # another process's write, announced: served from now on
@@ -293,7 +298,7 @@ class PreparedFirst:
                     machine=_is_machine(path),
                     headers=refusal.headers,
                 )
-                await response(scope, receive, send)
+                await response(scope, receive, self._with_usage(send))
                 return
         if (
             scope["type"] == "http"
@@ -314,7 +319,11 @@ class PreparedFirst:
                 if rep is not None:
                     status, raw_headers, body = prepared(rep, headers)
                     await send(
-                        {"type": "http.response.start", "status": status, "headers": raw_headers}
+                        {
+                            "type": "http.response.start",
+                            "status": status,
+                            "headers": raw_headers + self.usage,
+                        }
                     )
                     if scope["method"] == "HEAD":
                         body = b""
@@ -322,7 +331,20 @@ class PreparedFirst:
                     return
         if scope["type"] == "lifespan":
             send = self._startup_failure(send)
+        elif scope["type"] == "http":
+            send = self._with_usage(send)
         await self.app(scope, receive, send)
+
+    def _with_usage(self, send: Send) -> Send:
+        """Every other response (errors, queries, writes, health) states the usage terms too."""
+        usage = self.usage
+
+        async def stated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *usage]}
+            await send(message)
+
+        return stated
 
     def _startup_failure(self, send: Send) -> Send:
         """A start-up that failed on the store reports the one line the lifespan left, instead

@@ -21,6 +21,7 @@ from .memo import IdentityCache
 from .model import Article
 from .settings import Settings
 from .urls import SiteURLs, slugify
+from .usage import rights_text
 
 __all__ = ["add_entry", "extend", "feed_generator", "render_atom_page", "warm_entry"]
 
@@ -56,6 +57,7 @@ def feed_generator(page: FeedPage, settings: Settings) -> FeedGenerator:
     fg.title(page.title)
     fg.subtitle(settings.site_description)
     fg.language(settings.language)
+    fg.rights(rights_text(settings))
     fg.author({"name": settings.organization, "uri": urls.home})
     fg.link(href=self_url, rel="self", type="application/atom+xml")
     fg.link(href=page.alternate, rel="alternate", type="text/html")

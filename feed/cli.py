@@ -195,8 +195,9 @@ def _parser() -> argparse.ArgumentParser:
         "URL (--base-url), the time zone (--timezone), and any of FEED_SITE_NAME, "
         "FEED_SITE_DESCRIPTION, FEED_LANGUAGE, FEED_ORGANIZATION, the policy and image URLs, "
         "FEED_FEED_SIZE, FEED_WEBSUB_HUBS, FEED_TOMBSTONE_DAYS, FEED_NEWS_SITEMAP_DAYS, "
-        "FEED_ROBOTS_AI. Every resource is prepared again under the new identity, in one "
-        "transaction: until it commits, every process reading the store serves the old bytes. "
+        "FEED_AI_USAGE, FEED_USAGE_INFO_URL, FEED_LICENSE_URL. Every resource is prepared again "
+        "under the new identity, in one transaction: until it commits, every process reading "
+        "the store serves the old bytes. "
         "Other commands refuse identity settings that differ from the store's.",
     )
     db_option(rebase, "default ./feed.sqlite3")

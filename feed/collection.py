@@ -5,7 +5,9 @@ the last page, the newest articles (up to 50), is the collection's own URL `/age
 number and content stay put as newer articles arrive, so caches and crawlers keep them, and a
 write re-renders only the page it lands in (an article back-dated into the past shifts the pages
 after it). Each page is a schema.org CollectionPage whose ItemList holds the page's articles,
-newest first; Hydra's first/previous/next/last link the pages (the same links go into the
+newest first, each with what an agent judges its relevance by (headline, standfirst as
+`description`, beat as `articleSection`, tags as `keywords`, status, dates); Hydra's
+first/previous/next/last link the pages (the same links go into the
 `Link` header): `first` is `/agent/` (the newest), `next` goes to older articles, `last` is
 page 1. `hydra:totalItems` is on `/agent/`, which describes the whole collection.
 """
@@ -107,9 +109,11 @@ def collection_page(
                 "@id": urls.article_id(a.slug),
                 "@type": "NewsArticle",
                 "headline": a.title,
+                **({"description": a.standfirst} if a.standfirst else {}),
                 "datePublished": a.published.isoformat(),
                 "dateModified": a.modified.isoformat(),
                 "articleSection": a.beat,
+                **({"keywords": list(a.tags)} if a.tags else {}),
                 "creativeWorkStatus": {"@id": STATUS_TERMS[a.status]},
                 "url": urls.page(a.slug),
             }

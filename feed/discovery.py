@@ -1,7 +1,8 @@
 """Discovery documents: robots.txt, the sitemap, the Google News sitemap and llms.txt.
 
 - `render_robots`: RFC 9309 (Robots Exclusion Protocol) groups, the site's AI-usage preference
-  lines (`settings.robots_ai`, e.g. a Content-Signal line) inside the `*` group, and
+  rules (Content-Usage and Content-Signal, from `settings.ai_usage`: see usage.py) inside the
+  `*` group, and
   `Sitemap:` lines (sitemaps.org protocol §"Informing search engine crawlers").
 - `render_sitemap_index`, `render_sitemap_pages`, `render_sitemap_articles`: a sitemaps.org 0.9
   `sitemapindex` over `urlset` files (https://www.sitemaps.org/protocol.html), `lastmod` as W3C
@@ -19,8 +20,10 @@ All pure: same articles -> same bytes. Retracted articles are never listed (thei
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from html import escape
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -29,11 +32,18 @@ from .markdown_text import markdown_destination, markdown_text
 from .model import Article
 from .settings import Settings
 from .urls import SiteURLs, slugify
+from .usage import TDMREP_PATH, content_usage, parse_usage, robots_lines
 
 __all__ = [
+    "LLMS_FULL_ARTICLES",
+    "LLMS_FULL_LIMIT",
     "LLMS_TXT_LIMIT",
     "NEWS_SITEMAP_LIMIT",
+    "discovery_link_elements",
+    "discovery_link_header",
+    "discovery_links",
     "render_llms",
+    "render_llms_full",
     "render_llms_txt",
     "render_news_sitemap",
     "render_robots",
@@ -68,6 +78,76 @@ def _beat_feed_url(base: str, beat: str) -> str:
     return f"{base}/beats/{slugify(beat)}/feed.atom"
 
 
+# --- the links every HTML page gives agents -------------------------------------------------------
+
+
+class DiscoveryLink(NamedTuple):
+    url: str
+    rel: str
+    media_type: str
+    title: str
+    note: str  # what llms.txt says of it
+
+
+def discovery_links(base: str) -> list[DiscoveryLink]:
+    """Where an agent starts reading the site (URL, rel, media type, title, note): every HTML
+    page links each (a `<link>` in its head, html.py) and names it in its `Link` header
+    (site.py); llms.txt describes them. THE one table of these links: a new entry point (a
+    search description, an MCP endpoint) is one line here.
+
+    Relations are registered ones (IANA Link Relations): `describedby` (llms.txt describes the
+    site), `collection` (RFC 6573: the collection of every article), `related` (the changes
+    feed), `index` (the section index)."""
+    return [
+        DiscoveryLink(
+            f"{base}/llms.txt",
+            "describedby",
+            "text/plain",
+            "llms.txt",
+            "this file: how agents read the site",
+        ),
+        DiscoveryLink(
+            f"{base}/agent/",
+            "collection",
+            "application/ld+json",
+            "Agent collection",
+            "every article, newest first, 50 a page (JSON-LD, Hydra paging): headline, "
+            "standfirst, section, tags, status and dates of each",
+        ),
+        DiscoveryLink(
+            f"{base}/agent/changes",
+            "related",
+            "application/json",
+            "Changes feed",
+            "every write, in order, with a cursor to resume from",
+        ),
+        DiscoveryLink(
+            f"{base}/agent/sections",
+            "index",
+            "application/ld+json",
+            "Section index",
+            "every beat and tag with its article count, page and feeds (JSON-LD; Markdown at .md)",
+        ),
+    ]
+
+
+def discovery_link_elements(base: str) -> str:
+    """The HTML `<link>` elements of `discovery_links` (one a line)."""
+    return "".join(
+        f'<link rel="{rel}" type="{media_type}" title="{escape(title)}" href="{escape(href)}">\n'
+        for href, rel, media_type, title, _ in discovery_links(base)
+    )
+
+
+def discovery_link_header(base: str) -> list[tuple[str, str, str]]:
+    """(URL, rel, media type) of `discovery_links`, for an RFC 8288 `Link` header."""
+    return [(link.url, link.rel, link.media_type) for link in discovery_links(base)]
+
+
+def content_usage_of(settings: Settings) -> str:
+    return content_usage(parse_usage(settings.ai_usage))
+
+
 # --- robots.txt ---------------------------------------------------------------------------------
 
 
@@ -77,7 +157,7 @@ def render_robots(settings: Settings) -> bytes:
     lines = [
         "User-agent: *",
         "Allow: /",
-        *settings.robots_ai,
+        *robots_lines(settings),
         "",
         f"Sitemap: {_sitemap_url(base)}",
         f"Sitemap: {_news_sitemap_url(base)}",
@@ -206,19 +286,66 @@ def _size(lines: Sequence[str]) -> int:
     return len("\n".join(lines).encode("utf-8")) + 1
 
 
+LLMS_BEATS = 30  # beats llms.txt names (the most articles first); the section index has all
+LLMS_FULL_ARTICLES = 50  # articles llms-full.txt holds at most (the newest published)
+LLMS_FULL_LIMIT = 1_000_000  # and bytes
+
+
 def render_llms_txt(articles: Sequence[Article], settings: Settings) -> bytes:
     """llms.txt for these articles (see `render_llms`)."""
-    beat_names: dict[str, str] = {}
+    beats: dict[str, tuple[str, int]] = {}
     for a in newest(articles):  # the newest article's spelling names the beat
-        beat_names.setdefault(slugify(a.beat), a.beat)
+        name, count = beats.get(slugify(a.beat), (a.beat, 0))
+        beats[slugify(a.beat)] = (name, count + (a.status != "retracted"))
     live = _live(articles)
-    return render_llms(live, len(live), beat_names, settings)
+    return render_llms(
+        live, len(live), sorted(beats.values(), key=lambda b: slugify(b[0])), settings
+    )
+
+
+def _articles(n: int) -> str:
+    return "article" if n == 1 else "articles"
+
+
+def _reading(settings: Settings) -> str:
+    base = settings.base_url
+    return (
+        f"Every article is at `{base}/{{slug}}` (HTML). The cheapest form for an agent is its "
+        f"Markdown, with the provenance (who drafted it, with which tools, who verified it, its "
+        f"sources and status) in YAML front matter: ask `{base}/{{slug}}` with "
+        f"`Accept: text/markdown`, or read `{base}/{{slug}}.md` (the same bytes as "
+        f"`{base}/agent/{{slug}}.md`), about a quarter of the size of the JSON-LD. The agent view "
+        f"`{base}/agent/{{slug}}` is JSON-LD (schema.org, PROV-O and our vocabulary, with an "
+        f"inline context, readable with no network) and negotiates text/markdown, text/turtle, "
+        f"application/n-triples and application/rdf+xml; `.jsonld`, `.ttl`, `.nt`, `.rdf` and "
+        f"`.md` name each form. Each article says who drafted it (an AI agent), who verified "
+        f"it (a named editor), its sources, its status and its EU AI Act Art. 50 basis; the "
+        f"terms are defined at {markdown_text(SiteURLs(base).vocab)}. Retracted articles answer "
+        f"410 and are not listed."
+    )
+
+
+def _syncing(settings: Settings) -> str:
+    base = settings.base_url
+    return (
+        f"To keep a copy in sync, read the changes feed from `{base}/agent/changes?since=0`: "
+        f"every write is an event (created, revised, retracted) with a cursor, the article's "
+        f"agent view and the revision's permalink. Follow `next` until `complete` is true, keep "
+        f"the last cursor you processed, and poll `{base}/agent/changes?since=CURSOR` (ETags "
+        f"make an unchanged poll a 304)."
+    )
 
 
 def render_llms(
-    live: Iterable[Article], count: int, beat_names: Mapping[str, str], settings: Settings
+    live: Iterable[Article],
+    count: int,
+    beats: Sequence[tuple[str, int]],
+    settings: Settings,
 ) -> bytes:
-    """llms.txt: what the site is, how to read it, its feeds, recent articles, the vocabulary.
+    """llms.txt: what the site is, how an agent reads it and keeps in sync, where its sections,
+    feeds and usage terms are, its recent articles, the vocabulary. `beats`: (name, live
+    articles), in slug order; at most LLMS_BEATS are named (the biggest), the section index
+    lists every beat and tag.
 
     At most 50 KB: the oldest article lines are dropped, whole, until it fits, and a last line
     says how many were left out and links the collection, which lists every article. Raises
@@ -226,22 +353,36 @@ def render_llms(
     """
     base = settings.base_url
     urls = SiteURLs(base)
-
+    named = sorted(beats, key=lambda b: -b[1])[:LLMS_BEATS]
+    named.sort(key=lambda b: slugify(b[0]))
     head = [
         f"# {markdown_text(settings.site_name)}",
         "",
         f"> {markdown_text(settings.site_description)}",
         "",
-        (
-            f"Every article has an agent view: JSON-LD (schema.org, PROV-O and our vocabulary, "
-            f"with an inline context, readable with no network) at `{base}/agent/{{slug}}`, and "
-            f"Markdown with the provenance in YAML front matter at `{base}/agent/{{slug}}.md`. "
-            f"`{base}/agent/{{slug}}` also negotiates by Accept: text/markdown, text/turtle, "
-            f"application/n-triples, application/rdf+xml. Each article says who drafted it (an "
-            f"AI agent), who verified it (a named editor), its sources, its status and its EU AI "
-            f"Act Art. 50 basis; the terms are defined at {markdown_text(urls.vocab)}. Retracted "
-            f"articles answer 410 and are not listed."
+        _reading(settings),
+        "",
+        _syncing(settings),
+        "",
+        "## Start here",
+        "",
+        *(_link(link.title, link.url, link.note) for link in discovery_links(base)),
+        _link(
+            "llms-full.txt",
+            f"{base}/llms-full.txt",
+            f"the {LLMS_FULL_ARTICLES} newest articles in full, as Markdown, in one file",
         ),
+        "",
+        "## Usage terms",
+        "",
+        _link(
+            "Usage terms",
+            settings.usage_info_url,
+            "how the articles may be used, by AI systems too; every response states the "
+            f"preferences in its Content-Usage header ({content_usage_of(settings) or 'none'})",
+        ),
+        _link("robots.txt", f"{base}/robots.txt", "Content-Usage and Content-Signal rules"),
+        _link("TDMRep", f"{base}{TDMREP_PATH}", "the TDM reservation, also in every response"),
         "",
         "## Feeds",
         "",
@@ -249,8 +390,13 @@ def render_llms(
         _link("JSON Feed", _feed_url(base, "json"), "the same, as JSON Feed 1.1"),
         _link("RSS feed", _feed_url(base, "rss"), "the same, as RSS 2.0"),
         *(
-            _link(f"Beat: {beat_names[key]}", _beat_feed_url(base, beat_names[key]), "Atom")
-            for key in sorted(beat_names)
+            _link(f"Beat: {name}", _beat_feed_url(base, name), f"Atom; {n} {_articles(n)}")
+            for name, n in named
+        ),
+        *(
+            [_link("Every beat and tag", f"{base}/agent/sections.md", "the section index")]
+            if len(beats) > len(named)
+            else []
         ),
         "",
         "## Recent articles",
@@ -266,7 +412,6 @@ def render_llms(
         "",
         "## Optional",
         "",
-        _link("Collection", urls.collection(), "every article, newest first, paged JSON-LD"),
         _link("Sitemap", _sitemap_url(base), "every article page"),
     ]
     if not count:  # a link too: the llms.txt parser reads every line of a section as one
@@ -302,3 +447,29 @@ def render_llms(
         keep -= 1
     body = [*head, *listed[:keep], *omitted(count - keep), *tail]
     return ("\n".join(body) + "\n").encode("utf-8")
+
+
+# --- llms-full.txt --------------------------------------------------------------------------------
+
+
+def render_llms_full(newest_live: Iterable[bytes], count: int, settings: Settings) -> bytes:
+    """llms-full.txt: the newest published live articles' Markdown agent views, newest first,
+    whole, at most LLMS_FULL_ARTICLES of them and LLMS_FULL_LIMIT bytes (an article that would
+    pass the limit ends the file). `newest_live`: their Markdown, newest first; read only while
+    it fits. `count`: live articles in all."""
+    base = settings.base_url
+    parts: list[bytes] = []
+    size = 0
+    for markdown in newest_live:
+        if len(parts) == LLMS_FULL_ARTICLES or size + len(markdown) + 1 > LLMS_FULL_LIMIT - 2048:
+            break
+        parts.append(markdown)
+        size += len(markdown) + 1
+    head = (
+        f"# {markdown_text(settings.site_name)}: the newest articles in full\n\n"
+        f"> The {len(parts)} newest of {count} articles, newest published first, each its "
+        f"Markdown agent view (YAML front matter between --- lines, then the article). At most "
+        f"{LLMS_FULL_ARTICLES} articles and {LLMS_FULL_LIMIT:,} bytes. Older ones: "
+        f"{base}/agent/ (the collection) and {base}/llms.txt.\n\n"
+    ).encode()
+    return head + b"\n".join(parts)

@@ -76,6 +76,7 @@ from .responses import problem_response
 from .settings import Settings
 from .site import Site
 from .storage import Store
+from .usage import usage_headers
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -747,8 +748,19 @@ def _query_maps(p: Plan, keys: set[str]) -> list[str]:
     return out
 
 
+def _usage_lines(usage: Sequence[tuple[str, str]], indent: str = "") -> list[str]:
+    """The usage terms every response states (usage.usage_headers), as add_header lines: at the
+    server level, and again in every location that adds headers of its own (nginx inherits
+    add_header only into a location that has none)."""
+    return [f"{indent}add_header {_header_name(k)} {_data(v)} always;" for k, v in usage]
+
+
 def _error_location(
-    name: str, status: int, response_body: bytes, headers: Sequence[tuple[str, str]]
+    name: str,
+    status: int,
+    response_body: bytes,
+    headers: Sequence[tuple[str, str]],
+    usage: Sequence[tuple[str, str]] = (),
 ) -> str:
     content_type = "application/octet-stream"
     lines = [f"location @{name} {{", "    types {}"]
@@ -759,6 +771,7 @@ def _error_location(
         elif header != "content-length":
             extra.append(f"    add_header {_header_name(header)} {_data(value)} always;")
     lines.append(f"    default_type {_q(content_type)};")
+    extra += _usage_lines(usage, "    ")
     # an add_header here (even one that adds nothing) stops the resource headers being inherited
     lines += extra or ["    add_header X-Feed-Export '' always;"]
     body = response_body.decode("utf-8")
@@ -788,9 +801,10 @@ def _error_page(
     return bytes(response.body), sent
 
 
-def configuration(p: Plan, root: str) -> tuple[str, str]:
+def configuration(p: Plan, root: str, usage: Sequence[tuple[str, str]] = ()) -> tuple[str, str]:
     """(http.conf, server.conf) serving the files of `p`: each in `root`/LAYER/root/, where
-    LAYER is the build folder that holds it (SELF: the build being made)."""
+    LAYER is the build folder that holds it (SELF: the build being made); every response
+    carries the `usage` header fields (the site's usage terms: usage.usage_headers)."""
     keys = {e.key for e in p.entries}
     ids, slots = _groups(p.entries)
     # Keys are checked (`_check_key`), types are slugs, ETags hashes, layers build ids: none
@@ -897,6 +911,7 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
             f"add_header {_header_name(name)} $feed_h{index} always;"
             for index, (name, _) in enumerate(slots)
         ),
+        *_usage_lines(usage),
         "error_page 404 @feed_404_$feed_machine;",
         "error_page 405 @feed_405_$feed_machine;",
         "error_page 406 @feed_406_${feed_sig}_$feed_machine;",
@@ -925,7 +940,7 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
         body, headers = _error_page(
             404, NotFound.title, f"Nothing is published at {PLACEHOLDER_PATH}.", machine
         )
-        server.append(_error_location(f"feed_404_{suffix}", 404, body, headers))
+        server.append(_error_location(f"feed_404_{suffix}", 404, body, headers, usage))
         body, headers = _error_page(
             405,
             "Method Not Allowed",
@@ -933,7 +948,7 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
             machine,
             headers={"allow": "GET, HEAD"},
         )
-        server.append(_error_location(f"feed_405_{suffix}", 405, body, headers))
+        server.append(_error_location(f"feed_405_{suffix}", 405, body, headers, usage))
         for signature in p.signatures:
             available = list(signature.media_types)
             body, headers = _error_page(
@@ -944,7 +959,9 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
                 extra={"available": available},
                 headers={"vary": "Accept"},
             )
-            server.append(_error_location(f"feed_406_{signature.id}_{suffix}", 406, body, headers))
+            server.append(
+                _error_location(f"feed_406_{signature.id}_{suffix}", 406, body, headers, usage)
+            )
     if "/healthz" not in keys:
         health = json.dumps({"status": "ok", "articles": p.articles}) + "\n"
         server += [
@@ -955,6 +972,7 @@ def configuration(p: Plan, root: str) -> tuple[str, str]:
             "    types {}",
             "    default_type application/json;",
             "    add_header Cache-Control no-store always;",
+            *_usage_lines(usage, "    "),
             f"    return 200 {_data(health)};",
             "}",
         ]
@@ -1353,7 +1371,7 @@ def build(
         elif content != _recorded_content(outdir):
             writer = _Writer(temporary, source, p, work, max(1, jobs), progress)
         try:
-            http, server = configuration(p, BUILDS)
+            http, server = configuration(p, BUILDS, usage_headers(site.settings))
             build_id = _build_id(content, http, server)
             build_dir = builds / build_id
             reused = (build_dir / "build.json").is_file()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from .discovery import discovery_link_elements
 from .feeds import tombstone
 from .jsonld import dumps
 from .model import Article
@@ -44,7 +45,8 @@ def render_gone_html(article: Article, settings: Settings) -> bytes:
         f'<!doctype html>\n<html lang="{escape(settings.language)}">\n<head>\n'
         '<meta charset="utf-8">\n<meta name="robots" content="noindex">\n'
         f"<title>Retracted: {escape(article.title)} — {escape(settings.site_name)}</title>\n"
-        "</head>\n<body>\n<main>\n"
+        + discovery_link_elements(settings.base_url)
+        + "</head>\n<body>\n<main>\n"
         f"<h1>Retracted: {escape(article.title)}</h1>\n"
         f'<p>This article was retracted on <time datetime="{t.when.isoformat()}">'
         f"{t.when.date().isoformat()}</time>.</p>\n"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
+from .discovery import discovery_link_elements
 from .jsonld import dumps
 from .markup import markdown_to_html
 from .media import AGENT_MEDIA
@@ -44,6 +45,7 @@ def _time(moment: datetime) -> str:
 
 
 def _page(settings: Settings, title: str, head: str, body: str) -> bytes:
+    head += discovery_link_elements(settings.base_url)
     return (
         "<!doctype html>\n"
         f'<html lang="{escape(settings.language)}">\n<head>\n<meta charset="utf-8">\n'

@@ -97,6 +97,8 @@ DERIVED: tuple[tuple[str, str, Callable[[Settings], str]], ...] = (
     ("fact_checking_policy_url", "base_url", lambda s: s.base_url + "/fact-checking"),
     ("corrections_policy_url", "base_url", lambda s: s.base_url + "/corrections"),
     ("site_image", "base_url", lambda s: s.base_url + SITE_IMAGE_PATH),
+    ("usage_info_url", "base_url", lambda s: s.base_url + "/usage"),
+    ("license_url", "base_url", lambda s: s.base_url + "/usage"),
     ("site_image_alt", "site_name", lambda s: s.site_name),
 )
 

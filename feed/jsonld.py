@@ -33,6 +33,7 @@ __all__ = [
     "ArticleIds",
     "agent_graph",
     "context",
+    "copyright_year",
     "drop_empty",
     "dumps",
     "iso",
@@ -80,6 +81,11 @@ def _printed_context() -> bytes:
         for k, v in context().items()
     )
     return ('"@context": {\n' + terms + "\n  }").encode()
+
+
+def copyright_year(article: Article, settings: Settings) -> int:
+    """The year of first publication, in the site's time zone (schema.org copyrightYear)."""
+    return article.published.astimezone(settings.zone).year
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -144,6 +150,11 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
                 "digitalSourceType": ref(TRAINED_ALGORITHMIC_MEDIA) if article.ai_drafted else None,
                 "author": ref(org_id),
                 "publisher": ref(org_id),
+                # the usage terms (settings.license_url, usage_info_url): see usage.py
+                "copyrightHolder": ref(org_id),
+                "copyrightYear": copyright_year(article, settings),
+                "license": ref(settings.license_url),
+                "usageInfo": ref(settings.usage_info_url),
                 "editor": ref(editor_id),
                 "accountablePerson": ref(editor_id),
                 "publishingPrinciples": settings.ai_policy_url,

@@ -67,6 +67,8 @@ RESERVED_SLUGS = frozenset(
         "ai-policy",
         "fact-checking",
         "corrections",
+        "usage",
+        "sections",
         "ask",
         "mcp",
         "well-known",
@@ -82,7 +84,6 @@ RESERVED_SLUGS = frozenset(
         "changes",
         "revisions",
         "search",
-        "sections",
     }
 )
 KNOWN_FIELDS = (

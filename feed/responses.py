@@ -12,6 +12,7 @@ from typing import Protocol
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .discovery import discovery_link_elements, discovery_link_header
 from .errors import ECHO_LIMIT, echo
 from .representation import Representation
 
@@ -88,6 +89,10 @@ def http_date(value: str) -> datetime | None:
     return moment if moment is not None and moment.tzinfo is not None else None
 
 
+# what a browser agent may read of a machine response (as feed/site.py's CORS)
+EXPOSED = "Link, ETag, Content-Location, Vary, Content-Usage"
+
+
 def problem_response(
     status: int,
     title: str,
@@ -121,14 +126,20 @@ def problem_response(
             headers={
                 **(headers or {}),
                 "access-control-allow-origin": "*",
-                "access-control-expose-headers": "Link, ETag, Content-Location, Vary",
+                "access-control-expose-headers": EXPOSED,
             },
             media_type="application/problem+json",
         )
+    # where agents start, as every HTML page says (relative: an error knows no base URL)
+    links = ", ".join(
+        f'<{url}>; rel="{rel}"; type="{media_type}"'
+        for url, rel, media_type in discovery_link_header("")
+    )
+    headers = {"link": links, **(headers or {})}
     page = (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{status} {escape(title)}"
-        f"</title>\n</head>\n<body>\n<main>\n<h1>{escape(title)}</h1>\n<p>{escape(detail)}</p>\n"
+        f"</title>\n{discovery_link_elements('')}</head>\n<body>\n<main>\n<h1>{escape(title)}</h1>\n<p>{escape(detail)}</p>\n"
         '<p><a href="/">Home</a></p>\n</main>\n</body>\n</html>\n'
     )
     return Response(page.encode(), status, headers=headers, media_type="text/html; charset=utf-8")

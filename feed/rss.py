@@ -33,6 +33,7 @@ from .html import content_html
 from .model import Article
 from .settings import Settings
 from .urls import SiteURLs
+from .usage import rights_text
 
 __all__ = ["render_rss", "rfc822"]
 
@@ -50,6 +51,7 @@ def render_rss(page: FeedPage, settings: Settings) -> bytes:
     _text(channel, "link", page.alternate)
     _plain(channel, "description", settings.site_description)
     _text(channel, "language", settings.language)
+    _text(channel, "copyright", rights_text(settings))
     _text(channel, "lastBuildDate", rfc822(page.updated))
     _text(channel, "generator", f"agentry-feed {__version__}")
     self_url = settings.base_url + page.path + ".rss"

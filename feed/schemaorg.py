@@ -6,7 +6,7 @@ identifiers as the agent view (jsonld.py).
 
 from __future__ import annotations
 
-from .jsonld import ArticleIds, Node, drop_empty, iso, ref
+from .jsonld import ArticleIds, Node, copyright_year, drop_empty, iso, ref
 from .model import Article
 from .settings import Settings
 from .terms import STATUS_SET, STATUS_TERMS, TRAINED_ALGORITHMIC_MEDIA
@@ -62,6 +62,10 @@ def schema_org_block(article: Article, settings: Settings) -> Node:
             "keywords": list(article.tags),
             "author": [org],
             "publisher": org,
+            "copyrightHolder": {"@id": org["@id"]},
+            "copyrightYear": copyright_year(article, settings),
+            "license": settings.license_url,
+            "usageInfo": settings.usage_info_url,
             "editor": editor,
             "accountablePerson": editor,
             "creativeWorkStatus": {

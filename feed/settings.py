@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .static import SITE_IMAGE_PATH
 from .urls import is_http_url
+from .usage import DEFAULT_AI_USAGE, normalise_usage
 
 __all__ = ["DEFAULT_DB", "IDENTITY", "OPERATIONAL", "Settings", "SettingsError"]
 
@@ -101,8 +102,14 @@ class Settings:
     websub_topics_per_request: int = 100
     tombstone_days: int = 30  # how long a retraction stays in feeds as an RFC 6721 tombstone
     news_sitemap_days: int = 2  # Google News sitemaps list the last two days of articles
-    # robots.txt lines stating AI-usage preferences (newline-separated in FEED_ROBOTS_AI)
-    robots_ai: tuple[str, ...] = ("Content-Signal: search=yes, ai-input=yes, ai-train=no",)
+    # The newsroom's preferences for AI use (feed/usage.py): an IETF AI-preferences expression
+    # (train-ai, search; and Content-Signal's ai-input), published as the Content-Usage header
+    # on every response, robots.txt lines (Content-Usage, Content-Signal) and TDMRep.
+    ai_usage: str = DEFAULT_AI_USAGE
+    # The page stating the usage terms (schema.org usageInfo, TDMRep's tdm-policy) and the
+    # license of the articles (schema.org license); default: the bundled page at {base}/usage.
+    usage_info_url: str = ""
+    license_url: str = ""
     # bearer tokens for writes (comma-separated); none: read-only. Never printed in a repr.
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
     max_article_bytes: int = 1_000_000  # largest article a write may send
@@ -161,6 +168,8 @@ class Settings:
             ("fact_checking_policy_url", "/fact-checking"),
             ("corrections_policy_url", "/corrections"),
             ("site_image", SITE_IMAGE_PATH),
+            ("usage_info_url", "/usage"),
+            ("license_url", "/usage"),
         ):
             if not getattr(self, name):
                 object.__setattr__(self, name, self.base_url + path)
@@ -169,6 +178,10 @@ class Settings:
                     f"{name}: {getattr(self, name)!r} is not an absolute http(s) URL "
                     "(expected e.g. https://news.example/about/ai)"
                 )
+        try:
+            object.__setattr__(self, "ai_usage", normalise_usage(self.ai_usage))
+        except ValueError as exc:
+            raise SettingsError(f"ai_usage: {exc}") from exc
         if not self.site_image_alt:
             object.__setattr__(self, "site_image_alt", self.site_name)
 
@@ -211,8 +224,6 @@ class Settings:
                 values[f.name] = Path(raw)
             elif f.name in ("websub_hubs", "api_tokens"):
                 values[f.name] = tuple(h.strip() for h in raw.split(",") if h.strip())
-            elif f.name == "robots_ai":
-                values[f.name] = tuple(line.strip() for line in raw.splitlines() if line.strip())
             else:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -24,7 +24,10 @@ from .atom import render_atom_page, warm_entry
 from .catalog import MAIN, Catalog, Section, SectionKey, micros, published_key
 from .collection import PAGE_SIZE, collection_page, page_count, page_links, page_url
 from .discovery import (
+    LLMS_FULL_ARTICLES,
+    discovery_link_header,
     render_llms,
+    render_llms_full,
     render_news_sitemap,
     render_robots,
     render_sitemap_articles,
@@ -56,6 +59,7 @@ from .jsonfeed import render_json_feed, warm_item
 from .jsonld import render_agent_view
 from .markdown import render_policy_markdown
 from .media import AGENT_MEDIA, MARKDOWN, TURTLE
+from .memo import IdentityCache
 from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
@@ -71,10 +75,12 @@ from .representation import (
     compress_all,
 )
 from .rss import render_rss
+from .section_index import SectionEntry, render_section_index
 from .settings import Settings
 from .static import SITE_IMAGE_DATE, SITE_IMAGE_PATH, site_image
 from .storage import Incoming, LazyArticle, Prepared, Store
 from .urls import SiteURLs, slugify
+from .usage import TDMREP_PATH, render_tdmrep
 from .vocabulary import vocabulary_documents
 
 __all__ = ["Site", "feed_pages", "render_atom", "sample_canary"]
@@ -96,9 +102,13 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 # CORS for machine-readable responses: any origin may read them, and the headers an agent needs.
 CORS = (
     ("access-control-allow-origin", "*"),
-    ("access-control-expose-headers", "Link, ETag, Content-Location, Vary"),
+    ("access-control-expose-headers", "Link, ETag, Content-Location, Vary, Content-Usage"),
 )
 VARY = (("vary", "Accept"),)
+# What an article's own URL offers (`_page_variants`): HTML first, for browsers and `*/*`.
+PAGE_HTML = Offer("text/html", "html")
+JSONLD = next(m for m in AGENT_MEDIA if m.name == "jsonld")
+PAGE_MARKDOWN = Offer(MARKDOWN.media_type, "md", frozenset(), ("text/x-markdown",))
 COLLECTION_FORMATS = ("jsonld", "jsonld-expanded", "ttl", "nt", "rdf")
 
 
@@ -1060,7 +1070,10 @@ class Lists:
     def _main(self) -> dict[str, Resource]:
         settings = self.settings
         home = render_index(self._articles(self.main.live_pub.top(settings.feed_size)), settings)
-        out: dict[str, Resource] = {"/": Representation(home, HTML, self.reference, LIST_CACHE)}
+        link = _html_link(settings, [(self.urls.home, "canonical", "")])
+        out: dict[str, Resource] = {
+            "/": Representation(home, HTML, self.reference, LIST_CACHE, (link,))
+        }
         for page in self.main_pages():
             out.update(_feed_page_resources(page, settings))
         return out
@@ -1075,9 +1088,10 @@ class Lists:
         body = render_index(
             members, settings, section=first.section, page_url=first.alternate, feed_path=feed_path
         )
+        link = _html_link(settings, [(first.alternate, "canonical", "")])
         out: dict[str, Resource] = {
             first.alternate.removeprefix(settings.base_url): Representation(
-                body, HTML, section.reference(), LIST_CACHE
+                body, HTML, section.reference(), LIST_CACHE, (link,)
             )
         }
         for page in pages:
@@ -1167,19 +1181,81 @@ class Lists:
                 break
             recent.append(a)
         live = (articles[slug] for slug in self.main.live_mod)
-        beat_names = {slug: name for slug, (name, _) in beats.items()}
+        entries = self.section_entries()
+        llms_beats = [(e.name, e.count) for e in entries if e.kind == "beat"]
+        live_count = len(self.main.live_mod)
+        newest_md = (
+            _markdown_of(articles[slug], settings)
+            for slug in self.main.live_pub.top(LLMS_FULL_ARTICLES)
+        )
         documents = (
             ("/robots.txt", render_robots(settings), TEXT),
             ("/sitemap.xml", render_sitemap_index(children), XML),
             ("/sitemap-pages.xml", render_sitemap_pages(home, live_beats, settings), XML),
             ("/news-sitemap.xml", render_news_sitemap(recent, settings, anchor), XML),
-            ("/llms.txt", render_llms(live, len(self.main.live_mod), beat_names, settings), TEXT),
+            ("/llms.txt", render_llms(live, live_count, llms_beats, settings), TEXT),
+            ("/llms-full.txt", render_llms_full(newest_md, live_count, settings), TEXT),
         )
         updated = self.reference
-        return {
+        out: dict[str, Resource] = {
             path: Representation(body, media_type, updated, DISCOVERY_CACHE, CORS)
             for path, body, media_type in documents
         }
+        out.update(self._section_index(entries, updated))
+        return out
+
+    def section_entries(self) -> list[SectionEntry]:
+        """Every beat and tag (by kind, then slug): its name as its most recently modified
+        article spells it, its live articles, its page and its feeds (as _section serves them:
+        Atom and JSON Feed)."""
+        out = []
+        for (kind, slug), section in sorted(self.catalog.sections.items()):
+            if kind not in ("beat", "tag"):
+                continue
+            member = self.catalog.articles[section.newest_slug() or ""]
+            if kind == "beat":
+                name, page = member.beat, self.urls.beat(member.beat)
+            else:
+                name = next(t for t in member.tags if slugify(t) == slug)
+                page = self.urls.tag(name)
+            feed = f"{self.settings.base_url}/{kind}s/{slug}/feed"
+            feeds = ((f"{feed}.atom", ATOM, "Atom"), (f"{feed}.json", JSON_FEED, "JSON Feed"))
+            out.append(SectionEntry(kind, name, len(section.live_mod), page, feeds))
+        return out
+
+    def _section_index(
+        self, entries: Sequence[SectionEntry], updated: datetime
+    ) -> dict[str, Resource]:
+        """/agent/sections, negotiated (JSON-LD, Markdown), and at .jsonld and .md."""
+        bodies = render_section_index(entries, self.settings)
+        url = f"{self.settings.base_url}/agent/sections"
+        media = {"jsonld": (JSONLD, ("application/json",)), "md": (MARKDOWN, ("text/x-markdown",))}
+        link = _link_header(
+            [(f"{url}.{n}", "alternate", m.media_type) for n, (m, _) in media.items()]
+        )
+        variants = []
+        out: dict[str, Resource] = {}
+        for name, (m, aliases) in media.items():
+            # no JSON-LD profiles: the document has one form (as /vocab)
+            offer = Offer(m.media_type, name, frozenset(), aliases)
+            located = ("content-location", f"{url}.{name}")
+            headers = (*VARY, located, link, *CORS)
+            rep = Representation(bodies[name], m.content_type, updated, LIST_CACHE, headers)
+            variants.append((offer, rep))
+            out[f"/agent/sections.{name}"] = Representation(
+                bodies[name], m.content_type, updated, LIST_CACHE, (link, *CORS)
+            )
+        out["/agent/sections"] = Negotiable(tuple(variants))
+        return out
+
+
+_MARKDOWN: IdentityCache[bytes] = IdentityCache(2 * LLMS_FULL_ARTICLES)
+
+
+def _markdown_of(article: Article, settings: Settings) -> bytes:
+    """An article's Markdown agent view (llms-full.txt re-renders on every write; the articles
+    in it mostly stay the same objects, so each is rendered once)."""
+    return _MARKDOWN.get(article, settings, lambda: AGENT_FORMATS["md"].render(article, settings))
 
 
 def _is_topic(path: str) -> bool:
@@ -1294,19 +1370,13 @@ def article_resources(article: Article, settings: Settings) -> dict[str, Resourc
         f"/agent/{slug}": _negotiable(
             bodies, AGENT_FORMATS.values(), locations, article.modified, ARTICLE_CACHE, link
         ),
-        f"/{slug}": Representation(
-            ARTICLE_FORMATS["html"].render(article, settings),
-            ARTICLE_FORMATS["html"].media_type,
+        f"/{slug}": _page_variants(article, bodies["md"], explicit["md"], settings),
+        f"/{slug}.md": Representation(
+            bodies["md"],
+            MARKDOWN.content_type,
             article.modified,
             ARTICLE_CACHE,
-            (
-                _link_header(
-                    [
-                        (urls.page(slug), "canonical", ""),
-                        (urls.agent(slug), "alternate", "application/ld+json"),
-                    ]
-                ),
-            ),
+            (_link_header([(urls.page(slug), "canonical", "")]), *CORS),
         ),
     }
     for m in AGENT_MEDIA:
@@ -1317,16 +1387,63 @@ def article_resources(article: Article, settings: Settings) -> dict[str, Resourc
     return out
 
 
+def _page_variants(
+    article: Article, markdown: bytes, located: str, settings: Settings
+) -> Negotiable:
+    """An article's own URL: its HTML page, or, for `Accept: text/markdown`, the bytes of its
+    Markdown agent view (named by Content-Location), so an agent that has only the page's URL
+    reads the cheapest form; both `Vary: Accept` (a cache that ignores it would hand browsers
+    Markdown: see the architecture's pitfalls)."""
+    urls = SiteURLs(settings.base_url)
+    slug = article.slug
+    link = _html_link(
+        settings,
+        [
+            (urls.page(slug), "canonical", ""),
+            (urls.agent(slug), "alternate", "application/ld+json"),
+            (urls.page(slug) + ".md", "alternate", MARKDOWN.media_type),
+        ],
+    )
+    html = ARTICLE_FORMATS["html"]
+    page = Representation(
+        html.render(article, settings),
+        html.media_type,
+        article.modified,
+        ARTICLE_CACHE,
+        (*VARY, link),
+    )
+    md = Representation(
+        markdown,
+        MARKDOWN.content_type,
+        article.modified,
+        ARTICLE_CACHE,
+        (*VARY, ("content-location", located), link, *CORS),
+    )
+    return Negotiable(((PAGE_HTML, page), (PAGE_MARKDOWN, md)))
+
+
+def _html_link(settings: Settings, own: Iterable[tuple[str, str, str]]) -> tuple[str, str]:
+    """The Link header of an HTML page: its own links, then where agents start reading the
+    site (discovery.discovery_links, the same as the page's `<link>`s)."""
+    return _link_header([*own, *discovery_link_header(settings.base_url)])
+
+
 def gone_resources(article: Article, settings: Settings) -> dict[str, Resource]:
     """A retracted article's URLs answer 410 Gone with when and why (RFC 9110 §15.5.11)."""
     urls = SiteURLs(settings.base_url)
     slug = article.slug
     out: dict[str, Resource] = {
         f"/{slug}": Representation(
-            render_gone_html(article, settings), HTML, article.modified, ARTICLE_CACHE, status=410
+            render_gone_html(article, settings),
+            HTML,
+            article.modified,
+            ARTICLE_CACHE,
+            (_html_link(settings, []),),
+            status=410,
         )
     }
-    for path in (f"/agent/{slug}", *(f"/agent/{slug}.{m.extension}" for m in AGENT_MEDIA)):
+    agent_paths = (f"/agent/{slug}", *(f"/agent/{slug}.{m.extension}" for m in AGENT_MEDIA))
+    for path in (*agent_paths, f"/{slug}.md"):
         body = render_gone_problem(article, settings, path)
         link = _link_header([(urls.feed, "related", "application/atom+xml")])
         out[path] = Representation(
@@ -1415,8 +1532,9 @@ def page_resources(settings: Settings) -> dict[str, Resource]:
     at `.md`), and the bundled site image that stands in for an article without one."""
     out: dict[str, Resource] = {}
     for page in policy_pages(settings):
-        link = _link_header(
-            [(page.url, "canonical", ""), (page.url + ".md", "alternate", "text/markdown")]
+        link = _html_link(
+            settings,
+            [(page.url, "canonical", ""), (page.url + ".md", "alternate", "text/markdown")],
         )
         out[page.path] = Representation(
             render_policy_html(page, settings), HTML, POLICY_DATE, DISCOVERY_CACHE, (link,)
@@ -1428,6 +1546,9 @@ def page_resources(settings: Settings) -> dict[str, Resource]:
             DISCOVERY_CACHE,
             CORS,
         )
+    out[TDMREP_PATH] = Representation(
+        render_tdmrep(settings), "application/json", POLICY_DATE, DISCOVERY_CACHE, CORS
+    )
     if settings.site_image == settings.base_url + SITE_IMAGE_PATH:
         out[SITE_IMAGE_PATH] = Representation(
             site_image(), "image/png", SITE_IMAGE_DATE, VOCAB_CACHE, CORS

@@ -340,6 +340,38 @@ def test_agent_view_uses_schema_org_terms_that_exist_within_their_domains(
     }
 
 
+@pytest.mark.parametrize("path", ["/agent/", "/agent/sections.jsonld"])
+def test_list_documents_use_schema_org_terms_within_their_domains(
+    articles: list[Article], settings: Settings, vocab: SchemaVocab, path: str
+):
+    """The collection (each item with description, keywords, status) and the section index
+    (counts, pages, feeds) pass the same vocabulary and domain checks as the agent view."""
+    from feed.site import Site  # (the documents as the site serves them)
+
+    site = Site(settings)
+    site.load(articles)
+    rep = site.get(path)
+    if not hasattr(rep, "body"):
+        rep = rep.choose("application/ld+json")  # type: ignore[union-attr]
+    triples = frdf.expand_graph(json.loads(rep.body))  # type: ignore[union-attr]
+    assert schema_org_violations(triples, vocab) == []
+    used = {URIRef(u) for u in schema_terms_used(triples)}
+    assert {SDOS.numberOfItems, SDOS.ItemList, SDOS.CollectionPage} <= used
+    if path == "/agent/":
+        assert {SDOS.description, SDOS.keywords, SDOS.creativeWorkStatus} <= used
+    else:
+        assert {SDOS.encoding, SDOS.contentUrl, SDOS.encodingFormat} <= used
+
+
+def test_agent_view_states_its_usage_terms_in_schema_org(
+    each_article: Article, settings: Settings, vocab: SchemaVocab
+):
+    """license, copyrightHolder, copyrightYear and usageInfo are on the article, within their
+    domains (CreativeWork)."""
+    used = {URIRef(u) for u in schema_terms_used(agent_triples(each_article, settings))}
+    assert {SDOS.license, SDOS.copyrightHolder, SDOS.copyrightYear, SDOS.usageInfo} <= used
+
+
 def test_embedded_block_uses_schema_org_terms_that_exist_within_their_domains(
     each_article: Article, settings: Settings, vocab: SchemaVocab, schema_loader
 ):

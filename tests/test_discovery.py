@@ -79,11 +79,13 @@ def sample(articles: list[Article]) -> Article:
 
 
 def test_robots_lines(settings: Settings):
-    """robots.txt allows everything, states the AI preferences and names both sitemaps."""
+    """robots.txt allows everything, states the AI preferences (the IETF AI-preferences rule and
+    Cloudflare's Content-Signal, from the one setting) and names both sitemaps."""
     text = render_robots(settings).decode("utf-8")
     assert text.splitlines() == [
         "User-agent: *",
         "Allow: /",
+        "Content-Usage: train-ai=n, search=y",
         "Content-Signal: search=yes, ai-input=yes, ai-train=no",
         "",
         "Sitemap: https://news.example/sitemap.xml",
@@ -93,18 +95,23 @@ def test_robots_lines(settings: Settings):
 
 
 @pytest.mark.parametrize(
-    "robots_ai",
+    ("ai_usage", "rules"),
     [
-        pytest.param((), id="none"),
-        pytest.param(("Content-Signal: search=yes, ai-train=no",), id="one"),
-        pytest.param(("Content-Signal: ai-input=no", "Disallow: /api/"), id="two"),
+        pytest.param("", [], id="none"),
+        pytest.param(
+            "search=y, train-ai=y",
+            ["Content-Usage: train-ai=y, search=y", "Content-Signal: search=yes, ai-train=yes"],
+            id="both-allowed",
+        ),
+        pytest.param("ai-input=n", ["Content-Signal: ai-input=no"], id="signal-only"),
     ],
 )
-def test_robots_is_read_by_robotparser(settings: Settings, robots_ai: tuple[str, ...]):
-    """urllib.robotparser reads it: crawling allowed, sitemaps found, AI lines in the * group."""
-    custom = dataclasses.replace(settings, robots_ai=robots_ai)
+def test_robots_is_read_by_robotparser(settings: Settings, ai_usage: str, rules: list[str]):
+    """urllib.robotparser reads it: crawling allowed, sitemaps found, the preference rules in
+    the * group, derived from the setting."""
+    custom = dataclasses.replace(settings, ai_usage=ai_usage)
     lines = render_robots(custom).decode("utf-8").splitlines()
-    assert lines[2 : 2 + len(robots_ai)] == list(robots_ai)
+    assert lines[2 : 2 + len(rules)] == rules
     parser = RobotFileParser()
     parser.parse(lines)
     assert parser.can_fetch("SomeBot", "https://news.example/agent/some-article")
@@ -315,7 +322,14 @@ def test_llms_txt_structure(articles: list[Article], settings: Settings):
     for needle in ("/agent/{slug}", "/agent/{slug}.md", "Accept", "text/turtle", "/vocab"):
         assert needle in paragraph
     sections = _sections(text)
-    assert list(sections) == ["Feeds", "Recent articles", "Vocabulary", "Optional"]
+    assert list(sections) == [
+        "Start here",
+        "Usage terms",
+        "Feeds",
+        "Recent articles",
+        "Vocabulary",
+        "Optional",
+    ]
     for name, entries in sections.items():
         assert all(LINK.match(line[2:]) and line.startswith("- [") for line in entries), name
     assert text.endswith("\n")
@@ -396,7 +410,7 @@ def test_llms_txt_without_articles(settings: Settings):
     """With no articles every section is still there and says so, in a link line the llms.txt
     parser reads (it reads every line of a section as a link)."""
     text = render_llms_txt([], settings).decode("utf-8")
-    assert list(_sections(text)) == ["Feeds", "Recent articles", "Vocabulary", "Optional"]
+    assert list(_sections(text))[2:] == ["Feeds", "Recent articles", "Vocabulary", "Optional"]
     (entry,) = parse_llms_file(text).sections["Recent articles"]
     assert entry["title"] == "No articles are published yet"
     assert entry["url"] == SiteURLs(settings.base_url).collection()

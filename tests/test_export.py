@@ -407,6 +407,8 @@ ACCEPTS = [
     "text/plain",
     "application/rdf+xml",
     "text/markdown",
+    "text/x-markdown",
+    "text/markdown, */*;q=0.1",
     "text/html",
     "text/*",
     "application/*",
@@ -745,12 +747,19 @@ AGENT_ACCEPTS = [a for a in ACCEPTS if a is not None] + [None]
 
 @needs_nginx
 @pytest.mark.parametrize("accept", AGENT_ACCEPTS)
-@pytest.mark.parametrize("kind", ["agent", "collection", "vocab"])
+@pytest.mark.parametrize("kind", ["agent", "page", "collection", "sections", "vocab"])
 def test_negotiation_like_the_live_service(nginx, live_server, exported, kind, accept):
-    """The agent view, the collection and the vocabulary answer each Accept header real
-    clients send with the live service's variant (or its 406), headers and bytes."""
+    """The agent view, an article's own URL (HTML or Markdown), the collection, the section
+    index and the vocabulary answer each Accept header real clients send with the live
+    service's variant (or its 406), headers and bytes."""
     slug = sorted(a.slug for a in exported.articles.values() if a.status != "retracted")[0]
-    path = {"agent": f"/agent/{slug}", "collection": "/agent/", "vocab": "/vocab"}[kind]
+    path = {
+        "agent": f"/agent/{slug}",
+        "page": f"/{slug}",
+        "collection": "/agent/",
+        "sections": "/agent/sections",
+        "vocab": "/vocab",
+    }[kind]
     assert_same(live_server, nginx, path, {"Accept": accept} if accept is not None else {})
 
 

@@ -250,7 +250,7 @@ def discover(client: TestClient) -> dict[str, Feed]:
                 found[path_of(link.get("href"))] = FEED_TYPES[link.get("type")]
     for url in markdown_links(client.get("/llms.txt").text):
         kind = EXTENSIONS.get(PurePosixPath(urlsplit(url).path).suffix)
-        if kind:
+        if kind and not urlsplit(url).path.startswith("/.well-known/"):  # (TDMRep's file)
             found[path_of(url)] = kind
     feeds: dict[str, Feed] = {}
     queue = list(found)

@@ -56,13 +56,16 @@ VOCAB = "public, max-age=86400"
 IMMUTABLE = "public, max-age=31536000, immutable"  # closed archives, the versioned context
 
 HTML, MACHINE, NEGOTIATED = "html", "machine", "negotiated"
+PAGE = "page"  # an HTML page that also negotiates (an article's own URL: HTML or Markdown)
 STRONG_ETAG = re.compile(r'^"[\x21\x23-\x7e]+"$')  # RFC 9110 §8.8.3: no W/ prefix
 LARGE = 2048  # bytes: a representation this big is worth compressing
 
 P = pytest.param
 RESOURCES = [
     P("/", None, "text/html", LIST, HTML, id="home"),
-    P(f"/{SLUG}", None, "text/html", ARTICLE, HTML, id="article-page"),
+    P(f"/{SLUG}", None, "text/html", ARTICLE, PAGE, id="article-page"),
+    P(f"/{SLUG}", "text/markdown", "text/markdown", ARTICLE, NEGOTIATED, id="article-page-md"),
+    P(f"/{SLUG}.md", None, "text/markdown", ARTICLE, MACHINE, id="article-page.md"),
     P(f"/beats/{BEAT}/", None, "text/html", LIST, HTML, id="beat-page"),
     P(f"/agent/{SLUG}", None, "application/ld+json", ARTICLE, NEGOTIATED, id="agent"),
     *(
@@ -250,7 +253,7 @@ def test_vary_once_naming_what_the_response_depends_on(
     identity = fetch(http, path, accept)
     coded = fetch(http, path, accept, {"Accept-Encoding": "gzip"})
     for r in (identity, coded):
-        assert ("accept" in r.vary()) == (kind == NEGOTIATED)
+        assert ("accept" in r.vary()) == (kind in (NEGOTIATED, PAGE))
         if coded.headers.get("content-encoding") == "gzip":
             assert "accept-encoding" in r.vary()
         assert len(r.vary()) == len(set(r.vary()))
@@ -299,7 +302,7 @@ def test_cors_on_machine_endpoints_only(http, path, accept, media_type, cache_co
     """Machine endpoints let any origin read them and expose Link and ETag; HTML pages for
     people send no CORS headers."""
     r = fetch(http, path, accept)
-    if kind == HTML:
+    if kind in (HTML, PAGE):
         assert "access-control-allow-origin" not in r.headers
         assert "access-control-expose-headers" not in r.headers
         return

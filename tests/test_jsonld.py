@@ -589,6 +589,8 @@ def test_base_url_moves_every_minted_id_but_not_the_vocabulary(
         fact_checking_policy_url="",
         corrections_policy_url="",
         site_image="",
+        usage_info_url="",
+        license_url="",
     )
     old = settings.base_url
     for a in every_article:

@@ -1,9 +1,11 @@
 """No link the site emits leads to its own 404, and no article can take a path the site serves.
 
 The crawl starts where people and agents start (the home page, a beat and a tag page, an article
-page, a retracted article's 410 page, the policy pages, llms.txt) and follows every link on
-them: `<a href>`, `<link href>`, `<img src>`, `og:image`, every URL in the embedded schema.org
-block, the `Link` headers, and the Markdown links of llms.txt (read by a CommonMark renderer).
+page, a retracted article's 410 page, the policy pages, llms.txt and llms-full.txt, the section
+index, TDMRep's file) and follows every link on them: `<a href>`, `<link href>`, `<img src>`,
+`og:image`, every URL in the embedded schema.org block and in JSON documents, the `Link`
+headers, and the Markdown links of llms.txt and the Markdown views (read by a CommonMark
+renderer).
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ STARTS = [
     "/ai-policy",
     "/fact-checking",
     "/corrections",
+    "/usage",
     "/llms.txt",
+    "/llms-full.txt",
+    "/agent/sections",
+    "/agent/sections.md",
+    f"/{ARTICLE}.md",
+    "/.well-known/tdmrep.json",
 ]
 
 
@@ -69,13 +77,15 @@ def links_of(response: Any) -> set[str]:
     header = response.headers.get("link", "")
     found |= {part.split(">")[0].strip(" <") for part in header.split(",") if part.strip()}
     media_type = response.headers["content-type"].split(";")[0]
+    if media_type in ("application/json", "application/ld+json"):  # every URL in the document
+        found |= set(strings(response.json()))
     if media_type == "text/html":
         doc = lxml.html.document_fromstring(response.content)
         found |= set(doc.xpath("//a/@href | //link/@href | //img/@src"))
         found |= set(doc.xpath("//meta[starts-with(@property, 'og:image')]/@content"))
         for script in doc.xpath("//script[@type='application/ld+json']"):
             found |= set(strings(json.loads(script.text)))
-    elif media_type == "text/plain":  # llms.txt: Markdown
+    elif media_type in ("text/plain", "text/markdown"):  # llms.txt, llms-full.txt: Markdown
         html = MarkdownIt("commonmark").render(response.text)
         found |= set(lxml.html.fragment_fromstring(html, create_parent="div").xpath("//a/@href"))
     return {url for url in found if url.startswith(BASE_URL + "/")}

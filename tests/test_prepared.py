@@ -247,7 +247,7 @@ def test_a_write_stores_its_gzip_codings_with_it(article, settings, store: SQLit
     site.put([dataclasses.replace(article, title="Stored with its gzip coding")])
     restarted = Site(settings)
     restarted.load_store(store)
-    page = resource_of(store.routes(f"/{article.slug}"))
+    page = resource_of(store.routes(f"/{article.slug}.md"))
     assert isinstance(page, Representation)
     assert page.gzip is not None
     assert b"Stored with its gzip coding" in page.body

@@ -21,6 +21,7 @@ import yaml
 from ..markdown_text import markdown_destination, markdown_text
 from ..settings import Settings
 from ..urls import SiteURLs
+from ..usage import CATEGORIES, TDMREP_PATH, parse_usage, tdm_reserved
 
 __all__ = ["POLICIES", "POLICY_DATE", "Policy", "PolicyPage", "policy_pages"]
 
@@ -32,12 +33,15 @@ POLICY_DATE = datetime(2026, 12, 2, tzinfo=UTC)
 class Policy:
     name: str  # the file's stem and the default path: /ai-policy
     setting: str  # the Settings field holding its URL
+    also: tuple[str, ...] = ()  # other settings whose default is this page (it is served then)
 
 
 POLICIES = (
     Policy("ai-policy", "ai_policy_url"),
     Policy("fact-checking", "fact_checking_policy_url"),
     Policy("corrections", "corrections_policy_url"),
+    # the usage terms: schema.org usageInfo and license, TDMRep's tdm-policy
+    Policy("usage", "usage_info_url", also=("license_url",)),
 )
 
 
@@ -57,8 +61,8 @@ def policy_pages(settings: Settings) -> list[PolicyPage]:
     own default path (a newsroom that links its own page serves none of ours)."""
     pages = []
     for policy in POLICIES:
-        url = getattr(settings, policy.setting)
-        if url != f"{settings.base_url}/{policy.name}":
+        url = f"{settings.base_url}/{policy.name}"
+        if all(getattr(settings, name) != url for name in (policy.setting, *policy.also)):
             continue
         text = files(__package__).joinpath(f"{policy.name}.md").read_text(encoding="utf-8")
         _, head, body = text.split("---\n", 2)
@@ -87,4 +91,31 @@ def _values(settings: Settings, text: Callable[[str], str]) -> dict[str, str]:
         "fact_checking_policy_url": markdown_destination(settings.fact_checking_policy_url),
         "corrections_policy_url": markdown_destination(settings.corrections_policy_url),
         "vocab_url": markdown_destination(SiteURLs(settings.base_url).vocab),
+        "robots_url": markdown_destination(settings.base_url + "/robots.txt"),
+        "tdmrep_url": markdown_destination(settings.base_url + TDMREP_PATH),
+        "usage_list": _usage_list(settings, text),
+        "tdm_sentence": text(
+            "Text and data mining rights are reserved (tdm-reservation: 1), under the terms "
+            "of this page."
+            if tdm_reserved(parse_usage(settings.ai_usage))
+            else "Text and data mining rights are not reserved (tdm-reservation: 0)."
+        ),
     }
+
+
+USAGE_NAMES = {
+    "train-ai": "Training AI models (train-ai)",
+    "search": "Search: finding the articles and linking to them, with titles and excerpts (search)",
+    "ai-input": "Input to AI answers, such as retrieval for a chatbot's answer (ai-input)",
+}
+
+
+def _usage_list(settings: Settings, text: Callable[[str], str]) -> str:
+    """The preferences as a Markdown list: what is allowed and what is not."""
+    prefs = parse_usage(settings.ai_usage)
+    lines = [
+        f"- {text(USAGE_NAMES[c])}: {'allowed' if prefs[c] else 'not allowed'}."
+        for c in CATEGORIES
+        if c in prefs
+    ]
+    return "\n".join(lines) or "- No preference is stated."
