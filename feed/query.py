@@ -56,6 +56,9 @@ _DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
+# What no query may hand to the index: controls (FTS5 reads a query as a C string, so a NUL ends
+# it mid-string) and lone surrogates (not encodable): each read as a space.
+_UNREADABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 QUERY_SYNTAX = 'words (all must appear), "exact phrases" and word* (words starting so)'
 
 
@@ -67,6 +70,7 @@ def _fts_string(text: str) -> str:
 def fts_match(text: str) -> str:
     """The FTS5 query for what a searcher typed (see the module docstring); BadRequest for an
     empty query, an unbalanced quote, too many terms, or nothing to search for."""
+    text = _UNREADABLE.sub(" ", text)
     terms: list[str] = []
     words: list[str] = []  # what the terms search for, to check there is something
     i, n = 0, len(text)
@@ -138,7 +142,9 @@ STOPWORDS = frozenset(_STOPWORDS.split(" "))
 def ask_match(text: str) -> str:
     """The FTS5 query for a question in natural language: any of its words (the most matched
     rank first, by BM25), common words left out; BadRequest when nothing is left."""
-    words = list(dict.fromkeys(w.casefold() for w in re.findall(r"\w+", text)))
+    words = list(
+        dict.fromkeys(w.casefold() for w in re.findall(r"\w+", _UNREADABLE.sub(" ", text)))
+    )
     kept = [w for w in words if w not in STOPWORDS] or words
     if not kept:
         raise BadRequest(
