@@ -61,8 +61,14 @@ def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
     text = _SPACE.sub(" ", snippet).strip()
     parts: list[tuple[str, bool]] = []
     for i, piece in enumerate(re.split(f"[{MARK_START}{MARK_END}]", text)):
-        if piece:
-            parts.append((piece, i % 2 == 1))
+        match = i % 2 == 1
+        if not piece:
+            continue
+        if match and len(parts) >= 2 and parts[-2][1] and parts[-1][0] == " ":
+            # matches one space apart are one run ("**flood barrier**")
+            parts[-2:] = [(parts[-2][0] + " " + piece, True)]
+        else:
+            parts.append((piece, match))
     return parts
 
 

@@ -1,0 +1,343 @@
+"""Search: latency, the write's added cost for indexing, the index's size, and result quality.
+
+    python bench/search.py                  # N = 10000
+    python bench/search.py 10000 100000     # any list of N (100000: a few minutes)
+    python bench/search.py 10000 --keep /tmp/search-bench   # keep the stores
+
+The corpus is made here, not by bench/corpus.py: that one draws every word from 46, so no word
+of a headline says which article it is, and no quality figure could mean anything. Here each
+article's words follow Zipf's law (as words in text do) over the 120 commonest English words
+and 40,000 made-up words, deterministically (article n is the same on every run). Each N is
+stored through `SQLiteStore.save` (the write path, which indexes in its transaction), in
+batches of 1,000 per transaction, without prepared resources (nothing here reads them).
+
+Figures, per N:
+  - indexing cost: the same articles stored into a second store with the index left out
+    (`fulltext.index_revision` replaced by a no-op), time per article with and without; and
+    one-article writes (a revision of an existing article: the old entry out, the new in), each
+    its own transaction, median with and without;
+  - index size: bytes of the FTS5 tables and `search_docs` (SQLite's dbstat), per article, and
+    what share of the store's article data they are;
+  - latency: 1,000 searches of each kind through `Store.search` (one snapshot, as the
+    endpoint runs it) plus rendering the JSON-LD page: rare (3 distinctive headline words),
+    body (3 words of a body sentence), common (one of the 10 commonest words: every article
+    matches), and `sort=newest` of a common word; p50 and p99 of each and of all together;
+  - quality, for 500 articles drawn at random: the 3 rarest words of the headline find it at
+    rank 1 (target >= 95%); 3 words drawn from one sentence of its body find it in the top 5
+    (target >= 90%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import itertools
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from feed import fulltext  # noqa: E402 (after the path is set)
+from feed.model import Article, Person, Tool  # noqa: E402
+from feed.query import parse_search  # noqa: E402
+from feed.results import SearchPage, results_jsonld  # noqa: E402
+from feed.settings import Settings  # noqa: E402
+from feed.storage import Incoming, SQLiteStore  # noqa: E402
+
+_COMMON = """the of and to a in is that for it as was with be by on not he this are or his from
+at which but have an they you were her she there been one all we their has would when if so no
+will more can who said its about into them than other some could only new time two these may
+first then do any like my now over such our man me even most made after also did many before
+must through back years where much your way well down should because each just those people
+how too little state good very make world still own see men work long get here between both
+life being under never day same another know while last might us great old year off come since
+against go came right used take three"""
+COMMON = _COMMON.split()
+BEATS = ["News", "Politics", "Economy", "Technology", "Science", "Climate", "Culture", "Health"]
+TAGS = ["AI", "Energy", "Regulation", "Research", "Elections", "Markets", "Space", "Water"]
+EDITORS = ["Mara Lindqvist", "Tomasz Wrona", "Aïcha Benali", "Jonas Eklund"]
+MADE_UP = 40_000
+BATCH = 1000
+QUERIES = 1000  # searches of each kind
+SAMPLE = 500  # articles the quality figures are drawn from
+SETTINGS = Settings(base_url="https://news.example")
+
+
+def vocabulary() -> list[str]:
+    """The common words, then made-up ones (syllables: no English word, none stems to
+    another's stem by accident often enough to matter)."""
+    rng = random.Random(7)
+    onsets = [*"bcdfghjklmnprstvwz", "br", "cr", "dr", "gr", "kl", "pl", "st", "tr", "sk", "sl"]
+    nuclei = [*"aeiou", "ai", "ea", "ou", "io"]
+    codas = ["", "", "n", "r", "l", "m", "s", "t", "k", "x"]
+    words: dict[str, None] = dict.fromkeys(COMMON)
+    while len(words) < len(COMMON) + MADE_UP:
+        syllables = rng.randint(2, 4)
+        word = "".join(
+            rng.choice(onsets) + rng.choice(nuclei) + rng.choice(codas) for _ in range(syllables)
+        )
+        words.setdefault(word)
+    return list(words)
+
+
+class Corpus:
+    """Article n's headline, standfirst and body, drawn by Zipf's law (s = 1.05)."""
+
+    def __init__(self) -> None:
+        self.words = vocabulary()
+        weights = [1 / (rank**1.05) for rank in range(1, len(self.words) + 1)]
+        self.cumulative = list(itertools.accumulate(weights))
+        content = weights[len(COMMON) :]  # headlines: content words only
+        self.content_cumulative = list(itertools.accumulate(content))
+
+    def _draw(self, rng: random.Random, k: int, content: bool = False) -> list[str]:
+        if content:
+            total = self.content_cumulative[-1]
+            return [
+                self.words[
+                    len(COMMON) + bisect.bisect(self.content_cumulative, rng.random() * total)
+                ]
+                for _ in range(k)
+            ]
+        return rng.choices(self.words, cum_weights=self.cumulative, k=k)
+
+    def sentences(self, n: int) -> tuple[str, str, list[list[str]]]:
+        """(headline, standfirst, body sentences as word lists) of article n."""
+        rng = random.Random(n)
+        headline = " ".join(self._draw(rng, rng.randint(6, 10), content=True)).capitalize()
+        standfirst = " ".join(self._draw(rng, rng.randint(18, 30))).capitalize() + "."
+        body = [self._draw(rng, rng.randint(12, 24)) for _ in range(rng.randint(18, 26))]
+        return headline, standfirst, body
+
+    def article(self, n: int, revision: int = 0) -> Article:
+        headline, standfirst, body = self.sentences(n)
+        if revision:  # a revision: its last sentence replaced
+            body = [*body[:-1], self._draw(random.Random(-n - revision), 16)]
+        text = "\n\n".join(
+            " ".join(" ".join(s).capitalize() + "." for s in body[i : i + 4])
+            for i in range(0, len(body), 4)
+        )
+        rng = random.Random(n)
+        published = datetime(2024, 1, 1, 8, tzinfo=UTC) + timedelta(hours=n * 7 % 20000)
+        return Article(
+            title=headline,
+            slug=f"search-bench-{n:06d}",
+            published=published,
+            modified=published + timedelta(minutes=revision),
+            beat=BEATS[n % len(BEATS)],
+            tags=tuple(rng.sample(TAGS, 2)),
+            creator="Agentry Newsroom",
+            editor=Person(EDITORS[n % len(EDITORS)], "Editor"),
+            tools=(Tool("Claude", "Anthropic"), Tool("Perplexity Sonar")),
+            status="verified",
+            date_reviewed=published,
+            ai_act_article50="disclosed",
+            standfirst=standfirst,
+            body=text,
+        )
+
+
+def fill(store: SQLiteStore, corpus: Corpus, n: int) -> float:
+    """Store articles 0..n-1 in batches; seconds taken."""
+    start = time.perf_counter()
+    for first in range(0, n, BATCH):
+        items = [
+            Incoming(corpus.article(i), "bench", "") for i in range(first, min(n, first + BATCH))
+        ]
+        store.save(items)
+    return time.perf_counter() - start
+
+
+def single_writes(store: SQLiteStore, corpus: Corpus, n: int, count: int = 200) -> float:
+    """Median seconds of one-article writes (revisions), each its own transaction."""
+    times = []
+    for k in range(count):
+        article = corpus.article(k * 37 % n, revision=1 + k)
+        start = time.perf_counter()
+        store.save([Incoming(article, "bench", "")])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def without_index() -> Callable[[], None]:
+    """Leave the index out of every save until the returned function is called."""
+    original = fulltext.index_revision
+    fulltext.index_revision = lambda *args, **kwargs: None  # type: ignore[assignment]
+
+    def restore() -> None:
+        fulltext.index_revision = original
+
+    return restore
+
+
+def sizes(path: Path) -> dict[str, int]:
+    """Bytes per table of the store (dbstat), search tables grouped."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+    out: Counter[str] = Counter()
+    for name, size in rows:
+        key = (
+            "search"
+            if name.startswith("search")
+            else "articles"
+            if name
+            in (
+                "articles",
+                "revisions",
+                "sqlite_autoindex_articles_1",
+                "articles_by_modified",
+                "revisions_by_write",
+                "sqlite_autoindex_revisions_1",
+            )
+            else "other"
+        )
+        out[key] += size
+    return dict(out)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def timed_search(store: SQLiteStore, params: dict[str, list[str]]) -> tuple[float, list[str]]:
+    """Seconds to search and render one JSON-LD page, and the slugs found."""
+    start = time.perf_counter()
+    request = parse_search(params)
+    with store.snapshot():
+        hits, _ = store.search(request.query)
+    page = SearchPage(request.q, hits, "https://news.example/agent/search", "", "", request.sort)
+    results_jsonld(page, SETTINGS)
+    return time.perf_counter() - start, [h.slug for h in hits]
+
+
+def distinctive(words: list[str], df: Counter[str], k: int = 3) -> list[str]:
+    unique = list(dict.fromkeys(w.lower() for w in words))
+    return sorted(unique, key=lambda w: (df[w], w))[:k]
+
+
+def measure(n: int, work: Path) -> None:
+    corpus = Corpus()
+    print(f"\n== N = {n:,} ==", flush=True)
+    path = work / f"search-{n}.sqlite3"
+    plain = work / f"plain-{n}.sqlite3"
+    for p in (path, plain):
+        for suffix in ("", "-wal", "-shm", "-saves"):
+            Path(str(p) + suffix).unlink(missing_ok=True)
+    store = SQLiteStore(path)
+    seconds = fill(store, corpus, n)
+    print(f"stored with the index:    {seconds:7.1f} s, {seconds / n * 1000:.3f} ms per article")
+    restore = without_index()
+    try:
+        bare = SQLiteStore(plain)
+        bare_seconds = fill(bare, corpus, n)
+        bare_write = single_writes(bare, corpus, n)
+        bare.close()
+    finally:
+        restore()
+    print(
+        f"stored without the index: {bare_seconds:7.1f} s, {bare_seconds / n * 1000:.3f} ms per "
+        f"article: indexing adds {(seconds - bare_seconds) / n * 1000:.3f} ms per article "
+        f"({(seconds / bare_seconds - 1) * 100:.0f}%)"
+    )
+    found = sizes(path)
+    total = found["search"] + found["articles"]
+    print(
+        f"index size: {found['search'] / 2**20:.1f} MiB, {found['search'] / n / 1024:.2f} KiB per "
+        f"article ({found['search'] / total * 100:.0f}% of the article data: revisions "
+        f"{found['articles'] / n / 1024:.2f} KiB per article)"
+    )
+
+    # document frequencies (lower-case words), for choosing distinctive and common words; the
+    # texts of the articles the searches are drawn from
+    rng = random.Random(n)
+    sample = rng.sample(range(n), min(SAMPLE, n))
+    drawn = [rng.randrange(n) for _ in range(QUERIES)]
+    wanted = set(sample) | set(drawn)
+    df: Counter[str] = Counter()
+    texts = {}
+    for i in range(n):
+        headline, standfirst, body = corpus.sentences(i)
+        words = headline.lower().split() + standfirst.lower().rstrip(".").split()
+        words += [w for s in body for w in s]
+        df.update(set(words))
+        if i in wanted:
+            texts[i] = (headline.split(), body)
+    commonest = [w for w, _ in df.most_common(10)]
+
+    def queries() -> Iterator[tuple[str, dict[str, list[str]]]]:
+        for k, i in enumerate(drawn):
+            headline, body = texts[i]
+            yield "rare", {"q": [" ".join(distinctive(headline, df))]}
+            sentence = rng.choice(body)
+            yield "body", {"q": [" ".join(rng.sample(sorted(set(sentence)), 3))]}
+            yield "common", {"q": [commonest[k % 10]]}
+            yield "newest", {"q": [commonest[k % 10]], "sort": ["newest"]}
+
+    timings: dict[str, list[float]] = {}
+    for kind, params in queries():
+        seconds, _ = timed_search(store, params)
+        timings.setdefault(kind, []).append(seconds)
+    everything = [t for ts in timings.values() for t in ts]
+    for kind, ts in [*timings.items(), ("all", everything)]:
+        print(
+            f"latency {kind:6}: p50 {percentile(ts, 50) * 1000:6.2f} ms, "
+            f"p99 {percentile(ts, 99) * 1000:6.2f} ms ({len(ts)} searches)"
+        )
+
+    first = top5 = 0
+    for i in sample:
+        headline, body = texts[i]
+        slug = f"search-bench-{i:06d}"
+        _, found_slugs = timed_search(store, {"q": [" ".join(distinctive(headline, df))]})
+        first += found_slugs[:1] == [slug]
+        words = [w for w in set(rng.choice(body)) if w not in COMMON]
+        if len(words) < 3:
+            words = list(set(rng.choice(body)))
+        query = " ".join(rng.sample(sorted(words), min(3, len(words))))
+        _, found_slugs = timed_search(store, {"q": [query], "limit": ["5"]})
+        top5 += slug in found_slugs
+    print(
+        f"quality: 3 rarest headline words -> rank 1 in {first / len(sample) * 100:.1f}% "
+        f"(target 95%); 3 words of a body sentence -> top 5 in {top5 / len(sample) * 100:.1f}% "
+        f"(target 90%), {len(sample)} articles"
+    )
+    write = single_writes(store, corpus, n)
+    print(
+        f"one-article write (revision), median: {write * 1000:.2f} ms with the index, "
+        f"{bare_write * 1000:.2f} ms without (+{(write - bare_write) * 1000:.2f} ms)"
+    )
+    store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10000], metavar="N")
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep the stores")
+    args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        for n in args.sizes:
+            started = time.perf_counter()
+            measure(n, args.keep)
+            print(f"(N = {n:,}: {time.perf_counter() - started:.0f} s in all)")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        for n in args.sizes:
+            started = time.perf_counter()
+            measure(n, Path(folder))
+            print(f"(N = {n:,}: {time.perf_counter() - started:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    main()
