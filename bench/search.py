@@ -3,6 +3,7 @@
     python bench/search.py                  # N = 10000
     python bench/search.py 10000 100000     # any list of N (100000: a few minutes)
     python bench/search.py 10000 --keep /tmp/search-bench   # keep the stores
+    python bench/search.py 10000 --keep /tmp/search-bench --reuse   # search them again
 
 The corpus is made here, not by bench/corpus.py: that one draws every word from 46, so no word
 of a headline says which article it is, and no quality figure could mean anything. Here each
@@ -20,8 +21,10 @@ Figures, per N:
     what share of the store's article data they are;
   - latency: 1,000 searches of each kind through `Store.search` (one snapshot, as the
     endpoint runs it) plus rendering the JSON-LD page: rare (3 distinctive headline words),
-    body (3 words of a body sentence), common (one of the 10 commonest words: every article
-    matches), and `sort=newest` of a common word; p50 and p99 of each and of all together;
+    body (3 words of a body sentence, common ones included), common (one of the 10 commonest
+    words: nearly every article matches), and `sort=newest` of a common word; p50 and p99 of
+    each and of all together, on the clock and in CPU time (the clock counts other processes'
+    turns too on a shared machine);
   - quality, for 500 articles drawn at random: the 3 rarest words of the headline find it at
     rank 1 (target >= 95%); 3 words drawn from one sentence of its body find it in the top 5
     (target >= 90%).
@@ -210,15 +213,18 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def timed_search(store: SQLiteStore, params: dict[str, list[str]]) -> tuple[float, list[str]]:
-    """Seconds to search and render one JSON-LD page, and the slugs found."""
-    start = time.perf_counter()
+def timed_search(
+    store: SQLiteStore, params: dict[str, list[str]]
+) -> tuple[float, float, list[str]]:
+    """Seconds to search and render one JSON-LD page (on the clock, and of this thread's CPU:
+    on a shared machine the clock also counts other processes' turns), and the slugs found."""
+    start, cpu = time.perf_counter(), time.thread_time()
     request = parse_search(params)
     with store.snapshot():
         hits, _ = store.search(request.query)
     page = SearchPage(request.q, hits, "https://news.example/agent/search", "", "", request.sort)
     results_jsonld(page, SETTINGS)
-    return time.perf_counter() - start, [h.slug for h in hits]
+    return time.perf_counter() - start, time.thread_time() - cpu, [h.slug for h in hits]
 
 
 def distinctive(words: list[str], df: Counter[str], k: int = 3) -> list[str]:
@@ -226,11 +232,16 @@ def distinctive(words: list[str], df: Counter[str], k: int = 3) -> list[str]:
     return sorted(unique, key=lambda w: (df[w], w))[:k]
 
 
-def measure(n: int, work: Path) -> None:
+def measure(n: int, work: Path, reuse: bool = False) -> None:
     corpus = Corpus()
     print(f"\n== N = {n:,} ==", flush=True)
     path = work / f"search-{n}.sqlite3"
     plain = work / f"plain-{n}.sqlite3"
+    if reuse and path.exists():  # latency and quality only, on the store a run kept
+        store = SQLiteStore(path)
+        searches(store, corpus, n)
+        store.close()
+        return
     for p in (path, plain):
         for suffix in ("", "-wal", "-shm", "-saves"):
             Path(str(p) + suffix).unlink(missing_ok=True)
@@ -258,6 +269,17 @@ def measure(n: int, work: Path) -> None:
         f"{found['articles'] / n / 1024:.2f} KiB per article)"
     )
 
+    searches(store, corpus, n)
+    write = single_writes(store, corpus, n)
+    print(
+        f"one-article write (revision), median: {write * 1000:.2f} ms with the index, "
+        f"{bare_write * 1000:.2f} ms without (+{(write - bare_write) * 1000:.2f} ms)"
+    )
+    store.close()
+
+
+def searches(store: SQLiteStore, corpus: Corpus, n: int) -> None:
+    """The latency and quality figures."""
     # document frequencies (lower-case words), for choosing distinctive and common words; the
     # texts of the articles the searches are drawn from
     rng = random.Random(n)
@@ -284,52 +306,54 @@ def measure(n: int, work: Path) -> None:
             yield "common", {"q": [commonest[k % 10]]}
             yield "newest", {"q": [commonest[k % 10]], "sort": ["newest"]}
 
-    timings: dict[str, list[float]] = {}
+    clock: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     for kind, params in queries():
-        seconds, _ = timed_search(store, params)
-        timings.setdefault(kind, []).append(seconds)
-    everything = [t for ts in timings.values() for t in ts]
-    for kind, ts in [*timings.items(), ("all", everything)]:
+        seconds, used, _ = timed_search(store, params)
+        clock.setdefault(kind, []).append(seconds)
+        cpu.setdefault(kind, []).append(used)
+    clock["all"] = [t for kind in list(clock) for t in clock[kind]]
+    cpu["all"] = [t for kind in list(cpu) for t in cpu[kind]]
+    for kind, ts in clock.items():
         print(
             f"latency {kind:6}: p50 {percentile(ts, 50) * 1000:6.2f} ms, "
-            f"p99 {percentile(ts, 99) * 1000:6.2f} ms ({len(ts)} searches)"
+            f"p99 {percentile(ts, 99) * 1000:6.2f} ms; CPU p50 "
+            f"{percentile(cpu[kind], 50) * 1000:6.2f} ms, p99 "
+            f"{percentile(cpu[kind], 99) * 1000:6.2f} ms ({len(ts)} searches)"
         )
 
     first = top5 = 0
     for i in sample:
         headline, body = texts[i]
         slug = f"search-bench-{i:06d}"
-        _, found_slugs = timed_search(store, {"q": [" ".join(distinctive(headline, df))]})
+        *_, found_slugs = timed_search(store, {"q": [" ".join(distinctive(headline, df))]})
         first += found_slugs[:1] == [slug]
         words = [w for w in set(rng.choice(body)) if w not in COMMON]
         if len(words) < 3:
             words = list(set(rng.choice(body)))
         query = " ".join(rng.sample(sorted(words), min(3, len(words))))
-        _, found_slugs = timed_search(store, {"q": [query], "limit": ["5"]})
+        *_, found_slugs = timed_search(store, {"q": [query], "limit": ["5"]})
         top5 += slug in found_slugs
     print(
         f"quality: 3 rarest headline words -> rank 1 in {first / len(sample) * 100:.1f}% "
         f"(target 95%); 3 words of a body sentence -> top 5 in {top5 / len(sample) * 100:.1f}% "
         f"(target 90%), {len(sample)} articles"
     )
-    write = single_writes(store, corpus, n)
-    print(
-        f"one-article write (revision), median: {write * 1000:.2f} ms with the index, "
-        f"{bare_write * 1000:.2f} ms without (+{(write - bare_write) * 1000:.2f} ms)"
-    )
-    store.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[10000], metavar="N")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the stores")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: search the stores kept, if any"
+    )
     args = parser.parse_args()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         for n in args.sizes:
             started = time.perf_counter()
-            measure(n, args.keep)
+            measure(n, args.keep, args.reuse)
             print(f"(N = {n:,}: {time.perf_counter() - started:.0f} s in all)")
         return
     with tempfile.TemporaryDirectory() as folder:
