@@ -18,6 +18,7 @@ from the moment it is committed, in every process.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ SNIPPET_TOKENS = 24  # about the length of a sentence
 # Relevance ranks at most this many matches: the most recently written (a query matching more
 # lists the best of those; more words, a filter or sort=newest reach the others). It bounds the
 # cost of a query of common words (see `_relevant`).
-RANKED = 5000
+RANKED = 2000
 # sort=newest walks the articles in publication order when matches² > WALK_FACTOR x (page size
 # + 1) x articles: then a walk should cost less than joining every match (see `_newest`).
 WALK_FACTOR = 150
@@ -203,10 +204,14 @@ def _newest(db: sqlite3.Connection, query: Query) -> list[tuple[int, str, float 
     # each costs about 30 us per article walked, and stops after a page of matches: for a word
     # in most articles it walks a few dozen, for a rare one all of them. The walk is taken when
     # it should cost less (only the status filter: others would make it walk further).
-    count = db.execute("SELECT count(*) FROM search WHERE search MATCH ?", (query.match,))
-    matches = int(count.fetchone()[0])
     plain = not (query.beat or query.tag or query.editor or query.tool)
-    if plain and matches * matches > WALK_FACTOR * (query.limit + 1) * _total(db):
+    # enough matches to walk: probed by skipping to the one that many in (counting every match
+    # would read them all)
+    enough = math.isqrt(WALK_FACTOR * (query.limit + 1) * _total(db)) + 1
+    probe = db.execute(
+        "SELECT rowid FROM search WHERE search MATCH ? LIMIT 1 OFFSET ?", (query.match, enough)
+    )
+    if plain and probe.fetchone() is not None:
         return db.execute(
             f"SELECT d.id, d.slug, d.published FROM search_docs d WHERE {filters} {after} "
             "AND EXISTS (SELECT 1 FROM search WHERE search MATCH ? AND rowid = d.id) "
@@ -225,24 +230,44 @@ def _total(db: sqlite3.Connection) -> int:
     return int(db.execute("SELECT count(*) FROM search_docs").fetchone()[0])
 
 
+def _scores(db: sqlite3.Connection, match: str, rowids: Sequence[int]) -> dict[int, float]:
+    """The BM25 rank of a few matches, in one pass over the index between the first and the
+    last (BM25's statistics of the query's words are read once per statement: a statement per
+    row would read them once per row); `+rowid` keeps the list out of the index's hands, which
+    would start the query again for each row."""
+    if not rowids:
+        return {}
+    rows = db.execute(
+        f"SELECT rowid, {_RANK} FROM search WHERE search MATCH ? AND rowid BETWEEN ? AND ? "
+        f"AND +rowid IN ({','.join('?' * len(rowids))})",
+        [match, min(rowids), max(rowids), *rowids],
+    )
+    return {rowid: float(rank) for rowid, rank in rows}
+
+
 def search(db: sqlite3.Connection, query: Query) -> tuple[list[Hit], bool]:
     """Up to `query.limit` hits, in order, and whether there are more."""
-    rows = _newest(db, query) if query.newest else _relevant(db, query)
+    rows = (_newest(db, query) if query.newest else _relevant(db, query))[: query.limit + 1]
     more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    if query.newest:
+        ranks = _scores(db, query.match, [row[0] for row in rows])
+    else:
+        ranks = {rowid: float(rank) for rowid, _, rank in rows}
     hits = []
-    for rowid, slug, order_key in rows[: query.limit]:
-        # the page's scores, snippets and fields only (never one per match): the text is read
-        # from the revision through the view
-        snippet, rank, headline, standfirst, status, published, modified, beat = db.execute(
+    for rowid, slug, order_key in rows:
+        # the page's snippets and fields only (never one per match): the text is read from the
+        # revision through the view
+        snippet, headline, standfirst, status, published, modified, beat = db.execute(
             f"SELECT snippet(search, -1, '{MARK_START}', '{MARK_END}', '{ELLIPSIS}', "
-            f"{SNIPPET_TOKENS}), {_RANK}, {_FIELDS} FROM search JOIN revisions r "
+            f"{SNIPPET_TOKENS}), {_FIELDS} FROM search JOIN revisions r "
             "ON r.rowid = search.rowid WHERE search MATCH ? AND search.rowid = ?",
             (query.match, rowid),
         ).fetchone()
         hits.append(
             Hit(
                 slug=slug,
-                score=-float(rank),
+                score=-ranks.get(rowid, 0.0),
                 key=order_key,
                 headline=headline,
                 standfirst=standfirst,
