@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,14 +47,17 @@ _SPACE = re.compile(r"\s+")
 NOTHING = "<p>Nothing found.</p>\n"
 
 
+@dataclass(frozen=True)
 class SearchPage:
-    """One page of results and what names it: the query text, this page's URL, the next's."""
+    """One page of results and what names it: the query text, this page's URL, the next's
+    ("" on the last page), the first's, and the sort order."""
 
-    def __init__(
-        self, q: str, hits: Sequence[Hit], url: str, next_url: str, first_url: str, sort: str
-    ) -> None:
-        self.q, self.hits, self.url, self.next_url = q, hits, url, next_url
-        self.first_url, self.sort = first_url, sort
+    q: str
+    hits: Sequence[Hit]
+    url: str
+    next_url: str
+    first_url: str
+    sort: str
 
 
 def snippet_parts(snippet: str) -> list[tuple[str, bool]]:

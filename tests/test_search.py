@@ -431,7 +431,7 @@ def test_json_ld_results_read_as_a_search_results_page(site, loader):
     nquads = jsonld.to_rdf(doc, {"format": "application/n-quads", "documentLoader": loader})
     g = rdflib.Graph().parse(data=nquads, format="nt")  # (one graph: N-Triples lines)
     s = rdflib.Namespace(SCHEMA)
-    page = URIRefOf(f"{BASE_URL}/agent/search?q=ostrich")
+    page = rdflib.URIRef(f"{BASE_URL}/agent/search?q=ostrich")
     assert (page, rdflib.RDF.type, s.SearchResultsPage) in g
     items = g.value(page, s.mainEntity)
     assert (items, rdflib.RDF.type, s.ItemList) in g
@@ -450,10 +450,6 @@ def test_json_ld_results_read_as_a_search_results_page(site, loader):
         assert str(g.value(article, s.creativeWorkStatus)).endswith("#Verified")
         listed.append((int(g.value(item, s.position)), slug))
     assert [slug for _, slug in sorted(listed)] == slugs(site, "q=ostrich")
-
-
-def URIRefOf(url: str) -> rdflib.URIRef:
-    return rdflib.URIRef(url)
 
 
 def test_markdown_results_render_as_links_and_highlights(site):
