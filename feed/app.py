@@ -35,6 +35,7 @@ from .mcp import McpService
 from .progress import LogLines
 from .representation import Negotiable, Representation
 from .responses import PreparedResponse, prepared, problem_response
+from .search import search_routes
 from .settings import Settings
 from .site import Site
 from .storage import SQLiteStore, Store
@@ -44,7 +45,7 @@ from .writes import Writer
 
 __all__ = ["create_app", "worker_app"]
 
-MACHINE_SEGMENTS = frozenset({"agent", "api", "feed", "healthz", "vocab"})
+MACHINE_SEGMENTS = frozenset({"agent", "api", "ask", "feed", "healthz", "vocab"})
 MACHINE_SUFFIXES = (".atom", ".json", ".jsonld", ".ttl", ".nt", ".rdf", ".md", ".xml", ".txt")
 GET = ["GET", "HEAD"]
 # On shutdown, how long queued WebSub notifications may still take (then they are logged as
@@ -237,6 +238,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
             Route("/agent/changes", changes, methods=GET),
             *api_routes(settings, writer),
             Route("/mcp", mcp.asgi),
+            *search_routes(settings, store),
             # Everything else is a prepared resource at its own path: articles and their agent
             # views, feeds, archives, section pages, the vocabulary, discovery files.
             Route("/{path:path}", by_path, methods=GET),

@@ -97,7 +97,8 @@ def discovery_links(base: str) -> list[DiscoveryLink]:
 
     Relations are registered ones (IANA Link Relations): `describedby` (llms.txt describes the
     site), `collection` (RFC 6573: the collection of every article), `related` (the changes
-    feed), `index` (the section index)."""
+    feed), `index` (the section index), `search` (an OpenSearch description), `service` (the
+    MCP endpoint, as modelcontextprotocol issue 561 proposes for discovering MCP servers)."""
     return [
         DiscoveryLink(
             f"{base}/llms.txt",
@@ -127,6 +128,24 @@ def discovery_links(base: str) -> list[DiscoveryLink]:
             "application/ld+json",
             "Section index",
             "every beat and tag with its article count, page and feeds (JSON-LD; Markdown at .md)",
+        ),
+        DiscoveryLink(
+            f"{base}/opensearch.xml",
+            "search",
+            "application/opensearchdescription+xml",
+            "Search",
+            "OpenSearch description of /agent/search?q= (JSON-LD, Markdown or HTML by Accept; "
+            "filters beat, tag, status, editor, tool, since, until; sort=newest); NLWeb's "
+            "/ask?query= answers the same",
+        ),
+        DiscoveryLink(
+            f"{base}/mcp",
+            "service",
+            "application/json",
+            "MCP server",
+            "Model Context Protocol over streamable HTTP: tools to search, read an article "
+            "(Markdown or JSON-LD), list the latest and the changes, and tell an article's "
+            "provenance; every article as a resource; change notifications",
         ),
     ]
 

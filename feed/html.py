@@ -1,4 +1,5 @@
-"""Article -> HTML: the human view (one embedded schema.org block) and the home page."""
+"""Article -> HTML: the human view (one embedded schema.org block), the home page (with the
+site's WebSite and its SearchAction) and the frame every page shares (header, search box)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ __all__ = [
     "render_index",
     "render_policy_html",
     "script_json",
+    "search_form",
+    "site_page",
+    "website_node",
 ]
 
 # The site's one stylesheet: every HTML page (articles, lists, the vocabulary) uses it.
@@ -44,16 +48,35 @@ def _time(moment: datetime) -> str:
     return f'<time datetime="{moment.isoformat()}">{moment.day} {moment:%B %Y}</time>'
 
 
+SEARCH_PATH = "/agent/search"  # the site's search (feed/search.py), in every page's header
+
+
+def search_form(settings: Settings, q: str = "") -> str:
+    """The search box every HTML page carries (a GET of the search, which answers HTML to a
+    browser)."""
+    return (
+        f'<form role="search" method="get" action="{escape(settings.base_url + SEARCH_PATH)}">'
+        f'<input type="search" name="q" value="{escape(q)}" aria-label="Search articles" '
+        'maxlength="256" required> <button type="submit">Search</button></form>\n'
+    )
+
+
 def _page(settings: Settings, title: str, head: str, body: str) -> bytes:
     head += discovery_link_elements(settings.base_url)
     return (
         "<!doctype html>\n"
         f'<html lang="{escape(settings.language)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n{head}<style>{STYLE}</style>\n</head>\n<body>\n"
-        f'<header><a href="{escape(SiteURLs(settings.base_url).home)}">'
-        f"{escape(settings.site_name)}</a></header>\n<main>\n{body}</main>\n</body>\n</html>\n"
+        f"<title>{escape(title)}</title>\n{head}<style>{STYLE}</style>\n</head>\n"
+        f'<body>\n<header><a href="{escape(SiteURLs(settings.base_url).home)}">'
+        f"{escape(settings.site_name)}</a>\n{search_form(settings)}</header>\n"
+        f"<main>\n{body}</main>\n</body>\n</html>\n"
     ).encode()
+
+
+def site_page(settings: Settings, title: str, head: str, body: str) -> bytes:
+    """A page of the site (its header, search box and stylesheet) around `body`."""
+    return _page(settings, title, head, body)
 
 
 def _feed_links(settings: Settings, feeds: Sequence[tuple[str, str]] = ()) -> str:
@@ -217,7 +240,36 @@ def render_index(
         "</p>\n"
     )
     head = f'<link rel="canonical" href="{escape(page_url or urls.home)}">\n'
+    if not section:  # the home page: the site, and where to search it (schema.org SearchAction)
+        head += (
+            '<script type="application/ld+json">\n'
+            + script_json(website_node(settings))
+            + "\n</script>\n"
+        )
     return _page(settings, title, head + _feed_links(settings, feeds), body)
+
+
+def website_node(settings: Settings) -> dict[str, object]:
+    """The home page's schema.org WebSite, with the SearchAction crawlers and agents read to
+    find the site's search (https://schema.org/SearchAction; Google's sitelinks search box)."""
+    home = SiteURLs(settings.base_url).home
+    return {
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "@id": f"{home}#website",
+        "url": home,
+        "name": settings.site_name,
+        "description": settings.site_description,
+        "inLanguage": settings.language,
+        "potentialAction": {
+            "@type": "SearchAction",
+            "target": {
+                "@type": "EntryPoint",
+                "urlTemplate": f"{settings.base_url}{SEARCH_PATH}?q={{search_term_string}}",
+            },
+            "query-input": "required name=search_term_string",
+        },
+    }
 
 
 def render_policy_html(page: PolicyPage, settings: Settings) -> bytes:

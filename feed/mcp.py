@@ -61,8 +61,9 @@ from starlette.types import ASGIApp
 from . import __version__
 from .catalog import MAIN
 from .errors import FeedError, echo
+from .markdown_text import markdown_text
 from .mcp_changes import Notifier, SessionSubscriptions, stopping
-from .mcp_http import LocalSessions, OriginCheck, SessionRouter
+from .mcp_http import Described, LocalSessions, OriginCheck, SessionRouter
 from .mcp_tools import TOOLS, ToolFailure
 from .representation import Representation
 from .settings import Settings
@@ -144,7 +145,7 @@ class McpService:
             StreamableHTTPASGIApp(self.stateless),
             self.local_sessions,
         )
-        self.asgi: ASGIApp = OriginCheck(router, settings.base_url)
+        self.asgi: ASGIApp = OriginCheck(Described(router, describe(settings)), settings.base_url)
         self._tool_list = [
             Tool(
                 name=spec.name,
@@ -409,3 +410,29 @@ def _explain(exc: ValidationError) -> str:
         for error in exc.errors(include_input=False, include_url=False)
     ]
     return "Invalid arguments: " + "; ".join(problems[:10]) + "."
+
+
+def describe(settings: Settings) -> bytes:
+    """What a plain GET of /mcp answers (see `Described`): the endpoint and its tools, for a
+    person or an agent that followed the site's link to it."""
+    urls = SiteURLs(settings.base_url)
+    lines = [
+        f"# {markdown_text(settings.site_name)}: MCP server",
+        "",
+        "This URL is a read-only [Model Context Protocol](https://modelcontextprotocol.io/) "
+        "server over streamable HTTP (protocol 2026-07-28; 2025-era clients are served too). "
+        "Connect an MCP client to it; a plain GET gets this page.",
+        "",
+        "## Tools",
+        "",
+        *(f"- `{spec.name}`: {markdown_text(spec.description)}" for spec in TOOLS),
+        "",
+        "## Resources",
+        "",
+        "Every live article is a resource named by its agent-view URL (JSON-LD, and Markdown "
+        "at `.md`), and the site's feed; subscribe to one to be told when it changes.",
+        "",
+        f"How else to read the site: <{urls.home}llms.txt>.",
+        "",
+    ]
+    return "\n".join(lines).encode()

@@ -108,5 +108,41 @@ class OriginCheck:
         await self.app(scope, receive, send)
 
 
+class Described:
+    """A plain GET of the endpoint (a browser, or a crawler following the site's
+    `<link rel="service">`) gets what the endpoint is and how to use it, as Markdown, rather
+    than an MCP transport error; a GET asking for an event stream, one in a session, and
+    every other request go to the MCP transport."""
+
+    def __init__(self, app: ASGIApp, description: bytes) -> None:
+        self.app, self.description = app, description
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            and "text/event-stream" not in _header(scope, b"accept")
+            and not _header(scope, b"mcp-session-id")
+        ):
+            body = self.description
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/markdown; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"vary", b"Accept"),
+                        (b"cache-control", b"public, max-age=300"),
+                    ],
+                }
+            )
+            await send(
+                {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+            )
+            return
+        await self.app(scope, receive, send)
+
+
 def _header(scope: Scope, name: bytes) -> str:
     return next((v.decode("latin-1") for k, v in scope["headers"] if k == name), "")

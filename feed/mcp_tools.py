@@ -22,7 +22,10 @@ from .errors import FeedError, echo
 from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .model import Article, Person, Tool
 from .parse import MAX_SLUG
+from .query import DEFAULT_LIMIT, MAX_CURSOR_CHARS, MAX_LIMIT, MAX_QUERY_CHARS, parse_search
 from .representation import Representation
+from .results import snippet_markdown
+from .search import search_page
 from .site import Site
 from .urls import SiteURLs, slugify
 
@@ -283,6 +286,92 @@ def get_provenance(site: Site, args: ArticleReference) -> tuple[Provenance, None
     )
 
 
+class SearchArguments(Arguments):
+    query: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description='Words that must all appear, "an exact phrase", or a prefix*; diacritics '
+        "and English word endings are folded (Zurich finds Zürich, flood finds flooding).",
+    )
+    beat: str | None = Field(None, max_length=MAX_NAME, description="Only this beat (section).")
+    tag: str | None = Field(None, max_length=MAX_NAME, description="Only articles with this tag.")
+    editor: str | None = Field(None, max_length=MAX_NAME, description="Only this editor's.")
+    tool: str | None = Field(None, max_length=MAX_NAME, description="Only those drafted with it.")
+    status: str | None = Field(
+        None,
+        max_length=20,
+        description="Only this status (verified, unverified, updated, corrected, retracted); "
+        "retracted articles are found only when asked for.",
+    )
+    since: str | None = Field(
+        None, max_length=40, description="Published on or after (YYYY-MM-DD or RFC 3339)."
+    )
+    until: str | None = Field(
+        None, max_length=40, description="Published before the end of (YYYY-MM-DD or RFC 3339)."
+    )
+    sort: Literal["relevance", "newest"] = Field("relevance", description="The order.")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Results (1-50).")
+    cursor: str | None = Field(
+        None,
+        max_length=MAX_CURSOR_CHARS,
+        description="next_cursor of the previous answer, with the same query and filters.",
+    )
+
+
+class SearchHitModel(ArticleSummary):
+    score: float = Field(description="BM25 relevance, higher is better.")
+    snippet: str = Field(description="Where the words were found, matches in **bold**.")
+
+
+class SearchResults(BaseModel):
+    query: str
+    sort: Literal["relevance", "newest"]
+    results: list[SearchHitModel]
+    next_cursor: str | None = Field(description="The cursor of the next page; null on the last.")
+    search_url: str = Field(description="This page of results at /agent/search (JSON-LD).")
+
+
+def search_articles(site: Site, args: SearchArguments) -> tuple[SearchResults, None]:
+    if site.store is None:
+        raise ToolFailure("This site has no store to search.")
+    given = args.model_dump(exclude_none=True)
+    params = {
+        ("q" if name == "query" else name): [str(value)]
+        for name, value in given.items()
+        if name not in ("sort", "limit") or value != SearchArguments.model_fields[name].default
+    }
+    try:
+        checked = parse_search(params)
+        hits, more = site.store.search(checked.query)
+    except FeedError as exc:  # a malformed query or filter: what to change, as the 400 says
+        raise ToolFailure(exc.detail) from None
+    page = search_page(checked, hits, more, site.settings.base_url)
+    urls = SiteURLs(site.settings.base_url)
+    results = []
+    for hit in hits:
+        article = site.articles.get(hit.slug)
+        if article is None:  # (written meanwhile by another process: found next time)
+            continue
+        results.append(
+            SearchHitModel(
+                **_summary(article, urls).model_dump(),
+                score=round(hit.score, 6),
+                snippet=snippet_markdown(hit.snippet),
+            )
+        )
+    last = hits[-1] if hits and more else None
+    return (
+        SearchResults(
+            query=checked.q,
+            sort=checked.sort,  # type: ignore[arg-type]  # relevance or newest (parse_search)
+            results=results,
+            next_cursor=checked.cursor_after(last.key, last.slug) if last else None,
+            search_url=page.url,
+        ),
+        None,
+    )
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
@@ -295,6 +384,17 @@ class ToolSpec:
 
 
 TOOLS = (
+    ToolSpec(
+        "search_articles",
+        "Search articles",
+        "Full-text search of the live articles (headline above standfirst above body; BM25), "
+        "optionally by beat, tag, editor, tool, status and publication dates, by relevance or "
+        "newest first, a page at a time: each result's headline, standfirst, status, dates, "
+        "a snippet and the URLs to read it.",
+        SearchArguments,
+        SearchResults,
+        search_articles,
+    ),
     ToolSpec(
         "get_article",
         "Read an article",

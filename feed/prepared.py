@@ -232,7 +232,7 @@ NOT_RENDERED = OPERATIONAL
 # (a template, a JSON-LD term, a header), so that every store is prepared again. A change that
 # forgets to raise it is caught by the canary (`canary`); a change that changes no byte (a
 # comment, a refactoring) raises nothing and prepares nothing.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 # The layout of the stored rows (routes, shapes, bodies): raise it with any change that older
 # rows could not be read back with.
 STORED_FORMAT = 2

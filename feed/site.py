@@ -74,6 +74,7 @@ from .representation import (
     Resource,
     compress_all,
 )
+from .results import OPENSEARCH_TYPE, render_opensearch
 from .rss import render_rss
 from .section_index import SectionEntry, render_section_index
 from .settings import Settings
@@ -1529,7 +1530,8 @@ def vocabulary_resources(settings: Settings) -> dict[str, Resource]:
 def page_resources(settings: Settings) -> dict[str, Resource]:
     """The site's own pages that are not articles, built once (they change only with the
     program and the settings): the bundled policy pages every article links (HTML, and Markdown
-    at `.md`), and the bundled site image that stands in for an article without one."""
+    at `.md`), the OpenSearch description, and the bundled site image that stands in for an
+    article without one."""
     out: dict[str, Resource] = {}
     for page in policy_pages(settings):
         link = _html_link(
@@ -1548,6 +1550,14 @@ def page_resources(settings: Settings) -> dict[str, Resource]:
         )
     out[TDMREP_PATH] = Representation(
         render_tdmrep(settings), "application/json", POLICY_DATE, DISCOVERY_CACHE, CORS
+    )
+    # the OpenSearch description every HTML page links (rel="search")
+    out["/opensearch.xml"] = Representation(
+        render_opensearch(settings),
+        f"{OPENSEARCH_TYPE}; charset=utf-8",
+        POLICY_DATE,
+        DISCOVERY_CACHE,
+        CORS,
     )
     if settings.site_image == settings.base_url + SITE_IMAGE_PATH:
         out[SITE_IMAGE_PATH] = Representation(

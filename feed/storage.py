@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
+from . import fulltext
 from .errors import StorageError, StoreUnavailable
 from .model import Article
 from .prepared import Body, Route, Shape
@@ -150,7 +151,35 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL            -- its value as JSON
     );
     """,
+    # 8: full-text search (feed/fulltext.py): an FTS5 index of each article's current revision,
+    # over a view of the revisions (no second copy of the text), and what a search filters on;
+    # filled for the articles already stored by `fulltext.rebuild` in the same transaction
+    """
+    CREATE VIEW search_text AS SELECT rowid AS id,
+        json_extract(model, '$.title') AS headline,
+        json_extract(model, '$.standfirst') AS standfirst,
+        json_extract(model, '$.body') AS body
+        FROM revisions;
+    CREATE VIRTUAL TABLE search USING fts5 (
+        headline, standfirst, body,
+        content = 'search_text', content_rowid = 'id',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE search_docs (
+        id        INTEGER PRIMARY KEY,  -- the current revision's rowid (the index's rowid)
+        slug      TEXT NOT NULL UNIQUE,
+        status    TEXT NOT NULL,
+        beat      TEXT NOT NULL,        -- slugs, as in the section URLs
+        editor    TEXT NOT NULL,
+        tags      TEXT NOT NULL,        -- |slug|slug|
+        tools     TEXT NOT NULL,        -- |name|vendor|name|
+        published TEXT NOT NULL         -- as articles.published (UTC, sortable)
+    );
+    CREATE INDEX search_docs_by_published ON search_docs (published DESC, slug);
+    """,
 )
+# Migrations that need the program too: run in the same transaction, after the script.
+SEARCH_MIGRATION = 8
 
 
 @dataclass(frozen=True)
@@ -270,6 +299,9 @@ class Store(Protocol):
     def snapshot(self) -> AbstractContextManager[None]: ...
 
     def count(self) -> int: ...
+
+    def search(self, query: fulltext.Query) -> tuple[list[fulltext.Hit], bool]:
+        """A page of full-text search hits and whether more follow."""
 
     def transaction(self) -> AbstractContextManager[None]:
         """Everything stored inside commits together, or nothing does."""
@@ -490,6 +522,8 @@ class SQLiteStore:
                 for statement in script.split(";"):
                     if statement.strip():
                         db.execute(statement)
+                if number == SEARCH_MIGRATION:
+                    fulltext.rebuild(db)
                 db.execute(f"PRAGMA user_version = {number}")
 
     def refuse_writes(self, reason: str) -> None:
@@ -645,7 +679,7 @@ class SQLiteStore:
             for item in items:
                 a = item.article
                 row = db.execute(
-                    "SELECT r.number, r.digest FROM articles a JOIN revisions r "
+                    "SELECT r.number, r.digest, r.rowid FROM articles a JOIN revisions r "
                     "ON r.slug = a.slug AND r.number = a.revision WHERE a.slug = ?",
                     (a.slug,),
                 ).fetchone()
@@ -674,6 +708,8 @@ class SQLiteStore:
                         write,
                     ),
                 )
+                # the index follows the current revision in the same transaction
+                fulltext.index_revision(db, row[2] if row else None, _last_rowid(db), a)
                 results.append(SaveResult(a.slug, number, "revised" if row else "created", write))
             if prepared is not None and any(r.action != "unchanged" for r in results):
                 self._put_prepared(db, prepared, write)
@@ -1090,6 +1126,14 @@ class SQLiteStore:
         )
 
     @_guarded
+    def search(self, query: fulltext.Query) -> tuple[list[fulltext.Hit], bool]:
+        """A page of full-text search hits and whether more follow, read in one snapshot (the
+        caller's, inside `snapshot()`)."""
+        reader = self._reader()
+        with self._read_transaction(reader):
+            return fulltext.search(reader, query)
+
+    @_guarded
     def count(self) -> int:
         return int(self._reader().execute("SELECT count(*) FROM articles").fetchone()[0])
 
@@ -1107,9 +1151,18 @@ class SQLiteStore:
                 self._board = None
 
 
+def _last_rowid(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
+
+
 def _utc(moment: datetime) -> str:
     """UTC, fixed width: so that ORDER BY on the text is chronological."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def stored_moment(moment: datetime) -> str:
+    """A moment as the store writes dates (what a search compares publication dates with)."""
+    return _utc(moment)
 
 
 def _stored(row: tuple[str, int, str]) -> StoredArticle:

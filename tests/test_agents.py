@@ -63,7 +63,31 @@ def test_every_html_page_links_where_agents_start(client: TestClient, path: str)
     assert expected <= in_head, path
     assert expected <= in_header, path
     for url, _ in expected:
-        assert client.get(url.removeprefix(BASE_URL)).status_code == 200, url
+        assert answers(client, url.removeprefix(BASE_URL)) == 200, url
+
+
+def answers(client: TestClient, path: str) -> int:
+    """The status a discovery link answers with: a GET's, or for the MCP endpoint (which
+    speaks MCP, not plain GETs), an MCP `initialize`'s."""
+    if path != "/mcp":
+        return client.get(path).status_code
+    r = client.post(
+        path,
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2026-07-28",
+                "capabilities": {},
+                "clientInfo": {"name": "test_agents", "version": "0"},
+            },
+        },
+        headers={"Accept": "application/json, text/event-stream"},
+    )
+    assert '"result"' in r.text
+    assert "get_article" in r.text or "read-only" in r.text
+    return r.status_code
 
 
 def test_an_error_page_links_where_agents_start_too(client: TestClient):
@@ -311,3 +335,19 @@ def test_an_agent_with_only_the_base_url_finds_reads_and_follows(live_server: st
 
 def preferences_of(header: str) -> dict[str, str]:
     return dict(member.strip().split("=", 1) for member in header.split(","))
+
+
+def test_a_plain_get_of_the_mcp_endpoint_says_what_it_is(client: TestClient):
+    """A browser or crawler following `<link rel="service">` to /mcp gets Markdown (with its
+    charset) naming every tool, which CommonMark renders; an MCP client's event-stream GET
+    still reaches the transport."""
+    r = client.get("/mcp")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/markdown; charset=utf-8"
+    html = MarkdownIt("commonmark").render(r.text)
+    for name in ("get_article", "latest_articles", "list_changes", "get_provenance"):
+        assert f"<code>{name}</code>" in html
+    assert f'href="{BASE_URL}/llms.txt"' in html
+    assert client.head("/mcp").content == b""
+    stream = client.get("/mcp", headers={"Accept": "text/event-stream"})
+    assert not stream.headers.get("content-type", "").startswith("text/markdown")

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import lxml.html
 import pyshacl
 import pytest
 import rdflib
@@ -1028,7 +1029,7 @@ def test_every_vocabulary_term_has_a_label_and_a_definition(our_vocab: rdflib.Gr
     """Each term of vocab.ttl (and the ontology) has a type, a non-empty English label and a
     non-empty rdfs:comment."""
     subjects = ours(str(s) for s in our_vocab.subjects() if isinstance(s, URIRef))
-    assert len(subjects) == 14
+    assert len(subjects) == 15  # 14, and agentry:searchScore (search results)
     for iri in [*sorted(subjects), NS.rstrip("#")]:
         node = URIRef(iri)
         assert our_vocab.value(node, RDF.type) is not None, iri
@@ -1219,3 +1220,39 @@ def test_context_datatypes_fit_the_property_ranges(term: str, vocab: SchemaVocab
         assert XSD_TO_SCHEMA[datatype] in vocab.ranges[https(iri)], sorted(vocab.ranges[https(iri)])
     else:
         assert EXTERNAL_RANGES[term] == datatype
+
+
+def test_search_results_use_schema_org_and_our_terms_as_defined(
+    client, settings: Settings, vocab: SchemaVocab, our_vocab: rdflib.Graph, loader
+):
+    """The search results page (JSON-LD) uses schema.org terms within their domains, and the
+    one term of ours it uses (agentry:searchScore) is defined in vocab.ttl."""
+    doc = client.get("/agent/search?q=the&limit=50").json()
+    nquads = jsonld.to_rdf(doc, {"format": "application/n-quads", "documentLoader": loader})
+    graph = rdflib.Graph().parse(data=nquads, format="nt")
+    assert schema_org_violations(graph, vocab) == []
+    used = {URIRef(u) for u in schema_terms_used(graph)}
+    assert {SDOS.SearchResultsPage, SDOS.ListItem, SDOS.NewsArticle, SDOS.position} <= used
+    iris = ours(str(p) for p in graph.predicates())
+    assert iris == {NS + "searchScore"}
+    assert undefined_in_vocab(iris, our_vocab) == {}
+
+
+def test_the_home_pages_website_block_uses_schema_org_as_defined(
+    client, vocab: SchemaVocab, schema_loader
+):
+    """The home page's WebSite and SearchAction, expanded with schema.org's own context, use
+    schema.org 30.0 terms within their domains."""
+    page = lxml.html.fromstring(client.get("/").content)
+    (block,) = page.xpath("//script[@type='application/ld+json']/text()")
+    nquads = jsonld.to_rdf(
+        json.loads(block), {"format": "application/n-quads", "documentLoader": schema_loader}
+    )
+    graph = rdflib.Graph().parse(data=nquads, format="nt")
+    # `query-input` is no property of the vocabulary but an annotation of it: a potential
+    # action names its inputs as `{property}-input` (https://schema.org/docs/actions.html)
+    input_annotation = [v for v in schema_org_violations(graph, vocab) if "-input>" in v]
+    assert len(input_annotation) == 1
+    assert set(schema_org_violations(graph, vocab)) == set(input_annotation)
+    used = {URIRef(u) for u in schema_terms_used(graph)}
+    assert {SDOS.WebSite, SDOS.SearchAction, SDOS.urlTemplate, SDOS.potentialAction} <= used

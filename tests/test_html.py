@@ -201,7 +201,8 @@ def test_index_links_every_article_with_feed_discovery(
     assert doc.get("lang") == settings.language
     assert doc.head.xpath(ATOM_LINK) == [urls.feed]
     assert doc.head.xpath("link[@rel='canonical']/@href") == [urls.home]
-    assert doc.xpath("//script") == []
+    # no script but the site's one schema.org block (tests/test_search.py reads it)
+    assert doc.xpath("//script/@type") == ["application/ld+json"]
 
 
 def _listed_slugs(page: bytes, settings: Settings) -> list[str]:

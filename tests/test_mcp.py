@@ -27,13 +27,14 @@ from pyld import jsonld
 
 from feed.cli import main
 from feed.documents import offline_loader
-from feed.importer import sample_paths
+from feed.importer import import_paths, sample_paths
 from feed.mcp import MAX_SUBSCRIBED, McpService
 from feed.mcp_tools import GetArticleArguments, LatestArguments, get_article, get_provenance
 from feed.model import Article
 from feed.parse import parse_article
 from feed.settings import Settings
 from feed.site import Site
+from feed.storage import SQLiteStore
 
 TOKEN = "mcp-token"
 SITE = "https://news.example"
@@ -79,6 +80,7 @@ def test_tools_have_input_and_output_schemas(site: Site) -> None:
 
     tools = run(scenario)
     assert {t.name for t in tools} == {
+        "search_articles",
         "get_article",
         "latest_articles",
         "list_changes",
@@ -331,6 +333,11 @@ def test_http_tools_answer_what_the_site_serves(servers: tuple[Server, Server]) 
                     await client.call_tool("get_provenance", {"article": slug})
                 ),
                 "list_changes": structured(await client.call_tool("list_changes", {"since": 0})),
+                "search_articles": structured(
+                    await client.call_tool(
+                        "search_articles", {"query": latest["articles"][0]["headline"]}
+                    )
+                ),
             }
             for name, data in answers.items():
                 jsonschema.validate(data, schemas[name])
@@ -340,6 +347,7 @@ def test_http_tools_answer_what_the_site_serves(servers: tuple[Server, Server]) 
     article = answers["get_article"]
     assert article["content"].encode() == server.get(f"/agent/{article['slug']}.md")
     assert len(answers["latest_articles"]["articles"]) == 3
+    assert answers["search_articles"]["results"][0]["slug"] == article["slug"]
     changes = json.loads(server.get("/agent/changes?since=0"))
     assert [e["cursor"] for e in answers["list_changes"]["events"]] == [
         e["cursor"] for e in changes["events"]
@@ -500,3 +508,60 @@ def test_legacy_sessions_work_with_several_workers(tmp_path: Path) -> None:
             assert said[-1] == "subscribed" or "another process" in said[-1]
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A site of the bundled samples kept in a store (search reads the store's index)."""
+    settings = Settings(base_url=SITE)
+    store = SQLiteStore(tmp_path_factory.mktemp("search") / "feed.sqlite3")
+    report, _ = import_paths(store, sample_paths(), settings)
+    assert report.ok
+    served = Site(settings)
+    served.load_store(store)
+    yield served
+    store.close()
+
+
+def test_search_articles_finds_an_article_by_its_headline_and_pages_on(stored: Site) -> None:
+    """search_articles ranks the article whose headline holds the words first, as
+    /agent/search does; its snippet is CommonMark; a page of one has a cursor that gives the
+    next page, and the pages together are the first page of a larger limit."""
+    from feed.mcp_tools import SearchArguments, search_articles
+
+    slug = "lake-orvanne-sediment-cores-reveal-ancient-drought"
+    found, _ = search_articles(stored, SearchArguments(query="sediment cores drought"))
+    assert found.results[0].slug == slug
+    assert found.results[0].agent_view == f"{SITE}/agent/{slug}"
+    assert "<strong>" in MarkdownIt("commonmark").render(found.results[0].snippet)
+    whole, _ = search_articles(stored, SearchArguments(query="the", limit=3))
+    first, _ = search_articles(stored, SearchArguments(query="the", limit=1))
+    assert first.next_cursor is not None
+    second, _ = search_articles(
+        stored, SearchArguments(query="the", limit=1, cursor=first.next_cursor)
+    )
+    assert [r.slug for r in first.results + second.results] == [r.slug for r in whole.results[:2]]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        pytest.param({"query": '"unbalanced'}, "quote", id="quote"),
+        pytest.param({"query": "x", "since": "yesterday"}, "since", id="since"),
+        pytest.param({"query": "x", "status": "draft"}, "status", id="status"),
+        pytest.param({"query": "x", "cursor": "bogus"}, "cursor", id="cursor"),
+        pytest.param({"query": "x", "limit": 51}, "limit", id="limit"),
+    ],
+)
+def test_a_bad_search_is_a_tool_error_naming_what_is_wrong(
+    stored: Site, arguments: dict[str, Any], says: str
+) -> None:
+    """A malformed search is a tool error saying what to change (as /agent/search's 400)."""
+
+    async def scenario() -> Any:
+        async with Client(McpService(stored.settings, stored).server) as client:
+            return await client.call_tool("search_articles", arguments)
+
+    result = run(scenario)
+    assert result.is_error
+    assert says in result.content[0].text
