@@ -407,6 +407,7 @@ class Site:
                 )
                 thread.start()
                 return thread
+            del log, behind  # (prepare reads the log again, in its transaction: not twice)
             self.prepare(store, progress=progress)
             return None
         self._serve_prepared(store, log, done)
