@@ -10,13 +10,18 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
 
+import anyio
 import httpx
+import lxml.etree
 import lxml.html
 import pytest
 from conftest import BASE_URL
 from llms_txt import parse_llms_file
 from markdown_it import MarkdownIt
+from mcp import Client
 from pyld import jsonld
 from starlette.testclient import TestClient
 
@@ -313,24 +318,48 @@ def _sections_of(a: Article, kind: str) -> set[str]:
 
 def test_an_agent_with_only_the_base_url_finds_reads_and_follows(live_server: str):
     """Over real HTTP against `feed serve`: from the home page's Link header to llms.txt, the
-    section index, an article's Markdown by Accept, and the changes feed; every answer states
-    the usage terms."""
+    section index, a search through the OpenSearch description's template, an article's
+    Markdown by Accept, the MCP server's search tool, and the changes feed; every answer
+    states the usage terms."""
     with httpx.Client(base_url=live_server, timeout=10) as http:
         home = http.get("/")
         rels = {rel: url for url, rel in link_header(home.headers["link"])}
         llms = http.get(rels["describedby"])
         assert llms.headers["content-type"] == "text/plain; charset=utf-8"
         parsed = parse_llms_file(llms.text)
-        recent = parsed.sections["Recent articles"][0]["url"]  # .../agent/{slug}.md
-        slug = recent.rsplit("/", 1)[1].removesuffix(".md")
+        recent = parsed.sections["Recent articles"][0]  # .../agent/{slug}.md
+        slug = recent["url"].rsplit("/", 1)[1].removesuffix(".md")
         sections = http.get(rels["index"], headers={"accept": "text/markdown"})
         assert sections.headers["content-type"] == "text/markdown; charset=utf-8"
+        description = lxml.etree.fromstring(http.get(rels["search"]).content)
+        (template,) = description.xpath(
+            "//os:Url[@type='application/ld+json']/@template", namespaces=OPENSEARCH
+        )
+        found = http.get(template.replace("{searchTerms}", quote(recent["title"])))
+        assert found.headers["content-type"].startswith("application/ld+json")
+        first = next(n for n in found.json()["@graph"] if n.get("position") == 1)["item"]["@id"]
+        assert first == f"{live_server}/agent/{slug}#article"
         page = http.get(f"/{slug}", headers={"accept": "text/markdown"})
-        assert page.content == http.get(recent).content
+        assert page.content == http.get(recent["url"]).content
+        assert http.get(rels["service"]).headers["content-type"].startswith("text/markdown")
+        by_mcp = anyio.run(mcp_search, rels["service"], recent["title"])
+        assert by_mcp["results"][0]["slug"] == slug
         changes = http.get(rels["related"], params={"since": "0"}).json()
         assert slug in {e["slug"] for e in changes["events"]}
-        for r in (home, llms, sections, page):
+        for r in (home, llms, sections, found, page):
             assert preferences_of(r.headers["content-usage"]) == {"train-ai": "n", "search": "y"}
+
+
+OPENSEARCH = {"os": "http://a9.com/-/spec/opensearch/1.1/"}
+
+
+async def mcp_search(url: str, query: str) -> dict[str, Any]:
+    """search_articles called with the MCP SDK's own client over streamable HTTP."""
+    async with Client(url) as client:
+        result = await client.call_tool("search_articles", {"query": query})
+    assert not result.is_error, result.content
+    data: dict[str, Any] = result.structured_content
+    return data
 
 
 def preferences_of(header: str) -> dict[str, str]:
