@@ -39,14 +39,13 @@ from .search import search_routes
 from .settings import Settings
 from .site import Site
 from .storage import SQLiteStore, Store
+from .urls import MACHINE_SEGMENTS, MACHINE_SUFFIXES
 from .usage import usage_headers
 from .websub import Publisher
 from .writes import Writer
 
 __all__ = ["create_app", "worker_app"]
 
-MACHINE_SEGMENTS = frozenset({"agent", "api", "ask", "feed", "healthz", "vocab"})
-MACHINE_SUFFIXES = (".atom", ".json", ".jsonld", ".ttl", ".nt", ".rdf", ".md", ".xml", ".txt")
 GET = ["GET", "HEAD"]
 # On shutdown, how long queued WebSub notifications may still take (then they are logged as
 # given up); short, so that stopping the service never hangs on a hub that is down.

@@ -59,7 +59,6 @@ from pathlib import Path
 from typing import NamedTuple, ParamSpec, TypeVar
 
 from . import __version__
-from .app import MACHINE_SEGMENTS, MACHINE_SUFFIXES
 from .errors import NotAcceptable, NotFound
 from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
@@ -76,6 +75,7 @@ from .responses import problem_response
 from .settings import Settings
 from .site import Site
 from .storage import Store
+from .urls import MACHINE_SEGMENTS, MACHINE_SUFFIXES
 from .usage import usage_headers
 
 P = ParamSpec("P")

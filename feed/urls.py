@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-__all__ = ["SiteURLs", "is_http_url", "slugify"]
+__all__ = ["MACHINE_SEGMENTS", "MACHINE_SUFFIXES", "SiteURLs", "is_http_url", "slugify"]
+
+# Paths for machines, not people (the service's errors there are problem documents, not HTML
+# pages; the static export's nginx configuration decides the same way): a first segment, or a
+# suffix.
+MACHINE_SEGMENTS = frozenset({"agent", "api", "ask", "feed", "healthz", "vocab"})
+MACHINE_SUFFIXES = (".atom", ".json", ".jsonld", ".ttl", ".nt", ".rdf", ".md", ".xml", ".txt")
 
 # RFC 3987 excludes these from IRIs; N-Triples and Turtle cannot write an IRI that holds one.
 _NOT_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
