@@ -1045,6 +1045,16 @@ class Lists:
             links,
         )
 
+    def _named(self, key: SectionKey, section: Section) -> tuple[str, str]:
+        """A beat's or tag's name as its most recently modified article spells it, and its
+        page's URL."""
+        kind, slug = key
+        member = self.catalog.articles[section.newest_slug() or ""]
+        if kind == "beat":
+            return member.beat, self.urls.beat(member.beat)
+        name = next(t for t in member.tags if slugify(t) == slug)
+        return name, self.urls.tag(name)
+
     def section_pages(self, key: SectionKey) -> list[FeedPage]:
         """A beat's or tag's feed, named as its most recently modified article spells it
         ("Economy" and "economy" are one section); none once its last article has left."""
@@ -1052,12 +1062,7 @@ class Lists:
         if section is None:
             return []
         kind, slug = key
-        newest_member = self.catalog.articles[section.newest_slug() or ""]
-        if kind == "beat":
-            name, page_url = newest_member.beat, self.urls.beat(newest_member.beat)
-        else:
-            name = next(t for t in newest_member.tags if slugify(t) == slug)
-            page_url = self.urls.tag(name)
+        name, page_url = self._named(key, section)
         return subscription(
             f"/{kind}s/{slug}/feed",
             f"{self.settings.site_name}: {name}",
@@ -1214,12 +1219,7 @@ class Lists:
         for (kind, slug), section in sorted(self.catalog.sections.items()):
             if kind not in ("beat", "tag"):
                 continue
-            member = self.catalog.articles[section.newest_slug() or ""]
-            if kind == "beat":
-                name, page = member.beat, self.urls.beat(member.beat)
-            else:
-                name = next(t for t in member.tags if slugify(t) == slug)
-                page = self.urls.tag(name)
+            name, page = self._named((kind, slug), section)
             feed = f"{self.settings.base_url}/{kind}s/{slug}/feed"
             feeds = ((f"{feed}.atom", ATOM, "Atom"), (f"{feed}.json", JSON_FEED, "JSON Feed"))
             out.append(SectionEntry(kind, name, len(section.live_mod), page, feeds))

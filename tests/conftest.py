@@ -21,6 +21,7 @@ from feed.documents import offline_loader
 from feed.importer import import_paths, sample_paths
 from feed.model import Article
 from feed.parse import parse_article
+from feed.representation import Negotiable, Representation, Resource
 from feed.settings import Settings
 from feed.storage import SQLiteStore
 
@@ -246,3 +247,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def observable(resource: Resource) -> object:
+    """Everything a client can observe of a resource (both codings, every variant)."""
+    if isinstance(resource, Negotiable):
+        return [(offer, observable(rep)) for offer, rep in resource.variants]
+    assert isinstance(resource, Representation)
+    gzip = resource.gzip.raw_headers if resource.gzip else None
+    return (resource.status, resource.body, resource.identity.raw_headers, gzip)

@@ -7,13 +7,13 @@ from itertools import groupby
 from pathlib import Path
 
 import pytest
-from conftest import BASE_URL, article_text
+from conftest import BASE_URL, article_text, observable
 
 import feed.site
 from feed.importer import import_paths
 from feed.parallel import cores
 from feed.prepared import Route, resource_of
-from feed.representation import Negotiable, Representation, Resource
+from feed.representation import Resource
 from feed.settings import Settings
 from feed.site import Site
 from feed.storage import SQLiteStore
@@ -128,14 +128,5 @@ def test_an_import_prepared_on_every_core_stores_what_a_full_render_gives(tmp_pa
     served.load_store(store)
     assert len(rendered) > 450 * 5
     for path, resource in rendered.items():
-        assert facts(served.resources[path]) == facts(resource), path
+        assert observable(served.resources[path]) == observable(resource), path
     store.close()
-
-
-def facts(resource: Resource) -> object:
-    """Everything a client can observe of a resource."""
-    if isinstance(resource, Negotiable):
-        return [(offer, facts(rep)) for offer, rep in resource.variants]
-    assert isinstance(resource, Representation)
-    gzip = resource.gzip.raw_headers if resource.gzip else None
-    return (resource.status, resource.body, resource.identity.raw_headers, gzip)

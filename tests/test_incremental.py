@@ -22,6 +22,7 @@ from pathlib import Path
 import feedparser
 import pytest
 from conftest import BASE_URL
+from conftest import observable as fingerprint
 
 import feed.atom
 import feed.feeds
@@ -59,15 +60,6 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setattr(feed.site, "MAX_FEED_PAGES", 3)
     monkeypatch.setattr(feed.feeds, "MAX_FEED_PAGES", 3)
     return Settings(base_url=BASE_URL, feed_size=3, tombstone_days=3)
-
-
-def fingerprint(resource: Resource) -> object:
-    """Everything a client can observe of a resource."""
-    if isinstance(resource, Negotiable):
-        return [(offer, fingerprint(rep)) for offer, rep in resource.variants]
-    assert isinstance(resource, Representation)
-    gzip = resource.gzip.raw_headers if resource.gzip else None
-    return (resource.status, resource.body, resource.identity.raw_headers, gzip)
 
 
 def from_scratch(site: Site, settings: Settings) -> Site:
