@@ -32,7 +32,7 @@ from .markdown_text import markdown_destination, markdown_text
 from .model import Article
 from .settings import Settings
 from .urls import SiteURLs, slugify
-from .usage import TDMREP_PATH, content_usage, parse_usage, robots_lines
+from .usage import TDM_POLICY_PATH, TDMREP_PATH, content_usage, parse_usage, robots_lines
 
 __all__ = [
     "LLMS_FULL_ARTICLES",
@@ -402,6 +402,7 @@ def render_llms(
         ),
         _link("robots.txt", f"{base}/robots.txt", "Content-Usage and Content-Signal rules"),
         _link("TDMRep", f"{base}{TDMREP_PATH}", "the TDM reservation, also in every response"),
+        _link("TDM Policy", f"{base}{TDM_POLICY_PATH}", "on what terms mining is offered (ODRL)"),
         "",
         "## Feeds",
         "",

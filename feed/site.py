@@ -81,7 +81,7 @@ from .settings import Settings
 from .static import SITE_IMAGE_DATE, SITE_IMAGE_PATH, site_image
 from .storage import Incoming, LazyArticle, Prepared, Store
 from .urls import SiteURLs, slugify
-from .usage import TDMREP_PATH, render_tdmrep
+from .usage import TDM_POLICY_PATH, TDMREP_PATH, render_tdm_policy, render_tdmrep
 from .vocabulary import vocabulary_documents
 
 __all__ = ["Site", "feed_pages", "render_atom", "sample_canary"]
@@ -1551,6 +1551,9 @@ def page_resources(settings: Settings) -> dict[str, Resource]:
         )
     out[TDMREP_PATH] = Representation(
         render_tdmrep(settings), "application/json", POLICY_DATE, DISCOVERY_CACHE, CORS
+    )
+    out[TDM_POLICY_PATH] = Representation(
+        render_tdm_policy(settings), "application/ld+json", POLICY_DATE, DISCOVERY_CACHE, CORS
     )
     # the OpenSearch description every HTML page links (rel="search")
     out["/opensearch.xml"] = Representation(

@@ -14,8 +14,10 @@ published only in the Content-Signal line. From it:
   `ai-train`, each `yes` or `no`);
 - TDMRep (W3C TDM Reservation Protocol, Final Community Group Report 2024-05-10): text and data
   mining rights are reserved (`tdm-reservation: 1`) exactly when AI training is not allowed,
-  with the usage-terms page as `tdm-policy` (§3.2 the HTTP header fields, §3.1 the
-  `/.well-known/tdmrep.json` file).
+  with a TDM Policy as `tdm-policy` (§3.2 the HTTP header fields, §3.1 the
+  `/.well-known/tdmrep.json` file): an ODRL `Offer` in the TDMRep profile (§4) permitting
+  `tdm:mine` with the duty to obtain consent, its assigner the newsroom with its usage-terms
+  page (`/tdm-policy.jsonld`).
 
 Pure: no web framework, no store, no environment.
 """
@@ -34,10 +36,12 @@ __all__ = [
     "CATEGORIES",
     "DEFAULT_AI_USAGE",
     "TDMREP_PATH",
+    "TDM_POLICY_PATH",
     "content_signal",
     "content_usage",
     "normalise_usage",
     "parse_usage",
+    "render_tdm_policy",
     "render_tdmrep",
     "rights_text",
     "robots_lines",
@@ -53,6 +57,7 @@ AIPREF = ("train-ai", "search")  # draft-ietf-aipref-vocab §6.1, Table 1
 SIGNALS = (("search", "search"), ("ai-input", "ai-input"), ("train-ai", "ai-train"))
 DEFAULT_AI_USAGE = "train-ai=n, search=y, ai-input=y"
 TDMREP_PATH = "/.well-known/tdmrep.json"
+TDM_POLICY_PATH = "/tdm-policy.jsonld"  # the TDM Policy tdm-policy names (render_tdm_policy)
 # RFC 9651 §3.2 dictionary member: key "=" token (here, only the tokens y and n mean anything)
 _MEMBER = re.compile(r"([a-z*][a-z0-9_.*-]*)=([A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*)")
 
@@ -129,7 +134,7 @@ def usage_headers(settings: Settings) -> tuple[tuple[str, str], ...]:
     return (
         *((("content-usage", usage),) if usage else ()),
         ("tdm-reservation", "1" if reserved else "0"),
-        *((("tdm-policy", settings.usage_info_url),) if reserved else ()),
+        *((("tdm-policy", settings.base_url + TDM_POLICY_PATH),) if reserved else ()),
     )
 
 
@@ -143,5 +148,35 @@ def render_tdmrep(settings: Settings) -> bytes:
     reserved = tdm_reserved(parse_usage(settings.ai_usage))
     rule: dict[str, object] = {"location": "/", "tdm-reservation": 1 if reserved else 0}
     if reserved:
-        rule["tdm-policy"] = settings.usage_info_url
+        rule["tdm-policy"] = settings.base_url + TDM_POLICY_PATH
     return (json.dumps([rule], indent=2) + "\n").encode()
+
+
+def render_tdm_policy(settings: Settings) -> bytes:
+    """The site's TDM Policy (TDMRep §4, an ODRL 2.2 policy in the TDMRep profile): mining
+    (`tdm:mine`) is offered on the duty to obtain the newsroom's consent first, asked through
+    its usage-terms page. (Mining for scientific research under Art. 3 of the EU DSM
+    Directive needs no consent: a reservation does not reach it.)"""
+    uid = settings.base_url + TDM_POLICY_PATH
+    policy = {
+        "@context": [
+            "http://www.w3.org/ns/odrl.jsonld",
+            {"tdm": "http://www.w3.org/ns/tdmrep#", "vcard": "http://www.w3.org/2006/vcard/ns#"},
+        ],
+        "@type": "Offer",
+        "profile": "http://www.w3.org/ns/tdmrep",
+        "uid": uid,
+        "assigner": {
+            "uid": settings.base_url + "/",
+            "vcard:fn": settings.organization,
+            "vcard:hasURL": settings.usage_info_url,
+        },
+        "permission": [
+            {
+                "target": settings.base_url + "/",
+                "action": "tdm:mine",
+                "duty": [{"action": "obtainConsent"}],
+            }
+        ],
+    }
+    return (json.dumps(policy, indent=2, ensure_ascii=False) + "\n").encode()

@@ -124,7 +124,7 @@ def test_every_response_states_the_usage_terms(client: TestClient, method, path,
     assert preferences(r.headers["content-usage"]) == {"train-ai": False, "search": True}
     assert r.headers.get_list("content-usage") == ["train-ai=n, search=y"]
     assert r.headers["tdm-reservation"] == "1"
-    assert r.headers["tdm-policy"] == f"{BASE_URL}/usage"
+    assert r.headers["tdm-policy"] == f"{BASE_URL}/tdm-policy.jsonld"
 
 
 def test_a_not_modified_answer_states_them_too(client: TestClient):
@@ -195,10 +195,31 @@ def test_tdmrep_file_is_the_reports_format(client: TestClient):
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     rules = json.loads(r.content)
-    assert rules == [{"location": "/", "tdm-reservation": 1, "tdm-policy": f"{BASE_URL}/usage"}]
+    policy_url = f"{BASE_URL}/tdm-policy.jsonld"
+    assert rules == [{"location": "/", "tdm-reservation": 1, "tdm-policy": policy_url}]
     policy = client.get(rules[0]["tdm-policy"].removeprefix(BASE_URL))
     assert policy.status_code == 200
-    assert "train-ai" in policy.text
+    assert policy.headers["content-type"] == "application/ld+json"
+
+
+def test_the_tdm_policy_is_an_odrl_offer_in_the_tdmrep_profile(client: TestClient):
+    """The policy tdm-policy names (TDMRep §4) is an ODRL Offer in the TDMRep profile, its uid
+    its own URL: mining (tdm:mine) on the duty to obtain consent, from the newsroom, whose
+    usage-terms page it gives (and which answers, stating the AI preferences)."""
+    doc = client.get("/tdm-policy.jsonld").json()
+    assert doc["@context"][0] == "http://www.w3.org/ns/odrl.jsonld"
+    assert doc["@context"][1]["tdm"] == "http://www.w3.org/ns/tdmrep#"
+    assert doc["@type"] == "Offer"
+    assert doc["profile"] == "http://www.w3.org/ns/tdmrep"
+    assert doc["uid"] == f"{BASE_URL}/tdm-policy.jsonld"
+    (permission,) = doc["permission"]
+    assert permission["action"] == "tdm:mine"
+    assert permission["duty"] == [{"action": "obtainConsent"}]
+    assert permission["target"] == f"{BASE_URL}/"
+    assert doc["assigner"]["vcard:fn"] == Settings(base_url=BASE_URL).organization
+    terms = client.get(doc["assigner"]["vcard:hasURL"].removeprefix(BASE_URL))
+    assert terms.status_code == 200
+    assert "train-ai" in terms.text
 
 
 def test_usage_headers_are_what_the_setting_states():
@@ -260,6 +281,8 @@ def test_the_usage_page_exists_at_a_custom_usage_url_too(client_of):
     elsewhere = Settings(base_url=BASE_URL, usage_info_url="https://legal.example/terms")
     client = client_of(elsewhere)
     assert client.get("/usage").status_code == 200
-    assert client.get("/").headers["tdm-policy"] == "https://legal.example/terms"
+    assert client.get("/").headers["tdm-policy"] == f"{BASE_URL}/tdm-policy.jsonld"
+    policy = client.get("/tdm-policy.jsonld").json()
+    assert policy["assigner"]["vcard:hasURL"] == "https://legal.example/terms"
     both = dataclasses.replace(elsewhere, license_url="https://legal.example/license")
     assert client_of(both).get("/usage").status_code == 404
