@@ -226,6 +226,22 @@ def feed_serve(db: Path, port: int, base_url: str, **popen: Any) -> subprocess.P
     return subprocess.Popen([sys.executable, "-m", "feed", *command], **popen)
 
 
+def serve_ready(
+    db: Path, port: int, base_url: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`feed serve` over `db` (with `env`, if given, as its whole environment), once it
+    answers /healthz; its standard error is what a failure to start reports."""
+    proc = feed_serve(
+        db, port, base_url, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    stderr = proc.stderr
+    assert stderr is not None
+    wait_until_ready(
+        proc, healthz(f"http://127.0.0.1:{port}"), "feed serve", lambda: stderr.read().decode()
+    )
+    return proc
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `feed serve` (uvicorn) on a loopback port over the bundled samples: its base URL."""
@@ -238,11 +254,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     report, _ = import_paths(store, sample_paths(), settings)
     store.close()
     assert report.ok, report.problems
-    proc = feed_serve(db, port, base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = serve_ready(db, port, base)
     try:
-        stderr = proc.stderr
-        assert stderr is not None
-        wait_until_ready(proc, healthz(base), "feed serve", lambda: stderr.read().decode())
         yield base
     finally:
         proc.terminate()

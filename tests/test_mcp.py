@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +18,12 @@ import anyio
 import jsonschema
 import pytest
 import rdflib
-from conftest import ROOT, _free_port, article_text, feed_serve, healthz, wait_until_ready
+from conftest import (
+    ROOT,
+    _free_port,
+    article_text,
+    serve_ready,
+)
 from markdown_it import MarkdownIt
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -267,14 +271,7 @@ class Server:
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(ROOT),
         }
-        self.proc = feed_serve(
-            db, self.port, SITE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        stderr = self.proc.stderr
-        assert stderr is not None
-        wait_until_ready(
-            self.proc, healthz(self.base), "feed serve", lambda: stderr.read().decode()
-        )
+        self.proc = serve_ready(db, self.port, SITE, env)
 
     @property
     def mcp(self) -> str:

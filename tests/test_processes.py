@@ -18,7 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, _free_port, article_text, feed_serve, healthz, wait_until_ready
+from conftest import (
+    ROOT,
+    _free_port,
+    article_text,
+    healthz,
+    serve_ready,
+    wait_until_ready,
+)
 
 from feed.cli import main
 from feed.importer import sample_paths
@@ -39,14 +46,7 @@ class Server:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {"FEED_API_TOKENS": TOKEN, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-        self.proc = feed_serve(
-            db, self.port, SITE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        stderr = self.proc.stderr
-        assert stderr is not None
-        wait_until_ready(
-            self.proc, healthz(self.base), "feed serve", lambda: stderr.read().decode()
-        )
+        self.proc = serve_ready(db, self.port, SITE, env)
 
     def get(self, path: str) -> tuple[int, bytes, str]:
         try:
