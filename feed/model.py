@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Self, TypeVar, cast
 
@@ -297,7 +297,8 @@ class Article:
             )
             d["disclosure"] = one("disclosure", raw, lambda: _disclosure(disclosure))
         fc = dict(d["fact_check"])
-        fc["checker"] = shared.setdefault(("text", fc["checker"]), fc["checker"])
+        if "checker" in fc:
+            fc["checker"] = shared.setdefault(("text", fc["checker"]), fc["checker"])
         fc["sources"] = tuple(_filled(Source, s) for s in fc["sources"])
         d["fact_check"] = _filled(FactCheck, fc)
         corrections = d["corrections"]
@@ -320,19 +321,35 @@ def _frozen(value: Any) -> Any:
 
 
 @functools.cache
-def _field_names(cls: Any) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+def _fields_of(cls: Any) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of each field, in order; MISSING where a value is required."""
+    out = []
+    for f in fields(cls):
+        if f.default is not MISSING:
+            default = f.default
+        elif f.default_factory is not MISSING:
+            default = f.default_factory()  # (immutable: one for all instances)
+        else:
+            default = MISSING
+        out.append((f.name, default))
+    return tuple(out)
 
 
 def _filled(cls: type[T], values: dict[str, Any]) -> T:
-    """An instance of a frozen dataclass with these field values (all of them, as a stored
-    model has them), without its `__init__`: a tenth of the time, for values that were checked
-    when they were first made. Fields go in in their order (the instance dictionaries of a
-    class then share their keys)."""
+    """An instance of a frozen dataclass with these field values, without its `__init__`: a
+    tenth of the time, for values that were checked when they were first made. A field a
+    model stored by an older version lacks gets its default, as `__init__` would give it; a
+    required one missing is a KeyError. Fields go in in their order (the instance dictionaries
+    of a class then share their keys)."""
     obj = object.__new__(cls)
     state = obj.__dict__
-    for name in _field_names(cast(Any, cls)):
-        state[name] = values[name]
+    for name, default in _fields_of(cast(Any, cls)):
+        if name in values:
+            state[name] = values[name]
+        elif default is not MISSING:
+            state[name] = default
+        else:
+            raise KeyError(name)
     return obj
 
 
