@@ -37,7 +37,7 @@ from . import __version__, console
 from .errors import FeedError, InvalidArticle, StorageError
 from .formats import ARTICLE_FORMATS
 from .identity import bind, identity_of, rebased, with_identity
-from .importer import CheckReport, check_paths, import_paths, sample_paths
+from .importer import CheckReport, check_paths, import_paths, missing, sample_paths
 from .parallel import cores
 from .parse import parse_article
 from .progress import LogLines
@@ -356,6 +356,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     new = not path.exists()
     if new:
         _check_folder(path)  # before the files are checked, which may take minutes
+        absent = missing(args.paths)  # (a mistyped path makes no store)
+        if absent:
+            console.report(absent, args.verbose)
+            _fail(INVALID, "nothing imported (no store was made): fix the paths above")
         console.say(f"feed: making a new store at {path}")
     progress = console.progress()
     store = None

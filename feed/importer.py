@@ -19,6 +19,7 @@ __all__ = [
     "CheckReport",
     "check_paths",
     "import_paths",
+    "missing",
     "sample_paths",
     "save_checked",
 ]
@@ -67,12 +68,17 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
         elif path.is_file():
             found.append(path)
         else:
-            problems.append(
-                Problem(
-                    str(path), 0, "path", "no such file or folder", "an article file or a folder"
-                )
-            )
+            problems += missing([path])
     return found, problems
+
+
+def missing(paths: Iterable[Path]) -> list[Problem]:
+    """A problem for each path that is neither a file nor a folder (cheap: nothing is read)."""
+    return [
+        Problem(str(p), 0, "path", "no such file or folder", "an article file or a folder")
+        for p in paths
+        if not (p.is_dir() or p.is_file())
+    ]
 
 
 def check_paths(

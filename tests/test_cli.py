@@ -419,6 +419,19 @@ def test_an_invalid_import_makes_no_store(tmp_path, capsys):
     assert not list(tmp_path.glob("new.sqlite3*"))
 
 
+def test_an_import_of_a_mistyped_path_says_so_and_makes_no_store(tmp_path, capsys):
+    """A path that is not there is found before a new store is made (none is announced, none
+    is left) and named; exit 1."""
+    good = _write(tmp_path, "good.md", GOOD)
+    db = tmp_path / "new.sqlite3"
+    assert main(["import", "--db", str(db), str(good), str(tmp_path / "nope")], environ={}) == 1
+    err = capsys.readouterr().err
+    assert "nope: path: no such file or folder" in err
+    assert "making a new store" not in err
+    assert "nothing imported (no store was made)" in err
+    assert not list(tmp_path.glob("new.sqlite3*"))
+
+
 def test_serve_on_a_port_in_use_says_so_before_serving(tmp_path, capsys):
     """A port another program listens on is found before anything says "serving": one line
     naming host and port, exit 3."""
