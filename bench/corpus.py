@@ -67,7 +67,7 @@ def article_text(n: int) -> str:
     published = date(2024, 1, 1) + timedelta(days=n % 900)
     reviewed = published + timedelta(days=rng.randint(0, 1))
     status = rng.choice(STATUSES)
-    fields = {
+    fields: dict[str, object] = {
         "title": title,
         "slug": slug,
         "published": f"{published}T{rng.randint(6, 20):02d}:{rng.randint(0, 59):02d}:00+01:00",
@@ -83,7 +83,7 @@ def article_text(n: int) -> str:
     editor = fields["editor"]
     standfirst = _sentence(rng)
     disclosure = f"Drafted by an AI agent. Verified by {editor}. AI policy."
-    body = []
+    body: list[str] = []
     while sum(len(p) for p in body) < 3000:
         body.append(_paragraph(rng))
     sources = [

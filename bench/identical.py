@@ -296,6 +296,7 @@ def digests(n: int, fuzz: int = 1500) -> dict[str, str]:
     from feed.history import Revision, render_revision, render_revisions
     from feed.html import render_html, script_json
     from feed.parse import parse_article
+    from feed.representation import Negotiable
     from feed.schemaorg import schema_org_block
     from feed.settings import Settings
     from feed.site import Site
@@ -350,8 +351,11 @@ def digests(n: int, fuzz: int = 1500) -> dict[str, str]:
     site = Site(settings)
     site.load(site_articles.values())
     for path, resource in site.resources.items():
-        variants = getattr(resource, "variants", None)
-        reps = [rep for _, rep in variants] if variants else [resource]
+        reps = (
+            [rep for _, rep in resource.variants]
+            if isinstance(resource, Negotiable)
+            else [resource]
+        )
         for i, rep in enumerate(reps):
             key = f"site {path} {i} {rep.media_type} {rep.status}"
             out[key] = hashlib.sha256(rep.body).hexdigest()

@@ -181,7 +181,7 @@ def single_writes(
 def without_index() -> Callable[[], None]:
     """Leave the index out of every save until the returned function is called."""
     original = fulltext.index_revision
-    fulltext.index_revision = lambda *args, **kwargs: None  # type: ignore[assignment]
+    fulltext.index_revision = lambda *args, **kwargs: None
 
     def restore() -> None:
         fulltext.index_revision = original
@@ -311,8 +311,8 @@ def searches(store: SQLiteStore, corpus: Corpus, n: int) -> None:
 
     def queries() -> Iterator[tuple[str, dict[str, list[str]]]]:
         for k, i in enumerate(drawn):
-            headline, body = texts[i]
-            yield "rare", {"q": [" ".join(distinctive(headline, df))]}
+            title_words, body = texts[i]
+            yield "rare", {"q": [" ".join(distinctive(title_words, df))]}
             sentence = rng.choice(body)
             yield "body", {"q": [" ".join(rng.sample(sorted(set(sentence)), 3))]}
             yield "common", {"q": [commonest[k % 10]]}
@@ -336,9 +336,9 @@ def searches(store: SQLiteStore, corpus: Corpus, n: int) -> None:
 
     first = top5 = anywhere = 0
     for i in sample:
-        headline, body = texts[i]
+        title_words, body = texts[i]
         slug = f"search-bench-{i:06d}"
-        *_, found_slugs = timed_search(store, {"q": [" ".join(distinctive(headline, df))]})
+        *_, found_slugs = timed_search(store, {"q": [" ".join(distinctive(title_words, df))]})
         first += found_slugs[:1] == [slug]
         sentence = rng.choice(body)
         *_, found_slugs = timed_search(

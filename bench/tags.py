@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from corpus import write_corpus
 from starlette.testclient import TestClient
 
-from bench.corpus import write_corpus
 from feed.app import create_app
 from feed.importer import import_paths, sample_paths
 from feed.parse import MAX_NAME_LENGTH, MAX_TAGS

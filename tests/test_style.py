@@ -1,9 +1,9 @@
-"""The code base stays as clean as its ruff configuration in pyproject.toml says."""
+"""The code base stays as clean as its ruff and mypy configurations in pyproject.toml say."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
+import sys
 
 import pytest
 from conftest import ROOT
@@ -18,8 +18,19 @@ from conftest import ROOT
 )
 def test_ruff(command):
     """ruff finds nothing to complain about (run `ruff check --fix` / `ruff format` to fix)."""
-    ruff = shutil.which("ruff")
-    if ruff is None:
-        pytest.skip("ruff is not installed (it comes with the [test] extra)")
-    result = subprocess.run([ruff, *command], cwd=ROOT, capture_output=True, text=True)
+    # the ruff of this interpreter (the [test] extra's), found whether or not a venv is active
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *command], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict(tmp_path):
+    """`mypy --strict` (pyproject.toml's [tool.mypy]) finds no error in feed/ or bench/."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path), "feed", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
