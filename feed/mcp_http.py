@@ -13,6 +13,8 @@ so that the client opens a new one.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -29,6 +31,8 @@ __all__ = ["LocalSessions", "OriginCheck", "SessionRouter"]
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 SESSION_HEADER = b"mcp-session-id"
 VERSION_HEADER = b"mcp-protocol-version"
+
+log = logging.getLogger("feed")
 
 
 class LocalSessions:
@@ -85,7 +89,13 @@ class SessionRouter:
             await self.sessions(scope, receive, self._noting(send))
             return
         method = scope["method"]
-        if not self.shared.touch(session_id):
+        try:
+            alive = self.shared.touch(session_id)
+        except sqlite3.Error as exc:  # (the shared file is locked too long, or failing)
+            log.error("MCP sessions cannot be read: %s", exc)
+            await rpc_error(send, 503, "Sessions cannot be read now; try again shortly.")
+            return
+        if not alive:
             await self.end_here(session_id)
             await rpc_error(send, 404, "Session not found")
             return
@@ -113,8 +123,11 @@ class SessionRouter:
                 )
                 if opened:  # (noted before the client can learn the id, and use it elsewhere)
                     session_id = opened.decode("latin-1")
-                    self.shared.open(session_id)
                     self.local.add(session_id)
+                    try:
+                        self.shared.open(session_id)
+                    except sqlite3.Error as exc:  # (its next request is answered 404)
+                        log.error("MCP session %s could not be noted: %s", session_id, exc)
             await send(message)
 
         return noting

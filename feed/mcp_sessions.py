@@ -69,18 +69,28 @@ class SharedSessions:
     ) -> None:
         self.idle, self.max_uris, self.clock = idle, max_uris, clock
         self.path = path
-        try:
-            self.db = self._connect(path)
-        except (sqlite3.Error, OSError) as exc:  # e.g. a read-only folder: this process only
-            log.warning(
-                "MCP sessions are kept in memory (%s cannot be opened: %s): with several "
-                "worker processes, a 2025-era session's requests must then reach the one that "
-                "opened it",
-                path,
-                exc,
-            )
-            self.path = None
-            self.db = self._connect(None)
+        self.db = self._open(path)
+
+    def _open(self, path: Path | None) -> sqlite3.Connection:
+        error: Exception | None = None
+        for _ in range(3):
+            try:
+                return self._connect(path)
+            except sqlite3.OperationalError as exc:  # (busy: another process is making it)
+                error = exc
+                time.sleep(0.2)
+            except (sqlite3.Error, OSError) as exc:
+                error = exc
+                break
+        # e.g. a read-only folder, or a damaged file: this process's sessions only
+        log.warning(
+            "MCP sessions are kept in memory (%s cannot be opened: %s): with several worker "
+            "processes, a 2025-era session's requests must then reach the one that opened it",
+            path,
+            error,
+        )
+        self.path = None
+        return self._connect(None)
 
     @staticmethod
     def _connect(path: Path | None) -> sqlite3.Connection:

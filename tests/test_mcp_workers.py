@@ -387,3 +387,15 @@ def test_a_session_outlives_a_restart(tmp_path: Path) -> None:
         stream.close()
     finally:
         restarted.stop()
+
+
+def test_shared_sessions_fall_back_to_memory(tmp_path: Path, caplog: Any) -> None:
+    """Where the shared file cannot be made (a folder that does not exist, say), sessions are
+    kept in this process's memory, with a warning saying what that means for workers."""
+    shared = SharedSessions(tmp_path / "gone" / "feed.sqlite3-mcp", 600.0, MAX_SUBSCRIBED)
+    assert shared.path is None
+    assert "kept in memory" in caplog.text
+    shared.open("a")
+    shared.subscribe("a", f"{SITE}/agent/x")
+    assert shared.counts() == (1, 1)
+    shared.close()
