@@ -399,3 +399,61 @@ def test_shared_sessions_fall_back_to_memory(tmp_path: Path, caplog: Any) -> Non
     shared.subscribe("a", f"{SITE}/agent/x")
     assert shared.counts() == (1, 1)
     shared.close()
+
+
+def test_an_idle_session_ends_with_its_rows(tmp_path: Path, monkeypatch: Any) -> None:
+    """A session idle for too long is found by the sweep: its rows go, the session manager
+    that opened it forgets it, and its next request is answered 404."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    import feed.mcp
+    from feed.mcp import McpService
+    from feed.settings import Settings
+    from feed.site import Site
+
+    monkeypatch.setattr(feed.mcp, "SWEEP_SECONDS", 0.05)
+    service = McpService(
+        Settings(base_url=SITE), Site(Settings(base_url=SITE)), sessions_file=tmp_path / "x-mcp"
+    )
+    app = Starlette(routes=[Route("/mcp", service.asgi)], lifespan=lambda app: service.run())
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "0"},
+        },
+    }
+    subscribe = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "resources/subscribe",
+        "params": {"uri": f"{SITE}/agent/x"},
+    }
+    with TestClient(app, base_url=SITE) as client:
+        opened = client.post("/mcp", json=init, headers=headers)
+        assert opened.status_code == 200
+        session = {
+            **headers,
+            "Mcp-Session-Id": opened.headers["mcp-session-id"],
+            "MCP-Protocol-Version": VERSION,
+        }
+        assert client.post("/mcp", json=subscribe, headers=session).status_code == 200
+        assert service.shared.counts() == (1, 1)
+        assert opened.headers["mcp-session-id"] in service.local_sessions
+        assert len(service.manager._server_instances) == 1
+        later = time.time() + 3600
+        service.shared.clock = lambda: later
+        for _ in range(100):
+            if service.shared.counts() == (0, 0) and not list(service.local_sessions):
+                break
+            time.sleep(0.02)
+        assert service.shared.counts() == (0, 0)
+        assert list(service.local_sessions) == []
+        assert service.manager._server_instances == {}  # (the SDK's own sessions: none left)
+        assert client.post("/mcp", json=subscribe, headers=session).status_code == 404
