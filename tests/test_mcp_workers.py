@@ -457,3 +457,35 @@ def test_an_idle_session_ends_with_its_rows(tmp_path: Path, monkeypatch: Any) ->
         assert list(service.local_sessions) == []
         assert service.manager._server_instances == {}  # (the SDK's own sessions: none left)
         assert client.post("/mcp", json=subscribe, headers=session).status_code == 404
+
+
+def test_one_stream_per_session_in_a_worker(workers: Server) -> None:
+    """A second GET stream of a session in the worker already holding one is answered 409, a
+    GET that does not accept an event stream 406 (as the SDK answers both); once the first
+    stream is closed, the session's stream opens again there."""
+    raw = Raw(workers)
+    open_session(raw)
+    stream = {**raw.headers(), "Accept": "text/event-stream"}
+    first, holder = raw.connect()
+    first.request("GET", "/mcp", headers=stream)
+    assert first.getresponse().status == 200
+    second, _ = raw.connect(holder)
+    second.request("GET", "/mcp", headers=stream)
+    answer = second.getresponse()
+    assert answer.status == 409
+    assert "Only one SSE stream" in json.loads(answer.read())["error"]["message"]
+    second.request("GET", "/mcp", headers={**raw.headers(), "Accept": "application/json"})
+    refused = second.getresponse()
+    assert refused.status == 406
+    assert "text/event-stream" in json.loads(refused.read())["error"]["message"]
+    first.close()
+    for _ in range(50):  # (the worker notices the closed connection)
+        third, _ = raw.connect(holder)
+        third.request("GET", "/mcp", headers=stream)
+        if third.getresponse().status == 200:
+            break
+        third.close()
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the stream never opened again")
+    third.close()
