@@ -32,6 +32,7 @@ from .errors import (
 from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .identity import bind
 from .mcp import McpService
+from .mcp_sessions import sessions_file
 from .progress import LogLines
 from .representation import Negotiable, Representation
 from .responses import PreparedResponse, prepared, problem_response
@@ -96,7 +97,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
     """The service over `store`; every representation is rendered at start-up, none per request."""
     site = Site(settings)
     writer = Writer(settings, store, site)
-    mcp = McpService(settings, site)
+    mcp = McpService(settings, site, sessions_file=sessions_file(store))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

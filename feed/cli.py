@@ -547,6 +547,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
     for line in diagnosis.integrity[: None if args.verbose else FINDINGS]:
         console.say(f"{path}: integrity check: {line}")
+    for line in diagnosis.search:  # (a few lines at most)
+        console.say(f"{path}: the search index: {line}")
     for finding in diagnosis.findings[: None if args.verbose else FINDINGS]:
         console.say(f"{path}: {finding}")
     hidden = max(0, len(diagnosis.findings) - FINDINGS) if not args.verbose else 0
@@ -555,6 +557,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     if diagnosis.note:
         console.say(f"feed: note: {diagnosis.note}")
     integrity = "ok" if not diagnosis.integrity else f"{len(diagnosis.integrity):,} problem(s)"
+    search = "ok" if not diagnosis.search else f"{len(diagnosis.search):,} problem(s)"
     compared = (
         f"{diagnosis.compared:,} resource(s) of {diagnosis.articles:,} article(s) compared, "
         f"{len(diagnosis.findings):,} differ or are missing"
@@ -563,7 +566,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     )
     verdict = "is sound" if diagnosis.healthy else "is damaged"
     console.say(
-        f"feed: the store {path} {verdict}: integrity check {integrity}; {compared} "
+        f"feed: the store {path} {verdict}: integrity check {integrity}; search index "
+        f"{search}; {compared} "
         f"({diagnosis.seconds:.1f} s)"
     )
     return OK if diagnosis.healthy else DAMAGED

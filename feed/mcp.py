@@ -9,7 +9,8 @@ process (feed/app.py mounts `McpService.asgi` and runs `McpService.run` in its l
 - protocol 2026-07-28: one self-contained POST per request (any worker can answer it), and
   change notifications on `subscriptions/listen` streams;
 - 2025-era clients: the `initialize` handshake, a session, and `resources/subscribe`, whose
-  updates ride the session's GET stream (mcp_http.py: sessions and worker processes).
+  updates ride the session's GET stream; the sessions are shared by every worker process, so
+  each request may reach any (mcp_sessions.py, mcp_http.py).
 
 The tools are in mcp_tools.py, the change notifications in mcp_changes.py.
 """
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from bisect import bisect_right
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -62,8 +65,9 @@ from . import __version__
 from .catalog import MAIN
 from .errors import FeedError, echo
 from .markdown_text import markdown_text
-from .mcp_changes import Notifier, SessionSubscriptions, stopping
+from .mcp_changes import Notifier, stopping
 from .mcp_http import Described, LocalSessions, OriginCheck, SessionRouter
+from .mcp_sessions import SessionStreams, SharedSessions
 from .mcp_tools import TOOLS, ToolFailure
 from .representation import Representation
 from .settings import Settings
@@ -72,10 +76,13 @@ from .urls import SiteURLs
 
 __all__ = ["McpService"]
 
+log = logging.getLogger("feed")
+
 
 # What one client can make the server hold or do (each process: every worker has its own).
-MAX_SESSIONS = 1000  # open 2025-era sessions; one more gets 503 until one ends
-SESSION_IDLE_SECONDS = 600.0  # a 2025-era session with nothing in flight for this long ends
+MAX_SESSIONS = 1000  # 2025-era sessions opened here; one more gets 503 until one ends
+SESSION_IDLE_SECONDS = 600.0  # a 2025-era session no process saw a request of for this long ends
+SWEEP_SECONDS = 30.0  # how often idle sessions are looked for (and open streams keep theirs)
 MAX_LISTEN_STREAMS = 1000  # open subscriptions/listen streams
 MAX_BUFFERED_EVENTS = 1024  # a listen stream this far behind is ended (the client re-listens)
 MAX_SUBSCRIBED = 100  # resource URIs per listen stream, or per 2025-era session
@@ -95,7 +102,14 @@ INSTRUCTIONS = (
 class McpService:
     """The MCP server over one site, its HTTP entry (`asgi`) and its lifespan (`run`)."""
 
-    def __init__(self, settings: Settings, site: Site, *, page_size: int = LIST_PAGE) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        site: Site,
+        *,
+        page_size: int = LIST_PAGE,
+        sessions_file: Path | None = None,
+    ) -> None:
         self.site = site
         self.page_size = page_size  # articles per resources/list page
         self.urls = SiteURLs(settings.base_url)
@@ -104,8 +118,10 @@ class McpService:
         self.listen_handler = ListenHandler(
             self.bus, max_subscriptions=MAX_LISTEN_STREAMS, max_buffered_events=MAX_BUFFERED_EVENTS
         )
-        self.sessions = SessionSubscriptions(MAX_SESSIONS, MAX_SUBSCRIBED)
-        self.notifier = Notifier(site, self.bus, self.sessions)
+        # 2025-era sessions, shared with the server's other processes (None: this one only)
+        self.shared = SharedSessions(sessions_file, SESSION_IDLE_SECONDS, MAX_SUBSCRIBED)
+        self.streams = SessionStreams(self.shared, MAX_SESSIONS, MAX_BUFFERED_EVENTS)
+        self.notifier = Notifier(site, self.bus, self.streams)
         self.server: Server[Any] = Server(
             "agentry-feed",
             version=__version__,
@@ -125,10 +141,11 @@ class McpService:
         # Origins are checked by OriginCheck, hosts not at all: the service answers under
         # whatever name a proxy gives it, and everything it serves is public.
         security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        # (a session ends when the shared sessions say so: `_sweep`, and SessionRouter)
         self.manager = StreamableHTTPSessionManager(
             app=self.server,
             security_settings=security,
-            session_idle_timeout=SESSION_IDLE_SECONDS,
+            session_idle_timeout=None,
             max_request_body_size=MAX_BODY,
             max_sessions=MAX_SESSIONS,
         )
@@ -140,11 +157,14 @@ class McpService:
             max_request_body_size=MAX_BODY,
         )
         self.local_sessions = LocalSessions(MAX_SESSIONS)
-        router = SessionRouter(
+        self.router = SessionRouter(
             StreamableHTTPASGIApp(self.manager),
             StreamableHTTPASGIApp(self.stateless),
             self.local_sessions,
+            self.shared,
+            self.streams,
         )
+        router = self.router
         self.asgi: ASGIApp = OriginCheck(Described(router, describe(settings)), settings.base_url)
         self._tool_list = [
             Tool(
@@ -184,11 +204,30 @@ class McpService:
             ):
                 tasks.start_soon(self.notifier.run, wake)
                 tasks.start_soon(self._close_on_exit)
+                tasks.start_soon(self._sweep)
                 yield
                 self.listen_handler.close()
+                self.streams.close()
                 tasks.cancel_scope.cancel()
         finally:
             self.site.listeners.remove(changed)
+            self.shared.close()
+
+    async def _sweep(self) -> None:
+        """Every SWEEP_SECONDS: the sessions whose streams are open here are alive; those idle
+        for too long end, in every process (each one's sweep ends what it holds of them)."""
+        while True:
+            try:
+                for session in self.streams.sessions():
+                    self.shared.touch(session)
+                self.shared.expire()
+                held = {*self.local_sessions, *self.streams.sessions()}
+                alive = self.shared.alive(held)
+                for session in held - alive:
+                    await self.router.end_here(session)
+            except Exception:  # (the next sweep tries again)
+                log.exception("MCP sessions could not be swept")
+            await anyio.sleep(SWEEP_SECONDS)
 
     async def _close_on_exit(self) -> None:
         """When the server is told to stop, end every listen stream gracefully (each sends its
@@ -198,6 +237,7 @@ class McpService:
         while not stopping():
             await anyio.sleep(EXIT_POLL_SECONDS)
         self.listen_handler.close()
+        self.streams.close()
 
     # -- tools --
 
@@ -358,21 +398,13 @@ class McpService:
         self, ctx: ServerRequestContext[Any], params: SubscribeRequestParams
     ) -> EmptyResult:
         _check_uris([params.uri])
-        key = _session_id(ctx)
-        if key not in self.local_sessions:
-            raise MCPError(
-                INVALID_REQUEST,
-                "This session was opened in another process of this server (feed serve "
-                "--workers), which alone can send its updates: subscribe on a connection to that "
-                "process, or use subscriptions/listen (protocol 2026-07-28), which any serves.",
-            )
-        self.sessions.add(key, ctx.session, params.uri)
+        self.shared.subscribe(_session_id(ctx), params.uri)
         return EmptyResult()
 
     async def _unsubscribe(
         self, ctx: ServerRequestContext[Any], params: UnsubscribeRequestParams
     ) -> EmptyResult:
-        self.sessions.remove(_session_id(ctx), params.uri)
+        self.shared.unsubscribe(_session_id(ctx), params.uri)
         return EmptyResult()
 
 

@@ -1,32 +1,43 @@
-"""The MCP server's HTTP entry: which origins may call it, and which session manager answers.
+"""The MCP server's HTTP entry: which origins may call it, and which part answers a request.
 
 `feed serve --workers N` runs N processes on one port, and the kernel gives each new connection
 to any of them. A 2026-07-28 request is self-contained, so any process answers it. A 2025-era
-session is opened (`initialize`) in one process, and its later requests may reach another:
-there, a POST is answered without the session (every tool and resource answers the same in
-every process; only `resources/subscribe` needs the process that holds the session, and says
-so), where the SDK's session manager would answer 404 "Session not found".
+session is opened (`initialize`) in one process and noted in the sessions every process shares
+(mcp_sessions.py); its later requests may reach any process, and each answers them: a POST by
+the session manager that opened it, or elsewhere without it (every tool and resource answers the
+same in every process, and `resources/subscribe` writes to the shared sessions); its GET stream
+by whichever process it reaches; a DELETE ends it everywhere. A session that no process knows
+(never opened, ended, or idle too long) is answered 404 "Session not found", as the SDK answers,
+so that the client opens a new one.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections import OrderedDict
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import echo
+from .mcp_sessions import SessionStreams, SharedSessions, rpc_error
 from .responses import problem_response
 
 __all__ = ["LocalSessions", "OriginCheck", "SessionRouter"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 SESSION_HEADER = b"mcp-session-id"
+VERSION_HEADER = b"mcp-protocol-version"
+
+log = logging.getLogger("feed")
 
 
 class LocalSessions:
-    """The ids of the 2025-era sessions this process opened (the newest `limit`; an id
-    forgotten or expired is answered as the SDK answers an unknown one)."""
+    """The ids of the 2025-era sessions this process's session manager opened (the newest
+    `limit`: the manager admits no more)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -43,36 +54,107 @@ class LocalSessions:
     def __contains__(self, session_id: object) -> bool:
         return session_id in self._ids
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._ids))
+
 
 class SessionRouter:
-    """Requests without a session, or of a session opened here, go to the stateful session
-    manager (`sessions`); a POST of a session opened in another process goes to the stateless
-    one (`stateless`). Notes the sessions the stateful manager opens (its `Mcp-Session-Id`
-    response header) and ends (a DELETE answered 2xx)."""
+    """Which part of this process answers an MCP request (see the module's description):
 
-    def __init__(self, sessions: ASGIApp, stateless: ASGIApp, local: LocalSessions) -> None:
+    - no session (an `initialize`, or any 2026-07-28 request): the stateful session manager
+      (`sessions`), noting a session it opens (its `Mcp-Session-Id` response header) in the
+      shared sessions and in `local`;
+    - a session no process knows: 404, as the SDK answers;
+    - a POST of a session opened here: the stateful manager; of one opened elsewhere: the
+      stateless one (`stateless`);
+    - a GET: this process's stream of the session (`streams`);
+    - a DELETE: the session ends, in the shared sessions and here.
+    """
+
+    def __init__(
+        self,
+        sessions: ASGIApp,
+        stateless: ASGIApp,
+        local: LocalSessions,
+        shared: SharedSessions,
+        streams: SessionStreams,
+    ) -> None:
         self.sessions, self.stateless, self.local = sessions, stateless, local
+        self.shared, self.streams = shared, streams
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session_id = _header(scope, SESSION_HEADER)
-        if session_id and session_id not in self.local and scope["method"] == "POST":
-            await self.stateless(scope, receive, send)
+        version = _header(scope, VERSION_HEADER)
+        if not session_id or (version and version not in HANDSHAKE_PROTOCOL_VERSIONS):
+            await self.sessions(scope, receive, self._noting(send))
             return
-        deleting = scope["method"] == "DELETE"
+        method = scope["method"]
+        try:
+            alive = self.shared.touch(session_id)
+        except sqlite3.Error as exc:  # (the shared file is locked too long, or failing)
+            log.error("MCP sessions cannot be read: %s", exc)
+            await rpc_error(send, 503, "Sessions cannot be read now; try again shortly.")
+            return
+        if not alive:
+            await self.end_here(session_id)
+            await rpc_error(send, 404, "Session not found")
+            return
+        if method == "GET":
+            await self.streams.serve(session_id, scope, receive, send)
+        elif method == "DELETE":
+            self.shared.end(session_id)
+            self.streams.end(session_id)
+            if session_id in self.local:
+                self.local.discard(session_id)
+                await self.sessions(scope, receive, send)
+            else:
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+        elif method == "POST" and session_id not in self.local:
+            await self.stateless(scope, receive, send)
+        else:
+            await self.sessions(scope, receive, send)
 
+    def _noting(self, send: Send) -> Send:
         async def noting(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            if message["type"] == "http.response.start" and message["status"] < 400:
                 opened = next(
                     (v for k, v in message.get("headers", ()) if k == SESSION_HEADER), b""
                 )
-                if opened and status < 400 and not deleting:
-                    self.local.add(opened.decode("latin-1"))
-                if deleting and session_id and status < 300:
-                    self.local.discard(session_id)
+                if opened:  # (noted before the client can learn the id, and use it elsewhere)
+                    session_id = opened.decode("latin-1")
+                    self.local.add(session_id)
+                    try:
+                        self.shared.open(session_id)
+                    except sqlite3.Error as exc:  # (its next request is answered 404)
+                        log.error("MCP session %s could not be noted: %s", session_id, exc)
             await send(message)
 
-        await self.sessions(scope, receive, noting)
+        return noting
+
+    async def end_here(self, session_id: str) -> None:
+        """End what this process holds of a session that ended: its stream, and the session
+        manager's session (through a DELETE of its own: the manager has no other way)."""
+        self.streams.end(session_id)
+        if session_id not in self.local:
+            return
+        self.local.discard(session_id)
+        scope: Scope = {
+            "type": "http",
+            "method": "DELETE",
+            "path": "/mcp",
+            "raw_path": b"/mcp",
+            "query_string": b"",
+            "headers": [(SESSION_HEADER, session_id.encode("latin-1"))],
+        }
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def ignore(message: Message) -> None:
+            pass
+
+        await self.sessions(scope, receive, ignore)
 
 
 class OriginCheck:

@@ -83,7 +83,9 @@ def test_a_sound_store_passes(db, capsys):
     assert main(doctor(db), environ={}) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
-    assert err[0].startswith(f"feed: the store {db} is sound: integrity check ok; ")
+    assert err[0].startswith(
+        f"feed: the store {db} is sound: integrity check ok; search index ok; "
+    )
     assert " 0 differ or are missing" in err[0]
 
 
@@ -220,3 +222,75 @@ def test_a_write_during_the_check_is_not_a_finding(db):
     assert progress.done
     assert diagnosis.findings == []
     assert diagnosis.healthy
+
+
+def current_rowid(connection: sqlite3.Connection, slug: str) -> int:
+    """The rowid of the article's current revision (its entry in the search index)."""
+    (rowid,) = connection.execute(
+        "SELECT r.rowid FROM articles a JOIN revisions r "
+        "ON r.slug = a.slug AND r.number = a.revision WHERE a.slug = ?",
+        (slug,),
+    ).fetchone()
+    return int(rowid)
+
+
+def damage_index(db: Path, sql: str, slug: str = SLUG) -> None:
+    """Run `sql` (with ? the rowid of the article's current revision, if it has one) on the
+    file, as damage (or a faulty program) would."""
+    connection = sqlite3.connect(db)
+    params = (current_rowid(connection, slug),) if "?" in sql else ()
+    connection.execute(sql, params)
+    connection.commit()
+    connection.close()
+
+
+UNINDEX = (  # FTS5's own removal of an entry, given the values it indexed
+    "INSERT INTO search (search, rowid, headline, standfirst, body) "
+    "SELECT 'delete', id, headline, standfirst, body FROM search_text WHERE id = ?"
+)
+STALE = (  # the article's first revision indexed as well (a revision no longer served)
+    "INSERT INTO search (rowid, headline, standfirst, body) "
+    "SELECT id, headline, standfirst, body FROM search_text WHERE id = ("
+    "SELECT rowid FROM revisions WHERE slug = '" + SLUG + "' AND number = 1)"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "what"),
+    [
+        pytest.param("DROP TABLE search_docs", "is missing (no table search_docs)", id="table"),
+        pytest.param(
+            UNINDEX, f"1 article(s) missing from the index (the first: {SLUG})", id="gone"
+        ),
+        pytest.param(
+            "DELETE FROM search_docs WHERE id = ?",
+            f"1 article(s) missing from its filters (the first: {SLUG})",
+            id="unfiltered",
+        ),
+        pytest.param(STALE, "1 entr(ies) in the index that are no article's current", id="stale"),
+        pytest.param(
+            "UPDATE search_docsize SET sz = x'010101' WHERE id = ?",
+            "1 entr(ies) whose indexed words are not as many as their recorded size",
+            id="sizes",
+        ),
+        pytest.param(
+            "UPDATE search_data SET block = x'0000ffff' WHERE id > 10",
+            "cannot be read",
+            id="postings",
+        ),
+    ],
+)
+def test_a_damaged_search_index_is_reported(db, capsys, sql, what):
+    """A search index that is missing, lacks an article, holds a revision no longer served, or
+    whose postings are damaged is reported as the search index's finding, exit 4, while
+    SQLite's own check of the file passes."""
+    assert main(doctor(db), environ={}) == 0  # (sound before)
+    capsys.readouterr()
+    damage_index(db, sql)
+    assert main(doctor(db), environ={}) == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any(line.startswith(f"{db}: the search index: ") and what in line for line in err), err
+    summary = f"feed: the store {db} is damaged: integrity check ok; search index 1 problem(s); "
+    assert err[-1].startswith(summary), err[-1]
+    assert " 0 differ or are missing" in err[-1]  # (the resources are as they render)
+    assert "Traceback" not in "\n".join(err)
