@@ -202,9 +202,9 @@ def _free_port() -> int:
 def wait_until_ready(
     proc: subprocess.Popen[bytes], probe: Callable[[], object], name: str, output: Callable[[], str]
 ) -> None:
-    """Call `probe` until it stops raising OSError (about 10 s at most); if the process exits
+    """Call `probe` until it stops raising OSError (about 30 s at most: a busy machine starts slowly); if the process exits
     first, raise with what it printed (`output`)."""
-    for _ in range(200):
+    for _ in range(600):
         try:
             probe()
             return
