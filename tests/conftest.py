@@ -202,8 +202,8 @@ def _free_port() -> int:
 def wait_until_ready(
     proc: subprocess.Popen[bytes], probe: Callable[[], object], name: str, output: Callable[[], str]
 ) -> None:
-    """Call `probe` until it stops raising OSError (about 30 s at most: a busy machine starts slowly); if the process exits
-    first, raise with what it printed (`output`)."""
+    """Call `probe` until it stops raising OSError (about 30 s at most: a busy machine starts
+    slowly); if the process exits first, raise with what it printed (`output`)."""
     for _ in range(600):
         try:
             probe()
