@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -79,8 +80,22 @@ def parallel_iter(
         pool.close()
         pool.join()
     except BaseException:
-        pool.terminate()
+        _stop(pool)
         raise
+
+
+# How long a failing run waits for its pool to wind down (see `_stop`).
+STOP_WAIT = 10.0
+
+
+def _stop(pool: Any, wait: float = STOP_WAIT) -> None:
+    """Terminate a pool whose run failed, without waiting forever. `Pool.terminate` signals the
+    workers first, then joins the thread feeding them tasks, which can stay blocked writing to
+    the pipe no worker reads any more (a build hung so under a load average of 8): after
+    `wait` seconds (STOP_WAIT) that thread is left to end with the process."""
+    stopper = threading.Thread(target=pool.terminate, name="pool-stop", daemon=True)
+    stopper.start()
+    stopper.join(wait)
 
 
 def cores() -> int:

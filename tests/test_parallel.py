@@ -1,0 +1,44 @@
+"""Work on every core (feed/parallel.py): a failing run stops its workers and never hangs."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from feed import parallel
+
+
+class _StuckPool:
+    """A pool whose `terminate` never returns, as Pool.terminate can when its task feeder is
+    blocked on a pipe nobody reads."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+
+    def terminate(self) -> None:
+        self.asked.set()
+        threading.Event().wait()  # forever
+
+
+def test_stopping_a_stuck_pool_returns_within_its_wait():
+    """A failing run asks its pool to terminate and goes on after `wait` seconds even if the
+    pool never finishes terminating."""
+    pool = _StuckPool()
+    started = time.monotonic()
+    parallel._stop(pool, wait=0.2)
+    assert pool.asked.is_set()
+    assert time.monotonic() - started < 5
+
+
+def _fail_on_three(state: object, item: int) -> int:
+    if item == 3:
+        raise ValueError("item 3")
+    return item
+
+
+def test_a_failing_item_fails_the_run_on_every_core():
+    """An error in one item of a forked run is raised in the caller, and the run ends."""
+    with pytest.raises(ValueError, match="item 3"):
+        list(parallel.parallel_iter(_fail_on_three, None, list(range(50)), workers=2, minimum=1))
