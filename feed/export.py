@@ -170,7 +170,15 @@ def _seconds(modified: int | None) -> str:
     return "n" if modified is None else str(modified)
 
 
+# A key `_check_key` admits, in one match (most keys: the others are checked part by part)
+_KEY = re.compile(
+    r"(?=/)(?:/(?!\.\.?(?:[/?]|\Z))[A-Za-z0-9._~-]+)*/?(?:\?[A-Za-z0-9_]+=[A-Za-z0-9._~-]*)?"
+)
+
+
 def _check_key(key: str) -> None:
+    if len(key) <= 1000 and _KEY.fullmatch(key):
+        return
     path, question, query = key.partition("?")
     segments = path.split("/")
     ok = path.startswith("/") and all(
@@ -297,6 +305,7 @@ class _Found:
     newest: int = 0  # the newest Last-Modified
     undated: list[str] = field(default_factory=list)  # files written without a date yet
     written: int = 0  # files written
+    bytes: int = 0  # their sizes
 
     def merge(self, other: _Found) -> None:
         self.groups.update(other.groups)
@@ -308,10 +317,11 @@ class _Found:
         self.newest = max(self.newest, other.newest)
         self.undated += other.undated
         self.written += other.written
+        self.bytes += other.bytes
 
 
 class _Lines:
-    """Turns each URL's rows into its lines of the map (`'key|variant' 'facts';  # sizes`) and
+    """Turns each URL's rows into its lines of the map (`'key|variant' 'facts';`) and
     of the negotiated keys' map, and writes its files into `root` (None: writes nothing)."""
 
     def __init__(self, types: dict[str, str], root: str | None, found: _Found) -> None:
@@ -391,10 +401,6 @@ class _Lines:
             if modified is not None and modified > found.newest:
                 found.newest = modified
             name = f"{etag}-{seconds}.{file_type}"
-            if gzipped:
-                size, coded_size = int.from_bytes(data[-4:], "little"), len(data)
-            else:
-                size, coded_size = len(data), 0
             if name not in self.names:
                 self.names.add(name)
                 if self.root is not None:
@@ -403,20 +409,22 @@ class _Lines:
             variant = file_type if negotiated else ""
             out.append(
                 f"    '{key}|{variant}' '{file_type} {status} {seconds} {etag} "
-                f"{'+' if gzipped else '-'} {SELF} {exact} {group}';  # {size} {coded_size}"
+                f"{'+' if gzipped else '-'} {SELF} {exact} {group}';"
             )
         return out, sig
 
     def _write_file(self, name: str, data: bytes, gzipped: bool, modified: int | None) -> None:
         path = self.root + name  # type: ignore[operator]
         mtime = modified if modified is not None else 0
+        body = zlib.decompress(data, 31) if gzipped else data
         try:
-            _write(path, zlib.decompress(data, 31) if gzipped else data, mtime)
+            _write(path, body, mtime)
         except FileExistsError:
             return  # another process's: the same bytes (the name is their hash)
         if gzipped:
             _write(path + ".gz", data, mtime)
         self.found.written += 2 if gzipped else 1
+        self.found.bytes += len(body) + (len(data) if gzipped else 0)
         if modified is None:
             self.found.undated.append(name)  # dated when the newest date of all is known
 
@@ -534,37 +542,21 @@ class _Shard:
     first: str  # its range starts here ("" for the first)
     keys: int  # URL keys
     entries: int  # map lines
-    files: int  # distinct files its lines name (.gz included)
-    bytes: int
     digest: str  # of its text as written (SELF standing for the build being made)
     layers: list[str]  # build folders its lines name (SELF: the build being made)
 
     def record(self) -> list[object]:
-        return [self.first, self.keys, self.entries, self.files, self.bytes, self.digest]
+        return [self.first, self.keys, self.entries, self.digest]
 
 
 def _shard_text(meta: Sequence[str], sig: Sequence[str], first: str) -> tuple[str, str, _Shard]:
     """The two files of a shard and what it is."""
     text = "".join(line + "\n" for line in meta)
     sig_text = "".join(line + "\n" for line in sig)
-    files: dict[str, tuple[int, int]] = {}
-    layers: set[str] = set()
-    for line in meta:
-        value, _, sizes = line.partition("';  # ")
-        fields = value.rpartition(" '")[2].split(" ")
-        size, coded = sizes.split(" ")
-        files[f"{fields[5]}/{fields[3]}-{fields[2]}.{fields[0]}"] = (int(size), int(coded))
-        layers.add(fields[5])
+    layers = {line.rpartition("' '")[2].split(" ")[5] for line in meta}
     digest = hashlib.sha256(text.encode() + b"\0" + sig_text.encode()).hexdigest()
-    shard = _Shard(
-        first,
-        len({_key_of(line) for line in meta}),
-        len(meta),
-        sum(2 if coded else 1 for _, coded in files.values()),
-        sum(size + coded for size, coded in files.values()),
-        digest,
-        sorted(layers),
-    )
+    keys = len({_key_of(line) for line in meta})
+    shard = _Shard(first, keys, len(meta), digest, sorted(layers))
     return text, sig_text, shard
 
 
@@ -665,7 +657,8 @@ def _full(
     for part_shards, part in parts:
         shards += part_shards
         found.merge(part)
-    _check_case(found.mixed, set(keys))
+    if found.mixed:
+        _check_case(found.mixed, set(keys))
     for name in found.undated:
         for path in (folder / "root" / name, folder / "root" / (name + ".gz")):
             if path.exists():
@@ -1264,8 +1257,8 @@ def _from_state(data: dict[str, Any]) -> tuple[_Found, dict[str, str], list[_Sha
         newest=int(data["newest"]),
     )
     shards = [
-        _Shard(str(f), int(k), int(e), int(n), int(b), str(d), [str(x) for x in ls])
-        for f, k, e, n, b, d, ls in data["shards"]
+        _Shard(str(f), int(k), int(e), str(d), [str(x) for x in ls])
+        for f, k, e, d, ls in data["shards"]
     ]
     return found, dict(data["types"]), shards
 
@@ -1425,10 +1418,10 @@ def _link_shards(source: Path, folder: Path, shards: int, skip: Iterable[int]) -
     left = set(skip)
     for sub in ("meta", "sig"):
         (folder / "nginx" / sub).mkdir(parents=True, exist_ok=True)
+        old, new = f"{source}/nginx/{sub}/", f"{folder}/nginx/{sub}/"
         for index in range(shards):
             if index not in left:
-                name = _shard_name(index)
-                os.link(source / "nginx" / sub / name, folder / "nginx" / sub / name)
+                os.link(old + _shard_name(index), new + _shard_name(index))
 
 
 def _resolve_shards(folder: Path, indexes: Iterable[int], build_id: str) -> None:
@@ -1441,16 +1434,23 @@ def _resolve_shards(folder: Path, indexes: Iterable[int], build_id: str) -> None
                 path.write_text(text.replace(SELF, build_id), "utf-8")
 
 
-def _sync(folder: Path, written: int) -> None:
+def _sync(folder: Path, written: int, shards: Iterable[int]) -> None:
     """Everything under `folder` on disk before it can become current."""
     if written > SYNC_ALL:
         os.sync()  # every file (a global sync: cheaper than 100,000s of fsyncs)
         return
-    for path in sorted(folder.rglob("*"), reverse=True):  # a few files: only they
-        if path.is_file() and path.stat().st_nlink == 1:  # (linked shards are on disk)
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-    for path in [*sorted(p for p in folder.rglob("*") if p.is_dir()), folder]:
+    # a few files: only they, and the folders (the hard-linked shards are on disk already)
+    files = [*(folder / "root").iterdir(), *(folder / "nginx").glob("*.conf")]
+    files += [folder / "nginx" / sub / _shard_name(i) for i in shards for sub in ("meta", "sig")]
+    files += [folder / "build.json", folder / "state.json"]
+    for path in files:
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    nginx = folder / "nginx"
+    for path in (folder / "root", nginx / "meta", nginx / "sig", nginx, folder):
         descriptor = os.open(path, os.O_RDONLY)
         try:
             os.fsync(descriptor)
@@ -1513,11 +1513,13 @@ def build(
             delta = _incremental(site, previous, store_state, only, builds / previous_id, temporary)
             if delta is not None:
                 shards, found, types, texts = delta
+                rewritten: Iterable[int] = texts
                 _link_shards(builds / previous_id, temporary, len(shards), texts)
             else:
                 shutil.rmtree(temporary, ignore_errors=True)
                 shards, found, types = _full(site, only, temporary, jobs, progress)
                 texts = {}
+                rewritten = range(len(shards))
             entries = sum(s.entries for s in shards)
             frame = _Frame(types, found, entries, _articles(site))
             http, server = configuration(frame, BUILDS, usage_headers(site.settings))
@@ -1530,6 +1532,12 @@ def build(
             layers = sorted(
                 {build_id if x == SELF else x for s in shards for x in s.layers} | {build_id}
             )
+            # the files in each build folder the build serves from (as each wrote them)
+            held = previous[0].get("held", {}) if previous is not None and delta else {}
+            held = {
+                layer: held[layer] for layer in layers if isinstance(held, dict) and layer in held
+            }
+            held[build_id] = [found.written, found.bytes]
             record: dict[str, object] = {
                 "generator": GENERATOR,
                 "version": __version__,
@@ -1541,9 +1549,10 @@ def build(
                 "only": only_record,
                 "keys": _keys(shards),
                 "representations": entries,
-                "files": sum(s.files for s in shards),
-                "bytes": sum(s.bytes for s in shards),
+                "files": sum(int(n) for n, _ in held.values()),
+                "bytes": sum(int(b) for _, b in held.values()),
                 "written": found.written,
+                "held": held,
                 "layers": layers,
                 "store": store_state,
             }
@@ -1558,9 +1567,9 @@ def build(
                         text.replace(SELF, build_id),
                         sig_text.replace(SELF, build_id),
                     )
-                if not texts:
-                    _resolve_shards(temporary, range(len(shards)), build_id)
-                for index in texts or range(len(shards)):  # dated from the data too
+                if delta is None:
+                    _resolve_shards(temporary, rewritten, build_id)
+                for index in rewritten:  # dated from the data too
                     for sub in ("meta", "sig"):
                         path = temporary / "nginx" / sub / _shard_name(index)
                         os.utime(path, (found.newest, found.newest))
@@ -1574,9 +1583,9 @@ def build(
                     _write(str(temporary / "nginx" / name), text.encode(), newest)
                 state = _state_json(found, types, shards, build_id)
                 for name, value in (("build.json", record), ("state.json", state)):
-                    data = json.dumps(value, indent=1 if name == "state.json" else 2) + "\n"
+                    data = json.dumps(value, indent=None if name == "state.json" else 2) + "\n"
                     _write(str(temporary / name), data.encode(), newest)
-                _sync(temporary, found.written)
+                _sync(temporary, found.written, rewritten)
                 os.rename(temporary, build_dir)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
