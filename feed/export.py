@@ -2,14 +2,21 @@
 nginx configuration that serves them with the live service's headers, validators and negotiation.
 
 The site is loaded from the store exactly as `feed serve` loads it at start-up; then every
-representation of every URL key in `Site.resources` becomes a file (and its precomputed gzip
-coding `file.gz`, byte for byte the service's), whatever the set of keys is. Layout of OUTDIR:
+stored row (and every resource held in memory: the vocabulary) becomes a file (and its stored
+gzip coding `file.gz`, byte for byte the service's) and a line of the per-URL maps, whatever the
+set of keys is. Layout of OUTDIR:
 
     feed-build.json          what the current build is (deterministic; the marker of a build folder)
     nginx.conf               a complete nginx configuration serving the current build
     current -> builds/ID     the current build
     builds/ID/root/HASH-SECONDS.TYPE   the files, named by content, date and type (`file_name`)
     builds/ID/nginx/http.conf, server.conf   includes for an existing nginx (http / server block)
+    builds/ID/nginx/meta/NNNNN.conf, sig/NNNNN.conf   the per-URL maps' lines, in shards
+    builds/ID/state.json     what the next build starts from besides the shards
+
+An incremental build (the store's rows written since the current build's mark, and the URLs it
+removed since) writes only their files, rewrites the shards holding their keys and hard-links
+the others: no plan of every representation is loaded or saved.
 
 A build goes into a temporary folder that is renamed to `builds/ID` only when complete; then
 nginx.conf, `current` and feed-build.json are switched by rename, so a failed or interrupted build
