@@ -2,14 +2,21 @@
 nginx configuration that serves them with the live service's headers, validators and negotiation.
 
 The site is loaded from the store exactly as `feed serve` loads it at start-up; then every
-representation of every URL key in `Site.resources` becomes a file (and its precomputed gzip
-coding `file.gz`, byte for byte the service's), whatever the set of keys is. Layout of OUTDIR:
+stored row (and every resource held in memory: the vocabulary) becomes a file (and its stored
+gzip coding `file.gz`, byte for byte the service's) and a line of the per-URL maps, whatever the
+set of keys is. Layout of OUTDIR:
 
     feed-build.json          what the current build is (deterministic; the marker of a build folder)
     nginx.conf               a complete nginx configuration serving the current build
     current -> builds/ID     the current build
     builds/ID/root/HASH-SECONDS.TYPE   the files, named by content, date and type (`file_name`)
     builds/ID/nginx/http.conf, server.conf   includes for an existing nginx (http / server block)
+    builds/ID/nginx/meta/NNNNN.conf, sig/NNNNN.conf   the per-URL maps' lines, in shards
+    builds/ID/state.json     what the next build starts from besides the shards
+
+An incremental build (the store's rows written since the current build's mark, and the URLs it
+removed since) writes only their files, rewrites the shards holding their keys and hard-links
+the others: no plan of every representation is loaded or saved.
 
 A build goes into a temporary folder that is renamed to `builds/ID` only when complete; then
 nginx.conf, `current` and feed-build.json are switched by rename, so a failed or interrupted build
@@ -37,40 +44,32 @@ How nginx answers like the live service (details in README.md, "Static export"):
 
 from __future__ import annotations
 
-import dataclasses
+import bisect
 import fcntl
 import functools
 import gc
-import gzip
 import hashlib
 import json
-import marshal
 import os
-import pickle
 import re
 import shutil
-import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from . import __version__
 from .errors import NotAcceptable, NotFound
 from .history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from .negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
 from .parallel import cores, parallel_map
-from .prepared import TOKEN, Route, token
-from .progress import Progress, Task
-from .representation import (
-    Negotiable,
-    Representation,
-    Resource,
-    shared_headers,
-)
+from .prepared import TOKEN, routes_of, token
+from .prepared import Shape as StoredShape
+from .progress import Progress
+from .representation import shared_headers
 from .responses import problem_response
 from .settings import Settings
 from .site import Site
@@ -86,12 +85,13 @@ __all__ = [
     "BuildSummary",
     "Entry",
     "ExportError",
-    "Plan",
+    "Signature",
     "accept_rules",
     "build",
     "file_name",
     "load_site",
     "plan",
+    "signatures",
 ]
 
 GENERATOR = "feed build"
@@ -117,11 +117,9 @@ SELF = "__feed_export_self__"
 # serves the rest from the folders of earlier builds (its layers); after this many layers, the
 # next build is a full one again.
 MAX_LAYERS = 16
-# Beside each build folder, builds/ID.plan: its plan, what the next build starts from (outside
-# the folder, whose bytes are the same for the same store: a pickle's are not)
-PLAN_SUFFIX = ".plan"
-# How files are named and found (`file_name`): a build from another layout is no layer
-LAYOUT = 2
+# How files are named and found (`file_name`), and the map in shards: a build from another
+# layout is no layer
+LAYOUT = 3
 SYNC_ALL = 2000  # a build writing more files than this syncs the whole disk, not file by file
 
 # Short file-name types for common media types; any other type gets a name from its subtype.
@@ -166,161 +164,6 @@ class ExportError(Exception):
     """The site cannot be exported as asked (an unusable OUTDIR, a key no file can stand for)."""
 
 
-# --- what to write --------------------------------------------------------------------------------
-
-
-class Variant(NamedTuple):
-    """What the configuration needs of a representation; its bytes stay in the store until
-    they are written. (Named tuples: a plan of 100,000s of them loads several times as fast as
-    dataclasses.)"""
-
-    media_type: str
-    status: int
-    modified: int | None  # Last-Modified in Unix seconds (HTTP dates have no finer resolution)
-    etag: str
-    gzip_etag: str | None  # None: no gzip coding
-    size: int
-    gzip_size: int
-
-    @classmethod
-    def of(cls, rep: Stored) -> Variant:
-        modified = rep.last_modified
-        return cls(
-            rep.media_type,
-            rep.status,
-            int(modified.timestamp()) if modified is not None else None,
-            rep.etag,
-            rep.gzip_etag,
-            rep.size if isinstance(rep, Stored) else len(rep.body),
-            len(rep.gzip) if rep.gzip is not None else 0,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """A representation as an export needs it: its bytes and facts. Read from the store, it is
-    made from the stored fields (`_restore`) without the HTTP headers a `Representation` makes
-    for serving, which a full export would otherwise make 100,000s of times for nothing. A body
-    kept gzip-coded is inflated only when its bytes are asked for (`body`): an export that
-    leaves a representation out (`--only`) never inflates it."""
-
-    identity: bytes | None  # the bytes; None: they are the inflated `gzip`
-    media_type: str
-    last_modified: datetime | None
-    status: int
-    etag: str
-    gzip: bytes | None
-    gzip_etag: str | None
-    headers: tuple[tuple[str, str], ...]  # its own headers, but those nginx makes (OWN_HEADERS)
-
-    @property
-    def body(self) -> bytes:
-        if self.identity is not None:
-            return self.identity
-        assert self.gzip is not None
-        return gzip.decompress(self.gzip)
-
-    @property
-    def size(self) -> int:
-        """len(body), without inflating it: a gzip member ends with its size mod 2^32 (RFC 1952
-        §2.3.1; no body is near 4 GiB)."""
-        if self.identity is not None:
-            return len(self.identity)
-        assert self.gzip is not None
-        return int.from_bytes(self.gzip[-4:], "little")
-
-
-def _stored_rep(route: Route) -> Stored:
-    """A stored row as `Stored`: the same bytes, ETags, date and headers as the
-    `Representation` it stands for (`prepared.representation_of`), without the serving headers."""
-    shape = route.shape
-    stored = route.body
-    coded = stored.data if stored.gzipped else None
-    word = token(route.path)
-    own = shape.headers
-    if word:
-        own = tuple((k, v.replace(TOKEN, word)) for k, v in own)
-    headers = shared_headers(shape.cache, own, coded is not None)
-    modified = route.modified
-    return Stored(
-        None if stored.gzipped else stored.data,
-        shape.media_type,
-        datetime.fromtimestamp(modified, UTC) if modified is not None else None,
-        shape.status,
-        f'"{route.etag}"',
-        coded,
-        f'"{route.etag}-gz"' if coded is not None else None,
-        tuple((k, v) for k, v in headers if k not in OWN_HEADERS),
-    )
-
-
-def _stored(routes: Sequence[Route]) -> Resource:
-    """One URL's stored rows as the export reads them: `Stored` representations (a
-    negotiated URL's in a `Negotiable`, each with its offer)."""
-    if len(routes) == 1 and routes[0].variant == 0:
-        return _stored_rep(routes[0])  # type: ignore[return-value]
-    variants = tuple((route.shape.offer, _stored_rep(route)) for route in routes)
-    return Negotiable(variants)  # type: ignore[arg-type]
-
-
-def _facts(rep: Representation | Stored) -> Stored:
-    """Either kind of representation as `Stored` (one held in memory: from its headers)."""
-    if isinstance(rep, Stored):
-        return rep
-    rep.compress()  # a no-op once made (and for bodies too small to gain)
-    gz = rep.gzip
-    headers = ((k.decode("latin-1"), v.decode("latin-1")) for k, v in rep.identity.raw_headers)
-    return Stored(
-        rep.body,
-        rep.media_type,
-        rep.last_modified,
-        rep.status,
-        rep.identity.etag,
-        gz.body if gz is not None else None,
-        gz.etag if gz is not None else None,
-        tuple((k, v) for k, v in headers if k not in OWN_HEADERS),
-    )
-
-
-Shape = tuple[tuple[str, str], ...]  # a representation's own headers: ("name#n", value) pairs
-
-
-class Entry(NamedTuple):
-    """One representation of one URL key, and the file that holds it."""
-
-    key: str  # the URL key: a path, or path?name=value for the collection and changes pages
-    variant: str  # "" for a plain resource; for a negotiated one, its file type (the map's pick)
-    file: str  # in root/ (see `file_name`)
-    rep: Variant
-    position: int = 0  # which of the resource's representations (a negotiable's variant)
-    shape: Shape = ()  # its header group's values (see `_shape`)
-    layer: str = ""  # the build folder holding its file ("": the build being made)
-
-
-@dataclass(frozen=True)
-class Signature:
-    """The offers of a negotiated URL (every article's agent view shares one)."""
-
-    id: str
-    offers: tuple[Offer, ...]
-    types: tuple[str, ...]  # the file type of each offer's representation
-    media_types: tuple[str, ...]  # what a 406 lists (Negotiable.media_types)
-
-
-Offers = tuple[str, tuple[Offer, ...], tuple[str, ...], tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class Plan:
-    entries: tuple[Entry, ...]  # sorted by key, then in each negotiable's order
-    types: dict[str, str]  # media type -> file type (the extension nginx maps to it)
-    negotiated: dict[str, str]  # key -> signature id
-    signatures: tuple[Signature, ...]
-    articles: int
-    # negotiable shape -> (signature id, offers, media types, what a 406 lists)
-    shapes: dict[tuple[object, ...], Offers] = field(default_factory=dict)
-
-
 def file_name(etag: str, modified: int | None, file_type: str) -> str:
     """The file holding a representation, in root/: named by its content (its ETag's hash),
     its Last-Modified (the file's mtime) and its type, `HASH-SECONDS.TYPE`, or `HASH-n.TYPE`
@@ -335,7 +178,15 @@ def _seconds(modified: int | None) -> str:
     return "n" if modified is None else str(modified)
 
 
+# A key `_check_key` admits, in one match (most keys: the others are checked part by part)
+_KEY = re.compile(
+    r"(?=/)(?:/(?!\.\.?(?:[/?]|\Z))[A-Za-z0-9._~-]+)*/?(?:\?[A-Za-z0-9_]+=[A-Za-z0-9._~-]*)?"
+)
+
+
 def _check_key(key: str) -> None:
+    if len(key) <= 1000 and _KEY.fullmatch(key):
+        return
     path, question, query = key.partition("?")
     segments = path.split("/")
     ok = path.startswith("/") and all(
@@ -376,162 +227,494 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _resources(
-    site: Site, only: frozenset[str] | None, seen: set[str] | None = None
-) -> Iterator[tuple[str, Resource]]:
-    """The site's resources in key order, filtered (see `_filtered`)."""
-    return _filtered(site.resources.scan(make=_stored), only, seen)  # type: ignore[arg-type]
+# --- what to write: a URL's rows become map lines and files ---------------------------------------
+
+Group = tuple[tuple[str, str], ...]  # a representation's own headers: ("name#n", value) pairs
+Row = tuple[str, int, StoredShape, str, "int | None", bytes, bool]
+# (path, variant, shape, etag, modified, body, gzipped): one stored row, as an export reads it
 
 
-def _filtered(
-    items: Iterable[tuple[str, Resource]], only: frozenset[str] | None, seen: set[str] | None
-) -> Iterator[tuple[str, Resource]]:
+@functools.lru_cache(maxsize=256)
+def _natural(media_type: str) -> str:
+    """The file type of `media_type` when no other type takes its name (see `_type_names`)."""
+    return _type_names({media_type})[media_type]
+
+
+def _kept(shape: StoredShape, only: frozenset[str] | None) -> bool:
     """With `only` (file types such as html, jsonld, atom), just the representations of those
-    types (and every error document: a 410 stays a 410). A negotiated URL keeps the variants
-    of those types, and is left out if none is. `seen` collects every media type met."""
-    kept: dict[str, bool] = {}
-
-    def keep(rep: Representation) -> bool:
-        if seen is not None:
-            seen.add(rep.media_type)
-        if only is None or rep.status != 200:
-            return True
-        if rep.media_type not in kept:
-            kept[rep.media_type] = _type_names({rep.media_type})[rep.media_type] in only
-        return kept[rep.media_type]
-
-    for key, resource in items:
-        if not isinstance(resource, Negotiable):
-            if keep(resource):
-                yield key, resource
-            continue
-        variants = tuple((offer, rep) for offer, rep in resource.variants if keep(rep))
-        if len(variants) == len(resource.variants):
-            yield key, resource
-        elif variants:
-            yield key, Negotiable(variants)
+    types, and every error document (a 410 stays a 410)."""
+    return only is None or shape.status != 200 or _natural(shape.media_type) in only
 
 
-def _shape(key: str, rep: Stored, interned: dict[Shape, Shape]) -> Shape:
-    """The representation's own headers (not those nginx makes from the file), with values
-    templated on the key's token: the per-article Link headers collapse into a few groups."""
-    match = re.match(TOKEN_PATTERN, key)
-    token = match.group(1) if match else ""
+def _headers(shape: StoredShape, gzipped: bool, word: str) -> Group:
+    """The headers of a stored variant nginx adds from its header group (not those it makes
+    from the file), numbered per name, with values templated on the key's token `word` (when
+    at least TEMPLATE_MIN long): per-article Link headers collapse into a few groups."""
+    own = shape.headers
+    if word:
+        own = tuple((k, v.replace(TOKEN, word)) for k, v in own)
+    template = len(word) >= TEMPLATE_MIN
     seen: dict[str, int] = {}
     items = []
-    for name, value in rep.headers:
+    for name, value in shared_headers(shape.cache, own, gzipped):
+        if name in OWN_HEADERS:
+            continue
         occurrence = seen.get(name, 0)
         seen[name] = occurrence + 1
-        if len(token) >= TEMPLATE_MIN:
-            value = value.replace(token, "\0")
-        items.append((f"{name}#{occurrence}", value))
-    shape = tuple(items)
-    return interned.setdefault(shape, shape)
+        items.append((f"{name}#{occurrence}", value.replace(word, "\0") if template else value))
+    return tuple(items)
 
 
-Found = tuple[str, bool, int, Variant, Shape]  # (key, negotiated, index, variant, shape)
+def _unbordered(word: str) -> bool:
+    """No proper prefix of `word` is also its suffix: then no occurrence of it can straddle
+    one put in its place, and templating a value gives back the stored one."""
+    return all(word[:n] != word[-n:] for n in range(1, len(word)))
 
 
-def _collect(
-    items: Iterable[tuple[str, Resource]],
-    shapes: dict[tuple[object, ...], Offers],
-    negotiated: dict[str, str],
-    interned: dict[Shape, Shape] | None = None,
-) -> list[Found]:
-    """Each representation of each key, checked; negotiated keys get their signature id."""
-    found: list[Found] = []
-    interned = {} if interned is None else interned
-    for key, resource in items:
-        _check_key(key)
-        if not isinstance(resource, Negotiable):
-            facts = _facts(resource)
-            found.append((key, False, 0, Variant.of(facts), _shape(key, facts, interned)))
-            continue
-        offers = tuple(offer for offer, _ in resource.variants)
-        media = tuple(rep.media_type for _, rep in resource.variants)
-        shape = (*((o.media_type, tuple(sorted(o.profiles)), o.aliases) for o in offers), media)
-        if shape not in shapes:
-            shapes[shape] = (f"n{len(shapes)}", offers, media, tuple(resource.media_types))
-        negotiated[key] = shapes[shape][0]
-        for i, (_, rep) in enumerate(resource.variants):
-            facts = _facts(rep)
-            found.append((key, True, i, Variant.of(facts), _shape(key, facts, interned)))
-    return found
+def _group_id(group: Group) -> str:
+    """A header group's id, from its content: any process, any build names it alike."""
+    return "g" + hashlib.sha256(json.dumps(group).encode()).hexdigest()[:10]
 
 
-def _entries(
-    found: Sequence[Found],
-    types: dict[str, str],
-    negotiated: dict[str, str],
-    by_id: dict[str, Signature],
-) -> list[Entry]:
-    entries: list[Entry] = []
-    for key, is_negotiated, index, rep, shape in found:
-        file_type = types[rep.media_type]
-        if is_negotiated and len(set(by_id[negotiated[key]].types)) != len(
-            by_id[negotiated[key]].types
-        ):
-            raise ExportError(f"cannot export {key!r}: two variants have the same media type")
-        if rep.status in RESERVED_STATUSES - {200}:
-            raise ExportError(f"cannot export {key!r}: status {rep.status} is reserved")
-        variant = file_type if is_negotiated else ""
-        name = file_name(rep.etag, rep.modified, file_type)
-        entries.append(Entry(key, variant, name, rep, index, shape))
-    return entries
+def _signature_id(shape: tuple[object, ...]) -> str:
+    return "n" + hashlib.sha256(repr(shape).encode()).hexdigest()[:10]
 
 
-def _check_case(entries: Iterable[Entry]) -> None:
-    """nginx's map keys are case-insensitive: two keys differing only in case would clash."""
-    folded: dict[str, str] = {}
-    for entry in entries:
-        lookup = f"{entry.key}|{entry.variant}".lower()
-        if folded.setdefault(lookup, entry.key) != entry.key:
-            raise ExportError(
-                f"cannot export {entry.key!r}: it differs from {folded[lookup]!r} in case"
+class Signature(NamedTuple):
+    """A kind of negotiated URL (every article's agent view is one)."""
+
+    offers: tuple[Offer, ...]
+    types: tuple[str, ...]  # the file type of each offer's representation
+    media_types: tuple[str, ...]  # what a 406 lists
+
+
+class Entry(NamedTuple):
+    """One representation of one URL key, as the map has it (`plan`)."""
+
+    key: str  # the URL key: a path, or path?name=value for the collection and changes pages
+    variant: str  # "" for a plain resource; for a negotiated one, its file type (the map's pick)
+    file: str  # in root/ (see `file_name`)
+    status: int
+    etag: str
+    position: int  # which of the resource's representations (a negotiable's variant)
+
+
+@dataclass
+class _Found:
+    """What exporting some URLs found besides their lines: what the rest of the configuration
+    is made from."""
+
+    groups: dict[str, Group] = field(default_factory=dict)
+    signatures: dict[str, Signature] = field(default_factory=dict)
+    statuses: set[int] = field(default_factory=set)
+    queries: set[str] = field(default_factory=set)  # keys with a query, and the query routes
+    mixed: set[str] = field(default_factory=set)  # keys with capitals (maps ignore case)
+    health: bool = False  # /healthz is a key
+    newest: int = 0  # the newest Last-Modified
+    undated: list[str] = field(default_factory=list)  # files written without a date yet
+    written: int = 0  # files written
+    bytes: int = 0  # their sizes
+
+    def merge(self, other: _Found) -> None:
+        self.groups.update(other.groups)
+        self.signatures.update(other.signatures)
+        self.statuses |= other.statuses
+        self.queries |= other.queries
+        self.mixed |= other.mixed
+        self.health = self.health or other.health
+        self.newest = max(self.newest, other.newest)
+        self.undated += other.undated
+        self.written += other.written
+        self.bytes += other.bytes
+
+
+class _Lines:
+    """Turns each URL's rows into its lines of the map (`'key|variant' 'facts';`) and
+    of the negotiated keys' map, and writes its files into `root` (None: writes nothing)."""
+
+    def __init__(self, types: dict[str, str], root: str | None, found: _Found) -> None:
+        self.types = types
+        self.root = root
+        self.found = found
+        self.names: set[str] = set()  # files written (or met) by this process
+        self._groups: dict[tuple[StoredShape, bool], tuple[str, str]] = {}  # -> (id, constants)
+        self._slow: dict[Group, str] = {}
+        self._signatures: dict[tuple[StoredShape, ...], str] = {}
+
+    def group(self, shape: StoredShape, gzipped: bool, word: str, plain: bool) -> str:
+        """The id of a stored variant's header group for a key whose token is `word`
+        (`plain`: long enough to template on, and unbordered)."""
+        fast = self._groups.get((shape, gzipped))
+        if fast is None:
+            group = _headers(shape, gzipped, TOKEN)
+            constants = "\n".join(v.replace("\0", "\n") for _, v in group)
+            fast = (_group_id(group), constants)
+            self.found.groups[fast[0]] = group
+            self._groups[(shape, gzipped)] = fast
+        if plain and word not in fast[1]:
+            return fast[0]  # what `_headers` gives for this word (see `_unbordered`)
+        group = _headers(shape, gzipped, word)
+        gid = self._slow.get(group)
+        if gid is None:
+            gid = self._slow[group] = _group_id(group)
+            self.found.groups[gid] = group
+        return gid
+
+    def signature(self, shapes: tuple[StoredShape, ...], key: str) -> str:
+        sid = self._signatures.get(shapes)
+        if sid is None:
+            offers = tuple(s.offer for s in shapes)
+            if any(o is None for o in offers):
+                raise ExportError(f"cannot export {key!r}: a negotiated URL's row has no offer")
+            media = tuple(s.media_type for s in shapes)
+            whole = (
+                *((o.media_type, tuple(sorted(o.profiles)), o.aliases) for o in offers),  # type: ignore[union-attr]
+                media,
             )
+            sid = _signature_id(whole)
+            types = tuple(self.types[m] for m in media)
+            if len(set(types)) != len(types):
+                raise ExportError(f"cannot export {key!r}: two variants have the same media type")
+            listed = tuple(dict.fromkeys(o.media_type for o in offers))  # type: ignore[union-attr]
+            self.found.signatures[sid] = Signature(offers, types, listed)  # type: ignore[arg-type]
+            self._signatures[shapes] = sid
+        return sid
+
+    def lines(self, key: str, rows: Sequence[Row]) -> tuple[list[str], str | None]:
+        """The map lines of one URL (its rows, in variant order), its files written."""
+        _check_key(key)
+        found = self.found
+        if key != key.lower():
+            found.mixed.add(key)
+        if "?" in key or key in QUERY_ROUTES:
+            found.queries.add(key)
+        if key == "/healthz":
+            found.health = True
+        word = token(key)
+        plain = len(word) >= TEMPLATE_MIN and _unbordered(word)
+        exact = "-" if key == key.lower() else key
+        negotiated = rows[0][1] != 0
+        sig = None
+        if negotiated:
+            sig = f"    '{key}' {self.signature(tuple(r[2] for r in rows), key)};"
+        out = []
+        for _, _, shape, etag, modified, data, gzipped in rows:
+            status = shape.status
+            if status in RESERVED_STATUSES - {200}:
+                raise ExportError(f"cannot export {key!r}: status {status} is reserved")
+            if status != 200:
+                found.statuses.add(status)
+            file_type = self.types[shape.media_type]
+            seconds = "n" if modified is None else str(modified)
+            if modified is not None and modified > found.newest:
+                found.newest = modified
+            name = f"{etag}-{seconds}.{file_type}"
+            if name not in self.names:
+                self.names.add(name)
+                if self.root is not None:
+                    self._write_file(name, data, gzipped, modified)
+            group = self.group(shape, gzipped, word, plain)
+            variant = file_type if negotiated else ""
+            out.append(
+                f"    '{key}|{variant}' '{file_type} {status} {seconds} {etag} "
+                f"{'+' if gzipped else '-'} {SELF} {exact} {group}';"
+            )
+        return out, sig
+
+    def _write_file(self, name: str, data: bytes, gzipped: bool, modified: int | None) -> None:
+        path = self.root + name  # type: ignore[operator]
+        mtime = modified if modified is not None else 0
+        body = zlib.decompress(data, 31) if gzipped else data
+        try:
+            _write(path, body, mtime)
+        except FileExistsError:
+            return  # another process's: the same bytes (the name is their hash)
+        if gzipped:
+            _write(path + ".gz", data, mtime)
+        self.found.written += 2 if gzipped else 1
+        self.found.bytes += len(body) + (len(data) if gzipped else 0)
+        if modified is None:
+            self.found.undated.append(name)  # dated when the newest date of all is known
 
 
-def plan(site: Site, only: frozenset[str] | None = None) -> Plan:
-    """Every file to write, from whatever keys the site has (read one at a time: the bytes are
-    not kept); with `only`, the representations of those file types (see `_filtered`)."""
-    shapes: dict[tuple[object, ...], Offers] = {}
-    negotiated: dict[str, str] = {}
-    every: set[str] = set()  # media types, exported or not
-    found = _collect(_resources(site, only, every), shapes, negotiated)
-    return _plan(site, only, found, shapes, negotiated, every)
+def _write(path: str, body: bytes, mtime: int) -> None:
+    """A new file with `body`, dated `mtime` (its Last-Modified)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.utime(fd, (mtime, mtime))
+    finally:
+        os.close(fd)
 
 
-def _plan(
+def _held_rows(
+    site: Site, start: str | None, stop: str | None, only: frozenset[str] | None
+) -> list[tuple[str, list[Row]]]:
+    """The rows of the resources held in memory only (the vocabulary; everything without a
+    store), as a store would hold them."""
+    out = []
+    for path, resource in site.resources.held(start, stop):
+        rows = [
+            (r.path, r.variant, r.shape, r.etag, r.modified, r.body.data, r.body.gzipped)
+            for r in routes_of(path, resource)
+            if _kept(r.shape, only)
+        ]
+        if rows:
+            out.append((path, rows))
+    return out
+
+
+def _rows(
     site: Site,
+    start: str | None,
+    stop: str | None,
     only: frozenset[str] | None,
-    found: Sequence[Found],
-    shapes: dict[tuple[object, ...], Offers],
-    negotiated: dict[str, str],
-    every: set[str],
-) -> Plan:
-    """The plan of what `_collect` found (in key order)."""
-    types = _type_names({f[3].media_type for f in found})
-    names = set(_type_names(every).values())
+    shapes: dict[int, StoredShape] | None,
+) -> Iterator[tuple[str, list[Row]]]:
+    """Every exported URL's rows from `start` on and before `stop`, in key order: the store's
+    (only those of kept shapes: `shapes`, by id) merged with those held in memory."""
+    held = _held_rows(site, start, stop, only)
+    i = 0
+    if site.store is not None and shapes is not None:
+        group: list[Row] = []
+        ids = sorted(shapes) if only is not None else None
+        for path, variant, sid, etag, modified, data, gzipped in site.store.export_rows(
+            start, stop, ids
+        ):
+            if group and group[0][0] != path:
+                while i < len(held) and held[i][0] < group[0][0]:
+                    yield held[i]
+                    i += 1
+                yield group[0][0], group
+                group = []
+            group.append((path, variant, shapes[sid], etag, modified, bytes(data), bool(gzipped)))
+        if group:
+            while i < len(held) and held[i][0] < group[0][0]:
+                yield held[i]
+                i += 1
+            yield group[0][0], group
+    yield from held[i:]
+
+
+def _changed_rows(
+    site: Site, since: int, only: frozenset[str] | None
+) -> list[tuple[str, list[Row]]]:
+    """The rows of the URLs the store changed after save `since`, kept ones only."""
+    assert site.store is not None
+    out = []
+    for routes in site.store.scan_routes(since):
+        rows = [
+            (r.path, r.variant, r.shape, r.etag, r.modified, r.body.data, r.body.gzipped)
+            for r in routes
+            if _kept(r.shape, only)
+        ]
+        out.append((routes[0].path, rows))
+    return out
+
+
+def _kinds(site: Site) -> tuple[dict[int, StoredShape] | None, list[StoredShape]]:
+    """The store's shapes by id (None without a store) and every shape held in memory."""
+    held = [r.shape for path, res in site.resources.held() for r in routes_of(path, res)]
+    return (site.store.route_shapes() if site.store is not None else None), held
+
+
+def _types(
+    stored: dict[int, StoredShape] | None, held: list[StoredShape], only: frozenset[str] | None
+) -> dict[str, str]:
+    """media type -> file type of what is exported; an --only type nothing has fails."""
+    every = [*(stored or {}).values(), *held]
+    names = set(_type_names({s.media_type for s in every}).values())
     unknown = sorted((only or frozenset()) - names)
     if unknown:
         raise ExportError(
             f"--only {','.join(unknown)}: no representation has that type "
             f"(the site has: {', '.join(sorted(names))})"
         )
-    signatures = tuple(
-        Signature(sig_id, offers, tuple(types[m] for m in media), listed)
-        for sig_id, offers, media, listed in shapes.values()
-    )
-    entries = _entries(found, types, negotiated, {sig.id: sig for sig in signatures})
-    _check_case(entries)
-    return Plan(tuple(entries), types, negotiated, signatures, _articles(site), shapes)
+    return _type_names({s.media_type for s in every if _kept(s, only)})
 
 
-def _reps(resource: Resource) -> list[Stored]:
-    """The representations of a resource (read with `_restore`, or held in memory)."""
-    if isinstance(resource, Negotiable):
-        return [_facts(rep) for _, rep in resource.variants]
-    return [_facts(resource)]
+# --- shards: the map's lines in files of a few hundred keys --------------------------------------
+
+# The lines of the two per-key maps are in shard files (nginx/meta/NNNNN.conf and
+# nginx/sig/NNNNN.conf, included by the maps), each the keys of one range: a full build cuts the
+# sorted keys every SHARD_KEYS keys; an incremental build rewrites only the shards holding a key
+# that changed (hard-linking the others from the build before) and puts a new key in the shard
+# whose range holds it.
+SHARD_KEYS = 512
+
+
+@dataclass
+class _Shard:
+    first: str  # its range starts here ("" for the first)
+    keys: int  # URL keys
+    entries: int  # map lines
+    digest: str  # of its text as written (SELF standing for the build being made)
+    layers: list[str]  # build folders its lines name (SELF: the build being made)
+
+    def record(self) -> list[object]:
+        return [self.first, self.keys, self.entries, self.digest]
+
+
+def _shard_text(meta: Sequence[str], sig: Sequence[str], first: str) -> tuple[str, str, _Shard]:
+    """The two files of a shard and what it is."""
+    text = "".join(line + "\n" for line in meta)
+    sig_text = "".join(line + "\n" for line in sig)
+    layers = {line.rpartition("' '")[2].split(" ")[5] for line in meta}
+    digest = hashlib.sha256(text.encode() + b"\0" + sig_text.encode()).hexdigest()
+    keys = len({_key_of(line) for line in meta})
+    shard = _Shard(first, keys, len(meta), digest, sorted(layers))
+    return text, sig_text, shard
+
+
+def _shard_name(index: int) -> str:
+    return f"{index:05d}.conf"
+
+
+def _write_shard(nginx: Path, index: int, text: str, sig_text: str) -> None:
+    for folder, content in (("meta", text), ("sig", sig_text)):
+        with open(nginx / folder / _shard_name(index), "w", encoding="utf-8") as handle:
+            handle.write(content)
+
+
+# --- a full build on every core -------------------------------------------------------------------
+
+# Below this many keys one process exports everything: forking costs more than it saves.
+PARALLEL_EXPORT_MIN = 2000
+SHARES_PER_WORKER = 8  # ranges of shards per worker, taken in turn: the heavy ones even out
+
+
+@dataclass(frozen=True)
+class _Export:
+    """What every worker of a full build is forked with."""
+
+    site: Site
+    only: frozenset[str] | None
+    shapes: dict[int, StoredShape] | None
+    types: dict[str, str]
+    folder: Path
+    firsts: tuple[str, ...]  # each shard's first key
+
+
+def _export_shards(state: _Export, span: tuple[int, int]) -> tuple[list[_Shard], _Found]:
+    """Read, write and describe shards `span` (a range of indexes), each row read once; a file
+    another process has written already is not written again."""
+    found = _Found()
+    lines = _Lines(state.types, f"{state.folder}/root/", found)
+    nginx = state.folder / "nginx"
+    shards = []
+    first, last = span
+
+    def close(index: int, meta: list[str], sig: list[str]) -> None:
+        text, sig_text, shard = _shard_text(meta, sig, state.firsts[index])
+        _write_shard(nginx, index, text, sig_text)
+        shards.append(shard)
+
+    start = state.firsts[first] if first else None
+    stop = state.firsts[last] if last < len(state.firsts) else None
+    index = first
+    meta: list[str] = []
+    sig: list[str] = []
+    for key, rows in _rows(state.site, start, stop, state.only, state.shapes):
+        while index + 1 < last and key >= state.firsts[index + 1]:
+            close(index, meta, sig)
+            index, meta, sig = index + 1, [], []
+        out, line = lines.lines(key, rows)
+        meta += out
+        if line is not None:
+            sig.append(line)
+    close(index, meta, sig)
+    while index + 1 < last:
+        index += 1
+        close(index, [], [])
+    return shards, found
+
+
+def _forkable(site: Site) -> bool:
+    """Whether workers forked from here can read the site: an SQLite database in memory belongs
+    to its one connection, which must not cross a fork."""
+    return site.store is None or str(getattr(site.store, "path", ":memory:")) != ":memory:"
+
+
+def _full(
+    site: Site, only: frozenset[str] | None, folder: Path, jobs: int, progress: Progress
+) -> tuple[list[_Shard], _Found, dict[str, str]]:
+    """A full build's files and shards, written into `folder` by `jobs` processes (0: one per
+    core; one for a small site)."""
+    stored, held = _kinds(site)
+    types = _types(stored, held, only)
+    shapes = None if stored is None else {i: s for i, s in stored.items() if _kept(s, only)}
+    keys = sorted(site.resources.keys())
+    firsts = tuple(keys[::SHARD_KEYS]) or ("",)
+    firsts = ("", *firsts[1:])
+    if folder.exists():
+        shutil.rmtree(folder)
+    for sub in ("root", "nginx/meta", "nginx/sig"):
+        (folder / sub).mkdir(parents=True)
+    state = _Export(site, only, shapes, types, folder, firsts)
+    workers = jobs or cores()
+    if len(keys) < PARALLEL_EXPORT_MIN or not _forkable(site):
+        workers = 1
+    count = min(len(firsts), workers * SHARES_PER_WORKER) if workers > 1 else 1
+    spans = [(len(firsts) * i // count, len(firsts) * (i + 1) // count) for i in range(count)]
+    with progress.task("writing files", len(spans), "share") as task:
+        parts = parallel_map(_export_shards, state, spans, workers, minimum=2, done=task.advance)
+    shards: list[_Shard] = []
+    found = _Found()
+    for part_shards, part in parts:
+        shards += part_shards
+        found.merge(part)
+    if found.mixed:
+        _check_case(found.mixed, set(keys))
+    for name in found.undated:
+        for path in (folder / "root" / name, folder / "root" / (name + ".gz")):
+            if path.exists():
+                os.utime(path, (found.newest, found.newest))
+    return shards, found, types
+
+
+def _check_case(mixed: Iterable[str], keys: Iterable[str] | Callable[[str], bool]) -> None:
+    """nginx's map keys are case-insensitive: two keys differing only in case would clash.
+    Such a pair has a key with capitals (`mixed`); `keys` tells whether a key exists."""
+    has = keys if callable(keys) else set(keys).__contains__
+    folded: dict[str, str] = {}
+    for key in sorted(mixed):
+        lower = key.lower()
+        other = folded.setdefault(lower, key)
+        if other != key or has(lower):
+            raise ExportError(
+                f"cannot export {key!r}: it differs from {other if other != key else lower!r} "
+                "in case"
+            )
+
+
+def plan(site: Site, only: frozenset[str] | None = None) -> list[Entry]:
+    """What a build exports, writing nothing: each representation of each key, in key order
+    (the map's lines, read back)."""
+    return _plan(site, only)[0]
+
+
+def signatures(site: Site, only: frozenset[str] | None = None) -> list[Signature]:
+    """Every kind of negotiated URL a build has, by id."""
+    return [sig for _, sig in sorted(_plan(site, only)[1].signatures.items())]
+
+
+def _plan(site: Site, only: frozenset[str] | None) -> tuple[list[Entry], _Found]:
+    stored, held = _kinds(site)
+    types = _types(stored, held, only)
+    shapes = None if stored is None else {i: s for i, s in stored.items() if _kept(s, only)}
+    found = _Found()
+    lines = _Lines(types, None, found)
+    out = []
+    for key, rows in _rows(site, None, None, only, shapes):
+        for position, line in enumerate(lines.lines(key, rows)[0]):
+            lookup, value = line.strip().split("' '")[:2]
+            ext, status, seconds, etag = value.split(" ")[:4]
+            file = f"{etag}-{seconds}.{ext}"
+            variant = lookup.partition("|")[2]
+            out.append(Entry(key, variant, file, int(status), f'"{etag}"', position))
+    return out, found
 
 
 def _articles(site: Site) -> int:
@@ -636,46 +819,10 @@ def _header_name(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
-def _groups(entries: Iterable[Entry]) -> tuple[dict[Shape, str], list[tuple[str, int]]]:
-    """Distinct header shapes (group ids in order of first use), and the header slots
-    ((name, occurrence), in order of first use)."""
-    ids: dict[Shape, str] = {}
-    for entry in entries:
-        if entry.shape not in ids:
-            ids[entry.shape] = f"g{len(ids)}"
-    slots: dict[tuple[str, int], None] = {}
-    for shape in ids:
-        for slot, _ in shape:
-            name, _, occurrence = slot.rpartition("#")
-            slots.setdefault((name, int(occurrence)), None)
-    return ids, list(slots)
-
-
 def _template(value: str) -> str:
     """A header value with the key's token (NUL here) as ${feed_tok}."""
     parts = [_data(part)[1:-1] for part in value.split("\0")]
     return "'" + "${feed_tok}".join(parts) + "'"
-
-
-def _meta(entry: Entry, group: str) -> str:
-    """The facts of one representation, one map value: type, status, Last-Modified (Unix
-    seconds, "n": none), ETag, gzip ETag ("-" none, "+" the identity's with -gz), the build
-    folder holding its file, the key if it has capitals ("-": it has none; maps match keys
-    case-insensitively, and the URL must be the key) and its header group. Type, date and ETag
-    name the file."""
-    rep = entry.rep
-    etag = rep.etag.strip('"')
-    if rep.gzip_etag is None:
-        coded = "-"
-    elif rep.gzip_etag == f'"{etag}-gz"':
-        coded = "+"
-    else:
-        coded = "=" + rep.gzip_etag.strip('"')
-    file_type = entry.file.rpartition(".")[2]
-    layer = entry.layer or SELF
-    exact = "-" if entry.key == entry.key.lower() else entry.key
-    modified = _seconds(rep.modified)
-    return f"{file_type} {rep.status} {modified} {etag} {coded} {layer} {exact} {group}"
 
 
 def _map(source: str, variable: str, items: Sequence[tuple[str, str]], default: str = "''") -> str:
@@ -691,7 +838,7 @@ def _machine_pattern() -> str:
     return rf"^/*(?:{segments})(?:[./]|$)|(?:{suffixes})$"
 
 
-def _query_maps(p: Plan, keys: set[str]) -> list[str]:
+def _query_maps(keys: set[str]) -> list[str]:
     """$feed_query: "" or "?name=value", the query part of the key a request stands for,
     normalised as app.py's query routes do (a missing page is page 1, the bare URL; a changes
     cursor is rounded down to its page and past the end gives the last page)."""
@@ -801,37 +948,62 @@ def _error_page(
     return bytes(response.body), sent
 
 
-def configuration(p: Plan, root: str, usage: Sequence[tuple[str, str]] = ()) -> tuple[str, str]:
-    """(http.conf, server.conf) serving the files of `p`: each in `root`/LAYER/root/, where
-    LAYER is the build folder that holds it (SELF: the build being made); every response
-    carries the `usage` header fields (the site's usage terms: usage.usage_headers)."""
-    keys = {e.key for e in p.entries}
-    ids, slots = _groups(p.entries)
-    # Keys are checked (`_check_key`), types are slugs, ETags hashes, layers build ids: none
-    # holds anything `_q` would escape, and quoting 100,000s of them is a good part of a build.
-    meta_items = [
-        (f"'{entry.key}|{entry.variant}'", f"'{_meta(entry, ids[entry.shape])}'")
-        for entry in p.entries
-    ]
+@dataclass(frozen=True)
+class _Frame:
+    """What the configuration is made from besides the shards' lines."""
+
+    types: dict[str, str]  # media type -> file type
+    found: _Found
+    entries: int  # map lines in all shards
+    articles: int
+
+
+def _slots(groups: Iterable[Group]) -> list[tuple[str, int]]:
+    """The header slots of these groups: (name, occurrence), sorted."""
+    slots = set()
+    for group in groups:
+        for slot, _ in group:
+            name, _, occurrence = slot.rpartition("#")
+            slots.add((name, int(occurrence)))
+    return sorted(slots)
+
+
+def configuration(
+    frame: _Frame, root: str, usage: Sequence[tuple[str, str]] = ()
+) -> tuple[str, str]:
+    """(http.conf, server.conf) serving the files of a build: each in `root`/LAYER/root/,
+    where LAYER is the build folder that holds it (SELF: the build being made), the per-key
+    maps' lines in the shards of `root`/SELF/nginx; every response carries the `usage` header
+    fields (the site's usage terms: usage.usage_headers)."""
+    found = frame.found
+    keys = found.queries
+    groups = sorted(found.groups.items())
+    slots = _slots(group for _, group in groups)
+    signatures = sorted(found.signatures.items())
+    shards = f"{root}/{SELF}/nginx"
     http: list[str] = [
         f"# Generated by `{GENERATOR}` (agentry-feed {__version__}); include inside http {{ }}.",
         "# Every request's facts come from these maps, keyed on the URL key ($feed_key).",
-        f"map_hash_max_size {max(2048, 2 * len(meta_items) + 1000)};",
+        f"map_hash_max_size {max(2048, 2 * frame.entries + 1000)};",
         "map_hash_bucket_size 2048;",
         "geo $feed_dollar { default '$'; }",
-        *_query_maps(p, keys),
-        _map("$feed_key", "feed_sig", [(_q(k), v) for k, v in sorted(p.negotiated.items())]),
+        *_query_maps(keys),
+        "# the negotiated keys: their kind of offers (lines in shards of a few hundred keys)",
+        _map("$feed_key", "feed_sig", [("include", _q(f"{shards}/sig/*.conf"))]),
     ]
-    for signature in p.signatures:
-        absent, rules = accept_rules(signature.offers, signature.types)
+    for sid, (offers, kinds, _) in signatures:
+        absent, rules = accept_rules(offers, kinds)
         items = [("''", _q(absent))] + [
             (_q("~*" + pattern), _q(chosen)) for pattern, chosen in rules
         ]
-        http.append(_map("$http_accept", f"feed_accept_{signature.id}", items, "'!'"))
+        http.append(_map("$http_accept", f"feed_accept_{sid}", items, "'!'"))
     http.append(
-        _map("$feed_sig", "feed_variant", [(s.id, f"$feed_accept_{s.id}") for s in p.signatures])
+        _map("$feed_sig", "feed_variant", [(sid, f"$feed_accept_{sid}") for sid, _ in signatures])
     )
-    http.append(_map("'$feed_key|$feed_variant'", "feed_meta", meta_items))
+    http.append("# each representation's facts (see `_Lines`)")
+    http.append(
+        _map("'$feed_key|$feed_variant'", "feed_meta", [("include", _q(f"{shards}/meta/*.conf"))])
+    )
     fields = ("ext", "status", "lm", "etag", "gz", "layer", "exact")
     for index, name in enumerate(fields):
         pattern = "~^" + r"\S+ " * index + r"(\S+) "
@@ -875,7 +1047,7 @@ def configuration(p: Plan, root: str, usage: Sequence[tuple[str, str]] = ()) -> 
             "$feed_path", "feed_safe_path", [(_q(r"~^[A-Za-z0-9._~!*()+,;=:@/%-]*$"), "$feed_path")]
         ),
     ]
-    group_items = [(gid, dict(shape)) for shape, gid in ids.items()]
+    group_items = [(gid, dict(group)) for gid, group in groups]
     for index, (name, occurrence) in enumerate(slots):
         items = [
             (gid, _template(values[f"{name}#{occurrence}"]))
@@ -885,7 +1057,7 @@ def configuration(p: Plan, root: str, usage: Sequence[tuple[str, str]] = ()) -> 
         http.append(f"# {name}")
         http.append(_map("$feed_group", f"feed_h{index}", items))
 
-    statuses = sorted({e.rep.status for e in p.entries} - {200})
+    statuses = sorted(found.statuses - {200})
     server: list[str] = [
         f"# Generated by `{GENERATOR}` (agentry-feed {__version__}); include inside server {{ }}.",
         f"root {_q(root)};",
@@ -902,7 +1074,7 @@ def configuration(p: Plan, root: str, usage: Sequence[tuple[str, str]] = ()) -> 
         "open_file_cache_valid 60s;",
         "open_file_cache_errors on;",
         "types {",
-        *(f"    {_q(m)} {t};" for m, t in sorted(p.types.items(), key=lambda i: i[1])),
+        *(f"    {_q(m)} {t};" for m, t in sorted(frame.types.items(), key=lambda i: i[1])),
         "}",
         "default_type application/octet-stream;",
         "add_header ETag $feed_etag_out always;",
@@ -949,8 +1121,8 @@ def configuration(p: Plan, root: str, usage: Sequence[tuple[str, str]] = ()) -> 
             headers={"allow": "GET, HEAD"},
         )
         server.append(_error_location(f"feed_405_{suffix}", 405, body, headers, usage))
-        for signature in p.signatures:
-            available = list(signature.media_types)
+        for sid, (_, _, listed) in signatures:
+            available = list(listed)
             body, headers = _error_page(
                 406,
                 NotAcceptable.title,
@@ -959,11 +1131,9 @@ def configuration(p: Plan, root: str, usage: Sequence[tuple[str, str]] = ()) -> 
                 extra={"available": available},
                 headers={"vary": "Accept"},
             )
-            server.append(
-                _error_location(f"feed_406_{signature.id}_{suffix}", 406, body, headers, usage)
-            )
-    if "/healthz" not in keys:
-        health = json.dumps({"status": "ok", "articles": p.articles}) + "\n"
+            server.append(_error_location(f"feed_406_{sid}_{suffix}", 406, body, headers, usage))
+    if not found.health:
+        health = json.dumps({"status": "ok", "articles": frame.articles}) + "\n"
         server += [
             "# liveness, as the service answers it (a snapshot: the article count of the build)",
             "location = /healthz {",
@@ -1013,108 +1183,6 @@ def main_configuration(build_dir: Path, listen: str) -> str:
     )
 
 
-# --- writing --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BuildSummary:
-    outdir: Path
-    build_dir: Path
-    build_id: str
-    keys: int  # URL keys (site.resources)
-    representations: int
-    files: int  # files in root/ the build serves from (in any layer), .gz included
-    bytes: int  # their sizes
-    reused: bool  # the same build was already there: nothing written
-    seconds: float
-    written: int = 0  # files this build wrote (an incremental build: what changed)
-    layers: int = 1  # build folders its files are in
-
-
-@dataclass(frozen=True)
-class _Job:
-    key: str  # the first entry's (the others with its file serve the same bytes)
-    index: int
-    rep: Variant
-    mtime: int
-    file: str  # in root/
-
-
-def _newest(p: Plan) -> int:
-    """The newest Last-Modified of the site: the mtime of files that have none of their own."""
-    return max(
-        (e.rep.modified for e in p.entries if e.rep.modified is not None),
-        default=0,
-    )
-
-
-def _jobs(p: Plan) -> list[_Job]:
-    """One job per distinct file (equal bytes with the same date and type are one file: a
-    negotiated variant and its explicit URL, for one)."""
-    fallback = _newest(p)
-    jobs: dict[str, _Job] = {}
-    for entry in p.entries:
-        if entry.layer or entry.file in jobs:
-            continue  # in an earlier build's folder, or written for another key
-        mtime = entry.rep.modified if entry.rep.modified is not None else fallback
-        jobs[entry.file] = _Job(entry.key, entry.position, entry.rep, mtime, entry.file)
-    return list(jobs.values())
-
-
-Work = tuple[_Job, bytes, bytes | None]  # a job, and the bytes of its identity and gzip codings
-
-
-Source = Callable[[], Iterable[tuple[str, Resource]]]  # the resources to export, in key order
-
-
-def _work(source: Source, jobs: Sequence[_Job]) -> Iterator[Work]:
-    """Each job with its bytes, read from the resources in one pass, in key order."""
-    first = {(job.key, job.index): job for job in jobs}
-    for key, resource in source():
-        for index, rep in enumerate(_reps(resource)):
-            job = first.get((key, index))
-            if job is not None:
-                if rep.etag != job.rep.etag:
-                    raise ExportError(f"{key!r} changed while it was exported; build again")
-                yield job, rep.body, rep.gzip
-
-
-def _write(path: Path | str, body: bytes, mtime: int) -> None:
-    with open(path, "xb") as handle:
-        handle.write(body)
-    os.utime(path, (mtime, mtime))
-
-
-def _run(root: Path, work: Sequence[Work]) -> None:
-    for job, body, coded in work:
-        _write(root / job.file, body, job.mtime)
-        if coded is not None:
-            _write(root / (job.file + ".gz"), coded, job.mtime)
-
-
-def _chunks(items: Iterable[Work], size: int = 64) -> Iterator[list[Work]]:
-    """Small batches: writers share the work evenly, and a cancelled build stops at once."""
-    chunk: list[Work] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _content_digest(p: Plan) -> str:
-    """What the files of a build are: names, ETags, dates, statuses."""
-    digest = hashlib.sha256(f"{GENERATOR} {__version__}\n".encode())
-    for entry in p.entries:
-        rep = entry.rep
-        modified = _seconds(rep.modified)
-        gz = rep.gzip_etag or "-"
-        digest.update(f"{entry.file}\t{rep.etag}\t{gz}\t{modified}\t{rep.status}\n".encode())
-    return digest.hexdigest()
-
-
 def _build_id(content: str, http: str, server: str) -> str:
     """The files and the configuration: the same data, the same id."""
     digest = hashlib.sha256(content.encode())
@@ -1123,37 +1191,9 @@ def _build_id(content: str, http: str, server: str) -> str:
     return digest.hexdigest()[:20]
 
 
-def _recorded_content(outdir: Path) -> str:
-    try:
-        record = json.loads((outdir / "current" / "build.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    return str(record.get("content", "")) if isinstance(record, dict) else ""
-
-
 def _replace_file(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def _fsync_tree(folder: Path) -> None:
-    """Every file and folder under `folder` on disk."""
-    for path in sorted(folder.rglob("*"), reverse=True):
-        if path.is_file() and not path.is_symlink():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-    for path in [*sorted(p for p in folder.rglob("*") if p.is_dir()), folder]:
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
-
-def _replace_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
     os.replace(temporary, path)
 
 
@@ -1174,76 +1214,104 @@ def _check_outdir(outdir: Path) -> None:
     )
 
 
-def _store_state(site: Site) -> dict[str, str] | None:
-    """What the site's resources are, as prepared in its store: None without a store."""
-    if site.store is None:
-        return None
-    state = site.store.prepared_state()
-    return {"fingerprint": site.fingerprint, "write": state.get("write", "")}
+# --- incremental: the rows the store changed since the current build ------------------------------
 
 
-def _save_plan(p: Plan) -> bytes:
-    """A plan as plain tuples: loading 100,000s of dataclass instances from a pickle takes
-    seconds, plain tuples a fraction of that."""
-    entries = [
-        (e.key, e.variant, e.file, tuple(e.rep), e.position, e.shape, e.layer) for e in p.entries
+def _offer_json(offer: Offer) -> list[object]:
+    return [offer.media_type, offer.key, sorted(offer.profiles), list(offer.aliases)]
+
+
+def _offer(data: list[Any]) -> Offer:
+    media_type, key, profiles, aliases = data
+    return Offer(str(media_type), str(key), frozenset(profiles), tuple(aliases))
+
+
+def _state_json(
+    found: _Found, types: dict[str, str], shards: Sequence[_Shard], build_id: str
+) -> dict[str, object]:
+    """What the next build starts from besides the shard files (no plan: a few kinds of
+    things, and a line per shard)."""
+    return {
+        "types": dict(sorted(types.items())),
+        "signatures": {
+            sid: [[_offer_json(o) for o in offers], list(kinds), list(listed)]
+            for sid, (offers, kinds, listed) in sorted(found.signatures.items())
+        },
+        "groups": {gid: [list(h) for h in group] for gid, group in sorted(found.groups.items())},
+        "statuses": sorted(found.statuses),
+        "queries": sorted(found.queries),
+        "mixed": sorted(found.mixed),
+        "health": found.health,
+        "newest": found.newest,
+        "shards": [
+            [*s.record(), sorted(build_id if x == SELF else x for x in s.layers)] for s in shards
+        ],
+    }
+
+
+def _from_state(data: dict[str, Any]) -> tuple[_Found, dict[str, str], list[_Shard]]:
+    found = _Found(
+        groups={
+            gid: tuple((str(k), str(v)) for k, v in group) for gid, group in data["groups"].items()
+        },
+        signatures={
+            sid: Signature(tuple(_offer(o) for o in offers), tuple(kinds), tuple(listed))
+            for sid, (offers, kinds, listed) in data["signatures"].items()
+        },
+        statuses=set(data["statuses"]),
+        queries=set(data["queries"]),
+        mixed=set(data["mixed"]),
+        health=bool(data["health"]),
+        newest=int(data["newest"]),
+    )
+    shards = [
+        _Shard(str(f), int(k), int(e), str(d), [str(x) for x in ls])
+        for f, k, e, d, ls in data["shards"]
     ]
-    # marshal: the entries are only strings, numbers and tuples, and it reads and writes them
-    # several times as fast as pickle
-    return pickle.dumps(
-        (marshal.dumps(entries), p.types, p.negotiated, p.signatures, p.articles, p.shapes),
-        protocol=5,
-    )
+    return found, dict(data["types"]), shards
 
 
-def _load_plan(data: bytes) -> Plan:
-    entries, types, negotiated, signatures, articles, shapes = pickle.loads(data)
-    entry, variant = Entry._make, Variant._make
-    return Plan(
-        tuple(
-            entry((key, kind, file, variant(rep), index, shape, layer))
-            for key, kind, file, rep, index, shape, layer in marshal.loads(entries)
-        ),
-        types,
-        negotiated,
-        signatures,
-        articles,
-        shapes,
-    )
-
-
-def _previous(builds: Path, build_id: str) -> tuple[dict[str, object], Plan] | None:
-    """The current build's record and plan, if it has a plan to start from."""
+def _read_previous(builds: Path, build_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The current build's record and state, if it has them."""
     if not build_id:
         return None
     try:
         record = json.loads((builds / build_id / "build.json").read_text(encoding="utf-8"))
-        previous = _load_plan((builds / (build_id + PLAN_SUFFIX)).read_bytes())
-    except (OSError, ValueError, TypeError, pickle.UnpicklingError, EOFError, AttributeError):
+        state = json.loads((builds / build_id / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or not isinstance(previous, Plan):
+    if not isinstance(record, dict) or not isinstance(state, dict):
         return None
-    return record, previous
+    return record, state
+
+
+def _key_of(line: str) -> str:
+    """The key of a shard's line (`    'key|variant' ...` or `    'key' id;`)."""
+    end = line.index("'", 5)
+    return line[5:end].partition("|")[0]
 
 
 def _incremental(
     site: Site,
-    previous: tuple[dict[str, object], Plan] | None,
-    state: dict[str, str] | None,
+    previous: tuple[dict[str, Any], dict[str, Any]] | None,
+    store_state: dict[str, str] | None,
     only: frozenset[str] | None,
-) -> tuple[Plan, list[tuple[str, Resource]]] | None:
-    """The plan of a build that writes only what changed since the previous build (the rows its
-    store wrote since), and those resources; None when a full build is needed: no store, no
-    previous build from this store as now prepared, other types, or too many layers."""
-    if previous is None or state is None or site.store is None or not state["write"]:
+    previous_dir: Path,
+    folder: Path,
+) -> tuple[list[_Shard], _Found, dict[str, str], dict[int, tuple[str, str]]] | None:
+    """A build that writes only the files of what the store changed since the previous build
+    (its rows written since, and the URLs it removed since), into `folder`, and rewrites only
+    the shards holding those keys; None when a full build is needed: no store, no previous
+    build from this store as now prepared, other types, a new kind of file, too many layers."""
+    if previous is None or store_state is None or site.store is None or not store_state["write"]:
         return None
-    record, last = previous
-    layers = record.get("layers")
+    record, data = previous
     recorded = record.get("store")
+    layers = record.get("layers")
     if (
         not isinstance(recorded, dict)
         or not isinstance(layers, list)
-        or {**recorded, "write": state["write"]} != state
+        or {**recorded, "write": store_state["write"]} != store_state
         or record.get("only") != (sorted(only) if only is not None else None)
         or record.get("version") != __version__
         or record.get("layout") != LAYOUT
@@ -1251,41 +1319,94 @@ def _incremental(
     ):
         return None
     since = int(str(recorded["write"]))
-    if since > int(state["write"]):
+    if since > int(store_state["write"]):
         return None
-    store, table = site.store, site.resources
-
-    changed = list(
-        _filtered(
-            ((routes[0].path, _stored(routes)) for routes in store.scan_routes(since)),
-            only,
-            None,
+    try:
+        found, types, shards = _from_state(data)
+    except (KeyError, TypeError, ValueError):
+        return None
+    changed = _changed_rows(site, since, only)
+    if any(r[2].media_type not in types for _, rows in changed for r in rows):
+        return None  # a new kind of file: name the types afresh
+    removed = set(site.store.removed_after(since))
+    firsts = [s.first for s in shards]
+    touched: dict[int, dict[str, list[Row]]] = {}
+    for key, rows in changed:
+        touched.setdefault(bisect.bisect_right(firsts, key) - 1, {})[key] = rows
+    for key in removed:
+        touched.setdefault(bisect.bisect_right(firsts, key) - 1, {}).setdefault(key, [])
+    for key in (k for part in touched.values() for k in part):
+        found.queries.discard(key)
+        found.mixed.discard(key)
+    (folder / "root").mkdir(parents=True)
+    lines = _Lines(types, f"{folder}/root/", found)
+    texts: dict[int, tuple[str, str]] = {}
+    for index, keys in sorted(touched.items()):
+        try:
+            meta = (previous_dir / "nginx" / "meta" / _shard_name(index)).read_text("utf-8")
+            sig = (previous_dir / "nginx" / "sig" / _shard_name(index)).read_text("utf-8")
+        except OSError:
+            return None
+        kept_meta = [
+            (_key_of(line), line) for line in meta.splitlines() if _key_of(line) not in keys
+        ]
+        kept_sig = [(_key_of(line), line) for line in sig.splitlines() if _key_of(line) not in keys]
+        for key, rows in sorted(keys.items()):
+            if rows:
+                out, line = lines.lines(key, rows)
+                kept_meta += [(key, text) for text in out]
+                if line is not None:
+                    kept_sig.append((key, line))
+        kept_meta.sort(key=lambda item: item[0])  # (stable: a key's lines stay in variant order)
+        kept_sig.sort(key=lambda item: item[0])
+        text, sig_text, shard = _shard_text(
+            [line for _, line in kept_meta], [line for _, line in kept_sig], firsts[index]
         )
-    )
-    shapes = dict(last.shapes)
-    negotiated: dict[str, str] = {}
-    found = _collect(changed, shapes, negotiated)
-    if len(shapes) != len(last.shapes) or any(f[3].media_type not in last.types for f in found):
-        return None  # a new kind of resource: name the types and signatures afresh
-    present = table.keys()
-    keys = {key for key, _ in changed}
-    kept = [e for e in last.entries if e.key in present and e.key not in keys]
-    by_id = {sig.id: sig for sig in last.signatures}
-    new = _entries(found, last.types, negotiated, by_id)
-    entries = sorted([*kept, *new], key=lambda e: (e.key, e.position))
-    _check_case(entries)
-    negotiated.update((k, v) for k, v in last.negotiated.items() if k in present and k not in keys)
-    negotiated = dict(sorted(negotiated.items()))
-    plan_ = Plan(
-        tuple(entries), last.types, negotiated, last.signatures, _articles(site), last.shapes
-    )
-    return plan_, changed
+        shards[index] = shard
+        texts[index] = (text, sig_text)
+    if found.health and "/healthz" in removed:
+        found.health = False
+
+    def exists(key: str) -> bool:
+        return site.resources.get(key) is not None
+
+    _check_case(found.mixed, exists)
+    return shards, found, types, texts
+
+
+# --- the build ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    outdir: Path
+    build_dir: Path
+    build_id: str
+    keys: int  # URL keys
+    representations: int
+    files: int  # files in root/ the build serves from (in any layer), .gz included
+    bytes: int  # their sizes
+    reused: bool  # the same build was already there: nothing written
+    seconds: float
+    written: int = 0  # files this build wrote (an incremental build: what changed)
+    layers: int = 1  # build folders its files are in
+
+
+def _store_state(site: Site) -> dict[str, str] | None:
+    """What the site's resources are, as prepared in its store: None without a store."""
+    if site.store is None:
+        return None
+    state = site.store.prepared_state()
+    return {
+        "fingerprint": site.fingerprint,
+        "write": state.get("write", ""),
+        "epoch": state.get("epoch", ""),
+    }
 
 
 def _without_gc(fn: Callable[P, R]) -> Callable[P, R]:
     """`fn` with the cyclic GC off: a build makes and drops 100,000s of small objects and no
-    cycles worth collecting, and the GC would scan the whole plan again and again (a third of
-    an incremental build)."""
+    cycles worth collecting."""
 
     @functools.wraps(fn)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -1298,6 +1419,51 @@ def _without_gc(fn: Callable[P, R]) -> Callable[P, R]:
                 gc.enable()
 
     return run
+
+
+def _link_shards(source: Path, folder: Path, shards: int, skip: Iterable[int]) -> None:
+    """The shards no key of which changed: the previous build's files, hard-linked."""
+    left = set(skip)
+    for sub in ("meta", "sig"):
+        (folder / "nginx" / sub).mkdir(parents=True, exist_ok=True)
+        old, new = f"{source}/nginx/{sub}/", f"{folder}/nginx/{sub}/"
+        for index in range(shards):
+            if index not in left:
+                os.link(old + _shard_name(index), new + _shard_name(index))
+
+
+def _resolve_shards(folder: Path, indexes: Iterable[int], build_id: str) -> None:
+    """Shards written by workers name the build being made as SELF: now it has an id."""
+    for index in indexes:
+        for sub in ("meta", "sig"):
+            path = folder / "nginx" / sub / _shard_name(index)
+            text = path.read_text("utf-8")
+            if SELF in text:
+                path.write_text(text.replace(SELF, build_id), "utf-8")
+
+
+def _sync(folder: Path, written: int, shards: Iterable[int]) -> None:
+    """Everything under `folder` on disk before it can become current."""
+    if written > SYNC_ALL:
+        os.sync()  # every file (a global sync: cheaper than 100,000s of fsyncs)
+        return
+    # a few files: only they, and the folders (the hard-linked shards are on disk already)
+    files = [*(folder / "root").iterdir(), *(folder / "nginx").glob("*.conf")]
+    files += [folder / "nginx" / sub / _shard_name(i) for i in shards for sub in ("meta", "sig")]
+    files += [folder / "build.json", folder / "state.json"]
+    nginx = folder / "nginx"
+    with ThreadPoolExecutor(16) as pool:  # together: a busy disk commits them at once
+        list(pool.map(_fsync, files))
+        list(pool.map(_fsync, [folder / "root", nginx / "meta", nginx / "sig", nginx]))
+    _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 @_without_gc
@@ -1317,12 +1483,8 @@ def build(
     When the current build in `outdir` was made from the same store as it is prepared now, only
     the resources the store changed since are written, into a new build folder, and the
     configuration serves the others from the folders they were written to (`incremental`).
-
-    A full build of a large site runs on `jobs` processes (0: one per core), each reading,
-    planning and writing the files of a share of the keys; this one then renders the nginx
-    configuration. Otherwise (an incremental or small build) the files are written by a thread
-    (`jobs` threads) while this one renders the configuration. `progress` shows the files
-    being written."""
+    A full build runs on `jobs` processes (0: one per core), each reading, writing and
+    describing a share of the shards."""
     started = time.perf_counter()
     progress = progress or Progress()
     if not re.fullmatch(r"[A-Za-z0-9_.:\[\]*-]+", listen):
@@ -1331,20 +1493,21 @@ def build(
     _check_outdir(outdir)
     builds = outdir / "builds"
     builds.mkdir(parents=True, exist_ok=True)
+    only_record = sorted(only) if only is not None else None
     with open(outdir / ".lock", "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise ExportError(f"another `{GENERATOR}` is writing {outdir}") from None
         previous_id = _current(outdir)
-        state = _store_state(site)
-        previous = _previous(builds, previous_id) if incremental else None
+        store_state = _store_state(site)
+        previous = _read_previous(builds, previous_id) if incremental else None
         if (
             previous is not None
-            and state is not None
-            and state["write"]
-            and previous[0].get("store") == state
-            and previous[0].get("only") == (sorted(only) if only is not None else None)
+            and store_state is not None
+            and store_state["write"]
+            and previous[0].get("store") == store_state
+            and previous[0].get("only") == only_record
             and previous[0].get("version") == __version__
             and previous[0].get("layout") == LAYOUT
         ):
@@ -1352,35 +1515,37 @@ def build(
             _replace_file(outdir / "nginx.conf", main_configuration(builds / previous_id, listen))
             return _summary(outdir, builds / previous_id, previous[0], started)
         temporary = builds / f".tmp-{os.getpid()}"
-        delta = _incremental(site, previous, state, only)
-        written_already = None
-        if delta is not None:
-            p, changed = delta
-            source: Source = lambda: changed  # noqa: E731
-        else:
-            written_already = _export_parallel(site, only, temporary, jobs, progress)
-            p = written_already or plan(site, only)
-            source = lambda: _resources(site, only)  # noqa: E731
-        work = _jobs(p)
-        content = _content_digest(p)
-        # Files are written while the configuration is rendered, unless they are likely those
-        # of the current build already (or written: a full build on every core)
-        writer: _Writer | _Written | None = None
-        if written_already is not None:
-            writer = _Written(temporary)
-        elif content != _recorded_content(outdir):
-            writer = _Writer(temporary, source, p, work, max(1, jobs), progress)
+        if temporary.exists():
+            shutil.rmtree(temporary)
         try:
-            http, server = configuration(p, BUILDS, usage_headers(site.settings))
+            delta = _incremental(site, previous, store_state, only, builds / previous_id, temporary)
+            if delta is not None:
+                shards, found, types, texts = delta
+                rewritten: Iterable[int] = texts
+                _link_shards(builds / previous_id, temporary, len(shards), texts)
+            else:
+                shutil.rmtree(temporary, ignore_errors=True)
+                shards, found, types = _full(site, only, temporary, jobs, progress)
+                texts = {}
+                rewritten = range(len(shards))
+            entries = sum(s.entries for s in shards)
+            frame = _Frame(types, found, entries, _articles(site))
+            http, server = configuration(frame, BUILDS, usage_headers(site.settings))
+            digest = hashlib.sha256(f"{GENERATOR} {__version__}\n".encode())
+            for shard in shards:
+                digest.update(f"{shard.first}\t{shard.digest}\n".encode())
+            content = digest.hexdigest()
             build_id = _build_id(content, http, server)
             build_dir = builds / build_id
-            reused = (build_dir / "build.json").is_file()
-            keys = len({e.key for e in p.entries})
-            distinct = {(e.layer, e.file): e.rep for e in p.entries}
-            files = sum(2 if rep.gzip_etag else 1 for rep in distinct.values())
-            size = sum(rep.size + rep.gzip_size for rep in distinct.values())
-            written = sum(2 if j.rep.gzip_etag else 1 for j in work)
-            layers = sorted({e.layer for e in p.entries if e.layer} | {build_id})
+            layers = sorted(
+                {build_id if x == SELF else x for s in shards for x in s.layers} | {build_id}
+            )
+            # the files in each build folder the build serves from (as each wrote them)
+            held = previous[0].get("held", {}) if previous is not None and delta else {}
+            held = {
+                layer: held[layer] for layer in layers if isinstance(held, dict) and layer in held
+            }
+            held[build_id] = [found.written, found.bytes]
             record: dict[str, object] = {
                 "generator": GENERATOR,
                 "version": __version__,
@@ -1388,44 +1553,50 @@ def build(
                 "build": build_id,
                 "content": content,
                 "base_url": site.settings.base_url,
-                "articles": p.articles,
-                "only": sorted(only) if only is not None else None,
-                "keys": keys,
-                "representations": len(p.entries),
-                "files": files,
-                "bytes": size,
-                "written": written,
+                "articles": frame.articles,
+                "only": only_record,
+                "keys": _keys(shards),
+                "representations": entries,
+                "files": sum(int(n) for n, _ in held.values()),
+                "bytes": sum(int(b) for _, b in held.values()),
+                "written": found.written,
+                "held": held,
                 "layers": layers,
-                "store": state,
+                "store": store_state,
             }
+            reused = (build_dir / "build.json").is_file()
             if reused:
-                if writer is not None:
-                    writer.cancel()
+                shutil.rmtree(temporary, ignore_errors=True)
             else:
-                if writer is None:
-                    writer = _Writer(temporary, source, p, work, max(1, jobs), progress)
-                writer.wait()
-                (temporary / "nginx").mkdir()
-                # like every file of the build, these get a date from the data, not the clock
-                newest = _newest(p)
+                for index, (text, sig_text) in texts.items():
+                    _write_shard(
+                        temporary / "nginx",
+                        index,
+                        text.replace(SELF, build_id),
+                        sig_text.replace(SELF, build_id),
+                    )
+                if delta is None:
+                    _resolve_shards(temporary, rewritten, build_id)
+                for index in rewritten:  # dated from the data too
+                    for sub in ("meta", "sig"):
+                        path = temporary / "nginx" / sub / _shard_name(index)
+                        os.utime(path, (found.newest, found.newest))
+                for name in found.undated:
+                    for path in (temporary / "root" / name, temporary / "root" / (name + ".gz")):
+                        if path.exists():
+                            os.utime(path, (found.newest, found.newest))
+                newest = found.newest  # like every file, these get a date from the data
                 for name, text in (("http.conf", http), ("server.conf", server)):
                     text = text.replace(BUILDS, str(builds)).replace(SELF, build_id)
-                    _write(temporary / "nginx" / name, text.encode(), newest)
-                _write(
-                    temporary / "build.json", (json.dumps(record, indent=2) + "\n").encode(), newest
-                )
-                own = tuple(e._replace(layer=build_id) if not e.layer else e for e in p.entries)
-                kept = dataclasses.replace(p, entries=own)
-                plan_file = builds / (build_id + PLAN_SUFFIX)
-                _replace_bytes(plan_file, _save_plan(kept))
-                if written > SYNC_ALL:
-                    os.sync()  # every file is on disk before the build can become current
-                else:  # a few files: only they (a global sync waits for everyone's writes)
-                    _fsync_tree(temporary)
+                    _write(str(temporary / "nginx" / name), text.encode(), newest)
+                state = _state_json(found, types, shards, build_id)
+                for name, value in (("build.json", record), ("state.json", state)):
+                    data = json.dumps(value, indent=None if name == "state.json" else 2) + "\n"
+                    _write(str(temporary / name), data.encode(), newest)
+                _sync(temporary, found.written, rewritten)
                 os.rename(temporary, build_dir)
         except BaseException:
-            if writer is not None:
-                writer.cancel()
+            shutil.rmtree(temporary, ignore_errors=True)
             raise
         _replace_file(outdir / "nginx.conf", main_configuration(build_dir, listen))
         link = outdir / f".current.{os.getpid()}.tmp"
@@ -1437,27 +1608,24 @@ def build(
         # serve the previous one until its reload)
         keep = set(layers) | {previous_id}
         if previous is not None and isinstance(previous[0].get("layers"), list):
-            keep |= {str(layer) for layer in previous[0]["layers"]}  # type: ignore[attr-defined]
+            keep |= {str(layer) for layer in previous[0]["layers"]}
         _prune(builds, keep=keep)
-    return BuildSummary(
-        outdir,
-        build_dir,
-        build_id,
-        keys,
-        len(p.entries),
-        files,
-        size,
-        reused,
-        time.perf_counter() - started,
-        written,
-        len(layers),
-    )
+    return _summary(outdir, build_dir, record, started, reused)
+
+
+def _keys(shards: Sequence[_Shard]) -> int:
+    """URL keys: counted from the lines of each shard's map (a key's lines are one shard's)."""
+    return sum(s.keys for s in shards)
 
 
 def _summary(
-    outdir: Path, build_dir: Path, record: dict[str, object], started: float
+    outdir: Path,
+    build_dir: Path,
+    record: dict[str, object],
+    started: float,
+    reused: bool = True,
 ) -> BuildSummary:
-    """A build that was already there."""
+    """What a build (made now, or already there) is."""
 
     def number(name: str) -> int:
         value = record.get(name)
@@ -1472,203 +1640,11 @@ def _summary(
         number("representations"),
         number("files"),
         number("bytes"),
-        True,
+        reused,
         time.perf_counter() - started,
-        0,
+        0 if reused else number("written"),
         len(layers) if isinstance(layers, list) else 1,
     )
-
-
-class _Writer:
-    """Writes the files of a plan into `folder`/root in background threads."""
-
-    def __init__(
-        self,
-        folder: Path,
-        source: Source,
-        p: Plan,
-        work: Sequence[_Job],
-        jobs: int,
-        progress: Progress | None = None,
-    ) -> None:
-        self.folder = folder
-        self.stop = threading.Event()
-        self.task: Task = (progress or Progress()).task("writing files", len(work), "file")
-        if folder.exists():
-            shutil.rmtree(folder)
-        root = folder / "root"
-        root.mkdir(parents=True)
-        self.pool = ThreadPoolExecutor(1)  # the writing thread (with jobs > 1, it runs a pool)
-        self.done = self.pool.submit(self._run, root, source, work, max(1, jobs))
-
-    def _run(self, root: Path, source: Source, work: Sequence[_Job], jobs: int) -> None:
-        chunks = _chunks(_work(source, work))
-        if jobs == 1:
-            for chunk in chunks:
-                self._chunk(root, chunk)
-            return
-        with ThreadPoolExecutor(jobs) as pool:
-            pending: list[Future[None]] = []
-            for chunk in chunks:  # at most two chunks per thread in memory
-                pending.append(pool.submit(self._chunk, root, chunk))
-                if len(pending) >= 2 * jobs:
-                    pending.pop(0).result()
-            for future in pending:
-                future.result()
-
-    def _chunk(self, root: Path, chunk: Sequence[Work]) -> None:
-        if not self.stop.is_set():
-            _run(root, chunk)
-            self.task.advance(len(chunk))
-
-    def wait(self) -> None:
-        try:
-            self.done.result()
-        finally:
-            self.pool.shutdown()
-            self.task.close()
-
-    def cancel(self) -> None:
-        self.stop.set()
-        self.pool.shutdown()
-        self.task.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-# --- a full build on every core -------------------------------------------------------------------
-
-# Below this many keys one process exports everything: forking costs more than it saves.
-PARALLEL_EXPORT_MIN = 2000
-SHARES_PER_WORKER = 16  # contiguous key ranges per worker, taken in turn: the heavy ones even out
-
-
-@dataclass(frozen=True)
-class _Export:
-    """What every worker of a full build is forked with."""
-
-    site: Site
-    only: frozenset[str] | None
-    root: Path
-
-
-@dataclass
-class _Share:
-    """What one worker exported (a contiguous range of keys): what a plan needs of it, with
-    its own signature ids, and the files it wrote."""
-
-    found: list[Found]
-    shapes: dict[tuple[object, ...], Offers]
-    negotiated: dict[str, str]
-    seen: set[str]
-    undated: list[str]  # files with no Last-Modified of their own: dated once all are known
-
-
-@functools.lru_cache(maxsize=256)
-def _natural(media_type: str) -> str:
-    """The file type of `media_type` when no other type takes its name (see `_type_names`)."""
-    return _type_names({media_type})[media_type]
-
-
-def _export_share(state: _Export, bounds: tuple[str | None, str | None]) -> _Share:
-    """Read, plan and write the files of the keys in `bounds`, each resource read once; a file
-    another key (or worker) has written already is not written again."""
-    share = _Share([], {}, {}, set(), [])
-    interned: dict[Shape, Shape] = {}
-    written: set[str] = set()
-    root = f"{state.root}/"  # paths as strings: 100,000s of Path objects cost seconds
-    scan = state.site.resources.scan(*bounds, make=_stored)
-    for key, resource in _filtered(scan, state.only, share.seen):  # type: ignore[arg-type]
-        found = _collect(((key, resource),), share.shapes, share.negotiated, interned)
-        share.found += found
-        for (_, _, _, variant, _), rep in zip(found, _reps(resource), strict=True):
-            name = file_name(variant.etag, variant.modified, _natural(variant.media_type))
-            if name in written:
-                continue
-            written.add(name)
-            mtime = variant.modified if variant.modified is not None else 0
-            try:
-                _write(root + name, rep.body, mtime)
-            except FileExistsError:
-                continue  # another worker's: the same bytes (the name is their hash)
-            if rep.gzip is not None:
-                _write(root + name + ".gz", rep.gzip, mtime)
-            if variant.modified is None:
-                share.undated.append(name)  # dated when the newest date of all is known
-    return share
-
-
-def _forkable(site: Site) -> bool:
-    """Whether workers forked from here can read the site: an SQLite database in memory belongs
-    to its one connection, which must not cross a fork."""
-    return site.store is None or str(getattr(site.store, "path", ":memory:")) != ":memory:"
-
-
-def _export_parallel(
-    site: Site,
-    only: frozenset[str] | None,
-    folder: Path,
-    workers: int,
-    progress: Progress | None = None,
-) -> Plan | None:
-    """A full build's plan, its files written into `folder`/root by `workers` processes, each
-    reading its share of the keys once; None (nothing written) when one process is better, or
-    when two media types would take the same file name (which only the whole set can settle)."""
-    workers = workers or cores()
-    keys = sorted(site.resources.keys()) if workers > 1 and _forkable(site) else []
-    if len(keys) < PARALLEL_EXPORT_MIN:
-        return None
-    count = workers * SHARES_PER_WORKER
-    cuts = [keys[len(keys) * i // count] for i in range(1, count)]
-    bounds = list(zip([None, *cuts], [*cuts, None], strict=True))
-    if folder.exists():
-        shutil.rmtree(folder)
-    (folder / "root").mkdir(parents=True)
-    state = _Export(site, only, folder / "root")
-    try:
-        with (progress or Progress()).task("exporting", len(bounds), "share") as task:
-            shares = parallel_map(
-                _export_share, state, bounds, workers, minimum=1, done=task.advance
-            )
-        shapes: dict[tuple[object, ...], Offers] = {}
-        negotiated: dict[str, str] = {}
-        found: list[Found] = []
-        every: set[str] = set()
-        for share in shares:  # in key order: signature ids as one process would number them
-            ids = {}
-            for shape, (local, *rest) in share.shapes.items():
-                if shape not in shapes:
-                    shapes[shape] = (f"n{len(shapes)}", *rest)  # type: ignore[assignment]
-                ids[local] = shapes[shape][0]
-            negotiated.update((key, ids[local]) for key, local in share.negotiated.items())
-            found += share.found
-            every |= share.seen
-        p = _plan(site, only, found, shapes, negotiated, every)
-        if any(_natural(media) != name for media, name in p.types.items()):
-            shutil.rmtree(folder)
-            return None
-        newest = _newest(p)
-        for share in shares:
-            for name in share.undated:
-                for path in (state.root / name, state.root / (name + ".gz")):
-                    if path.exists():
-                        os.utime(path, (newest, newest))
-        return p
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-
-
-class _Written:
-    """A build folder written already (`_export_parallel`), with `_Writer`'s interface."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def wait(self) -> None:
-        pass
-
-    def cancel(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _current(outdir: Path) -> str:
@@ -1680,13 +1656,11 @@ def _current(outdir: Path) -> str:
 
 def _prune(builds: Path, keep: set[str]) -> None:
     """Remove build folders but those in `keep` (the current build's and the previous one's: a
-    running nginx may still read them until its reload), their plans but the current build's,
-    and leftovers of interrupted builds (the lock is held)."""
-    current = _current(builds.parent)
+    running nginx may still read them until its reload), and leftovers (the lock is held)."""
     for entry in builds.iterdir():
         if entry.is_symlink():
             continue
         if entry.is_dir() and entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)
-        elif entry.is_file() and entry.name != current + PLAN_SUFFIX:
-            entry.unlink(missing_ok=True)
+        elif entry.is_file():
+            entry.unlink(missing_ok=True)  # a plan of an earlier version

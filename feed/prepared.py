@@ -412,6 +412,18 @@ class ResourceTable:
             yield path, make(routes)
         yield from pinned[i:]
 
+    def held(self, start: str | None = None, stop: str | None = None) -> list[tuple[str, Resource]]:
+        """The resources held in memory only (none is in the store), in path order, from `start`
+        on and before `stop`: with a store the pinned ones, without one everything. What an
+        export reads besides the store's rows."""
+        held = [*self._pinned.items()]
+        if self._store is None:
+            held += [(p, r) for p, (r, _) in self._hot.items()]
+        inside = [
+            (p, r) for p, r in held if (start is None or p >= start) and (stop is None or p < stop)
+        ]
+        return sorted(inside, key=lambda item: item[0])
+
     # --- the whole table (exports, tests): read from the store when there is one ---------------
 
     def keys(self) -> set[str]:

@@ -177,6 +177,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX search_docs_by_published ON search_docs (published DESC, slug);
     """,
+    # 9: the URLs a write stopped serving, and when: with each row's `write`, what an
+    # incremental export reads instead of every row (feed/export.py)
+    """
+    CREATE TABLE removed_routes (
+        path  TEXT PRIMARY KEY,        -- a URL key no row serves any more
+        write INTEGER NOT NULL         -- the save that removed it
+    );
+    CREATE INDEX removed_routes_by_write ON removed_routes (write);
+    """,
 )
 # Migrations that need the program too: run in the same transaction, after the script.
 SEARCH_MIGRATION = 8
@@ -295,6 +304,14 @@ class Store(Protocol):
     def scan_routes(
         self, since: int = -1, start: str | None = None, stop: str | None = None
     ) -> Iterator[list[Route]]: ...
+
+    def removed_after(self, write: int) -> list[str]: ...
+
+    def route_shapes(self) -> dict[int, Shape]: ...
+
+    def export_rows(
+        self, start: str | None, stop: str | None, shapes: Sequence[int] | None = None
+    ) -> Iterator[tuple[str, int, int, str, int | None, bytes, int]]: ...
 
     def snapshot(self) -> AbstractContextManager[None]: ...
 
@@ -721,6 +738,11 @@ class SQLiteStore:
         self._wrote = max(self._wrote, write)  # announced once committed
         self._put_routes(db, prepared.rows, write)
         self._delete_routes(db, prepared.deleted)
+        gone = sorted(set(prepared.deleted) - {r.path for r in prepared.rows})
+        db.executemany(
+            "INSERT OR REPLACE INTO removed_routes (path, write) VALUES (?, ?)",
+            [(path, write) for path in gone],
+        )
         for key, paths in prepared.lists:
             if paths is None:
                 db.execute("DELETE FROM list_keys WHERE key = ?", (key,))
@@ -762,6 +784,7 @@ class SQLiteStore:
             )
         paths = sorted({r.path for r in rows})
         old = self._delete_routes(db, paths, collect=False)
+        db.executemany("DELETE FROM removed_routes WHERE path = ?", [(p,) for p in paths])
         db.executemany(
             "INSERT INTO routes (path, variant, shape, etag, modified, write) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -818,7 +841,15 @@ class SQLiteStore:
         """Forget every prepared resource (before preparing them all again, in batches: inside
         the same transaction, so that what is served is replaced in one commit)."""
         with self._transaction() as db:
+            # every row goes: the epoch tells an incremental export that rows written since its
+            # mark are not all that changed
+            epoch = db.execute("SELECT value FROM prepared WHERE key = 'epoch'").fetchone()
             db.execute("DELETE FROM prepared")
+            db.execute(
+                "INSERT INTO prepared (key, value) VALUES ('epoch', ?)",
+                (str(int(epoch[0]) + 1 if epoch else 1),),
+            )
+            db.execute("DELETE FROM removed_routes")
             db.execute("DELETE FROM routes")
             db.execute("DELETE FROM bodies")
             db.execute("DELETE FROM shapes")
@@ -958,6 +989,44 @@ class SQLiteStore:
         try:
             if reader.in_transaction:
                 reader.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
+
+    @_guarded
+    def removed_after(self, write: int) -> list[str]:
+        """The URL keys a save after `write` stopped serving (and no later one served again)."""
+        rows = self._reader().execute(
+            "SELECT path FROM removed_routes WHERE write > ? ORDER BY path", (write,)
+        )
+        return [row[0] for row in rows]
+
+    @_guarded
+    def route_shapes(self) -> dict[int, Shape]:
+        """Every shape a row has, by its id: the kinds of representation the store serves."""
+        rows = self._reader().execute(
+            "SELECT id, shape FROM shapes WHERE id IN (SELECT DISTINCT shape FROM routes)"
+        )
+        return {int(i): Shape.from_json(text) for i, text in rows}
+
+    def export_rows(
+        self, start: str | None, stop: str | None, shapes: Sequence[int] | None = None
+    ) -> Iterator[tuple[str, int, int, str, int | None, bytes, int]]:
+        """The rows of the paths from `start` on and before `stop`, in path and variant order,
+        as (path, variant, shape id, etag, modified, body, gzipped), in one snapshot; with
+        `shapes`, only rows of those shapes (an export of some types reads no other body)."""
+        reader = self._reader()
+        where = "WHERE r.path >= ? AND (? IS NULL OR r.path < ?) "
+        if shapes is not None:
+            where += f"AND r.shape IN ({','.join(str(int(i)) for i in shapes) or 'NULL'}) "
+        try:
+            with self._read_transaction(reader):
+                yield from reader.execute(
+                    "SELECT r.path, r.variant, r.shape, r.etag, r.modified, b.data, b.gzipped "
+                    "FROM routes r JOIN bodies b ON b.etag = r.etag "
+                    + where
+                    + "ORDER BY r.path, r.variant",
+                    (start or "", stop, stop),
+                )
         except sqlite3.Error as exc:
             raise store_error(exc, self.path) from exc
 

@@ -48,10 +48,11 @@ from feed.export import (
     file_name,
     load_site,
     plan,
+    signatures,
 )
 from feed.importer import import_paths, sample_paths
 from feed.negotiation import negotiate
-from feed.prepared import resource_of, routes_of
+from feed.prepared import TOKEN, resource_of
 from feed.representation import Negotiable, Representation
 from feed.responses import is_not_modified
 from feed.settings import Settings
@@ -94,13 +95,13 @@ def test_every_representation_is_a_file_with_the_service_bytes(site, tmp_path):
     assert summary.build_dir == (tmp_path / "out" / "current").resolve()
     expected: set[str] = set()
     keys = set()
-    for entry in plan(site).entries:
+    for entry in plan(site):
         resource = site.resources[entry.key]
         if isinstance(resource, Representation):
             rep = resource
         else:
             rep = resource.variants[entry.position][1]
-        assert rep.etag == entry.rep.etag, entry.key
+        assert rep.etag == entry.etag, entry.key
         keys.add(entry.key)
         path = root / entry.file
         assert path.read_bytes() == rep.body, entry.key
@@ -117,9 +118,9 @@ def test_every_representation_is_a_file_with_the_service_bytes(site, tmp_path):
     assert summary.files == len(expected)
     for key, resource in site.resources.items():
         if isinstance(resource, Negotiable):
-            assert sum(e.key == key for e in plan(site).entries) == len(resource.variants)
+            assert sum(e.key == key for e in plan(site)) == len(resource.variants)
     retracted = next(a.slug for a in site.articles.values() if a.status == "retracted")
-    gone_entry = next(e for e in plan(site).entries if e.key == f"/agent/{retracted}")
+    gone_entry = next(e for e in plan(site) if e.key == f"/agent/{retracted}")
     gone = json.loads((root / gone_entry.file).read_bytes())
     assert gone["status"] == 410
 
@@ -131,14 +132,14 @@ def test_files_are_named_by_content_date_and_type(site):
     moment = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
     assert file_name('"abc"', moment, "html") == "abc-1767225600.html"
     assert file_name('"abc"', None, "json") == "abc-n.json"
-    entries = plan(site).entries
+    entries = plan(site)
     slug = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
     by_key = {(e.key, e.variant): e for e in entries}
     assert by_key[(f"/agent/{slug}", "jsonld")].file == by_key[(f"/agent/{slug}.jsonld", "")].file
     owners: dict[str, str] = {}
     for entry in entries:
         assert "/" not in entry.file
-        assert owners.setdefault(entry.file, entry.rep.etag) == entry.rep.etag, entry.file
+        assert owners.setdefault(entry.file, entry.etag) == entry.etag, entry.file
 
 
 @pytest.mark.parametrize(
@@ -191,57 +192,62 @@ def test_the_same_store_gives_the_same_build(site, store, settings, tmp_path):
             assert a[name] == b[name], name
 
 
-def test_a_stored_row_read_for_export_has_the_facts_of_its_representation(site, store):
-    """An export reads stored rows as `Stored` (no serving headers made): for every URL, the
-    same bytes, ETags, date, status and own headers as the `Representation` read for serving,
-    both codings."""
-
-    def facts(reps):
-        return [
-            (
-                r.body,
-                r.size,
-                r.media_type,
-                r.last_modified,
-                r.status,
-                r.etag,
-                r.gzip,
-                r.gzip_etag,
-                r.headers,
-            )
-            for r in reps
-        ]
-
+def test_a_stored_row_exports_the_facts_of_its_representation(site, store):
+    """An export reads stored rows, not served resources: for every URL, the map's lines give
+    the same ETag, status, coding and headers (nginx adds those of the header group,
+    templated on the URL's token) as the `Representation` read for serving; a header group
+    is shared by the rows of every article alike."""
+    stored, held = export._kinds(site)
+    types = export._types(stored, held, None)
+    found = export._Found()
+    lines = export._Lines(types, None, found)
     groups = list(store.scan_routes())
     assert len(groups) > 100
+    by_key: dict[str, list[str]] = {}
     for routes in groups:
-        served = facts(export._reps(resource_of(routes)))
-        assert facts(export._reps(export._stored(routes))) == served, routes[0].path
-        assert all(size == len(body) for body, size, *_ in served)
-    late = Representation(b"x" * 5000, "text/plain", None, extra_headers=(("vary", "Accept"),))
-    stored = export._reps(export._stored(routes_of("/late", late)))
-    assert stored[0].identity is None  # inflated only when asked for
-    assert facts(stored) == facts(export._reps(late))
-    assert stored[0].gzip is not None
-    assert stored[0].headers == (
-        ("cache-control", "public, max-age=300"),
-        ("vary", "Accept, Accept-Encoding"),
-    )
+        key = routes[0].path
+        rows = [
+            (r.path, r.variant, r.shape, r.etag, r.modified, r.body.data, r.body.gzipped)
+            for r in routes
+        ]
+        meta, _ = lines.lines(key, rows)
+        resource = resource_of(routes)
+        reps = [resource] if isinstance(resource, Representation) else resource.variants
+        for line, served in zip(meta, reps, strict=True):
+            rep = served if isinstance(served, Representation) else served[1]
+            value = line.removesuffix("';")
+            _, status, _, etag, coded, _, _, group = value.rpartition(" '")[2].split(" ")
+            assert (f'"{etag}"', int(status)) == (rep.etag, rep.status), key
+            assert (coded == "+") == (rep.gzip is not None), key
+            word = export.token(key)
+            expected = [
+                (k.decode(), v.decode())
+                for k, v in rep.identity.raw_headers
+                if k.decode() not in export.OWN_HEADERS
+            ]
+            got = [
+                (slot.rpartition("#")[0], value.replace(TOKEN, word))
+                for slot, value in found.groups[group]
+            ]
+            assert got == expected, key
+            by_key.setdefault(key, []).append(group)
+    live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")
+    assert by_key[f"/agent/{live[0]}"] == by_key[f"/agent/{live[1]}"]
 
 
-def _parallel_results(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Full builds of any size run on several processes from now on; the list collects what
-    each full build's parallel export returned (None: it left the build to one process)."""
+def _parallel_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Full builds of any size run on several processes from now on; the list collects how
+    many processes each full build's export ran on."""
     monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
-    results: list[Any] = []
-    real = export._export_parallel
+    runs: list[int] = []
+    real = export.parallel_map
 
-    def recording(*args: Any) -> Any:
-        results.append(real(*args))
-        return results[-1]
+    def recording(fn: Any, state: Any, items: Any, workers: int = 0, **options: Any) -> Any:
+        runs.append(workers if len(items) >= options.get("minimum", 2) else 1)
+        return real(fn, state, items, workers, **options)
 
-    monkeypatch.setattr(export, "_export_parallel", recording)
-    return results
+    monkeypatch.setattr(export, "parallel_map", recording)
+    return runs
 
 
 @pytest.mark.parametrize("only", [None, "html,jsonld,atom"])
@@ -250,11 +256,11 @@ def test_a_build_on_every_core_is_the_build_of_one_process(site, tmp_path, monke
     range of keys) gives the build of one process: the same id, configuration, and bytes and
     mtimes in every file (those with no Last-Modified of their own too)."""
     types = frozenset(only.split(",")) if only else None
+    monkeypatch.setattr(export, "SHARD_KEYS", 16)  # (shards enough for two processes)
     one = build(site, tmp_path / "one", jobs=1, only=types)
-    results = _parallel_results(monkeypatch)
+    runs = _parallel_runs(monkeypatch)
     two = build(site, tmp_path / "two", jobs=2, only=types)
-    assert results, "the build asked for two processes"
-    assert results[0] is not None, "the build ran on two processes"
+    assert runs == [2], "the build ran on two processes"
     assert two.build_id == one.build_id
     a, b = _tree(one.build_dir), _tree(two.build_dir)
     assert a.keys() == b.keys()
@@ -290,20 +296,6 @@ def test_a_failing_worker_fails_the_build_and_leaves_nothing(site, tmp_path, mon
     ]
 
 
-def test_file_types_only_the_whole_set_can_name_are_left_to_one_process(
-    site, tmp_path, monkeypatch
-):
-    """Workers name files by each media type's own name; if the whole set names one otherwise
-    (two types wanting one name), what they wrote is dropped and one process builds."""
-    one = build(site, tmp_path / "one", jobs=1)
-    monkeypatch.setattr(export, "_natural", lambda media_type: "x-" + media_type.split("/")[1])
-    results = _parallel_results(monkeypatch)
-    two = build(site, tmp_path / "two", jobs=2)
-    assert results == [None]
-    assert two.build_id == one.build_id
-    assert set(_tree(two.build_dir)) == set(_tree(one.build_dir))
-
-
 @pytest.mark.parametrize("incremental", [True, False], ids=["incremental", "full"])
 def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch, incremental):
     """The build is written aside and switched in only when complete: a build that fails half
@@ -315,26 +307,26 @@ def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch, 
     live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
     site.put([dataclasses.replace(site.articles[live], title="Changed title")])
     written = 0
-    real = export._run
+    real = export._write
 
-    def failing(root: Path, jobs: object) -> None:
+    def failing(path: str, body: bytes, mtime: int) -> None:
         nonlocal written
         written += 1
-        if written > (0 if incremental else 1):  # an incremental build writes one chunk
+        if written > 1:  # half way
             raise OSError("disk full")
-        real(root, jobs)  # type: ignore[arg-type]
+        real(path, body, mtime)
 
     def folders() -> set[str]:
         return {p.name for p in (out / "builds").iterdir() if p.is_dir()}
 
-    monkeypatch.setattr(export, "_run", failing)
+    monkeypatch.setattr(export, "_write", failing)
     with pytest.raises(OSError, match="disk full"):
         build(site, out, incremental=incremental)
     assert written
     assert (out / "current").resolve() == good.build_dir
     assert {n: (out / n).read_bytes() for n in before} == before
     assert folders() == {good.build_id}
-    monkeypatch.setattr(export, "_run", real)
+    monkeypatch.setattr(export, "_write", real)
     changed = build(site, out, incremental=incremental)
     assert changed.build_id != good.build_id
     assert (changed.layers, changed.written < good.written) == (
@@ -466,14 +458,14 @@ def test_accept_patterns_choose_what_the_service_chooses(site):
     """For every negotiated kind of URL (agent view, collection, vocabulary) and the Accept
     headers real clients send, the configuration's patterns pick the service's variant; the
     documented divergences are exactly as documented."""
-    signatures = plan(site).signatures
-    assert len(signatures) >= 3
-    for signature in signatures:
+    kinds = signatures(site)
+    assert len(kinds) >= 3
+    for signature in kinds:
         absent, rules = accept_rules(signature.offers, signature.types)
         for accept in ACCEPTS:
             expected = _service_pick(signature.offers, signature.types, accept)
             assert _nginx_pick(absent, rules, accept) == expected, (signature.types, accept)
-    agent = next(s for s in signatures if "md" in s.types)
+    agent = next(s for s in kinds if {"md", "rdf"} <= set(s.types))
     absent, rules = accept_rules(agent.offers, agent.types)
     for accept, (nginx, service) in DIVERGENT.items():
         assert _service_pick(agent.offers, agent.types, accept) == service
@@ -588,7 +580,7 @@ def test_case_patterns_admit_only_the_key_itself(exact, key, ok):
     """nginx's maps find a key whatever its case; the configuration then admits the URL only if
     it is the key: all lower case for a key without capitals, else exactly the key."""
     http, _ = export.configuration(
-        export.Plan((), {}, {}, (), 0), "/r"
+        export._Frame({}, export._Found(), 0, 0), "/r"
     )  # the patterns, as the configuration writes them
     block = http[http.index("$feed_case_ok {") :].split("}")[0]
     patterns = [p.replace("\\\\", "\\") for p in re.findall(r"'~(.+?)' 1;", block)]
@@ -903,8 +895,8 @@ def test_a_build_of_some_types_serves_those_like_the_service(
     them as the service does, and a negotiated URL offers only what was exported: Turtle is
     then 406, and JSON-LD the service's bytes."""
     only = frozenset({"html", "jsonld", "atom"})
-    p = plan(exported, only)
-    assert {e.file.rpartition(".")[2] for e in p.entries if e.rep.status == 200} == only
+    entries = plan(exported, only)
+    assert {e.file.rpartition(".")[2] for e in entries if e.status == 200} == only
     live = sorted(a.slug for a in exported.articles.values() if a.status != "retracted")[0]
     retracted = next(a.slug for a in exported.articles.values() if a.status == "retracted")
     with running_nginx(tmp_path, exported, only=only) as base:
@@ -927,12 +919,17 @@ def test_a_build_of_some_types_serves_those_like_the_service(
 
 
 @needs_nginx
-def test_an_incremental_build_serves_what_a_full_build_serves(site, tmp_path):
+@pytest.mark.parametrize("shard_keys", [512, 8], ids=["one-shard", "many-shards"])
+def test_an_incremental_build_serves_what_a_full_build_serves(
+    site, tmp_path, monkeypatch, shard_keys
+):
     """After writes (a revision, a new article, a retraction), a build into the same folder
     writes only what the store changed since, into a new build folder whose configuration
-    serves the rest from the earlier one. nginx on it answers every URL (both codings, and
-    conditionally) exactly as nginx on a full build of the same store does; URLs that are gone
-    are gone."""
+    serves the rest from the earlier one, and rewrites only the map's shards holding a changed
+    key (the others are the earlier build's files). nginx on it answers every URL (both
+    codings, and conditionally) exactly as nginx on a full build of the same store does; URLs
+    that are gone are gone."""
+    monkeypatch.setattr(export, "SHARD_KEYS", shard_keys)
     first = build(site, tmp_path / "a" / "out")
     articles = sorted(
         (a for a in site.articles.values() if a.status != "retracted"), key=lambda a: a.slug
@@ -950,6 +947,11 @@ def test_an_incremental_build_serves_what_a_full_build_serves(site, tmp_path):
         assert len(record["layers"]) == 2
         assert first.build_id in record["layers"]
         assert 0 < record["written"] < first.written / 2  # 3 writes to a site of a few articles
+        shards = sorted((tmp_path / "a" / "out" / "current" / "nginx" / "meta").iterdir())
+        linked = [s for s in shards if (first.build_dir / "nginx" / "meta" / s.name).exists()]
+        reused = [s for s in linked if s.samefile(first.build_dir / "nginx" / "meta" / s.name)]
+        if shard_keys == 8:
+            assert 0 < len(reused) < len(shards)
         for key in keys:
             for encoding in ("identity", "gzip"):
                 _, headers, _ = assert_same(full, layered, key, {"Accept-Encoding": encoding})

@@ -213,6 +213,7 @@ def test_an_existing_store_is_indexed_when_it_is_upgraded(tmp_path):
         db.execute("DROP TABLE search")
         db.execute("DROP TABLE search_docs")
         db.execute("DROP VIEW search_text")
+        db.execute("DROP TABLE removed_routes")  # (migration 9's)
         db.execute("PRAGMA user_version = 7")
     store = SQLiteStore(path)
     try:

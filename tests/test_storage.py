@@ -15,7 +15,7 @@ from feed.errors import StorageError, StoreUnavailable
 from feed.model import Article
 from feed.prepared import Route, resource_of, routes_of
 from feed.representation import Representation
-from feed.storage import MIGRATIONS, WAL_LIMIT, Incoming, LazyArticle, SQLiteStore
+from feed.storage import MIGRATIONS, WAL_LIMIT, Incoming, LazyArticle, Prepared, SQLiteStore
 
 
 def _incoming(article, text="text"):
@@ -339,3 +339,26 @@ def test_a_store_another_process_is_writing_is_busy_for_a_moment(tmp_path, artic
     assert store.count() == 0
     assert [r.action for r in store.save([_incoming(article)])] == ["created"]
     store.close()
+
+
+def test_a_removed_url_is_recorded_until_it_is_served_again(store):
+    """A write that stops serving a URL records it with its write number (what an incremental
+    export reads instead of every row); serving it again drops the record; preparing the whole
+    store again forgets them all and moves the prepared epoch on."""
+    rows = routes_of("/gone", Representation(b"bytes", "text/plain", None))
+    other = routes_of("/kept", Representation(b"other", "text/plain", None))
+    store.put_prepared(Prepared(rows=[*rows, *other]), 1)
+    store.put_prepared(Prepared(rows=(), deleted=["/gone"]), 2)
+    assert (store.removed_after(0), store.removed_after(1), store.removed_after(2)) == (
+        ["/gone"],
+        ["/gone"],
+        [],
+    )
+    assert store.route_paths() == ["/kept"]
+    store.put_prepared(Prepared(rows=rows), 3)
+    assert store.removed_after(0) == []
+    store.put_prepared(Prepared(rows=(), deleted=["/gone"]), 4)
+    epoch = store.prepared_state().get("epoch")
+    store.clear_prepared()
+    assert store.removed_after(0) == []
+    assert store.prepared_state()["epoch"] != epoch
