@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
 from .errors import InvalidArticle, Problem
-from .parse import parse_article
+from .parallel import parallel_iter
+from .parse import ParsedArticle, parse_article
 from .progress import Progress
 from .settings import Settings
 from .storage import Incoming, SaveResult, Store
@@ -108,44 +109,74 @@ def _check_files(
     a file checked before (in this call or, when given, an earlier one) has."""
     incoming: list[Incoming] = []
     seen = {} if seen is None else seen
-    for path in files_:
+    for path, checked in zip(files_, _checked(files_, settings, now), strict=True):
         advance()
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = path.read_bytes()[: exc.start].count(b"\n") + 1
-            problems.append(
-                Problem(str(path), line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text")
-            )
-            continue
-        except OSError as exc:
-            problems.append(
-                Problem(str(path), 0, "path", f"cannot read: {exc.strerror}", "a readable file")
-            )
-            continue
-        try:
-            parsed = parse_article(
-                text, str(path), timezone=settings.zone, base_url=settings.base_url, now=now
-            )
-        except InvalidArticle as exc:
-            problems.extend(exc.problems)
-            continue
-        problems.extend(parsed.warnings)
-        slug = parsed.article.slug
-        if slug in seen:
-            problems.append(
-                Problem(
-                    str(path),
-                    1,
-                    "slug",
-                    f"{slug!r} is also the slug of {seen[slug]}",
-                    "a slug used by one file only",
-                )
-            )
-            continue
-        seen[slug] = str(path)
-        incoming.append(Incoming(parsed.article, str(path), text))
+        incoming += _take(path, checked, problems, seen)
     return incoming
+
+
+def _checked(
+    files_: Sequence[Path], settings: Settings, now: datetime
+) -> Iterator[tuple[str, ParsedArticle | None, list[Problem]]]:
+    """`_check_file` of each file, in order, as they are parsed (on every core, when there
+    are enough: parsing is half of what storing an article costs)."""
+    return parallel_iter(_check_file, (settings, now), files_)
+
+
+def _check_file(
+    state: tuple[Settings, datetime], path: Path
+) -> tuple[str, ParsedArticle | None, list[Problem]]:
+    """A file's text, the article parsed from it (None: it has errors) and its problems."""
+    settings, now = state
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return (
+            "",
+            None,
+            [Problem(str(path), line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text")],
+        )
+    except OSError as exc:
+        return (
+            "",
+            None,
+            [Problem(str(path), 0, "path", f"cannot read: {exc.strerror}", "a readable file")],
+        )
+    try:
+        parsed = parse_article(
+            text, str(path), timezone=settings.zone, base_url=settings.base_url, now=now
+        )
+    except InvalidArticle as exc:
+        return text, None, list(exc.problems)
+    return text, parsed, list(parsed.warnings)
+
+
+def _take(
+    path: Path,
+    checked: tuple[str, ParsedArticle | None, list[Problem]],
+    problems: list[Problem],
+    seen: dict[str, str],
+) -> list[Incoming]:
+    """The article a file holds, if it has no error and a slug no file before it has."""
+    text, parsed, found = checked
+    problems.extend(found)
+    if parsed is None:
+        return []
+    slug = parsed.article.slug
+    if slug in seen:
+        problems.append(
+            Problem(
+                str(path),
+                1,
+                "slug",
+                f"{slug!r} is also the slug of {seen[slug]}",
+                "a slug used by one file only",
+            )
+        )
+        return []
+    seen[slug] = str(path)
+    return [Incoming(parsed.article, str(path), text)]
 
 
 class _Invalid(Exception):
@@ -176,12 +207,18 @@ def import_paths(
         with store.transaction():
             write = store.next_write()
             with (progress or Progress()).task("importing", len(files_), "file") as task:
-                for start in range(0, len(files_), chunk):
-                    part = files_[start : start + chunk]
-                    incoming = _check_files(part, settings, now, problems, task.advance, seen)
-                    if any(p.severity == "error" for p in problems):
-                        continue  # (the rest is only checked: nothing of it will stay)
-                    results += _save(store, incoming, write)
+                # parsed on every core `PARSE_CHUNK` at a time (as this process stores what
+                # they parsed), stored `chunk` at a time
+                incoming: list[Incoming] = []
+                for start in range(0, len(files_), PARSE_CHUNK):
+                    part = files_[start : start + PARSE_CHUNK]
+                    for path, checked in zip(part, _checked(part, settings, now), strict=True):
+                        task.advance()
+                        incoming += _take(path, checked, problems, seen)
+                        if len(incoming) >= chunk:
+                            results += _store(store, incoming, write, problems)
+                            incoming = []
+                results += _store(store, incoming, write, problems)
             if any(p.severity == "error" for p in problems):
                 raise _Invalid
     except _Invalid:
@@ -189,8 +226,20 @@ def import_paths(
     return CheckReport((), tuple(problems), len(files_)), results
 
 
-# Files parsed and stored at a time by `import_paths`.
+def _store(
+    store: Store, incoming: Sequence[Incoming], write: int, problems: Sequence[Problem]
+) -> list[SaveResult]:
+    """Store checked articles as part of save `write`, unless a file had an error (then the
+    rest is only checked: nothing of it will stay)."""
+    if not incoming or any(p.severity == "error" for p in problems):
+        return []
+    return _save(store, incoming, write)
+
+
+# Files stored at a time by `import_paths`, and parsed at a time (on every core; memory holds
+# what is parsed and not stored yet).
 IMPORT_CHUNK = 500
+PARSE_CHUNK = 4000
 
 
 def save_checked(store: Store, report: CheckReport) -> list[SaveResult]:

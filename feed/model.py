@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Self, TypeVar, cast
 
@@ -228,7 +228,7 @@ class Article:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as RFC 3339 strings); `from_dict` inverts it."""
-        data: dict[str, Any] = _jsonable(asdict(self))
+        data: dict[str, Any] = _jsonable(self)
         return data
 
     @classmethod
@@ -370,6 +370,10 @@ def _day(moment: datetime) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    """`value` as JSON-ready data: what `asdict` then converting datetimes, tuples and lists
+    gives, without `asdict`'s deep copy (most of what storing an article cost)."""
+    if hasattr(type(value), "__dataclass_fields__"):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):

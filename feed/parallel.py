@@ -16,7 +16,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["PARALLEL_MIN", "cores", "parallel_iter", "parallel_map"]
+__all__ = [
+    "PARALLEL_MIN",
+    "cores",
+    "in_worker",
+    "parallel_iter",
+    "parallel_map",
+    "worth_forking",
+]
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -26,6 +33,7 @@ R = TypeVar("R")
 PARALLEL_MIN = 400
 
 _job: tuple[Callable[[Any, Any], Any], Any] | None = None  # set in the parent just before fork
+_worker = False  # True in a pool's worker processes
 
 
 def _run(item: Any) -> Any:
@@ -39,12 +47,12 @@ def parallel_map(
     state: S,
     items: Sequence[T],
     workers: int = 0,
-    minimum: int = PARALLEL_MIN,
+    minimum: int | None = None,
     done: Callable[[int], None] | None = None,
 ) -> list[R]:
     """`[fn(state, item) for item in items]`, on `workers` processes (default: one per core)
-    when there are at least `minimum` items; `done(1)` is called as each result arrives (a
-    progress bar's advance)."""
+    when there are at least `minimum` items (default PARALLEL_MIN); `done(1)` is called as
+    each result arrives (a progress bar's advance)."""
     results = []
     for result in parallel_iter(fn, state, items, workers, minimum):
         results.append(result)
@@ -58,18 +66,19 @@ def parallel_iter(
     state: S,
     items: Sequence[T],
     workers: int = 0,
-    minimum: int = PARALLEL_MIN,
+    minimum: int | None = None,
 ) -> Iterator[R]:
     """`fn(state, item)` for each item, in order, as `parallel_map` computes them, each given
     as it arrives: a caller that stores the results as it goes holds only a few at a time."""
     global _job
     workers = workers or cores()
+    minimum = PARALLEL_MIN if minimum is None else minimum  # (read now: tests change it)
     if workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods():
         for item in items:
             yield fn(state, item)
         return
     _job = (fn, state)
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_signals)
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
     _job = None  # (the workers have it: forked with the pool)
     try:
         chunk = max(1, min(64, len(items) // (workers * 8)))
@@ -98,13 +107,26 @@ def _stop(pool: Any, wait: float = STOP_WAIT) -> None:
     stopper.join(wait)
 
 
+def worth_forking(items: int) -> bool:
+    """Whether work on this many items (articles, say) pays for forking a process per core."""
+    return items >= PARALLEL_MIN
+
+
 def cores() -> int:
     """The cores this process may run on."""
     return len(os.sched_getaffinity(0))
 
 
-def _worker_signals() -> None:
+def in_worker() -> bool:
+    """Whether this process is a worker of `parallel_iter`: there is one per core already, so
+    work inside it that could use threads for the other cores (gzip) is better done in line."""
+    return _worker
+
+
+def _worker_start() -> None:
     """A worker dies of SIGTERM and ignores Ctrl-C (the parent handles it), whatever handlers
     the process it was forked from had installed (uvicorn's, under `feed serve`)."""
+    global _worker
+    _worker = True
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -16,6 +16,7 @@ from functools import partial
 
 from .memo import IdentityCache
 from .negotiation import Offer, negotiate
+from .parallel import in_worker
 
 __all__ = [
     "Encoded",
@@ -190,10 +191,12 @@ _POOL_LOCK = threading.Lock()
 
 def compress_all(resources: Iterable[Resource]) -> None:
     """Make the gzip coding of every representation of `resources`, on every core (zlib
-    releases the GIL): what a write does before it stores and serves what it rendered."""
+    releases the GIL): what a write does before it stores and serves what it rendered. In a
+    worker of `parallel.parallel_iter`, which has a process on every core already, on this
+    thread (handing each body to another thread and back cost as much as a third of it)."""
     global _POOL
     pending = [rep for rep in representations(resources) if rep.gzip is None and rep._common]
-    if len(pending) < 2:
+    if len(pending) < 2 or in_worker():
         for rep in pending:
             rep.compress()
         return

@@ -15,7 +15,7 @@ import functools
 import logging
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -63,7 +63,7 @@ from .memo import IdentityCache
 from .model import Article
 from .negotiation import Offer
 from .openapi import openapi_document
-from .parallel import parallel_iter
+from .parallel import parallel_iter, worth_forking
 from .parse import parse_article
 from .policies import POLICY_DATE, policy_pages
 from .prepared import ResourceTable, Route, canary, fingerprint, resource_of, routes_of
@@ -244,7 +244,7 @@ PREPARE_BATCH = 2000
 LIST_BATCH = 500  # list keys (a collection page holds 50 articles in five formats)
 # Rendered rows are handed on (stored) this many at a time, as they arrive from the workers.
 SINK_ROWS = 2000
-BODY_LISTS = frozenset({"main", "beat", "tag", "archive"})  # list kinds that render bodies
+LIST_BODIES = 8000  # articles whose bodies a batch of lists holds in memory (see `_render_all`)
 # At start-up, a store whose prepared resources lag by at most this many revisions (stored by a
 # process that did not prepare them, or that stopped in between) catches up write by write; one
 # that lags more is prepared again in full.
@@ -635,23 +635,27 @@ class Site:
             lists.chunk_changed[n] = lists.chunk_date(n)
         paths: dict[ListKey, frozenset[str]] = {}
         rows = []
-        # Feeds and archives render bodies. Articles read without theirs (`LazyArticle`) read
-        # them from the store, which a worker forked inside the store's transaction (an import)
-        # sees without what it stored: these are rendered here, the other lists on every core.
-        keys.sort(key=lambda k: not (lazy and k[0] in BODY_LISTS))
-        in_here = sum(lazy and k[0] in BODY_LISTS for k in keys)
-        batches = [(keys[:in_here], 1)] if in_here else []  # (keys, workers: 0 = every core)
-        batches += [(keys[n : n + LIST_BATCH], 0) for n in range(in_here, len(keys), LIST_BATCH)]
+        # On every core too, once the store is large enough to pay for forking (as the
+        # articles are): there are hundreds of lists, and an archive month holds thousands of
+        # entries. Feeds and archives render bodies: a batch's `LazyArticle`s hold theirs
+        # while the workers forked for it render (a worker forked inside the store's
+        # transaction, as an import's, cannot read what it stored), then leave them again.
+        workers = 0 if worth_forking(len(slugs)) else 1  # (0: one per core)
         with progress.task("preparing lists", len(keys), "list") as task:
-            for batch_keys, workers in batches:
-                rendered = parallel_iter(_render_key, lists, batch_keys, workers)
-                for key, key_rows in zip(batch_keys, rendered, strict=True):
-                    paths[key] = frozenset(route.path for route in key_rows)
-                    rows += key_rows
-                    task.advance()
-                    if len(rows) >= SINK_ROWS:
-                        sink(rows)
-                        rows = []
+            for batch_keys, readers in _list_batches(lists, keys, lazy):
+                held = [(article, article.hold()) for article in readers]
+                try:
+                    rendered = parallel_iter(_render_key, lists, batch_keys, workers, minimum=2)
+                    for key, key_rows in zip(batch_keys, rendered, strict=True):
+                        paths[key] = frozenset(route.path for route in key_rows)
+                        rows += key_rows
+                        task.advance()
+                        if len(rows) >= SINK_ROWS:
+                            sink(rows)
+                            rows = []
+                finally:
+                    for article, number in held:
+                        article.release(number)
         sink(rows)
         discovery = _rows(lists.render([DISCOVERY])[DISCOVERY])
         paths[DISCOVERY] = frozenset(route.path for route in discovery)
@@ -905,6 +909,29 @@ def _rows(resources: Mapping[str, Resource]) -> list[Route]:
     return [route for path, resource in resources.items() for route in routes_of(path, resource)]
 
 
+def _list_batches(
+    lists: Lists, keys: Sequence[ListKey], lazy: bool
+) -> Iterator[tuple[list[ListKey], list[LazyArticle]]]:
+    """`keys` in order, in batches for the workers, each with the `LazyArticle`s whose bodies
+    it renders (when `lazy`): at most LIST_BATCH keys, and bodies for about LIST_BODIES
+    articles (more when one key needs more, and two keys a batch when there are two: one for
+    each worker)."""
+    batch: list[ListKey] = []
+    readers: dict[int, LazyArticle] = {}
+    for key in keys:
+        more = lists.readers(key) if lazy else []
+        new = {id(a): a for a in more if isinstance(a, LazyArticle) and id(a) not in readers}
+        full = len(batch) >= 2 and len(readers) + len(new) > LIST_BODIES
+        if batch and (len(batch) >= LIST_BATCH or full):
+            yield batch, list(readers.values())
+            batch, readers = [], {}
+            new = {id(a): a for a in more if isinstance(a, LazyArticle)}
+        batch.append(key)
+        readers.update(new)
+    if batch:
+        yield batch, list(readers.values())
+
+
 def _route_path(route: Route) -> str:
     return route.path
 
@@ -1025,6 +1052,20 @@ class Lists:
 
     def _articles(self, slugs: Iterable[str]) -> list[Article]:
         return self.catalog.get(slugs)
+
+    def readers(self, key: ListKey) -> list[Article]:
+        """The articles whose bodies rendering `key` reads: the entries of its feed documents
+        (a site's, a beat's or tag's feeds and an archive month; the other lists read none)."""
+        kind, name = key
+        if kind == "main":
+            pages = self.main_pages()
+        elif kind in ("beat", "tag"):
+            pages = self.section_pages(key)
+        elif kind == "archive":
+            pages = [self.plan.page(name, self.settings)]
+        else:
+            return []
+        return [article for page in pages for article in page.entries]
 
     def _live(self, section: Section) -> list[Article]:
         return self._articles(section.live_mod.top(self.settings.feed_size * MAX_FEED_PAGES))

@@ -350,6 +350,7 @@ PAGE_SIZE = 32768  # bytes per page of a new store (see the module docstring)
 BUSY = (5, 6)
 RETRY_BUSY = 5  # seconds: the Retry-After of a store busy with another process's write
 RETRY_OTHER = 60  # seconds: full, read-only or damaged waits for an operator
+_PATHS_AT_ONCE = 500  # URL keys per query of `_delete_routes` (SQLite allows 999 parameters)
 
 
 def store_error(exc: sqlite3.Error, path: Path | str) -> StorageError:
@@ -426,6 +427,21 @@ class LazyArticle(Article):
     def full(self) -> Article:
         """The same article, its body in memory."""
         return Article(*(getattr(self, f.name) for f in fields(Article)))
+
+    def hold(self) -> int | None:
+        """Read the body into this object, until `release` (processes forked meanwhile have
+        it, and a worker forked inside the store's transaction could not read it); returns
+        what `release` takes (None: it was held already)."""
+        number = self.__dict__["body"]
+        if not isinstance(number, int):
+            return None
+        self.__dict__["body"] = self._store.body_of(self.slug, number)
+        return number
+
+    def release(self, number: int | None) -> None:
+        """Leave the body in the store again (`number`: what `hold` returned)."""
+        if number is not None:
+            self.__dict__["body"] = number
 
     def __reduce__(self) -> tuple[type[Article], tuple[object, ...]]:
         return Article, tuple(getattr(self, f.name) for f in fields(Article))
@@ -776,8 +792,11 @@ class SQLiteStore:
             "INSERT OR IGNORE INTO bodies (etag, data, gzipped) VALUES (?, ?, ?)",
             [(r.etag, r.body.data, int(r.body.gzipped)) for r in rows],
         )
+        # (a batch's thousands of rows have a few shapes: each written as JSON once)
+        texts: dict[Shape, str] = {}
+        keys = [texts.get(r.shape) or texts.setdefault(r.shape, r.shape.to_json()) for r in rows]
         shapes: dict[str, int] = {}
-        for text in dict.fromkeys(r.shape.to_json() for r in rows):
+        for text in dict.fromkeys(keys):
             db.execute("INSERT OR IGNORE INTO shapes (shape) VALUES (?)", (text,))
             shapes[text] = int(
                 db.execute("SELECT id FROM shapes WHERE shape = ?", (text,)).fetchone()[0]
@@ -789,8 +808,8 @@ class SQLiteStore:
             "INSERT INTO routes (path, variant, shape, etag, modified, write) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (r.path, r.variant, shapes[r.shape.to_json()], r.etag, r.modified, write)
-                for r in rows
+                (r.path, r.variant, shapes[key], r.etag, r.modified, write)
+                for r, key in zip(rows, keys, strict=True)
             ],
         )
         self._collect_bodies(db, old)
@@ -801,11 +820,14 @@ class SQLiteStore:
         """Delete every row of these URLs; the etags they used (bodies collected unless
         `collect` is False: the caller collects them once it has stored its own rows)."""
         etags: set[str] = set()
-        for path in paths:
+        for start in range(0, len(paths), _PATHS_AT_ONCE):  # (a full prepare: thousands)
+            part = paths[start : start + _PATHS_AT_ONCE]
+            marks = ", ".join("?" * len(part))
             etags.update(
-                row[0] for row in db.execute("SELECT etag FROM routes WHERE path = ?", (path,))
+                row[0]
+                for row in db.execute(f"SELECT etag FROM routes WHERE path IN ({marks})", part)
             )
-            db.execute("DELETE FROM routes WHERE path = ?", (path,))
+        db.executemany("DELETE FROM routes WHERE path = ?", [(path,) for path in paths])
         if collect:
             self._collect_bodies(db, etags)
         return etags

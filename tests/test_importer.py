@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import BASE_URL, article_text, observable
 
+import feed.parallel
 import feed.site
 from feed.importer import import_paths
 from feed.parallel import cores
@@ -56,9 +57,16 @@ def test_an_import_in_chunks_is_one_save_equal_to_an_import_at_once(tmp_path, se
     whole.close()
 
 
-def test_an_error_in_a_later_chunk_stores_nothing_and_every_problem_is_reported(tmp_path, settings):
+@pytest.mark.parametrize("forked", [False, True])
+def test_an_error_in_a_later_chunk_stores_nothing_and_every_problem_is_reported(
+    tmp_path, settings, monkeypatch, forked
+):
     """A bad file in the third chunk rolls back the two chunks stored before it; a slug given
-    twice, in the last chunk, is reported as well: the store is as it was."""
+    twice, in the last chunk, is reported as well: the store is as it was. The same when the
+    files are parsed in forked workers."""
+    if forked:
+        monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 0)
+        monkeypatch.setattr(feed.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
     store = SQLiteStore(tmp_path / "feed.sqlite3")
     earlier = write_folder(tmp_path / "earlier", 1)
     assert import_paths(store, earlier, settings)[0].ok

@@ -37,7 +37,7 @@ from feed.prepared import Route, resource_of
 from feed.representation import Negotiable, Representation, Resource
 from feed.settings import Settings
 from feed.site import Site
-from feed.storage import LazyArticle, SQLiteStore
+from feed.storage import Incoming, LazyArticle, SQLiteStore
 from feed.writes import Writer
 
 BEATS = ["Climate", "Economy", "climate", "Science"]  # "Climate" and "climate": one section
@@ -264,6 +264,54 @@ def test_start_up_on_every_core_renders_what_one_process_does(
     assert forked.resources.keys() == alone.resources.keys()
     for path, resource in alone.resources.items():
         assert fingerprint(forked.resources[path]) == fingerprint(resource), path
+
+
+def test_an_import_renders_its_lists_on_every_core_from_bodies_it_has_not_committed(
+    small_pages, article, tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """An import prepares inside the transaction that stores its revisions, and renders the
+    feeds and archives on forked workers, which cannot read those bodies from the store (a new
+    connection sees only what is committed): the articles of each batch of lists hold theirs.
+    What it stores is, byte for byte, what rendering the committed store in one process gives."""
+    settings = small_pages
+    newsroom = Newsroom(article, 11)
+    articles = [
+        dataclasses.replace(a, body=f"{a.body}\n\nArticle {n} only.")
+        for n, a in enumerate((newsroom.new() for _ in range(24)), 1)
+    ]
+    store = SQLiteStore(tmp_path / "feed.sqlite3")
+    monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(feed.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(feed.site, "LIST_BODIES", 4)  # many batches, a few bodies each
+    batches: list[int] = []
+    real = feed.site.parallel_iter
+
+    def counted(fn, state, items, workers=0, minimum=None):  # type: ignore[no-untyped-def]
+        if fn is feed.site._render_key and workers == 0:
+            batches.append(len(items))
+        return real(fn, state, items, workers, minimum)
+
+    monkeypatch.setattr(feed.site, "parallel_iter", counted)
+    with store.transaction():
+        store.save([Incoming(a, "test", "") for a in articles])
+        Site(settings).load_store(store)
+    assert len(batches) > 3  # forked, batch by batch
+    assert all(n >= 2 for n in batches[:-1])
+    monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 10**9)
+    rendered: dict[str, Resource] = {}
+
+    def keep(rows: Sequence[Route]) -> None:
+        for path, group in groupby(rows, key=lambda route: route.path):
+            rendered[path] = resource_of(list(group))
+
+    Site(settings).render_log(store.log(), keep)
+    restarted = Site(settings)
+    restarted.load_store(store)
+    assert all(isinstance(a, LazyArticle) for a in restarted.articles.values())
+    assert any(path.startswith("/feed/archive/") for path in rendered)
+    for path, resource in rendered.items():
+        assert fingerprint(restarted.resources[path]) == fingerprint(resource), path
+    store.close()
 
 
 def test_warming_fills_the_entry_caches_with_the_same_bytes(small_pages, article):

@@ -44,6 +44,20 @@ def test_front_matter_yaml_is_what_pyyaml_writes(document: dict[str, Any]):
     assert front_matter_yaml(document) == python_emitter(document)
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"a": (shared := ["x", "y"]), "b": shared},  # one list twice: an anchor and an alias
+        {"a": {"k": "v"}, "n": 3, "none": None, "when": 1.5},  # numbers, null
+        {1: "a number as a key"},
+    ],
+)
+def test_front_matter_yaml_writes_any_other_document_as_pyyaml_does(document: dict[Any, Any]):
+    """A document the fast path does not make nodes for (an object met twice, a number, null)
+    is still written as PyYAML writes it."""
+    assert front_matter_yaml(document) == python_emitter(document)
+
+
 @pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
 @pytest.mark.parametrize(
     ("document", "libyaml"),
