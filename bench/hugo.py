@@ -22,12 +22,12 @@ which says how many cores were busy) and peak RSS (of the largest process, for a
 forks). Output files (names) and distinct bytes (a hard link counted once) are counted for both.
 
 The Hugo site (layouts in bench/hugo_site/, no theme): content/beats/<beat>/<slug>.md with JSON
-front matter written from `feed.parse.parse_article`'s Article (so both input forms of the corpus,
-YAML and flattened, give the same fields), URLs as ours (/<slug>/, /beats/<beat>/, /tags/<tag>/),
-and the like-for-like set of outputs:
+front matter written from `feed.parse.article.parse_article`'s Article (so both input forms of the
+corpus, YAML and flattened, give the same fields), URLs as ours (/<slug>/, /beats/<beat>/,
+/tags/<tag>/), and the like-for-like set of outputs:
 
   - per article: the HTML page (body, disclosure, corrections, sources, tags) with an embedded
-    schema.org NewsArticle block built in the template with `jsonify` (feed/schemaorg.py's
+    schema.org NewsArticle block built in the template with `jsonify` (feed/render/schemaorg.py's
     fields), and that block again as a file of its own (`index.jsonld`, a custom output format:
     Hugo's counterpart of our agent view, though ours is a much larger PROV-O graph);
   - the home page, one page per beat and per tag: the newest 50 articles (not paginated);
@@ -66,7 +66,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import BEATS, write_corpus
 
 from feed.model import Article
-from feed.parse import parse_article
+from feed.parse.article import parse_article
 from feed.settings import Settings
 from feed.urls import slugify
 

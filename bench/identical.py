@@ -15,7 +15,7 @@ article it parses: the SHA-256 of every agent view (JSON-LD, expanded JSON-LD, T
 RDF/XML, Markdown), the HTML page, the schema.org block, the Atom entry and JSON Feed item the
 feeds splice, a first and a second revision permalink, the revisions list, the 410 bodies of a
 retraction, and the gzip coding of each. Then it loads every distinct generated, sample and seed
-article into an in-memory site (feed/site.py) and records every resource it serves (feeds,
+article into an in-memory site (feed/publish/site.py) and records every resource it serves (feeds,
 archives, collection pages, sitemaps, llms.txt, changes pages...), both codings. Each checkout
 runs in its own process (`--code`), and the two sets of digests must be equal.
 """
@@ -258,7 +258,7 @@ def inputs(n: int, fuzz: int = 1500) -> list[tuple[str, str, bool]]:
     sys.path.insert(0, str(BENCH))
     from corpus import article_text
 
-    from feed.importer import sample_paths
+    from feed.publish.importer import sample_paths
 
     out = [(f"sample {p.name}", p.read_text(encoding="utf-8"), True) for p in sample_paths()]
     if SEED.exists():
@@ -289,17 +289,17 @@ def inputs(n: int, fuzz: int = 1500) -> list[tuple[str, str, bool]]:
 
 
 def digests(n: int, fuzz: int = 1500) -> dict[str, str]:
-    from feed import atom, jsonfeed
     from feed.errors import InvalidArticle
-    from feed.formats import render_agent_views
-    from feed.gone import render_gone_html, render_gone_problem
-    from feed.history import Revision, render_revision, render_revisions
-    from feed.html import render_html, script_json
-    from feed.parse import parse_article
-    from feed.representation import Negotiable
-    from feed.schemaorg import schema_org_block
+    from feed.parse.article import parse_article
+    from feed.publish.site import Site
+    from feed.render import atom, jsonfeed
+    from feed.render.formats import render_agent_views
+    from feed.render.gone import render_gone_html, render_gone_problem
+    from feed.render.history import Revision, render_revision, render_revisions
+    from feed.render.html import render_html, script_json
+    from feed.render.schemaorg import schema_org_block
     from feed.settings import Settings
-    from feed.site import Site
+    from feed.store.representation import Negotiable
 
     settings = Settings(base_url="https://agentry.news")
     other = Settings(

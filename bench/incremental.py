@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feed.export import build, load_site
+from feed.export.build import build, load_site
+from feed.publish.site import Site
 from feed.settings import Settings
-from feed.site import Site
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 
 LIKE_FOR_LIKE = frozenset({"html", "jsonld", "atom"})
 

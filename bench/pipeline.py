@@ -59,7 +59,7 @@ STAGES = (
     ("JSON Feed item", True),
     ("gzip", True),
 )
-GZIP_MIN_BYTES = 1024  # feed/representation.py: smaller bodies are not compressed
+GZIP_MIN_BYTES = 1024  # feed/store/representation.py: smaller bodies are not compressed
 GZIP_LEVEL = 6
 
 
@@ -69,16 +69,16 @@ def pipeline(n: int, folder: Path) -> Callable[[], dict[str, list[float]]]:
     sys.path.insert(0, str(BENCH))
     from corpus import write_corpus
 
-    from feed import atom, jsonfeed
-    from feed.formats import TRIPLE_WRITERS
-    from feed.history import Revision, render_revision, render_revisions
-    from feed.html import render_html, script_json
-    from feed.jsonld import agent_graph, context, dumps, with_context
-    from feed.markdown import render_markdown
-    from feed.markup import markdown_to_html
-    from feed.parse import parse_article
-    from feed.rdf import expand_nodes, expanded_triples
-    from feed.schemaorg import schema_org_block
+    from feed.parse.article import parse_article
+    from feed.render import atom, jsonfeed
+    from feed.render.formats import TRIPLE_WRITERS
+    from feed.render.history import Revision, render_revision, render_revisions
+    from feed.render.html import render_html, script_json
+    from feed.render.jsonld import agent_graph, context, dumps, with_context
+    from feed.render.markdown import render_markdown
+    from feed.render.markup import markdown_to_html
+    from feed.render.rdf import expand_nodes, expanded_triples
+    from feed.render.schemaorg import schema_org_block
     from feed.settings import Settings
 
     settings = Settings(base_url="https://agentry.news")

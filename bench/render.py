@@ -25,15 +25,15 @@ import rdflib
 from corpus import article_text
 from pyld import jsonld
 
-from feed.documents import offline_loader
-from feed.formats import render_agent_views, render_graph
-from feed.html import render_html
-from feed.jsonld import agent_graph, render_agent_view
-from feed.markdown import render_markdown
 from feed.model import Article
-from feed.parse import parse_article
+from feed.parse.article import parse_article
+from feed.publish.site import render_atom
+from feed.render.documents import offline_loader
+from feed.render.formats import render_agent_views, render_graph
+from feed.render.html import render_html
+from feed.render.jsonld import agent_graph, render_agent_view
+from feed.render.markdown import render_markdown
 from feed.settings import Settings
-from feed.site import render_atom
 
 SETTINGS = Settings(base_url="https://agentry.news")
 

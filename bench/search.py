@@ -49,12 +49,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feed import fulltext  # noqa: E402 (after the path is set)
 from feed.model import Article, Person, Tool  # noqa: E402
-from feed.query import parse_search  # noqa: E402
-from feed.results import SearchPage, results_jsonld  # noqa: E402
+from feed.render.results import SearchPage, results_jsonld  # noqa: E402
 from feed.settings import Settings  # noqa: E402
-from feed.storage import Incoming, SQLiteStore  # noqa: E402
+from feed.store import fulltext  # noqa: E402 (after the path is set)
+from feed.store.query import parse_search  # noqa: E402
+from feed.store.storage import Incoming, SQLiteStore  # noqa: E402
 
 _COMMON = """the of and to a in is that for it as was with be by on not he this are or his from
 at which but have an they you were her she there been one all we their has would when if so no

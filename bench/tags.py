@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from corpus import write_corpus
 from starlette.testclient import TestClient
 
-from feed.app import create_app
-from feed.importer import import_paths, sample_paths
-from feed.parse import MAX_NAME_LENGTH, MAX_TAGS
+from feed.http.app import create_app
+from feed.parse.article import MAX_NAME_LENGTH, MAX_TAGS
+from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 
 BASE_URL = "https://news.example"
 TOKEN = "bench"

@@ -33,17 +33,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import __version__, console
-from .errors import FeedError, InvalidArticle, StorageError
-from .formats import ARTICLE_FORMATS
-from .identity import bind, identity_of, rebased, with_identity
-from .importer import CheckReport, check_paths, import_paths, missing, sample_paths
-from .parallel import cores
-from .parse import parse_article
-from .progress import LogLines
-from .settings import IDENTITY, Settings, SettingsError
-from .site import Site, render_atom
-from .storage import SQLiteStore
+from feed import __version__
+from feed.errors import FeedError, InvalidArticle, StorageError
+from feed.parse.article import parse_article
+from feed.publish.importer import CheckReport, check_paths, import_paths, missing, sample_paths
+from feed.publish.site import Site, render_atom
+from feed.render.formats import ARTICLE_FORMATS
+from feed.settings import IDENTITY, Settings, SettingsError
+from feed.store.identity import bind, identity_of, rebased, with_identity
+from feed.store.storage import SQLiteStore
+from feed.util import console
+from feed.util.parallel import cores
+from feed.util.progress import LogLines
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -73,7 +74,7 @@ FINDINGS = 20  # `feed doctor` findings shown (--verbose: all of them)
 
 
 class _Parser(argparse.ArgumentParser):
-    """Its messages (usage, errors, help) made harmless like every other (feed/console.py)."""
+    """Its messages (usage, errors, help) made harmless like every other (feed/util/console.py)."""
 
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         if message:
@@ -234,7 +235,7 @@ def _settings(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
 
 def _given(args: argparse.Namespace, environ: dict[str, str]) -> frozenset[str]:
     """The settings the user gave this command (options and FEED_* variables): a store's
-    identity is checked against these only (feed/identity.py)."""
+    identity is checked against these only (feed/store/identity.py)."""
     named = {name for name, value in _overrides(args).items() if value is not None}
     named |= {f.name for f in fields(Settings) if environ.get("FEED_" + f.name.upper(), "") != ""}
     return frozenset(named)
@@ -325,7 +326,7 @@ def _open_store(
 def _bind(store: SQLiteStore, settings: Settings, args: argparse.Namespace) -> Settings:
     """The settings with the store's identity: the store's base URL (and the other settings
     that shape the bytes it serves) win over defaults; one the user gave that differs from the
-    store's is refused (feed/identity.py)."""
+    store's is refused (feed/store/identity.py)."""
     return bind(store, settings, getattr(args, "given", frozenset()))
 
 
@@ -452,7 +453,7 @@ def _seed_default(store: SQLiteStore, settings: Settings) -> None:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from .export import DEFAULT_LISTEN, ExportError, build, load_site
+    from feed.export.build import DEFAULT_LISTEN, ExportError, build, load_site
 
     if args.jobs < 0:
         _fail(USAGE, "--jobs must be 0 (one per core) or more")
@@ -531,7 +532,7 @@ def cmd_rebase(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from .doctor import examine
+    from feed.publish.doctor import examine
 
     path = settings.database
     if not path.exists():
@@ -598,7 +599,7 @@ def _log_config() -> dict[str, object]:
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["default"]["()"] = "feed.console.LogFormatter"
+    config["formatters"]["default"]["()"] = "feed.util.console.LogFormatter"
     config["loggers"]["feed"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 
@@ -607,7 +608,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from .app import create_app
+    from feed.http.app import create_app
 
     workers = settings.workers or cores()
     store, settings = _open_store(settings, args, create=False)
@@ -642,7 +643,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # prepare it; then each worker opens it and serves every write, whichever took it.
         os.environ["FEED_DB_PATH"] = str(settings.database)
         # (made first: it sets up the log the preparation below writes to)
-        config = uvicorn.Config("feed.app:worker_app", factory=True, workers=workers, **options)
+        config = uvicorn.Config(
+            "feed.http.app:worker_app", factory=True, workers=workers, **options
+        )
         ready = Site(settings)
         ready.load_store(store, LogLines(logging.getLogger("feed")))
         del ready

@@ -13,9 +13,9 @@ from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .static import SITE_IMAGE_PATH
-from .urls import is_http_url
-from .usage import DEFAULT_AI_USAGE, normalise_usage
+from feed.static import SITE_IMAGE_PATH
+from feed.urls import is_http_url
+from feed.usage import DEFAULT_AI_USAGE, normalise_usage
 
 __all__ = ["DEFAULT_DB", "IDENTITY", "OPERATIONAL", "Settings", "SettingsError"]
 
@@ -42,7 +42,7 @@ SECONDS = ("websub_retry_delay", "websub_timeout", "body_timeout")
 
 # Settings that shape no byte the site serves: where the store is and where the service listens,
 # who may write, how long a write may take, how hubs are retried, how much is cached. Every other
-# setting is part of the site's identity, recorded in its store (feed/identity.py).
+# setting is part of the site's identity, recorded in its store (feed/store/identity.py).
 OPERATIONAL = frozenset(
     {
         "db_path",
@@ -93,9 +93,9 @@ class Settings:
     site_image_alt: str = ""  # its alt text; default: the site's name
     feed_size: int = 50  # entries per feed document and per collection page
     websub_hubs: tuple[str, ...] = ()  # WebSub hubs announced with rel="hub" (comma-separated)
-    # Notifying the hubs after a write (feed/websub.py): tries per notification, the delay before
-    # the first retry in seconds (doubled for each further one), each request's timeout, and how
-    # many topics (hub.url values) one request may carry.
+    # Notifying the hubs after a write (feed/publish/websub.py): tries per notification, the delay
+    # before the first retry in seconds (doubled for each further one), each request's timeout, and
+    # how many topics (hub.url values) one request may carry.
     websub_attempts: int = 5
     websub_retry_delay: float = 0.5
     websub_timeout: float = 5.0

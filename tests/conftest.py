@@ -16,14 +16,14 @@ from hypothesis import settings as hypothesis_settings
 from lxml import etree
 from starlette.testclient import TestClient
 
-from feed.app import create_app
-from feed.documents import offline_loader
-from feed.importer import import_paths, sample_paths
+from feed.http.app import create_app
 from feed.model import Article
-from feed.parse import parse_article
-from feed.representation import Negotiable, Representation, Resource
+from feed.parse.article import parse_article
+from feed.publish.importer import import_paths, sample_paths
+from feed.render.documents import offline_loader
 from feed.settings import Settings
-from feed.storage import SQLiteStore
+from feed.store.representation import Negotiable, Representation, Resource
+from feed.store.storage import SQLiteStore
 
 # CI draws the same examples every run (a failure there is a regression, not a new example a
 # random seed happened on); a run anywhere else explores new ones.

@@ -25,7 +25,9 @@ from mcp import Client
 from pyld import jsonld
 from starlette.testclient import TestClient
 
-from feed.discovery import (
+from feed.model import Article
+from feed.publish.site import Site
+from feed.render.discovery import (
     LLMS_FULL_ARTICLES,
     LLMS_FULL_LIMIT,
     LLMS_TXT_LIMIT,
@@ -33,8 +35,6 @@ from feed.discovery import (
     render_llms,
     render_llms_full,
 )
-from feed.model import Article
-from feed.site import Site
 from feed.terms import STATUS_TERMS
 from feed.urls import slugify
 

@@ -26,16 +26,16 @@ import pytest
 from conftest import BASE_URL, article_text, sitemap_locations
 from starlette.testclient import TestClient
 
-from feed.app import create_app
 from feed.cli import main
 from feed.errors import MAX_REPORTED, InvalidArticle
-from feed.importer import import_paths, sample_paths
-from feed.parse import SLUG as SLUG_PATTERN
-from feed.parse import parse_article
+from feed.http.app import create_app
+from feed.parse.article import SLUG as SLUG_PATTERN
+from feed.parse.article import parse_article
+from feed.publish.importer import import_paths, sample_paths
+from feed.publish.writes import MAX_REASON_LENGTH
 from feed.settings import Settings
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 from feed.urls import SiteURLs, slugify
-from feed.writes import MAX_REASON_LENGTH
 
 P = pytest.param
 TOKEN = "t0ken"
@@ -1232,7 +1232,7 @@ def test_if_none_match_with_the_current_etag_is_412(api, store):
 
 def test_a_write_that_fails_to_render_stores_nothing(store, monkeypatch):
     """If the new article cannot be rendered the write fails and the store is unchanged."""
-    import feed.site
+    import feed.publish.site
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("renderer failure")
@@ -1240,7 +1240,7 @@ def test_a_write_that_fails_to_render_stores_nothing(store, monkeypatch):
     settings = Settings(base_url=BASE_URL, api_tokens=(TOKEN,))
     app = create_app(settings, store)
     with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client:
-        monkeypatch.setattr(feed.site, "article_resources", broken)
+        monkeypatch.setattr(feed.publish.site, "article_resources", broken)
         r = put(client, NEW, article_text(NEW))
         assert r.status_code == 500
         assert store.get(NEW) is None

@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 from pyld import jsonld
 
-from feed.importer import sample_paths
+from feed.publish.importer import sample_paths
 from feed.urls import SiteURLs
 
 SLUG = "river-delta-flood-barrier-passes-first-test"
@@ -156,22 +156,22 @@ def test_home_page_links_every_article_and_the_feed(client, settings, articles):
 def test_requests_render_nothing(client, monkeypatch):
     """Serving looks up prepared bytes: with every renderer the site prepares with broken
     (patched where feed.site calls them), every route still answers."""
-    import feed.site
+    import feed.publish.site
 
     def broken(*args, **kwargs):
         raise AssertionError("rendered on the request path")
 
-    renderers = [name for name in vars(feed.site) if name.startswith("render_")]
+    renderers = [name for name in vars(feed.publish.site) if name.startswith("render_")]
     assert {"render_agent_views", "render_atom_page", "render_index", "render_graph"} <= set(
         renderers
     )
     for name in renderers:
-        monkeypatch.setattr(feed.site, name, broken)
-    monkeypatch.setattr(feed.site, "ARTICLE_FORMATS", {})
+        monkeypatch.setattr(feed.publish.site, name, broken)
+    monkeypatch.setattr(feed.publish.site, "ARTICLE_FORMATS", {})
     for path, _ in ((p.values[0], p.values[1]) for p in ROUTES):
         assert client.get(path).status_code == 200
     with pytest.raises(AssertionError, match="request path"):  # the patches do bite
-        feed.site.Site(feed.site.Settings()).load([])
+        feed.publish.site.Site(feed.publish.site.Settings()).load([])
 
 
 def test_problem_body_is_json_with_cors(client):

@@ -19,14 +19,14 @@ from feedgen.feed import FeedGenerator
 from hypothesis import given
 from hypothesis import strategies as st
 
-import feed.atom
-from feed.atom import render_atom_page
-from feed.feeds import EPOCH, FeedPage, archive_pages
-from feed.importer import sample_paths
+import feed.render.atom
 from feed.model import Article
-from feed.parse import parse_article
+from feed.parse.article import parse_article
+from feed.publish.importer import sample_paths
+from feed.publish.site import feed_pages, render_atom
+from feed.render.atom import render_atom_page
+from feed.render.feeds import EPOCH, FeedPage, archive_pages
 from feed.settings import Settings
-from feed.site import feed_pages, render_atom
 from feed.urls import SiteURLs, slugify
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -360,11 +360,11 @@ def test_retracted_article_is_an_rfc6721_tombstone(
 def whole_document(page: FeedPage, settings: Settings) -> bytes:
     """The feed as feedgen prints it with every entry added to the generator (how
     render_atom_page worked before it spliced cached entries): the reference."""
-    fg = feed.atom.feed_generator(page, settings)
+    fg = feed.render.atom.feed_generator(page, settings)
     for a in page.entries:
-        feed.atom.add_entry(fg, a, settings)
+        feed.render.atom.add_entry(fg, a, settings)
     xml = bytes(fg.atom_str(pretty=True))
-    return feed.atom.extend(xml, page) if page.archive or page.tombstones else xml
+    return feed.render.atom.extend(xml, page) if page.archive or page.tombstones else xml
 
 
 def test_spliced_entries_equal_feedgens_whole_document(articles: list[Article]):
@@ -391,7 +391,7 @@ def feedgen_entry(a: Article, settings: Settings) -> bytes | str:
         fg.id(SiteURLs(settings.base_url).home)
         fg.title("-")
         fg.updated(a.modified)
-        feed.atom.add_entry(fg, a, settings)
+        feed.render.atom.add_entry(fg, a, settings)
         xml = bytes(fg.atom_str(pretty=True))
     except ValueError as exc:
         return f"ValueError: {exc}"
@@ -400,7 +400,7 @@ def feedgen_entry(a: Article, settings: Settings) -> bytes | str:
 
 def lxml_entry(a: Article, settings: Settings) -> bytes | str:
     try:
-        return feed.atom._entry_xml(a, settings)
+        return feed.render.atom._entry_xml(a, settings)
     except ValueError as exc:
         return f"ValueError: {exc}"
 

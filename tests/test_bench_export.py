@@ -9,8 +9,8 @@ import sys
 
 from conftest import ROOT
 
-from feed.importer import import_paths, sample_paths
-from feed.storage import SQLiteStore
+from feed.publish.importer import import_paths, sample_paths
+from feed.store.storage import SQLiteStore
 
 
 def test_incremental_bench_smoke(tmp_path, settings):

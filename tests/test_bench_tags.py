@@ -8,7 +8,7 @@ import sys
 
 from conftest import ROOT
 
-from feed.parse import MAX_NAME_LENGTH, MAX_TAGS
+from feed.parse.article import MAX_NAME_LENGTH, MAX_TAGS
 
 FIGURE = r"([\d.]+) s, store \+([\d.]+) MB"
 

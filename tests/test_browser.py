@@ -14,10 +14,10 @@ import extruct
 import lxml.html
 import pytest
 
-from feed.importer import sample_paths
 from feed.model import Article
-from feed.parse import parse_article
-from feed.schemaorg import schema_org_block
+from feed.parse.article import parse_article
+from feed.publish.importer import sample_paths
+from feed.render.schemaorg import schema_org_block
 from feed.settings import Settings
 
 CHROMIUM = shutil.which("chromium")

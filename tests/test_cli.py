@@ -19,11 +19,11 @@ from conftest import ROOT, SEED, _free_port, healthz, require_shared, wait_until
 
 from feed import cli
 from feed.cli import main
-from feed.console import LogFormatter, printable, warning_kind
 from feed.errors import Problem
-from feed.importer import import_paths, sample_paths
+from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
+from feed.util.console import LogFormatter, printable, warning_kind
 
 GOOD = """---
 title: A good article

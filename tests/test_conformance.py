@@ -37,13 +37,13 @@ from pyshacl.errors import ShapeRecursionWarning
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Literal, URIRef
 from rdflib.namespace import SH, Namespace
 
-import feed.rdf as frdf
+import feed.render.rdf as frdf
 from feed import terms as feed_terms
-from feed.importer import sample_paths
-from feed.jsonld import context as our_context
-from feed.jsonld import render_agent_view
 from feed.model import Article
-from feed.schemaorg import schema_org_block
+from feed.publish.importer import sample_paths
+from feed.render.jsonld import context as our_context
+from feed.render.jsonld import render_agent_view
+from feed.render.schemaorg import schema_org_block
 from feed.settings import Settings
 from feed.terms import NS, ROLE_TERMS, STATUS_TERMS
 from feed.urls import SiteURLs
@@ -277,7 +277,7 @@ def schema_org_violations(
     Checked: each schema.org class (rdf:type object) and property exists; each property is not
     superseded and sits on a node whose schema.org type, or a superclass of it, is in its
     domainIncludes; each schema.org IRI used as a value (enumeration members) is a defined term.
-    Accepts an rdflib graph or the project's triples (feed.rdf.expand_graph); http://schema.org/
+    Accepts an rdflib graph or the project's triples (feed.render.rdf.expand_graph); http://schema.org/
     is read as https://schema.org/.
     """
     statements = _statements(graph_or_triples)
@@ -347,7 +347,7 @@ def test_list_documents_use_schema_org_terms_within_their_domains(
 ):
     """The collection (each item with description, keywords, status) and the section index
     (counts, pages, feeds) pass the same vocabulary and domain checks as the agent view."""
-    from feed.site import Site  # (the documents as the site serves them)
+    from feed.publish.site import Site  # (the documents as the site serves them)
 
     site = Site(settings)
     site.load(articles)

@@ -18,18 +18,18 @@ from llms_txt import parse_llms_file
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
-from feed.discovery import (
+from feed.model import Article
+from feed.parse.article import parse_article
+from feed.publish.importer import sample_paths
+from feed.publish.site import Site, feed_pages
+from feed.render.discovery import (
     LLMS_TXT_LIMIT,
     render_llms_txt,
     render_news_sitemap,
     render_robots,
 )
-from feed.feeds import FeedPage
-from feed.importer import sample_paths
-from feed.model import Article
-from feed.parse import parse_article
+from feed.render.feeds import FeedPage
 from feed.settings import Settings
-from feed.site import Site, feed_pages
 from feed.urls import SiteURLs, slugify
 
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"

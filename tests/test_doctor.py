@@ -12,17 +12,17 @@ from conftest import BASE_URL, article_text
 from starlette.testclient import TestClient
 from test_faults import AUTH, TOKEN, damage_pages
 
-from feed.app import create_app
 from feed.cli import main
-from feed.doctor import examine
-from feed.importer import import_paths, sample_paths
-from feed.parse import parse_article
-from feed.prepared import Route, resource_of, routes_of
-from feed.progress import Progress, Task
-from feed.representation import Representation
+from feed.http.app import create_app
+from feed.parse.article import parse_article
+from feed.publish.doctor import examine
+from feed.publish.importer import import_paths, sample_paths
+from feed.publish.site import Site
 from feed.settings import Settings
-from feed.site import Site
-from feed.storage import Prepared, SQLiteStore
+from feed.store.prepared import Route, resource_of, routes_of
+from feed.store.representation import Representation
+from feed.store.storage import Prepared, SQLiteStore
+from feed.util.progress import Progress, Task
 
 SLUG = "kestrel-fell-geothermal-plant-begins-supplying-grid"
 

@@ -37,9 +37,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.datastructures import Headers
 
-from feed import export
 from feed.cli import main
-from feed.export import (
+from feed.export import build as export
+from feed.export.build import (
     GZIP_OK_PATTERN,
     INM_PATTERN,
     ExportError,
@@ -50,14 +50,14 @@ from feed.export import (
     plan,
     signatures,
 )
-from feed.importer import import_paths, sample_paths
+from feed.http.responses import is_not_modified
 from feed.negotiation import negotiate
-from feed.prepared import TOKEN, resource_of
-from feed.representation import Negotiable, Representation
-from feed.responses import is_not_modified
+from feed.publish.importer import import_paths, sample_paths
+from feed.publish.site import Site
 from feed.settings import Settings
-from feed.site import Site
-from feed.storage import SQLiteStore
+from feed.store.prepared import TOKEN, resource_of
+from feed.store.representation import Negotiable, Representation
+from feed.store.storage import SQLiteStore
 
 P = pytest.param
 
@@ -604,7 +604,7 @@ def test_case_patterns_admit_only_the_key_itself(exact, key, ok):
     ],
 )
 def test_if_none_match_pattern_compares_as_the_service(header):
-    """Weak comparison, lists and `*`, as feed.responses.is_not_modified."""
+    """Weak comparison, lists and `*`, as feed.http.responses.is_not_modified."""
     rep = Representation(b"x", "text/plain", None)
     expected = is_not_modified(Headers({"if-none-match": header}), '"abc"', rep)
     assert bool(re.search(INM_PATTERN, f'"abc" {header}')) == expected

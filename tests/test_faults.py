@@ -21,14 +21,14 @@ import pytest
 from conftest import BASE_URL, article_text
 from starlette.testclient import TestClient
 
-from feed import storage
-from feed.app import create_app
 from feed.cli import main
 from feed.errors import StoreUnavailable
-from feed.importer import import_paths, sample_paths
+from feed.http.app import create_app
+from feed.publish.importer import import_paths, sample_paths
+from feed.publish.site import Site
 from feed.settings import Settings
-from feed.site import Site
-from feed.storage import SQLiteStore
+from feed.store import storage
+from feed.store.storage import SQLiteStore
 
 TOKEN = "fault-token"
 # A base URL that makes every resource larger than the one they were prepared with.

@@ -38,13 +38,13 @@ from test_atom import assert_rfc4287
 from test_jsonfeed import assert_json_feed
 from test_linked_data import parse_link
 
-from feed.app import create_app
-from feed.importer import import_paths, sample_paths
+from feed.http.app import create_app
 from feed.model import Article
-from feed.parse import parse_article
+from feed.parse.article import parse_article
+from feed.publish.importer import import_paths, sample_paths
+from feed.publish.site import Site
 from feed.settings import Settings
-from feed.site import Site
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 from feed.urls import SiteURLs, slugify
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -1102,10 +1102,10 @@ def test_plain_text_reads_back_as_written_in_every_feed(
     """A title, standfirst, tag, site name and description full of markup characters read back
     through feedparser exactly as written, in Atom and RSS (JSON Feed's fields are plain text by
     definition, and feedparser 6.0 does not read it: json.loads does): never as live markup."""
-    from feed.atom import render_atom_page
-    from feed.jsonfeed import render_json_feed
-    from feed.rss import render_rss
-    from feed.site import feed_pages
+    from feed.publish.site import feed_pages
+    from feed.render.atom import render_atom_page
+    from feed.render.jsonfeed import render_json_feed
+    from feed.render.rss import render_rss
 
     article = dataclasses.replace(
         SAMPLES[0], title=title, standfirst=standfirst, tags=(name,), status="verified"

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feed.fields import clean_text, clean_value
+from feed.parse.fields import clean_text, clean_value
 
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 SEPARATORS = re.compile("[\u2028\u2029\x85]")

@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from feed import frontmatter
 from feed.errors import Problem
-from feed.frontmatter import (
+from feed.parse import frontmatter
+from feed.parse.frontmatter import (
     MAX_FRONT_MATTER,
     MAX_NESTING,
     MAX_NUMBER_LENGTH,
@@ -30,7 +30,7 @@ from feed.frontmatter import (
     json_excess,
     split_front_matter,
 )
-from feed.importer import sample_paths
+from feed.publish.importer import sample_paths
 
 P = pytest.param
 PATH = "articles/example.md"

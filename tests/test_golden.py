@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEED
 
-from feed.importer import sample_paths
-from feed.jsonld import render_agent_view
-from feed.parse import parse_article
+from feed.parse.article import parse_article
+from feed.publish.importer import sample_paths
+from feed.render.jsonld import render_agent_view
 from feed.settings import Settings
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from pyld import jsonld
 from starlette.testclient import TestClient
 
-from feed import history
-from feed.app import create_app
-from feed.importer import import_paths, sample_paths
+from feed.http.app import create_app
+from feed.publish.importer import import_paths, sample_paths
+from feed.render import history
 from feed.settings import Settings
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 
 BASE = "https://news.example"
 AUTH = {"Authorization": "Bearer t0ken"}

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import lxml.html
 import pytest
 
-from feed.html import render_html, render_index
-from feed.jsonld import render_agent_view
 from feed.model import Article, Correction, Person
-from feed.schemaorg import schema_org_block
+from feed.publish.site import Site
+from feed.render.html import render_html, render_index
+from feed.render.jsonld import render_agent_view
+from feed.render.schemaorg import schema_org_block
 from feed.settings import Settings
-from feed.site import Site
 from feed.urls import SiteURLs, slugify
 
 ESCAPE = "</script><script>alert(1)</script>"

@@ -30,11 +30,11 @@ import lxml.html
 import pytest
 from conftest import _free_port, article_text, healthz, wait_until_ready
 
-from feed.importer import import_paths, sample_paths
 from feed.media import AGENT_MEDIA, JSONLD_PROFILE
-from feed.parse import parse_article
+from feed.parse.article import parse_article
+from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 from feed.urls import slugify
 
 SAMPLES = [
@@ -48,7 +48,7 @@ RETRACTED = next(a.slug for a in SAMPLES if a.status == "retracted")
 MONTHS = sorted({a.published.astimezone(UTC).strftime("%Y-%m") for a in SAMPLES})
 EXPANDED = f'application/ld+json; profile="{JSONLD_PROFILE}expanded"'
 
-# Cache-Control by kind of resource, as feed/site.py promises it.
+# Cache-Control by kind of resource, as feed/publish/site.py promises it.
 ARTICLE = "public, max-age=300"
 LIST = "public, max-age=60"  # home, section pages, subscription feeds, the newest archive
 DISCOVERY = "public, max-age=3600"

@@ -1,5 +1,5 @@
-"""The site's identity lives in its store (feed/identity.py): the settings that shape its bytes
-are recorded when a command first opens the store, every later command reads them from it, and
+"""The site's identity lives in its store (feed/store/identity.py): the settings that shape its
+bytes are recorded when a command first opens the store, every later command reads them from it, and
 a command given another value is refused, naming both."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, _free_port, healthz, wait_until_ready
 
-from feed import console
 from feed.cli import main
-from feed.identity import IdentityMismatch, bind, identity_of
-from feed.importer import sample_paths
-from feed.prepared import resource_of
-from feed.progress import Progress, Task
+from feed.publish.importer import sample_paths
 from feed.settings import IDENTITY, Settings
-from feed.storage import SQLiteStore
+from feed.store.identity import IdentityMismatch, bind, identity_of
+from feed.store.prepared import resource_of
+from feed.store.storage import SQLiteStore
+from feed.util import console
+from feed.util.progress import Progress, Task
 
 SITE = "https://news.example"
 ARTICLE = "lake-orvanne-sediment-cores-reveal-ancient-drought"

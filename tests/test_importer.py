@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from conftest import BASE_URL, article_text, observable
 
-import feed.parallel
-import feed.site
-from feed.importer import import_paths
-from feed.parallel import cores
-from feed.prepared import Route, resource_of
-from feed.representation import Resource
+import feed.publish.site
+import feed.util.parallel
+from feed.publish.importer import import_paths
+from feed.publish.site import Site
 from feed.settings import Settings
-from feed.site import Site
-from feed.storage import SQLiteStore
+from feed.store.prepared import Route, resource_of
+from feed.store.representation import Resource
+from feed.store.storage import SQLiteStore
+from feed.util.parallel import cores
 
 
 def write_folder(folder: Path, count: int) -> list[Path]:
@@ -65,8 +65,8 @@ def test_an_error_in_a_later_chunk_stores_nothing_and_every_problem_is_reported(
     twice, in the last chunk, is reported as well: the store is as it was. The same when the
     files are parsed in forked workers."""
     if forked:
-        monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 0)
-        monkeypatch.setattr(feed.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
+        monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 0)
+        monkeypatch.setattr(feed.util.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
     store = SQLiteStore(tmp_path / "feed.sqlite3")
     earlier = write_folder(tmp_path / "earlier", 1)
     assert import_paths(store, earlier, settings)[0].ok
@@ -116,7 +116,7 @@ def test_an_import_prepared_on_every_core_stores_what_a_full_render_gives(tmp_pa
     gives."""
     if cores() < 2:
         pytest.skip("one core: nothing is prepared in forked workers")
-    monkeypatch.setattr(feed.site, "PAGE_SIZE", 1)  # 450 collection pages: lists forked too
+    monkeypatch.setattr(feed.publish.site, "PAGE_SIZE", 1)  # 450 collection pages: lists forked too
     settings = Settings(base_url=BASE_URL)
     folder = tmp_path / "in"
     write_folder(folder, 450)

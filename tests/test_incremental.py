@@ -24,21 +24,21 @@ import pytest
 from conftest import BASE_URL
 from conftest import observable as fingerprint
 
-import feed.atom
-import feed.feeds
-import feed.html
-import feed.jsonfeed
-import feed.parallel
-import feed.representation
-import feed.site
+import feed.publish.site
+import feed.render.atom
+import feed.render.feeds
+import feed.render.html
+import feed.render.jsonfeed
+import feed.store.representation
+import feed.util.parallel
 from feed.errors import StoreUnavailable
 from feed.model import Article, Correction
-from feed.prepared import Route, resource_of
-from feed.representation import Negotiable, Representation, Resource
+from feed.publish.site import Site
+from feed.publish.writes import Writer
 from feed.settings import Settings
-from feed.site import Site
-from feed.storage import Incoming, LazyArticle, SQLiteStore
-from feed.writes import Writer
+from feed.store.prepared import Route, resource_of
+from feed.store.representation import Negotiable, Representation, Resource
+from feed.store.storage import Incoming, LazyArticle, SQLiteStore
 
 BEATS = ["Climate", "Economy", "climate", "Science"]  # "Climate" and "climate": one section
 TAGS = ["Energy", "Water", "AI", "Courts", "water"]
@@ -55,10 +55,10 @@ def html_page(resource: object) -> Representation:
 
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setattr(feed.site, "PAGE_SIZE", 4)
-    monkeypatch.setattr(feed.site, "SITEMAP_CHUNK", 5)
-    monkeypatch.setattr(feed.site, "MAX_FEED_PAGES", 3)
-    monkeypatch.setattr(feed.feeds, "MAX_FEED_PAGES", 3)
+    monkeypatch.setattr(feed.publish.site, "PAGE_SIZE", 4)
+    monkeypatch.setattr(feed.publish.site, "SITEMAP_CHUNK", 5)
+    monkeypatch.setattr(feed.publish.site, "MAX_FEED_PAGES", 3)
+    monkeypatch.setattr(feed.render.feeds, "MAX_FEED_PAGES", 3)
     return Settings(base_url=BASE_URL, feed_size=3, tombstone_days=3)
 
 
@@ -203,8 +203,12 @@ def test_a_write_renders_only_its_lists(small_pages, article):
     site, newsroom = memory_site(settings, article, 7, 40)
     live = [a for a in site.articles.values() if a.status != "retracted"]
     target = live[0]
-    other = next(a for a in live if feed.site.slugify(a.beat) != feed.site.slugify(target.beat))
-    other_feed = f"/beats/{feed.site.slugify(other.beat)}/feed.atom"
+    other = next(
+        a
+        for a in live
+        if feed.publish.site.slugify(a.beat) != feed.publish.site.slugify(target.beat)
+    )
+    other_feed = f"/beats/{feed.publish.site.slugify(other.beat)}/feed.atom"
     before = site.resources[other_feed]
     staged = site.stage([newsroom.revise(target)], {target.slug: "999999999999"})
     assert other_feed not in {p for paths in staged.keys.values() for p in paths}
@@ -223,9 +227,9 @@ def test_apply_reports_the_feeds_whose_bytes_changed(small_pages, article):
     topics = newsroom.apply(site, [new])
     base = settings.base_url
     assert f"{base}/feed.atom" in topics
-    assert f"{base}/beats/{feed.site.slugify(new.beat)}/feed.atom" in topics
+    assert f"{base}/beats/{feed.publish.site.slugify(new.beat)}/feed.atom" in topics
     for tag in new.tags:
-        assert f"{base}/tags/{feed.site.slugify(tag)}/feed.atom" in topics
+        assert f"{base}/tags/{feed.publish.site.slugify(tag)}/feed.atom" in topics
     assert not [t for t in topics if "/archive/" in t]
     assert newsroom.apply(site, [dataclasses.replace(new)]) == []  # the same bytes again
 
@@ -239,7 +243,7 @@ def test_a_write_is_served_with_both_codings(small_pages, article):
     staged = site.stage([new], {new.slug: "000000000001"})
     assert all(
         rep.gzip is not None or len(rep.body) < 1024
-        for rep in feed.representation.representations(staged.changed.values())
+        for rep in feed.store.representation.representations(staged.changed.values())
     )
     site.apply(staged)
     page = html_page(site.resources[f"/{new.slug}"])
@@ -252,14 +256,14 @@ def test_a_write_is_served_with_both_codings(small_pages, article):
 def test_start_up_on_every_core_renders_what_one_process_does(
     monkeypatch: pytest.MonkeyPatch, small_pages, article
 ):
-    """Site.load forks one process per core for the articles and the lists (feed/parallel.py);
+    """Site.load forks one process per core for the articles and the lists (feed/util/parallel.py);
     the result is the same, byte for byte, as rendering them all in this process."""
     settings = small_pages
     site, _ = memory_site(settings, article, 3, 30)
-    monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(feed.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(feed.util.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
     forked = from_scratch(site, settings)  # two workers, even on a one-core machine
-    monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 10**9)
+    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 10**9)
     alone = from_scratch(site, settings)
     assert forked.resources.keys() == alone.resources.keys()
     for path, resource in alone.resources.items():
@@ -280,24 +284,24 @@ def test_an_import_renders_its_lists_on_every_core_from_bodies_it_has_not_commit
         for n, a in enumerate((newsroom.new() for _ in range(24)), 1)
     ]
     store = SQLiteStore(tmp_path / "feed.sqlite3")
-    monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(feed.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(feed.site, "LIST_BODIES", 4)  # many batches, a few bodies each
+    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(feed.util.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(feed.publish.site, "LIST_BODIES", 4)  # many batches, a few bodies each
     batches: list[int] = []
-    real = feed.site.parallel_iter
+    real = feed.publish.site.parallel_iter
 
     def counted(fn, state, items, workers=0, minimum=None):  # type: ignore[no-untyped-def]
-        if fn is feed.site._render_key and workers == 0:
+        if fn is feed.publish.site._render_key and workers == 0:
             batches.append(len(items))
         return real(fn, state, items, workers, minimum)
 
-    monkeypatch.setattr(feed.site, "parallel_iter", counted)
+    monkeypatch.setattr(feed.publish.site, "parallel_iter", counted)
     with store.transaction():
         store.save([Incoming(a, "test", "") for a in articles])
         Site(settings).load_store(store)
     assert len(batches) > 3  # forked, batch by batch
     assert all(n >= 2 for n in batches[:-1])
-    monkeypatch.setattr(feed.parallel, "PARALLEL_MIN", 10**9)
+    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 10**9)
     rendered: dict[str, Resource] = {}
 
     def keep(rows: Sequence[Route]) -> None:
@@ -319,19 +323,19 @@ def test_warming_fills_the_entry_caches_with_the_same_bytes(small_pages, article
     from warmed entries is the same bytes as one rendered cold."""
     settings = small_pages
     site, _ = memory_site(settings, article, 9, 20)
-    feed.atom.ENTRIES._entries.clear()
-    feed.jsonfeed.ITEMS._entries.clear()
+    feed.render.atom.ENTRIES._entries.clear()
+    feed.render.jsonfeed.ITEMS._entries.clear()
     site.warm()
     live = [a for a in site.articles.values() if a.status != "retracted"]
     assert all(
-        (id(a), settings) in feed.atom.ENTRIES._entries
+        (id(a), settings) in feed.render.atom.ENTRIES._entries
         for a in live
-        if a.slug in site.catalog.sections[feed.site.MAIN].live_mod.top(9)
+        if a.slug in site.catalog.sections[feed.publish.site.MAIN].live_mod.top(9)
     )
     assert_same(site, settings, "after warming")
 
 
-# --- a site kept in a store (feed/prepared.py) --------------------------------------------------
+# --- a site kept in a store (feed/store/prepared.py) ----------------------------------------------
 
 
 def _no_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -341,8 +345,8 @@ def _no_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("rendered at start-up")
 
     for name in ("article_resources", "revision_resources", "changes_resources", "_agent_etag"):
-        monkeypatch.setattr(feed.site, name, fail)
-    monkeypatch.setattr(feed.site.Lists, "render", fail)
+        monkeypatch.setattr(feed.publish.site, name, fail)
+    monkeypatch.setattr(feed.publish.site.Lists, "render", fail)
 
 
 def assert_restart_serves_the_same(
@@ -427,7 +431,10 @@ def test_a_site_restarted_from_its_store_writes_what_a_full_render_serves(
     log = store.log()
     assert not any(isinstance(row[3], LazyArticle) for row in log)
     Site(settings).render_log(log, keep)
-    fixed = {*feed.site.vocabulary_resources(settings), *feed.site.page_resources(settings)}
+    fixed = {
+        *feed.publish.site.vocabulary_resources(settings),
+        *feed.publish.site.page_resources(settings),
+    }
     assert rendered.keys() == set(restarted.resources.keys()) - fixed
     for path, resource in rendered.items():
         assert fingerprint(restarted.resources[path]) == fingerprint(resource), path
@@ -446,7 +453,7 @@ def test_writes_stored_without_their_resources_are_caught_up(
     behind.load_store(store)
     for _ in range(5):  # stored, not prepared
         _, batch = newsroom.step(behind)
-        store.save([feed.site.Incoming(a, "test", "") for a in batch])
+        store.save([feed.publish.site.Incoming(a, "test", "") for a in batch])
         behind.apply(behind.stage(batch))  # only to pick the next step from
     caught_up = Site(settings)
     caught_up.load_store(store)
@@ -493,7 +500,9 @@ def test_a_program_that_renders_other_bytes_serves_the_old_ones_until_the_new_ar
     same = Site(small_pages)
     assert same.load_store(store, background=True) is None  # nothing to prepare again
     assert not same.preparing
-    monkeypatch.setattr(feed.html, "STYLE", feed.html.STYLE + "main{margin:0}")  # other bytes
+    monkeypatch.setattr(
+        feed.render.html, "STYLE", feed.render.html.STYLE + "main{margin:0}"
+    )  # other bytes
     changed = Site(small_pages)
     assert changed.canary != site.canary
     release = threading.Event()

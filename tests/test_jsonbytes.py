@@ -9,8 +9,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feed.jsonld import agent_graph, dumps
 from feed.model import Article
+from feed.render.jsonld import agent_graph, dumps
 from feed.settings import Settings
 
 # What our documents hold: str keys; str (any code point a UTF-8 document can carry, controls

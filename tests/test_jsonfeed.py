@@ -20,13 +20,13 @@ import feedparser
 import lxml.html
 import pytest
 
-from feed.atom import render_atom_page
-from feed.feeds import FeedPage
-from feed.jsonfeed import JSON_FEED_VERSION, VOCAB_ABOUT, render_json_feed
-from feed.markup import markdown_to_html
 from feed.model import AI_ACT_BASES, STATUSES, Article
+from feed.publish.site import feed_pages
+from feed.render.atom import render_atom_page
+from feed.render.feeds import FeedPage
+from feed.render.jsonfeed import JSON_FEED_VERSION, VOCAB_ABOUT, render_json_feed
+from feed.render.markup import markdown_to_html
 from feed.settings import Settings
-from feed.site import feed_pages
 from feed.urls import SiteURLs, slugify
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$")

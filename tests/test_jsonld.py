@@ -22,13 +22,13 @@ from pyld.jsonld import JsonLdError
 from rdflib import RDF, RDFS, XSD, Literal, URIRef
 from rdflib.namespace import Namespace
 
-from feed.documents import CANONICAL_CONTEXT, context_urls
 from feed.errors import InvalidArticle
-from feed.importer import sample_paths
-from feed.jsonld import context, render_agent_view
 from feed.model import STATUSES, Article
-from feed.parse import parse_article
-from feed.schemaorg import schema_org_block
+from feed.parse.article import parse_article
+from feed.publish.importer import sample_paths
+from feed.render.documents import CANONICAL_CONTEXT, context_urls
+from feed.render.jsonld import context, render_agent_view
+from feed.render.schemaorg import schema_org_block
 from feed.settings import Settings
 from feed.terms import AI_ACT_BASIS_TERMS, NS, STATUS_SET, STATUS_TERMS, TRAINED_ALGORITHMIC_MEDIA
 from feed.urls import SiteURLs

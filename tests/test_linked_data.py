@@ -25,13 +25,13 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 from starlette.testclient import TestClient
 
-from feed.app import create_app
-from feed.collection import PAGE_SIZE
-from feed.importer import import_paths, sample_paths
+from feed.http.app import create_app
 from feed.media import AGENT_MEDIA, JSONLD_PROFILE
 from feed.model import Article
+from feed.publish.importer import import_paths, sample_paths
+from feed.render.collection import PAGE_SIZE
 from feed.settings import Settings
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 from feed.terms import NS, STATUS_TERMS
 from feed.urls import SiteURLs
 
@@ -827,7 +827,7 @@ def test_vocab_html_names_iris_with_the_prefixes_it_declares(client, vocabulary)
 
 def test_vocab_html_has_the_sites_stylesheet(client):
     """The vocabulary page is styled with the very stylesheet the article pages use."""
-    from feed.html import STYLE
+    from feed.render.html import STYLE
 
     vocab = lxml.html.fromstring(client.get("/vocab", headers={"Accept": "text/html"}).content)
     home = lxml.html.fromstring(client.get("/").content)

@@ -21,11 +21,11 @@ from conftest import BASE_URL, article_text
 from markdown_it import MarkdownIt
 from starlette.testclient import TestClient
 
-from feed.app import create_app
-from feed.importer import import_paths, sample_paths
-from feed.parse import RESERVED_SLUGS, SLUG
+from feed.http.app import create_app
+from feed.parse.article import RESERVED_SLUGS, SLUG
+from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 
 RETRACTED = "unpublished-poems-attributed-to-ferrow-bay-poet-found-in-attic"
 ARTICLE = "lake-orvanne-sediment-cores-reveal-ancient-drought"

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from feed import markdown
-from feed.markdown import front_matter, front_matter_yaml
+from feed.render import markdown
+from feed.render.markdown import front_matter, front_matter_yaml
 
 # Characters YAML gives a meaning to somewhere, and some a reader may mistake for others.
 YAML_SIGNIFICANT = [

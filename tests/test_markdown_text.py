@@ -12,7 +12,7 @@ from llms_txt import parse_link
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
-from feed.markdown_text import markdown_destination, markdown_text
+from feed.render.markdown_text import markdown_destination, markdown_text
 
 COMMONMARK = MarkdownIt("js-default", {"html": True})
 HOLE = "Xq7HOLEq7X"  # renders as itself in every context

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from feed.importer import sample_paths
-from feed.markdown import markdown_body, render_markdown
-from feed.markup import literal_html_markdown, markdown_to_html, page_text_markdown
-from feed.parse import parse_article
+from feed.parse.article import parse_article
+from feed.publish.importer import sample_paths
+from feed.render.markdown import markdown_body, render_markdown
+from feed.render.markup import literal_html_markdown, markdown_to_html, page_text_markdown
 from feed.settings import Settings
 
 COMMONMARK = MarkdownIt("js-default", {"html": True})

@@ -30,15 +30,15 @@ from mcp.shared.exceptions import MCPError
 from pyld import jsonld
 
 from feed.cli import main
-from feed.documents import offline_loader
-from feed.importer import import_paths, sample_paths
-from feed.mcp import MAX_SUBSCRIBED, McpService
-from feed.mcp_tools import GetArticleArguments, LatestArguments, get_article, get_provenance
+from feed.http.mcp import MAX_SUBSCRIBED, McpService
+from feed.http.mcp_tools import GetArticleArguments, LatestArguments, get_article, get_provenance
 from feed.model import Article
-from feed.parse import parse_article
+from feed.parse.article import parse_article
+from feed.publish.importer import import_paths, sample_paths
+from feed.publish.site import Site
+from feed.render.documents import offline_loader
 from feed.settings import Settings
-from feed.site import Site
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 
 TOKEN = "mcp-token"
 SITE = "https://news.example"
@@ -201,7 +201,7 @@ def test_bad_arguments_are_tool_errors(site: Site, name: str, arguments: Any, sa
 
 def test_latest_articles_filters_by_beat_and_bounds_count(site: Site) -> None:
     """latest_articles gives the newest live articles of a beat, newest modified first."""
-    from feed.mcp_tools import latest_articles
+    from feed.http.mcp_tools import latest_articles
 
     beat = site.articles["calder-vale-hospitals-pilot-ai-triage-assistant"].beat
     answer, _ = latest_articles(site, LatestArguments(count=50, beat=beat))
@@ -520,7 +520,7 @@ def test_search_articles_finds_an_article_by_its_headline_and_pages_on(stored: S
     """search_articles ranks the article whose headline holds the words first, as
     /agent/search does; its snippet is CommonMark; a page of one has a cursor that gives the
     next page, and the pages together are the first page of a larger limit."""
-    from feed.mcp_tools import SearchArguments, search_articles
+    from feed.http.mcp_tools import SearchArguments, search_articles
 
     slug = "lake-orvanne-sediment-cores-reveal-ancient-drought"
     found, _ = search_articles(stored, SearchArguments(query="sediment cores drought"))

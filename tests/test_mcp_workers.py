@@ -28,9 +28,9 @@ from mcp.shared.exceptions import MCPError
 from test_mcp import SITE, TOKEN, Server, run
 
 from feed.cli import main
-from feed.importer import sample_paths
-from feed.mcp import MAX_SUBSCRIBED
-from feed.mcp_sessions import SharedSessions, sessions_file
+from feed.http.mcp import MAX_SUBSCRIBED
+from feed.http.mcp_sessions import SharedSessions, sessions_file
+from feed.publish.importer import sample_paths
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="which worker answered is read from /proc"
@@ -408,12 +408,12 @@ def test_an_idle_session_ends_with_its_rows(tmp_path: Path, monkeypatch: Any) ->
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    import feed.mcp
-    from feed.mcp import McpService
+    import feed.http.mcp
+    from feed.http.mcp import McpService
+    from feed.publish.site import Site
     from feed.settings import Settings
-    from feed.site import Site
 
-    monkeypatch.setattr(feed.mcp, "SWEEP_SECONDS", 0.05)
+    monkeypatch.setattr(feed.http.mcp, "SWEEP_SECONDS", 0.05)
     service = McpService(
         Settings(base_url=SITE), Site(Settings(base_url=SITE)), sessions_file=tmp_path / "x-mcp"
     )

@@ -1,5 +1,5 @@
 """feed/negotiation.py on its own: parse_accept and negotiate, as tables of Accept headers;
-then what a negotiated URL (feed/representation.py's Negotiable) remembers of its answers."""
+then what a negotiated URL (feed/store/representation.py's Negotiable) remembers of its answers."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import tracemalloc
 
 import pytest
 
-from feed.formats import AGENT_FORMATS
 from feed.media import JSONLD_PROFILE
 from feed.negotiation import MediaRange, Offer, negotiate, parse_accept
-from feed.representation import (
+from feed.render.formats import AGENT_FORMATS
+from feed.store.representation import (
     ACCEPT_REMEMBERED,
     Negotiable,
     Representation,

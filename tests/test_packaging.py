@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from conftest import ROOT
 
-from feed.importer import sample_paths
+from feed.publish.importer import sample_paths
 
 
 def test_wheel_ships_vocab_and_samples(tmp_path):
@@ -64,8 +64,8 @@ def test_wheel_ships_vocab_and_samples(tmp_path):
     )
     assert install.returncode == 0, install.stderr
     check = (
-        "import feed.app, feed.cli, feed.doctor, feed.export;"
-        "from feed.settings import Settings; from feed.site import Site;"
+        "import feed.http.app, feed.cli, feed.publish.doctor, feed.export;"
+        "from feed.settings import Settings; from feed.publish.site import Site;"
         "site = Site(Settings()); print(sorted(site.resources.keys()))"
     )
     started = subprocess.run(

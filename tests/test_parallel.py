@@ -1,4 +1,4 @@
-"""Work on every core (feed/parallel.py): a failing run stops its workers and never hangs."""
+"""Work on every core (feed/util/parallel.py): a failing run stops its workers and never hangs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from feed import parallel
+from feed.util import parallel
 
 
 class _StuckPool:

@@ -27,15 +27,15 @@ from hypothesis import strategies as st
 from lxml import etree
 from pyld import jsonld
 
-from feed.documents import offline_loader
 from feed.errors import InvalidArticle, Problem
-from feed.html import render_html
-from feed.jsonld import render_agent_view
 from feed.model import Article, Person, Source, Tool
-from feed.parse import KNOWN_FIELDS, MAX_NAME_LENGTH, MAX_TAGS, parse_article
-from feed.sections import MARKER
+from feed.parse.article import KNOWN_FIELDS, MAX_NAME_LENGTH, MAX_TAGS, parse_article
+from feed.parse.sections import MARKER
+from feed.publish.site import render_atom
+from feed.render.documents import offline_loader
+from feed.render.html import render_html
+from feed.render.jsonld import render_agent_view
 from feed.settings import Settings
-from feed.site import render_atom
 from feed.urls import SiteURLs
 
 # rdflib 7.x warns about its own use of Dataset.default_context on every parse.

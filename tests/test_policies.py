@@ -13,12 +13,12 @@ from conftest import BASE_URL
 from markdown_it import MarkdownIt
 from starlette.testclient import TestClient
 
-from feed.app import create_app
-from feed.importer import import_paths, sample_paths
+from feed.http.app import create_app
 from feed.policies import POLICIES
+from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings, SettingsError
 from feed.static import SITE_IMAGE_PATH, SITE_IMAGE_SIZE
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 
 ARTICLE = "lake-orvanne-sediment-cores-reveal-ancient-drought"
 NAMES = [p.name for p in POLICIES]

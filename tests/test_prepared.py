@@ -1,4 +1,4 @@
-"""The prepared resources as the store keeps them (feed/prepared.py): plain rows (one per
+"""The prepared resources as the store keeps them (feed/store/prepared.py): plain rows (one per
 variant, over shared shapes and content-addressed bodies) that read back to the very bytes and
 headers rendered, and a cache in front of the store that never keeps a resource a write
 replaced."""
@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-import feed.representation
-from feed.prepared import (
+import feed.store.representation
+from feed.publish.site import Site, article_resources
+from feed.store.prepared import (
     TOKEN,
     Body,
     ResourceTable,
@@ -21,9 +22,8 @@ from feed.prepared import (
     resource_of,
     routes_of,
 )
-from feed.representation import Negotiable, Representation, Resource, gzip_bytes
-from feed.site import Site, article_resources
-from feed.storage import Prepared, SQLiteStore
+from feed.store.representation import Negotiable, Representation, Resource, gzip_bytes
+from feed.store.storage import Prepared, SQLiteStore
 
 
 def observable(resource: Resource) -> object:
@@ -55,14 +55,14 @@ def test_reading_a_row_back_neither_hashes_nor_compresses(
     come with the row, so nothing is hashed or compressed per request."""
     rows = rows_of(article_resources(article, settings))
     hashed: list[bytes] = []
-    real = feed.representation.hashlib.sha256
+    real = feed.store.representation.hashlib.sha256
 
     def counting(data: bytes = b"") -> object:
         hashed.append(data)
         return real(data)
 
-    monkeypatch.setattr(feed.representation.hashlib, "sha256", counting)
-    monkeypatch.setattr(feed.representation, "gzip_bytes", lambda body: hashed.append(b"gz"))
+    monkeypatch.setattr(feed.store.representation.hashlib, "sha256", counting)
+    monkeypatch.setattr(feed.store.representation, "gzip_bytes", lambda body: hashed.append(b"gz"))
     read = {path: resource_of(routes) for path, routes in rows.items()}
     assert read
     assert not hashed

@@ -28,7 +28,7 @@ from conftest import (
 )
 
 from feed.cli import main
-from feed.importer import sample_paths
+from feed.publish.importer import sample_paths
 
 TOKEN = "process-token"
 SITE = "https://news.example"
@@ -234,10 +234,10 @@ def test_a_write_committed_between_anothers_commit_and_its_apply_is_taken_in(tmp
     """Two sites on one store (as two processes): when B commits while A is between its own
     commit and applying it, A still takes B's write in at its next look (it notes what it
     applied, not what the store holds by then)."""
-    from feed.parse import parse_article
+    from feed.parse.article import parse_article
+    from feed.publish.site import Site
     from feed.settings import Settings
-    from feed.site import Site
-    from feed.storage import SQLiteStore
+    from feed.store.storage import SQLiteStore
 
     settings = Settings(base_url=SITE)
     db = tmp_path / "feed.sqlite3"

@@ -19,16 +19,16 @@ from markdown_it import MarkdownIt
 from pyld import jsonld
 from rdflib import URIRef
 
-from feed.atom import render_atom_page
-from feed.html import render_html
-from feed.jsonfeed import render_json_feed
-from feed.jsonld import render_agent_view
-from feed.markdown import render_markdown
 from feed.model import Article
-from feed.parse import parse_article
-from feed.rss import render_rss
+from feed.parse.article import parse_article
+from feed.publish.site import feed_pages
+from feed.render.atom import render_atom_page
+from feed.render.html import render_html
+from feed.render.jsonfeed import render_json_feed
+from feed.render.jsonld import render_agent_view
+from feed.render.markdown import render_markdown
+from feed.render.rss import render_rss
 from feed.settings import Settings
-from feed.site import feed_pages
 from feed.urls import SiteURLs
 
 SCHEMA = rdflib.Namespace("http://schema.org/")
@@ -300,8 +300,8 @@ def test_a_put_unverified_article_is_never_called_verified(client_with_tokens):
 def client_with_tokens(store, tmp_path):
     from starlette.testclient import TestClient
 
-    from feed.app import create_app
-    from feed.importer import import_paths, sample_paths
+    from feed.http.app import create_app
+    from feed.publish.importer import import_paths, sample_paths
 
     settings = Settings(base_url=BASE_URL, api_tokens=("t",))
     report, _ = import_paths(store, sample_paths(), settings)

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feed import rdf
-from feed.jsonld import agent_graph, context
+from feed.render import rdf
+from feed.render.jsonld import agent_graph, context
 
 # Text with every character the writers escape, and any other.
 TEXT = st.text(st.sampled_from([*"\\\"\n\r\t&<>'a b:/#é\u2028🚀"])) | st.text()

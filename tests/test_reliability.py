@@ -16,8 +16,8 @@ from pathlib import Path
 
 from conftest import _free_port, healthz, wait_until_ready
 
-from feed.importer import sample_paths
-from feed.storage import SQLiteStore
+from feed.publish.importer import sample_paths
+from feed.store.storage import SQLiteStore
 
 TEMPLATE = next(p for p in sample_paths() if p.stem.startswith("kestrel")).read_text()
 TEMPLATE_SLUG = "kestrel-fell-geothermal-plant-begins-supplying-grid"

@@ -12,12 +12,12 @@ import lxml.etree as etree
 import lxml.html
 import pytest
 
-from feed.feeds import EPOCH, FeedPage
-from feed.markup import markdown_to_html
 from feed.model import Article
-from feed.rss import render_rss, rfc822
+from feed.publish.site import feed_pages
+from feed.render.feeds import EPOCH, FeedPage
+from feed.render.markup import markdown_to_html
+from feed.render.rss import render_rss, rfc822
 from feed.settings import Settings
-from feed.site import feed_pages
 from feed.urls import SiteURLs
 
 ATOM = "http://www.w3.org/2005/Atom"

@@ -26,13 +26,13 @@ from markdown_it import MarkdownIt
 from pyld import jsonld
 from starlette.testclient import TestClient
 
-from feed import fulltext
-from feed.app import create_app
-from feed.importer import import_paths, sample_paths
-from feed.parse import RESERVED_SLUGS
-from feed.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_TERMS
+from feed.http.app import create_app
+from feed.parse.article import RESERVED_SLUGS
+from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
-from feed.storage import MIGRATIONS, SQLiteStore
+from feed.store import fulltext
+from feed.store.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_TERMS
+from feed.store.storage import MIGRATIONS, SQLiteStore
 from feed.urls import SiteURLs
 
 P = pytest.param

@@ -13,9 +13,9 @@ import pytest
 
 from feed.errors import StorageError, StoreUnavailable
 from feed.model import Article
-from feed.prepared import Route, resource_of, routes_of
-from feed.representation import Representation
-from feed.storage import MIGRATIONS, WAL_LIMIT, Incoming, LazyArticle, Prepared, SQLiteStore
+from feed.store.prepared import Route, resource_of, routes_of
+from feed.store.representation import Representation
+from feed.store.storage import MIGRATIONS, WAL_LIMIT, Incoming, LazyArticle, Prepared, SQLiteStore
 
 
 def _incoming(article, text="text"):

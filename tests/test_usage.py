@@ -19,13 +19,13 @@ import rdflib
 from conftest import BASE_URL
 from starlette.testclient import TestClient
 
-from feed.app import create_app
-from feed.importer import import_paths, sample_paths
-from feed.jsonld import render_agent_view
-from feed.rdf import expand_graph
-from feed.schemaorg import schema_org_block
+from feed.http.app import create_app
+from feed.publish.importer import import_paths, sample_paths
+from feed.render.jsonld import render_agent_view
+from feed.render.rdf import expand_graph
+from feed.render.schemaorg import schema_org_block
 from feed.settings import Settings, SettingsError
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 from feed.usage import parse_usage, usage_headers
 
 SDO = "http://schema.org/"

@@ -1,4 +1,5 @@
-"""WebSub publishing (feed/websub.py): hubs are told which feeds changed, after they changed.
+"""WebSub publishing (feed/publish/websub.py): hubs are told which feeds changed, after they
+changed.
 
 Everything here talks real HTTP to a small local hub (http.server on a loopback port): first the
 Publisher alone (the form it posts, retries, giving up, coalescing, hubs that are down), then the
@@ -28,12 +29,12 @@ import pytest
 from conftest import BASE_URL, _free_port, article_text, healthz, wait_until_ready
 from starlette.testclient import TestClient
 
-from feed.app import create_app
-from feed.importer import import_paths, sample_paths
+from feed.http.app import create_app
+from feed.publish.importer import import_paths, sample_paths
+from feed.publish.websub import Publisher
 from feed.settings import Settings, SettingsError
-from feed.storage import SQLiteStore
+from feed.store.storage import SQLiteStore
 from feed.urls import SiteURLs
-from feed.websub import Publisher
 
 FORM = "application/x-www-form-urlencoded"
 TOKEN = "t0ken"

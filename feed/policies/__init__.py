@@ -18,10 +18,10 @@ from string import Template
 
 import yaml
 
-from ..markdown_text import markdown_destination, markdown_text
-from ..settings import Settings
-from ..urls import SiteURLs
-from ..usage import CATEGORIES, TDMREP_PATH, parse_usage, tdm_reserved
+from feed.render.markdown_text import markdown_destination, markdown_text
+from feed.settings import Settings
+from feed.urls import SiteURLs
+from feed.usage import CATEGORIES, TDMREP_PATH, parse_usage, tdm_reserved
 
 __all__ = ["POLICIES", "POLICY_DATE", "Policy", "PolicyPage", "policy_pages"]
 

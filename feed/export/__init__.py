@@ -1,0 +1,1 @@
+"""The static export: files any static server serves, and an nginx configuration."""

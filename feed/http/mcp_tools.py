@@ -1,0 +1,475 @@
+"""The MCP tools: what an agent may ask, and what it is told, as typed models over the site.
+
+Each tool takes a pydantic model of its arguments (the tool's input schema, every value
+bounded) and answers with one of its result model (the output schema). Nothing is rendered
+here: articles are the bytes the site serves at their agent-view URLs, the changes are the
+changes feed's prepared pages, and provenance is read from the article model, so it says
+exactly what every other view says (docs/provenance.md). Used by feed/http/mcp.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from feed.errors import FeedError, echo
+from feed.http.search import search_page
+from feed.model import Article, Person, Tool
+from feed.parse.article import MAX_SLUG
+from feed.publish.catalog import MAIN
+from feed.publish.site import Site
+from feed.render.history import CHANGES_PAGE, MAX_CURSOR_DIGITS
+from feed.render.results import snippet_markdown
+from feed.store.query import (
+    DEFAULT_LIMIT,
+    MAX_CURSOR_CHARS,
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    parse_search,
+)
+from feed.store.representation import Representation
+from feed.urls import SiteURLs, slugify
+
+__all__ = ["TOOLS", "ToolFailure", "ToolSpec", "resolve_slug"]
+
+MAX_REFERENCE = 2048  # a slug or one of the article's URLs
+MAX_NAME = 200  # a beat or tag name
+MAX_LATEST = 50  # articles per latest_articles answer
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# The article URLs a reference may be: the page, the agent view and its explicit forms.
+EXTENSIONS = ("jsonld", "md", "ttl", "nt", "rdf")
+FORMATS = {"markdown": "md", "jsonld": "jsonld"}
+
+
+class ToolFailure(Exception):
+    """A tool call that cannot be answered: the message tells the agent what to change."""
+
+
+class Arguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ArticleReference(Arguments):
+    article: str = Field(
+        min_length=1,
+        max_length=MAX_REFERENCE,
+        description="The article's slug, or one of its URLs (its page, or its agent view).",
+    )
+
+
+class GetArticleArguments(ArticleReference):
+    format: Literal["markdown", "jsonld"] = Field(
+        "markdown",
+        description="markdown (compact, for reading) or jsonld (the schema.org + PROV graph).",
+    )
+
+
+class LatestArguments(Arguments):
+    count: int = Field(10, ge=1, le=MAX_LATEST, description="How many articles (1-50).")
+    beat: str | None = Field(None, max_length=MAX_NAME, description="Only this beat (section).")
+    tag: str | None = Field(None, max_length=MAX_NAME, description="Only articles with this tag.")
+
+
+class ChangesArguments(Arguments):
+    since: int = Field(
+        0,
+        ge=0,
+        lt=10**MAX_CURSOR_DIGITS,
+        description="The cursor of the last event already processed (0: from the start).",
+    )
+
+
+class ArticleDocument(BaseModel):
+    slug: str
+    url: str = Field(description="The URL these bytes are served at.")
+    format: Literal["markdown", "jsonld"]
+    media_type: str
+    http_status: int = Field(description="200, or 410 for a retracted article (a tombstone).")
+    etag: str
+    content: str = Field(description="The document, exactly as the site serves it.")
+
+
+class ArticleSummary(BaseModel):
+    slug: str
+    headline: str
+    standfirst: str
+    status: str
+    beat: str
+    tags: list[str]
+    published: str
+    modified: str
+    url: str = Field(description="The human view.")
+    agent_view: str = Field(description="The JSON-LD agent view (also its MCP resource URI).")
+    markdown: str = Field(description="The Markdown view (also its MCP resource URI).")
+
+
+class LatestArticles(BaseModel):
+    articles: list[ArticleSummary] = Field(description="Newest modified first.")
+
+
+class ChangeEvent(BaseModel):
+    cursor: int
+    type: Literal["created", "revised", "retracted"]
+    slug: str
+    revision: int
+    etag: str
+    agent_view: str
+    permalink: str
+
+
+class ChangesPage(BaseModel):
+    since: int
+    events: list[ChangeEvent] = Field(description="The events after `since`, in store order.")
+    next: str = Field(description="The changes-feed URL to read next (poll it on the last page).")
+    next_since: int = Field(description="The `since` to call list_changes with next.")
+    complete: bool = Field(description="True on the last page: nothing newer yet.")
+
+
+class PersonModel(BaseModel):
+    name: str
+    role: str
+
+
+class ToolModel(BaseModel):
+    name: str
+    vendor: str
+
+
+class Verification(BaseModel):
+    by: PersonModel
+    date: str
+
+
+class CorrectionModel(BaseModel):
+    date: str
+    text: str
+
+
+class SourceModel(BaseModel):
+    url: str
+    title: str
+
+
+class Provenance(BaseModel):
+    slug: str
+    headline: str
+    status: Literal["unverified", "verified", "updated", "corrected", "retracted"]
+    status_notice: str = Field(description="What a reader must know first ('' when nothing).")
+    disclosure: str = Field(description="The AI disclosure every view shows.")
+    publisher: str
+    drafted_by_ai: bool
+    drafting_tools: list[ToolModel]
+    fact_checked_with: ToolModel | None
+    responsible_editor: PersonModel
+    verified: Verification | None = Field(description="null: no person has verified it.")
+    published: str
+    modified: str
+    corrections: list[CorrectionModel]
+    sources: list[SourceModel]
+    ai_act_article50_basis: str
+    agent_view: str
+
+
+def resolve_slug(reference: str, site: Site) -> str:
+    """The slug an agent's reference names: a slug, or a URL of the article on this site."""
+    text = reference.strip()
+    base = site.settings.base_url
+    if "://" in text:
+        if not text.startswith(base + "/"):
+            raise ToolFailure(
+                f"{echo(text, 80)!r} is not a URL of this site (URLs start with {base}/)."
+            )
+        path = text[len(base) :].split("#", 1)[0].split("?", 1)[0]
+        text = path.removeprefix("/agent/") if path.startswith("/agent/") else path[1:]
+        stem, dot, extension = text.rpartition(".")
+        if dot and extension in EXTENSIONS:
+            text = stem
+    if not SLUG.fullmatch(text) or len(text) > MAX_SLUG:
+        raise ToolFailure(
+            f"{echo(text, 80)!r} is not an article slug (lowercase a-z, 0-9 and single hyphens) "
+            "or an article URL of this site."
+        )
+    if text not in site.articles:
+        raise ToolFailure(f"No article has the slug {text!r}.")
+    return text
+
+
+def get_article(site: Site, args: GetArticleArguments) -> tuple[ArticleDocument, str]:
+    slug = resolve_slug(args.article, site)
+    path = f"/agent/{slug}.{FORMATS[args.format]}"
+    rep = _prepared(site, path)
+    text = rep.body.decode("utf-8")
+    doc = ArticleDocument(
+        slug=slug,
+        url=site.settings.base_url + path,
+        format=args.format,
+        media_type=rep.media_type,
+        http_status=rep.status,
+        etag=rep.etag,
+        content=text,
+    )
+    return doc, text  # the text block is the document itself, not a JSON wrapper around it
+
+
+def latest_articles(site: Site, args: LatestArguments) -> tuple[LatestArticles, None]:
+    catalog = site.catalog
+    wanted = [("beat", args.beat), ("tag", args.tag)]
+    sections = []
+    for kind, name in wanted:
+        if name is not None:
+            section = catalog.sections.get((kind, slugify(name)))
+            if section is None:
+                raise ToolFailure(f"No article has the {kind} {echo(name, 80)!r}.")
+            sections.append(section)
+    if not sections:  # every live article is in the site's own section
+        sections.append(catalog.sections[MAIN])
+    # newest modified first: the smaller section's order, filtered by the other
+    sections.sort(key=lambda s: len(s.live_mod))
+    others = [set(s.live_mod) for s in sections[1:]]
+    slugs: list[str] = []
+    for slug in sections[0].live_mod:
+        if all(slug in other for other in others):
+            slugs.append(slug)
+            if len(slugs) == args.count:
+                break
+    urls = SiteURLs(site.settings.base_url)
+    return LatestArticles(articles=[_summary(catalog.articles[s], urls) for s in slugs]), None
+
+
+def list_changes(site: Site, args: ChangesArguments) -> tuple[ChangesPage, None]:
+    key = min(args.since // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
+    page = orjson.loads(_prepared(site, f"/agent/changes?since={key}").body)
+    events = [e for e in page["events"] if e["cursor"] > args.since]
+    next_since = int(page["next"].rpartition("=")[2])
+    return (
+        ChangesPage(
+            since=args.since,
+            events=[ChangeEvent(**e) for e in events],
+            next=page["next"],
+            next_since=max(next_since, args.since),
+            complete=page["complete"],
+        ),
+        None,
+    )
+
+
+def get_provenance(site: Site, args: ArticleReference) -> tuple[Provenance, None]:
+    a = site.articles[resolve_slug(args.article, site)]
+    reviewed = a.reviewed
+    checker = a.fact_check_tool
+    return (
+        Provenance(
+            slug=a.slug,
+            headline=a.title,
+            status=a.status,  # type: ignore[arg-type]  # one of STATUSES (parse.py checks)
+            status_notice=a.status_notice,
+            disclosure=a.disclosure_sentence,
+            publisher=a.creator,
+            drafted_by_ai=a.ai_drafted,
+            drafting_tools=[_tool(t) for t in a.drafting_tools],
+            fact_checked_with=_tool(checker) if checker is not None else None,
+            responsible_editor=_person(a.editor),
+            verified=(
+                Verification(by=_person(a.editor), date=reviewed.isoformat())
+                if reviewed is not None
+                else None
+            ),
+            published=a.published.isoformat(),
+            modified=a.modified.isoformat(),
+            corrections=[
+                CorrectionModel(date=c.date.isoformat(), text=c.text) for c in a.corrections
+            ],
+            sources=[SourceModel(url=s.url, title=s.title) for s in a.fact_check.sources],
+            ai_act_article50_basis=a.ai_act_basis,
+            agent_view=SiteURLs(site.settings.base_url).agent(a.slug),
+        ),
+        None,
+    )
+
+
+class SearchArguments(Arguments):
+    query: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description='Words that must all appear, "an exact phrase", or a prefix*; diacritics '
+        "and English word endings are folded (Zurich finds Zürich, flood finds flooding).",
+    )
+    beat: str | None = Field(None, max_length=MAX_NAME, description="Only this beat (section).")
+    tag: str | None = Field(None, max_length=MAX_NAME, description="Only articles with this tag.")
+    editor: str | None = Field(None, max_length=MAX_NAME, description="Only this editor's.")
+    tool: str | None = Field(None, max_length=MAX_NAME, description="Only those drafted with it.")
+    status: str | None = Field(
+        None,
+        max_length=20,
+        description="Only this status (verified, unverified, updated, corrected, retracted); "
+        "retracted articles are found only when asked for.",
+    )
+    since: str | None = Field(
+        None, max_length=40, description="Published on or after (YYYY-MM-DD or RFC 3339)."
+    )
+    until: str | None = Field(
+        None, max_length=40, description="Published before the end of (YYYY-MM-DD or RFC 3339)."
+    )
+    sort: Literal["relevance", "newest"] = Field("relevance", description="The order.")
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Results (1-50).")
+    cursor: str | None = Field(
+        None,
+        max_length=MAX_CURSOR_CHARS,
+        description="next_cursor of the previous answer, with the same query and filters.",
+    )
+
+
+class SearchHitModel(ArticleSummary):
+    score: float = Field(description="BM25 relevance, higher is better.")
+    snippet: str = Field(description="Where the words were found, matches in **bold**.")
+
+
+class SearchResults(BaseModel):
+    query: str
+    sort: Literal["relevance", "newest"]
+    results: list[SearchHitModel]
+    next_cursor: str | None = Field(description="The cursor of the next page; null on the last.")
+    search_url: str = Field(description="This page of results at /agent/search (JSON-LD).")
+
+
+def search_articles(site: Site, args: SearchArguments) -> tuple[SearchResults, None]:
+    if site.store is None:
+        raise ToolFailure("This site has no store to search.")
+    given = args.model_dump(exclude_none=True)
+    params = {
+        ("q" if name == "query" else name): [str(value)]
+        for name, value in given.items()
+        if name not in ("sort", "limit") or value != SearchArguments.model_fields[name].default
+    }
+    try:
+        checked = parse_search(params)
+        hits, more = site.store.search(checked.query)
+    except FeedError as exc:  # a malformed query or filter: what to change, as the 400 says
+        raise ToolFailure(exc.detail) from None
+    page = search_page(checked, hits, more, site.settings.base_url)
+    urls = SiteURLs(site.settings.base_url)
+    results = []
+    for hit in hits:
+        article = site.articles.get(hit.slug)
+        if article is None:  # (written meanwhile by another process: found next time)
+            continue
+        results.append(
+            SearchHitModel(
+                **_summary(article, urls).model_dump(),
+                score=round(hit.score, 6),
+                snippet=snippet_markdown(hit.snippet),
+            )
+        )
+    last = hits[-1] if hits and more else None
+    return (
+        SearchResults(
+            query=checked.q,
+            sort=checked.sort,  # type: ignore[arg-type]  # relevance or newest (parse_search)
+            results=results,
+            next_cursor=checked.cursor_after(last.key, last.slug) if last else None,
+            search_url=page.url,
+        ),
+        None,
+    )
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    title: str
+    description: str
+    arguments: type[Arguments]
+    result: type[BaseModel]
+    # (site, arguments) -> (the structured result, the text block; None: the result as JSON)
+    call: Callable[[Site, Any], tuple[BaseModel, str | None]]
+
+
+TOOLS = (
+    ToolSpec(
+        "search_articles",
+        "Search articles",
+        "Full-text search of the live articles (headline above standfirst above body; BM25), "
+        "optionally by beat, tag, editor, tool, status and publication dates, by relevance or "
+        "newest first, a page at a time: each result's headline, standfirst, status, dates, "
+        "a snippet and the URLs to read it.",
+        SearchArguments,
+        SearchResults,
+        search_articles,
+    ),
+    ToolSpec(
+        "get_article",
+        "Read an article",
+        "One article as Markdown (compact, for reading) or as its JSON-LD agent view (schema.org "
+        "+ PROV provenance), exactly as the site serves it at its agent-view URL. A retracted "
+        "article answers its tombstone (http_status 410: when and why).",
+        GetArticleArguments,
+        ArticleDocument,
+        get_article,
+    ),
+    ToolSpec(
+        "latest_articles",
+        "Latest articles",
+        "The newest articles (newest modified first), optionally of one beat and/or tag: "
+        "headline, standfirst, status, dates and the URLs to read each.",
+        LatestArguments,
+        LatestArticles,
+        latest_articles,
+    ),
+    ToolSpec(
+        "list_changes",
+        "Changes since a cursor",
+        "Every write after a cursor (created, revised, retracted), in store order, from the "
+        "site's changes feed: call again with next_since until complete, then poll.",
+        ChangesArguments,
+        ChangesPage,
+        list_changes,
+    ),
+    ToolSpec(
+        "get_provenance",
+        "How an article was made",
+        "Who drafted the article and with which tools, what fact-checked it, who verified it and "
+        "when (null when no person has), its status, corrections and sources.",
+        ArticleReference,
+        Provenance,
+        get_provenance,
+    ),
+)
+
+
+def _prepared(site: Site, path: str) -> Representation:
+    try:
+        resource = site.get(path)
+    except FeedError as exc:  # a damaged row: the store's problem, said plainly
+        raise ToolFailure(f"{path} cannot be read now: {exc.detail}") from None
+    if not isinstance(resource, Representation):
+        raise ToolFailure(f"Nothing is published at {path}.")
+    return resource
+
+
+def _summary(a: Article, urls: SiteURLs) -> ArticleSummary:
+    return ArticleSummary(
+        slug=a.slug,
+        headline=a.title,
+        standfirst=a.standfirst,
+        status=a.status,
+        beat=a.beat,
+        tags=list(a.tags),
+        published=a.published.isoformat(),
+        modified=a.modified.isoformat(),
+        url=urls.page(a.slug),
+        agent_view=urls.agent(a.slug),
+        markdown=urls.agent_as(a.slug, "md"),
+    )
+
+
+def _person(p: Person) -> PersonModel:
+    return PersonModel(name=p.name, role=p.role)
+
+
+def _tool(t: Tool) -> ToolModel:
+    return ToolModel(name=t.name, vendor=t.vendor)

@@ -1,0 +1,145 @@
+"""Serving prepared bytes: conditional GET (RFC 9110 §13), HEAD, and the one error shape."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from html import escape
+from typing import Protocol
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from feed.errors import ECHO_LIMIT, echo
+from feed.render.discovery import discovery_link_elements, discovery_link_header
+from feed.store.representation import Representation
+
+__all__ = ["PreparedResponse", "http_date", "is_not_modified", "prepared", "problem_response"]
+
+# The longest HTTP-date (RFC 9110 §5.6.7) in any of its three forms is 33 characters: a longer
+# value is not a date, and is not parsed.
+MAX_HTTP_DATE = 64
+# The most characters of `detail` a problem document carries (its `errors` carry the rest).
+MAX_DETAIL = 2000
+
+
+class RequestHeaders(Protocol):
+    def get(self, key: str, /) -> str | None: ...
+
+
+def prepared(
+    rep: Representation, headers: RequestHeaders
+) -> tuple[int, tuple[tuple[bytes, bytes], ...], bytes]:
+    """Status, raw headers and body for a GET of `rep`: the coding the client accepts, and 304
+    when its validators match (no rendering: every piece was made at write time)."""
+    encoded = rep.encoded(headers.get("accept-encoding"))
+    if rep.status == 200 and is_not_modified(headers, encoded.etag, rep):
+        return 304, encoded.validator_headers, b""
+    return rep.status, encoded.raw_headers, encoded.body
+
+
+class PreparedResponse(Response):
+    """Bytes and raw headers built at write time; no body on HEAD or 304."""
+
+    def __init__(self, rep: Representation, headers: RequestHeaders) -> None:
+        status, raw_headers, body = prepared(rep, headers)
+        self.status_code, self.raw_headers, self.body = status, list(raw_headers), body
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        body = b"" if scope.get("method") == "HEAD" else self.body
+        await send({"type": "http.response.body", "body": body})
+
+
+def _etags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def is_not_modified(headers: RequestHeaders, etag: str, rep: Representation) -> bool:
+    """RFC 9110 §13.1.2/§13.1.3 for GET and HEAD; If-None-Match wins over If-Modified-Since."""
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
+            return True
+        # Weak comparison (§8.8.3.2): W/"x" matches "x".
+        return etag in (tag.removeprefix("W/") for tag in _etags(if_none_match))
+    since = headers.get("if-modified-since")
+    if since and rep.last_modified is not None:
+        moment = http_date(since)
+        # §13.1.3: an invalid date is ignored
+        return moment is not None and rep.last_modified <= moment
+    return False
+
+
+def http_date(value: str) -> datetime | None:
+    """An HTTP-date (RFC 9110 §5.6.7, any of its three forms) as an aware datetime; None for
+    anything else: garbage, a year datetime cannot hold (99999), numbers too large for C
+    (email.utils then raises OverflowError), or no zone at all ("-0000")."""
+    if len(value) > MAX_HTTP_DATE:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+# what a browser agent may read of a machine response (as feed/publish/site.py's CORS)
+EXPOSED = "Link, ETag, Content-Location, Vary, Content-Usage"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    instance: str,
+    *,
+    machine: bool,
+    extra: dict[str, object] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """RFC 9457 problem details on machine routes; a small HTML page on human routes.
+
+    What the request brought is repeated within bounds: `detail` cut at MAX_DETAIL characters,
+    and `instance` (the request's path) left out when longer than ECHO_LIMIT, as a cut URI
+    would name another resource; neither can hold a lone surrogate."""
+    detail = echo(detail, MAX_DETAIL)
+    if machine:
+        document = {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            **({"instance": echo(instance)} if len(instance) <= ECHO_LIMIT else {}),
+            **(extra or {}),
+        }
+        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+        body = text.encode("utf-8", "replace")  # `extra` may hold what the request brought
+        return Response(
+            body,
+            status,
+            headers={
+                **(headers or {}),
+                "access-control-allow-origin": "*",
+                "access-control-expose-headers": EXPOSED,
+            },
+            media_type="application/problem+json",
+        )
+    # where agents start, as every HTML page says (relative: an error knows no base URL)
+    links = ", ".join(
+        f'<{url}>; rel="{rel}"; type="{media_type}"'
+        for url, rel, media_type in discovery_link_header("")
+    )
+    headers = {"link": links, **(headers or {})}
+    page = (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{status} {escape(title)}"
+        f"</title>\n{discovery_link_elements('')}</head>\n<body>\n<main>\n<h1>{escape(title)}</h1>\n<p>{escape(detail)}</p>\n"
+        '<p><a href="/">Home</a></p>\n</main>\n</body>\n</html>\n'
+    )
+    return Response(page.encode(), status, headers=headers, media_type="text/html; charset=utf-8")

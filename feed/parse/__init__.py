@@ -1,0 +1,1 @@
+"""Text -> Article: front matter, fields, the body's sections. Reads no files, no store."""

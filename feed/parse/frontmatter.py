@@ -1,0 +1,451 @@
+"""Split an article's text into front-matter fields and body, in either of the newsroom's forms.
+
+YAML form: a `---` line, YAML, a `---` line, then the body.
+Flattened form (what the newsroom's CMS exports): the whole front matter on the first line as
+`key: "value" key: ["a", "b"]` pairs, then the body.
+
+Values come back as plain strings, lists and dicts (no YAML type guessing: `2026-05-16` stays a
+string, so dates are parsed in exactly one place), each with the line it was found on.
+
+No field needs more than two levels of lists and mappings (corrections: a list of mappings), so
+a value may have at most MAX_NESTING, and a number at most MAX_NUMBER_LENGTH characters: both are
+checked before anything recursive (PyYAML's composer, Python's JSON decoder) or quadratic
+(int() of thousands of digits) sees the value, in all three forms (YAML, flattened, and the
+write API's JSON through `json_excess`). The front matter itself is at most MAX_FRONT_MATTER
+characters: PyYAML reads about 100 KB a second, and a real front matter is a few hundred bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.resolver import Resolver
+
+from feed.errors import Problem
+
+__all__ = [
+    "MAX_FRONT_MATTER",
+    "MAX_NESTING",
+    "MAX_NUMBER_LENGTH",
+    "Excess",
+    "FrontMatter",
+    "FrontMatterError",
+    "json_excess",
+    "split_front_matter",
+]
+
+MAX_FRONT_MATTER = 64 * 1024  # characters of front matter (the body is bounded by the writer)
+MAX_NESTING = 6  # levels of lists and mappings inside one front-matter value
+MAX_NUMBER_LENGTH = 100  # characters of one number (JSON, or a YAML plain scalar)
+NESTING_EXPECTED = f"at most {MAX_NESTING} levels of lists and mappings"
+NUMBER_EXPECTED = f"text, or a number of at most {MAX_NUMBER_LENGTH} characters"
+
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:\s+|(?=[\"\[]))")
+_BARE_VALUE = re.compile(r"\S+(?:\s+(?![A-Za-z_][A-Za-z0-9_-]*:(?:\s|[\"\[]))\S+)*")
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    form: str  # "yaml" or "flattened"
+    values: dict[str, Any]
+    lines: dict[str, int]  # key -> 1-based line of the key
+    body: str
+    body_line: int  # 1-based line where the body starts
+
+
+class FrontMatterError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+# PyYAML breaks lines at these, editors and `path:line` do not: as spaces, the lines agree.
+# (The parser's clean_text has already replaced them, with a warning; this keeps the module
+# correct on its own.)
+_LINE_BREAKS = ("\u2028", "\u2029", "\x85")
+
+
+def split_front_matter(text: str, source: str) -> FrontMatter:
+    for line_break in _LINE_BREAKS:  # str.replace: a scan in C (str.translate is per character)
+        text = text.replace(line_break, " ")
+    first, _, rest = text.partition("\n")
+    if first.rstrip() == "---":
+        return _split_yaml(text, source)
+    if _KEY.match(first.lstrip()):
+        _check_size(first, source)
+        values, lines = _parse_flattened(first, source)
+        return FrontMatter("flattened", values, lines, rest, 2)
+    raise FrontMatterError(
+        Problem(
+            source,
+            1,
+            "front matter",
+            "no front matter found",
+            "a '---' line opening YAML front matter, or 'title: \"...\" slug: \"...\"' on line 1",
+        )
+    )
+
+
+def _split_yaml(text: str, source: str) -> FrontMatter:
+    lines = text.split("\n")
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "..."))
+    except StopIteration:
+        raise FrontMatterError(
+            Problem(
+                source,
+                1,
+                "front matter",
+                "the YAML front matter is never closed",
+                "a second '---' line after the front matter",
+            )
+        ) from None
+    yaml_text = "\n".join(lines[1:end]) + "\n"
+    _check_size(yaml_text, source)
+    if _FastLoader is not None and not _NOT_FOR_LIBYAML.search(yaml_text):
+        try:
+            values, key_lines = _read_yaml(yaml_text, source, _FastLoader)
+        except Exception:  # refused (or read differently): PyYAML's own answer, words and lines
+            values, key_lines = _read_yaml(yaml_text, source, _BoundedLoader)
+    else:
+        values, key_lines = _read_yaml(yaml_text, source, _BoundedLoader)
+    return FrontMatter("yaml", values, key_lines, "\n".join(lines[end + 1 :]), end + 2)
+
+
+def _read_yaml(
+    yaml_text: str, source: str, loader: type[_Bounded]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The values of a YAML front matter and the line of each key (numbered in the article)."""
+    try:
+        node = yaml.compose(yaml_text, Loader=loader)
+    except _TooDeep as exc:
+        raise FrontMatterError(
+            Problem(
+                source,
+                exc.line + 2,
+                exc.key or "front matter",
+                f"is nested more than {MAX_NESTING} levels deep",
+                NESTING_EXPECTED,
+            )
+        ) from None
+    except yaml.YAMLError as exc:
+        line = _error_line(exc, yaml_text) + 2
+        reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+        raise FrontMatterError(
+            Problem(
+                source,
+                line,
+                "front matter",
+                f"YAML syntax error: {reason}",
+                "valid YAML between the '---' lines",
+            )
+        ) from None
+    if node is None:
+        node = yaml.MappingNode("tag:yaml.org,2002:map", [])
+    if not isinstance(node, yaml.MappingNode):
+        raise FrontMatterError(
+            Problem(
+                source, 2, "front matter", "the front matter is not a mapping", "'key: value' lines"
+            )
+        )
+    values: dict[str, Any] = {}
+    key_lines: dict[str, int] = {}
+    try:
+        seen = {id(node)}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line
+            _refuse_aliases(key_node, seen, line)
+            _refuse_aliases(value_node, seen, line)
+    except _AliasError as exc:
+        raise FrontMatterError(
+            Problem(
+                source,
+                exc.line + 2,
+                "front matter",
+                "YAML aliases (*name) are not supported",
+                "every value written out in full",
+            )
+        ) from None
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        line = key_node.start_mark.line + 2
+        if key in values:
+            raise FrontMatterError(Problem(source, line, key, "key appears twice", "each key once"))
+        try:
+            values[key] = _plain(value_node)
+        except _LongNumber as exc:
+            raise FrontMatterError(
+                Problem(
+                    source,
+                    exc.line + 2,
+                    key,
+                    f"is a number {exc.length:,} characters long",
+                    NUMBER_EXPECTED,
+                )
+            ) from None
+        key_lines[key] = line
+    return values, key_lines
+
+
+def _check_size(front_matter: str, source: str) -> None:
+    if len(front_matter) > MAX_FRONT_MATTER:
+        raise FrontMatterError(
+            Problem(
+                source,
+                1,
+                "front matter",
+                f"is {len(front_matter):,} characters long",
+                f"at most {MAX_FRONT_MATTER:,} characters; the body may be longer",
+            )
+        )
+
+
+def _error_line(exc: yaml.YAMLError, text: str) -> int:
+    """0-based line of a YAML error, in our numbering.
+
+    A construct left open (an unclosed quote) is reported by PyYAML at the end of the text;
+    the line where it started (`context_mark`) is where the writer has to look.
+    """
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    at_end = problem is not None and problem.index >= len(text.rstrip())
+    if at_end and context is not None:
+        return int(context.line)
+    if problem is not None:
+        return int(problem.line)
+    position = getattr(exc, "position", None)  # ReaderError: a character YAML cannot read
+    return text.count("\n", 0, position) if isinstance(position, int) else 0
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int, key: str) -> None:
+        self.line, self.key = line, key
+
+
+class _LongNumber(Exception):
+    def __init__(self, line: int, length: int) -> None:
+        self.line, self.length = line, length
+
+
+class _Bounded:
+    """A composer that refuses a value nested deeper than MAX_NESTING before composing it:
+    PyYAML's composer recurses once per level, so hundreds of levels exhaust Python's stack."""
+
+    open = 0  # lists and mappings being composed, the front matter's own included
+    key = ""  # the top-level key whose value is being composed
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.open == 1 and isinstance(index, yaml.ScalarNode):
+            self.key = str(index.value)  # composing a value of the front matter's mapping
+        event = self.peek_event()  # type: ignore[attr-defined]
+        opens = isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent)
+        if opens:
+            if self.open > MAX_NESTING:  # the front matter's mapping + MAX_NESTING levels
+                raise _TooDeep(event.start_mark.line, self.key)
+            self.open += 1
+        try:
+            return super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            if opens:
+                self.open -= 1
+
+
+class _BoundedLoader(_Bounded, yaml.SafeLoader):  # type: ignore[misc]  # PyYAML has no hints
+    """PyYAML's SafeLoader, all Python, bounded: the reference every front matter is read by
+    when the fast one below cannot (or will not) read it."""
+
+
+# libyaml's parser (C), under PyYAML's own composer and resolver, reads a front matter about ten
+# times faster than the Python parser, and where both read one they give the same nodes, lines
+# and values (tests/test_frontmatter.py compares them); the composer stays Python so that the
+# nesting bound above is checked before recursing. It is given only front matters without what
+# the two parsers were found to read differently: libyaml accepts some tabs, block scalar
+# headers (`|`, `>`), tags (`!`) and question marks in flow collections that PyYAML refuses, and
+# skips byte order marks; carriage returns, directives and document markers (`%`, `---`, `...`
+# at a line's start) are left to PyYAML too. When libyaml refuses a front matter, the Python
+# loader reads it again, so that every refusal is PyYAML's, in PyYAML's words and at its lines.
+_NOT_FOR_LIBYAML = re.compile(r"[\ufeff\t\r!|>?]|^(?:%|---|\.\.\.)", re.MULTILINE)
+_FastLoader: type[_Bounded] | None = None
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _FastBoundedLoader(_Bounded, Composer, Resolver, CParser):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            Resolver.__init__(self)
+
+        def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
+            node = super().compose_scalar_node(anchor)
+            if node.style == "":  # libyaml's plain style is "", PyYAML's None
+                node.style = None
+            return node
+
+    _FastLoader = _FastBoundedLoader
+
+
+class _AliasError(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _refuse_aliases(node: yaml.Node, seen: set[int], line: int = 0) -> None:
+    """Reject any node reached twice: aliases can recurse forever or expand exponentially.
+
+    PyYAML resolves an alias to its anchor's node, so the alias itself has no position: report
+    the line of the top-level key whose value holds it.
+    """
+    if id(node) in seen:
+        raise _AliasError(line)
+    seen.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            _refuse_aliases(child, seen, line)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _refuse_aliases(key, seen, line)
+            _refuse_aliases(value, seen, line)
+
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _plain(node: yaml.Node) -> Any:
+    """A YAML node as str / list / dict, without implicit typing (dates stay strings)."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:null" and node.style is None:
+            return None
+        if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_LENGTH:
+            raise _LongNumber(node.start_mark.line, len(node.value))
+        return str(node.value)
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(n) for n in node.value]
+    if isinstance(node, yaml.MappingNode):
+        return {str(k.value): _plain(v) for k, v in node.value}
+    return None
+
+
+def _parse_flattened(line: str, source: str) -> tuple[dict[str, Any], dict[str, int]]:
+    values: dict[str, Any] = {}
+    decoder = json.JSONDecoder()
+    pos = 0
+    while True:
+        while pos < len(line) and line[pos].isspace():
+            pos += 1
+        if pos >= len(line):
+            break
+        match = _KEY.match(line, pos)
+        if not match:
+            raise FrontMatterError(
+                Problem(
+                    source,
+                    1,
+                    "front matter",
+                    f"cannot read column {pos + 1}: {line[pos : pos + 30]!r}",
+                    'key: "value" or key: ["a", "b"] pairs',
+                )
+            )
+        key = match.group(1)
+        pos = match.end()
+        if key in values:
+            raise FrontMatterError(Problem(source, 1, key, "key appears twice", "each key once"))
+        if pos < len(line) and line[pos] in '"[':
+            excess = json_excess(line, pos)
+            if excess is not None:
+                raise FrontMatterError(Problem(source, 1, key, excess.message, excess.expected))
+            try:
+                value, pos = decoder.raw_decode(line, pos)
+            except json.JSONDecodeError as exc:
+                raise FrontMatterError(
+                    Problem(
+                        source,
+                        1,
+                        key,
+                        f"unreadable value at column {pos + 1}: {exc.msg}",
+                        'a double-quoted string or a ["list", "of strings"]',
+                    )
+                ) from None
+        else:
+            bare = _BARE_VALUE.match(line, pos)
+            value = bare.group(0) if bare else ""
+            pos = bare.end() if bare else pos
+        values[key] = _stringify(value)
+    return values, dict.fromkeys(values, 1)
+
+
+@dataclass(frozen=True)
+class Excess:
+    """Where a JSON text goes past MAX_NESTING or MAX_NUMBER_LENGTH."""
+
+    offset: int  # in the text scanned
+    key: str  # the member of the outermost object it is in ("" when not in one)
+    message: str
+    expected: str
+
+
+# A JSON string (to its end, or to the end of the text when unterminated: one match, so a
+# text of many quotes is still read once), with the colon that makes it a member name;
+# a bracket; a number.
+_JSON_TOKEN = re.compile(
+    r'(?P<string>"[^"\\]*(?:\\.[^"\\]*)*"?)(?P<colon>\s*:)?'
+    r"|[\[\]{}]"
+    r"|(?P<number>-?[0-9][0-9.eE+-]*)",
+    re.DOTALL,
+)
+
+
+def json_excess(text: str, start: int = 0, *, outer: int = 0) -> Excess | None:
+    """The first place where the JSON value at `start` nests more than MAX_NESTING levels
+    (beyond `outer` levels that hold the front matter itself: 1 for a JSON object of fields)
+    or has a number longer than MAX_NUMBER_LENGTH; None when it has neither.
+
+    A scan, not a parse: no recursion however deep the text, and it stops at the first excess
+    (or where the value ends). Syntax errors are left to the JSON decoder that reads it next.
+    """
+    depth = 0
+    key = ""
+    for match in _JSON_TOKEN.finditer(text, start):
+        token = match.group()
+        string = match.group("string")
+        if string is not None:
+            if match.group("colon") and depth == 1 and outer:
+                key = _member_name(string)
+        elif match.group("number") is not None:
+            if len(token) > MAX_NUMBER_LENGTH:
+                message = f"is a number {len(token):,} characters long"
+                return Excess(match.start(), key, message, NUMBER_EXPECTED)
+        elif token in "[{":
+            depth += 1
+            if depth > MAX_NESTING + outer:
+                message = f"is nested more than {MAX_NESTING} levels deep"
+                return Excess(match.start(), key, message, NESTING_EXPECTED)
+        else:
+            depth -= 1
+        if depth <= 0:
+            return None  # the value at `start` is complete
+    return None
+
+
+def _member_name(token: str) -> str:
+    try:
+        name = json.loads(token)
+    except ValueError:
+        return token.strip('"')
+    return name if isinstance(name, str) else token
+
+
+def _stringify(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_stringify(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _stringify(v) for k, v in value.items()}
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,121 @@
+"""The agent-view collection (`/agent/`): every article, newest published first, in pages.
+
+Pages are cut from the oldest end: page 1 holds the 50 oldest articles, page 2 the next 50, and
+the last page, the newest articles (up to 50), is the collection's own URL `/agent/`. A page's
+number and content stay put as newer articles arrive, so caches and crawlers keep them, and a
+write re-renders only the page it lands in (an article back-dated into the past shifts the pages
+after it). Each page is a schema.org CollectionPage whose ItemList holds the page's articles,
+newest first, each with what an agent judges its relevance by (headline, standfirst as
+`description`, beat as `articleSection`, tags as `keywords`, status, dates); Hydra's
+first/previous/next/last link the pages (the same links go into the
+`Link` header): `first` is `/agent/` (the newest), `next` goes to older articles, `last` is
+page 1. `hydra:totalItems` is on `/agent/`, which describes the whole collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from feed.model import Article
+from feed.settings import Settings
+from feed.terms import STATUS_TERMS
+from feed.urls import SiteURLs
+
+__all__ = ["PAGE_SIZE", "collection_page", "collection_pages", "page_count", "page_links"]
+
+PAGE_SIZE = 50
+Node = dict[str, Any]
+
+
+def page_count(total: int, size: int = PAGE_SIZE) -> int:
+    return max(1, -(-total // size))
+
+
+def page_url(page: int, pages: int, urls: SiteURLs) -> str:
+    """Page `page` of `pages`: the last (newest) one is the collection itself."""
+    return urls.collection() if page == pages else urls.collection(page)
+
+
+def page_links(page: int, pages: int, urls: SiteURLs) -> dict[str, str]:
+    """rel -> URL for a page: first (the newest page) and last (the oldest) always, prev
+    (newer) and next (older) where they exist."""
+    links = {"first": urls.collection(), "last": page_url(1, pages, urls)}
+    if page < pages:
+        links["prev"] = page_url(page + 1, pages, urls)
+    if page > 1:
+        links["next"] = page_url(page - 1, pages, urls)
+    return links
+
+
+def collection_pages(
+    articles: Sequence[Article], settings: Settings, size: int = PAGE_SIZE
+) -> list[list[Node]]:
+    """The graph of every page, page 1 (the oldest) first."""
+    ordered = sorted(articles, key=lambda a: (a.published, a.slug))
+    pages = page_count(len(ordered), size)
+    return [
+        collection_page(ordered[(n - 1) * size : n * size][::-1], n, pages, len(ordered), settings)
+        for n in range(1, pages + 1)
+    ]
+
+
+def collection_page(
+    chunk: Sequence[Article], number: int, pages: int, total: int, settings: Settings
+) -> list[Node]:
+    """The graph of page `number` of `pages`, holding `chunk` (newest first)."""
+    urls = SiteURLs(settings.base_url)
+    page_id = page_url(number, pages, urls)
+    links = page_links(number, pages, urls)
+    head = number == pages
+    nodes: list[Node] = [
+        {
+            "@id": page_id,
+            "@type": "CollectionPage",
+            "name": (
+                f"{settings.site_name}: the newest articles"
+                if head
+                else f"{settings.site_name}: articles, page {number}"
+            ),
+            "inLanguage": settings.language,
+            "mainEntity": {"@id": f"{page_id}#items"},
+            **({"hydra:totalItems": total} if head else {}),
+            "hydra:first": links["first"],
+            "hydra:last": links["last"],
+            **({"hydra:previous": links["prev"]} if "prev" in links else {}),
+            **({"hydra:next": links["next"]} if "next" in links else {}),
+        },
+        {
+            "@id": f"{page_id}#items",
+            "@type": "ItemList",
+            "numberOfItems": len(chunk),
+            "itemListOrder": {"@id": "https://schema.org/ItemListOrderDescending"},
+            "itemListElement": [{"@id": f"{page_id}#item-{i}"} for i in range(1, len(chunk) + 1)],
+        },
+    ]
+    for i, a in enumerate(chunk, 1):
+        nodes.append(
+            {
+                "@id": f"{page_id}#item-{i}",
+                "@type": "ListItem",
+                "position": i,
+                "item": {"@id": urls.article_id(a.slug)},
+                "url": urls.agent(a.slug),
+            }
+        )
+    for a in chunk:
+        nodes.append(
+            {
+                "@id": urls.article_id(a.slug),
+                "@type": "NewsArticle",
+                "headline": a.title,
+                **({"description": a.standfirst} if a.standfirst else {}),
+                "datePublished": a.published.isoformat(),
+                "dateModified": a.modified.isoformat(),
+                "articleSection": a.beat,
+                **({"keywords": list(a.tags)} if a.tags else {}),
+                "creativeWorkStatus": {"@id": STATUS_TERMS[a.status]},
+                "url": urls.page(a.slug),
+            }
+        )
+    return nodes

@@ -1,0 +1,1 @@
+"""The store: every revision, the prepared rows (bytes and headers), the search index."""

@@ -1,0 +1,1 @@
+"""Utilities every layer uses: remembered values, progress, the console, forked workers."""
