@@ -12,11 +12,14 @@ T = TypeVar("T")
 
 __all__ = [
     "AI_ACT_BASES",
+    "MARK_END",
+    "MARK_START",
     "STATUSES",
     "Article",
     "Correction",
     "Disclosure",
     "FactCheck",
+    "Hit",
     "Person",
     "Source",
     "Tool",
@@ -381,3 +384,24 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return value
+
+
+# What marks a match in a search snippet: control characters, which parse-time cleaning removes
+# from every text, so they can only be ours.
+MARK_START, MARK_END = "\x02", "\x03"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One article a search found: what the index says of it (feed/store/fulltext.py)."""
+
+    slug: str
+    score: float  # bm25, negated: higher is better
+    key: float | str  # what the page is ordered by (for the next page's cursor)
+    headline: str
+    standfirst: str
+    status: str
+    published: str  # RFC 3339, as the article gives it
+    modified: str
+    beat: str
+    snippet: str  # with MARK_START / MARK_END around each match

@@ -63,10 +63,10 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from feed import __version__
 from feed.errors import NotAcceptable, NotFound
-from feed.http.responses import problem_response
 from feed.negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
 from feed.publish.site import Site
 from feed.render.history import CHANGES_PAGE, MAX_CURSOR_DIGITS
+from feed.render.problem import problem_document
 from feed.settings import Settings
 from feed.store.prepared import TOKEN, routes_of, token
 from feed.store.prepared import Shape as StoredShape
@@ -941,11 +941,10 @@ def _error_page(
     headers: dict[str, str] | None = None,
 ) -> tuple[bytes, list[tuple[str, str]]]:
     """The service's own error response, with placeholders for the path and the method."""
-    response = problem_response(
+    doc = problem_document(
         status, title, detail, PLACEHOLDER_PATH, machine=machine, extra=extra, headers=headers
     )
-    sent = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
-    return bytes(response.body), sent
+    return doc.body, doc.header_list()
 
 
 @dataclass(frozen=True)

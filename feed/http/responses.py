@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from html import escape
 from typing import Protocol
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from feed.errors import ECHO_LIMIT, echo
-from feed.render.discovery import discovery_link_elements, discovery_link_header
+from feed.render.problem import problem_document
 from feed.store.representation import Representation
 
 __all__ = ["PreparedResponse", "http_date", "is_not_modified", "prepared", "problem_response"]
@@ -21,8 +18,6 @@ __all__ = ["PreparedResponse", "http_date", "is_not_modified", "prepared", "prob
 # The longest HTTP-date (RFC 9110 §5.6.7) in any of its three forms is 33 characters: a longer
 # value is not a date, and is not parsed.
 MAX_HTTP_DATE = 64
-# The most characters of `detail` a problem document carries (its `errors` carry the rest).
-MAX_DETAIL = 2000
 
 
 class RequestHeaders(Protocol):
@@ -89,10 +84,6 @@ def http_date(value: str) -> datetime | None:
     return moment if moment is not None and moment.tzinfo is not None else None
 
 
-# what a browser agent may read of a machine response (as feed/publish/site.py's CORS)
-EXPOSED = "Link, ETag, Content-Location, Vary, Content-Usage"
-
-
 def problem_response(
     status: int,
     title: str,
@@ -103,43 +94,8 @@ def problem_response(
     extra: dict[str, object] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """RFC 9457 problem details on machine routes; a small HTML page on human routes.
-
-    What the request brought is repeated within bounds: `detail` cut at MAX_DETAIL characters,
-    and `instance` (the request's path) left out when longer than ECHO_LIMIT, as a cut URI
-    would name another resource; neither can hold a lone surrogate."""
-    detail = echo(detail, MAX_DETAIL)
-    if machine:
-        document = {
-            "type": "about:blank",
-            "title": title,
-            "status": status,
-            "detail": detail,
-            **({"instance": echo(instance)} if len(instance) <= ECHO_LIMIT else {}),
-            **(extra or {}),
-        }
-        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-        body = text.encode("utf-8", "replace")  # `extra` may hold what the request brought
-        return Response(
-            body,
-            status,
-            headers={
-                **(headers or {}),
-                "access-control-allow-origin": "*",
-                "access-control-expose-headers": EXPOSED,
-            },
-            media_type="application/problem+json",
-        )
-    # where agents start, as every HTML page says (relative: an error knows no base URL)
-    links = ", ".join(
-        f'<{url}>; rel="{rel}"; type="{media_type}"'
-        for url, rel, media_type in discovery_link_header("")
+    """The one error shape (feed/render/problem.py) as a response."""
+    doc = problem_document(
+        status, title, detail, instance, machine=machine, extra=extra, headers=headers
     )
-    headers = {"link": links, **(headers or {})}
-    page = (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{status} {escape(title)}"
-        f"</title>\n{discovery_link_elements('')}</head>\n<body>\n<main>\n<h1>{escape(title)}</h1>\n<p>{escape(detail)}</p>\n"
-        '<p><a href="/">Home</a></p>\n</main>\n</body>\n</html>\n'
-    )
-    return Response(page.encode(), status, headers=headers, media_type="text/html; charset=utf-8")
+    return Response(doc.body, status, headers=doc.headers, media_type=doc.media_type)

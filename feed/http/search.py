@@ -23,6 +23,7 @@ from starlette.routing import Route
 from feed.errors import BadRequest, NotAcceptable, echo
 from feed.http.responses import PreparedResponse
 from feed.media import MARKDOWN
+from feed.model import Hit
 from feed.negotiation import Offer, negotiate
 from feed.publish.site import CORS
 from feed.render.html import SEARCH_PATH
@@ -34,7 +35,7 @@ from feed.render.results import (
     results_markdown,
 )
 from feed.settings import Settings
-from feed.store.fulltext import Hit, Query
+from feed.store.fulltext import Query
 from feed.store.prepared import body_of
 from feed.store.query import LIVE, MAX_QUERY_CHARS, SearchRequest, ask_match, parse_search
 from feed.store.representation import Representation

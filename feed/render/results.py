@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.builder import ElementMaker
 
+from feed.model import MARK_END, MARK_START, Hit
 from feed.render.html import SEARCH_PATH, site_page
 from feed.render.jsonld import with_context
 from feed.render.markdown_text import markdown_destination, markdown_text
 from feed.settings import Settings
-from feed.store.fulltext import MARK_END, MARK_START, Hit
 from feed.terms import STATUS_TERMS
 from feed.urls import SiteURLs
 

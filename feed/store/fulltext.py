@@ -23,16 +23,13 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from feed.model import Article
+from feed.model import MARK_END, MARK_START, Article, Hit
 from feed.urls import slugify
 
 __all__ = [
     "COLUMN_WEIGHTS",
-    "MARK_END",
-    "MARK_START",
     "RANKED",
     "WALK_FACTOR",
-    "Hit",
     "Query",
     "index_revision",
     "rebuild",
@@ -42,9 +39,7 @@ __all__ = [
 # bm25 weights of headline, standfirst and body (https://sqlite.org/fts5.html#the_bm25_function):
 # a word in the headline counts ten times one in the body.
 COLUMN_WEIGHTS = (10.0, 4.0, 1.0)
-# What marks a match in a snippet: control characters, which parse-time cleaning removes from
-# every text, so they can only be ours.
-MARK_START, MARK_END, ELLIPSIS = "\x02", "\x03", "\u2026"
+ELLIPSIS = "\u2026"  # where a snippet leaves text out
 SNIPPET_TOKENS = 24  # about the length of a sentence
 # Relevance ranks at most this many matches: the most recently written (a query matching more
 # lists the best of those; more words, a filter or sort=newest reach the others). It bounds the
@@ -128,20 +123,6 @@ class Query:
     newest: bool = False  # sort by publication, newest first (else by relevance)
     after: tuple[float | str, str] | None = None  # the last (key, slug) of the previous page
     limit: int = 10
-
-
-@dataclass(frozen=True)
-class Hit:
-    slug: str
-    score: float  # bm25, negated: higher is better
-    key: float | str  # what the page is ordered by (for the next page's cursor)
-    headline: str
-    standfirst: str
-    status: str
-    published: str  # RFC 3339, as the article gives it
-    modified: str
-    beat: str
-    snippet: str  # with MARK_START / MARK_END around each match
 
 
 def _filters(query: Query) -> tuple[str, list[object]]:

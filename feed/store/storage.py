@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from feed.errors import StorageError, StoreUnavailable
-from feed.model import Article
+from feed.model import Article, Hit
 from feed.store import fulltext
 from feed.store.prepared import Body, Route, Shape
 
@@ -317,7 +317,7 @@ class Store(Protocol):
 
     def count(self) -> int: ...
 
-    def search(self, query: fulltext.Query) -> tuple[list[fulltext.Hit], bool]:
+    def search(self, query: fulltext.Query) -> tuple[list[Hit], bool]:
         """A page of full-text search hits and whether more follow."""
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -1217,7 +1217,7 @@ class SQLiteStore:
         )
 
     @_guarded
-    def search(self, query: fulltext.Query) -> tuple[list[fulltext.Hit], bool]:
+    def search(self, query: fulltext.Query) -> tuple[list[Hit], bool]:
         """A page of full-text search hits and whether more follow, read in one snapshot (the
         caller's, inside `snapshot()`)."""
         reader = self._reader()
