@@ -18,10 +18,17 @@
     ├── RequestHeaderFieldsTooLarge  431  a header field, or all of them, over the limits
     ├── TooManyUploads               503  FEED_MAX_UPLOADS writes already in progress
     │                                     (with Retry-After)
-    └── StorageError                 500  the store refused an operation (newer schema, a bug)
-        └── StoreUnavailable         503  the store cannot be written or read now: full,
-                                          read-only, busy, or damaged (`feed doctor` says
-                                          what); with Retry-After
+    ├── StorageError                 500  the store refused an operation (newer schema, a bug)
+    │   └── StoreUnavailable         503  the store cannot be written or read now: full,
+    │                                     read-only, busy, or damaged (`feed doctor` says
+    │                                     what); with Retry-After
+    └── SettingsError                500  a setting the service cannot run with (also a
+        │                                 ValueError); the CLI exits 3
+        └── IdentityMismatch         500  a command given another base URL, time zone or site
+                                          name than its store records (feed/store/identity.py)
+
+InvalidArticle's FrontMatterError (feed/parse/frontmatter.py) is front matter that cannot be
+read at all, with its one Problem.
 
 The service renders any of them as one RFC 9457 problem-details document (or a small HTML page
 on human routes); the CLI prints them as one line each and exits non-zero. Whatever of the
@@ -50,6 +57,7 @@ __all__ = [
     "Problem",
     "RequestHeaderFieldsTooLarge",
     "RequestTimeout",
+    "SettingsError",
     "StorageError",
     "StoreUnavailable",
     "TooManyUploads",
@@ -249,3 +257,9 @@ class TooManyUploads(FeedError):
 
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, headers={"retry-after": str(retry_after)})
+
+
+class SettingsError(FeedError, ValueError):
+    """A setting has a value the service cannot run with."""
+
+    title = "Invalid settings"

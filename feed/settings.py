@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feed.errors import SettingsError
 from feed.static import SITE_IMAGE_PATH
 from feed.urls import is_http_url
 from feed.usage import DEFAULT_AI_USAGE, normalise_usage
@@ -68,10 +69,6 @@ def _split(url: str) -> SplitResult | None:
         return urlsplit(url)
     except ValueError:
         return None
-
-
-class SettingsError(ValueError):
-    """A setting has a value the service cannot run with."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import yaml
 from yaml.composer import Composer
 from yaml.resolver import Resolver
 
-from feed.errors import Problem
+from feed.errors import InvalidArticle, Problem
 
 __all__ = [
     "MAX_FRONT_MATTER",
@@ -58,9 +58,11 @@ class FrontMatter:
     body_line: int  # 1-based line where the body starts
 
 
-class FrontMatterError(Exception):
+class FrontMatterError(InvalidArticle):
+    """Front matter that cannot be read at all: its one problem."""
+
     def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
+        super().__init__([problem])
         self.problem = problem
 
 
