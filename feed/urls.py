@@ -102,6 +102,21 @@ class SiteURLs:
     def feed(self) -> str:
         return f"{self.base}/feed.atom"
 
+    def feed_as(self, extension: str) -> str:
+        """The site's main feed in one format: atom, json or rss."""
+        return f"{self.base}/feed.{extension}"
+
+    def beat_feed(self, beat: str) -> str:
+        return f"{self.base}/beats/{slugify(beat)}/feed.atom"
+
+    @property
+    def sitemap(self) -> str:
+        return f"{self.base}/sitemap.xml"
+
+    @property
+    def news_sitemap(self) -> str:
+        return f"{self.base}/news-sitemap.xml"
+
     @property
     def beats(self) -> str:
         """The Atom category scheme for beats; a beat's page is under it."""

@@ -27,11 +27,11 @@ from starlette.testclient import TestClient
 
 from feed.model import Article
 from feed.publish.site import Site
-from feed.render.discovery import (
+from feed.render.discovery import discovery_links
+from feed.render.llms import (
     LLMS_FULL_ARTICLES,
     LLMS_FULL_LIMIT,
     LLMS_TXT_LIMIT,
-    discovery_links,
     render_llms,
     render_llms_full,
 )

@@ -22,13 +22,10 @@ from feed.model import Article
 from feed.parse.article import parse_article
 from feed.publish.importer import sample_paths
 from feed.publish.site import Site, feed_pages
-from feed.render.discovery import (
-    LLMS_TXT_LIMIT,
-    render_llms_txt,
-    render_news_sitemap,
-    render_robots,
-)
+from feed.render.discovery import render_robots
 from feed.render.feeds import FeedPage
+from feed.render.llms import LLMS_TXT_LIMIT, render_llms_txt
+from feed.render.sitemaps import render_news_sitemap
 from feed.settings import Settings
 from feed.urls import SiteURLs, slugify
 

@@ -28,17 +28,7 @@ from feed.policies import POLICY_DATE, policy_pages
 from feed.publish.catalog import MAIN, Catalog, Section, SectionKey, micros, published_key
 from feed.render.atom import render_atom_page, warm_entry
 from feed.render.collection import PAGE_SIZE, collection_page, page_count, page_links, page_url
-from feed.render.discovery import (
-    LLMS_FULL_ARTICLES,
-    discovery_link_header,
-    render_llms,
-    render_llms_full,
-    render_news_sitemap,
-    render_robots,
-    render_sitemap_articles,
-    render_sitemap_index,
-    render_sitemap_pages,
-)
+from feed.render.discovery import discovery_link_header, render_robots
 from feed.render.feeds import (
     EPOCH,
     MAX_FEED_PAGES,
@@ -68,11 +58,18 @@ from feed.render.history import (
 from feed.render.html import render_index, render_policy_html
 from feed.render.jsonfeed import render_json_feed, warm_item
 from feed.render.jsonld import render_agent_view
+from feed.render.llms import LLMS_FULL_ARTICLES, render_llms, render_llms_full
 from feed.render.markdown import render_policy_markdown
 from feed.render.openapi import openapi_document
 from feed.render.results import OPENSEARCH_TYPE, render_opensearch
 from feed.render.rss import render_rss
 from feed.render.section_index import SectionEntry, render_section_index
+from feed.render.sitemaps import (
+    render_news_sitemap,
+    render_sitemap_articles,
+    render_sitemap_index,
+    render_sitemap_pages,
+)
 from feed.render.vocabulary import vocabulary_documents
 from feed.settings import Settings
 from feed.static import SITE_IMAGE_DATE, SITE_IMAGE_PATH, site_image
