@@ -6,7 +6,7 @@ SPEC.json lists routes as {"path", "status", "content_type", "content_encoding",
 each route answers GET with that status and those bytes (same size and media type as the
 service's response it stands in for), built the idiomatic way: a `Response` per request, no
 lookup, no negotiation, no conditional logic. It runs under the same uvicorn configuration as
-`feed serve` (feed/cli.py), so the only difference measured is our code on the request path.
+`feed serve` (feed/cli/serve.py), so the only difference measured is our code on the request path.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def create_bare_app(spec: list[dict[str, object]]) -> Starlette:
 def main() -> None:
     spec_path, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    # The same uvicorn.run arguments as `feed serve` (feed/cli.py: cmd_serve).
+    # The same uvicorn.run arguments as `feed serve` (feed/cli/serve.py: cmd_serve).
     uvicorn.run(create_bare_app(spec), host=host, port=port, log_level="info", proxy_headers=True)
 
 

@@ -17,10 +17,10 @@ import lxml.html
 import pytest
 from conftest import ROOT, SEED, _free_port, healthz, require_shared, wait_until_ready
 
-from feed import cli
-from feed.cli import main
+from feed.cli import command, common, main
 from feed.errors import Problem
 from feed.publish.importer import import_paths, sample_paths
+from feed.publish.site import Site
 from feed.settings import Settings
 from feed.store.storage import SQLiteStore
 from feed.util.console import LogFormatter, printable, warning_kind
@@ -458,11 +458,19 @@ def test_help_says_everything_the_docstring_says(capsys):
     with pytest.raises(SystemExit):
         main(["--help"], environ={})
     printed = capsys.readouterr().out
-    about, _, codes = (cli.__doc__ or "").partition("\nexit codes:\n")
+    about, _, codes = (command.__doc__ or "").partition("\nexit codes:\n")
     assert " ".join(about.split()) in " ".join(printed.split())
     assert "exit codes:\n" + codes.rstrip() in printed  # the table as it is
     table = printed.split("exit codes:\n", 1)[1]
-    returned = (cli.OK, cli.INVALID, cli.USAGE, cli.STORE, cli.DAMAGED, cli.BUG, cli.INTERRUPTED)
+    returned = (
+        common.OK,
+        common.INVALID,
+        common.USAGE,
+        common.STORE,
+        common.DAMAGED,
+        common.BUG,
+        common.INTERRUPTED,
+    )
     for code in returned:
         assert re.search(rf"^ *{code}  \w", table, re.MULTILINE), code
 
@@ -629,7 +637,7 @@ def test_a_bug_during_an_import_is_not_exit_1_and_changes_nothing(tmp_path, caps
     def broken(self: object, store: object, progress: object = None) -> None:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(cli.Site, "load_store", broken)
+    monkeypatch.setattr(Site, "load_store", broken)
     db = tmp_path / "feed.sqlite3"
     path = _write(tmp_path, "a.md", GOOD)
     assert main(["import", "--db", str(db), str(path)], environ={}) == 70

@@ -245,7 +245,7 @@ def rewrite(page: Path, runs: list[tuple[Block, list[list[str]]]]) -> None:
 
 def test_every_command_is_documented():
     """docs/cli.md describes every `feed` subcommand the parser has."""
-    from feed.cli import _parser
+    from feed.cli.command import _parser
 
     parser = _parser()
     (commands,) = [a for a in parser._actions if a.dest == "command"]  # argparse's subparsers
