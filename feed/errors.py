@@ -22,10 +22,12 @@
     │   └── StoreUnavailable         503  the store cannot be written or read now: full,
     │                                     read-only, busy, or damaged (`feed doctor` says
     │                                     what); with Retry-After
-    └── SettingsError                500  a setting the service cannot run with (also a
-        │                                 ValueError); the CLI exits 3
-        └── IdentityMismatch         500  a command given another base URL, time zone or site
-                                          name than its store records (feed/store/identity.py)
+    ├── SettingsError                500  a setting the service cannot run with (also a
+    │   │                                 ValueError); the CLI exits 3
+    │   └── IdentityMismatch         500  a command given another base URL, time zone or site
+    │                                     name than its store records (feed/store/identity.py)
+    └── ExportError                  500  `feed build` cannot export as asked (an unusable
+                                          OUTDIR, a key no file can stand for); the CLI exits 3
 
 InvalidArticle's FrontMatterError (feed/parse/frontmatter.py) is front matter that cannot be
 read at all, with its one Problem.
@@ -47,6 +49,7 @@ __all__ = [
     "MAX_REPORTED",
     "BadRequest",
     "ContentTooLarge",
+    "ExportError",
     "FeedError",
     "Forbidden",
     "InvalidArticle",
@@ -263,3 +266,9 @@ class SettingsError(FeedError, ValueError):
     """A setting has a value the service cannot run with."""
 
     title = "Invalid settings"
+
+
+class ExportError(FeedError):
+    """The site cannot be exported as asked (an unusable OUTDIR, a key no file can stand for)."""
+
+    title = "Export failed"

@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from feed import __version__
-from feed.errors import NotAcceptable, NotFound
+from feed.errors import ExportError, NotAcceptable, NotFound
 from feed.negotiation import KNOWN_PROFILE_PREFIX, Offer, negotiate
 from feed.publish.site import Site
 from feed.render.history import CHANGES_PAGE, MAX_CURSOR_DIGITS
@@ -158,10 +158,6 @@ GZIP_OK_PATTERN = (
 # "*" (RFC 9110 §13.1.2), as feed.http.responses.is_not_modified does.
 INM_PATTERN = r'^("[^"]+") (?:\s*\*\s*|(?:[^,]*,)*?\s*(?:W/)?\1\s*(?:,.*)?)$'
 _NOT_Q0 = r"(?![^,]*;\s*q\s*=\s*0(?:\.0*)?\s*(?:[,;]|$))"
-
-
-class ExportError(Exception):
-    """The site cannot be exported as asked (an unusable OUTDIR, a key no file can stand for)."""
 
 
 def file_name(etag: str, modified: int | None, file_type: str) -> str:
