@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from conftest import _free_port, healthz, wait_until_ready
 
 from feed.publish.importer import sample_paths
@@ -23,13 +24,14 @@ TEMPLATE = next(p for p in sample_paths() if p.stem.startswith("kestrel")).read_
 TEMPLATE_SLUG = "kestrel-fell-geothermal-plant-begins-supplying-grid"
 
 
-def _start(db: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FEED_API_TOKENS": "t0ken"}
+def _start(db: Path, port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "FEED_API_TOKENS": "t0ken", "FEED_WORKERS": str(workers)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "feed", "serve", "--db", str(db), "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its workers in its process group, killed with it
     )
     try:
         wait_until_ready(proc, healthz(f"http://127.0.0.1:{port}"), "feed serve", lambda: "")
@@ -80,7 +82,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path):
     deadline = time.monotonic() + 10
     while len(acknowledged) < 20 and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # a crash: the supervisor and every worker at once
     proc.wait(timeout=10)
     stop.set()
     for t in threads:
@@ -110,3 +112,57 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether `pid` is a live process (an exited one not yet reaped is a zombie: not live)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
+    """SIGKILL to `feed serve --workers 2` itself (not its group): its workers stop too, and
+    the port is free, instead of orphans serving with nothing left to stop them."""
+    db = tmp_path / "feed.sqlite3"
+    SQLiteStore(db).close()
+    port = _free_port()
+    proc = _start(db, port, workers=2)
+    try:
+        workers = [pid for pid in _children(proc.pid) if _running(pid)]
+        assert len(workers) >= 2, workers  # (and the resource tracker, at times)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if _running(pid)]
+        with pytest.raises(urllib.error.URLError, match="refused"):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    finally:
+        if _group_alive(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import logging
+import multiprocessing
 import os
 import re
+import signal
 import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -407,9 +410,27 @@ class RawHeaders:
         return None
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def stop_with_supervisor() -> None:
+    """A worker stops (SIGTERM: it finishes what it is answering) when the process supervising
+    it dies, even of SIGKILL: an orphan would keep the port and serve, with nothing left to
+    stop it. Linux's prctl; elsewhere nothing is set."""
+    parent = multiprocessing.parent_process()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent.pid:  # it died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def worker_app() -> PreparedFirst:
     """The service in one worker process of `feed serve --workers N` (uvicorn's factory): the
     store named by FEED_DB_PATH, with its recorded identity; closed when the worker stops."""
+    stop_with_supervisor()
     settings = Settings.from_env(os.environ)
     store = SQLiteStore(settings.database, create=False)
     return create_app(bind(store, settings, ()), store, close_store=True)
