@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from feed.parse.article import parse_article
 from feed.publish.importer import import_paths, sample_paths
 from feed.render.documents import offline_loader
 from feed.settings import Settings
+from feed.store.prepared import Route, resource_of
 from feed.store.representation import Negotiable, Representation, Resource
 from feed.store.storage import SQLiteStore
 
@@ -269,3 +271,16 @@ def observable(resource: Resource) -> object:
     assert isinstance(resource, Representation)
     gzip = resource.gzip.raw_headers if resource.gzip else None
     return (resource.status, resource.body, resource.identity.raw_headers, gzip)
+
+
+def rendered_in_one_process(site: Any, log: Any) -> dict[str, Resource]:
+    """Every resource `site.render_log` makes of `log`, by path: the reference a prepare on
+    every core, or a site kept up to date write by write, is compared with."""
+    rendered: dict[str, Resource] = {}
+
+    def keep(rows: Sequence[Route]) -> None:
+        for path, group in groupby(rows, key=lambda route: route.path):
+            rendered[path] = resource_of(list(group))
+
+    site.render_log(log, keep)
+    return rendered

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from itertools import groupby
 from pathlib import Path
 
 import pytest
-from conftest import BASE_URL, article_text, observable
+from conftest import BASE_URL, article_text, observable, rendered_in_one_process
 
 import feed.publish.site
 import feed.util.parallel
 from feed.publish.importer import import_paths
 from feed.publish.site import Site
 from feed.settings import Settings
-from feed.store.prepared import Route, resource_of
-from feed.store.representation import Resource
 from feed.store.storage import SQLiteStore
 from feed.util.parallel import cores
 
@@ -125,13 +121,7 @@ def test_an_import_prepared_on_every_core_stores_what_a_full_render_gives(tmp_pa
         report, _ = import_paths(store, [folder], settings)
         assert report.ok
         Site(settings).load_store(store)
-    rendered: dict[str, Resource] = {}
-
-    def keep(rows: Sequence[Route]) -> None:
-        for path, group in groupby(rows, key=lambda route: route.path):
-            rendered[path] = resource_of(list(group))
-
-    Site(settings).render_log(store.log(), keep)
+    rendered = rendered_in_one_process(Site(settings), store.log())
     served = Site(settings)
     served.load_store(store)
     assert len(rendered) > 450 * 5

@@ -14,14 +14,12 @@ import gzip
 import logging
 import random
 import threading
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import BASE_URL
+from conftest import BASE_URL, rendered_in_one_process
 from conftest import observable as fingerprint
 
 import feed.publish.site
@@ -36,8 +34,7 @@ from feed.model import Article, Correction
 from feed.publish.site import Site
 from feed.publish.writes import Writer
 from feed.settings import Settings
-from feed.store.prepared import Route, resource_of
-from feed.store.representation import Negotiable, Representation, Resource
+from feed.store.representation import Negotiable, Representation
 from feed.store.storage import Incoming, LazyArticle, SQLiteStore
 
 BEATS = ["Climate", "Economy", "climate", "Science"]  # "Climate" and "climate": one section
@@ -302,13 +299,7 @@ def test_an_import_renders_its_lists_on_every_core_from_bodies_it_has_not_commit
     assert len(batches) > 3  # forked, batch by batch
     assert all(n >= 2 for n in batches[:-1])
     monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 10**9)
-    rendered: dict[str, Resource] = {}
-
-    def keep(rows: Sequence[Route]) -> None:
-        for path, group in groupby(rows, key=lambda route: route.path):
-            rendered[path] = resource_of(list(group))
-
-    Site(settings).render_log(store.log(), keep)
+    rendered = rendered_in_one_process(Site(settings), store.log())
     restarted = Site(settings)
     restarted.load_store(store)
     assert all(isinstance(a, LazyArticle) for a in restarted.articles.values())
@@ -422,15 +413,9 @@ def test_a_site_restarted_from_its_store_writes_what_a_full_render_serves(
     for _ in range(30):
         restarted.put(newsroom.step(restarted)[1])
     assert any(isinstance(a, LazyArticle) for a in restarted.articles.values())
-    rendered: dict[str, Resource] = {}
-
-    def keep(rows: Sequence[Route]) -> None:
-        for path, group in groupby(rows, key=lambda route: route.path):
-            rendered[path] = resource_of(list(group))
-
     log = store.log()
     assert not any(isinstance(row[3], LazyArticle) for row in log)
-    Site(settings).render_log(log, keep)
+    rendered = rendered_in_one_process(Site(settings), log)
     fixed = {
         *feed.publish.site.vocabulary_resources(settings),
         *feed.publish.site.page_resources(settings),
