@@ -233,7 +233,7 @@ class McpService:
         """When the server is told to stop, end every listen stream gracefully (each sends its
         final result): uvicorn waits for open responses before it shuts the app down, and a
         listen stream never ends by itself. (`feed serve` also ends what is still open after a
-        few seconds: cli.py.)"""
+        few seconds: feed/cli/serve.py.)"""
         while not stopping():
             await anyio.sleep(EXIT_POLL_SECONDS)
         self.listen_handler.close()
