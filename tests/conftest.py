@@ -193,12 +193,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+_PORTS = iter(range(20000 + os.getpid() % 4000 * 3, 32768))
+
+
 def _free_port() -> int:
+    """A loopback port for a server a test starts later, below the kernel's ephemeral range
+    (32768-60999 here): a port from bind(0) is freed again before the server takes it, and
+    meanwhile the kernel may hand it to any socket bound to port 0 (a test's hub, a client's
+    connection), which failed a CI run with "Address already in use". Each call gives a new
+    port, so two servers of one run never share one either."""
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    for port in _PORTS:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below 32768")
 
 
 def wait_until_ready(
