@@ -16,14 +16,14 @@ from feed.publish.site import Site, article_resources
 from feed.store.prepared import (
     TOKEN,
     Body,
-    ResourceTable,
     Route,
     fingerprint,
     resource_of,
     routes_of,
 )
 from feed.store.representation import Negotiable, Representation, Resource, gzip_bytes
-from feed.store.storage import Prepared, SQLiteStore
+from feed.store.storage import RowChanges, SQLiteStore
+from feed.store.table import ResourceTable
 
 
 def observable(resource: Resource) -> object:
@@ -107,10 +107,10 @@ def test_replaced_and_deleted_rows_leave_no_body_behind(store: SQLiteStore):
     one = Representation(b"x" * 2000, "text/plain", datetime(2026, 1, 1, tzinfo=UTC))
     two = Representation(b"y" * 2000, "text/plain", None)
     store.add_prepared([*routes_of("/a", one), *routes_of("/b", one)], 1)
-    store.put_prepared(Prepared(rows=routes_of("/a", two)), 2)
+    store.put_prepared(RowChanges(rows=routes_of("/a", two)), 2)
     bodies = {row[0] for row in store._db.execute("SELECT etag FROM bodies")}
     assert bodies == {one.etag.strip('"'), two.etag.strip('"')}
-    store.put_prepared(Prepared(rows=(), deleted=["/b"]), 3)
+    store.put_prepared(RowChanges(rows=(), deleted=["/b"]), 3)
     bodies = {row[0] for row in store._db.execute("SELECT etag FROM bodies")}
     assert bodies == {two.etag.strip('"')}
     assert [r.path for group in store.scan_routes() for r in group] == ["/a"]

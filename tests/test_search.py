@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import rdflib
-from conftest import BASE_URL, ROOT, _free_port, feed_serve, healthz, wait_until_ready
+from conftest import BASE_URL, ROOT, _free_port, current, feed_serve, healthz, wait_until_ready
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -207,7 +207,7 @@ def test_an_existing_store_is_indexed_when_it_is_upgraded(tmp_path):
     path = tmp_path / "old.sqlite3"
     store = SQLiteStore(path)
     import_paths(store, sample_paths(), Settings(BASE_URL))
-    live = {s.article.slug for s in store.current() if s.article.status != "retracted"}
+    live = {slug for slug, article in current(store).items() if article.status != "retracted"}
     store.close()
     with sqlite3.connect(path) as db:  # back to before migration 8, as an older program left it
         db.execute("DROP TABLE search")
@@ -275,8 +275,8 @@ def test_each_filter_keeps_exactly_the_articles_it_names(site, store, query, kee
     """Every filter keeps the results it names, and only those."""
     words = "q=the"  # in nearly every article (common words are words to the index)
     everything = set(slugs(site, f"{words}&limit={MAX_LIMIT}"))
-    current = {s.article.slug: s.article for s in store.current()}
-    expected = {slug for slug in everything if keeps(current[slug])}
+    now = current(store)
+    expected = {slug for slug in everything if keeps(now[slug])}
     assert set(slugs(site, f"{words}&{query}&limit={MAX_LIMIT}")) == expected
     assert expected != everything  # (a filter that kept everything would prove nothing)
 
@@ -307,7 +307,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(many, sort):
 
 def test_newest_lists_the_latest_publication_first(many, store):
     """sort=newest orders by publication date, newest first (then by slug)."""
-    published = {s.article.slug: s.article.published for s in store.current()}
+    published = {slug: article.published for slug, article in current(store).items()}
     found = slugs(many, f"q=heron&sort=newest&limit={MAX_LIMIT}")
     assert found == sorted(found, key=lambda slug: (-published[slug].timestamp(), slug))
 
@@ -335,17 +335,16 @@ def test_relevance_ranks_the_most_recently_written_matches(many, store, monkeypa
     """With more matches than RANKED, the results are the best of the RANKED most recently
     written matches, in the order all of them would have."""
     every = slugs(many, f"q=heron&limit={MAX_LIMIT}")
-    written = {s.article.slug: n for n, (_, _, s) in enumerate(_log(store))}
+    written = {article.slug: n for n, (_, _, article) in enumerate(_log(store))}
     monkeypatch.setattr(fulltext, "RANKED", 5)
     newest = sorted(every, key=lambda slug: -written[slug])[:5]
     assert slugs(many, "q=heron&limit=2") == [slug for slug in every if slug in newest]
 
 
 def _log(store: SQLiteStore) -> list[tuple[int, int, Any]]:
-    """(sequence, number, stored article) of each current article, in write order."""
-    current = store.current()
-    order = {slug: seq for seq, _, article in store.history() for slug in [article.slug]}
-    return sorted((order[s.article.slug], s.revision, s) for s in current)
+    """(sequence, number, article) of each current article, in write order."""
+    last = {article.slug: (seq, n, article) for seq, n, _, article in store.log()}
+    return sorted(last.values(), key=lambda entry: entry[0])
 
 
 def test_a_cursor_belongs_to_its_query(many):

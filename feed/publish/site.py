@@ -73,14 +73,15 @@ from feed.render.sitemaps import (
 from feed.render.vocabulary import vocabulary_documents
 from feed.settings import Settings
 from feed.static import SITE_IMAGE_DATE, SITE_IMAGE_PATH, site_image
-from feed.store.prepared import ResourceTable, Route, canary, fingerprint, resource_of, routes_of
+from feed.store.prepared import Route, canary, fingerprint, resource_of, routes_of
 from feed.store.representation import (
     Negotiable,
     Representation,
     Resource,
     compress_all,
 )
-from feed.store.storage import Incoming, LazyArticle, Prepared, Store
+from feed.store.storage import Incoming, LazyArticle, RowChanges, Store
+from feed.store.table import ResourceTable
 from feed.urls import SiteURLs, slugify
 from feed.usage import TDM_POLICY_PATH, TDMREP_PATH, render_tdm_policy, render_tdmrep
 from feed.util.memo import IdentityCache
@@ -144,9 +145,9 @@ class Staged:
     first_event: int  # cursor of the write's first event
     last_sequence: int = 0  # the store sequence of the write's last revision
 
-    def prepared(self, fingerprint: str = "") -> Prepared:
+    def prepared(self, fingerprint: str = "") -> RowChanges:
         """The rows a store keeps of this write (in the write's own transaction)."""
-        return Prepared(
+        return RowChanges(
             rows=_rows(dict(sorted(self.changed.items()))),
             deleted=sorted(self.removed),
             lists=[(_key_name(k), "\n".join(sorted(p)) or None) for k, p in self.keys.items()],
@@ -562,8 +563,8 @@ class Site:
             last_sequence = max((row[0] for row in log), default=0)
             store.clear_prepared()
             self._render_all(state, keep, progress or Progress())
-            store.finish_prepared(
-                Prepared(
+            store.put_prepared(
+                RowChanges(
                     rows=(),
                     lists=[
                         (_key_name(k), "\n".join(sorted(p)) or None) for k, p in self._keys.items()
