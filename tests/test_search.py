@@ -4,6 +4,7 @@ markdown-it, lxml), and over real HTTP across processes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -30,8 +31,7 @@ from feed.http.app import create_app
 from feed.parse.article import RESERVED_SLUGS
 from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
-from feed.store import fulltext
-from feed.store.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_TERMS
+from feed.store.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_TERMS, parse_search
 from feed.store.storage import MIGRATIONS, SQLiteStore
 from feed.urls import SiteURLs
 
@@ -142,6 +142,20 @@ def slugs(client: TestClient, query: str, **headers: str) -> list[str]:
         following = graph[0].get("hydra:next", "")
         path = following.removeprefix(BASE_URL)
     return found
+
+
+def searched(store: SQLiteStore, query: str, **plan: int) -> list[str]:
+    """The slugs the store lists for a search's query string, every page, with the plan's
+    bounds (`ranked`, `walk_factor`) given."""
+    request = parse_search(urllib.parse.parse_qs(query, keep_blank_values=True))
+    search = dataclasses.replace(request.query, **plan)
+    found: list[str] = []
+    while True:
+        hits, more = store.search(search)
+        found += [hit.slug for hit in hits]
+        if not more:
+            return found
+        search = dataclasses.replace(search, after=(hits[-1].key, hits[-1].slug))
 
 
 # --- the index: ranking, folding, stemming, retraction, revision ------------------------------
@@ -321,24 +335,22 @@ def test_newest_lists_the_latest_publication_first(many, store):
         "q=heron&sort=newest&limit=2&status=verified",
     ],
 )
-def test_both_plans_of_newest_first_list_the_same(many, monkeypatch, query):
+def test_both_plans_of_newest_first_list_the_same(many, store, query):
     """Walking the articles by date and joining every match give the same pages (the walk is
     only chosen for common words in large stores, so each is forced here)."""
-    monkeypatch.setattr(fulltext, "WALK_FACTOR", 10**9)  # never walk
-    joined = slugs(many, query)
-    monkeypatch.setattr(fulltext, "WALK_FACTOR", 0)  # always walk
-    assert slugs(many, query) == joined
-    assert joined
+    joined = searched(store, query, walk_factor=10**9)  # never walk
+    assert searched(store, query, walk_factor=0) == joined  # always walk
+    assert joined == slugs(many, query)
 
 
-def test_relevance_ranks_the_most_recently_written_matches(many, store, monkeypatch):
+def test_relevance_ranks_the_most_recently_written_matches(many, store):
     """With more matches than RANKED, the results are the best of the RANKED most recently
     written matches, in the order all of them would have."""
     every = slugs(many, f"q=heron&limit={MAX_LIMIT}")
     written = {article.slug: n for n, (_, _, article) in enumerate(_log(store))}
-    monkeypatch.setattr(fulltext, "RANKED", 5)
     newest = sorted(every, key=lambda slug: -written[slug])[:5]
-    assert slugs(many, "q=heron&limit=2") == [slug for slug in every if slug in newest]
+    assert searched(store, "q=heron&limit=2", ranked=5) == [s for s in every if s in newest]
+    assert searched(store, "q=heron&limit=2") == every  # (23 matches: all ranked by default)
 
 
 def _log(store: SQLiteStore) -> list[tuple[int, int, Any]]:

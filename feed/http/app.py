@@ -11,11 +11,12 @@ import os
 import re
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +35,7 @@ from feed.errors import (
 from feed.http.api import api_routes
 from feed.http.mcp import McpService
 from feed.http.mcp_sessions import sessions_file
-from feed.http.responses import PreparedResponse, prepared, problem_response
+from feed.http.responses import conditional, problem_response
 from feed.http.search import search_routes
 from feed.publish.site import Site
 from feed.publish.websub import Publisher
@@ -42,7 +43,7 @@ from feed.publish.writes import Writer
 from feed.render.history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from feed.settings import Settings
 from feed.store.identity import bind
-from feed.store.representation import Negotiable, Representation
+from feed.store.representation import Representation
 from feed.store.storage import SQLiteStore, Store
 from feed.urls import MACHINE_SEGMENTS, MACHINE_SUFFIXES
 from feed.usage import usage_headers
@@ -54,7 +55,7 @@ GET = ["GET", "HEAD"]
 # On shutdown, how long queued WebSub notifications may still take (then they are logged as
 # given up); short, so that stopping the service never hangs on a hub that is down.
 WEBSUB_SHUTDOWN_SECONDS = 5.0
-# What a request may bring before it is refused at the door (PreparedFirst): the request target
+# What a request may bring before it is refused at the door (Service): the request target
 # (RFC 9112 §3 recommends servers take at least 8,000 octets), one header field, all of them.
 # uvicorn with httptools sets no such limits of its own (it takes headers of a megabyte).
 MAX_TARGET_BYTES = 8 * 1024
@@ -71,6 +72,56 @@ def _is_machine(path: str) -> bool:
     """Machine routes get problem JSON; human routes (home, article pages) get an HTML page."""
     first = path.lstrip("/").split("/", 1)[0]
     return first.split(".", 1)[0] in MACHINE_SEGMENTS or path.endswith(MACHINE_SUFFIXES)
+
+
+def collection_key(site: Site, query: QueryParams) -> str:
+    """The collection's page named by `?page=` (the newest page is the collection itself)."""
+    page = query.get("page")
+    if page is None:
+        return "/agent/"
+    last = site.collection_pages
+    if not PAGE.fullmatch(page):
+        raise NotFound(
+            f"page={echo(page, 40)!r} is not a page of the collection "
+            f"(expected a number from 1 to {last}, in ASCII digits)."
+        )
+    return "/agent/" if int(page) == last else f"/agent/?page={page}"
+
+
+def changes_key(site: Site, query: QueryParams) -> str:
+    """The changes feed's page holding `?since=`: pages start at multiples of the page size;
+    a cursor past the end gets the last page."""
+    since = query.get("since", "0")
+    if not CURSOR.fullmatch(since):
+        raise NotFound(
+            f"since={echo(since, 40)!r} is not a cursor (expected 0 or a cursor from a "
+            f"page: up to {MAX_CURSOR_DIGITS} ASCII digits)."
+        )
+    page = min(int(since) // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
+    return f"/agent/changes?since={page}"
+
+
+# The paths whose query names which of their pages is served.
+PAGED: dict[str, Callable[[Site, QueryParams], str]] = {
+    "/agent/": collection_key,
+    "/agent/changes": changes_key,
+}
+
+
+def problem(exc: FeedError, method: str, path: str) -> Response:
+    """The one error shape for `exc`, answering `method path`; a 5xx is logged in one line
+    (the operator's business)."""
+    if exc.status >= 500:
+        log.error("%s %s: %s %s: %s", method, path, exc.status, exc.title, exc.detail)
+    return problem_response(
+        exc.status,
+        exc.title,
+        exc.detail,
+        path,
+        machine=_is_machine(path),
+        extra=exc.extra,
+        headers=exc.headers,
+    )
 
 
 # How often a server looks whether another process committed to its store: a write made
@@ -96,7 +147,7 @@ def watch_store(site: Site, store: Store, stop: threading.Event) -> None:
             log.exception("taking in the store's other writes failed")
 
 
-def create_app(settings: Settings, store: Store, *, close_store: bool = False) -> PreparedFirst:
+def create_app(settings: Settings, store: Store, *, close_store: bool = False) -> Service:
     """The service over `store`; every representation is rendered at start-up, none per request."""
     site = Site(settings)
     writer = Writer(settings, store, site)
@@ -113,7 +164,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
             # a new render version: the old rows are served at once, the new ones prepared on a
             # thread of their own
             site.load_store(store, LogLines(log), background=True)
-        except StorageError as exc:  # one line, not a traceback (see PreparedFirst)
+        except StorageError as exc:  # one line, not a traceback (see Service)
             app.state.startup_error = f"cannot start: {exc.detail}"
             raise
         finally:
@@ -145,48 +196,9 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
         # off the event loop: delivering what is still queued may take a few seconds
         await run_in_threadpool(publisher.close, WEBSUB_SHUTDOWN_SECONDS)
 
-    def serve(request: Request, key: str) -> Response:
-        resource = site.get(key)
-        if resource is None:
-            raise NotFound(f"Nothing is published at {request.url.path}.")
-        if isinstance(resource, Negotiable):
-            rep = resource.choose(request.headers.get("accept"))
-            if rep is None:
-                raise NotAcceptable(
-                    f"{request.url.path} is available as {', '.join(resource.media_types)}.",
-                    extra={"available": resource.media_types},
-                    headers={"vary": "Accept"},
-                )
-        else:
-            rep = resource
-        return PreparedResponse(rep, request.headers)
-
-    async def by_path(request: Request) -> Response:
-        return serve(request, request.url.path)
-
-    async def collection(request: Request) -> Response:
-        page = request.query_params.get("page")
-        if page is None:
-            return serve(request, "/agent/")
-        last = site.collection_pages
-        if not PAGE.fullmatch(page):
-            raise NotFound(
-                f"page={echo(page, 40)!r} is not a page of the collection "
-                f"(expected a number from 1 to {last}, in ASCII digits)."
-            )
-        # the newest page is the collection itself
-        return serve(request, "/agent/" if int(page) == last else f"/agent/?page={page}")
-
-    async def changes(request: Request) -> Response:
-        since = request.query_params.get("since", "0")
-        if not CURSOR.fullmatch(since):
-            raise NotFound(
-                f"since={echo(since, 40)!r} is not a cursor (expected 0 or a cursor from a "
-                f"page: up to {MAX_CURSOR_DIGITS} ASCII digits)."
-            )
-        # pages start at multiples of the page size; a cursor past the end gets the last page
-        key = min(int(since) // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
-        return serve(request, f"/agent/changes?since={key}")
+    async def unpublished(request: Request) -> Response:
+        # (reached only when Service found nothing at the path: see `Service.answer`)
+        raise NotFound(f"Nothing is published at {request.url.path}.")
 
     async def healthz(request: Request) -> Response:
         body = json.dumps({"status": "ok", "articles": len(site.articles)}) + "\n"
@@ -194,24 +206,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
 
     async def feed_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FeedError)
-        if exc.status >= 500:  # the operator's business: one line each
-            log.error(
-                "%s %s: %s %s: %s",
-                request.method,
-                request.url.path,
-                exc.status,
-                exc.title,
-                exc.detail,
-            )
-        return problem_response(
-            exc.status,
-            exc.title,
-            exc.detail,
-            request.url.path,
-            machine=_is_machine(request.url.path),
-            extra=exc.extra,
-            headers=exc.headers,
-        )
+        return problem(exc, request.method, request.url.path)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -237,14 +232,13 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=GET),
-            Route("/agent/", collection, methods=GET),
-            Route("/agent/changes", changes, methods=GET),
             *api_routes(settings, writer),
             Route("/mcp", mcp.asgi),
             *search_routes(settings, store),
-            # Everything else is a prepared resource at its own path: articles and their agent
-            # views, feeds, archives, section pages, the vocabulary, discovery files.
-            Route("/{path:path}", by_path, methods=GET),
+            # Every other path is a prepared resource's, served by Service before Starlette:
+            # articles and their agent views, feeds, archives, section pages, the vocabulary,
+            # discovery files. What reaches this route is not published (GET) or not allowed.
+            Route("/{path:path}", unpublished, methods=GET),
         ],
         exception_handlers={FeedError: feed_error, HTTPException: http_error},
         lifespan=lifespan,
@@ -254,7 +248,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
     app.state.startup_error = ""
     app.state.site = site
     app.state.settings = settings
-    return PreparedFirst(app, site)
+    return Service(app, site)
 
 
 def check_store(store: Store) -> None:
@@ -273,12 +267,12 @@ def check_store(store: Store) -> None:
         store.refuse_writes(reason)
 
 
-class PreparedFirst:
-    """The service's ASGI entry: a GET or HEAD of a prepared resource (no query string) is
-    answered straight from the site's table, before Starlette builds a request, routes it and
-    wraps it in middleware; everything else (writes, queries, errors, 406s) goes to Starlette.
-    The answer is the one the `by_path` route gives, at a fraction of the per-request cost:
-    serving is a dictionary lookup plus the header checks RFC 9110 asks for."""
+class Service:
+    """The service's ASGI entry, and its one serve path: a GET or HEAD of a prepared resource
+    is answered here, from the site's table, before Starlette builds a request, routes it and
+    wraps it in middleware (serving is a table lookup plus the header checks RFC 9110 asks
+    for); everything else (writes, search, health, MCP, what is not published) goes to
+    Starlette."""
 
     def __init__(self, app: Starlette, site: Site) -> None:
         self.app, self.site = app, site
@@ -291,54 +285,54 @@ class PreparedFirst:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.site.behind():  # another process's write, announced: served from now on
             await run_in_threadpool(self.site.sync)
-        if scope["type"] == "http":
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                send = self._startup_failure(send)
+            await self.app(scope, receive, send)
+            return
+        try:
             refusal = oversized(scope)
             if refusal is not None:
-                path = scope["path"]
-                response = problem_response(
-                    refusal.status,
-                    refusal.title,
-                    refusal.detail,
-                    path,
-                    machine=_is_machine(path),
-                    headers=refusal.headers,
+                raise refusal
+            answer = self.answer(scope) if scope["method"] in ("GET", "HEAD") else None
+        except FeedError as exc:
+            response = problem(exc, scope["method"], scope["path"])
+            await response(scope, receive, self._with_usage(send))
+            return
+        if answer is None:
+            await self.app(scope, receive, self._with_usage(send))
+            return
+        status, headers, body = answer
+        start = {"type": "http.response.start", "status": status, "headers": headers + self.usage}
+        await send(start)
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
+
+    def answer(self, scope: Scope) -> tuple[int, tuple[tuple[bytes, bytes], ...], bytes] | None:
+        """Status, headers and body for a GET of the prepared resource at the request's path
+        (and, for the collection and the changes feed, the page its query names); None when
+        nothing is published there (Starlette's routes take it). 406 when no variant fits."""
+        path = scope["path"]
+        # (a query string on any other resource changes nothing)
+        paged = PAGED.get(path)
+        key = path if paged is None else paged(self.site, QueryParams(scope["query_string"]))
+        resource = self.site.resources.get(key)
+        if resource is None:
+            return None
+        headers = RawHeaders(scope["headers"])
+        if isinstance(resource, Representation):
+            rep = resource
+        else:
+            chosen = resource.choose(headers.get("accept"))
+            if chosen is None:
+                raise NotAcceptable(
+                    f"{path} is available as {', '.join(resource.media_types)}.",
+                    extra={"available": resource.media_types},
+                    headers={"vary": "Accept"},
                 )
-                await response(scope, receive, self._with_usage(send))
-                return
-        if (
-            scope["type"] == "http"
-            and scope["method"] in ("GET", "HEAD")
-            and not scope.get("query_string")
-        ):
-            try:
-                resource = self.site.resources.get(scope["path"])
-            except FeedError:  # (a damaged row) answered by Starlette's error handler below
-                resource = None
-            if resource is not None:
-                headers = RawHeaders(scope["headers"])
-                rep = (
-                    resource
-                    if isinstance(resource, Representation)
-                    else resource.choose(headers.get("accept"))
-                )
-                if rep is not None:
-                    status, raw_headers, body = prepared(rep, headers)
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": status,
-                            "headers": raw_headers + self.usage,
-                        }
-                    )
-                    if scope["method"] == "HEAD":
-                        body = b""
-                    await send({"type": "http.response.body", "body": body})
-                    return
-        if scope["type"] == "lifespan":
-            send = self._startup_failure(send)
-        elif scope["type"] == "http":
-            send = self._with_usage(send)
-        await self.app(scope, receive, send)
+            rep = chosen
+        return conditional(rep, headers)
 
     def _with_usage(self, send: Send) -> Send:
         """Every other response (errors, queries, writes, health) states the usage terms too."""
@@ -427,7 +421,7 @@ def stop_with_supervisor() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def worker_app() -> PreparedFirst:
+def worker_app() -> Service:
     """The service in one worker process of `feed serve --workers N` (uvicorn's factory): the
     store named by FEED_DB_PATH, with its recorded identity; closed when the worker stops."""
     stop_with_supervisor()

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from feed.errors import BadRequest, NotAcceptable, echo
-from feed.http.responses import PreparedResponse
+from feed.http.responses import RepresentationResponse
 from feed.media import MARKDOWN
 from feed.model import Hit
 from feed.negotiation import Offer, negotiate
@@ -106,7 +106,7 @@ def search_routes(settings: Settings, store: Store) -> list[Route]:
             links.append(f'<{page.next_url}>; rel="next"')
         headers = (("vary", "Accept"), ("link", ", ".join(links)), *CORS)
         rep = Representation(body, CONTENT_TYPES[wanted], None, SEARCH_CACHE, headers)
-        return PreparedResponse(rep, request.headers)
+        return RepresentationResponse(rep, request.headers)
 
     async def ask(request: Request) -> Response:
         params = request.query_params
@@ -144,7 +144,7 @@ def search_routes(settings: Settings, store: Store) -> list[Route]:
             )
         data = (json.dumps(answer, ensure_ascii=False, indent=2) + "\n").encode()
         rep = Representation(data, "application/json", None, SEARCH_CACHE, CORS)
-        return PreparedResponse(rep, request.headers)
+        return RepresentationResponse(rep, request.headers)
 
     return [
         Route(SEARCH_PATH, search, methods=GET),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol
 
 from feed.errors import StorageError, StoreUnavailable
@@ -21,10 +21,6 @@ class RouteSource(Protocol):
     def routes(self, path: str) -> list[Route]: ...
 
     def route_paths(self) -> list[str]: ...
-
-    def scan_routes(
-        self, since: int = -1, start: str | None = None, stop: str | None = None
-    ) -> Iterator[list[Route]]: ...
 
 
 class ResourceTable:
@@ -136,34 +132,6 @@ class ResourceTable:
             self._store = store
             self._hot.clear()
             self._size = 0
-
-    def scan(
-        self,
-        start: str | None = None,
-        stop: str | None = None,
-        make: Callable[[Sequence[Route]], object] = resource_of,
-    ) -> Iterator[tuple[str, object]]:
-        """Every resource in path order (with `start` / `stop`: from `start` on, before `stop`),
-        read straight from the store, one at a time and not kept (an export reads them all);
-        `make` turns a URL's rows into what is yielded (resources held in memory are as they
-        are)."""
-
-        def inside(path: str) -> bool:
-            return (start is None or path >= start) and (stop is None or path < stop)
-
-        pinned = sorted((p, r) for p, r in self._pinned.items() if inside(p))
-        if self._store is None:
-            hot = ((p, r) for p, (r, _) in self._hot.items() if inside(p))
-            yield from sorted([*pinned, *hot])
-            return
-        i = 0
-        for routes in self._store.scan_routes(-1, start, stop):
-            path = routes[0].path
-            while i < len(pinned) and pinned[i][0] < path:
-                yield pinned[i]
-                i += 1
-            yield path, make(routes)
-        yield from pinned[i:]
 
     def held(self, start: str | None = None, stop: str | None = None) -> list[tuple[str, Resource]]:
         """The resources held in memory only (none is in the store), in path order, from `start`
