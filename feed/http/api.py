@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from feed import media
 from feed.errors import (
     BadRequest,
     ContentTooLarge,
@@ -137,7 +138,7 @@ def api_routes(settings: Settings, writer: Writer) -> list[Route]:
             headers["etag"] = result.etag
         if location:
             headers["location"] = location
-        return Response(body + "\n", status, headers=headers, media_type="application/json")
+        return Response(body + "\n", status, headers=headers, media_type=media.JSON.media_type)
 
     async def put_article(request: Request, slug: str) -> Response:
         body = await _read_body(request, settings.max_article_bytes, settings.body_timeout)

@@ -61,7 +61,7 @@ from mcp_types import (
 from pydantic import ValidationError
 from starlette.types import ASGIApp
 
-from feed import __version__
+from feed import __version__, media
 from feed.errors import FeedError, echo
 from feed.http.mcp_changes import Notifier, stopping
 from feed.http.mcp_http import Described, LocalSessions, OriginCheck, SessionRouter
@@ -286,7 +286,7 @@ class McpService:
                     uri=self.urls.feed,
                     name="feed",
                     title=f"{self.server.title}: newest articles (Atom)",
-                    mime_type="application/atom+xml",
+                    mime_type=media.ATOM.media_type,
                 )
             )
         else:
@@ -309,7 +309,7 @@ class McpService:
                     name=slug,
                     title=a.title,
                     description=a.standfirst,
-                    mime_type="application/ld+json",
+                    mime_type=media.JSONLD.media_type,
                 )
             )
             resources.append(
@@ -318,7 +318,7 @@ class McpService:
                     name=f"{slug}.md",
                     title=a.title,
                     description=a.standfirst,
-                    mime_type="text/markdown",
+                    mime_type=media.MARKDOWN.media_type,
                 )
             )
         more = start + self.page_size < len(keys) and page
@@ -335,13 +335,13 @@ class McpService:
                     uri_template=agent,
                     name="article",
                     title="An article's agent view (JSON-LD)",
-                    mime_type="application/ld+json",
+                    mime_type=media.JSONLD.media_type,
                 ),
                 ResourceTemplate(
                     uri_template=agent + ".md",
                     name="article-markdown",
                     title="An article as Markdown",
-                    mime_type="text/markdown",
+                    mime_type=media.MARKDOWN.media_type,
                 ),
             ]
         )
