@@ -110,7 +110,7 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def _slug(request: Request) -> str:
+def _slug_of_path(request: Request) -> str:
     slug = str(request.path_params["slug"])
     if not SLUG.match(slug):
         raise InvalidArticle(
@@ -166,7 +166,7 @@ def api_routes(settings: Settings, writer: Writer) -> list[Route]:
                 headers={"allow": ", ".join(METHODS)},
             )
         check_token(settings, request.headers.get("authorization"))
-        slug = _slug(request)
+        slug = _slug_of_path(request)
         with uploads.take():
             if request.method == "PUT":
                 return await put_article(request, slug)

@@ -92,7 +92,7 @@ def resolve_slug(reference: str, site: Site) -> str:
 def get_article(site: Site, args: GetArticleArguments) -> tuple[ArticleDocument, str]:
     slug = resolve_slug(args.article, site)
     path = f"/agent/{slug}.{FORMATS[args.format]}"
-    rep = _prepared(site, path)
+    rep = _served(site, path)
     text = rep.body.decode("utf-8")
     doc = ArticleDocument(
         slug=slug,
@@ -133,7 +133,7 @@ def latest_articles(site: Site, args: LatestArguments) -> tuple[LatestArticles, 
 
 def list_changes(site: Site, args: ChangesArguments) -> tuple[ChangesPage, None]:
     key = min(args.since // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
-    page = orjson.loads(_prepared(site, f"/agent/changes?since={key}").body)
+    page = orjson.loads(_served(site, f"/agent/changes?since={key}").body)
     events = [e for e in page["events"] if e["cursor"] > args.since]
     next_since = int(page["next"].rpartition("=")[2])
     return (
@@ -286,7 +286,7 @@ TOOLS = (
 )
 
 
-def _prepared(site: Site, path: str) -> Representation:
+def _served(site: Site, path: str) -> Representation:
     try:
         resource = site.get(path)
     except FeedError as exc:  # a damaged row: the store's problem, said plainly
