@@ -36,6 +36,7 @@ __all__ = [
     "FrontMatter",
     "FrontMatterError",
     "json_excess",
+    "read_fast",
     "split_front_matter",
 ]
 
@@ -111,14 +112,22 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
         ) from None
     yaml_text = "\n".join(lines[1:end]) + "\n"
     _check_size(yaml_text, source)
-    if _FastLoader is not None and not _NOT_FOR_LIBYAML.search(yaml_text):
-        try:
-            values, key_lines = _read_yaml(yaml_text, source, _FastLoader)
-        except Exception:  # refused (or read differently): PyYAML's own answer, words and lines
-            values, key_lines = _read_yaml(yaml_text, source, _BoundedLoader)
-    else:
-        values, key_lines = _read_yaml(yaml_text, source, _BoundedLoader)
+    # refused by libyaml (or not for it): PyYAML's own answer, words and lines
+    values, key_lines = read_fast(yaml_text, source) or _read_yaml(
+        yaml_text, source, _BoundedLoader
+    )
     return FrontMatter("yaml", values, key_lines, "\n".join(lines[end + 1 :]), end + 2)
+
+
+def read_fast(yaml_text: str, source: str) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """A YAML front matter's values and key lines as libyaml reads them (below), or None when
+    libyaml is missing, is not given this text, or refuses it."""
+    if _FastLoader is None or _NOT_FOR_LIBYAML.search(yaml_text):
+        return None
+    try:
+        return _read_yaml(yaml_text, source, _FastLoader)
+    except Exception:
+        return None
 
 
 def _read_yaml(
