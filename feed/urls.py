@@ -12,12 +12,36 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-__all__ = ["MACHINE_SEGMENTS", "MACHINE_SUFFIXES", "SiteURLs", "is_http_url", "slugify"]
+__all__ = [
+    "MACHINE_SEGMENTS",
+    "MACHINE_SUFFIXES",
+    "RESERVED_SLUGS",
+    "SEGMENTS",
+    "SiteURLs",
+    "is_http_url",
+    "slugify",
+]
 
-# Paths for machines, not people (the service's errors there are problem documents, not HTML
-# pages; the static export's nginx configuration decides the same way): a first segment, or a
-# suffix.
-MACHINE_SEGMENTS = frozenset({"agent", "api", "ask", "feed", "healthz", "vocab"})
+# The site's name space, one table: every first path segment (or root file's stem) the service
+# answers at, and whether it is for machines. The app and the export's nginx configuration read
+# `machine` (errors there are problem documents, not HTML pages); the slug rules read the whole
+# table (an article at /{name} would be unreachable, or would replace a page every article
+# links), with the names under /agent/ that are not articles and the design's reserved routes.
+# tests/test_links.py checks that every path the site serves is covered.
+SEGMENTS: dict[str, bool] = {
+    **dict.fromkeys(("agent", "api", "ask", "feed", "healthz", "vocab"), True),
+    **dict.fromkeys(
+        (
+            *("beats", "tags", "static", "sitemaps", "sections", "mcp", "well-known", "index"),
+            *("ai-policy", "fact-checking", "corrections", "usage"),  # the site's own pages
+            *("robots", "sitemap", "news-sitemap", "llms", "llms-full", "opensearch"),  # files
+        ),
+        False,
+    ),
+}
+AGENT_NAMES = frozenset({"changes", "revisions", "search"})  # /agent/{name}: not articles
+RESERVED_SLUGS = frozenset(SEGMENTS) | AGENT_NAMES
+MACHINE_SEGMENTS = frozenset(name for name, machine in SEGMENTS.items() if machine)
 MACHINE_SUFFIXES = (".atom", ".json", ".jsonld", ".ttl", ".nt", ".rdf", ".md", ".xml", ".txt")
 
 # RFC 3987 excludes these from IRIs; N-Triples and Turtle cannot write an IRI that holds one.

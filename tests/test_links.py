@@ -22,10 +22,11 @@ from markdown_it import MarkdownIt
 from starlette.testclient import TestClient
 
 from feed.http.app import create_app
-from feed.parse.article import RESERVED_SLUGS, SLUG
+from feed.parse.article import SLUG
 from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
 from feed.store.storage import SQLiteStore
+from feed.urls import RESERVED_SLUGS
 
 RETRACTED = "unpublished-poems-attributed-to-ferrow-bay-poet-found-in-attic"
 ARTICLE = "lake-orvanne-sediment-cores-reveal-ancient-drought"

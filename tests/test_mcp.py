@@ -31,7 +31,8 @@ from pyld import jsonld
 
 from feed.cli import main
 from feed.http.mcp import MAX_SUBSCRIBED, McpService
-from feed.http.mcp_tools import GetArticleArguments, LatestArguments, get_article, get_provenance
+from feed.http.mcp_schemas import GetArticleArguments, LatestArguments
+from feed.http.mcp_tools import get_article, get_provenance
 from feed.model import Article
 from feed.parse.article import parse_article
 from feed.publish.importer import import_paths, sample_paths
@@ -520,7 +521,8 @@ def test_search_articles_finds_an_article_by_its_headline_and_pages_on(stored: S
     """search_articles ranks the article whose headline holds the words first, as
     /agent/search does; its snippet is CommonMark; a page of one has a cursor that gives the
     next page, and the pages together are the first page of a larger limit."""
-    from feed.http.mcp_tools import SearchArguments, search_articles
+    from feed.http.mcp_schemas import SearchArguments
+    from feed.http.mcp_tools import search_articles
 
     slug = "lake-orvanne-sediment-cores-reveal-ancient-drought"
     found, _ = search_articles(stored, SearchArguments(query="sediment cores drought"))

@@ -28,12 +28,11 @@ from pyld import jsonld
 from starlette.testclient import TestClient
 
 from feed.http.app import create_app
-from feed.parse.article import RESERVED_SLUGS
 from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
 from feed.store.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_TERMS, parse_search
 from feed.store.storage import MIGRATIONS, SQLiteStore
-from feed.urls import SiteURLs
+from feed.urls import RESERVED_SLUGS, SiteURLs
 
 P = pytest.param
 TOKEN = "search-token"

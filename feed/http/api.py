@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from feed import media
 from feed.errors import (
     BadRequest,
     ContentTooLarge,
@@ -109,7 +110,7 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def _slug(request: Request) -> str:
+def _slug_of_path(request: Request) -> str:
     slug = str(request.path_params["slug"])
     if not SLUG.match(slug):
         raise InvalidArticle(
@@ -137,7 +138,7 @@ def api_routes(settings: Settings, writer: Writer) -> list[Route]:
             headers["etag"] = result.etag
         if location:
             headers["location"] = location
-        return Response(body + "\n", status, headers=headers, media_type="application/json")
+        return Response(body + "\n", status, headers=headers, media_type=media.JSON.media_type)
 
     async def put_article(request: Request, slug: str) -> Response:
         body = await _read_body(request, settings.max_article_bytes, settings.body_timeout)
@@ -165,7 +166,7 @@ def api_routes(settings: Settings, writer: Writer) -> list[Route]:
                 headers={"allow": ", ".join(METHODS)},
             )
         check_token(settings, request.headers.get("authorization"))
-        slug = _slug(request)
+        slug = _slug_of_path(request)
         with uploads.take():
             if request.method == "PUT":
                 return await put_article(request, slug)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-from bisect import bisect_right
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,19 +39,12 @@ from mcp_types import (
     CallToolRequestParams,
     CallToolResult,
     EmptyResult,
-    ListResourcesResult,
-    ListResourceTemplatesResult,
     ListToolsResult,
     PaginatedRequestParams,
-    ReadResourceRequestParams,
-    ReadResourceResult,
-    Resource,
-    ResourceTemplate,
     SubscribeRequestParams,
     SubscriptionsListenRequestParams,
     SubscriptionsListenResult,
     TextContent,
-    TextResourceContents,
     Tool,
     ToolAnnotations,
     UnsubscribeRequestParams,
@@ -62,16 +53,15 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp
 
 from feed import __version__
-from feed.errors import FeedError, echo
+from feed.errors import echo
 from feed.http.mcp_changes import Notifier, stopping
 from feed.http.mcp_http import Described, LocalSessions, OriginCheck, SessionRouter
+from feed.http.mcp_resources import LIST_PAGE, MAX_URI, Resources
 from feed.http.mcp_sessions import SessionStreams, SharedSessions
 from feed.http.mcp_tools import TOOLS, ToolFailure
-from feed.publish.catalog import MAIN
 from feed.publish.site import Site
 from feed.render.markdown_text import markdown_text
 from feed.settings import Settings
-from feed.store.representation import Representation
 from feed.urls import SiteURLs
 
 __all__ = ["McpService"]
@@ -86,11 +76,8 @@ SWEEP_SECONDS = 30.0  # how often idle sessions are looked for (and open streams
 MAX_LISTEN_STREAMS = 1000  # open subscriptions/listen streams
 MAX_BUFFERED_EVENTS = 1024  # a listen stream this far behind is ended (the client re-listens)
 MAX_SUBSCRIBED = 100  # resource URIs per listen stream, or per 2025-era session
-MAX_URI = 2048
 MAX_BODY = 64 * 1024  # a request body (JSON-RPC arguments are small)
 EXIT_POLL_SECONDS = 0.25  # how often a stopping server is looked for
-LIST_PAGE = 100  # articles per resources/list page (two resources each)
-CURSOR = re.compile(r"(-?[0-9]{1,20})\.([a-z0-9-]{1,200})")
 INSTRUCTIONS = (
     "A newsroom's articles, read-only. latest_articles lists the newest; get_article reads one "
     "(markdown is the cheapest); get_provenance says who drafted it with what and who verified "
@@ -111,8 +98,8 @@ class McpService:
         sessions_file: Path | None = None,
     ) -> None:
         self.site = site
-        self.page_size = page_size  # articles per resources/list page
         self.urls = SiteURLs(settings.base_url)
+        self.resources = Resources(site, self.urls, settings.site_name, page_size)
         self.tools = {spec.name: spec for spec in TOOLS}
         self.bus = InMemorySubscriptionBus()
         self.listen_handler = ListenHandler(
@@ -131,9 +118,9 @@ class McpService:
             get_tool_input_schema=self._input_schema,
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
-            on_list_resources=self._list_resources,
-            on_list_resource_templates=self._list_templates,
-            on_read_resource=self._read_resource,
+            on_list_resources=self.resources.list,
+            on_list_resource_templates=self.resources.templates,
+            on_read_resource=self.resources.read,
             on_subscribe_resource=self._subscribe,
             on_unsubscribe_resource=self._unsubscribe,
             on_subscriptions_listen=self._listen,
@@ -268,123 +255,6 @@ class McpService:
         if text is None:
             text = orjson.dumps(data).decode()
         return CallToolResult(content=[TextContent(text=text)], structured_content=data)
-
-    # -- resources --
-
-    async def _list_resources(
-        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
-    ) -> ListResourcesResult:
-        """Every live article (oldest published first, two resources each) and, on the first
-        page, the site's feed; `page_size` articles a page, continued by `nextCursor`."""
-        keys = self.site.catalog.sections[MAIN].live_pub.keys  # ascending (published, slug)
-        cursor = params.cursor if params is not None else None
-        start = 0
-        resources: list[Resource] = []
-        if cursor is None:
-            resources.append(
-                Resource(
-                    uri=self.urls.feed,
-                    name="feed",
-                    title=f"{self.server.title}: newest articles (Atom)",
-                    mime_type="application/atom+xml",
-                )
-            )
-        else:
-            match = CURSOR.fullmatch(cursor)
-            if match is None:
-                raise MCPError(
-                    INVALID_PARAMS, f"{echo(cursor, 80)!r} is not a cursor of this list."
-                )
-            start = bisect_right(keys, (int(match[1]), match[2]))
-        page = keys[start : start + self.page_size]
-        articles = self.site.articles
-        for _, slug in page:
-            a = articles.get(slug)
-            if a is None:
-                continue
-            agent = self.urls.agent(slug)
-            resources.append(
-                Resource(
-                    uri=agent,
-                    name=slug,
-                    title=a.title,
-                    description=a.standfirst,
-                    mime_type="application/ld+json",
-                )
-            )
-            resources.append(
-                Resource(
-                    uri=agent + ".md",
-                    name=f"{slug}.md",
-                    title=a.title,
-                    description=a.standfirst,
-                    mime_type="text/markdown",
-                )
-            )
-        more = start + self.page_size < len(keys) and page
-        next_cursor = f"{page[-1][0]}.{page[-1][1]}" if more else None
-        return ListResourcesResult(resources=resources, next_cursor=next_cursor)
-
-    async def _list_templates(
-        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
-    ) -> ListResourceTemplatesResult:
-        agent = self.urls.base + "/agent/{slug}"
-        return ListResourceTemplatesResult(
-            resource_templates=[
-                ResourceTemplate(
-                    uri_template=agent,
-                    name="article",
-                    title="An article's agent view (JSON-LD)",
-                    mime_type="application/ld+json",
-                ),
-                ResourceTemplate(
-                    uri_template=agent + ".md",
-                    name="article-markdown",
-                    title="An article as Markdown",
-                    mime_type="text/markdown",
-                ),
-            ]
-        )
-
-    async def _read_resource(
-        self, ctx: ServerRequestContext[Any], params: ReadResourceRequestParams
-    ) -> ReadResourceResult:
-        uri = params.uri
-        path = self._path_of(uri)
-        try:
-            rep = self.site.get(path)
-        except FeedError as exc:
-            raise MCPError(INVALID_PARAMS, f"{uri} cannot be read now: {exc.detail}") from None
-        if not isinstance(rep, Representation):
-            raise MCPError(INVALID_PARAMS, f"Nothing is published at {uri}.", data={"uri": uri})
-        if rep.status == 410:  # retracted: its tombstone says when and why
-            detail = orjson.loads(rep.body).get("detail", "")
-            raise MCPError(INVALID_PARAMS, f"{uri} is gone: {detail}", data={"uri": uri})
-        text = rep.body.decode("utf-8")
-        return ReadResourceResult(
-            contents=[TextResourceContents(uri=uri, mime_type=rep.media_type, text=text)]
-        )
-
-    def _path_of(self, uri: str) -> str:
-        """The path of the prepared representation a resource URI names."""
-        base = self.urls.base
-        if len(uri) > MAX_URI or not uri.startswith(base + "/"):
-            raise MCPError(
-                INVALID_PARAMS, f"{echo(uri, 80)!r} is not a resource of this server.", {"uri": uri}
-            )
-        path = uri[len(base) :]
-        if path == "/feed.atom":
-            return path
-        slug, dot, extension = path.removeprefix("/agent/").partition(".")
-        if not path.startswith("/agent/") or slug not in self.site.articles:
-            raise MCPError(INVALID_PARAMS, f"No article is published at {uri}.", {"uri": uri})
-        if not dot:
-            return f"/agent/{slug}.jsonld"  # the agent view's default: the same bytes
-        if extension not in ("jsonld", "md"):
-            raise MCPError(
-                INVALID_PARAMS, f"{uri}: resources are JSON-LD and .md only.", {"uri": uri}
-            )
-        return path
 
     # -- subscriptions --
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from feed import media
 from feed.errors import echo
 from feed.http.mcp_sessions import SessionStreams, SharedSessions, rpc_error
 from feed.http.responses import problem_response
@@ -203,7 +204,7 @@ class Described:
         if (
             scope["type"] == "http"
             and scope["method"] in ("GET", "HEAD")
-            and "text/event-stream" not in _header(scope, b"accept")
+            and media.EVENTS.media_type not in _header(scope, b"accept")
             and not _header(scope, b"mcp-session-id")
         ):
             body = self.description
@@ -212,7 +213,7 @@ class Described:
                     "type": "http.response.start",
                     "status": 200,
                     "headers": [
-                        (b"content-type", b"text/markdown; charset=utf-8"),
+                        (b"content-type", media.MARKDOWN.content_type.encode()),
                         (b"content-length", str(len(body)).encode()),
                         (b"vary", b"Accept"),
                         (b"cache-control", b"public, max-age=300"),

@@ -30,6 +30,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, INVALID_REQUEST
 from starlette.types import Receive, Scope, Send
 
+from feed import media
+
 __all__ = ["SessionStreams", "SharedSessions", "sessions_file"]
 
 log = logging.getLogger("feed")
@@ -223,7 +225,7 @@ class SessionStreams:
         """The session's GET stream, until the client goes, the session ends or the server
         stops."""
         accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
-        if b"text/event-stream" not in accept:
+        if media.EVENTS.media_type.encode() not in accept:
             await rpc_error(send, 406, "Not Acceptable: Client must accept text/event-stream")
             return
         if session in self._open:
@@ -235,7 +237,7 @@ class SessionStreams:
         sender, messages = anyio.create_memory_object_stream[bytes](self.buffer)
         self._open[session] = sender
         headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"content-type", media.EVENTS.content_type.encode()),
             (b"cache-control", b"no-cache, no-transform"),
             (b"x-accel-buffering", b"no"),
             (b"mcp-session-id", session.encode("latin-1")),
@@ -308,7 +310,7 @@ async def rpc_error(send: Send, status: int, message: str) -> None:
     error: dict[str, Any] = {"code": INVALID_REQUEST, "message": message}
     body = orjson.dumps({"jsonrpc": "2.0", "id": None, "error": error})
     headers = [
-        (b"content-type", b"application/json"),
+        (b"content-type", media.JSON.media_type.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -1,4 +1,5 @@
-"""The MCP tools: what an agent may ask, and what it is told, as typed models over the site.
+"""The MCP tools: what an agent may ask, and what it is told, over the site (the models of both
+are in mcp_schemas.py).
 
 Each tool takes a pydantic model of its arguments (the tool's input schema, every value
 bounded) and answers with one of its result model (the output schema). Nothing is rendered
@@ -12,24 +13,41 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from feed.errors import FeedError, echo
+from feed.http.mcp_schemas import (
+    Arguments,
+    ArticleDocument,
+    ArticleReference,
+    ArticleSummary,
+    ChangeEvent,
+    ChangesArguments,
+    ChangesPage,
+    CorrectionModel,
+    GetArticleArguments,
+    LatestArguments,
+    LatestArticles,
+    PersonModel,
+    Provenance,
+    SearchArguments,
+    SearchHitModel,
+    SearchResults,
+    SourceModel,
+    ToolModel,
+    Verification,
+)
 from feed.http.search import search_page
 from feed.model import Article, Person, Tool
 from feed.parse.article import MAX_SLUG
 from feed.publish.catalog import MAIN
 from feed.publish.site import Site
-from feed.render.history import CHANGES_PAGE, MAX_CURSOR_DIGITS
+from feed.render.history import CHANGES_PAGE
 from feed.render.results import snippet_markdown
 from feed.store.query import (
-    DEFAULT_LIMIT,
-    MAX_CURSOR_CHARS,
-    MAX_LIMIT,
-    MAX_QUERY_CHARS,
     parse_search,
 )
 from feed.store.representation import Representation
@@ -37,9 +55,6 @@ from feed.urls import SiteURLs, slugify
 
 __all__ = ["TOOLS", "ToolFailure", "ToolSpec", "resolve_slug"]
 
-MAX_REFERENCE = 2048  # a slug or one of the article's URLs
-MAX_NAME = 200  # a beat or tag name
-MAX_LATEST = 50  # articles per latest_articles answer
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # The article URLs a reference may be: the page, the agent view and its explicit forms.
 EXTENSIONS = ("jsonld", "md", "ttl", "nt", "rdf")
@@ -48,131 +63,6 @@ FORMATS = {"markdown": "md", "jsonld": "jsonld"}
 
 class ToolFailure(Exception):
     """A tool call that cannot be answered: the message tells the agent what to change."""
-
-
-class Arguments(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ArticleReference(Arguments):
-    article: str = Field(
-        min_length=1,
-        max_length=MAX_REFERENCE,
-        description="The article's slug, or one of its URLs (its page, or its agent view).",
-    )
-
-
-class GetArticleArguments(ArticleReference):
-    format: Literal["markdown", "jsonld"] = Field(
-        "markdown",
-        description="markdown (compact, for reading) or jsonld (the schema.org + PROV graph).",
-    )
-
-
-class LatestArguments(Arguments):
-    count: int = Field(10, ge=1, le=MAX_LATEST, description="How many articles (1-50).")
-    beat: str | None = Field(None, max_length=MAX_NAME, description="Only this beat (section).")
-    tag: str | None = Field(None, max_length=MAX_NAME, description="Only articles with this tag.")
-
-
-class ChangesArguments(Arguments):
-    since: int = Field(
-        0,
-        ge=0,
-        lt=10**MAX_CURSOR_DIGITS,
-        description="The cursor of the last event already processed (0: from the start).",
-    )
-
-
-class ArticleDocument(BaseModel):
-    slug: str
-    url: str = Field(description="The URL these bytes are served at.")
-    format: Literal["markdown", "jsonld"]
-    media_type: str
-    http_status: int = Field(description="200, or 410 for a retracted article (a tombstone).")
-    etag: str
-    content: str = Field(description="The document, exactly as the site serves it.")
-
-
-class ArticleSummary(BaseModel):
-    slug: str
-    headline: str
-    standfirst: str
-    status: str
-    beat: str
-    tags: list[str]
-    published: str
-    modified: str
-    url: str = Field(description="The human view.")
-    agent_view: str = Field(description="The JSON-LD agent view (also its MCP resource URI).")
-    markdown: str = Field(description="The Markdown view (also its MCP resource URI).")
-
-
-class LatestArticles(BaseModel):
-    articles: list[ArticleSummary] = Field(description="Newest modified first.")
-
-
-class ChangeEvent(BaseModel):
-    cursor: int
-    type: Literal["created", "revised", "retracted"]
-    slug: str
-    revision: int
-    etag: str
-    agent_view: str
-    permalink: str
-
-
-class ChangesPage(BaseModel):
-    since: int
-    events: list[ChangeEvent] = Field(description="The events after `since`, in store order.")
-    next: str = Field(description="The changes-feed URL to read next (poll it on the last page).")
-    next_since: int = Field(description="The `since` to call list_changes with next.")
-    complete: bool = Field(description="True on the last page: nothing newer yet.")
-
-
-class PersonModel(BaseModel):
-    name: str
-    role: str
-
-
-class ToolModel(BaseModel):
-    name: str
-    vendor: str
-
-
-class Verification(BaseModel):
-    by: PersonModel
-    date: str
-
-
-class CorrectionModel(BaseModel):
-    date: str
-    text: str
-
-
-class SourceModel(BaseModel):
-    url: str
-    title: str
-
-
-class Provenance(BaseModel):
-    slug: str
-    headline: str
-    status: Literal["unverified", "verified", "updated", "corrected", "retracted"]
-    status_notice: str = Field(description="What a reader must know first ('' when nothing).")
-    disclosure: str = Field(description="The AI disclosure every view shows.")
-    publisher: str
-    drafted_by_ai: bool
-    drafting_tools: list[ToolModel]
-    fact_checked_with: ToolModel | None
-    responsible_editor: PersonModel
-    verified: Verification | None = Field(description="null: no person has verified it.")
-    published: str
-    modified: str
-    corrections: list[CorrectionModel]
-    sources: list[SourceModel]
-    ai_act_article50_basis: str
-    agent_view: str
 
 
 def resolve_slug(reference: str, site: Site) -> str:
@@ -202,7 +92,7 @@ def resolve_slug(reference: str, site: Site) -> str:
 def get_article(site: Site, args: GetArticleArguments) -> tuple[ArticleDocument, str]:
     slug = resolve_slug(args.article, site)
     path = f"/agent/{slug}.{FORMATS[args.format]}"
-    rep = _prepared(site, path)
+    rep = _served(site, path)
     text = rep.body.decode("utf-8")
     doc = ArticleDocument(
         slug=slug,
@@ -243,7 +133,7 @@ def latest_articles(site: Site, args: LatestArguments) -> tuple[LatestArticles, 
 
 def list_changes(site: Site, args: ChangesArguments) -> tuple[ChangesPage, None]:
     key = min(args.since // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
-    page = orjson.loads(_prepared(site, f"/agent/changes?since={key}").body)
+    page = orjson.loads(_served(site, f"/agent/changes?since={key}").body)
     events = [e for e in page["events"] if e["cursor"] > args.since]
     next_since = int(page["next"].rpartition("=")[2])
     return (
@@ -290,51 +180,6 @@ def get_provenance(site: Site, args: ArticleReference) -> tuple[Provenance, None
         ),
         None,
     )
-
-
-class SearchArguments(Arguments):
-    query: str = Field(
-        min_length=1,
-        max_length=MAX_QUERY_CHARS,
-        description='Words that must all appear, "an exact phrase", or a prefix*; diacritics '
-        "and English word endings are folded (Zurich finds Zürich, flood finds flooding).",
-    )
-    beat: str | None = Field(None, max_length=MAX_NAME, description="Only this beat (section).")
-    tag: str | None = Field(None, max_length=MAX_NAME, description="Only articles with this tag.")
-    editor: str | None = Field(None, max_length=MAX_NAME, description="Only this editor's.")
-    tool: str | None = Field(None, max_length=MAX_NAME, description="Only those drafted with it.")
-    status: str | None = Field(
-        None,
-        max_length=20,
-        description="Only this status (verified, unverified, updated, corrected, retracted); "
-        "retracted articles are found only when asked for.",
-    )
-    since: str | None = Field(
-        None, max_length=40, description="Published on or after (YYYY-MM-DD or RFC 3339)."
-    )
-    until: str | None = Field(
-        None, max_length=40, description="Published before the end of (YYYY-MM-DD or RFC 3339)."
-    )
-    sort: Literal["relevance", "newest"] = Field("relevance", description="The order.")
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Results (1-50).")
-    cursor: str | None = Field(
-        None,
-        max_length=MAX_CURSOR_CHARS,
-        description="next_cursor of the previous answer, with the same query and filters.",
-    )
-
-
-class SearchHitModel(ArticleSummary):
-    score: float = Field(description="BM25 relevance, higher is better.")
-    snippet: str = Field(description="Where the words were found, matches in **bold**.")
-
-
-class SearchResults(BaseModel):
-    query: str
-    sort: Literal["relevance", "newest"]
-    results: list[SearchHitModel]
-    next_cursor: str | None = Field(description="The cursor of the next page; null on the last.")
-    search_url: str = Field(description="This page of results at /agent/search (JSON-LD).")
 
 
 def search_articles(site: Site, args: SearchArguments) -> tuple[SearchResults, None]:
@@ -441,7 +286,7 @@ TOOLS = (
 )
 
 
-def _prepared(site: Site, path: str) -> Representation:
+def _served(site: Site, path: str) -> Representation:
     try:
         resource = site.get(path)
     except FeedError as exc:  # a damaged row: the store's problem, said plainly

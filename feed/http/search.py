@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from feed import media
 from feed.errors import BadRequest, NotAcceptable, echo
 from feed.http.responses import RepresentationResponse
-from feed.media import MARKDOWN
 from feed.model import Hit
 from feed.negotiation import Offer, negotiate
 from feed.publish.site import CORS
@@ -45,16 +45,9 @@ __all__ = ["ASK_RESULTS", "OFFERS", "search_routes"]
 
 GET = ["GET", "HEAD"]
 # What /agent/search answers in, in the server's order (the first for */*): as an agent view.
-OFFERS = (
-    Offer("application/ld+json", "jsonld", aliases=("application/json",)),
-    Offer(MARKDOWN.media_type, "md"),
-    Offer("text/html", "html"),
-)
-CONTENT_TYPES = {
-    "jsonld": "application/ld+json",
-    "md": MARKDOWN.content_type,
-    "html": "text/html; charset=utf-8",
-}
+_ANSWERS = (media.JSONLD, media.MARKDOWN, media.HTML)
+OFFERS = tuple(Offer(m.media_type, m.name, aliases=m.aliases) for m in _ANSWERS)
+CONTENT_TYPES = {m.name: m.content_type for m in _ANSWERS}
 RENDERERS = {"jsonld": results_jsonld, "md": results_markdown, "html": results_html}
 # Results change with every write: kept, but asked again each time (the ETag answers 304).
 SEARCH_CACHE = "no-cache"
@@ -139,11 +132,11 @@ def search_routes(settings: Settings, store: Store) -> list[Route]:
             body = "".join(f"data: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events)
             return Response(
                 body.encode(),
-                media_type="text/event-stream; charset=utf-8",
+                media_type=media.EVENTS.content_type,
                 headers={"cache-control": "no-cache", **dict(CORS)},
             )
         data = (json.dumps(answer, ensure_ascii=False, indent=2) + "\n").encode()
-        rep = Representation(data, "application/json", None, SEARCH_CACHE, CORS)
+        rep = Representation(data, media.JSON.media_type, None, SEARCH_CACHE, CORS)
         return RepresentationResponse(rep, request.headers)
 
     return [

@@ -29,7 +29,7 @@ from feed.parse.fields import (
 )
 from feed.parse.frontmatter import FrontMatterError, split_front_matter
 from feed.parse.sections import split_body
-from feed.urls import SiteURLs, is_http_url
+from feed.urls import RESERVED_SLUGS, SiteURLs, is_http_url
 
 __all__ = [
     "KNOWN_FIELDS",
@@ -47,45 +47,6 @@ MAX_SLUG = 200
 # names a URL segment and a feed title, so it stays short.
 MAX_TAGS = 25
 MAX_NAME_LENGTH = 100  # characters of a tag or a beat
-# Names an article may not take, because the site serves something there: first path
-# segments (/{slug} would be another page), names under /agent/ (/agent/{slug} would be a
-# route), the stems of the site's own files, and the routes the design reserves for search and
-# MCP. An article there would be unreachable, or would replace a page every article links.
-# tests/test_links.py checks that every path the site serves is covered.
-RESERVED_SLUGS = frozenset(
-    {
-        # first path segments
-        "agent",
-        "api",
-        "beats",
-        "tags",
-        "feed",
-        "vocab",
-        "healthz",
-        "static",
-        "sitemaps",
-        "ai-policy",
-        "fact-checking",
-        "corrections",
-        "usage",
-        "sections",
-        "ask",
-        "mcp",
-        "well-known",
-        # the site's own files at the root (/robots.txt, /llms.txt, ...)
-        "robots",
-        "sitemap",
-        "news-sitemap",
-        "llms",
-        "llms-full",
-        "opensearch",
-        "index",
-        # names under /agent/ that are not articles
-        "changes",
-        "revisions",
-        "search",
-    }
-)
 KNOWN_FIELDS = (
     "title",
     "slug",

@@ -36,6 +36,7 @@ __all__ = [
     "FrontMatter",
     "FrontMatterError",
     "json_excess",
+    "read_fast",
     "split_front_matter",
 ]
 
@@ -66,6 +67,12 @@ class FrontMatterError(InvalidArticle):
         self.problem = problem
 
 
+def _refuse(source: str, line: int, field: str, message: str, expected: str) -> FrontMatterError:
+    """The error for one problem of a front matter (raised by the caller, so type checkers and
+    readers see the raise)."""
+    return FrontMatterError(Problem(source, line, field, message, expected))
+
+
 # PyYAML breaks lines at these, editors and `path:line` do not: as spaces, the lines agree.
 # (The parser's clean_text has already replaced them, with a warning; this keeps the module
 # correct on its own.)
@@ -82,14 +89,12 @@ def split_front_matter(text: str, source: str) -> FrontMatter:
         _check_size(first, source)
         values, lines = _parse_flattened(first, source)
         return FrontMatter("flattened", values, lines, rest, 2)
-    raise FrontMatterError(
-        Problem(
-            source,
-            1,
-            "front matter",
-            "no front matter found",
-            "a '---' line opening YAML front matter, or 'title: \"...\" slug: \"...\"' on line 1",
-        )
+    raise _refuse(
+        source,
+        1,
+        "front matter",
+        "no front matter found",
+        "a '---' line opening YAML front matter, or 'title: \"...\" slug: \"...\"' on line 1",
     )
 
 
@@ -98,25 +103,31 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "..."))
     except StopIteration:
-        raise FrontMatterError(
-            Problem(
-                source,
-                1,
-                "front matter",
-                "the YAML front matter is never closed",
-                "a second '---' line after the front matter",
-            )
+        raise _refuse(
+            source,
+            1,
+            "front matter",
+            "the YAML front matter is never closed",
+            "a second '---' line after the front matter",
         ) from None
     yaml_text = "\n".join(lines[1:end]) + "\n"
     _check_size(yaml_text, source)
-    if _FastLoader is not None and not _NOT_FOR_LIBYAML.search(yaml_text):
-        try:
-            values, key_lines = _read_yaml(yaml_text, source, _FastLoader)
-        except Exception:  # refused (or read differently): PyYAML's own answer, words and lines
-            values, key_lines = _read_yaml(yaml_text, source, _BoundedLoader)
-    else:
-        values, key_lines = _read_yaml(yaml_text, source, _BoundedLoader)
+    # refused by libyaml (or not for it): PyYAML's own answer, words and lines
+    values, key_lines = read_fast(yaml_text, source) or _read_yaml(
+        yaml_text, source, _BoundedLoader
+    )
     return FrontMatter("yaml", values, key_lines, "\n".join(lines[end + 1 :]), end + 2)
+
+
+def read_fast(yaml_text: str, source: str) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """A YAML front matter's values and key lines as libyaml reads them (below), or None when
+    libyaml is missing, is not given this text, or refuses it."""
+    if _FastLoader is None or _NOT_FOR_LIBYAML.search(yaml_text):
+        return None
+    try:
+        return _read_yaml(yaml_text, source, _FastLoader)
+    except Exception:
+        return None
 
 
 def _read_yaml(
@@ -126,34 +137,28 @@ def _read_yaml(
     try:
         node = yaml.compose(yaml_text, Loader=loader)
     except _TooDeep as exc:
-        raise FrontMatterError(
-            Problem(
-                source,
-                exc.line + 2,
-                exc.key or "front matter",
-                f"is nested more than {MAX_NESTING} levels deep",
-                NESTING_EXPECTED,
-            )
+        raise _refuse(
+            source,
+            exc.line + 2,
+            exc.key or "front matter",
+            f"is nested more than {MAX_NESTING} levels deep",
+            NESTING_EXPECTED,
         ) from None
     except yaml.YAMLError as exc:
         line = _error_line(exc, yaml_text) + 2
         reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
-        raise FrontMatterError(
-            Problem(
-                source,
-                line,
-                "front matter",
-                f"YAML syntax error: {reason}",
-                "valid YAML between the '---' lines",
-            )
+        raise _refuse(
+            source,
+            line,
+            "front matter",
+            f"YAML syntax error: {reason}",
+            "valid YAML between the '---' lines",
         ) from None
     if node is None:
         node = yaml.MappingNode("tag:yaml.org,2002:map", [])
     if not isinstance(node, yaml.MappingNode):
-        raise FrontMatterError(
-            Problem(
-                source, 2, "front matter", "the front matter is not a mapping", "'key: value' lines"
-            )
+        raise _refuse(
+            source, 2, "front matter", "the front matter is not a mapping", "'key: value' lines"
         )
     values: dict[str, Any] = {}
     key_lines: dict[str, int] = {}
@@ -164,31 +169,27 @@ def _read_yaml(
             _refuse_aliases(key_node, seen, line)
             _refuse_aliases(value_node, seen, line)
     except _AliasError as exc:
-        raise FrontMatterError(
-            Problem(
-                source,
-                exc.line + 2,
-                "front matter",
-                "YAML aliases (*name) are not supported",
-                "every value written out in full",
-            )
+        raise _refuse(
+            source,
+            exc.line + 2,
+            "front matter",
+            "YAML aliases (*name) are not supported",
+            "every value written out in full",
         ) from None
     for key_node, value_node in node.value:
         key = str(key_node.value)
         line = key_node.start_mark.line + 2
         if key in values:
-            raise FrontMatterError(Problem(source, line, key, "key appears twice", "each key once"))
+            raise _refuse(source, line, key, "key appears twice", "each key once")
         try:
             values[key] = _plain(value_node)
         except _LongNumber as exc:
-            raise FrontMatterError(
-                Problem(
-                    source,
-                    exc.line + 2,
-                    key,
-                    f"is a number {exc.length:,} characters long",
-                    NUMBER_EXPECTED,
-                )
+            raise _refuse(
+                source,
+                exc.line + 2,
+                key,
+                f"is a number {exc.length:,} characters long",
+                NUMBER_EXPECTED,
             ) from None
         key_lines[key] = line
     return values, key_lines
@@ -196,14 +197,12 @@ def _read_yaml(
 
 def _check_size(front_matter: str, source: str) -> None:
     if len(front_matter) > MAX_FRONT_MATTER:
-        raise FrontMatterError(
-            Problem(
-                source,
-                1,
-                "front matter",
-                f"is {len(front_matter):,} characters long",
-                f"at most {MAX_FRONT_MATTER:,} characters; the body may be longer",
-            )
+        raise _refuse(
+            source,
+            1,
+            "front matter",
+            f"is {len(front_matter):,} characters long",
+            f"at most {MAX_FRONT_MATTER:,} characters; the body may be longer",
         )
 
 
@@ -343,34 +342,30 @@ def _parse_flattened(line: str, source: str) -> tuple[dict[str, Any], dict[str, 
             break
         match = _KEY.match(line, pos)
         if not match:
-            raise FrontMatterError(
-                Problem(
-                    source,
-                    1,
-                    "front matter",
-                    f"cannot read column {pos + 1}: {line[pos : pos + 30]!r}",
-                    'key: "value" or key: ["a", "b"] pairs',
-                )
+            raise _refuse(
+                source,
+                1,
+                "front matter",
+                f"cannot read column {pos + 1}: {line[pos : pos + 30]!r}",
+                'key: "value" or key: ["a", "b"] pairs',
             )
         key = match.group(1)
         pos = match.end()
         if key in values:
-            raise FrontMatterError(Problem(source, 1, key, "key appears twice", "each key once"))
+            raise _refuse(source, 1, key, "key appears twice", "each key once")
         if pos < len(line) and line[pos] in '"[':
             excess = json_excess(line, pos)
             if excess is not None:
-                raise FrontMatterError(Problem(source, 1, key, excess.message, excess.expected))
+                raise _refuse(source, 1, key, excess.message, excess.expected)
             try:
                 value, pos = decoder.raw_decode(line, pos)
             except json.JSONDecodeError as exc:
-                raise FrontMatterError(
-                    Problem(
-                        source,
-                        1,
-                        key,
-                        f"unreadable value at column {pos + 1}: {exc.msg}",
-                        'a double-quoted string or a ["list", "of strings"]',
-                    )
+                raise _refuse(
+                    source,
+                    1,
+                    key,
+                    f"unreadable value at column {pos + 1}: {exc.msg}",
+                    'a double-quoted string or a ["list", "of strings"]',
                 ) from None
         else:
             bare = _BARE_VALUE.match(line, pos)

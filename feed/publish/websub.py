@@ -34,14 +34,14 @@ from email.message import Message
 from typing import IO
 from urllib.parse import urlencode
 
-from feed import __version__
+from feed import __version__, media
 from feed.settings import Settings
 
 __all__ = ["Publisher"]
 
 log = logging.getLogger("feed.websub")
 
-FORM = "application/x-www-form-urlencoded"
+FORM = media.FORM.media_type
 USER_AGENT = f"agentry-feed/{__version__} (WebSub publisher)"
 MAX_DELAY = 300.0  # the longest wait between two tries, whatever attempts and the base say
 DETAIL_CHARS = 200  # how much of a hub's error answer goes into the log

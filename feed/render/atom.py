@@ -14,7 +14,7 @@ from functools import partial
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feed import __version__
+from feed import __version__, media
 from feed.model import Article
 from feed.render.feeds import FeedPage, Tombstone
 from feed.render.html import content_html
@@ -26,7 +26,6 @@ from feed.util.memo import IdentityCache
 __all__ = ["add_entry", "extend", "feed_generator", "render_atom_page", "warm_entry"]
 
 ATOM = "http://www.w3.org/2005/Atom"
-JSONLD = "application/ld+json"
 FH = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
 AT = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 §2
 
@@ -59,10 +58,10 @@ def feed_generator(page: FeedPage, settings: Settings) -> FeedGenerator:
     fg.language(settings.language)
     fg.rights(rights_text(settings))
     fg.author({"name": settings.organization, "uri": urls.home})
-    fg.link(href=self_url, rel="self", type="application/atom+xml")
-    fg.link(href=page.alternate, rel="alternate", type="text/html")
+    fg.link(href=self_url, rel="self", type=media.ATOM.media_type)
+    fg.link(href=page.alternate, rel="alternate", type=media.HTML.media_type)
     for rel, href in page.archive_links:
-        fg.link(href=href, rel=rel, type="application/atom+xml")
+        fg.link(href=href, rel=rel, type=media.ATOM.media_type)
     if not page.archive:
         for hub in settings.websub_hubs:
             fg.link(href=hub, rel="hub")
@@ -105,7 +104,10 @@ def _entry_xml(a: Article, settings: Settings) -> bytes:
     if html:  # feedgen writes text only when there is some
         content.text = html
     content.set("type", "html")
-    for href, media_type in ((urls.page(a.slug), "text/html"), (urls.agent(a.slug), JSONLD)):
+    for href, media_type in (
+        (urls.page(a.slug), media.HTML.media_type),
+        (urls.agent(a.slug), media.JSONLD.media_type),
+    ):
         link = etree.SubElement(entry, "link", href=href)
         link.set("rel", "alternate")
         link.set("type", media_type)
@@ -138,8 +140,8 @@ def add_entry(fg: FeedGenerator, a: Article, settings: Settings) -> None:
     fe.author({"name": a.creator, "uri": urls.home})
     fe.published(a.published)
     fe.updated(a.modified)
-    fe.link(href=urls.page(a.slug), rel="alternate", type="text/html")
-    fe.link(href=urls.agent(a.slug), rel="alternate", type=JSONLD)
+    fe.link(href=urls.page(a.slug), rel="alternate", type=media.HTML.media_type)
+    fe.link(href=urls.agent(a.slug), rel="alternate", type=media.JSONLD.media_type)
     if a.standfirst:
         fe.summary(a.standfirst)
     fe.content(content_html(a, settings), type="html")
@@ -174,7 +176,9 @@ def extend(xml: bytes, page: FeedPage) -> bytes:
 
 def _deleted(t: Tombstone) -> etree._Element:
     element = etree.Element(f"{{{AT}}}deleted-entry", ref=t.ref, when=t.when.isoformat())
-    etree.SubElement(element, f"{{{ATOM}}}link", href=t.link, rel="alternate", type="text/html")
+    etree.SubElement(
+        element, f"{{{ATOM}}}link", href=t.link, rel="alternate", type=media.HTML.media_type
+    )
     comment = etree.SubElement(element, f"{{{AT}}}comment")
     comment.text = t.comment
     return element

@@ -15,6 +15,7 @@ from __future__ import annotations
 from html import escape
 from typing import NamedTuple
 
+from feed import media
 from feed.settings import Settings
 from feed.urls import SiteURLs
 from feed.usage import content_usage, parse_usage, robots_lines
@@ -54,14 +55,14 @@ def discovery_links(base: str) -> list[DiscoveryLink]:
         DiscoveryLink(
             f"{base}/llms.txt",
             "describedby",
-            "text/plain",
+            media.TEXT.media_type,
             "llms.txt",
             "this file: how agents read the site",
         ),
         DiscoveryLink(
             f"{base}/agent/",
             "collection",
-            "application/ld+json",
+            media.JSONLD.media_type,
             "Agent collection",
             "every article, newest first, 50 a page (JSON-LD, Hydra paging): headline, "
             "standfirst, section, tags, status and dates of each",
@@ -69,21 +70,21 @@ def discovery_links(base: str) -> list[DiscoveryLink]:
         DiscoveryLink(
             f"{base}/agent/changes",
             "related",
-            "application/json",
+            media.JSON.media_type,
             "Changes feed",
             "every write, in order, with a cursor to resume from",
         ),
         DiscoveryLink(
             f"{base}/agent/sections",
             "index",
-            "application/ld+json",
+            media.JSONLD.media_type,
             "Section index",
             "every beat and tag with its article count, page and feeds (JSON-LD; Markdown at .md)",
         ),
         DiscoveryLink(
             f"{base}/opensearch.xml",
             "search",
-            "application/opensearchdescription+xml",
+            media.OPENSEARCH.media_type,
             "Search",
             "OpenSearch description of /agent/search?q= (JSON-LD, Markdown or HTML by Accept; "
             "filters beat, tag, status, editor, tool, since, until; sort=newest); NLWeb's "
@@ -92,7 +93,7 @@ def discovery_links(base: str) -> list[DiscoveryLink]:
         DiscoveryLink(
             f"{base}/mcp",
             "service",
-            "application/json",
+            media.JSON.media_type,
             "MCP server",
             "Model Context Protocol over streamable HTTP: tools to search, read an article "
             "(Markdown or JSON-LD), list the latest and the changes, and tell an article's "

@@ -13,6 +13,7 @@ from typing import Any
 
 from pyld.jsonld import JsonLdError
 
+from feed import media
 from vocab import read as read_vocab
 
 __all__ = ["CANONICAL_CONTEXT", "CONTEXT_PATH", "context_urls", "offline_loader"]
@@ -47,7 +48,7 @@ def offline_loader(base_url: str, extra: Mapping[str, bytes] | None = None) -> L
             "contextUrl": None,
             "documentUrl": url,
             "document": document,
-            "contentType": "application/ld+json",
+            "contentType": media.JSONLD.media_type,
             "tag": "static",
         }
 

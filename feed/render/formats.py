@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from feed.media import AGENT_MEDIA, JSONLD_PROFILE, Media
+from feed.media import AGENT_MEDIA, HTML, JSONLD_PROFILE, Media
 from feed.model import Article
 from feed.negotiation import Offer
 from feed.render.html import render_html
@@ -119,10 +119,8 @@ AGENT_FORMATS: dict[str, Format] = {
     "md": Format("md", _MEDIA["md"], render_markdown),
 }
 
-_HTML = Media("html", "text/html; charset=utf-8", "html", "HTML")
-
 # Everything `feed render` can print for one article.
 ARTICLE_FORMATS: dict[str, Format] = {
     **{name: f for name, f in AGENT_FORMATS.items() if name != "jsonld-expanded"},
-    "html": Format("html", _HTML, render_html),
+    "html": Format("html", HTML, render_html),
 }

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 
+from feed import media
 from feed.media import AGENT_MEDIA
 from feed.model import Article
 from feed.policies import PolicyPage
@@ -84,13 +85,13 @@ def _feed_links(settings: Settings, feeds: Sequence[tuple[str, str]] = ()) -> st
     section feed's Atom and JSON Feed: the first Atom link is the one readers subscribe to."""
     base = settings.base_url
     links = [
-        ("application/atom+xml", settings.site_name, f"{base}/feed.atom"),
-        ("application/feed+json", settings.site_name, f"{base}/feed.json"),
-        ("application/rss+xml", settings.site_name, f"{base}/feed.rss"),
+        (media.ATOM.media_type, settings.site_name, f"{base}/feed.atom"),
+        (media.JSON_FEED.media_type, settings.site_name, f"{base}/feed.json"),
+        (media.RSS.media_type, settings.site_name, f"{base}/feed.rss"),
     ]
     for title, path in feeds:
-        links.append(("application/atom+xml", title, f"{base}{path}.atom"))
-        links.append(("application/feed+json", title, f"{base}{path}.json"))
+        links.append((media.ATOM.media_type, title, f"{base}{path}.atom"))
+        links.append((media.JSON_FEED.media_type, title, f"{base}{path}.json"))
     return "".join(
         f'<link rel="alternate" type="{t}" title="{escape(title)}" href="{escape(href)}">\n'
         for t, title, href in links
@@ -119,7 +120,7 @@ def render_html(article: Article, settings: Settings) -> bytes:
             if value
         )
         + f'<link rel="canonical" href="{escape(urls.page(a.slug))}">\n'
-        f'<link rel="alternate" type="application/ld+json" title="Agent view (JSON-LD)" '
+        f'<link rel="alternate" type="{media.JSONLD.media_type}" title="Agent view (JSON-LD)" '
         f'href="{escape(urls.agent(a.slug))}">\n'
         + "".join(
             f'<link rel="alternate" type="{m.media_type}" title="Agent view ({m.label})" '
@@ -128,7 +129,7 @@ def render_html(article: Article, settings: Settings) -> bytes:
             if m.name != "jsonld"
         )
         + _feed_links(settings, section_feeds(a, settings))
-        + '<script type="application/ld+json">\n'
+        + f'<script type="{media.JSONLD.media_type}">\n'
         + script_json(schema_org_block(a, settings))
         + "\n</script>\n"
     )
@@ -176,8 +177,8 @@ def render_html(article: Article, settings: Settings) -> bytes:
     )
     parts.append(
         f'<footer><p class="meta">For machines: the <a href="{escape(urls.agent(a.slug))}" '
-        f'type="application/ld+json">agent view</a> as {machine} · the '
-        f'<a href="{escape(urls.feed)}" type="application/atom+xml">Atom feed</a></p>\n'
+        f'type="{media.JSONLD.media_type}">agent view</a> as {machine} · the '
+        f'<a href="{escape(urls.feed)}" type="{media.ATOM.media_type}">Atom feed</a></p>\n'
         f'<p class="meta">Our policies: <a href="{escape(settings.ai_policy_url)}">AI</a> · '
         f'<a href="{escape(settings.fact_checking_policy_url)}">fact-checking</a> · '
         f'<a href="{escape(settings.corrections_policy_url)}">corrections</a></p></footer>\n'
@@ -236,13 +237,13 @@ def render_index(
             if items
             else "<p>No articles yet.</p>\n"
         )
-        + f'<p class="meta"><a href="{escape(own_feed)}" type="application/atom+xml">Atom feed</a>'
-        "</p>\n"
+        + f'<p class="meta"><a href="{escape(own_feed)}" type="{media.ATOM.media_type}">'
+        "Atom feed</a></p>\n"
     )
     head = f'<link rel="canonical" href="{escape(page_url or urls.home)}">\n'
     if not section:  # the home page: the site, and where to search it (schema.org SearchAction)
         head += (
-            '<script type="application/ld+json">\n'
+            f'<script type="{media.JSONLD.media_type}">\n'
             + script_json(website_node(settings))
             + "\n</script>\n"
         )
@@ -278,7 +279,7 @@ def render_policy_html(page: PolicyPage, settings: Settings) -> bytes:
     head = (
         f'<meta name="description" content="{escape(page.summary)}">\n'
         f'<link rel="canonical" href="{escape(page.url)}">\n'
-        f'<link rel="alternate" type="text/markdown" title="Markdown" '
+        f'<link rel="alternate" type="{media.MARKDOWN.media_type}" title="Markdown" '
         f'href="{escape(page.url)}.md">\n' + _feed_links(settings)
     )
     body = (
@@ -286,6 +287,6 @@ def render_policy_html(page: PolicyPage, settings: Settings) -> bytes:
         f'<p class="standfirst">{escape(page.summary)}</p>\n</header>\n'
         + markdown_to_html(page.body, page.url)
         + f'<footer><p class="meta">For machines: this page as <a href="{escape(page.url)}.md" '
-        'type="text/markdown">Markdown</a></p></footer>\n</article>\n'
+        f'type="{media.MARKDOWN.media_type}">Markdown</a></p></footer>\n</article>\n'
     )
     return _page(settings, f"{page.title} — {settings.site_name}", head, body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feed import __version__
+from feed import __version__, media
 from feed.media import ARTICLE_TYPES, JSON_TYPES, REASON_TYPES
 from feed.parse.article import MAX_NAME_LENGTH, MAX_TAGS, SLUG
 from feed.parse.fields import MAX_REASON_LENGTH
@@ -17,9 +17,7 @@ __all__ = ["openapi_document"]
 def openapi_document(settings: Settings) -> bytes:
     """OpenAPI 3.1 for the write API."""
     problem = {
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        }
+        "content": {media.PROBLEM.media_type: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     }
     slug = {
         "name": "slug",

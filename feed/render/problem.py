@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import NamedTuple
 
+from feed import media
 from feed.errors import ECHO_LIMIT, echo
 from feed.render.discovery import discovery_link_elements, discovery_link_header
 
@@ -18,8 +19,6 @@ __all__ = ["EXPOSED", "MAX_DETAIL", "ProblemDocument", "problem_document"]
 MAX_DETAIL = 2000
 # what a browser agent may read of a machine response (as feed/publish/site.py's CORS)
 EXPOSED = "Link, ETag, Content-Location, Vary, Content-Usage"
-PROBLEM_JSON = "application/problem+json"
-HTML = "text/html; charset=utf-8"
 
 
 class ProblemDocument(NamedTuple):
@@ -64,7 +63,7 @@ def problem_document(
         body = text.encode("utf-8", "replace")  # `extra` may hold what the request brought
         return ProblemDocument(
             body,
-            PROBLEM_JSON,
+            media.PROBLEM.media_type,
             {
                 **(headers or {}),
                 "access-control-allow-origin": "*",
@@ -83,4 +82,6 @@ def problem_document(
         f"<h1>{escape(title)}</h1>\n<p>{escape(detail)}</p>\n"
         '<p><a href="/">Home</a></p>\n</main>\n</body>\n</html>\n'
     )
-    return ProblemDocument(page.encode(), HTML, {"link": links, **(headers or {})})
+    return ProblemDocument(
+        page.encode(), media.HTML.content_type, {"link": links, **(headers or {})}
+    )

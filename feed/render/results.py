@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 from lxml.builder import ElementMaker
 
+from feed import media
 from feed.model import MARK_END, MARK_START, Hit
 from feed.render.html import SEARCH_PATH, site_page
 from feed.render.jsonld import with_context
@@ -40,7 +41,7 @@ __all__ = [
     "snippet_parts",
 ]
 
-OPENSEARCH_TYPE = "application/opensearchdescription+xml"
+OPENSEARCH_TYPE = media.OPENSEARCH.media_type
 OPENSEARCH_NS = "http://a9.com/-/spec/opensearch/1.1/"
 Node = dict[str, Any]
 _SPACE = re.compile(r"\s+")
@@ -220,7 +221,11 @@ def render_opensearch(settings: Settings) -> bytes:
         E.Description(settings.site_description[:1024]),
         *(
             E.Url(type=media_type, template=template)
-            for media_type in ("text/html", "application/ld+json", "text/markdown")
+            for media_type in (
+                media.HTML.media_type,
+                media.JSONLD.media_type,
+                media.MARKDOWN.media_type,
+            )
         ),
         E.Url(type=OPENSEARCH_TYPE, rel="self", template=f"{settings.base_url}/opensearch.xml"),
         E.Language(settings.language),

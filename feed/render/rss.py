@@ -27,7 +27,7 @@ from html import escape
 
 from lxml import etree
 
-from feed import __version__
+from feed import __version__, media
 from feed.model import Article
 from feed.render.feeds import FeedPage
 from feed.render.html import content_html
@@ -56,7 +56,7 @@ def render_rss(page: FeedPage, settings: Settings) -> bytes:
     _text(channel, "generator", f"agentry-feed {__version__}")
     self_url = settings.base_url + page.path + ".rss"
     etree.SubElement(
-        channel, f"{{{ATOM}}}link", href=self_url, rel="self", type="application/rss+xml"
+        channel, f"{{{ATOM}}}link", href=self_url, rel="self", type=media.RSS.media_type
     )
     if not page.archive:
         for hub in settings.websub_hubs:

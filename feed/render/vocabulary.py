@@ -15,6 +15,7 @@ import rdflib
 from pyld import jsonld
 from rdflib.namespace import OWL, RDF, RDFS
 
+from feed import media
 from feed.render.documents import offline_loader
 from feed.render.html import STYLE
 from vocab import read as read_vocab
@@ -112,9 +113,9 @@ def _html(graph: rdflib.Graph, base_url: str) -> bytes:
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(_text(graph, ontology, RDFS.label))}</title>\n"
-        f'<link rel="alternate" type="text/turtle" href="{base}/vocab.ttl">\n'
-        f'<link rel="alternate" type="application/ld+json" href="{base}/vocab.jsonld">\n'
-        f'<link rel="alternate" type="application/n-triples" href="{base}/vocab.nt">\n'
+        f'<link rel="alternate" type="{media.TURTLE.media_type}" href="{base}/vocab.ttl">\n'
+        f'<link rel="alternate" type="{media.JSONLD.media_type}" href="{base}/vocab.jsonld">\n'
+        f'<link rel="alternate" type="{media.NTRIPLES.media_type}" href="{base}/vocab.nt">\n'
         f"<style>{STYLE}</style>\n"
         "</head>\n<body>\n<main>\n"
         f"<h1>{escape(_text(graph, ontology, RDFS.label))}</h1>\n"
