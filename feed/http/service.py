@@ -85,6 +85,7 @@ def changes_key(site: Site, query: QueryParams) -> str:
 
 
 # The paths whose query names which of their pages is served.
+NO_QUERY = QueryParams()
 PAGED: dict[str, Callable[[Site, QueryParams], str]] = {
     "/agent/": collection_key,
     "/agent/changes": changes_key,
@@ -159,7 +160,11 @@ class Service:
         path = scope["path"]
         # (a query string on any other resource changes nothing)
         paged = PAGED.get(path)
-        key = path if paged is None else paged(self.site, QueryParams(scope["query_string"]))
+        if paged is not None:
+            query = scope["query_string"]
+            key = paged(self.site, QueryParams(query) if query else NO_QUERY)
+        else:
+            key = path
         resource = self.site.resources.get(key)
         if resource is None:
             return None

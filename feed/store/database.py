@@ -22,7 +22,7 @@ import sqlite3
 import struct
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -307,30 +307,22 @@ class Database:
         return connection
 
     @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """This thread's reads inside see the store as of one commit."""
-        with self._read_transaction(self._reader()):
-            yield
-
-    @contextmanager
-    def _read_transaction(self, reader: sqlite3.Connection) -> Iterator[None]:
-        if reader.in_transaction:
-            yield  # already inside one (an export's scan, this thread's write)
-            return
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """This thread's reads inside see the store as of one commit (on the connection given:
+        this thread's own); an sqlite3 error inside is the store's error."""
+        reader = self._reader()
         try:
+            if reader.in_transaction:
+                yield reader  # already inside one (an export's scan, this thread's write)
+                return
             reader.execute("BEGIN")
-        except sqlite3.Error as exc:
-            raise store_error(exc, self.path) from exc
-        try:
-            yield
-        except BaseException:
-            try:  # (a read ends either way; the error being raised is the one to report)
-                if reader.in_transaction:
-                    reader.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            raise
-        try:
+            try:
+                yield reader
+            except BaseException:
+                with suppress(sqlite3.Error):  # (the error being raised is the one to report)
+                    if reader.in_transaction:
+                        reader.execute("ROLLBACK")
+                raise
             if reader.in_transaction:
                 reader.execute("COMMIT")
         except sqlite3.Error as exc:

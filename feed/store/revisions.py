@@ -79,7 +79,7 @@ class LazyArticle(Article):
         value = self.__dict__["body"]
         if isinstance(value, str):  # (made by dataclasses.replace: a new article, body and all)
             return value
-        return self._store.body_of(self.slug, value)
+        return self._store.revision_body(self.slug, value)
 
     @body.setter
     def body(self, value: str | int) -> None:
@@ -96,7 +96,7 @@ class LazyArticle(Article):
         number = self.__dict__["body"]
         if not isinstance(number, int):
             return None
-        self.__dict__["body"] = self._store.body_of(self.slug, number)
+        self.__dict__["body"] = self._store.revision_body(self.slug, number)
         return number
 
     def release(self, number: int | None) -> None:
@@ -216,7 +216,7 @@ class Revisions(Database):
         return [(seq, n, w, Article.from_stored(json.loads(m), shared)) for seq, n, w, m in rows]
 
     @guarded
-    def body_of(self, slug: str, number: int) -> str:
+    def revision_body(self, slug: str, number: int) -> str:
         """The body of revision `number` of an article (see `LazyArticle`)."""
         row = (
             self._reader()
@@ -239,8 +239,7 @@ class Revisions(Database):
     def search(self, query: fulltext.Query) -> tuple[list[Hit], bool]:
         """A page of full-text search hits and whether more follow, read in one snapshot (the
         caller's, inside `snapshot()`)."""
-        reader = self._reader()
-        with self._read_transaction(reader):
+        with self.snapshot() as reader:
             return fulltext.search(reader, query)
 
 

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from feed.store.database import Database, guarded, store_error
+from feed.store.database import Database, guarded
 from feed.store.prepared import Body, Route, Shape
 
 __all__ = ["Event", "Routes", "RowChanges"]
@@ -210,31 +210,27 @@ class Routes(Database):
         """The rows of every URL changed by a save after `since` (-1: all), one list per URL,
         in path order, read in one snapshot; with `start` / `stop`, only paths from `start` on
         and before `stop` (a share of an export)."""
-        reader = self._reader()
-        try:
-            with self._read_transaction(reader):
-                if since >= 0:  # the few a write or two changed: found by the index on write
-                    changed = reader.execute(
-                        "SELECT DISTINCT path FROM routes WHERE write > ?", (since,)
-                    ).fetchall()
-                    for (path,) in sorted(changed):
-                        if (start is None or path >= start) and (stop is None or path < stop):
-                            rows = reader.execute(
-                                _ROUTES + "WHERE r.path = ? ORDER BY r.variant", (path,)
-                            )
-                            yield [_route(row) for row in rows]
-                    return
-                group: list[Route] = []  # all of them (in a range): in the primary key's order
-                for row in reader.execute(_ROUTES + _RANGE, (start or "", stop, stop)):
-                    route = _route(row)
-                    if group and group[0].path != route.path:
-                        yield group
-                        group = []
-                    group.append(route)
-                if group:
+        with self.snapshot() as reader:
+            if since >= 0:  # the few a write or two changed: found by the index on write
+                changed = reader.execute(
+                    "SELECT DISTINCT path FROM routes WHERE write > ?", (since,)
+                ).fetchall()
+                for (path,) in sorted(changed):
+                    if (start is None or path >= start) and (stop is None or path < stop):
+                        rows = reader.execute(
+                            _ROUTES + "WHERE r.path = ? ORDER BY r.variant", (path,)
+                        )
+                        yield [_route(row) for row in rows]
+                return
+            group: list[Route] = []  # all of them (in a range): in the primary key's order
+            for row in reader.execute(_ROUTES + _RANGE, (start or "", stop, stop)):
+                route = _route(row)
+                if group and group[0].path != route.path:
                     yield group
-        except sqlite3.Error as exc:
-            raise store_error(exc, self.path) from exc
+                    group = []
+                group.append(route)
+            if group:
+                yield group
 
     def export_rows(
         self, start: str | None, stop: str | None, shapes: Sequence[int] | None = None
@@ -242,20 +238,16 @@ class Routes(Database):
         """The rows of the paths from `start` on and before `stop`, in path and variant order,
         as (path, variant, shape id, etag, modified, body, gzipped), in one snapshot; with
         `shapes`, only rows of those shapes (an export of some types reads no other body)."""
-        reader = self._reader()
         where = _RANGE
         if shapes is not None:
             ids = ",".join(str(int(i)) for i in shapes) or "NULL"
             where = where.replace("ORDER BY", f"AND r.shape IN ({ids}) ORDER BY")
         select = "SELECT r.path, r.variant, r.shape, r.etag, r.modified, b.data, b.gzipped "
-        try:
-            with self._read_transaction(reader):
-                yield from reader.execute(
-                    select + "FROM routes r JOIN bodies b ON b.etag = r.etag " + where,
-                    (start or "", stop, stop),
-                )
-        except sqlite3.Error as exc:
-            raise store_error(exc, self.path) from exc
+        with self.snapshot() as reader:
+            yield from reader.execute(
+                select + "FROM routes r JOIN bodies b ON b.etag = r.etag " + where,
+                (start or "", stop, stop),
+            )
 
 
 def _collect_bodies(db: sqlite3.Connection, etags: Iterable[str]) -> None:
