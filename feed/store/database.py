@@ -230,7 +230,7 @@ class Database:
                 if outermost:
                     self._owner = None
             if outermost and self._wrote:
-                self.announce(self._wrote)
+                self._announce(self._wrote)
                 self._wrote = 0
 
     def _rollback(self, savepoint: str | None) -> None:
@@ -258,7 +258,7 @@ class Database:
     # from the moment it is acknowledged. The file is a hint; the store is the truth (servers
     # also watch the store itself: see app.watch_store).
 
-    def announce(self, write: int) -> None:
+    def _announce(self, write: int) -> None:
         """Tell the other processes that save `write` is committed."""
         board = self._announcements()
         if board is not None and write > struct.unpack_from("<Q", board)[0]:
