@@ -45,8 +45,7 @@ class SaveResult:
 @dataclass(frozen=True)
 class StoredArticle:
     article: Article
-    revision: int
-    stored_at: datetime
+    revision: int  # the current revision's number
 
 
 class LazyArticle(Article):
@@ -142,7 +141,7 @@ class Revisions(Database):
                 a.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
             )
             digest = hashlib.sha256(model.encode()).hexdigest()
-            if row and row[3] == digest:
+            if row and row[2] == digest:
                 results.append(SaveResult(a.slug, row[1], "unchanged"))
                 continue
             number = row[1] + 1 if row else 1
@@ -159,7 +158,7 @@ class Revisions(Database):
             )
             new = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
             # the index follows the current revision in the same transaction
-            fulltext.index_revision(db, row[4] if row else None, new, a)
+            fulltext.index_revision(db, row[3] if row else None, new, a)
             results.append(SaveResult(a.slug, number, "revised" if row else "created", write))
         return write, results
 
@@ -169,9 +168,7 @@ class Revisions(Database):
         row = self._db.execute(_CURRENT + "WHERE a.slug = ?", (slug,)).fetchone()
         if row is None:
             return None
-        return StoredArticle(
-            Article.from_dict(json.loads(row[0])), row[1], datetime.fromisoformat(row[2])
-        )
+        return StoredArticle(Article.from_dict(json.loads(row[0])), row[1])
 
     @guarded
     def next_write(self) -> int:
@@ -243,9 +240,9 @@ class Revisions(Database):
             return fulltext.search(reader, query)
 
 
-# (model, number, stored_at, digest, rowid) of articles' current revisions
+# (model, number, digest, rowid) of articles' current revisions
 _CURRENT = (
-    "SELECT r.model, r.number, r.stored_at, r.digest, r.rowid FROM articles a JOIN revisions r "
+    "SELECT r.model, r.number, r.digest, r.rowid FROM articles a JOIN revisions r "
     "ON r.slug = a.slug AND r.number = a.revision "
 )
 
