@@ -28,8 +28,10 @@ import gzip
 import hashlib
 import json
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -300,6 +302,7 @@ def digests(n: int, fuzz: int = 1500) -> dict[str, str]:
     from feed.render.schemaorg import schema_org_block
     from feed.settings import Settings
     from feed.store.representation import Negotiable
+    from feed.store.storage import Incoming, SQLiteStore
 
     settings = Settings(base_url="https://agentry.news")
     other = Settings(
@@ -348,8 +351,11 @@ def digests(n: int, fuzz: int = 1500) -> dict[str, str]:
             put(f"{key} revisions", render_revisions(a.slug, [first, second], s))
             put(f"{key} gone html", render_gone_html(a, s))
             put(f"{key} gone problem", render_gone_problem(a, s, f"/agent/{a.slug}"))
+    folder = Path(tempfile.mkdtemp())  # the site as `feed import` leaves its store
+    store = SQLiteStore(folder / "feed.sqlite3")
+    store.save([Incoming(a, "bench", "") for a in site_articles.values()])
     site = Site(settings)
-    site.load(site_articles.values())
+    site.load_store(store)
     for path, resource in site.resources.items():
         reps = (
             [rep for _, rep in resource.variants]
@@ -362,6 +368,8 @@ def digests(n: int, fuzz: int = 1500) -> dict[str, str]:
             if rep.gzip is not None:
                 out[key + " gz"] = hashlib.sha256(rep.gzip.body).hexdigest()
             out[key + " headers"] = hashlib.sha256(repr(rep.raw_headers).encode()).hexdigest()
+    store.close()
+    shutil.rmtree(folder)
     return out
 
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from feed.export.build import build, load_site
 from feed.publish.site import Site
 from feed.settings import Settings
-from feed.store.storage import SQLiteStore
+from feed.store.storage import Incoming, SQLiteStore
 
 LIKE_FOR_LIKE = frozenset({"html", "jsonld", "atom"})
 
@@ -61,7 +61,9 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in folders}
         for r in range(args.repeat):
             article = site.articles[slugs[(r * 7919) % len(slugs)]]
-            site.put([dataclasses.replace(article, title=f"{article.title} ({time.time():.0f})")])
+            with site.writing() as write:
+                changed = dataclasses.replace(article, title=f"{article.title} ({time.time():.0f})")
+                write.save([Incoming(changed, "bench", "")])
             for name, (folder, only) in folders.items():
                 started = time.perf_counter()
                 summary = build(load_site(settings, store), folder, only=only)

@@ -25,7 +25,7 @@ from feed.http.responses import PreparedResponse
 from feed.media import MARKDOWN
 from feed.model import Hit
 from feed.negotiation import Offer, negotiate
-from feed.publish.site import CORS
+from feed.publish.headers import CORS
 from feed.render.html import SEARCH_PATH
 from feed.render.results import (
     SearchPage,

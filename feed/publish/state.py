@@ -1,0 +1,204 @@
+"""What a site knows of its store (`State`), how a write changes it (`advance`, rendering
+nothing), and a write rendered but not yet visible (`Staged`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from feed.model import Article
+from feed.publish.catalog import Catalog, SectionKey
+from feed.publish.lists import ListKey, Lists, Retraction
+from feed.publish.resources import event_cursor
+from feed.render.feeds import ArchivePlan, archive_plan
+from feed.render.history import Event, Revision
+from feed.settings import Settings
+from feed.store.prepared import Route, routes_of
+from feed.store.representation import Resource, compress_all
+from feed.store.storage import Prepared, Store
+from feed.urls import SiteURLs
+
+__all__ = ["Log", "Staged", "State", "advance", "stored_lists", "stored_rows"]
+
+Log = Sequence[tuple[int, int, int, Article]]  # (sequence, number, write, article): storage.log
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything a site derives from the store's revisions, indexed for the lists. Replaced
+    whole, never changed in place: a reader on another thread sees one state or the next."""
+
+    catalog: Catalog = field(default_factory=Catalog)  # the current articles
+    plan: ArchivePlan = field(default_factory=ArchivePlan)  # the RFC 5005 archive months
+    # Each article as first published (revision 1): what the RFC 5005 archives hold.
+    originals: dict[str, Article] = field(default_factory=dict)
+    written: dict[str, tuple[str, str]] = field(default_factory=dict)  # see feeds.Written
+    retractions: list[Retraction] = field(default_factory=list)  # every one, in store order
+    history: dict[str, list[Revision]] = field(default_factory=dict)  # every revision
+    events: list[Event] = field(default_factory=list)  # the changes feed, in cursor order
+    chunk_changed: dict[int, datetime] = field(default_factory=dict)  # sitemap chunk -> newest
+    keys: dict[ListKey, frozenset[str]] = field(default_factory=dict)  # each list key's paths
+
+    @classmethod
+    def of(cls, log: Log, settings: Settings) -> State:
+        """The revisions of `log`, indexed (no events, list keys or sitemap dates yet)."""
+        current: dict[str, Article] = {}
+        originals: dict[str, Article] = {}
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        retractions: list[tuple[int, str, Article]] = []
+        revisions: dict[str, list[Revision]] = {}
+        for sequence, number, write, article in log:
+            slug = article.slug
+            previous = current.get(slug)
+            if article.status == "retracted" and (
+                previous is None or previous.status != "retracted"
+            ):
+                retractions.append((write, slug, article))
+            current[slug] = article
+            last[slug] = write
+            if number == 1:
+                originals[slug], first[slug] = article, write
+            revisions.setdefault(slug, []).append(Revision(number, article, sequence))
+        # (one tuple for each distinct pair: an import stores thousands of articles in one save)
+        pairs: dict[tuple[int, int], tuple[str, str]] = {}
+        written = {
+            s: pairs.get(k) or pairs.setdefault(k, (f"{k[0]:012d}", f"{k[1]:012d}"))
+            for s, w in last.items()
+            for k in ((first.get(s, w), w),)
+        }
+        retractions.sort(key=lambda r: (r[0], r[1]))
+        retracted = [(a, f"{w:012d}") for w, _, a in retractions]
+        plan = archive_plan(originals, settings, current, written, retracted)
+        return cls(Catalog.build(current.values()), plan, originals, written, retracted, revisions)
+
+    def lists(self, settings: Settings) -> Lists:
+        return Lists(self.catalog, self.plan, settings, dict(self.chunk_changed))
+
+    def dated(self, settings: Settings) -> State:
+        """This state with each sitemap chunk's newest change (read, not rendered)."""
+        return dataclasses.replace(self, chunk_changed=self.lists(settings).chunk_dates())
+
+
+def stored_lists(store: Store) -> dict[ListKey, frozenset[str]]:
+    """The paths of each list key, as the store keeps them."""
+    return {
+        _key_of(name): frozenset(paths.split("\n")) for name, paths in store.list_keys().items()
+    }
+
+
+@dataclass
+class Change:
+    """The state after a write, and what the lists need to know of it to say which of them it
+    changes (`Lists.affected`)."""
+
+    state: State
+    before: Lists  # the lists before the write
+    first_new: int  # the store sequence of the write's first revision
+    positions: dict[str, int | None]  # in publication order, before
+    sections: set[SectionKey]  # the sections it was or is in
+    months: set[str]  # the archive months it changes
+
+
+def advance(
+    state: State,
+    articles: Sequence[Article],
+    writes: Mapping[str, str] | None,
+    sequence: int | None,
+    settings: Settings,
+) -> Change:
+    """The state after `articles` are written by the numbered `writes` (default: one write for
+    the lot, numbered after the last), their revisions numbered from store sequence `sequence`
+    on (default: after the last event), rendering nothing."""
+    if writes is None:
+        last = max((w for pair in state.written.values() for w in pair), default="0")
+        write = f"{int(last or 0) + 1:012d}"
+        writes = dict.fromkeys((a.slug for a in articles), write)
+    before = state.lists(settings)
+    catalog, plan = state.catalog.fork(articles), state.plan.fork()
+    originals, written = dict(state.originals), dict(state.written)
+    retractions, history = list(state.retractions), dict(state.history)
+    first_new = sequence or (max((e.cursor for e in state.events), default=0) + 1)
+    positions = {a.slug: before.position(a.slug) for a in articles}
+    sections: set[SectionKey] = set()
+    archived: list[tuple[str, Article, bool]] = []
+    for number, article in enumerate(articles, first_new):
+        slug = article.slug
+        revs = history[slug] = list(history.get(slug, []))
+        revs.append(Revision((revs[-1].number + 1) if revs else 1, article, number))
+        previous = catalog.articles.get(slug)
+        sections |= catalog.put(article)
+        if slug not in originals:
+            originals[slug] = article
+            if article.status != "retracted":
+                archived.append((_month(article.published), article, False))
+        if slug in writes:
+            written[slug] = (written.get(slug, (writes[slug], writes[slug]))[0], writes[slug])
+        if article.status == "retracted" and (previous is None or previous.status != "retracted"):
+            retractions.append((article, written.get(slug, ("", ""))[1]))
+            archived.append((_month(article.modified), article, True))
+    months = plan.add(archived, SiteURLs(settings.base_url))
+    after = dataclasses.replace(
+        state,
+        catalog=catalog,
+        plan=plan,
+        originals=originals,
+        written=written,
+        retractions=retractions,
+        history=history,
+    )
+    return Change(after, before, first_new, positions, sections, months)
+
+
+@dataclass
+class Staged:
+    """What a write will change, fully rendered, not yet visible: applied only once stored."""
+
+    state: State  # the site's state once it is applied
+    changed: dict[str, Resource]  # new or different bytes
+    removed: frozenset[str]  # paths no longer served
+    rendered: dict[ListKey, frozenset[str]]  # the paths of each list key rendered (empty: gone)
+    topics: list[str]  # subscription feeds whose bytes change (WebSub)
+    first_event: int  # cursor of the write's first event
+    last_sequence: int = 0  # the store sequence of the write's last revision
+
+    def stored_form(self, fingerprint: str = "") -> Prepared:
+        """The rows a store keeps of this write (in the write's own transaction)."""
+        events = self.state.events
+        return Prepared(
+            rows=stored_rows(dict(sorted(self.changed.items()))),
+            deleted=sorted(self.removed),
+            lists=stored_keys(self.rendered),
+            events=[
+                event_row(e)
+                for e in events[bisect_left(events, self.first_event, key=event_cursor) :]
+            ],
+            fingerprint=fingerprint,
+        )
+
+
+def stored_rows(resources: Mapping[str, Resource]) -> list[Route]:
+    """The stored rows of these resources (gzip codings made on every core first)."""
+    compress_all(resources.values())
+    return [route for path, resource in resources.items() for route in routes_of(path, resource)]
+
+
+def stored_keys(keys: Mapping[ListKey, Iterable[str]]) -> list[tuple[str, str | None]]:
+    """(key name, its paths; None: gone) as the store keeps them."""
+    return [(f"{k[0]}/{k[1]}", "\n".join(sorted(paths)) or None) for k, paths in keys.items()]
+
+
+def _key_of(name: str) -> ListKey:
+    kind, _, rest = name.partition("/")
+    return (kind, rest)
+
+
+def event_row(e: Event) -> tuple[int, str, str, int, str]:
+    return (e.cursor, e.kind, e.slug, e.revision, e.etag)
+
+
+def _month(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m")
