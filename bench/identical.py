@@ -14,10 +14,10 @@ the parser's outcome (its warnings, or every Problem of its refusal, with lines)
 article it parses: the SHA-256 of every agent view (JSON-LD, expanded JSON-LD, Turtle, N-Triples,
 RDF/XML, Markdown), the HTML page, the schema.org block, the Atom entry and JSON Feed item the
 feeds splice, a first and a second revision permalink, the revisions list, the 410 bodies of a
-retraction, and the gzip coding of each. Then it loads every distinct generated, sample and seed
-article into an in-memory site (feed/publish/site.py) and records every resource it serves (feeds,
-archives, collection pages, sitemaps, llms.txt, changes pages...), both codings. Each checkout
-runs in its own process (`--code`), and the two sets of digests must be equal.
+retraction, and the gzip coding of each. Then it stores every distinct generated, sample and seed
+article in a new store, prepares it (feed/publish/site.py) and records every resource it serves
+(feeds, archives, collection pages, sitemaps, llms.txt, changes pages...), both codings. Each
+checkout runs in its own process (`--code`), and the two sets of digests must be equal.
 """
 
 from __future__ import annotations

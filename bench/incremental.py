@@ -5,8 +5,8 @@ opening): the figure the export's own design decides.
     python3 bench/incremental.py --db c10k.sqlite3 --base-url https://news.example
 
 Builds into a new folder (all formats and `--only html,jsonld,atom`, one full build each, not
-counted), then R times: revises one article through `Site.put` (as a PUT does; it prepares and
-stores what changed) and times `build()` into both folders. Prints each build's seconds and
+counted), then R times: revises one article through `Site.writing` (as a PUT does; it renders
+and stores what changed) and times `build()` into both folders. Prints each build's seconds and
 files written, and the medians. `--base-url` must be the one the store was prepared with, or
 the store is prepared again first (minutes at 10,000 articles).
 """

@@ -40,6 +40,7 @@ from feed.settings import Settings
 from feed.store.representation import Negotiable, Representation, Resource, compress_all
 from feed.store.storage import Incoming, LazyArticle, SQLiteStore
 from feed.urls import slugify
+from feed.util.progress import Progress, Task
 
 BEATS = ["Climate", "Economy", "climate", "Science"]  # "Climate" and "climate": one section
 TAGS = ["Energy", "Water", "AI", "Courts", "water"]
@@ -474,15 +475,16 @@ def test_a_program_that_renders_other_bytes_serves_the_old_ones_until_the_new_ar
     changed = Site(small_pages)
     assert changed.canary != site.canary
     release = threading.Event()
-    real_prepare = Site.prepare
 
-    def held(self: Site, *args: object, **kwargs: object) -> None:
-        release.wait(30)  # the prepare waits until the test has looked at what is served
-        real_prepare(self, *args, **kwargs)  # type: ignore[arg-type]
+    class Held(Progress):
+        """Holds the preparing until the test has looked at what is served meanwhile."""
 
-    monkeypatch.setattr(Site, "prepare", held)
+        def task(self, description: str, total: int, unit: str = "item") -> Task:
+            release.wait(30)
+            return Task()
+
     with caplog.at_level(logging.INFO, logger="feed"):
-        thread = changed.load_store(store, background=True)
+        thread = changed.load_store(store, Held(), background=True)
     assert thread is not None
     assert "prepared by another version of this program: serving them as they are" in caplog.text
     assert changed.preparing
@@ -500,6 +502,5 @@ def test_a_program_that_renders_other_bytes_serves_the_old_ones_until_the_new_ar
     assert b"main{margin:0}" in page.body  # the new bytes, once prepared
     assert store.prepared_state()["canary"] == changed.canary
     assert_same(changed, small_pages, "prepared again behind the old rows")
-    monkeypatch.setattr(Site, "prepare", real_prepare)
     assert_restart_serves_the_same(changed, small_pages, store, monkeypatch, "after")
     store.close()

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from feed.negotiation import Offer
 from feed.render.discovery import discovery_link_header
+from feed.render.problem import EXPOSED
 from feed.settings import Settings
 from feed.store.representation import Negotiable, Representation
 
@@ -40,10 +41,7 @@ VOCAB_CACHE = "public, max-age=86400"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=0, must-revalidate"  # the changes feed's last page
 # CORS for machine-readable responses: any origin may read them, and the headers an agent needs.
-CORS = (
-    ("access-control-allow-origin", "*"),
-    ("access-control-expose-headers", "Link, ETag, Content-Location, Vary, Content-Usage"),
-)
+CORS = (("access-control-allow-origin", "*"), ("access-control-expose-headers", EXPOSED))
 
 
 def link_header(links: Iterable[Link]) -> Header:

@@ -15,14 +15,22 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from itertools import groupby
 
 from feed.errors import StoreUnavailable
 from feed.model import Article
 from feed.publish import resources
 from feed.publish.catalog import MAIN, Catalog
 from feed.publish.prepare import LIST_BODIES, Sink, render_all, sample_canary
-from feed.publish.state import Log, Staged, State, advance, event_row, stored_keys, stored_lists
+from feed.publish.state import (
+    Log,
+    Staged,
+    State,
+    advance,
+    by_write,
+    event_row,
+    stored_keys,
+    stored_lists,
+)
 from feed.render.atom import warm_entry
 from feed.render.collection import page_count
 from feed.render.history import Event, Revision, events_of
@@ -137,18 +145,18 @@ class Site:
         (`preparing`) until the new ones are committed and served."""
         progress = progress or Progress()
         with store.snapshot():  # the revisions and the prepared state as of one commit
-            state = store.prepared_state()
+            stored = store.prepared_state()
             # serving reads each body from the store when it is rendered (a write's lists)
             log = store.log(light=True)
-        current = self.current(state)
-        done = int(state.get("sequence", "-1"))
+        current = self.current(stored)
+        done = int(stored.get("sequence", "-1"))
         behind = [row for row in log if row[0] > done]
         if current and len(behind) <= CATCH_UP_MAX:
-            self._serve_prepared(store, log, done)
-            self.mark(int(state.get("write", "0")), done)
+            self._serve_stored(store, log, done)
+            self.mark(int(stored.get("write", "0")), done)
             self._catch_up(store, behind, progress)
             return None
-        if not (background and state and done >= 0):
+        if not (background and stored and done >= 0):
             del log, behind  # (prepare reads the log again, in its transaction: not twice)
             self.prepare(store, progress=progress)
             return None
@@ -159,8 +167,8 @@ class Site:
             if current
             else "were prepared by another version of this program",
         )
-        self._serve_prepared(store, log, done)
-        self.mark(int(state.get("write", "0")), done)
+        self._serve_stored(store, log, done)
+        self.mark(int(stored.get("write", "0")), done)
         self.preparing = True
         thread = threading.Thread(
             target=self._prepare_behind, args=(store, progress), name="prepare", daemon=True
@@ -170,14 +178,12 @@ class Site:
 
     def _catch_up(self, store: Store, behind: Log, progress: Progress) -> None:
         """Render and store, write by write, revisions stored without their resources."""
-        groups = [(write, list(rows)) for write, rows in groupby(behind, key=lambda row: row[2])]
-        with progress.task("catching up", len(groups), "write") if groups else Task() as task:
-            for write, group in groups:
-                articles = [row[3] for row in group]
-                writes = dict.fromkeys((a.slug for a in articles), f"{write:012d}")
-                staged = self.stage(articles, writes, group[0][0])
+        writes = list(by_write(behind))
+        with progress.task("catching up", len(writes), "write") if writes else Task() as task:
+            for write, articles, first, last in writes:
+                staged = self.stage(articles, write, first)
                 stored = staged.stored_form(self.fingerprint)
-                store.put_prepared(dataclasses.replace(stored, sequence=group[-1][0]), write)
+                store.put_prepared(dataclasses.replace(stored, sequence=last), write)
                 self.apply(staged, write)
                 task.advance()
 
@@ -235,14 +241,11 @@ class Site:
         rows = store.log_between(self.sequence, upto)
         before = {path for paths in self.state.keys.values() for path in paths}
         if len(rows) > CATCH_UP_MAX:  # a large import: read the whole state again
-            self._serve_prepared(store, store.log(light=True), upto)
+            self._serve_stored(store, store.log(light=True), upto)
         else:
             state = self.state
-            for number, group in groupby(rows, key=lambda row: row[2]):
-                batch = list(group)
-                articles = [row[3] for row in batch]
-                writes = dict.fromkeys((a.slug for a in articles), f"{number:012d}")
-                state = advance(state, articles, writes, batch[0][0], self.settings).state
+            for number, articles, first, _ in by_write(rows):
+                state = advance(state, articles, number, first, self.settings).state
             last = state.events[-1].cursor if state.events else 0
             events = [*state.events, *map(Event._make, store.events_after(last))]
             keys = stored_lists(store)
@@ -252,7 +255,7 @@ class Site:
         self.mark(write, upto)
         return True
 
-    def _serve_prepared(self, store: Store, log: Log, done: int) -> None:
+    def _serve_stored(self, store: Store, log: Log, done: int) -> None:
         """Serve the store's prepared rows as they are: the state they reflect (revisions up
         to sequence `done`), read, not rendered."""
         state = State.of([row for row in log if row[0] <= done], self.settings)
@@ -318,15 +321,15 @@ class Site:
     def stage(
         self,
         articles: Sequence[Article],
-        writes: Mapping[str, str] | None = None,
+        write: int | None = None,
         sequence: int | None = None,
     ) -> Staged:
-        """Render everything that changes when `articles` are written (by the numbered
-        `writes`, their revisions getting store sequence numbers from `sequence` on), without
+        """Render everything that changes when `articles` are written (as save `write`, their
+        revisions getting store sequence numbers from `sequence` on: see `advance`), without
         changing what is served: the articles' own representations and the lists they were or
         are in (see `Lists.affected`), with their gzip codings (made on every core)."""
         settings = self.settings
-        change = advance(self.state, articles, writes, sequence, settings)
+        change = advance(self.state, articles, write, sequence, settings)
         events = list(self.state.events)
         updates: dict[str, Resource] = {}
         for article in articles:
@@ -434,8 +437,7 @@ class Write:
         site, store = self.site, self.store
         self.number = store.next_write()
         articles = [item.article for item in incoming]
-        writes = dict.fromkeys((a.slug for a in articles), f"{self.number:012d}")
-        staged = site.stage(articles, writes, store.next_sequence())
+        staged = site.stage(articles, self.number, store.next_sequence())
         stored = staged.stored_form(site.fingerprint)
         results = store.save(incoming, write=self.number, prepared=stored)
         if any(r.action != "unchanged" for r in results):

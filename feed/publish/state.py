@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 
 from feed.model import Article
 from feed.publish.catalog import Catalog, SectionKey
@@ -83,6 +84,13 @@ class State:
         return dataclasses.replace(self, chunk_changed=self.lists(settings).chunk_dates())
 
 
+def by_write(log: Log) -> Iterator[tuple[int, list[Article], int, int]]:
+    """The revisions of `log` save by save: (write, articles, first and last sequence)."""
+    for write, group in groupby(log, key=lambda row: row[2]):
+        rows = list(group)
+        yield write, [row[3] for row in rows], rows[0][0], rows[-1][0]
+
+
 def stored_lists(store: Store) -> dict[ListKey, frozenset[str]]:
     """The paths of each list key, as the store keeps them."""
     return {
@@ -106,17 +114,16 @@ class Change:
 def advance(
     state: State,
     articles: Sequence[Article],
-    writes: Mapping[str, str] | None,
+    write: int | None,
     sequence: int | None,
     settings: Settings,
 ) -> Change:
-    """The state after `articles` are written by the numbered `writes` (default: one write for
-    the lot, numbered after the last), their revisions numbered from store sequence `sequence`
-    on (default: after the last event), rendering nothing."""
-    if writes is None:
-        last = max((w for pair in state.written.values() for w in pair), default="0")
-        write = f"{int(last or 0) + 1:012d}"
-        writes = dict.fromkeys((a.slug for a in articles), write)
+    """The state after `articles` are written as save `write` (default: the one after the
+    last), their revisions numbered from store sequence `sequence` on (default: after the last
+    event), rendering nothing."""
+    if write is None:
+        write = int(max((w for pair in state.written.values() for w in pair), default="0") or 0) + 1
+    number = f"{write:012d}"
     before = state.lists(settings)
     catalog, plan = state.catalog.fork(articles), state.plan.fork()
     originals, written = dict(state.originals), dict(state.written)
@@ -125,18 +132,17 @@ def advance(
     positions = {a.slug: before.position(a.slug) for a in articles}
     sections: set[SectionKey] = set()
     archived: list[tuple[str, Article, bool]] = []
-    for number, article in enumerate(articles, first_new):
+    for cursor, article in enumerate(articles, first_new):
         slug = article.slug
         revs = history[slug] = list(history.get(slug, []))
-        revs.append(Revision((revs[-1].number + 1) if revs else 1, article, number))
+        revs.append(Revision((revs[-1].number + 1) if revs else 1, article, cursor))
         previous = catalog.articles.get(slug)
         sections |= catalog.put(article)
         if slug not in originals:
             originals[slug] = article
             if article.status != "retracted":
                 archived.append((_month(article.published), article, False))
-        if slug in writes:
-            written[slug] = (written.get(slug, (writes[slug], writes[slug]))[0], writes[slug])
+        written[slug] = (written.get(slug, (number, number))[0], number)
         if article.status == "retracted" and (previous is None or previous.status != "retracted"):
             retractions.append((article, written.get(slug, ("", ""))[1]))
             archived.append((_month(article.modified), article, True))
