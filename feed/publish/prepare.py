@@ -3,6 +3,7 @@ bounded by a batch): what preparing a store, and `feed doctor`, do."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from feed.model import Article
@@ -98,18 +99,8 @@ def render_all(
     discovery = stored_rows(lists.render([DISCOVERY])[DISCOVERY])
     paths[DISCOVERY] = frozenset(route.path for route in discovery)
     sink(discovery + stored_rows(resources.changes_resources(events, settings, 0)))
-    keys_served = {key: p for key, p in paths.items() if p}
-    return State(
-        state.catalog,
-        state.plan,
-        state.originals,
-        state.written,
-        state.retractions,
-        state.history,
-        events,
-        lists.chunk_changed,
-        keys_served,
-    )
+    served = {key: p for key, p in paths.items() if p}
+    return dataclasses.replace(state, events=events, chunk_changed=lists.chunk_changed, keys=served)
 
 
 def _whole(

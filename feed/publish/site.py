@@ -29,7 +29,6 @@ from feed.publish.state import (
     by_write,
     event_row,
     stored_keys,
-    stored_lists,
 )
 from feed.render.atom import warm_entry
 from feed.render.collection import page_count
@@ -248,9 +247,8 @@ class Site:
                 state = advance(state, articles, number, first, self.settings).state
             last = state.events[-1].cursor if state.events else 0
             events = [*state.events, *map(Event._make, store.events_after(last))]
-            keys = stored_lists(store)
-            self.state = dataclasses.replace(state, events=events, keys=keys).dated(self.settings)
-            after = {path for paths in keys.values() for path in paths}
+            self.state = state.taken_in(store, events, self.settings)
+            after = {path for paths in self.state.keys.values() for path in paths}
             self.resources.forget([*store.paths_written_after(self.seen_write), *(before - after)])
         self.mark(write, upto)
         return True
@@ -260,8 +258,7 @@ class Site:
         to sequence `done`), read, not rendered."""
         state = State.of([row for row in log if row[0] <= done], self.settings)
         events = [Event._make(row) for row in store.events()]
-        state = dataclasses.replace(state, events=events, keys=stored_lists(store))
-        self.state = state.dated(self.settings)
+        self.state = state.taken_in(store, events, self.settings)
         self.resources.attach(store)
         self.store = store
 

@@ -22,7 +22,7 @@ from feed.store.representation import Resource, compress_all
 from feed.store.storage import Prepared, Store
 from feed.urls import SiteURLs
 
-__all__ = ["Log", "Staged", "State", "advance", "stored_lists", "stored_rows"]
+__all__ = ["Log", "Staged", "State", "advance", "by_write", "stored_rows"]
 
 Log = Sequence[tuple[int, int, int, Article]]  # (sequence, number, write, article): storage.log
 
@@ -79,9 +79,14 @@ class State:
     def lists(self, settings: Settings) -> Lists:
         return Lists(self.catalog, self.plan, settings, dict(self.chunk_changed))
 
-    def dated(self, settings: Settings) -> State:
-        """This state with each sitemap chunk's newest change (read, not rendered)."""
-        return dataclasses.replace(self, chunk_changed=self.lists(settings).chunk_dates())
+    def taken_in(self, store: Store, events: list[Event], settings: Settings) -> State:
+        """This state with `events`, the store's list keys and each sitemap chunk's newest
+        change: what a site serving the store's rows knows (read, not rendered)."""
+        keys = {
+            _key_of(name): frozenset(paths.split("\n")) for name, paths in store.list_keys().items()
+        }
+        state = dataclasses.replace(self, events=events, keys=keys)
+        return dataclasses.replace(state, chunk_changed=state.lists(settings).chunk_dates())
 
 
 def by_write(log: Log) -> Iterator[tuple[int, list[Article], int, int]]:
@@ -89,13 +94,6 @@ def by_write(log: Log) -> Iterator[tuple[int, list[Article], int, int]]:
     for write, group in groupby(log, key=lambda row: row[2]):
         rows = list(group)
         yield write, [row[3] for row in rows], rows[0][0], rows[-1][0]
-
-
-def stored_lists(store: Store) -> dict[ListKey, frozenset[str]]:
-    """The paths of each list key, as the store keeps them."""
-    return {
-        _key_of(name): frozenset(paths.split("\n")) for name, paths in store.list_keys().items()
-    }
 
 
 @dataclass
