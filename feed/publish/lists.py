@@ -224,15 +224,9 @@ class Lists:
         )
 
     def _main(self) -> dict[str, Resource]:
-        settings = self.settings
-        home = render_index(self._articles(self.main.live_pub.top(settings.feed_size)), settings)
-        own = headers(html_links(settings, [(self.urls.home, "canonical", "")]), cors=False)
-        out: dict[str, Resource] = {
-            "/": Representation(home, HTML, self.reference, LIST_CACHE, own)
-        }
-        for page in self.main_pages():
-            out.update(feed_page_resources(page, settings))
-        return out
+        members = self._articles(self.main.live_pub.top(self.settings.feed_size))
+        home = render_index(members, self.settings)
+        return self._page_and_feeds(self.urls.home, home, self.reference, self.main_pages())
 
     def _section(self, key: SectionKey) -> dict[str, Resource]:
         pages = self.section_pages(key)
@@ -240,18 +234,21 @@ class Lists:
             return {}
         settings, section, first = self.settings, self.catalog.sections[key], pages[0]
         members = self._articles(section.live_pub.top(settings.feed_size))
-        feed_path = first.path  # the first page's path is the feed's
+        # the first page's path is the feed's
         body = render_index(
-            members, settings, section=first.section, page_url=first.alternate, feed_path=feed_path
+            members, settings, section=first.section, page_url=first.alternate, feed_path=first.path
         )
-        own = headers(html_links(settings, [(first.alternate, "canonical", "")]), cors=False)
-        out: dict[str, Resource] = {
-            first.alternate.removeprefix(settings.base_url): Representation(
-                body, HTML, section.reference(), LIST_CACHE, own
-            )
-        }
+        return self._page_and_feeds(first.alternate, body, section.reference(), pages)
+
+    def _page_and_feeds(
+        self, url: str, body: bytes, updated: datetime, pages: Sequence[FeedPage]
+    ) -> dict[str, Resource]:
+        """An index page (the home page, a beat's or a tag's) and its feeds."""
+        own = headers(html_links(self.settings, [(url, "canonical", "")]), cors=False)
+        path = url.removeprefix(self.settings.base_url)
+        out: dict[str, Resource] = {path: Representation(body, HTML, updated, LIST_CACHE, own)}
         for page in pages:
-            out.update(feed_page_resources(page, settings))
+            out.update(feed_page_resources(page, self.settings))
         return out
 
     def _archive(self, month: str) -> dict[str, Resource]:
