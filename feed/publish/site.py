@@ -28,15 +28,16 @@ from feed.publish.state import (
     advance,
     by_write,
     event_row,
+    stage,
     stored_keys,
 )
 from feed.render.atom import warm_entry
 from feed.render.collection import page_count
-from feed.render.history import Event, Revision, events_of
+from feed.render.history import Event, Revision
 from feed.render.jsonfeed import warm_item
 from feed.settings import Settings
 from feed.store.prepared import ResourceTable, Route, fingerprint
-from feed.store.representation import Negotiable, Representation, Resource, compress_all
+from feed.store.representation import Resource
 from feed.store.storage import Incoming, Prepared, SaveResult, Store
 from feed.util.progress import Progress, Task
 
@@ -316,59 +317,11 @@ class Site:
         return render_all(state, self.settings, sink, progress, self.list_bodies)
 
     def stage(
-        self,
-        articles: Sequence[Article],
-        write: int | None = None,
-        sequence: int | None = None,
+        self, articles: Sequence[Article], write: int | None = None, sequence: int | None = None
     ) -> Staged:
-        """Render everything that changes when `articles` are written (as save `write`, their
-        revisions getting store sequence numbers from `sequence` on: see `advance`), without
-        changing what is served: the articles' own representations and the lists they were or
-        are in (see `Lists.affected`), with their gzip codings (made on every core)."""
-        settings = self.settings
-        change = advance(self.state, articles, write, sequence, settings)
-        events = list(self.state.events)
-        updates: dict[str, Resource] = {}
-        for article in articles:
-            revs = change.state.history[article.slug]
-            etags = ["" for _ in revs[:-1]] + [resources.agent_etag(article, settings)]
-            events.append(events_of(revs, etags)[-1])
-            updates.update(resources.revision_resources(article.slug, revs, revs[-1:], settings))
-            updates.update(resources.article_resources(article, settings))
-        after = change.state.lists(settings)
-        lists = after.render(
-            after.affected(change.before, change.sections, change.months, change.positions)
-        )
-        # the changes feed only grows: only its pages from the first new event on change
-        updates.update(resources.changes_resources(events, settings, change.first_new))
-        fresh = {path: r for made in lists.values() for path, r in made.items()}
-        stale = {path for key in lists for path in self.state.keys.get(key, frozenset())}
-        changed: dict[str, Resource] = {}
-        topics: list[str] = []
-        for path, resource in sorted({**updates, **fresh}.items()):
-            old = self.resources.get(path)
-            if not _same(old, resource):
-                changed[path] = resource
-                if path in fresh and _is_topic(path) and _etag(old) != _etag(resource):
-                    topics.append(settings.base_url + path)
-        rendered = {key: frozenset(made) for key, made in lists.items()}
-        keys = {**self.state.keys, **rendered}
-        state = dataclasses.replace(
-            change.state,
-            events=events,
-            chunk_changed=after.chunk_changed,
-            keys={key: paths for key, paths in keys.items() if paths},
-        )
-        compress_all(changed.values())
-        return Staged(
-            state,
-            changed,
-            frozenset(stale - fresh.keys() - updates.keys()),
-            rendered,
-            topics,
-            change.first_new,
-            change.first_new + len(articles) - 1,
-        )
+        """Render everything that changes when `articles` are written, without changing what
+        is served (`state.stage`)."""
+        return stage(self.state, self.resources.get, articles, write, sequence, self.settings)
 
     def apply(self, staged: Staged, write: int | None = None) -> list[str]:
         """Make a staged write visible (a table update per resource; no rendering), once it is
@@ -440,25 +393,3 @@ class Write:
         if any(r.action != "unchanged" for r in results):
             self.staged = staged
         return results
-
-
-def _is_topic(path: str) -> bool:
-    """A subscription feed document (it carries rel="hub" when hubs are configured)."""
-    return path.endswith((".atom", ".json", ".rss")) and not path.startswith("/feed/archive/")
-
-
-def _etag(resource: Resource | None) -> str:
-    return resource.etag if isinstance(resource, Representation) else ""
-
-
-def _same(old: Resource | None, new: Resource) -> bool:
-    """The same status, headers and bytes (both codings), every variant."""
-    if isinstance(old, Negotiable) and isinstance(new, Negotiable):
-        return len(old.variants) == len(new.variants) and all(
-            o == n and _same(a, b)
-            for (o, a), (n, b) in zip(old.variants, new.variants, strict=True)
-        )
-    if isinstance(old, Representation) and isinstance(new, Representation):
-        # the gzip coding is made from the identity bytes: the same, or not made yet
-        return old.status == new.status and old.identity == new.identity
-    return False

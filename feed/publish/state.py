@@ -1,28 +1,29 @@
 """What a site knows of its store (`State`), how a write changes it (`advance`, rendering
-nothing), and a write rendered but not yet visible (`Staged`)."""
+nothing), and what it re-renders (`stage`: a `Staged` write, not yet visible)."""
 
 from __future__ import annotations
 
 import dataclasses
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 
 from feed.model import Article
+from feed.publish import resources
 from feed.publish.catalog import Catalog, SectionKey
 from feed.publish.lists import ListKey, Lists, Retraction
 from feed.publish.resources import event_cursor
 from feed.render.feeds import ArchivePlan, archive_plan
-from feed.render.history import Event, Revision
+from feed.render.history import Event, Revision, events_of
 from feed.settings import Settings
 from feed.store.prepared import Route, routes_of
-from feed.store.representation import Resource, compress_all
+from feed.store.representation import Negotiable, Representation, Resource, compress_all
 from feed.store.storage import Prepared, Store
 from feed.urls import SiteURLs
 
-__all__ = ["Log", "Staged", "State", "advance", "by_write", "stored_rows"]
+__all__ = ["Log", "Staged", "State", "advance", "by_write", "stage", "stored_rows"]
 
 Log = Sequence[tuple[int, int, int, Article]]  # (sequence, number, write, article): storage.log
 
@@ -206,3 +207,82 @@ def event_row(e: Event) -> tuple[int, str, str, int, str]:
 
 def _month(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def stage(
+    state: State,
+    served: Callable[[str], Resource | None],
+    articles: Sequence[Article],
+    write: int | None,
+    sequence: int | None,
+    settings: Settings,
+) -> Staged:
+    """Render everything that changes when `articles` are written (as save `write`, their
+    revisions getting store sequence numbers from `sequence` on: see `advance`), without
+    changing what is served: the articles' own representations and the lists they were or
+    are in (see `Lists.affected`), with their gzip codings (made on every core)."""
+    change = advance(state, articles, write, sequence, settings)
+    events = list(state.events)
+    updates: dict[str, Resource] = {}
+    for article in articles:
+        revs = change.state.history[article.slug]
+        etags = ["" for _ in revs[:-1]] + [resources.agent_etag(article, settings)]
+        events.append(events_of(revs, etags)[-1])
+        updates.update(resources.revision_resources(article.slug, revs, revs[-1:], settings))
+        updates.update(resources.article_resources(article, settings))
+    after = change.state.lists(settings)
+    lists = after.render(
+        after.affected(change.before, change.sections, change.months, change.positions)
+    )
+    # the changes feed only grows: only its pages from the first new event on change
+    updates.update(resources.changes_resources(events, settings, change.first_new))
+    fresh = {path: r for made in lists.values() for path, r in made.items()}
+    stale = {path for key in lists for path in state.keys.get(key, frozenset())}
+    changed: dict[str, Resource] = {}
+    topics: list[str] = []
+    for path, resource in sorted({**updates, **fresh}.items()):
+        old = served(path)
+        if not _same(old, resource):
+            changed[path] = resource
+            if path in fresh and _is_topic(path) and _etag(old) != _etag(resource):
+                topics.append(settings.base_url + path)
+    rendered = {key: frozenset(made) for key, made in lists.items()}
+    keys = {**state.keys, **rendered}
+    after_state = dataclasses.replace(
+        change.state,
+        events=events,
+        chunk_changed=after.chunk_changed,
+        keys={key: paths for key, paths in keys.items() if paths},
+    )
+    compress_all(changed.values())
+    return Staged(
+        after_state,
+        changed,
+        frozenset(stale - fresh.keys() - updates.keys()),
+        rendered,
+        topics,
+        change.first_new,
+        change.first_new + len(articles) - 1,
+    )
+
+
+def _is_topic(path: str) -> bool:
+    """A subscription feed document (it carries rel="hub" when hubs are configured)."""
+    return path.endswith((".atom", ".json", ".rss")) and not path.startswith("/feed/archive/")
+
+
+def _etag(resource: Resource | None) -> str:
+    return resource.etag if isinstance(resource, Representation) else ""
+
+
+def _same(old: Resource | None, new: Resource) -> bool:
+    """The same status, headers and bytes (both codings), every variant."""
+    if isinstance(old, Negotiable) and isinstance(new, Negotiable):
+        return len(old.variants) == len(new.variants) and all(
+            o == n and _same(a, b)
+            for (o, a), (n, b) in zip(old.variants, new.variants, strict=True)
+        )
+    if isinstance(old, Representation) and isinstance(new, Representation):
+        # the gzip coding is made from the identity bytes: the same, or not made yet
+        return old.status == new.status and old.identity == new.identity
+    return False
