@@ -378,16 +378,13 @@ def _markdown_of(article: Article, settings: Settings) -> bytes:
 
 
 def feed_pages(
-    articles: Sequence[Article],
-    originals: Mapping[str, Article],
-    settings: Settings,
-    written: Mapping[str, tuple[str, str]] | None = None,
-    retractions: Sequence[Retraction] | None = None,
+    articles: Sequence[Article], originals: Mapping[str, Article], settings: Settings
 ) -> list[FeedPage]:
-    """Every subscription feed page of a site holding `articles` (the site's, then each beat's
-    and tag's in key order), planned by the code the service plans them with."""
+    """Every subscription feed page of a site holding `articles`, first published as
+    `originals` (the site's, then each beat's and tag's in key order), planned by the code the
+    service plans them with."""
     current = {a.slug: a for a in articles}
-    plan = archive_plan(originals, settings, current, written, retractions)
+    plan = archive_plan(originals, settings, current)
     lists = Lists(Catalog.build(current.values()), plan, settings, {})
     pages = lists.main_pages()
     for key in sorted(k for k in lists.catalog.sections if k != MAIN):

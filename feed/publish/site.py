@@ -340,10 +340,11 @@ class Site:
         """One write, the only way anything is written: one at a time in this process, inside
         the store's write transaction (which serialises writes across every process sharing
         the store) with what the others committed first taken in (`refresh`). The caller
-        checks its preconditions against `articles` and `Write.save`s; render first, store
-        second, show third: a write that cannot be rendered stores nothing, and one that cannot
-        be stored shows nothing. Then `publish` hears which feeds changed (still under the
-        lock, so hubs hear of this process's writes in their order)."""
+        checks its preconditions against `articles` (the store as every process left it), then
+        calls `Write.save` once. Render first, store second, show third: a write that cannot
+        be rendered stores nothing, and one that cannot be stored shows nothing. Then `publish`
+        hears which feeds changed (still under the lock, so hubs hear of this process's writes
+        in their order)."""
         store = self.store
         if store is None:
             raise RuntimeError("the site is not loaded from a store (load_store)")
@@ -383,7 +384,10 @@ class Write:
 
     def save(self, incoming: Sequence[Incoming]) -> list[SaveResult]:
         """Render what `incoming` changes and store it with the revisions, as the next save
-        (inside the transaction: no other process can take its number)."""
+        (inside the transaction: no other process can take its number). Once per write: the
+        next save is staged against what this one shows."""
+        if self.number:
+            raise RuntimeError("one save per write (Site.writing)")
         site, store = self.site, self.store
         self.number = store.next_write()
         articles = [item.article for item in incoming]
