@@ -29,6 +29,9 @@ DEFAULT_DB = Path("feed.sqlite3")
 INTEGERS = (
     "port",
     "feed_size",
+    "feed_pages",
+    "collection_page_size",
+    "sitemap_size",
     "tombstone_days",
     "news_sitemap_days",
     "max_article_bytes",
@@ -38,6 +41,7 @@ INTEGERS = (
     "max_uploads",
     "workers",
 )
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
 SECONDS = ("websub_retry_delay", "websub_timeout", "body_timeout")
 
 
@@ -88,7 +92,13 @@ class Settings:
     # the image of every article that has none of its own; default: the bundled one
     site_image: str = ""  # default: {base_url}/static/site-image.png
     site_image_alt: str = ""  # its alt text; default: the site's name
-    feed_size: int = 50  # entries per feed document and per collection page
+    feed_size: int = 50  # entries per feed document (and per JSON Feed page)
+    # JSON Feed pages per feed: a write to the newest article shifts every page, so the depth is
+    # bounded to keep a write's cost independent of the archive's size. Older articles are in
+    # the RFC 5005 archives, the collection (/agent/) and the sitemaps.
+    feed_pages: int = 10
+    collection_page_size: int = 50  # articles per page of the collection (/agent/)
+    sitemap_size: int = 1000  # article URLs per sitemap file (sitemaps.org allows 50,000)
     websub_hubs: tuple[str, ...] = ()  # WebSub hubs announced with rel="hub" (comma-separated)
     # Notifying the hubs after a write (feed/publish/websub.py): tries per notification, the delay
     # before the first retry in seconds (doubled for each further one), each request's timeout, and
@@ -146,6 +156,11 @@ class Settings:
         for name in INTEGERS:
             if name not in ("port", "workers") and getattr(self, name) < 1:
                 raise SettingsError(f"{name}: {getattr(self, name)} (expected a positive integer)")
+        if self.sitemap_size > SITEMAP_LIMIT:
+            raise SettingsError(
+                f"sitemap_size: {self.sitemap_size} (expected at most {SITEMAP_LIMIT:,}, "
+                "the most URLs a sitemap may list)"
+            )
         if self.workers < 0:
             raise SettingsError(f"workers: {self.workers} (expected 0, one per core, or more)")
         if not (math.isfinite(self.websub_retry_delay) and self.websub_retry_delay >= 0):

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from conftest import BASE_URL, article_text, observable, rendered_in_one_process
 
-import feed.publish.site
 import feed.util.parallel
 from feed.publish.importer import import_paths
 from feed.publish.site import Site
@@ -112,8 +111,7 @@ def test_an_import_prepared_on_every_core_stores_what_a_full_render_gives(tmp_pa
     gives."""
     if cores() < 2:
         pytest.skip("one core: nothing is prepared in forked workers")
-    monkeypatch.setattr(feed.publish.site, "PAGE_SIZE", 1)  # 450 collection pages: lists forked too
-    settings = Settings(base_url=BASE_URL)
+    settings = Settings(base_url=BASE_URL, collection_page_size=1)  # 450 pages: lists forked too
     folder = tmp_path / "in"
     write_folder(folder, 450)
     store = SQLiteStore(tmp_path / "feed.sqlite3")
