@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from feed import media
 from feed.model import Article
 from feed.publish.catalog import MAIN, Catalog, Section, SectionKey, micros, published_key
 from feed.publish.headers import (
@@ -54,8 +55,7 @@ Retraction = tuple[Article, str]  # the article as retracted, and the write that
 ListKey = tuple[str, str]
 DISCOVERY: ListKey = ("discovery", "")
 COLLECTION_FORMATS = ("jsonld", "jsonld-expanded", "ttl", "nt", "rdf")
-XML = "application/xml"
-TEXT = "text/plain; charset=utf-8"
+XML, TEXT = media.XML.content_type, media.TEXT.content_type
 
 
 class Lists:

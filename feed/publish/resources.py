@@ -8,6 +8,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime
 
+from feed import media
 from feed.media import AGENT_MEDIA, MARKDOWN, TURTLE
 from feed.model import Article
 from feed.negotiation import Offer
@@ -41,7 +42,7 @@ from feed.render.jsonfeed import render_json_feed
 from feed.render.jsonld import render_agent_view
 from feed.render.markdown import render_policy_markdown
 from feed.render.openapi import openapi_document
-from feed.render.results import OPENSEARCH_TYPE, render_opensearch
+from feed.render.results import render_opensearch
 from feed.render.rss import render_rss
 from feed.render.section_index import SectionEntry, render_section_index
 from feed.render.vocabulary import vocabulary_documents
@@ -62,15 +63,17 @@ __all__ = [
     "section_index_resources",
 ]
 
-HTML = "text/html; charset=utf-8"
-ATOM = "application/atom+xml"
-JSON_FEED = "application/feed+json"
-JSONLD = "application/ld+json"
-JSON = "application/json"
-PROBLEM = "application/problem+json"
+# The content types these resources are sent with (from the one registry, feed/media.py).
+HTML, ATOM, RSS, JSON_FEED, JSONLD, JSON, PROBLEM, NTRIPLES, OPENSEARCH = (
+    m.content_type
+    for m in (
+        *(media.HTML, media.ATOM, media.RSS, media.JSON_FEED, media.JSONLD, media.JSON),
+        *(media.PROBLEM, media.NTRIPLES, media.OPENSEARCH),
+    )
+)
 # What an article's own URL offers (`_page_variants`): HTML first, for browsers and `*/*`.
-PAGE_HTML = Offer("text/html", "html")
-PAGE_MARKDOWN = Offer(MARKDOWN.media_type, "md", frozenset(), ("text/x-markdown",))
+PAGE_HTML = Offer(media.HTML.media_type, "html")
+PAGE_MARKDOWN = Offer(MARKDOWN.media_type, "md", frozenset(), media.MARKDOWN_TYPES[1:])
 
 
 def article_resources(article: Article, settings: Settings) -> dict[str, Resource]:
@@ -82,7 +85,7 @@ def article_resources(article: Article, settings: Settings) -> dict[str, Resourc
     slug = article.slug
     explicit = {m.name: urls.agent_as(slug, m.extension) for m in AGENT_MEDIA}
     links = [(explicit[m.name], "alternate", m.media_type) for m in AGENT_MEDIA]
-    links.append((urls.page(slug), "alternate", "text/html"))
+    links.append((urls.page(slug), "alternate", media.HTML.media_type))
     bodies = render_agent_views(article, settings)
     # The expanded JSON-LD has no URL of its own: no Content-Location (the .jsonld URL would
     # name other bytes).
@@ -237,7 +240,7 @@ def feed_page_resources(
 ) -> dict[str, Resource]:
     """A feed page in every format it comes in: an archive month as Atom; a subscription
     feed's page as JSON Feed, its first page as Atom too, and the site's as RSS too."""
-    links = [(page.alternate, "alternate", "text/html")]
+    links = [(page.alternate, "alternate", media.HTML.media_type)]
     links += [(href, rel, "") for rel, href in page.archive_links]
     links += [(hub, "hub", "") for hub in settings.websub_hubs if not page.archive]
     own = headers(links)
@@ -252,7 +255,7 @@ def feed_page_resources(
         )
     if page.kind == "main" and page.number == 1:
         out[page.path + ".rss"] = Representation(
-            render_rss(page, settings), "application/rss+xml", page.updated, cache, own
+            render_rss(page, settings), RSS, page.updated, cache, own
         )
     return out
 
@@ -285,7 +288,7 @@ VOCABULARY_FORMS = (
     ("html", HTML, ()),
     ("ttl", TURTLE.content_type, ()),
     ("jsonld", JSONLD, (JSON,)),
-    ("nt", "application/n-triples", ("text/plain",)),
+    ("nt", NTRIPLES, media.NTRIPLES.aliases),
 )
 CONTEXT_RELEASED = datetime(2026, 11, 27, tzinfo=EPOCH.tzinfo)  # context v1 release date
 
@@ -318,7 +321,7 @@ def fixed_resources(settings: Settings) -> dict[str, Resource]:
     for path, body, media_type, cache in vocabulary:
         out[path] = Representation(body, media_type, released, cache, CORS)
     for page in policy_pages(settings):
-        own = [(page.url, "canonical", ""), (page.url + ".md", "alternate", "text/markdown")]
+        own = [(page.url, "canonical", ""), (page.url + ".md", "alternate", MARKDOWN.media_type)]
         out[page.path] = Representation(
             render_policy_html(page, settings),
             HTML,
@@ -333,15 +336,22 @@ def fixed_resources(settings: Settings) -> dict[str, Resource]:
             DISCOVERY_CACHE,
             CORS,
         )
-    opensearch = f"{OPENSEARCH_TYPE}; charset=utf-8"
     machine = [
         (TDMREP_PATH, render_tdmrep(settings), JSON, POLICY_DATE, DISCOVERY_CACHE),
         (TDM_POLICY_PATH, render_tdm_policy(settings), JSONLD, POLICY_DATE, DISCOVERY_CACHE),
         # the OpenSearch description every HTML page links (rel="search")
-        ("/opensearch.xml", render_opensearch(settings), opensearch, POLICY_DATE, DISCOVERY_CACHE),
+        (
+            "/opensearch.xml",
+            render_opensearch(settings),
+            OPENSEARCH,
+            POLICY_DATE,
+            DISCOVERY_CACHE,
+        ),
     ]
     if settings.site_image == settings.base_url + SITE_IMAGE_PATH:
-        machine.append((SITE_IMAGE_PATH, site_image(), "image/png", SITE_IMAGE_DATE, VOCAB_CACHE))
+        machine.append(
+            (SITE_IMAGE_PATH, site_image(), media.PNG.media_type, SITE_IMAGE_DATE, VOCAB_CACHE)
+        )
     for path, body, media_type, modified, cache in machine:
         out[path] = Representation(body, media_type, modified, cache, CORS)
     return out

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from feed import media
 from feed.errors import (
     MAX_REPORTED,
     Forbidden,
@@ -176,7 +177,7 @@ def reason_from_body(body: bytes, media_type: str, source: str) -> str:
         raise _unsupported(media_type, REASON_TYPES)
     text = body.decode("utf-8", "replace")
     expected = '{"reason": "why the article is retracted"}'
-    if media_type == "application/json":
+    if media_type == media.JSON.media_type:
         data = _read_json(text, source, "reason", expected)
         reason = data.get("reason", "") if isinstance(data, dict) else None
         if not isinstance(reason, str):
