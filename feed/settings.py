@@ -40,6 +40,7 @@ INTEGERS = (
     "websub_topics_per_request",
     "max_uploads",
     "workers",
+    "jobs",
 )
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
 SECONDS = ("websub_retry_delay", "websub_timeout", "body_timeout")
@@ -63,6 +64,7 @@ OPERATIONAL = frozenset(
         "websub_topics_per_request",
         "cache_mb",
         "workers",
+        "jobs",
     }
 )
 
@@ -129,6 +131,9 @@ class Settings:
     cache_mb: int = 256
     # processes `feed serve` answers with, each with its own cache (0: one per core)
     workers: int = 0
+    # processes that parse and render when a store is imported or prepared (0: one per core,
+    # once there are enough articles to pay for forking; 1: none forked)
+    jobs: int = 0
 
     def __post_init__(self) -> None:
         if not self.base_url:
@@ -154,15 +159,18 @@ class Settings:
         if not 1 <= self.port <= 65535:
             raise SettingsError(f"port: {self.port} is out of range (expected 1-65535)")
         for name in INTEGERS:
-            if name not in ("port", "workers") and getattr(self, name) < 1:
+            if name not in ("port", "workers", "jobs") and getattr(self, name) < 1:
                 raise SettingsError(f"{name}: {getattr(self, name)} (expected a positive integer)")
         if self.sitemap_size > SITEMAP_LIMIT:
             raise SettingsError(
                 f"sitemap_size: {self.sitemap_size} (expected at most {SITEMAP_LIMIT:,}, "
                 "the most URLs a sitemap may list)"
             )
-        if self.workers < 0:
-            raise SettingsError(f"workers: {self.workers} (expected 0, one per core, or more)")
+        for name in ("workers", "jobs"):
+            if getattr(self, name) < 0:
+                raise SettingsError(
+                    f"{name}: {getattr(self, name)} (expected 0, one per core, or more)"
+                )
         if not (math.isfinite(self.websub_retry_delay) and self.websub_retry_delay >= 0):
             raise SettingsError(
                 f"websub_retry_delay: {self.websub_retry_delay} (expected seconds, 0 or more)"

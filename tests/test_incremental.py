@@ -260,11 +260,8 @@ def test_start_up_on_every_core_renders_what_one_process_does(
     this process."""
     settings = small_pages
     store, site, _ = stored_site(settings, tmp_path, article, 3, 30)
-    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(feed.util.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
-    forked = from_scratch(site, settings)  # two workers, even on a one-core machine
-    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 10**9)
-    alone = from_scratch(site, settings)
+    forked = from_scratch(site, dataclasses.replace(settings, jobs=2))  # even on one core
+    alone = from_scratch(site, dataclasses.replace(settings, jobs=1))
     assert forked.keys() == alone.keys()
     for path, resource in alone.items():
         assert fingerprint(forked[path]) == fingerprint(resource), path
@@ -285,24 +282,22 @@ def test_an_import_renders_its_lists_on_every_core_from_bodies_it_has_not_commit
         for n, a in enumerate((newsroom.new() for _ in range(24)), 1)
     ]
     store = SQLiteStore(tmp_path / "feed.sqlite3")
-    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(feed.util.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
     batches: list[int] = []
     real = feed.util.parallel.parallel_iter
 
     def counted(fn, state, items, workers=0, minimum=None):  # type: ignore[no-untyped-def]
-        if isinstance(state, Lists) and workers == 0:  # a batch of lists, on every core
+        if isinstance(state, Lists) and workers == 2:  # a batch of lists, on two workers
             batches.append(len(items))
         return real(fn, state, items, workers, minimum)
 
     monkeypatch.setattr(feed.util.parallel, "parallel_iter", counted)
     with store.transaction():
         store.save([Incoming(a, "test", "") for a in articles])
-        Site(settings, list_bodies=4).load_store(store)  # many batches, a few bodies each
+        # many batches, a few bodies each; two workers, even on one core
+        Site(dataclasses.replace(settings, jobs=2), list_bodies=4).load_store(store)
     assert len(batches) > 3  # forked, batch by batch
     assert all(n >= 2 for n in batches[:-1])
-    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 10**9)
-    rendered = rendered_in_one_process(Site(settings), store.log())
+    rendered = rendered_in_one_process(Site(dataclasses.replace(settings, jobs=1)), store.log())
     restarted = Site(settings)
     restarted.load_store(store)
     assert all(isinstance(a, LazyArticle) for a in restarted.articles.values())

@@ -69,6 +69,8 @@ def test_base_url_follows_host_and_port_when_not_set():
         pytest.param({"FEED_BODY_TIMEOUT": "soon"}, "FEED_BODY_TIMEOUT", id="body-timeout-text"),
         pytest.param({"FEED_MAX_UPLOADS": "0"}, "max_uploads", id="max-uploads-zero"),
         pytest.param({"FEED_MAX_UPLOADS": "2.5"}, "FEED_MAX_UPLOADS", id="max-uploads-float"),
+        pytest.param({"FEED_JOBS": "-1"}, "jobs", id="jobs-negative"),
+        pytest.param({"FEED_WORKERS": "-2"}, "workers", id="workers-negative"),
     ],
 )
 def test_invalid_settings_name_the_field(env, field):

@@ -58,7 +58,9 @@ def render_all(
     with progress.task("preparing articles", len(slugs), "article") as task:
         for start in range(0, len(slugs), PREPARE_BATCH):
             batch = slugs[start : start + PREPARE_BATCH]
-            bundles = parallel.parallel_iter(_article_bundle, _whole(state, batch, settings), batch)
+            bundles = parallel.parallel_iter(
+                _article_bundle, _whole(state, batch, settings), batch, settings.jobs
+            )
             for slug, (bundle, etags) in zip(batch, bundles, strict=True):
                 if slug in revisions:
                     events += events_of(revisions[slug], etags)
@@ -80,7 +82,7 @@ def render_all(
     # forked for it render (a worker forked inside the store's transaction, as an import's,
     # cannot read what it stored), then leave them again.
     lazy = any(isinstance(a, LazyArticle) for a in state.catalog.articles.values())
-    workers = 0 if parallel.worth_forking(len(slugs)) else 1  # (0: one per core)
+    workers = settings.jobs or (0 if parallel.worth_forking(len(slugs)) else 1)  # 0: per core
     with progress.task("preparing lists", len(keys), "list") as task:
         for batch_keys, readers in _list_batches(lists, keys, lazy, list_bodies):
             held = [(article, article.hold()) for article in readers]
