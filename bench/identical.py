@@ -14,10 +14,10 @@ the parser's outcome (its warnings, or every Problem of its refusal, with lines)
 article it parses: the SHA-256 of every agent view (JSON-LD, expanded JSON-LD, Turtle, N-Triples,
 RDF/XML, Markdown), the HTML page, the schema.org block, the Atom entry and JSON Feed item the
 feeds splice, a first and a second revision permalink, the revisions list, the 410 bodies of a
-retraction, and the gzip coding of each. Then it loads every distinct generated, sample and seed
-article into an in-memory site (feed/publish/site.py) and records every resource it serves (feeds,
-archives, collection pages, sitemaps, llms.txt, changes pages...), both codings. Each checkout
-runs in its own process (`--code`), and the two sets of digests must be equal.
+retraction, and the gzip coding of each. Then it stores every distinct generated, sample and seed
+article in a new store, prepares it (feed/publish/site.py) and records every resource it serves
+(feeds, archives, collection pages, sitemaps, llms.txt, changes pages...), both codings. Each
+checkout runs in its own process (`--code`), and the two sets of digests must be equal.
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ import gzip
 import hashlib
 import json
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -300,6 +302,7 @@ def digests(n: int, fuzz: int = 1500) -> dict[str, str]:
     from feed.render.schemaorg import schema_org_block
     from feed.settings import Settings
     from feed.store.representation import Negotiable
+    from feed.store.storage import Incoming, SQLiteStore
 
     settings = Settings(base_url="https://agentry.news")
     other = Settings(
@@ -348,8 +351,11 @@ def digests(n: int, fuzz: int = 1500) -> dict[str, str]:
             put(f"{key} revisions", render_revisions(a.slug, [first, second], s))
             put(f"{key} gone html", render_gone_html(a, s))
             put(f"{key} gone problem", render_gone_problem(a, s, f"/agent/{a.slug}"))
+    folder = Path(tempfile.mkdtemp())  # the site as `feed import` leaves its store
+    store = SQLiteStore(folder / "feed.sqlite3")
+    store.save([Incoming(a, "bench", "") for a in site_articles.values()])
     site = Site(settings)
-    site.load(site_articles.values())
+    site.load_store(store)
     for path, resource in site.resources.items():
         reps = (
             [rep for _, rep in resource.variants]
@@ -362,6 +368,8 @@ def digests(n: int, fuzz: int = 1500) -> dict[str, str]:
             if rep.gzip is not None:
                 out[key + " gz"] = hashlib.sha256(rep.gzip.body).hexdigest()
             out[key + " headers"] = hashlib.sha256(repr(rep.raw_headers).encode()).hexdigest()
+    store.close()
+    shutil.rmtree(folder)
     return out
 
 

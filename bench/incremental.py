@@ -5,8 +5,8 @@ opening): the figure the export's own design decides.
     python3 bench/incremental.py --db c10k.sqlite3 --base-url https://news.example
 
 Builds into a new folder (all formats and `--only html,jsonld,atom`, one full build each, not
-counted), then R times: revises one article through `Site.put` (as a PUT does; it prepares and
-stores what changed) and times `build()` into both folders. Prints each build's seconds and
+counted), then R times: revises one article through `Site.writing` (as a PUT does; it renders
+and stores what changed) and times `build()` into both folders. Prints each build's seconds and
 files written, and the medians. `--base-url` must be the one the store was prepared with, or
 the store is prepared again first (minutes at 10,000 articles).
 """
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from feed.export.build import build, load_site
 from feed.publish.site import Site
 from feed.settings import Settings
-from feed.store.storage import SQLiteStore
+from feed.store.storage import Incoming, SQLiteStore
 
 LIKE_FOR_LIKE = frozenset({"html", "jsonld", "atom"})
 
@@ -61,7 +61,9 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in folders}
         for r in range(args.repeat):
             article = site.articles[slugs[(r * 7919) % len(slugs)]]
-            site.put([dataclasses.replace(article, title=f"{article.title} ({time.time():.0f})")])
+            with site.writing() as write:
+                changed = dataclasses.replace(article, title=f"{article.title} ({time.time():.0f})")
+                write.save([Incoming(changed, "bench", "")])
             for name, (folder, only) in folders.items():
                 started = time.perf_counter()
                 summary = build(load_site(settings, store), folder, only=only)

@@ -27,7 +27,7 @@ from pyld import jsonld
 
 from feed.model import Article
 from feed.parse.article import parse_article
-from feed.publish.site import render_atom
+from feed.publish.lists import render_atom
 from feed.render.documents import offline_loader
 from feed.render.formats import render_agent_views, render_graph
 from feed.render.html import render_html

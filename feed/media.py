@@ -41,6 +41,7 @@ __all__ = [
     "MEDIA",
     "NTRIPLES",
     "OPENSEARCH",
+    "PNG",
     "PROBLEM",
     "RDFXML",
     "REASON_TYPES",
@@ -85,11 +86,14 @@ JSON = Media("json", "application/json", "json", "JSON")
 PROBLEM = Media("problem", "application/problem+json", "json", "Problem Details")
 XML = Media("xml", "application/xml", "xml", "XML")  # sitemaps
 TEXT = Media("txt", "text/plain", "txt", "Text", charset=True)
-OPENSEARCH = Media("opensearch", "application/opensearchdescription+xml", "xml", "OpenSearch")
+OPENSEARCH = Media(
+    "opensearch", "application/opensearchdescription+xml", "xml", "OpenSearch", charset=True
+)
 EVENTS = Media("events", "text/event-stream", "", "Server-sent events", charset=True)
 FORM = Media("form", "application/x-www-form-urlencoded", "", "Form")
+PNG = Media("png", "image/png", "png", "PNG")  # the bundled site image
 # Every type the service sends, by name.
-_SENT = (HTML, ATOM, RSS, JSON_FEED, JSON, PROBLEM, XML, TEXT, OPENSEARCH, EVENTS, FORM)
+_SENT = (HTML, ATOM, RSS, JSON_FEED, JSON, PROBLEM, XML, TEXT, OPENSEARCH, EVENTS, FORM, PNG)
 MEDIA: dict[str, Media] = {m.name: m for m in (*AGENT_MEDIA, *_SENT)}
 
 # What a PUT may send: Markdown (text/markdown, RFC 7763; text/x-markdown, its common older name)

@@ -29,6 +29,9 @@ DEFAULT_DB = Path("feed.sqlite3")
 INTEGERS = (
     "port",
     "feed_size",
+    "feed_pages",
+    "collection_page_size",
+    "sitemap_size",
     "tombstone_days",
     "news_sitemap_days",
     "max_article_bytes",
@@ -37,7 +40,9 @@ INTEGERS = (
     "websub_topics_per_request",
     "max_uploads",
     "workers",
+    "jobs",
 )
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org protocol)
 SECONDS = ("websub_retry_delay", "websub_timeout", "body_timeout")
 
 
@@ -59,6 +64,7 @@ OPERATIONAL = frozenset(
         "websub_topics_per_request",
         "cache_mb",
         "workers",
+        "jobs",
     }
 )
 
@@ -88,7 +94,13 @@ class Settings:
     # the image of every article that has none of its own; default: the bundled one
     site_image: str = ""  # default: {base_url}/static/site-image.png
     site_image_alt: str = ""  # its alt text; default: the site's name
-    feed_size: int = 50  # entries per feed document and per collection page
+    feed_size: int = 50  # entries per feed document (and per JSON Feed page)
+    # JSON Feed pages per feed: a write to the newest article shifts every page, so the depth is
+    # bounded to keep a write's cost independent of the archive's size. Older articles are in
+    # the RFC 5005 archives, the collection (/agent/) and the sitemaps.
+    feed_pages: int = 10
+    collection_page_size: int = 50  # articles per page of the collection (/agent/)
+    sitemap_size: int = 1000  # article URLs per sitemap file (sitemaps.org allows 50,000)
     websub_hubs: tuple[str, ...] = ()  # WebSub hubs announced with rel="hub" (comma-separated)
     # Notifying the hubs after a write (feed/publish/websub.py): tries per notification, the delay
     # before the first retry in seconds (doubled for each further one), each request's timeout, and
@@ -119,6 +131,9 @@ class Settings:
     cache_mb: int = 256
     # processes `feed serve` answers with, each with its own cache (0: one per core)
     workers: int = 0
+    # processes that parse and render when a store is imported or prepared (0: one per core,
+    # once there are enough articles to pay for forking; 1: none forked)
+    jobs: int = 0
 
     def __post_init__(self) -> None:
         if not self.base_url:
@@ -144,10 +159,18 @@ class Settings:
         if not 1 <= self.port <= 65535:
             raise SettingsError(f"port: {self.port} is out of range (expected 1-65535)")
         for name in INTEGERS:
-            if name not in ("port", "workers") and getattr(self, name) < 1:
+            if name not in ("port", "workers", "jobs") and getattr(self, name) < 1:
                 raise SettingsError(f"{name}: {getattr(self, name)} (expected a positive integer)")
-        if self.workers < 0:
-            raise SettingsError(f"workers: {self.workers} (expected 0, one per core, or more)")
+        if self.sitemap_size > SITEMAP_LIMIT:
+            raise SettingsError(
+                f"sitemap_size: {self.sitemap_size} (expected at most {SITEMAP_LIMIT:,}, "
+                "the most URLs a sitemap may list)"
+            )
+        for name in ("workers", "jobs"):
+            if getattr(self, name) < 0:
+                raise SettingsError(
+                    f"{name}: {getattr(self, name)} (expected 0, one per core, or more)"
+                )
         if not (math.isfinite(self.websub_retry_delay) and self.websub_retry_delay >= 0):
             raise SettingsError(
                 f"websub_retry_delay: {self.websub_retry_delay} (expected seconds, 0 or more)"

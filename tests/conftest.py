@@ -1,4 +1,4 @@
-"""Shared fixtures: `settings`, `article`, `articles`, `store`, `client`, `loader`."""
+"""Shared fixtures: `settings`, `article`, `articles`, `store`, `client`, `loader`, `site_of`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from feed.http.app import create_app
 from feed.model import Article
 from feed.parse.article import parse_article
 from feed.publish.importer import import_paths, sample_paths
+from feed.publish.site import Site
 from feed.render.documents import offline_loader
 from feed.settings import Settings
 from feed.store.prepared import Route, resource_of
 from feed.store.representation import Negotiable, Representation, Resource
-from feed.store.storage import SQLiteStore
+from feed.store.storage import Incoming, SQLiteStore
 
 # CI draws the same examples every run (a failure there is a regression, not a new example a
 # random seed happened on); a run anywhere else explores new ones.
@@ -297,6 +298,35 @@ def rendered_in_one_process(site: Any, log: Any) -> dict[str, Resource]:
 
     site.render_log(log, keep)
     return rendered
+
+
+def write_articles(site: Site, articles: Iterable[Article]) -> list[str]:
+    """Store `articles` as one write through the site's write path (`Site.writing`, as the
+    API's writes go), returning the subscription feeds whose bytes changed."""
+    with site.writing() as write:
+        write.save([Incoming(a, "test", "") for a in articles])
+    return write.topics
+
+
+@pytest.fixture
+def site_of(tmp_path: Path, settings: Settings) -> Iterator[Callable[..., Site]]:
+    """Makes the site of a new store holding `articles` (stored as one save, then prepared,
+    as `feed import` leaves a store), under `settings` (default: the `settings` fixture)."""
+    stores: list[SQLiteStore] = []
+
+    def make(articles: Iterable[Article], site_settings: Settings | None = None) -> Site:
+        store = SQLiteStore(tmp_path / f"site-{len(stores)}.sqlite3")
+        stores.append(store)
+        incoming = [Incoming(a, "test", "") for a in articles]
+        if incoming:
+            store.save(incoming)
+        site = Site(site_settings or settings)
+        site.load_store(store)
+        return site
+
+    yield make
+    for store in stores:
+        store.close()
 
 
 def revisions(store: SQLiteStore, slug: str) -> list[tuple[int, Article]]:

@@ -18,7 +18,7 @@ import httpx
 import lxml.etree
 import lxml.html
 import pytest
-from conftest import BASE_URL
+from conftest import BASE_URL, write_articles
 from llms_txt import parse_llms_file
 from markdown_it import MarkdownIt
 from mcp import Client
@@ -26,7 +26,6 @@ from pyld import jsonld
 from starlette.testclient import TestClient
 
 from feed.model import Article
-from feed.publish.site import Site
 from feed.render.discovery import discovery_links
 from feed.render.llms import (
     LLMS_FULL_ARTICLES,
@@ -272,14 +271,13 @@ def test_section_index_is_negotiated_and_at_its_own_urls(client: TestClient):
     assert len(html.xpath("//ul")) == 2
 
 
-def test_section_index_follows_a_write(tmp_path, settings, articles):
+def test_section_index_follows_a_write(site_of, articles):
     """A write that adds an article to a beat raises that beat's count in the section index
     (re-rendered with the write, not at request time)."""
-    site = Site(settings)
-    site.load(articles)
+    site = site_of(articles)
     before = json.loads(site.get("/agent/sections.jsonld").body)  # type: ignore[union-attr]
     sample = next(a for a in articles if a.status == "verified")
-    site.put([dataclasses.replace(sample, slug="one-more-in-this-beat")])
+    write_articles(site, [dataclasses.replace(sample, slug="one-more-in-this-beat")])
     after = json.loads(site.get("/agent/sections.jsonld").body)  # type: ignore[union-attr]
     page = f"{BASE_URL}/beats/{slugify(sample.beat)}/"
 

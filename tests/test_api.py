@@ -1231,7 +1231,7 @@ def test_if_none_match_with_the_current_etag_is_412(api, store):
 
 def test_a_write_that_fails_to_render_stores_nothing(store, monkeypatch):
     """If the new article cannot be rendered the write fails and the store is unchanged."""
-    import feed.publish.site
+    import feed.publish.resources
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("renderer failure")
@@ -1239,7 +1239,7 @@ def test_a_write_that_fails_to_render_stores_nothing(store, monkeypatch):
     settings = Settings(base_url=BASE_URL, api_tokens=(TOKEN,))
     app = create_app(settings, store)
     with TestClient(app, base_url=BASE_URL, raise_server_exceptions=False) as client:
-        monkeypatch.setattr(feed.publish.site, "article_resources", broken)
+        monkeypatch.setattr(feed.publish.resources, "article_resources", broken)
         r = put(client, NEW, article_text(NEW))
         assert r.status_code == 500
         assert store.get(NEW) is None

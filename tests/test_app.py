@@ -154,24 +154,23 @@ def test_home_page_links_every_article_and_the_feed(client, settings, articles):
 
 
 def test_requests_render_nothing(client, monkeypatch):
-    """Serving looks up prepared bytes: with every renderer the site prepares with broken
-    (patched where feed.site calls them), every route still answers."""
-    import feed.publish.site
+    """Serving looks up prepared bytes: with everything that makes resources broken (each
+    thing's resources, and the lists), every route still answers."""
+    import feed.publish.resources
+    from feed.publish.lists import Lists
+    from feed.publish.site import Site
+    from feed.settings import Settings
 
     def broken(*args, **kwargs):
         raise AssertionError("rendered on the request path")
 
-    renderers = [name for name in vars(feed.publish.site) if name.startswith("render_")]
-    assert {"render_agent_views", "render_atom_page", "render_index", "render_graph"} <= set(
-        renderers
-    )
-    for name in renderers:
-        monkeypatch.setattr(feed.publish.site, name, broken)
-    monkeypatch.setattr(feed.publish.site, "ARTICLE_FORMATS", {})
+    for name in feed.publish.resources.__all__:
+        monkeypatch.setattr(feed.publish.resources, name, broken)
+    monkeypatch.setattr(Lists, "render", broken)
     for path, _ in ((p.values[0], p.values[1]) for p in ROUTES):
         assert client.get(path).status_code == 200
     with pytest.raises(AssertionError, match="request path"):  # the patches do bite
-        feed.publish.site.Site(feed.publish.site.Settings()).load([])
+        Site(Settings())
 
 
 def test_problem_body_is_json_with_cors(client):

@@ -23,7 +23,7 @@ import feed.render.atom
 from feed.model import Article
 from feed.parse.article import parse_article
 from feed.publish.importer import sample_paths
-from feed.publish.site import feed_pages, render_atom
+from feed.publish.lists import feed_pages, render_atom
 from feed.render.atom import render_atom_page
 from feed.render.feeds import EPOCH, FeedPage, archive_pages
 from feed.settings import Settings

@@ -20,10 +20,11 @@ from conftest import ROOT, SEED, _free_port, healthz, require_shared, wait_until
 from feed.cli import command, common, main
 from feed.errors import Problem
 from feed.publish.importer import import_paths, sample_paths
-from feed.publish.site import Site
 from feed.settings import Settings
 from feed.store.storage import SQLiteStore
+from feed.util import console
 from feed.util.console import LogFormatter, printable, warning_kind
+from feed.util.progress import Progress, Task
 
 GOOD = """---
 title: A good article
@@ -634,10 +635,15 @@ def test_a_bug_during_an_import_is_not_exit_1_and_changes_nothing(tmp_path, caps
     """An unexpected error while an import prepares (a bug) rolls everything back, prints its
     traceback and exits 70, not 1 ("invalid input"); the store it made is removed."""
 
-    def broken(self: object, store: object, progress: object = None) -> None:
-        raise ZeroDivisionError("a bug")
+    class Broken(Progress):
+        """The progress the command reports to: its preparing step has a bug."""
 
-    monkeypatch.setattr(Site, "load_store", broken)
+        def task(self, description: str, total: int, unit: str = "item") -> Task:
+            if description.startswith("preparing"):
+                raise ZeroDivisionError("a bug")
+            return Task()
+
+    monkeypatch.setattr(console, "progress", Broken)
     db = tmp_path / "feed.sqlite3"
     path = _write(tmp_path, "a.md", GOOD)
     assert main(["import", "--db", str(db), str(path)], environ={}) == 70

@@ -343,14 +343,11 @@ def test_agent_view_uses_schema_org_terms_that_exist_within_their_domains(
 
 @pytest.mark.parametrize("path", ["/agent/", "/agent/sections.jsonld"])
 def test_list_documents_use_schema_org_terms_within_their_domains(
-    articles: list[Article], settings: Settings, vocab: SchemaVocab, path: str
+    articles: list[Article], site_of, vocab: SchemaVocab, path: str
 ):
     """The collection (each item with description, keywords, status) and the section index
     (counts, pages, feeds) pass the same vocabulary and domain checks as the agent view."""
-    from feed.publish.site import Site  # (the documents as the site serves them)
-
-    site = Site(settings)
-    site.load(articles)
+    site = site_of(articles)  # (the documents as the site serves them)
     rep = site.get(path)
     if not hasattr(rep, "body"):
         rep = rep.choose("application/ld+json")  # type: ignore[union-attr]

@@ -21,7 +21,8 @@ from markdown_it.common.utils import escapeHtml
 from feed.model import Article
 from feed.parse.article import parse_article
 from feed.publish.importer import sample_paths
-from feed.publish.site import Site, feed_pages
+from feed.publish.lists import feed_pages
+from feed.publish.site import Site
 from feed.render.discovery import render_robots
 from feed.render.feeds import FeedPage
 from feed.render.llms import LLMS_TXT_LIMIT, render_llms_txt
@@ -130,10 +131,8 @@ def _locs(xml: bytes, tag: str = "url") -> list[tuple[str, str | None]]:
     ]
 
 
-def served_sitemaps(articles: list[Article], settings: Settings) -> dict[str, bytes]:
-    """What the service serves for the sitemap: the index, then each file it lists, in order."""
-    site = Site(settings)
-    site.load(articles, articles)
+def served_sitemaps(site: Site, settings: Settings) -> dict[str, bytes]:
+    """What `site` serves for the sitemap: the index, then each file it lists, in order."""
     index = site.get("/sitemap.xml").body  # type: ignore[union-attr]
     out = {"/sitemap.xml": index}
     for loc, _ in _locs(index, "sitemap"):
@@ -143,12 +142,12 @@ def served_sitemaps(articles: list[Article], settings: Settings) -> dict[str, by
 
 
 def test_sitemap_index_lists_the_pages_then_the_articles(
-    articles: list[Article], settings: Settings
+    articles: list[Article], settings: Settings, site_of
 ):
     """The index lists the list pages' sitemap (home, then each live beat page) and the
     articles' (every live article, newest modified first); nothing retracted."""
     urls = SiteURLs(settings.base_url)
-    files = served_sitemaps(articles, settings)
+    files = served_sitemaps(site_of(articles), settings)
     assert list(files) == ["/sitemap.xml", "/sitemap-pages.xml", "/sitemap-articles-1.xml"]
     beats = sorted({slugify(a.beat) for a in live(articles)})
     pages = _locs(files["/sitemap-pages.xml"])
@@ -165,12 +164,12 @@ def test_sitemap_index_lists_the_pages_then_the_articles(
 
 
 def test_sitemap_lastmod_is_w3c_and_the_newest_modification(
-    articles: list[Article], settings: Settings
+    articles: list[Article], settings: Settings, site_of
 ):
     """Every lastmod is a W3C datetime: the article's modified, a beat's newest article's, and
     in the index each file's newest change (a retraction counts: it removed a URL)."""
     urls = SiteURLs(settings.base_url)
-    files = served_sitemaps(articles, settings)
+    files = served_sitemaps(site_of(articles), settings)
     lastmods = dict(_locs(files["/sitemap-pages.xml"]) + _locs(files["/sitemap-articles-1.xml"]))
     index = dict(_locs(files["/sitemap.xml"], "sitemap"))
     assert all(W3C.match(stamp or "") for stamp in [*lastmods.values(), *index.values()])
@@ -185,14 +184,15 @@ def test_sitemap_lastmod_is_w3c_and_the_newest_modification(
         assert datetime.fromisoformat(stamp or "") == newest
 
 
-def test_sitemap_is_deterministic(articles: list[Article], settings: Settings):
+def test_sitemap_is_deterministic(articles: list[Article], settings: Settings, site_of):
     """The same articles in any order give the same bytes."""
-    assert served_sitemaps(articles, settings) == served_sitemaps(articles[::-1], settings)
+    forward = served_sitemaps(site_of(articles), settings)
+    assert forward == served_sitemaps(site_of(articles[::-1]), settings)
 
 
-def test_empty_sitemap_lists_the_home_page(settings: Settings):
+def test_empty_sitemap_lists_the_home_page(settings: Settings, site_of):
     """With no articles the sitemap lists only the home page, with no invented lastmod."""
-    files = served_sitemaps([], settings)
+    files = served_sitemaps(site_of([]), settings)
     assert list(files) == ["/sitemap.xml", "/sitemap-pages.xml"]
     assert _locs(files["/sitemap-pages.xml"]) == [(SiteURLs(settings.base_url).home, None)]
 

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import BASE_URL, article_text
+from conftest import BASE_URL, article_text, write_articles
 from starlette.testclient import TestClient
 from test_faults import AUTH, TOKEN, damage_pages
 
@@ -205,7 +205,7 @@ class WriteMidway(Progress):
             site = Site(Settings(base_url=BASE_URL))
             site.load_store(writer)
             text = article_text("written-meanwhile")
-            site.put([parse_article(text, "meanwhile", base_url=BASE_URL).article])
+            write_articles(site, [parse_article(text, "meanwhile", base_url=BASE_URL).article])
             writer.close()
         return Task()
 

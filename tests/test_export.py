@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import _free_port, wait_until_ready
+from conftest import _free_port, wait_until_ready, write_articles
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.datastructures import Headers
@@ -278,7 +278,7 @@ def test_a_failing_worker_fails_the_build_and_leaves_nothing(site, tmp_path, mon
     written is removed and the current build stays."""
     good = build(site, tmp_path / "out")
     live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
-    site.put([dataclasses.replace(site.articles[live], title="Changed title")])
+    write_articles(site, [dataclasses.replace(site.articles[live], title="Changed title")])
     monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
     real = export._write
 
@@ -305,7 +305,7 @@ def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch, 
     good = build(site, out)
     before = {n: (out / n).read_bytes() for n in ("nginx.conf", "feed-build.json")}
     live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
-    site.put([dataclasses.replace(site.articles[live], title="Changed title")])
+    write_articles(site, [dataclasses.replace(site.articles[live], title="Changed title")])
     written = 0
     real = export._write
 
@@ -342,7 +342,7 @@ def test_a_build_of_another_layout_is_no_layer(site, tmp_path):
     configuration: after a write, the next build is a full one, not a layer on top of it."""
     first = build(site, tmp_path / "out")
     live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
-    site.put([dataclasses.replace(site.articles[live], title="Changed title")])
+    write_articles(site, [dataclasses.replace(site.articles[live], title="Changed title")])
     record_file = first.build_dir / "build.json"
     record_file.write_text(json.dumps({**json.loads(record_file.read_text()), "layout": 1}))
     second = build(site, tmp_path / "out")
@@ -935,9 +935,11 @@ def test_an_incremental_build_serves_what_a_full_build_serves(
         (a for a in site.articles.values() if a.status != "retracted"), key=lambda a: a.slug
     )
     revised, retracted = articles[0], articles[1]
-    site.put([dataclasses.replace(revised, title="A revised title")])
-    site.put([dataclasses.replace(revised, slug="a-new-article", title="A new article")])
-    site.put([dataclasses.replace(retracted, status="retracted")])
+    write_articles(site, [dataclasses.replace(revised, title="A revised title")])
+    write_articles(
+        site, [dataclasses.replace(revised, slug="a-new-article", title="A new article")]
+    )
+    write_articles(site, [dataclasses.replace(retracted, status="retracted")])
     keys = sorted(site.resources.keys())
     with (
         running_nginx(tmp_path / "a", site) as layered,

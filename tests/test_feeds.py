@@ -845,7 +845,9 @@ LATER_ARTICLE = "later-article-after-the-retraction"
         pytest.param(timedelta(days=30, seconds=1), 30, False, id="past-30-days"),
     ],
 )
-def test_tombstone_leaves_after_tombstone_days(after: timedelta | None, days: int, present: bool):
+def test_tombstone_leaves_after_tombstone_days(
+    after: timedelta | None, days: int, present: bool, site_of
+):
     """A tombstone stays in every feed while the newest modification is at most
     `tombstone_days` after the retraction, and leaves all of them once it is later; the
     retracted article never comes back as an entry."""
@@ -860,8 +862,7 @@ def test_tombstone_leaves_after_tombstone_days(after: timedelta | None, days: in
             modified=(retracted + after).isoformat(),
         )
         articles.append(parse_article(text, "later.txt", timezone=settings.zone).article)
-    site = Site(settings)
-    site.load(articles, articles)
+    site = site_of(articles, settings)
     ref = URLS.article_id(RETRACTED.slug)
     feeds = [
         "/feed.atom",
@@ -1100,7 +1101,7 @@ def test_plain_text_reads_back_as_written_in_every_feed(
     """A title, standfirst, tag, site name and description full of markup characters read back
     through feedparser exactly as written, in Atom and RSS (JSON Feed's fields are plain text by
     definition, and feedparser 6.0 does not read it: json.loads does): never as live markup."""
-    from feed.publish.site import feed_pages
+    from feed.publish.lists import feed_pages
     from feed.render.atom import render_atom_page
     from feed.render.jsonfeed import render_json_feed
     from feed.render.rss import render_rss

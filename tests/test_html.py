@@ -10,7 +10,6 @@ import lxml.html
 import pytest
 
 from feed.model import Article, Correction, Person
-from feed.publish.site import Site
 from feed.render.html import render_html, render_index
 from feed.render.jsonld import render_agent_view
 from feed.render.schemaorg import schema_org_block
@@ -224,11 +223,10 @@ def test_index_lists_newest_published_first(every_article: list[Article], settin
 
 
 def test_served_home_page_lists_newest_published_first(
-    every_article: list[Article], settings: Settings
+    every_article: list[Article], settings: Settings, site_of
 ):
     """The home page the service serves (Site) is ordered newest published first."""
-    site = Site(settings)
-    site.load(every_article, every_article)
+    site = site_of(every_article)
     page = site.get("/").body  # type: ignore[union-attr]
     assert _listed_slugs(page, settings) == _newest_published_first(every_article)
 

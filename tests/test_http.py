@@ -48,7 +48,7 @@ RETRACTED = next(a.slug for a in SAMPLES if a.status == "retracted")
 MONTHS = sorted({a.published.astimezone(UTC).strftime("%Y-%m") for a in SAMPLES})
 EXPANDED = f'application/ld+json; profile="{JSONLD_PROFILE}expanded"'
 
-# Cache-Control by kind of resource, as feed/publish/site.py promises it.
+# Cache-Control by kind of resource, as feed/publish/headers.py promises it.
 ARTICLE = "public, max-age=300"
 LIST = "public, max-age=60"  # home, section pages, subscription feeds, the newest archive
 DISCOVERY = "public, max-age=3600"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from conftest import BASE_URL, article_text, observable, rendered_in_one_process
 
-import feed.publish.site
-import feed.util.parallel
 from feed.publish.importer import import_paths
 from feed.publish.site import Site
 from feed.settings import Settings
@@ -55,14 +54,13 @@ def test_an_import_in_chunks_is_one_save_equal_to_an_import_at_once(tmp_path, se
 
 @pytest.mark.parametrize("forked", [False, True])
 def test_an_error_in_a_later_chunk_stores_nothing_and_every_problem_is_reported(
-    tmp_path, settings, monkeypatch, forked
+    tmp_path, settings, forked
 ):
     """A bad file in the third chunk rolls back the two chunks stored before it; a slug given
     twice, in the last chunk, is reported as well: the store is as it was. The same when the
     files are parsed in forked workers."""
-    if forked:
-        monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 0)
-        monkeypatch.setattr(feed.util.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
+    if forked:  # two workers parse, even on one core
+        settings = dataclasses.replace(settings, jobs=2)
     store = SQLiteStore(tmp_path / "feed.sqlite3")
     earlier = write_folder(tmp_path / "earlier", 1)
     assert import_paths(store, earlier, settings)[0].ok
@@ -105,15 +103,14 @@ def test_a_chunked_import_joins_the_callers_transaction(tmp_path, settings):
     store.close()
 
 
-def test_an_import_prepared_on_every_core_stores_what_a_full_render_gives(tmp_path, monkeypatch):
+def test_an_import_prepared_on_every_core_stores_what_a_full_render_gives(tmp_path):
     """450 articles are enough to prepare on every core, in workers forked inside the import's
     transaction (which cannot read the bodies it stored: they are read before the fork); the
     rows stored are, byte for byte, what rendering the store's revisions, bodies and all,
     gives."""
     if cores() < 2:
         pytest.skip("one core: nothing is prepared in forked workers")
-    monkeypatch.setattr(feed.publish.site, "PAGE_SIZE", 1)  # 450 collection pages: lists forked too
-    settings = Settings(base_url=BASE_URL)
+    settings = Settings(base_url=BASE_URL, collection_page_size=1)  # 450 pages: lists forked too
     folder = tmp_path / "in"
     write_folder(folder, 450)
     store = SQLiteStore(tmp_path / "feed.sqlite3")

@@ -19,23 +19,28 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import BASE_URL, rendered_in_one_process
+from conftest import BASE_URL, rendered_in_one_process, write_articles
 from conftest import observable as fingerprint
 
-import feed.publish.site
+import feed.publish.resources
 import feed.render.atom
-import feed.render.feeds
 import feed.render.html
 import feed.render.jsonfeed
 import feed.store.representation
 import feed.util.parallel
 from feed.errors import StoreUnavailable
 from feed.model import Article, Correction
+from feed.publish.catalog import MAIN
+from feed.publish.lists import Lists
+from feed.publish.resources import fixed_resources
 from feed.publish.site import Site
+from feed.publish.state import Staged
 from feed.publish.writes import Writer
 from feed.settings import Settings
-from feed.store.representation import Negotiable, Representation
+from feed.store.representation import Negotiable, Representation, Resource, compress_all
 from feed.store.storage import Incoming, LazyArticle, SQLiteStore
+from feed.urls import slugify
+from feed.util.progress import Progress, Task
 
 BEATS = ["Climate", "Economy", "climate", "Science"]  # "Climate" and "climate": one section
 TAGS = ["Energy", "Water", "AI", "Courts", "water"]
@@ -51,48 +56,43 @@ def html_page(resource: object) -> Representation:
 
 
 @pytest.fixture
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setattr(feed.publish.site, "PAGE_SIZE", 4)
-    monkeypatch.setattr(feed.publish.site, "SITEMAP_CHUNK", 5)
-    monkeypatch.setattr(feed.publish.site, "MAX_FEED_PAGES", 3)
-    monkeypatch.setattr(feed.render.feeds, "MAX_FEED_PAGES", 3)
-    return Settings(base_url=BASE_URL, feed_size=3, tombstone_days=3)
+def small_pages() -> Settings:
+    return Settings(
+        base_url=BASE_URL,
+        feed_size=3,
+        tombstone_days=3,
+        feed_pages=3,
+        collection_page_size=4,
+        sitemap_size=5,
+    )
 
 
-def from_scratch(site: Site, settings: Settings) -> Site:
-    """A site loaded from the incremental one's history, as the service loads the store."""
-    fresh = Site(settings)
-    history = sorted(
-        (r.cursor, r.number, r.article) for revs in site.history.values() for r in revs
-    )
-    fresh.load(
-        site.articles.values(),
-        site.originals.values(),
-        site.written,
-        site.retractions,
-        history,
-    )
-    return fresh
+def from_scratch(site: Site, settings: Settings) -> dict[str, Resource]:
+    """Every resource a full render of the site's store gives, as a store is prepared."""
+    assert site.store is not None
+    rendered = rendered_in_one_process(Site(settings), site.store.log())
+    fixed = fixed_resources(settings)
+    compress_all(fixed.values())  # (as a site serves them)
+    return {**fixed, **rendered}
 
 
 def assert_same(site: Site, settings: Settings, step: str) -> None:
     fresh = from_scratch(site, settings)
-    missing = fresh.resources.keys() - site.resources.keys()
-    extra = site.resources.keys() - fresh.resources.keys()
+    missing = fresh.keys() - site.resources.keys()
+    extra = site.resources.keys() - fresh.keys()
     assert not missing, f"after {step}: not served: {missing}"
     assert not extra, f"after {step}: served but no longer rendered: {extra}"
-    for path, resource in fresh.resources.items():
+    for path, resource in fresh.items():
         assert fingerprint(site.resources[path]) == fingerprint(resource), f"{path} ({step})"
 
 
 class Newsroom:
-    """Random but reproducible writes, each as one numbered write (as the Writer does)."""
+    """Random but reproducible writes."""
 
     def __init__(self, template: Article, seed: int) -> None:
         self.rng = random.Random(seed)
         self.template = template
         self.clock = START
-        self.write = 0
         self.made = 0
 
     def tick(self) -> datetime:
@@ -156,34 +156,30 @@ class Newsroom:
             action = "retract"
         return action, batch
 
-    def apply(self, site: Site, batch: list[Article]) -> list[str]:
-        self.write += 1
-        writes = {a.slug: f"{self.write:012d}" for a in batch}
-        return site.apply(site.stage(batch, writes))
 
-
-def memory_site(
-    settings: Settings, article: Article, seed: int, writes: int = 0
-) -> tuple[Site, Newsroom]:
-    """A site in memory, empty, after `writes` random writes."""
+def stored_site(
+    settings: Settings, folder: Path, article: Article, seed: int, writes: int = 0
+) -> tuple[SQLiteStore, Site, Newsroom]:
+    """A site kept in a new store, after `writes` random writes through it."""
+    store = SQLiteStore(folder / "feed.sqlite3")
     site = Site(settings)
-    site.load([])
+    site.load_store(store)
     newsroom = Newsroom(article, seed)
     for _ in range(writes):
-        newsroom.apply(site, newsroom.step(site)[1])
-    return site, newsroom
+        write_articles(site, newsroom.step(site)[1])
+    return store, site, newsroom
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_incremental_writes_serve_what_a_full_render_serves(small_pages, article, seed):
+def test_incremental_writes_serve_what_a_full_render_serves(small_pages, article, seed, tmp_path):
     """90 random writes; after every ninth (and the last), every resource equals a full
     render's, byte for byte and header for header."""
     settings = small_pages
-    site, newsroom = memory_site(settings, article, seed)
+    store, site, newsroom = stored_site(settings, tmp_path, article, seed)
     done: list[str] = []
     for n in range(1, 91):
         action, batch = newsroom.step(site)
-        newsroom.apply(site, batch)
+        write_articles(site, batch)
         done.append(f"{action} {[a.slug for a in batch]}")
         if n % 9 == 0:
             assert_same(site, settings, f"write {n}: {done[-1]}")
@@ -191,80 +187,85 @@ def test_incremental_writes_serve_what_a_full_render_serves(small_pages, article
     assert site.collection_pages > 5
     assert any(path.startswith("/sitemap-articles-3") for path in site.resources)
     assert len([p for p in site.resources if p.startswith("/feed/archive/")]) > 3
+    store.close()
 
 
-def test_a_write_renders_only_its_lists(small_pages, article):
+def one_write(site: Site, article: Article) -> Staged:
+    """Write `article` through the site's write path; what the write staged."""
+    with site.writing() as write:
+        write.save([Incoming(article, "test", "")])
+    assert write.staged is not None
+    return write.staged
+
+
+def test_a_write_renders_only_its_lists(small_pages, article, tmp_path):
     """An edit to one old article does not touch the lists it is not in: the other beat's feed
     keeps its bytes object (not re-rendered, not merely equal)."""
     settings = small_pages
-    site, newsroom = memory_site(settings, article, 7, 40)
+    store, site, newsroom = stored_site(settings, tmp_path, article, 7, 40)
     live = [a for a in site.articles.values() if a.status != "retracted"]
     target = live[0]
-    other = next(
-        a
-        for a in live
-        if feed.publish.site.slugify(a.beat) != feed.publish.site.slugify(target.beat)
-    )
-    other_feed = f"/beats/{feed.publish.site.slugify(other.beat)}/feed.atom"
+    other = next(a for a in live if slugify(a.beat) != slugify(target.beat))
+    other_feed = f"/beats/{slugify(other.beat)}/feed.atom"
     before = site.resources[other_feed]
-    staged = site.stage([newsroom.revise(target)], {target.slug: "999999999999"})
-    assert other_feed not in {p for paths in staged.keys.values() for p in paths}
+    staged = one_write(site, newsroom.revise(target))
+    assert other_feed not in {p for paths in staged.rendered.values() for p in paths}
     assert other_feed not in staged.changed
-    site.apply(staged)
     assert site.resources[other_feed] is before
     assert_same(site, settings, "one revision")
+    store.close()
 
 
-def test_apply_reports_the_feeds_whose_bytes_changed(small_pages, article):
-    """Site.apply returns the subscription feeds (WebSub topics) whose bytes changed: the site's
+def test_a_write_reports_the_feeds_whose_bytes_changed(small_pages, article, tmp_path):
+    """A write reports the subscription feeds (WebSub topics) whose bytes changed: the site's
     and the article's beat and tag feeds, never an archive."""
     settings = small_pages
-    site, newsroom = memory_site(settings, article, 11)
+    store, site, newsroom = stored_site(settings, tmp_path, article, 11)
     new = newsroom.new()
-    topics = newsroom.apply(site, [new])
+    topics = write_articles(site, [new])
     base = settings.base_url
     assert f"{base}/feed.atom" in topics
-    assert f"{base}/beats/{feed.publish.site.slugify(new.beat)}/feed.atom" in topics
+    assert f"{base}/beats/{slugify(new.beat)}/feed.atom" in topics
     for tag in new.tags:
-        assert f"{base}/tags/{feed.publish.site.slugify(tag)}/feed.atom" in topics
+        assert f"{base}/tags/{slugify(tag)}/feed.atom" in topics
     assert not [t for t in topics if "/archive/" in t]
-    assert newsroom.apply(site, [dataclasses.replace(new)]) == []  # the same bytes again
+    assert write_articles(site, [dataclasses.replace(new)]) == []  # the same bytes again
+    store.close()
 
 
-def test_a_write_is_served_with_both_codings(small_pages, article):
+def test_a_write_is_served_with_both_codings(small_pages, article, tmp_path):
     """A staged write carries the gzip coding of everything it rendered (made on every core
     before it is stored or served): served at once, it decompresses to the identity bytes."""
     settings = small_pages
-    site, newsroom = memory_site(settings, article, 5)
+    store, site, newsroom = stored_site(settings, tmp_path, article, 5)
     new = newsroom.new()
-    staged = site.stage([new], {new.slug: "000000000001"})
+    staged = one_write(site, new)
     assert all(
         rep.gzip is not None or len(rep.body) < 1024
         for rep in feed.store.representation.representations(staged.changed.values())
     )
-    site.apply(staged)
     page = html_page(site.resources[f"/{new.slug}"])
     assert page.gzip is not None
     assert b"Accept-Encoding" in dict(page.raw_headers)[b"vary"]
     assert gzip.decompress(page.encoded("gzip").body) == page.body
     assert_same(site, settings, "one create")
+    store.close()
 
 
 def test_start_up_on_every_core_renders_what_one_process_does(
-    monkeypatch: pytest.MonkeyPatch, small_pages, article
+    monkeypatch: pytest.MonkeyPatch, small_pages, article, tmp_path
 ):
-    """Site.load forks one process per core for the articles and the lists (feed/util/parallel.py);
-    the result is the same, byte for byte, as rendering them all in this process."""
+    """Preparing a store forks one process per core for the articles and the lists
+    (feed/util/parallel.py); the result is the same, byte for byte, as rendering them all in
+    this process."""
     settings = small_pages
-    site, _ = memory_site(settings, article, 3, 30)
-    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(feed.util.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
-    forked = from_scratch(site, settings)  # two workers, even on a one-core machine
-    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 10**9)
-    alone = from_scratch(site, settings)
-    assert forked.resources.keys() == alone.resources.keys()
-    for path, resource in alone.resources.items():
-        assert fingerprint(forked.resources[path]) == fingerprint(resource), path
+    store, site, _ = stored_site(settings, tmp_path, article, 3, 30)
+    forked = from_scratch(site, dataclasses.replace(settings, jobs=2))  # even on one core
+    alone = from_scratch(site, dataclasses.replace(settings, jobs=1))
+    assert forked.keys() == alone.keys()
+    for path, resource in alone.items():
+        assert fingerprint(forked[path]) == fingerprint(resource), path
+    store.close()
 
 
 def test_an_import_renders_its_lists_on_every_core_from_bodies_it_has_not_committed(
@@ -281,25 +282,22 @@ def test_an_import_renders_its_lists_on_every_core_from_bodies_it_has_not_commit
         for n, a in enumerate((newsroom.new() for _ in range(24)), 1)
     ]
     store = SQLiteStore(tmp_path / "feed.sqlite3")
-    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(feed.util.parallel.os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(feed.publish.site, "LIST_BODIES", 4)  # many batches, a few bodies each
     batches: list[int] = []
-    real = feed.publish.site.parallel_iter
+    real = feed.util.parallel.parallel_iter
 
     def counted(fn, state, items, workers=0, minimum=None):  # type: ignore[no-untyped-def]
-        if fn is feed.publish.site._render_key and workers == 0:
+        if isinstance(state, Lists) and workers == 2:  # a batch of lists, on two workers
             batches.append(len(items))
         return real(fn, state, items, workers, minimum)
 
-    monkeypatch.setattr(feed.publish.site, "parallel_iter", counted)
+    monkeypatch.setattr(feed.util.parallel, "parallel_iter", counted)
     with store.transaction():
         store.save([Incoming(a, "test", "") for a in articles])
-        Site(settings).load_store(store)
+        # many batches, a few bodies each; two workers, even on one core
+        Site(dataclasses.replace(settings, jobs=2), list_bodies=4).load_store(store)
     assert len(batches) > 3  # forked, batch by batch
     assert all(n >= 2 for n in batches[:-1])
-    monkeypatch.setattr(feed.util.parallel, "PARALLEL_MIN", 10**9)
-    rendered = rendered_in_one_process(Site(settings), store.log())
+    rendered = rendered_in_one_process(Site(dataclasses.replace(settings, jobs=1)), store.log())
     restarted = Site(settings)
     restarted.load_store(store)
     assert all(isinstance(a, LazyArticle) for a in restarted.articles.values())
@@ -309,11 +307,11 @@ def test_an_import_renders_its_lists_on_every_core_from_bodies_it_has_not_commit
     store.close()
 
 
-def test_warming_fills_the_entry_caches_with_the_same_bytes(small_pages, article):
+def test_warming_fills_the_entry_caches_with_the_same_bytes(small_pages, article, tmp_path):
     """Site.warm renders every section's feed entries ahead of the next write; a feed rendered
     from warmed entries is the same bytes as one rendered cold."""
     settings = small_pages
-    site, _ = memory_site(settings, article, 9, 20)
+    store, site, _ = stored_site(settings, tmp_path, article, 9, 20)
     feed.render.atom.ENTRIES._entries.clear()
     feed.render.jsonfeed.ITEMS._entries.clear()
     site.warm()
@@ -321,9 +319,10 @@ def test_warming_fills_the_entry_caches_with_the_same_bytes(small_pages, article
     assert all(
         (id(a), settings) in feed.render.atom.ENTRIES._entries
         for a in live
-        if a.slug in site.catalog.sections[feed.publish.site.MAIN].live_mod.top(9)
+        if a.slug in site.catalog.sections[MAIN].live_mod.top(9)
     )
     assert_same(site, settings, "after warming")
+    store.close()
 
 
 # --- a site kept in a store (feed/store/prepared.py) ----------------------------------------------
@@ -335,9 +334,9 @@ def _no_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args: object, **kwargs: object) -> None:
         raise AssertionError("rendered at start-up")
 
-    for name in ("article_resources", "revision_resources", "changes_resources", "_agent_etag"):
-        monkeypatch.setattr(feed.publish.site, name, fail)
-    monkeypatch.setattr(feed.publish.site.Lists, "render", fail)
+    for name in ("article_resources", "revision_resources", "changes_resources", "agent_etag"):
+        monkeypatch.setattr(feed.publish.resources, name, fail)
+    monkeypatch.setattr(Lists, "render", fail)
 
 
 def assert_restart_serves_the_same(
@@ -352,22 +351,9 @@ def assert_restart_serves_the_same(
     assert restarted.resources.keys() == site.resources.keys(), step
     for path, resource in site.resources.items():
         assert fingerprint(restarted.resources[path]) == fingerprint(resource), f"{path} ({step})"
-    assert restarted.events == site.events, step
-    assert restarted._keys == site._keys, step
-    assert restarted.chunk_changed == site.chunk_changed, step
-
-
-def stored_site(
-    settings: Settings, folder: Path, article: Article, seed: int, writes: int
-) -> tuple[SQLiteStore, Site, Newsroom]:
-    """A site kept in a new store, after `writes` random writes through it."""
-    store = SQLiteStore(folder / "feed.sqlite3")
-    site = Site(settings)
-    site.load_store(store)
-    newsroom = Newsroom(article, seed)
-    for _ in range(writes):
-        site.put(newsroom.step(site)[1])
-    return store, site, newsroom
+    assert restarted.state.events == site.state.events, step
+    assert restarted.state.keys == site.state.keys, step
+    assert restarted.state.chunk_changed == site.state.chunk_changed, step
 
 
 @pytest.mark.parametrize("seed", [4, 5])
@@ -379,14 +365,11 @@ def test_a_site_kept_in_a_store_restarts_without_rendering(
     history serves, and a site started afresh from the store serves exactly the same without
     rendering anything; the store's rows are what is served, not a stale copy."""
     settings = small_pages
-    store = SQLiteStore(tmp_path / "feed.sqlite3")
-    site = Site(settings)
-    site.load_store(store)
+    store, site, newsroom = stored_site(settings, tmp_path, article, seed)
     assert store.prepared_state()["fingerprint"] == site.fingerprint
-    newsroom = Newsroom(article, seed)
     for n in range(1, 61):
         action, batch = newsroom.step(site)
-        site.put(batch)
+        write_articles(site, batch)
         if n % 10 == 0:
             step = f"write {n}: {action}"
             assert_same(site, settings, step)
@@ -411,16 +394,12 @@ def test_a_site_restarted_from_its_store_writes_what_a_full_render_serves(
     restarted.load_store(store)
     assert all(isinstance(a, LazyArticle) for a in restarted.articles.values())
     for _ in range(30):
-        restarted.put(newsroom.step(restarted)[1])
+        write_articles(restarted, newsroom.step(restarted)[1])
     assert any(isinstance(a, LazyArticle) for a in restarted.articles.values())
     log = store.log()
     assert not any(isinstance(row[3], LazyArticle) for row in log)
     rendered = rendered_in_one_process(Site(settings), log)
-    fixed = {
-        *feed.publish.site.vocabulary_resources(settings),
-        *feed.publish.site.page_resources(settings),
-    }
-    assert rendered.keys() == set(restarted.resources.keys()) - fixed
+    assert rendered.keys() == set(restarted.resources.keys()) - fixed_resources(settings).keys()
     for path, resource in rendered.items():
         assert fingerprint(restarted.resources[path]) == fingerprint(resource), path
     store.close()
@@ -438,7 +417,7 @@ def test_writes_stored_without_their_resources_are_caught_up(
     behind.load_store(store)
     for _ in range(5):  # stored, not prepared
         _, batch = newsroom.step(behind)
-        store.save([feed.publish.site.Incoming(a, "test", "") for a in batch])
+        store.save([Incoming(a, "test", "") for a in batch])
         behind.apply(behind.stage(batch))  # only to pick the next step from
     caught_up = Site(settings)
     caught_up.load_store(store)
@@ -491,15 +470,16 @@ def test_a_program_that_renders_other_bytes_serves_the_old_ones_until_the_new_ar
     changed = Site(small_pages)
     assert changed.canary != site.canary
     release = threading.Event()
-    real_prepare = Site.prepare
 
-    def held(self: Site, *args: object, **kwargs: object) -> None:
-        release.wait(30)  # the prepare waits until the test has looked at what is served
-        real_prepare(self, *args, **kwargs)  # type: ignore[arg-type]
+    class Held(Progress):
+        """Holds the preparing until the test has looked at what is served meanwhile."""
 
-    monkeypatch.setattr(Site, "prepare", held)
+        def task(self, description: str, total: int, unit: str = "item") -> Task:
+            release.wait(30)
+            return Task()
+
     with caplog.at_level(logging.INFO, logger="feed"):
-        thread = changed.load_store(store, background=True)
+        thread = changed.load_store(store, Held(), background=True)
     assert thread is not None
     assert "prepared by another version of this program: serving them as they are" in caplog.text
     assert changed.preparing
@@ -517,6 +497,5 @@ def test_a_program_that_renders_other_bytes_serves_the_old_ones_until_the_new_ar
     assert b"main{margin:0}" in page.body  # the new bytes, once prepared
     assert store.prepared_state()["canary"] == changed.canary
     assert_same(changed, small_pages, "prepared again behind the old rows")
-    monkeypatch.setattr(Site, "prepare", real_prepare)
     assert_restart_serves_the_same(changed, small_pages, store, monkeypatch, "after")
     store.close()

@@ -21,7 +21,7 @@ import lxml.html
 import pytest
 
 from feed.model import AI_ACT_BASES, STATUSES, Article
-from feed.publish.site import feed_pages
+from feed.publish.lists import feed_pages
 from feed.render.atom import render_atom_page
 from feed.render.feeds import FeedPage
 from feed.render.jsonfeed import JSON_FEED_VERSION, VOCAB_ABOUT, render_json_feed

@@ -29,7 +29,6 @@ from feed.http.app import create_app
 from feed.media import AGENT_MEDIA, JSONLD_PROFILE
 from feed.model import Article
 from feed.publish.importer import import_paths, sample_paths
-from feed.render.collection import PAGE_SIZE
 from feed.settings import Settings
 from feed.store.storage import SQLiteStore
 from feed.terms import NS, STATUS_TERMS
@@ -591,6 +590,7 @@ def test_collection_lists_every_sample_newest_first(client, articles, loader):
 
 
 GENERATED = 120
+PAGE_SIZE = Settings().collection_page_size  # (the default: the `many` site uses it)
 
 
 @pytest.fixture(scope="module")

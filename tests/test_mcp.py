@@ -23,6 +23,7 @@ from conftest import (
     _free_port,
     article_text,
     serve_ready,
+    write_articles,
 )
 from markdown_it import MarkdownIt
 from mcp import Client
@@ -53,8 +54,8 @@ def run(scenario: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def site() -> Site:
-    """An in-memory site of the bundled samples and one article of each status."""
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A site of the bundled samples and one article of each status."""
     settings = Settings(base_url=SITE)
     articles = [
         parse_article(p.read_text(encoding="utf-8"), str(p), timezone=settings.zone).article
@@ -65,9 +66,12 @@ def site() -> Site:
             "creativeWorkStatus: verified", f"creativeWorkStatus: {status}"
         )
         articles.append(parse_article(text, "x.md", timezone=settings.zone).article)
+    store = SQLiteStore(tmp_path_factory.mktemp("site") / "feed.sqlite3")
     built = Site(settings)
-    built.put(articles)
-    return built
+    built.load_store(store)
+    write_articles(built, articles)
+    yield built
+    store.close()
 
 
 def structured(result: Any) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from feed.errors import InvalidArticle, Problem
 from feed.model import Article, Person, Source, Tool
 from feed.parse.article import KNOWN_FIELDS, MAX_NAME_LENGTH, MAX_TAGS, parse_article
 from feed.parse.sections import MARKER
-from feed.publish.site import render_atom
+from feed.publish.lists import render_atom
 from feed.render.documents import offline_loader
 from feed.render.html import render_html
 from feed.render.jsonld import render_agent_view

@@ -11,7 +11,10 @@ import hashlib
 import threading
 from datetime import UTC, datetime
 
-from feed.publish.site import Site, article_resources
+from conftest import write_articles
+
+from feed.publish.resources import article_resources
+from feed.publish.site import Site
 from feed.store.prepared import (
     TOKEN,
     Body,
@@ -164,8 +167,8 @@ def test_the_cache_holds_its_budget(article, settings, store: SQLiteStore):
     whole site); what it dropped is read again from the store, the same."""
     site = Site(dataclasses.replace(settings, cache_mb=1))
     site.load_store(store)
-    site.put([article])
-    site.put([dataclasses.replace(article, slug=f"copy-{n}") for n in range(40)])
+    write_articles(site, [article])
+    write_articles(site, [dataclasses.replace(article, slug=f"copy-{n}") for n in range(40)])
     every = {path: observable(site.resources[path]) for path in sorted(site.resources.keys())}
     assert site.resources._size <= site.resources.budget
     assert len(site.resources._hot) < len(every)
@@ -178,7 +181,7 @@ def test_concurrent_readers_and_a_writer(article, settings, store: SQLiteStore):
     complete resource, old or new, while writes replace it."""
     site = Site(dataclasses.replace(settings, cache_mb=1))
     site.load_store(store)
-    site.put([article])
+    write_articles(site, [article])
     path = f"/agent/{article.slug}.jsonld"
     seen: set[bytes] = set()
     errors: list[BaseException] = []
@@ -199,7 +202,7 @@ def test_concurrent_readers_and_a_writer(article, settings, store: SQLiteStore):
         thread.start()
     bodies = set()
     for n in range(8):
-        site.put([dataclasses.replace(article, title=f"Title {n}")])
+        write_articles(site, [dataclasses.replace(article, title=f"Title {n}")])
         rep = site.resources.get(path)
         assert isinstance(rep, Representation)
         bodies.add(rep.body)
@@ -240,7 +243,7 @@ def test_a_write_stores_its_gzip_codings_with_it(article, settings, store: SQLit
     nothing."""
     site = Site(settings)
     site.load_store(store)
-    site.put([dataclasses.replace(article, title="Stored with its gzip coding")])
+    write_articles(site, [dataclasses.replace(article, title="Stored with its gzip coding")])
     restarted = Site(settings)
     restarted.load_store(store)
     page = resource_of(store.routes(f"/{article.slug}.md"))

@@ -25,6 +25,7 @@ from conftest import (
     healthz,
     serve_ready,
     wait_until_ready,
+    write_articles,
 )
 
 from feed.cli import main
@@ -253,11 +254,12 @@ def test_a_write_committed_between_anothers_commit_and_its_apply_is_taken_in(tmp
         real_apply = a.apply
 
         def apply_after_b_wrote(staged, write=None):  # type: ignore[no-untyped-def]
-            b.put([article("written-by-b")])  # B commits while A has not applied its write
+            # B commits while A has not applied its write
+            write_articles(b, [article("written-by-b")])
             return real_apply(staged, write)
 
         a.apply = apply_after_b_wrote  # type: ignore[method-assign]
-        a.put([article("written-by-a")])
+        write_articles(a, [article("written-by-a")])
         a.apply = real_apply  # type: ignore[method-assign]
         assert "written-by-b" not in a.articles
         assert a.refresh(one)

@@ -21,7 +21,7 @@ from rdflib import URIRef
 
 from feed.model import Article
 from feed.parse.article import parse_article
-from feed.publish.site import feed_pages
+from feed.publish.lists import feed_pages
 from feed.render.atom import render_atom_page
 from feed.render.html import render_html
 from feed.render.jsonfeed import render_json_feed

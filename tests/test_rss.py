@@ -13,7 +13,7 @@ import lxml.html
 import pytest
 
 from feed.model import Article
-from feed.publish.site import feed_pages
+from feed.publish.lists import feed_pages
 from feed.render.feeds import EPOCH, FeedPage
 from feed.render.markup import markdown_to_html
 from feed.render.rss import render_rss, rfc822

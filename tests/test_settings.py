@@ -58,11 +58,19 @@ def test_base_url_follows_host_and_port_when_not_set():
         pytest.param({"FEED_PORT": "eighty"}, "FEED_PORT", id="port-text"),
         pytest.param({"FEED_PORT": "70000"}, "port", id="port-range"),
         pytest.param({"FEED_FEED_SIZE": "0"}, "feed_size", id="feed-size"),
+        pytest.param({"FEED_FEED_PAGES": "0"}, "feed_pages", id="feed-pages"),
+        pytest.param(
+            {"FEED_COLLECTION_PAGE_SIZE": "-1"}, "collection_page_size", id="collection-page-size"
+        ),
+        pytest.param({"FEED_SITEMAP_SIZE": "50001"}, "sitemap_size", id="sitemap-size-over"),
+        pytest.param({"FEED_SITEMAP_SIZE": "many"}, "FEED_SITEMAP_SIZE", id="sitemap-size-text"),
         pytest.param({"FEED_BODY_TIMEOUT": "0"}, "body_timeout", id="body-timeout-zero"),
         pytest.param({"FEED_BODY_TIMEOUT": "nan"}, "body_timeout", id="body-timeout-nan"),
         pytest.param({"FEED_BODY_TIMEOUT": "soon"}, "FEED_BODY_TIMEOUT", id="body-timeout-text"),
         pytest.param({"FEED_MAX_UPLOADS": "0"}, "max_uploads", id="max-uploads-zero"),
         pytest.param({"FEED_MAX_UPLOADS": "2.5"}, "FEED_MAX_UPLOADS", id="max-uploads-float"),
+        pytest.param({"FEED_JOBS": "-1"}, "jobs", id="jobs-negative"),
+        pytest.param({"FEED_WORKERS": "-2"}, "workers", id="workers-negative"),
     ],
 )
 def test_invalid_settings_name_the_field(env, field):

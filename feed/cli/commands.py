@@ -24,7 +24,8 @@ from feed.cli.common import (
 from feed.errors import StorageError
 from feed.parse.article import parse_article
 from feed.publish.importer import CheckReport, check_paths, import_paths, missing
-from feed.publish.site import Site, render_atom
+from feed.publish.lists import render_atom
+from feed.publish.site import Site
 from feed.render.formats import ARTICLE_FORMATS
 from feed.settings import IDENTITY, Settings
 from feed.store.identity import identity_of, rebased, with_identity

@@ -25,7 +25,7 @@ from feed.errors import BadRequest, NotAcceptable, echo
 from feed.http.responses import RepresentationResponse
 from feed.model import Hit
 from feed.negotiation import Offer, negotiate
-from feed.publish.site import CORS
+from feed.publish.headers import CORS, headers
 from feed.render.html import SEARCH_PATH
 from feed.render.results import (
     SearchPage,
@@ -94,11 +94,12 @@ def search_routes(settings: Settings, store: Store) -> list[Route]:
         hits, more = await run_in_threadpool(store.search, checked.query)
         page = search_page(checked, hits, more, base)
         body = RENDERERS[wanted](page, settings)
-        links = [f'<{page.first_url}>; rel="first"']
-        if page.next_url:
-            links.append(f'<{page.next_url}>; rel="next"')
-        headers = (("vary", "Accept"), ("link", ", ".join(links)), *CORS)
-        rep = Representation(body, CONTENT_TYPES[wanted], None, SEARCH_CACHE, headers)
+        links = [
+            (page.first_url, "first", ""),
+            *([(page.next_url, "next", "")] * bool(page.next_url)),
+        ]
+        own = headers(links, negotiated=True)
+        rep = Representation(body, CONTENT_TYPES[wanted], None, SEARCH_CACHE, own)
         return RepresentationResponse(rep, request.headers)
 
     async def ask(request: Request) -> Response:

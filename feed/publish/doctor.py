@@ -22,6 +22,7 @@ from pathlib import Path
 
 from feed.errors import StorageError
 from feed.publish.site import Site
+from feed.publish.state import event_row
 from feed.settings import Settings
 from feed.store.prepared import Route, resource_of
 from feed.store.representation import Negotiable, Representation, Resource
@@ -207,11 +208,11 @@ def _compare(store: Store, settings: Settings, progress: Progress, diagnosis: Di
             if difference:
                 diagnosis.findings.append(Finding(path, difference))
 
-    site.render_log(log, compare, progress)
+    rendered = site.render_log(log, compare, progress)
     for path in sorted(set(store.route_paths()) - seen):
         diagnosis.findings.append(Finding(path, "is served, but no article or list renders it"))
     stored_events = store.events()
-    rendered_events = [(e.cursor, e.kind, e.slug, e.revision, e.etag) for e in site.events]
+    rendered_events = [event_row(e) for e in rendered.events]
     if stored_events != rendered_events:
         differ = sum(a != b for a, b in zip(stored_events, rendered_events, strict=False))
         differ += abs(len(stored_events) - len(rendered_events))

@@ -120,7 +120,7 @@ def _checked(
 ) -> Iterator[tuple[str, ParsedArticle | None, list[Problem]]]:
     """`_check_file` of each file, in order, as they are parsed (on every core, when there
     are enough: parsing is half of what storing an article costs)."""
-    return parallel_iter(_check_file, (settings, now), files_)
+    return parallel_iter(_check_file, (settings, now), files_, settings.jobs)
 
 
 def _check_file(

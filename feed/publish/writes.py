@@ -11,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import json
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import yaml
 
+from feed import media
 from feed.errors import (
     MAX_REPORTED,
     Forbidden,
@@ -26,7 +26,6 @@ from feed.errors import (
     NotFound,
     PreconditionFailed,
     Problem,
-    StoreUnavailable,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -178,7 +177,7 @@ def reason_from_body(body: bytes, media_type: str, source: str) -> str:
         raise _unsupported(media_type, REASON_TYPES)
     text = body.decode("utf-8", "replace")
     expected = '{"reason": "why the article is retracted"}'
-    if media_type == "application/json":
+    if media_type == media.JSON.media_type:
         data = _read_json(text, source, "reason", expected)
         reason = data.get("reason", "") if isinstance(data, dict) else None
         if not isinstance(reason, str):
@@ -270,18 +269,6 @@ class Writer:
             if "*" in tags or (current and current in tags) or (gz and gz in tags):
                 raise PreconditionFailed(f"{slug!r} exists (If-None-Match: {if_none_match}).")
 
-    def _writable(self) -> None:
-        """No write while every resource is prepared again behind the served ones (a new
-        render version): it would wait for that transaction, minutes at 100,000 articles."""
-        if self.site.preparing:
-            why = (
-                "preparing it again failed (see the log): restart the service"
-                if self.site.prepare_failed
-                else "every resource is being prepared again for this version of the program "
-                "(the old bytes are served meanwhile)"
-            )
-            raise StoreUnavailable(f"the store takes no writes now: {why}", retry_after=30)
-
     def put(
         self, slug: str, body: bytes, media_type: str, headers: Mapping[str, str], who: str
     ) -> WriteResult:
@@ -330,52 +317,21 @@ class Writer:
             return result
         return dataclasses.replace(result, action="retracted")
 
-    @contextmanager
-    def _shared(self) -> Iterator[None]:
-        """Inside the store's write transaction, which serialises writes across every process
-        sharing the store, with what they committed first taken in (`Site.refresh`)."""
-        if not self.site.resources.stored:  # a site held in memory: nothing to share
-            yield
-            return
-        with self.store.transaction():
-            self.site.refresh(self.store)
-            yield
-
     def _commit(self, decide: Callable[[], Decided | WriteResult], who: str) -> WriteResult:
-        """One write: decided (preconditions, the new revision) against the store as every
-        process left it, rendered, stored in one transaction, then served; render first, store
-        second, show third, so that a write that cannot be rendered stores nothing and one that
-        cannot be stored shows nothing."""
-        with self.site.lock:  # one write at a time in this process, no refresh meanwhile
-            self._writable()
-            with self._shared():
-                decided = decide()
-                if isinstance(decided, WriteResult):
-                    return decided
-                article, text, warnings = decided
-                if self.site.articles.get(article.slug) == article:
-                    stored = self.store.get(article.slug)
-                    revision = stored.revision if stored else 0
-                    etag = self.etag(article.slug)
-                    return WriteResult(article.slug, revision, "unchanged", etag, warnings)
-                # inside the transaction: no other process can take this number
-                write = self.store.next_write()
-                staged = self.site.stage(
-                    [article], {article.slug: f"{write:012d}"}, self.store.next_sequence()
-                )
-                # what the write changes is stored with it: a restart serves it, rendering
-                # nothing
-                prepared = (
-                    staged.prepared(self.site.fingerprint) if self.site.resources.stored else None
-                )
-                incoming = [Incoming(article, who, text)]
-                (saved,) = self.store.save(incoming, write=write, prepared=prepared)
-            if saved.action != "unchanged":  # committed: served from now on
-                topics = self.site.apply(staged, write)
-                # after apply: the feeds a hub will fetch already hold the new bytes. Still
-                # under the lock, so the hubs hear of this process's writes in their order.
-                if self.publisher is not None:
-                    self.publisher.publish(topics)
-            return WriteResult(
-                article.slug, saved.revision, saved.action, self.etag(article.slug), warnings
-            )
+        """One write (`Site.writing`): decided (preconditions, the new revision) against the
+        store as every process left it, then rendered, stored and served."""
+        publish = self.publisher.publish if self.publisher is not None else None
+        with self.site.writing(publish) as write:
+            decided = decide()
+            if isinstance(decided, WriteResult):
+                return decided
+            article, text, warnings = decided
+            if self.site.articles.get(article.slug) == article:
+                stored = self.store.get(article.slug)
+                revision = stored.revision if stored else 0
+                etag = self.etag(article.slug)
+                return WriteResult(article.slug, revision, "unchanged", etag, warnings)
+            (saved,) = write.save([Incoming(article, who, text)])
+        return WriteResult(
+            article.slug, saved.revision, saved.action, self.etag(article.slug), warnings
+        )

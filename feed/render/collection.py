@@ -22,13 +22,13 @@ from feed.settings import Settings
 from feed.terms import STATUS_TERMS
 from feed.urls import SiteURLs
 
-__all__ = ["PAGE_SIZE", "collection_page", "collection_pages", "page_count", "page_links"]
+__all__ = ["collection_page", "page_count", "page_links"]
 
-PAGE_SIZE = 50
 Node = dict[str, Any]
 
 
-def page_count(total: int, size: int = PAGE_SIZE) -> int:
+def page_count(total: int, size: int) -> int:
+    """Pages of `size` (a setting: collection_page_size, sitemap_size) that hold `total`."""
     return max(1, -(-total // size))
 
 
@@ -46,18 +46,6 @@ def page_links(page: int, pages: int, urls: SiteURLs) -> dict[str, str]:
     if page > 1:
         links["next"] = page_url(page - 1, pages, urls)
     return links
-
-
-def collection_pages(
-    articles: Sequence[Article], settings: Settings, size: int = PAGE_SIZE
-) -> list[list[Node]]:
-    """The graph of every page, page 1 (the oldest) first."""
-    ordered = sorted(articles, key=lambda a: (a.published, a.slug))
-    pages = page_count(len(ordered), size)
-    return [
-        collection_page(ordered[(n - 1) * size : n * size][::-1], n, pages, len(ordered), settings)
-        for n in range(1, pages + 1)
-    ]
 
 
 def collection_page(

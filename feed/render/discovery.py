@@ -44,8 +44,8 @@ class DiscoveryLink(NamedTuple):
 def discovery_links(base: str) -> list[DiscoveryLink]:
     """Where an agent starts reading the site (URL, rel, media type, title, note): every HTML
     page links each (a `<link>` in its head, html.py) and names it in its `Link` header
-    (site.py); llms.txt describes them. THE one table of these links: a new entry point (a
-    search description, an MCP endpoint) is one line here.
+    (publish/headers.py); llms.txt describes them. THE one table of these links: a new entry
+    point (a search description, an MCP endpoint) is one line here.
 
     Relations are registered ones (IANA Link Relations): `describedby` (llms.txt describes the
     site), `collection` (RFC 6573: the collection of every article), `related` (the changes

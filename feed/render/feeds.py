@@ -6,7 +6,7 @@
     /feed/archive/{YYYY-MM}.atom                 RFC 5005 archives: every article once, in the
                                                  month it was published, as first published
     /feed/2.json, /beats/{beat}/feed/2.json ...  JSON Feed pages (next_url), at most
-                                                 MAX_FEED_PAGES per feed
+                                                 `feed_pages` (a setting) per feed
 
 Retracted articles leave the feeds they were in; for `tombstone_days` after the retraction an
 RFC 6721 deleted-entry says when and why. "After" is measured from the newest modification in
@@ -25,7 +25,6 @@ from feed.urls import SiteURLs
 
 __all__ = [
     "EPOCH",
-    "MAX_FEED_PAGES",
     "ArchivePlan",
     "FeedPage",
     "Tombstone",
@@ -39,11 +38,6 @@ __all__ = [
 # slug -> (when its revision 1 was stored, when its current revision was): store order decides
 # which archive month is still open (see _archive_months).
 Written = Mapping[str, tuple[str, str]]
-
-# JSON Feed continuation pages per feed: a write to the newest article shifts every page, so the
-# depth is bounded to keep a write's cost independent of the archive's size. Older articles are
-# in the RFC 5005 archives, the collection (/agent/) and the sitemaps.
-MAX_FEED_PAGES = 10
 
 # `updated` of a feed with no entries: a fixed instant, not now, so that the bytes are stable.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -108,11 +102,11 @@ def subscription(
     section: str = "",
 ) -> list[FeedPage]:
     """The pages of one subscription feed from its live articles, newest first (only the first
-    `MAX_FEED_PAGES * feed_size` are read), and the retracted ones whose tombstones it shows."""
+    `feed_pages * feed_size` are read), and the retracted ones whose tombstones it shows."""
     urls = SiteURLs(settings.base_url)
     dead_stones = [tombstone(a, urls) for a in dead]
     size = settings.feed_size
-    live = live[: size * MAX_FEED_PAGES]
+    live = live[: size * settings.feed_pages]
     chunks = [live[i : i + size] for i in range(0, len(live), size)] or [[]]
     pages = []
     for number, chunk in enumerate(chunks, 1):

@@ -63,7 +63,7 @@ def openapi_document(settings: Settings) -> bytes:
         for media_type in REASON_TYPES
     }
     written: dict[str, Any] = {
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Write"}}},
+        "content": {media.JSON.media_type: {"schema": {"$ref": "#/components/schemas/Write"}}},
         "headers": {"ETag": etag},
     }
     document = {

@@ -17,7 +17,7 @@ __all__ = ["EXPOSED", "MAX_DETAIL", "ProblemDocument", "problem_document"]
 
 # The most characters of `detail` a problem document carries (its `errors` carry the rest).
 MAX_DETAIL = 2000
-# what a browser agent may read of a machine response (as feed/publish/site.py's CORS)
+# what a browser agent may read of a machine response (feed/publish/headers.py's CORS too)
 EXPOSED = "Link, ETag, Content-Location, Vary, Content-Usage"
 
 

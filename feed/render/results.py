@@ -31,7 +31,6 @@ from feed.terms import STATUS_TERMS
 from feed.urls import SiteURLs
 
 __all__ = [
-    "OPENSEARCH_TYPE",
     "SearchPage",
     "ask_answer",
     "render_opensearch",
@@ -41,7 +40,6 @@ __all__ = [
     "snippet_parts",
 ]
 
-OPENSEARCH_TYPE = media.OPENSEARCH.media_type
 OPENSEARCH_NS = "http://a9.com/-/spec/opensearch/1.1/"
 Node = dict[str, Any]
 _SPACE = re.compile(r"\s+")
@@ -227,7 +225,11 @@ def render_opensearch(settings: Settings) -> bytes:
                 media.MARKDOWN.media_type,
             )
         ),
-        E.Url(type=OPENSEARCH_TYPE, rel="self", template=f"{settings.base_url}/opensearch.xml"),
+        E.Url(
+            type=media.OPENSEARCH.media_type,
+            rel="self",
+            template=f"{settings.base_url}/opensearch.xml",
+        ),
         E.Language(settings.language),
         E.InputEncoding("UTF-8"),
         E.OutputEncoding("UTF-8"),

@@ -50,9 +50,9 @@ def parallel_map(
     minimum: int | None = None,
     done: Callable[[int], None] | None = None,
 ) -> list[R]:
-    """`[fn(state, item) for item in items]`, on `workers` processes (default: one per core)
-    when there are at least `minimum` items (default PARALLEL_MIN); `done(1)` is called as
-    each result arrives (a progress bar's advance)."""
+    """`[fn(state, item) for item in items]`, on `workers` processes (as `parallel_iter`)
+    when there are at least `minimum` items; `done(1)` is called as each result arrives (a
+    progress bar's advance)."""
     results = []
     for result in parallel_iter(fn, state, items, workers, minimum):
         results.append(result)
@@ -69,10 +69,15 @@ def parallel_iter(
     minimum: int | None = None,
 ) -> Iterator[R]:
     """`fn(state, item)` for each item, in order, as `parallel_map` computes them, each given
-    as it arrives: a caller that stores the results as it goes holds only a few at a time."""
+    as it arrives: a caller that stores the results as it goes holds only a few at a time.
+
+    `workers` 0 (the `jobs` setting's default) is one process per core once there are
+    PARALLEL_MIN items; 1 is this process alone; more is that many whenever there are two
+    items (what was asked for: `FEED_JOBS=2` forks on a one-core machine, as tests do)."""
     global _job
+    if minimum is None:
+        minimum = PARALLEL_MIN if workers == 0 else 2
     workers = workers or cores()
-    minimum = PARALLEL_MIN if minimum is None else minimum  # (read now: tests change it)
     if workers < 2 or len(items) < minimum or "fork" not in multiprocessing.get_all_start_methods():
         for item in items:
             yield fn(state, item)
