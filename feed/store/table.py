@@ -26,9 +26,10 @@ class RouteSource(Protocol):
 class ResourceTable:
     """URL key -> resource, as the request path reads it.
 
-    Without a store, a dictionary of everything (a site loaded from articles in memory). With
-    one (`attach`), the store is the truth and this keeps the most recently used resources up to
-    `budget` bytes; a write puts its new resources in and drops what it removed.
+    With a store (`attach`), the store is the truth and this keeps the most recently used
+    resources up to `budget` bytes, and the pinned ones (not stored) always; a write puts its
+    new resources in and drops what it removed. Without one, what writes put in is all there
+    is (tests of the export build such sites).
 
     A miss reads the store outside any lock. So that a read that raced a write can never put the
     old bytes back after the write replaced them, a write bumps `generation` before it changes
@@ -43,10 +44,6 @@ class ResourceTable:
         self._size = 0
         self._lock = threading.Lock()
         self.generation = 0
-
-    @property
-    def stored(self) -> bool:
-        return self._store is not None
 
     def get(self, path: str) -> Resource | None:
         hit = self._hot.get(path)
@@ -82,7 +79,7 @@ class ResourceTable:
         old = self._hot.pop(path, None)
         if old is not None:
             self._size -= old[1]
-        size = weight(resource) if self._store is not None else 0
+        size = weight(resource) if self._store is not None else 0  # (no store: keep all)
         self._hot[path] = (resource, size)
         self._size += size
         while self._size > self.budget and len(self._hot) > 1:
@@ -114,16 +111,6 @@ class ResourceTable:
                 old = self._hot.pop(path, None)
                 if old is not None:
                     self._size -= old[1]
-
-    def replace(self, resources: Mapping[str, Resource]) -> None:
-        """Everything at once (start-up without a store)."""
-        compress_all(resources.values())
-        with self._lock:
-            self.generation += 1
-            self._hot.clear()
-            self._size = 0
-            for path, resource in resources.items():
-                self._remember(path, resource)
 
     def attach(self, store: RouteSource) -> None:
         """From now on the store holds the resources (after a start-up from it)."""
