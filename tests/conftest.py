@@ -327,3 +327,19 @@ def site_of(tmp_path: Path, settings: Settings) -> Iterator[Callable[..., Site]]
     yield make
     for store in stores:
         store.close()
+
+
+def revisions(store: SQLiteStore, slug: str) -> list[tuple[int, Article]]:
+    """(number, article) of every revision of `slug`, oldest first, read as start-up reads the
+    store (its log)."""
+    return [(number, article) for _, number, _, article in store.log() if article.slug == slug]
+
+
+def current(store: SQLiteStore) -> dict[str, Article]:
+    """Every article's current revision by slug, from the store's log."""
+    return {article.slug: article for *_, article in store.log()}
+
+
+def originals(store: SQLiteStore) -> dict[str, Article]:
+    """Every article as first stored (revision 1) by slug, from the store's log."""
+    return {article.slug: article for _, number, _, article in store.log() if number == 1}

@@ -23,7 +23,7 @@ import feedparser
 import lxml.etree
 import lxml.html
 import pytest
-from conftest import BASE_URL, article_text, sitemap_locations
+from conftest import BASE_URL, article_text, current, revisions, sitemap_locations
 from starlette.testclient import TestClient
 
 from feed.cli import main
@@ -167,8 +167,7 @@ def served(client: TestClient, *paths: str) -> dict[str, tuple[int, str, bytes]]
 def stored(store: SQLiteStore) -> list[tuple[str, list[int]]]:
     """Every slug in the store with the numbers of its revisions."""
     return [
-        (s.article.slug, [r.revision for r in store.revisions(s.article.slug)])
-        for s in sorted(store.current(), key=lambda s: s.article.slug)
+        (slug, [number for number, _ in revisions(store, slug)]) for slug in sorted(current(store))
     ]
 
 
@@ -321,7 +320,7 @@ def test_put_creates_with_location_and_the_served_etag(api, store, request, form
     assert body["etag"] == etag
     assert body["agent_view"] == URLS.agent(slug)
     assert all(w["severity"] == "warning" for w in body["warnings"])
-    assert [s.revision for s in store.revisions(slug)] == [1]
+    assert [number for number, _ in revisions(store, slug)] == [1]
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -354,7 +353,7 @@ def test_same_text_again_is_unchanged(api, store):
     assert again.json()["action"] == "unchanged"
     assert again.json()["revision"] == 1
     assert again.headers["etag"] == first.headers["etag"]
-    assert [s.revision for s in store.revisions(NEW)] == [1]
+    assert [number for number, _ in revisions(store, NEW)] == [1]
     assert served(api, f"/agent/{NEW}.jsonld", "/feed.atom") == before
 
 
@@ -375,9 +374,9 @@ def test_changed_text_is_a_new_revision_served_at_once(api, store):
     assert headlines == {new_title}
     feed = feedparser.parse(api.get("/feed.atom").content)
     assert new_title in [e.title for e in feed.entries]
-    revisions = store.revisions(NEW)
-    assert [s.revision for s in revisions] == [1, 2]
-    assert [s.article.title for s in revisions] == [
+    stored = revisions(store, NEW)
+    assert [number for number, _ in stored] == [1, 2]
+    assert [article.title for _, article in stored] == [
         "Tidal lagoon survey counts a record number of seal pups",
         new_title,
     ]
@@ -429,7 +428,7 @@ def test_json_of_a_stored_sample_is_unchanged(api, store):
     r = put_json(api, KESTREL, KESTREL_JSON)
     assert r.status_code == 200, r.text
     assert r.json()["action"] == "unchanged"
-    assert [s.revision for s in store.revisions(KESTREL)] == [1]
+    assert [number for number, _ in revisions(store, KESTREL)] == [1]
 
 
 def test_json_slug_defaults_to_the_url(api, store):
@@ -487,7 +486,7 @@ def test_if_match_with_the_current_etag_writes(api, store, if_match):
     r = put(api, NEW, revised_text(2), **{"If-Match": if_match(api)})
     assert r.status_code == 200, r.text
     assert r.json()["action"] == "revised"
-    assert [s.revision for s in store.revisions(NEW)] == [1, 2]
+    assert [number for number, _ in revisions(store, NEW)] == [1, 2]
 
 
 @pytest.mark.parametrize(
@@ -506,7 +505,7 @@ def test_if_match_with_another_etag_is_412_and_stores_nothing(api, store, if_mat
     before = served(api, f"/agent/{NEW}.jsonld", f"/{NEW}", "/feed.atom")
     r = put(api, NEW, revised_text(3), **{"If-Match": if_match(old, api)})
     assert_problem(r, 412)
-    assert [s.revision for s in store.revisions(NEW)] == [1, 2]
+    assert [number for number, _ in revisions(store, NEW)] == [1, 2]
     assert served(api, f"/agent/{NEW}.jsonld", f"/{NEW}", "/feed.atom") == before
 
 
@@ -532,7 +531,7 @@ def test_if_none_match_star_creates_only(api, store, slug, status):
     assert r.status_code == status, r.text
     if status == 412:
         assert_problem(r, 412)
-        assert [s.revision for s in store.revisions(slug)] == [1]
+        assert [number for number, _ in revisions(store, slug)] == [1]
         assert served(api, f"/agent/{slug}.jsonld") == before
     else:
         assert r.json()["action"] == "created"
@@ -548,7 +547,7 @@ def test_two_writers_no_lost_update(api, store):
     assert a.status_code == 200, a.text
     b = put(api, KESTREL, text_b, **{"If-Match": etag_seen_by_b})
     assert_problem(b, 412)
-    assert [s.article.title.split(":")[0] for s in store.revisions(KESTREL)] == [
+    assert [article.title.split(":")[0] for _, article in revisions(store, KESTREL)] == [
         "Kestrel Fell geothermal plant begins supplying the regional grid",
         "Writer A",
     ]
@@ -1032,10 +1031,10 @@ def test_retraction_keeps_every_revision(api, store):
     assert put(api, NEW, article_text(NEW)).status_code == 201
     assert put(api, NEW, revised_text(2)).status_code == 200
     assert delete(api, NEW).status_code == 200
-    revisions = store.revisions(NEW)
-    assert [s.revision for s in revisions] == [1, 2, 3]
-    assert [s.article.status for s in revisions] == ["verified", "verified", "retracted"]
-    assert revisions[1].article.title == revisions[2].article.title
+    stored = revisions(store, NEW)
+    assert [number for number, _ in stored] == [1, 2, 3]
+    assert [article.status for _, article in stored] == ["verified", "verified", "retracted"]
+    assert stored[1][1].title == stored[2][1].title
     assert store.get(NEW).revision == 3  # type: ignore[union-attr]
 
 
@@ -1164,7 +1163,7 @@ def test_concurrent_writers_lose_no_acknowledged_write(api, store):
         assert agent_etag(api, slug) == etag, slug
         assert URLS.article_id(slug) in listed, slug
         assert URLS.article_id(slug) in feed, slug
-        assert [s.revision for s in store.revisions(slug)] == [1]
+        assert [number for number, _ in revisions(store, slug)] == [1]
 
 
 # -- bugs ---------------------------------------------------------------------------------------
@@ -1227,7 +1226,7 @@ def test_if_none_match_with_the_current_etag_is_412(api, store):
         **{"If-None-Match": agent_etag(api, KESTREL)},
     )
     assert r.status_code == 412
-    assert [s.revision for s in store.revisions(KESTREL)] == [1]
+    assert [number for number, _ in revisions(store, KESTREL)] == [1]
 
 
 def test_a_write_that_fails_to_render_stores_nothing(store, monkeypatch):

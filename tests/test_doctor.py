@@ -21,7 +21,7 @@ from feed.publish.site import Site
 from feed.settings import Settings
 from feed.store.prepared import Route, resource_of, routes_of
 from feed.store.representation import Representation
-from feed.store.storage import Prepared, SQLiteStore
+from feed.store.storage import RowChanges, SQLiteStore
 from feed.util.progress import Progress, Task
 
 SLUG = "kestrel-fell-geothermal-plant-begins-supplying-grid"
@@ -54,9 +54,9 @@ def change_row(db: Path, path: str, routes: list[Route] | None) -> None:
     store = SQLiteStore(db)
     write = int(store.prepared_state()["write"])
     if routes is None:
-        store.put_prepared(Prepared(rows=(), deleted=[path]), write)
+        store.put_prepared(RowChanges(rows=(), deleted=[path]), write)
     else:
-        store.put_prepared(Prepared(rows=[r._replace(path=path) for r in routes]), write)
+        store.put_prepared(RowChanges(rows=[r._replace(path=path) for r in routes]), write)
     store.close()
 
 

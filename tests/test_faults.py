@@ -27,7 +27,6 @@ from feed.http.app import create_app
 from feed.publish.importer import import_paths, sample_paths
 from feed.publish.site import Site
 from feed.settings import Settings
-from feed.store import storage
 from feed.store.storage import SQLiteStore
 
 TOKEN = "fault-token"
@@ -92,18 +91,13 @@ def write_articles(folder: Path, count: int, prefix: str = "fault") -> Path:
     return folder
 
 
-@pytest.fixture(autouse=True)
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stores made here have 4 KiB pages, the grain the page limits below were chosen for: with
-    32 KiB pages a few articles fit in one page's slack and a limit of pages cannot bite."""
-    monkeypatch.setattr(storage, "PAGE_SIZE", 4096)
-
-
 @pytest.fixture
 def seeded(tmp_path: Path) -> Path:
-    """A store holding the bundled samples, seeded for BASE_URL."""
+    """A store holding the bundled samples, seeded for BASE_URL, with 4 KiB pages: the grain
+    the page limits below were chosen for (with 32 KiB pages a few articles fit in one page's
+    slack and a limit of pages cannot bite)."""
     db = tmp_path / "feed.sqlite3"
-    store = SQLiteStore(db)
+    store = SQLiteStore(db, page_size=4096)
     report, _ = import_paths(store, sample_paths(), Settings(base_url=BASE_URL))
     assert report.ok
     Site(Settings(base_url=BASE_URL)).load_store(store)
@@ -152,7 +146,7 @@ def test_an_import_that_fails_leaves_no_store_it_made(tmp_path, monkeypatch, cap
     folder = write_articles(tmp_path / "new", 5)
     stores = tmp_path / "stores"
     stores.mkdir()
-    full_disk(monkeypatch, 60)
+    full_disk(monkeypatch, 30)  # (32 KiB pages: the schema fits, the import does not)
     code = main(["import", "--db", str(stores / "feed.sqlite3"), str(folder)], environ={})
     monkeypatch.undo()
     err = capsys.readouterr().err

@@ -29,7 +29,7 @@ import feedparser
 import lxml.etree as etree
 import lxml.html
 import pytest
-from conftest import BASE_URL, ROOT, SITEMAP_NS, sitemap_locations
+from conftest import BASE_URL, ROOT, SITEMAP_NS, current, originals, sitemap_locations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -351,7 +351,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         assert report.ok, report.problems
         assert len(saved) == len(ORIGINALS)
         stages = [archives(store, SETTINGS)]
-        first_titles = {a.slug: a.title for a in store.originals()}
+        first_titles = {slug: a.title for slug, a in originals(store).items()}
         revisions = [
             write(
                 folder,
@@ -376,8 +376,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         with TestClient(create_app(SETTINGS, store), base_url=BASE_URL) as client:
             yield Corpus(
                 client,
-                [s.article for s in store.current()],
-                {a.slug: a for a in store.originals()},
+                list(current(store).values()),
+                originals(store),
                 stages=stages,
                 first_titles=first_titles,
             )
@@ -388,9 +388,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
 @pytest.fixture
 def samples(client: TestClient, store: SQLiteStore) -> Served:
     """The six bundled samples, served by conftest's `client`."""
-    return Served(
-        client, [s.article for s in store.current()], {a.slug: a for a in store.originals()}
-    )
+    return Served(client, list(current(store).values()), originals(store))
 
 
 SITES = [pytest.param("samples", id="samples"), pytest.param("corpus", id="generated")]
@@ -1029,7 +1027,7 @@ def test_a_big_section_page_lists_its_newest_50_by_publication(store: SQLiteStor
     revised = in_news(1, modified="2025-01-01T00:00:00Z", title_prefix="Revised: ")
     report, saved = import_paths(store, [write(tmp_path, "1.txt", revised)], SETTINGS)
     assert [s.action for s in saved] == ["revised"]
-    articles = [s.article for s in store.current()]
+    articles = list(current(store).values())
     expected = sorted(articles, key=lambda a: (a.published, a.slug), reverse=True)[:FEED_SIZE]
     with TestClient(create_app(SETTINGS, store), base_url=BASE_URL) as client:
         home = lxml.html.fromstring(client.get("/").content).xpath("//main//h2/a/@href")

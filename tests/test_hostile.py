@@ -19,7 +19,8 @@ from conftest import BASE_URL, article_text
 from starlette.testclient import TestClient
 
 from feed.errors import ECHO_LIMIT
-from feed.http.app import MAX_FIELD_BYTES, MAX_HEADER_BYTES, MAX_TARGET_BYTES, create_app
+from feed.http.app import create_app
+from feed.http.service import MAX_FIELD_BYTES, MAX_HEADER_BYTES, MAX_TARGET_BYTES
 from feed.parse.article import MAX_NAME_LENGTH, MAX_TAGS
 from feed.parse.frontmatter import MAX_FRONT_MATTER, MAX_NESTING, MAX_NUMBER_LENGTH
 from feed.publish.importer import import_paths, sample_paths
@@ -260,15 +261,15 @@ IF_MODIFIED_SINCE = [
 @pytest.mark.parametrize(
     "path",
     [
-        P("/feed.atom", id="fast-path"),
-        P(f"/agent/{LIVE}", id="fast-path-negotiated"),
-        P("/agent/?page=1", id="starlette-route"),
+        P("/feed.atom", id="plain"),
+        P(f"/agent/{LIVE}", id="negotiated"),
+        P("/agent/?page=1", id="page-named-by-the-query"),
     ],
 )
 @pytest.mark.parametrize("since", IF_MODIFIED_SINCE)
 def test_invalid_if_modified_since_is_ignored(api: TestClient, path: str, since: str) -> None:
     """An If-Modified-Since that is not a date datetime can hold is ignored (RFC 9110
-    §13.1.3): the full 200, on the ASGI fast path and through Starlette alike."""
+    §13.1.3): the full 200, on plain, negotiated and paged resources alike."""
     plain = api.get(path)
     r = api.get(path, headers={"If-Modified-Since": since})
     assert (r.status_code, r.headers["etag"], r.content) == (
@@ -279,7 +280,8 @@ def test_invalid_if_modified_since_is_ignored(api: TestClient, path: str, since:
 
 
 def test_valid_if_modified_since_still_gives_304(api: TestClient) -> None:
-    """The bounds keep real dates working: Last-Modified itself gives 304 on both paths."""
+    """The bounds keep real dates working: Last-Modified itself gives 304, on a plain resource
+    and on a page named by the query."""
     for path in ("/feed.atom", "/agent/?page=1"):
         modified = api.get(path).headers["last-modified"]
         assert api.get(path, headers={"If-Modified-Since": modified}).status_code == 304

@@ -401,21 +401,22 @@ def test_shared_sessions_fall_back_to_memory(tmp_path: Path, caplog: Any) -> Non
     shared.close()
 
 
-def test_an_idle_session_ends_with_its_rows(tmp_path: Path, monkeypatch: Any) -> None:
+def test_an_idle_session_ends_with_its_rows(tmp_path: Path) -> None:
     """A session idle for too long is found by the sweep: its rows go, the session manager
     that opened it forgets it, and its next request is answered 404."""
     from starlette.applications import Starlette
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    import feed.http.mcp
     from feed.http.mcp import McpService
     from feed.publish.site import Site
     from feed.settings import Settings
 
-    monkeypatch.setattr(feed.http.mcp, "SWEEP_SECONDS", 0.05)
     service = McpService(
-        Settings(base_url=SITE), Site(Settings(base_url=SITE)), sessions_file=tmp_path / "x-mcp"
+        Settings(base_url=SITE),
+        Site(Settings(base_url=SITE)),
+        sessions_file=tmp_path / "x-mcp",
+        sweep_seconds=0.05,
     )
     app = Starlette(routes=[Route("/mcp", service.asgi)], lifespan=lambda app: service.run())
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}

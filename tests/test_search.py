@@ -4,6 +4,7 @@ markdown-it, lxml), and over real HTTP across processes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 import rdflib
-from conftest import BASE_URL, ROOT, _free_port, feed_serve, healthz, wait_until_ready
+from conftest import BASE_URL, ROOT, _free_port, current, feed_serve, healthz, wait_until_ready
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -29,8 +30,7 @@ from starlette.testclient import TestClient
 from feed.http.app import create_app
 from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
-from feed.store import fulltext
-from feed.store.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_TERMS
+from feed.store.query import MAX_LIMIT, MAX_QUERY_CHARS, MAX_TERMS, parse_search
 from feed.store.storage import MIGRATIONS, SQLiteStore
 from feed.urls import RESERVED_SLUGS, SiteURLs
 
@@ -143,6 +143,20 @@ def slugs(client: TestClient, query: str, **headers: str) -> list[str]:
     return found
 
 
+def searched(store: SQLiteStore, query: str, **plan: int) -> list[str]:
+    """The slugs the store lists for a search's query string, every page, with the plan's
+    bounds (`ranked`, `walk_factor`) given."""
+    request = parse_search(urllib.parse.parse_qs(query, keep_blank_values=True))
+    search = dataclasses.replace(request.query, **plan)
+    found: list[str] = []
+    while True:
+        hits, more = store.search(search)
+        found += [hit.slug for hit in hits]
+        if not more:
+            return found
+        search = dataclasses.replace(search, after=(hits[-1].key, hits[-1].slug))
+
+
 # --- the index: ranking, folding, stemming, retraction, revision ------------------------------
 
 
@@ -206,7 +220,7 @@ def test_an_existing_store_is_indexed_when_it_is_upgraded(tmp_path):
     path = tmp_path / "old.sqlite3"
     store = SQLiteStore(path)
     import_paths(store, sample_paths(), Settings(BASE_URL))
-    live = {s.article.slug for s in store.current() if s.article.status != "retracted"}
+    live = {slug for slug, article in current(store).items() if article.status != "retracted"}
     store.close()
     with sqlite3.connect(path) as db:  # back to before migration 8, as an older program left it
         db.execute("DROP TABLE search")
@@ -274,8 +288,8 @@ def test_each_filter_keeps_exactly_the_articles_it_names(site, store, query, kee
     """Every filter keeps the results it names, and only those."""
     words = "q=the"  # in nearly every article (common words are words to the index)
     everything = set(slugs(site, f"{words}&limit={MAX_LIMIT}"))
-    current = {s.article.slug: s.article for s in store.current()}
-    expected = {slug for slug in everything if keeps(current[slug])}
+    now = current(store)
+    expected = {slug for slug in everything if keeps(now[slug])}
     assert set(slugs(site, f"{words}&{query}&limit={MAX_LIMIT}")) == expected
     assert expected != everything  # (a filter that kept everything would prove nothing)
 
@@ -306,7 +320,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(many, sort):
 
 def test_newest_lists_the_latest_publication_first(many, store):
     """sort=newest orders by publication date, newest first (then by slug)."""
-    published = {s.article.slug: s.article.published for s in store.current()}
+    published = {slug: article.published for slug, article in current(store).items()}
     found = slugs(many, f"q=heron&sort=newest&limit={MAX_LIMIT}")
     assert found == sorted(found, key=lambda slug: (-published[slug].timestamp(), slug))
 
@@ -320,31 +334,28 @@ def test_newest_lists_the_latest_publication_first(many, store):
         "q=heron&sort=newest&limit=2&status=verified",
     ],
 )
-def test_both_plans_of_newest_first_list_the_same(many, monkeypatch, query):
+def test_both_plans_of_newest_first_list_the_same(many, store, query):
     """Walking the articles by date and joining every match give the same pages (the walk is
     only chosen for common words in large stores, so each is forced here)."""
-    monkeypatch.setattr(fulltext, "WALK_FACTOR", 10**9)  # never walk
-    joined = slugs(many, query)
-    monkeypatch.setattr(fulltext, "WALK_FACTOR", 0)  # always walk
-    assert slugs(many, query) == joined
-    assert joined
+    joined = searched(store, query, walk_factor=10**9)  # never walk
+    assert searched(store, query, walk_factor=0) == joined  # always walk
+    assert joined == slugs(many, query)
 
 
-def test_relevance_ranks_the_most_recently_written_matches(many, store, monkeypatch):
+def test_relevance_ranks_the_most_recently_written_matches(many, store):
     """With more matches than RANKED, the results are the best of the RANKED most recently
     written matches, in the order all of them would have."""
     every = slugs(many, f"q=heron&limit={MAX_LIMIT}")
-    written = {s.article.slug: n for n, (_, _, s) in enumerate(_log(store))}
-    monkeypatch.setattr(fulltext, "RANKED", 5)
+    written = {article.slug: n for n, (_, _, article) in enumerate(_log(store))}
     newest = sorted(every, key=lambda slug: -written[slug])[:5]
-    assert slugs(many, "q=heron&limit=2") == [slug for slug in every if slug in newest]
+    assert searched(store, "q=heron&limit=2", ranked=5) == [s for s in every if s in newest]
+    assert searched(store, "q=heron&limit=2") == every  # (23 matches: all ranked by default)
 
 
 def _log(store: SQLiteStore) -> list[tuple[int, int, Any]]:
-    """(sequence, number, stored article) of each current article, in write order."""
-    current = store.current()
-    order = {slug: seq for seq, _, article in store.history() for slug in [article.slug]}
-    return sorted((order[s.article.slug], s.revision, s) for s in current)
+    """(sequence, number, article) of each current article, in write order."""
+    last = {article.slug: (seq, n, article) for seq, n, _, article in store.log()}
+    return sorted(last.values(), key=lambda entry: entry[0])
 
 
 def test_a_cursor_belongs_to_its_query(many):

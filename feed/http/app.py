@@ -8,10 +8,9 @@ import json
 import logging
 import multiprocessing
 import os
-import re
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -20,32 +19,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message, Receive, Scope, Send
 
-from feed.errors import (
-    FeedError,
-    NotAcceptable,
-    NotFound,
-    RequestHeaderFieldsTooLarge,
-    StorageError,
-    URITooLong,
-    echo,
-)
+from feed.errors import FeedError, NotFound, StorageError
 from feed.http.api import api_routes
 from feed.http.mcp import McpService
 from feed.http.mcp_sessions import sessions_file
-from feed.http.responses import PreparedResponse, prepared, problem_response
+from feed.http.responses import problem_response
 from feed.http.search import search_routes
+from feed.http.service import Service, is_machine, problem
 from feed.publish.site import Site
 from feed.publish.websub import Publisher
 from feed.publish.writes import Writer
-from feed.render.history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from feed.settings import Settings
 from feed.store.identity import bind
-from feed.store.representation import Negotiable, Representation
 from feed.store.storage import SQLiteStore, Store
-from feed.urls import MACHINE_SEGMENTS, MACHINE_SUFFIXES
-from feed.usage import usage_headers
 from feed.util.progress import LogLines
 
 __all__ = ["create_app", "worker_app"]
@@ -54,25 +41,7 @@ GET = ["GET", "HEAD"]
 # On shutdown, how long queued WebSub notifications may still take (then they are logged as
 # given up); short, so that stopping the service never hangs on a hub that is down.
 WEBSUB_SHUTDOWN_SECONDS = 5.0
-# What a request may bring before it is refused at the door (PreparedFirst): the request target
-# (RFC 9112 §3 recommends servers take at least 8,000 octets), one header field, all of them.
-# uvicorn with httptools sets no such limits of its own (it takes headers of a megabyte).
-MAX_TARGET_BYTES = 8 * 1024
-MAX_FIELD_BYTES = 8 * 1024
-MAX_HEADER_BYTES = 32 * 1024
-# Query values the service reads: ASCII digits only ("²".isdigit() is True in Python), and
-# short enough to be a number it has. A page number; a changes cursor (a stored sequence number).
-PAGE = re.compile(r"[1-9][0-9]{0,8}")
-CURSOR = re.compile(rf"[0-9]{{1,{MAX_CURSOR_DIGITS}}}")
 log = logging.getLogger("feed")
-
-
-def _is_machine(path: str) -> bool:
-    """Machine routes get problem JSON; human routes (home, article pages) get an HTML page."""
-    first = path.lstrip("/").split("/", 1)[0]
-    return first.split(".", 1)[0] in MACHINE_SEGMENTS or path.endswith(MACHINE_SUFFIXES)
-
-
 # How often a server looks whether another process committed to its store: a write made
 # elsewhere is served here within this much (and a little rendering-free bookkeeping).
 WATCH_SECONDS = 0.25
@@ -96,7 +65,7 @@ def watch_store(site: Site, store: Store, stop: threading.Event) -> None:
             log.exception("taking in the store's other writes failed")
 
 
-def create_app(settings: Settings, store: Store, *, close_store: bool = False) -> PreparedFirst:
+def create_app(settings: Settings, store: Store, *, close_store: bool = False) -> Service:
     """The service over `store`; every representation is rendered at start-up, none per request."""
     site = Site(settings)
     writer = Writer(settings, store, site)
@@ -113,7 +82,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
             # a new render version: the old rows are served at once, the new ones prepared on a
             # thread of their own
             site.load_store(store, LogLines(log), background=True)
-        except StorageError as exc:  # one line, not a traceback (see PreparedFirst)
+        except StorageError as exc:  # one line, not a traceback (see Service)
             app.state.startup_error = f"cannot start: {exc.detail}"
             raise
         finally:
@@ -145,48 +114,9 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
         # off the event loop: delivering what is still queued may take a few seconds
         await run_in_threadpool(publisher.close, WEBSUB_SHUTDOWN_SECONDS)
 
-    def serve(request: Request, key: str) -> Response:
-        resource = site.get(key)
-        if resource is None:
-            raise NotFound(f"Nothing is published at {request.url.path}.")
-        if isinstance(resource, Negotiable):
-            rep = resource.choose(request.headers.get("accept"))
-            if rep is None:
-                raise NotAcceptable(
-                    f"{request.url.path} is available as {', '.join(resource.media_types)}.",
-                    extra={"available": resource.media_types},
-                    headers={"vary": "Accept"},
-                )
-        else:
-            rep = resource
-        return PreparedResponse(rep, request.headers)
-
-    async def by_path(request: Request) -> Response:
-        return serve(request, request.url.path)
-
-    async def collection(request: Request) -> Response:
-        page = request.query_params.get("page")
-        if page is None:
-            return serve(request, "/agent/")
-        last = site.collection_pages
-        if not PAGE.fullmatch(page):
-            raise NotFound(
-                f"page={echo(page, 40)!r} is not a page of the collection "
-                f"(expected a number from 1 to {last}, in ASCII digits)."
-            )
-        # the newest page is the collection itself
-        return serve(request, "/agent/" if int(page) == last else f"/agent/?page={page}")
-
-    async def changes(request: Request) -> Response:
-        since = request.query_params.get("since", "0")
-        if not CURSOR.fullmatch(since):
-            raise NotFound(
-                f"since={echo(since, 40)!r} is not a cursor (expected 0 or a cursor from a "
-                f"page: up to {MAX_CURSOR_DIGITS} ASCII digits)."
-            )
-        # pages start at multiples of the page size; a cursor past the end gets the last page
-        key = min(int(since) // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
-        return serve(request, f"/agent/changes?since={key}")
+    async def unpublished(request: Request) -> Response:
+        # (reached only when Service found nothing at the path: see `Service.answer`)
+        raise NotFound(f"Nothing is published at {request.url.path}.")
 
     async def healthz(request: Request) -> Response:
         body = json.dumps({"status": "ok", "articles": len(site.articles)}) + "\n"
@@ -194,24 +124,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
 
     async def feed_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FeedError)
-        if exc.status >= 500:  # the operator's business: one line each
-            log.error(
-                "%s %s: %s %s: %s",
-                request.method,
-                request.url.path,
-                exc.status,
-                exc.title,
-                exc.detail,
-            )
-        return problem_response(
-            exc.status,
-            exc.title,
-            exc.detail,
-            request.url.path,
-            machine=_is_machine(request.url.path),
-            extra=exc.extra,
-            headers=exc.headers,
-        )
+        return problem(exc, request.method, request.url.path)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -230,21 +143,20 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
             title,
             detail,
             request.url.path,
-            machine=_is_machine(request.url.path),
+            machine=is_machine(request.url.path),
             headers=exc.headers,
         )
 
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=GET),
-            Route("/agent/", collection, methods=GET),
-            Route("/agent/changes", changes, methods=GET),
             *api_routes(settings, writer),
             Route("/mcp", mcp.asgi),
             *search_routes(settings, store),
-            # Everything else is a prepared resource at its own path: articles and their agent
-            # views, feeds, archives, section pages, the vocabulary, discovery files.
-            Route("/{path:path}", by_path, methods=GET),
+            # Every other path is a prepared resource's, served by Service before Starlette:
+            # articles and their agent views, feeds, archives, section pages, the vocabulary,
+            # discovery files. What reaches this route is not published (GET) or not allowed.
+            Route("/{path:path}", unpublished, methods=GET),
         ],
         exception_handlers={FeedError: feed_error, HTTPException: http_error},
         lifespan=lifespan,
@@ -254,7 +166,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
     app.state.startup_error = ""
     app.state.site = site
     app.state.settings = settings
-    return PreparedFirst(app, site)
+    return Service(app, site)
 
 
 def check_store(store: Store) -> None:
@@ -271,143 +183,6 @@ def check_store(store: Store) -> None:
         reason = f"the store failed its integrity check ({first}{more}); `feed doctor` says more"
         log.error("%s: writes are refused until it is repaired", reason)
         store.refuse_writes(reason)
-
-
-class PreparedFirst:
-    """The service's ASGI entry: a GET or HEAD of a prepared resource (no query string) is
-    answered straight from the site's table, before Starlette builds a request, routes it and
-    wraps it in middleware; everything else (writes, queries, errors, 406s) goes to Starlette.
-    The answer is the one the `by_path` route gives, at a fraction of the per-request cost:
-    serving is a dictionary lookup plus the header checks RFC 9110 asks for."""
-
-    def __init__(self, app: Starlette, site: Site) -> None:
-        self.app, self.site = app, site
-        self.state = app.state  # what tests and the CLI reach for
-        # The usage terms every response states (Content-Usage, TDMRep): see usage.py.
-        self.usage = tuple(
-            (k.encode("latin-1"), v.encode("latin-1")) for k, v in usage_headers(site.settings)
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.site.behind():  # another process's write, announced: served from now on
-            await run_in_threadpool(self.site.sync)
-        if scope["type"] == "http":
-            refusal = oversized(scope)
-            if refusal is not None:
-                path = scope["path"]
-                response = problem_response(
-                    refusal.status,
-                    refusal.title,
-                    refusal.detail,
-                    path,
-                    machine=_is_machine(path),
-                    headers=refusal.headers,
-                )
-                await response(scope, receive, self._with_usage(send))
-                return
-        if (
-            scope["type"] == "http"
-            and scope["method"] in ("GET", "HEAD")
-            and not scope.get("query_string")
-        ):
-            try:
-                resource = self.site.resources.get(scope["path"])
-            except FeedError:  # (a damaged row) answered by Starlette's error handler below
-                resource = None
-            if resource is not None:
-                headers = RawHeaders(scope["headers"])
-                rep = (
-                    resource
-                    if isinstance(resource, Representation)
-                    else resource.choose(headers.get("accept"))
-                )
-                if rep is not None:
-                    status, raw_headers, body = prepared(rep, headers)
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": status,
-                            "headers": raw_headers + self.usage,
-                        }
-                    )
-                    if scope["method"] == "HEAD":
-                        body = b""
-                    await send({"type": "http.response.body", "body": body})
-                    return
-        if scope["type"] == "lifespan":
-            send = self._startup_failure(send)
-        elif scope["type"] == "http":
-            send = self._with_usage(send)
-        await self.app(scope, receive, send)
-
-    def _with_usage(self, send: Send) -> Send:
-        """Every other response (errors, queries, writes, health) states the usage terms too."""
-        usage = self.usage
-
-        async def stated(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *usage]}
-            await send(message)
-
-        return stated
-
-    def _startup_failure(self, send: Send) -> Send:
-        """A start-up that failed on the store reports the one line the lifespan left, instead
-        of the traceback Starlette sends with `lifespan.startup.failed` (the server logs it)."""
-
-        async def report(message: Message) -> None:
-            if message["type"] == "lifespan.startup.failed" and self.state.startup_error:
-                message = {**message, "message": self.state.startup_error}
-            await send(message)
-
-        return report
-
-
-def oversized(scope: Scope) -> FeedError | None:
-    """414 for a request target over MAX_TARGET_BYTES, 431 for a header field over
-    MAX_FIELD_BYTES or all of them over MAX_HEADER_BYTES (RFC 6585 §5); None when it fits."""
-    target = len(scope.get("raw_path") or scope["path"].encode()) + len(
-        scope.get("query_string") or b""
-    )
-    if target > MAX_TARGET_BYTES:
-        return URITooLong(
-            f"The request target is {target:,} bytes; the limit is {MAX_TARGET_BYTES:,}.",
-            headers={"connection": "close"},
-        )
-    total = 0
-    for name, value in scope["headers"]:
-        size = len(name) + len(value)
-        total += size
-        if size > MAX_FIELD_BYTES:
-            field = echo(name.decode("latin-1"), 40)
-            return RequestHeaderFieldsTooLarge(
-                f"The header field {field} is {size:,} bytes; the limit is "
-                f"{MAX_FIELD_BYTES:,} per field.",
-                headers={"connection": "close"},
-            )
-    if total > MAX_HEADER_BYTES:
-        return RequestHeaderFieldsTooLarge(
-            f"The header fields are {total:,} bytes together; the limit is {MAX_HEADER_BYTES:,}.",
-            headers={"connection": "close"},
-        )
-    return None
-
-
-class RawHeaders:
-    """The few request headers serving reads, from the ASGI list (names already lower case);
-    the first of repeated fields, as Starlette's Headers.get gives."""
-
-    __slots__ = ("raw",)
-
-    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
-        self.raw = raw
-
-    def get(self, key: str, /) -> str | None:
-        name = key.encode("latin-1")
-        for field, value in self.raw:
-            if field == name:
-                return value.decode("latin-1")
-        return None
 
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
@@ -427,7 +202,7 @@ def stop_with_supervisor() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def worker_app() -> PreparedFirst:
+def worker_app() -> Service:
     """The service in one worker process of `feed serve --workers N` (uvicorn's factory): the
     store named by FEED_DB_PATH, with its recorded identity; closed when the worker stops."""
     stop_with_supervisor()

@@ -96,8 +96,10 @@ class McpService:
         *,
         page_size: int = LIST_PAGE,
         sessions_file: Path | None = None,
+        sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         self.site = site
+        self.sweep_seconds = sweep_seconds
         self.urls = SiteURLs(settings.base_url)
         self.resources = Resources(site, self.urls, settings.site_name, page_size)
         self.tools = {spec.name: spec for spec in TOOLS}
@@ -201,7 +203,7 @@ class McpService:
             self.shared.close()
 
     async def _sweep(self) -> None:
-        """Every SWEEP_SECONDS: the sessions whose streams are open here are alive; those idle
+        """Every `sweep_seconds`: the sessions whose streams are open here are alive; those idle
         for too long end, in every process (each one's sweep ends what it holds of them)."""
         while True:
             try:
@@ -214,7 +216,7 @@ class McpService:
                     await self.router.end_here(session)
             except Exception:  # (the next sweep tries again)
                 log.exception("MCP sessions could not be swept")
-            await anyio.sleep(SWEEP_SECONDS)
+            await anyio.sleep(self.sweep_seconds)
 
     async def _close_on_exit(self) -> None:
         """When the server is told to stop, end every listen stream gracefully (each sends its

@@ -13,7 +13,13 @@ from starlette.types import Receive, Scope, Send
 from feed.render.problem import problem_document
 from feed.store.representation import Representation
 
-__all__ = ["PreparedResponse", "http_date", "is_not_modified", "prepared", "problem_response"]
+__all__ = [
+    "RepresentationResponse",
+    "conditional",
+    "http_date",
+    "is_not_modified",
+    "problem_response",
+]
 
 # The longest HTTP-date (RFC 9110 §5.6.7) in any of its three forms is 33 characters: a longer
 # value is not a date, and is not parsed.
@@ -24,7 +30,7 @@ class RequestHeaders(Protocol):
     def get(self, key: str, /) -> str | None: ...
 
 
-def prepared(
+def conditional(
     rep: Representation, headers: RequestHeaders
 ) -> tuple[int, tuple[tuple[bytes, bytes], ...], bytes]:
     """Status, raw headers and body for a GET of `rep`: the coding the client accepts, and 304
@@ -35,11 +41,12 @@ def prepared(
     return rep.status, encoded.raw_headers, encoded.body
 
 
-class PreparedResponse(Response):
-    """Bytes and raw headers built at write time; no body on HEAD or 304."""
+class RepresentationResponse(Response):
+    """A representation as a Starlette response (search results): its bytes and raw headers
+    as `conditional` gives them; no body on HEAD or 304."""
 
     def __init__(self, rep: Representation, headers: RequestHeaders) -> None:
-        status, raw_headers, body = prepared(rep, headers)
+        status, raw_headers, body = conditional(rep, headers)
         self.status_code, self.raw_headers, self.body = status, list(raw_headers), body
         self.background = None
 

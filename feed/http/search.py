@@ -22,7 +22,7 @@ from starlette.routing import Route
 
 from feed import media
 from feed.errors import BadRequest, NotAcceptable, echo
-from feed.http.responses import PreparedResponse
+from feed.http.responses import RepresentationResponse
 from feed.model import Hit
 from feed.negotiation import Offer, negotiate
 from feed.publish.headers import CORS, headers
@@ -100,7 +100,7 @@ def search_routes(settings: Settings, store: Store) -> list[Route]:
         ]
         own = headers(links, negotiated=True)
         rep = Representation(body, CONTENT_TYPES[wanted], None, SEARCH_CACHE, own)
-        return PreparedResponse(rep, request.headers)
+        return RepresentationResponse(rep, request.headers)
 
     async def ask(request: Request) -> Response:
         params = request.query_params
@@ -138,7 +138,7 @@ def search_routes(settings: Settings, store: Store) -> list[Route]:
             )
         data = (json.dumps(answer, ensure_ascii=False, indent=2) + "\n").encode()
         rep = Representation(data, media.JSON.media_type, None, SEARCH_CACHE, CORS)
-        return PreparedResponse(rep, request.headers)
+        return RepresentationResponse(rep, request.headers)
 
     return [
         Route(SEARCH_PATH, search, methods=GET),

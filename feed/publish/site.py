@@ -36,9 +36,10 @@ from feed.render.collection import page_count
 from feed.render.history import Event, Revision
 from feed.render.jsonfeed import warm_item
 from feed.settings import Settings
-from feed.store.prepared import ResourceTable, Route, fingerprint
+from feed.store.prepared import Route, fingerprint
 from feed.store.representation import Resource
-from feed.store.storage import Incoming, Prepared, SaveResult, Store
+from feed.store.storage import Incoming, RowChanges, SaveResult, Store
+from feed.store.table import ResourceTable
 from feed.util.progress import Progress, Task
 
 __all__ = ["Site", "Write"]
@@ -294,8 +295,8 @@ class Site:
             last_sequence = max((row[0] for row in log), default=0)
             store.clear_prepared()
             self.state = self.render_log(log, keep, progress or Progress())
-            store.finish_prepared(
-                Prepared(
+            store.put_prepared(
+                RowChanges(
                     rows=(),
                     lists=stored_keys(self.state.keys),
                     events=[event_row(e) for e in self.state.events],

@@ -20,7 +20,7 @@ from feed.render.history import Event, Revision, events_of
 from feed.settings import Settings
 from feed.store.prepared import Route, routes_of
 from feed.store.representation import Negotiable, Representation, Resource, compress_all
-from feed.store.storage import Prepared, Store
+from feed.store.storage import RowChanges, Store
 from feed.urls import SiteURLs
 
 __all__ = ["Log", "Staged", "State", "advance", "by_write", "stage", "stored_rows"]
@@ -170,10 +170,10 @@ class Staged:
     first_event: int  # cursor of the write's first event
     last_sequence: int = 0  # the store sequence of the write's last revision
 
-    def stored_form(self, fingerprint: str = "") -> Prepared:
+    def stored_form(self, fingerprint: str = "") -> RowChanges:
         """The rows a store keeps of this write (in the write's own transaction)."""
         events = self.state.events
-        return Prepared(
+        return RowChanges(
             rows=stored_rows(dict(sorted(self.changed.items()))),
             deleted=sorted(self.removed),
             lists=stored_keys(self.rendered),

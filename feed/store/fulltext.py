@@ -123,6 +123,9 @@ class Query:
     newest: bool = False  # sort by publication, newest first (else by relevance)
     after: tuple[float | str, str] | None = None  # the last (key, slug) of the previous page
     limit: int = 10
+    # the plan's bounds (see RANKED, WALK_FACTOR): tests give others to force each plan
+    ranked: int = RANKED
+    walk_factor: int = WALK_FACTOR
 
 
 def _filters(query: Query) -> tuple[str, list[object]]:
@@ -157,7 +160,7 @@ def _relevant(db: sqlite3.Connection, query: Query) -> list[tuple[int, str, floa
     window = db.execute(
         "SELECT search.rowid FROM search JOIN search_docs d ON d.id = search.rowid "
         f"WHERE search MATCH ? AND {filters} ORDER BY search.rowid DESC LIMIT 1 OFFSET ?",
-        [query.match, *params, RANKED - 1],
+        [query.match, *params, query.ranked - 1],
     ).fetchone()
     bound = "AND rowid >= ?" if window else ""
     after = ""
@@ -188,7 +191,7 @@ def _newest(db: sqlite3.Connection, query: Query) -> list[tuple[int, str, float 
     plain = not (query.beat or query.tag or query.editor or query.tool)
     # enough matches to walk: probed by skipping to the one that many in (counting every match
     # would read them all)
-    enough = math.isqrt(WALK_FACTOR * (query.limit + 1) * _total(db)) + 1
+    enough = math.isqrt(query.walk_factor * (query.limit + 1) * _total(db)) + 1
     probe = db.execute(
         "SELECT rowid FROM search WHERE search MATCH ? LIMIT 1 OFFSET ?", (query.match, enough)
     )

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from feed.errors import BadRequest, echo
 from feed.model import STATUSES
 from feed.store.fulltext import Query
-from feed.store.storage import stored_moment
+from feed.store.revisions import stored_moment
 from feed.urls import slugify
 
 __all__ = [

@@ -129,10 +129,6 @@ class Representation:
     def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]:
         return self.identity.raw_headers
 
-    @property
-    def validator_headers(self) -> tuple[tuple[bytes, bytes], ...]:
-        return self.identity.validator_headers
-
     def encoded(self, accept_encoding: str | None) -> Encoded:
         """The gzip coding when there is one and the client accepts it (RFC 9110 §12.5.3)."""
         if self.gzip is not None and accepts_gzip(accept_encoding):
