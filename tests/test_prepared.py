@@ -16,6 +16,7 @@ from conftest import write_articles
 from feed.publish.resources import article_resources
 from feed.publish.site import Site
 from feed.store.prepared import (
+    ADDED_LATER,
     TOKEN,
     Body,
     Route,
@@ -218,10 +219,21 @@ def test_the_fingerprint_follows_what_shapes_the_bytes(settings):
     """Base URL, site name, feed size...: another fingerprint. Port, tokens, cache size, WebSub
     retries: the same."""
     base = fingerprint(settings)
-    for change in ({"base_url": "https://other.example"}, {"site_name": "X"}, {"feed_size": 7}):
+    changes = [{"base_url": "https://other.example"}, {"site_name": "X"}, {"feed_size": 7}]
+    changes += [{name: value + 1} for name, value in ADDED_LATER.items()]
+    for change in changes:
         assert fingerprint(dataclasses.replace(settings, **change)) != base, change
-    quiet = {"port": 1, "api_tokens": ("t",), "cache_mb": 9, "websub_attempts": 1}
+    quiet = {"port": 1, "api_tokens": ("t",), "cache_mb": 9, "websub_attempts": 1, "jobs": 2}
     assert fingerprint(dataclasses.replace(settings, **quiet)) == base
+
+
+def test_a_setting_added_later_prepares_nothing_again_at_its_earlier_value(settings):
+    """A store prepared before the page-size settings existed keeps its fingerprint: at the
+    values the earlier versions rendered with they are left out of it, as if absent."""
+    assert {getattr(settings, name) for name in ADDED_LATER} <= set(ADDED_LATER.values())
+    earlier = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ADDED_LATER}
+    version_before = dataclasses.make_dataclass("Settings", list(earlier))  # its fields only
+    assert fingerprint(settings) == fingerprint(version_before(**earlier))
 
 
 def test_a_snapshot_reads_one_commit(store: SQLiteStore):

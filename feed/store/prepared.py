@@ -239,10 +239,20 @@ def _program() -> str:
     return ";".join(parts)
 
 
+# Settings a later version added, each with the value the versions before it rendered with (a
+# constant then): at that value a setting is left out of the fingerprint, so that an upgrade
+# prepares no store again for a setting nobody changed.
+ADDED_LATER = {"feed_pages": 10, "collection_page_size": 50, "sitemap_size": 1000}
+
+
 def fingerprint(settings: Settings) -> str:
     """What the prepared resources depend on: the program's render version and libraries, and
     the site's identity (the settings that shape the bytes)."""
-    fields = {k: v for k, v in asdict(settings).items() if k not in NOT_RENDERED}
+    fields = {
+        k: v
+        for k, v in asdict(settings).items()
+        if k not in NOT_RENDERED and not (k in ADDED_LATER and ADDED_LATER[k] == v)
+    }
     digest = hashlib.sha256(_program().encode())
     digest.update(repr(sorted(fields.items())).encode())
     return digest.hexdigest()[:32]
