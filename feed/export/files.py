@@ -39,9 +39,10 @@ class Tree:
     def __init__(self, root: str) -> None:
         self.root = root
         self.folders: set[str] = {""}
-        self.copies: dict[tuple[str, int | None, bool], str] = {}  # (etag, date, gz) -> path
+        # (etag, date, gz) -> (path, bytes) of the files written lately
+        self.copies: dict[tuple[str, int | None, bool], tuple[str, int]] = {}
         self.written = 0  # files (names) written
-        self.bytes = 0  # bytes written (a hard link adds none)
+        self.bytes = 0  # their sizes (a hard link's too: the same whoever wrote the first)
         self.undated: list[str] = []  # paths to date when the newest date is known
 
     def add(
@@ -56,7 +57,7 @@ class Tree:
                 self.folders.add(folder)
             if len(self.copies) > 4096:  # duplicates are neighbours: keep memory bounded
                 self.copies.clear()
-            first = self.copies.setdefault((etag, modified, gz), path)
+            first, size = self.copies.get((etag, modified, gz), (path, 0))
             if first != path:
                 for suffix in (".gz", "") if gz else ("",):
                     os.link(self.root + first + suffix, full + suffix)
@@ -65,7 +66,9 @@ class Tree:
                 write_file(full, body, modified or 0)
                 if gz:
                     write_file(full + ".gz", data, modified or 0)
-                self.bytes += len(body) + (len(data) if gz else 0)
+                size = len(body) + (len(data) if gz else 0)
+                self.copies[(etag, modified, gz)] = (path, size)
+            self.bytes += size
         except (FileExistsError, NotADirectoryError):
             raise ExportError(f"cannot export {key!r}: its file {path} is another URL's") from None
         self.written += 2 if gz else 1
