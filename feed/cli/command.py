@@ -173,6 +173,12 @@ def _parser() -> argparse.ArgumentParser:
         help="export only these file types, comma-separated (e.g. html,jsonld,atom; the "
         "types are the files' extensions); default: everything",
     )
+    build.add_argument(
+        "--full",
+        action="store_true",
+        help="write every file, not only what changed: current/root/ is then the whole site, "
+        "for a static server or CDN",
+    )
     site_options(build)
 
     render = command(

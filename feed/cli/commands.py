@@ -168,6 +168,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
                 listen=args.listen or DEFAULT_LISTEN,
                 jobs=args.jobs,
                 only=only,
+                incremental=not args.full,
                 progress=progress,
             )
         except ExportError as exc:

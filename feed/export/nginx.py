@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from feed import __version__
 from feed.errors import NotAcceptable, NotFound
@@ -132,46 +133,30 @@ def _usage_lines(usage: Sequence[tuple[str, str]], indent: str = "") -> list[str
 def _error_location(
     name: str,
     status: int,
-    response_body: bytes,
-    headers: Sequence[tuple[str, str]],
-    usage: Sequence[tuple[str, str]] = (),
-) -> str:
-    content_type = "application/octet-stream"
-    lines = [f"location @{name} {{", "    types {}"]
-    extra = []
-    for header, value in headers:
-        if header == "content-type":
-            content_type = value
-        elif header != "content-length":
-            extra.append(f"    add_header {_header_name(header)} {_data(value)} always;")
-    lines.append(f"    default_type {_q(content_type)};")
-    extra += _usage_lines(usage, "    ")
-    # an add_header here (even one that adds nothing) stops the resource headers being inherited
-    lines += extra or ["    add_header X-Feed-Export '' always;"]
-    body = response_body.decode("utf-8")
-    body_value = (
-        _data(body)
-        .replace(PLACEHOLDER_PATH, "${feed_safe_path}")
-        .replace(PLACEHOLDER_METHOD, "${request_method}")
-    )
-    lines.append(f"    return {status} {body_value};")
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def _error_page(
-    status: int,
     title: str,
     detail: str,
     machine: bool,
-    extra: dict[str, object] | None = None,
-    headers: dict[str, str] | None = None,
-) -> tuple[bytes, list[tuple[str, str]]]:
-    """The service's own error response, with placeholders for the path and the method."""
-    doc = problem_document(
-        status, title, detail, PLACEHOLDER_PATH, machine=machine, extra=extra, headers=headers
+    usage: Sequence[tuple[str, str]],
+    **more: Any,
+) -> str:
+    """A named location answering the service's own error response (its problem document or
+    page), with the request's path and method where the service names them."""
+    doc = problem_document(status, title, detail, PLACEHOLDER_PATH, machine=machine, **more)
+    headers = doc.header_list()
+    content_type = next(v for k, v in headers if k == "content-type")
+    lines = [f"location @{name} {{", "    types {}", f"    default_type {_q(content_type)};"]
+    extra = [
+        f"    add_header {_header_name(k)} {_data(v)} always;"
+        for k, v in headers
+        if k not in ("content-type", "content-length")
+    ] + _usage_lines(usage, "    ")
+    # an add_header here (even one that adds nothing) stops the resource headers being inherited
+    lines += extra or ["    add_header X-Feed-Export '' always;"]
+    body = _data(doc.body.decode("utf-8"))
+    body = body.replace(PLACEHOLDER_PATH, "${feed_safe_path}").replace(
+        PLACEHOLDER_METHOD, "${request_method}"
     )
-    return doc.body, doc.header_list()
+    return "\n".join([*lines, f"    return {status} {body};", "}"])
 
 
 @dataclass(frozen=True)
@@ -339,30 +324,32 @@ def configuration(
                 f"types {{}} default_type {_q(media_type)};{extra} }}"
             )
     for machine in (True, False):
-        suffix = "m" if machine else "h"
-        body, headers = _error_page(
-            404, NotFound.title, f"Nothing is published at {PLACEHOLDER_PATH}.", machine
+        kind = "m" if machine else "h"
+        detail = f"Nothing is published at {PLACEHOLDER_PATH}."
+        server.append(
+            _error_location(f"feed_404_{kind}", 404, NotFound.title, detail, machine, usage)
         )
-        server.append(_error_location(f"feed_404_{suffix}", 404, body, headers, usage))
-        body, headers = _error_page(
-            405,
-            "Method Not Allowed",
-            f"{PLACEHOLDER_METHOD} {PLACEHOLDER_PATH}: Method Not Allowed.",
-            machine,
-            headers={"allow": "GET, HEAD"},
-        )
-        server.append(_error_location(f"feed_405_{suffix}", 405, body, headers, usage))
-        for sid, (_, _, listed) in signatures:
-            available = list(listed)
-            body, headers = _error_page(
-                406,
-                NotAcceptable.title,
-                f"{PLACEHOLDER_PATH} is available as {', '.join(available)}.",
-                machine,
-                extra={"available": available},
-                headers={"vary": "Accept"},
+        detail = f"{PLACEHOLDER_METHOD} {PLACEHOLDER_PATH}: Method Not Allowed."
+        allow = {"allow": "GET, HEAD"}
+        server.append(
+            _error_location(
+                f"feed_405_{kind}", 405, "Method Not Allowed", detail, machine, usage, headers=allow
             )
-            server.append(_error_location(f"feed_406_{sid}_{suffix}", 406, body, headers, usage))
+        )
+        for sid, (_, _, listed) in signatures:
+            detail = f"{PLACEHOLDER_PATH} is available as {', '.join(listed)}."
+            server.append(
+                _error_location(
+                    f"feed_406_{sid}_{kind}",
+                    406,
+                    NotAcceptable.title,
+                    detail,
+                    machine,
+                    usage,
+                    extra={"available": list(listed)},
+                    headers={"vary": "Accept"},
+                )
+            )
     if not found.health:
         health = json.dumps({"status": "ok", "articles": frame.articles}) + "\n"
         server += [
@@ -383,32 +370,26 @@ def configuration(
 def main_configuration(build_dir: Path, listen: str) -> str:
     """A complete nginx.conf: run with `nginx -p RUNTIME_DIR/ -c OUTDIR/nginx.conf` (the pid,
     error log and temporary folders go into RUNTIME_DIR)."""
-    nginx = build_dir / "nginx"
-    return "\n".join(
-        [
-            f"# Generated by `{GENERATOR}` (agentry-feed {__version__}): serves {build_dir}",
-            "# like `feed serve`. Run: nginx -p RUNTIME_DIR/ -c THIS_FILE (pid, log, temp there).",
-            "worker_processes auto;",
-            "pid nginx.pid;",
-            "error_log error.log warn;",
-            "events { worker_connections 1024; }",
-            "http {",
-            "    access_log off;",
-            "    sendfile on;",
-            "    tcp_nopush on;",
-            "    keepalive_timeout 65s;",
-            "    client_body_temp_path client_body_temp;",
-            "    proxy_temp_path proxy_temp;",
-            "    fastcgi_temp_path fastcgi_temp;",
-            "    uwsgi_temp_path uwsgi_temp;",
-            "    scgi_temp_path scgi_temp;",
-            f"    include {_q(str(nginx / 'http.conf'))};",
-            "    server {",
-            f"        listen {listen};",
-            "        server_name _;",
-            f"        include {_q(str(nginx / 'server.conf'))};",
-            "    }",
-            "}",
-            "",
-        ]
+    temporary = " ".join(
+        f"{k}_temp_path {k}_temp;" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
+    return f"""# Generated by `{GENERATOR}` (agentry-feed {__version__}): serves {build_dir}
+# like `feed serve`. Run: nginx -p RUNTIME_DIR/ -c THIS_FILE (pid, log, temp there).
+worker_processes auto;
+pid nginx.pid;
+error_log error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65s;
+    {temporary}
+    include {_q(str(build_dir / "nginx" / "http.conf"))};
+    server {{
+        listen {listen};
+        server_name _;
+        include {_q(str(build_dir / "nginx" / "server.conf"))};
+    }}
+}}
+"""
