@@ -170,8 +170,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--only",
         metavar="TYPES",
-        help="export only these file types, comma-separated (e.g. html,jsonld,atom; the "
-        "types are the files' extensions); default: everything",
+        help="export only these file types, comma-separated (e.g. html,jsonld,atom; see "
+        "docs/export.md); default: everything",
     )
     build.add_argument(
         "--full",

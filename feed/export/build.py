@@ -66,27 +66,24 @@ class BuildSummary:
 
     @classmethod
     def of(
-        cls, build_dir: Path, record: dict[str, Any], started: float, **fields: Any
+        cls,
+        build_dir: Path,
+        record: dict[str, Any],
+        started: float,
+        reused: bool,
+        processes: int = 1,
     ) -> BuildSummary:
-        """What a build (made now, or already there, `reused`) is, from its record."""
-        reused = fields.setdefault("reused", True)
-        numbers = [record.get(n) for n in ("keys", "representations", "files", "bytes", "written")]
-        keys, representations, files, size, written = (
-            n if isinstance(n, int) else 0 for n in numbers
-        )
-        layers = record.get("layers")
+        """What a build (made now, or already there: `reused`) is, from its record."""
+        n = {
+            k: int(record.get(k) or 0)
+            for k in ("keys", "representations", "files", "bytes", "written")
+        }
         return cls(
-            build_dir.parent.parent,
-            build_dir,
-            build_dir.name,
-            keys,
-            representations,
-            files,
-            size,
-            seconds=time.perf_counter() - started,
-            written=0 if reused else written,
-            layers=len(layers) if isinstance(layers, list) else 1,
-            **fields,
+            *(build_dir.parent.parent, build_dir, build_dir.name, n["keys"], n["representations"]),
+            *(n["files"], n["bytes"], reused, time.perf_counter() - started),
+            written=0 if reused else n["written"],
+            layers=len(record.get("layers") or [None]),
+            processes=processes,
         )
 
 
@@ -160,7 +157,7 @@ def build(
             switch(
                 outdir, previous_id, main_configuration(builds / previous_id, listen), previous[0]
             )
-            return BuildSummary.of(builds / previous_id, previous[0], started)
+            return BuildSummary.of(builds / previous_id, previous[0], started, reused=True)
         temporary = builds / f".tmp-{os.getpid()}"
         shutil.rmtree(temporary, ignore_errors=True)
         try:

@@ -52,9 +52,7 @@ class Tree:
         folder = path.rpartition("/")[0]
         full = self.root + path
         try:
-            if folder not in self.folders:
-                os.makedirs(self.root + folder, exist_ok=True)
-                self.folders.add(folder)
+            self._folder(folder)
             if len(self.copies) > 4096:  # duplicates are neighbours: keep memory bounded
                 self.copies.clear()
             first, size = self.copies.get((etag, modified, gz), (path, 0))
@@ -74,6 +72,17 @@ class Tree:
         self.written += 2 if gz else 1
         if modified is None:
             self.undated.append(path)
+
+    def _folder(self, folder: str) -> None:
+        """`folder` and its parents, each made once (another process may have made it)."""
+        if folder not in self.folders:
+            self._folder(folder.rpartition("/")[0])
+            try:
+                os.mkdir(self.root + folder)
+            except FileExistsError:
+                if not os.path.isdir(self.root + folder):
+                    raise
+            self.folders.add(folder)
 
     @staticmethod
     def date(root: Path, paths: list[str], mtime: int) -> None:
