@@ -17,6 +17,8 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,18 @@ class BuildSummary:
         )
 
 
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """The cyclic GC off: a build makes and drops 100,000s of small objects and no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _same_source(record: dict[str, Any], store: dict[str, str], only: list[str] | None) -> bool:
     """Whether the build recorded in `record` was made from this store as now prepared (up to
     its last write), with the same types, version and layout."""
@@ -136,9 +150,7 @@ def build(
             "write": prepared.get("write", ""),
             "epoch": prepared.get("epoch", ""),
         }
-    gc_was_on = gc.isenabled()
-    gc.disable()  # a build makes and drops 100,000s of small objects and no cycles
-    with open(outdir / ".lock", "a") as lock:
+    with _without_gc(), open(outdir / ".lock", "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -237,9 +249,6 @@ def build(
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        finally:
-            if gc_was_on:
-                gc.enable()
         switch(outdir, build_id, main_configuration(build_dir, listen), record)
         # keep the folders this build and the previous one read (a running nginx may still
         # serve the previous one until its reload)
