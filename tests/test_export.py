@@ -410,7 +410,8 @@ def test_a_folder_that_is_not_a_build_is_left_alone(site, tmp_path):
 
 
 def test_cli_build_prints_a_summary(store, settings, tmp_path, capsys):
-    """`feed build OUTDIR --db ...` exports the store and says what it did and how long it took."""
+    """`feed build OUTDIR --db ...` exports the store and says what it did and how long it took;
+    again, or again with --full, it is the build already there."""
     _site(store, settings)
     store.close()
     db = str(store.path)
@@ -420,6 +421,8 @@ def test_cli_build_prints_a_summary(store, settings, tmp_path, capsys):
     assert "nginx -p" in out
     assert "listen 127.0.0.1:9;" in (tmp_path / "out" / "nginx.conf").read_text()
     assert main(["build", str(tmp_path / "out"), "--db", db]) == 0
+    assert capsys.readouterr().out.startswith("reused ")
+    assert main(["build", str(tmp_path / "out"), "--db", db, "--full"]) == 0  # (one layer)
     assert capsys.readouterr().out.startswith("reused ")
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "file").write_text("")
