@@ -39,7 +39,7 @@ class Tree:
     def __init__(self, root: str) -> None:
         self.root = root
         self.folders: set[str] = {""}
-        # (etag, date, gz) -> (path, bytes) of the files written lately
+        # (etag, date, gz) -> (path, bytes) of the files written lately (see Lines.batch)
         self.copies: dict[tuple[str, int | None, bool], tuple[str, int]] = {}
         self.written = 0  # files (names) written
         self.bytes = 0  # their sizes (a hard link's too: the same whoever wrote the first)
@@ -53,8 +53,6 @@ class Tree:
         full = self.root + path
         try:
             self._folder(folder)
-            if len(self.copies) > 4096:  # duplicates are neighbours: keep memory bounded
-                self.copies.clear()
             first, size = self.copies.get((etag, modified, gz), (path, 0))
             if first != path:
                 for suffix in (".gz", "") if gz else ("",):

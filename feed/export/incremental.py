@@ -136,15 +136,12 @@ def build_delta(
             except OSError:
                 return None
             kept.append([(key_of(x), x) for x in text.splitlines() if key_of(x) not in keys])
-        for key, rows in sorted(keys.items()):
-            if rows:
-                out, line = lines.lines(key, rows)
-                kept[0] += [(key, text) for text in out]
-                kept[1] += [(key, line)] if line is not None else []
-        meta, sig = (sorted(part, key=lambda item: item[0]) for part in kept)  # (stable)
-        text, sig_text, shards[index] = shard_text(
-            [x for _, x in meta], [x for _, x in sig], firsts[index]
-        )
+        new = lines.batch([(key, rows) for key, rows in keys.items() if rows])
+        for part, lines_of in zip(kept, new, strict=True):
+            part += [(key_of(x), x) for x in lines_of]
+            part.sort(key=lambda item: item[0])  # (stable: a key's lines stay in variant order)
+        meta, sig = ([x for _, x in part] for part in kept)
+        text, sig_text, shards[index] = shard_text(meta, sig, firsts[index])
         texts[index] = (text, sig_text)
     found.health = found.health and "/healthz" not in removed
     found.written, found.bytes, found.undated = tree.written, tree.bytes, tree.undated

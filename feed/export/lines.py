@@ -13,7 +13,7 @@ from feed.errors import ExportError
 from feed.export.files import Tree
 from feed.export.layout import check_key, file_path
 from feed.export.rows import Row
-from feed.negotiation import Offer
+from feed.negotiation import Offer, negotiate
 from feed.store.prepared import TOKEN, Shape, token
 from feed.store.representation import shared_headers
 
@@ -111,6 +111,7 @@ class Lines:
         self._groups: dict[tuple[Shape, bool], tuple[str, str]] = {}  # -> (id, constants)
         self._slow: dict[Group, str] = {}
         self._signatures: dict[tuple[Shape, ...], str] = {}
+        self._defaults: dict[str, int] = {}  # signature -> the variant sent without Accept
 
     def group(self, shape: Shape, gzipped: bool, word: str, plain: bool) -> str:
         """The id of a stored variant's header group for a key whose token is `word`
@@ -144,6 +145,7 @@ class Lines:
                 raise ExportError(f"cannot export {key!r}: two variants have the same media type")
             listed = tuple(dict.fromkeys(o.media_type for o in offers))
             self.found.signatures[sid] = Signature(offers, types, listed)
+            self._defaults[sid] = offers.index(negotiate(None, offers))
         return sid
 
     def lines(self, key: str, rows: Sequence[Row]) -> tuple[list[str], str | None]:
@@ -159,11 +161,10 @@ class Lines:
         plain = len(word) >= TEMPLATE_MIN and _unbordered(word)
         exact = "-" if key == key.lower() else key
         negotiated = rows[0][1] != 0
-        sig = (
-            f"    '{key}' {self.signature(tuple(r[2] for r in rows), key)};" if negotiated else None
-        )
+        sid = self.signature(tuple(r[2] for r in rows), key) if negotiated else ""
+        default = self._defaults[sid] if negotiated else 0
         out = []
-        for _, _, shape, etag, modified, data, gzipped in rows:
+        for position, (_, _, shape, etag, modified, data, gzipped) in enumerate(rows):
             status = shape.status
             if status in RESERVED_STATUSES:
                 raise ExportError(f"cannot export {key!r}: status {status} is reserved")
@@ -174,11 +175,31 @@ class Lines:
                 found.newest = modified
             path = file_path(key, file_type, negotiated)
             if self.tree is not None:
-                self.tree.add(key, path, etag, data, gzipped, modified)
+                # a variant a static server never sends, with the bytes of a file written for
+                # another URL (/agent/{slug}.ttl for /agent/{slug}'s Turtle): that file
+                copy = (
+                    self.tree.copies.get((etag, modified, gzipped)) if position != default else None
+                )
+                if copy is None:
+                    self.tree.add(key, path, etag, data, gzipped, modified)
+                else:
+                    path = copy[0]
             group = self.group(shape, gzipped, word, plain)
             out.append(
                 f"    '{key}|{file_type if negotiated else ''}' '{file_type} {status} "
                 f"{'n' if modified is None else modified} {etag} {'+' if gzipped else '-'} "
                 f"{SELF} {exact} {group} {path}';"
             )
-        return out, sig
+        return out, f"    '{key}' {sid};" if negotiated else None
+
+    def batch(self, batch: Sequence[tuple[str, Sequence[Row]]]) -> tuple[list[str], list[str]]:
+        """The lines of a shard's URLs (sorted), its plain URLs' files written before the
+        negotiated URLs', whose other variants then need no file of their own. Only the
+        batch decides, so that a build on any number of processes is the same."""
+        if self.tree is not None:
+            self.tree.copies.clear()
+        done = {
+            key: self.lines(key, rows) for key, rows in sorted(batch, key=lambda b: b[1][0][1] != 0)
+        }
+        keys = sorted(done)
+        return [x for k in keys for x in done[k][0]], [s for k in keys if (s := done[k][1])]

@@ -17,7 +17,7 @@ from pathlib import Path
 from feed.errors import ExportError
 from feed.export.files import Tree
 from feed.export.lines import Found, Lines
-from feed.export.rows import export_types, rows
+from feed.export.rows import Row, export_types, rows
 from feed.publish.site import Site
 from feed.store.prepared import Shape
 from feed.util.parallel import cores, parallel_map
@@ -97,10 +97,10 @@ def _export_shards(state: _Export, span: tuple[int, int]) -> tuple[list[Shard], 
     lines = Lines(state.types, tree, found)
     shards = []
     first, last = span
-    index, meta, sig = first, list[str](), list[str]()
+    index, batch = first, list[tuple[str, list[Row]]]()
 
     def close() -> None:
-        text, sig_text, shard = shard_text(meta, sig, state.firsts[index])
+        text, sig_text, shard = shard_text(*lines.batch(batch), state.firsts[index])
         write_shard(state.folder / "nginx", index, text, sig_text)
         shards.append(shard)
 
@@ -109,13 +109,11 @@ def _export_shards(state: _Export, span: tuple[int, int]) -> tuple[list[Shard], 
     for key, key_rows in rows(state.site, start, stop, state.only, state.shapes):
         while index + 1 < last and key >= state.firsts[index + 1]:
             close()
-            index, meta, sig = index + 1, [], []
-        out, line = lines.lines(key, key_rows)
-        meta += out
-        sig += [line] if line is not None else []
+            index, batch = index + 1, []
+        batch.append((key, key_rows))
     close()
     while index + 1 < last:
-        index, meta, sig = index + 1, [], []
+        index, batch = index + 1, []
         close()
     found.written, found.bytes, found.undated = tree.written, tree.bytes, tree.undated
     return shards, found
