@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feed.export.build import build, load_site
+from feed.export import build, load_site
 from feed.publish.site import Site
 from feed.settings import Settings
 from feed.store.storage import Incoming, SQLiteStore

@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -26,7 +27,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,24 +38,19 @@ from hypothesis import strategies as st
 from starlette.datastructures import Headers
 
 from feed.cli import main
-from feed.export import build as export
-from feed.export.build import (
-    GZIP_OK_PATTERN,
-    INM_PATTERN,
-    ExportError,
-    accept_rules,
-    build,
-    file_name,
-    load_site,
-    plan,
-    signatures,
-)
+from feed.errors import ExportError
+from feed.export import build, load_site
+from feed.export.accept import GZIP_OK_PATTERN, INM_PATTERN, accept_rules
+from feed.export.layout import file_path
+from feed.export.lines import FIELDS, OWN_HEADERS, Found, Lines, Signature
+from feed.export.nginx import Frame, configuration
+from feed.export.rows import export_types
 from feed.http.responses import is_not_modified
-from feed.negotiation import negotiate
+from feed.negotiation import Offer, negotiate
 from feed.publish.importer import import_paths, sample_paths
 from feed.publish.site import Site
 from feed.settings import Settings
-from feed.store.prepared import TOKEN, resource_of
+from feed.store.prepared import TOKEN, resource_of, token
 from feed.store.representation import Negotiable, Representation
 from feed.store.storage import SQLiteStore
 
@@ -72,6 +67,47 @@ def _site(store: SQLiteStore, settings: Settings) -> Site:
 def site(store: SQLiteStore, settings: Settings) -> Site:
     """What `feed serve` serves over the bundled samples."""
     return _site(store, settings)
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One representation of one URL key, as a build's map has it."""
+
+    key: str
+    variant: str  # "" for a plain resource; for a negotiated one, its file type
+    file: str  # under root/
+    status: int
+    etag: str
+    position: int  # which of the resource's representations (a negotiable's variant)
+
+
+def plan(site: Site, tmp_path: Path, only: frozenset[str] | None = None) -> list[Entry]:
+    """What a build of `site` exports, read back from its map's lines, in key order."""
+    summary = build(site, tmp_path / "plan", only=only, incremental=False)
+    out: list[Entry] = []
+    for shard in sorted((summary.build_dir / "nginx" / "meta").iterdir()):
+        for line in shard.read_text().splitlines():
+            lookup, value = line.strip().removesuffix("';").strip("'").split("' '")
+            key, _, variant = lookup.partition("|")
+            facts = dict(zip(FIELDS, value.split(" "), strict=True))
+            position = sum(e.key == key for e in out)
+            status, etag = int(facts["status"]), f'"{facts["etag"]}"'
+            out.append(Entry(key, variant, facts["file"], status, etag, position))
+    return out
+
+
+def signatures(site: Site, tmp_path: Path) -> list[Signature]:
+    """Every kind of negotiated URL a build of `site` has, read back from its state."""
+    summary = build(site, tmp_path / "signatures", incremental=False)
+    state = json.loads((summary.build_dir / "state.json").read_text())
+    return [
+        Signature(
+            tuple(Offer(m, k, frozenset(p), tuple(a)) for m, k, p, a in offers),
+            tuple(kinds),
+            tuple(listed),
+        )
+        for _, (offers, kinds, listed) in sorted(state["signatures"].items())
+    ]
 
 
 def _tree(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -94,52 +130,66 @@ def test_every_representation_is_a_file_with_the_service_bytes(site, tmp_path):
     root = tmp_path / "out" / "current" / "root"
     assert summary.build_dir == (tmp_path / "out" / "current").resolve()
     expected: set[str] = set()
-    keys = set()
-    for entry in plan(site):
+    entries = plan(site, tmp_path)
+    for entry in entries:
         resource = site.resources[entry.key]
-        if isinstance(resource, Representation):
-            rep = resource
-        else:
-            rep = resource.variants[entry.position][1]
+        rep = (
+            resource
+            if isinstance(resource, Representation)
+            else resource.variants[entry.position][1]
+        )
         assert rep.etag == entry.etag, entry.key
-        keys.add(entry.key)
-        path = root / entry.file
+        path = root / entry.file.lstrip("/")
         assert path.read_bytes() == rep.body, entry.key
-        expected.add(entry.file)
+        expected.add(entry.file.lstrip("/"))
         if rep.gzip is None:
             assert not path.with_name(path.name + ".gz").exists()
         else:
             assert path.with_name(path.name + ".gz").read_bytes() == rep.gzip.body, entry.key
-            expected.add(entry.file + ".gz")
+            expected.add(entry.file.lstrip("/") + ".gz")
         if rep.last_modified is not None:
             assert int(path.stat().st_mtime) == int(rep.last_modified.timestamp()), entry.key
-    assert keys == set(site.resources)
+    assert {e.key for e in entries} == set(site.resources)
     assert set(_tree(root)) == expected
     assert summary.files == len(expected)
     for key, resource in site.resources.items():
         if isinstance(resource, Negotiable):
-            assert sum(e.key == key for e in plan(site)) == len(resource.variants)
+            assert sum(e.key == key for e in entries) == len(resource.variants)
     retracted = next(a.slug for a in site.articles.values() if a.status == "retracted")
-    gone_entry = next(e for e in plan(site) if e.key == f"/agent/{retracted}")
-    gone = json.loads((root / gone_entry.file).read_bytes())
+    gone_entry = next(e for e in entries if e.key == f"/agent/{retracted}")
+    gone = json.loads((root / gone_entry.file.lstrip("/")).read_bytes())
     assert gone["status"] == 410
 
 
-def test_files_are_named_by_content_date_and_type(site):
-    """HASH-SECONDS.TYPE (HASH-n.TYPE without a Last-Modified), all in root/: equal bytes with
-    the same date and type are one file, whichever URLs serve them (an agent view's JSON-LD
-    variant and its .jsonld URL); different bytes never share one."""
-    moment = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
-    assert file_name('"abc"', moment, "html") == "abc-1767225600.html"
-    assert file_name('"abc"', None, "json") == "abc-n.json"
-    entries = plan(site)
+@pytest.mark.parametrize(
+    ("key", "file_type", "negotiated", "path"),
+    [
+        P("/feed.atom", "atom", False, "/feed.atom", id="a-file"),
+        P("/agent/x.jsonld", "jsonld", False, "/agent/x.jsonld", id="explicit-type"),
+        P("/", "html", False, "/index.html", id="home"),
+        P("/x", "html", True, "/x/index.html", id="page"),
+        P("/agent/x", "ttl", True, "/agent/x/index.ttl", id="variant"),
+        P("/agent/x/v/1", "jsonld", False, "/agent/x/v/1/index.jsonld", id="no-dot"),
+        P("/beats/a/", "html", False, "/beats/a/index.html", id="folder"),
+        P("/agent/?page=2", "jsonld", True, "/agent/page=2/index.jsonld", id="query"),
+    ],
+)
+def test_a_file_is_at_its_url_path(key, file_type, negotiated, path):
+    """A URL whose last segment has a dot is the file at that path; any other is a folder with
+    one `index.TYPE` per representation (what a static server serves for the folder), and a
+    query is one more segment."""
+    assert file_path(key, file_type, negotiated) == path
+
+
+def test_equal_bytes_are_one_file(site, tmp_path):
+    """An agent view's JSON-LD variant and its .jsonld URL hold the same bytes: one file with
+    two names (a hard link), not two copies."""
+    summary = build(site, tmp_path / "out")
+    root = summary.build_dir / "root"
     slug = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
-    by_key = {(e.key, e.variant): e for e in entries}
-    assert by_key[(f"/agent/{slug}", "jsonld")].file == by_key[(f"/agent/{slug}.jsonld", "")].file
-    owners: dict[str, str] = {}
-    for entry in entries:
-        assert "/" not in entry.file
-        assert owners.setdefault(entry.file, entry.etag) == entry.etag, entry.file
+    for suffix in ("", ".gz"):
+        variant = root / "agent" / slug / f"index.jsonld{suffix}"
+        assert variant.samefile(root / "agent" / f"{slug}.jsonld{suffix}")
 
 
 @pytest.mark.parametrize(
@@ -151,6 +201,20 @@ def test_keys_no_file_can_stand_for_are_refused(settings, tmp_path, key):
     site = Site(settings)
     site.resources.update({key: Representation(b"x", "text/plain", None)}, frozenset())
     with pytest.raises(ExportError, match="cannot export"):
+        build(site, tmp_path / "out")
+
+
+def test_two_urls_with_one_file_are_refused(settings, tmp_path):
+    """/a and /a/ would both be the file a/index.txt: the build fails instead of losing one."""
+    site = Site(settings)
+    site.resources.update(
+        {
+            "/a": Representation(b"x", "text/plain", None),
+            "/a/": Representation(b"y", "text/plain", None),
+        },
+        frozenset(),
+    )
+    with pytest.raises(ExportError, match="another URL's"):
         build(site, tmp_path / "out")
 
 
@@ -197,10 +261,9 @@ def test_a_stored_row_exports_the_facts_of_its_representation(site, store):
     the same ETag, status, coding and headers (nginx adds those of the header group,
     templated on the URL's token) as the `Representation` read for serving; a header group
     is shared by the rows of every article alike."""
-    stored, held = export._kinds(site)
-    types = export._types(stored, held, None)
-    found = export._Found()
-    lines = export._Lines(types, None, found)
+    types, _ = export_types(site, None)
+    found = Found()
+    lines = Lines(types, None, found)
     groups = list(store.scan_routes())
     assert len(groups) > 100
     by_key: dict[str, list[str]] = {}
@@ -216,14 +279,15 @@ def test_a_stored_row_exports_the_facts_of_its_representation(site, store):
         for line, served in zip(meta, reps, strict=True):
             rep = served if isinstance(served, Representation) else served[1]
             value = line.removesuffix("';")
-            _, status, _, etag, coded, _, _, group = value.rpartition(" '")[2].split(" ")
+            facts = dict(zip(FIELDS, value.rpartition(" '")[2].split(" "), strict=True))
+            status, etag, coded, group = (facts[f] for f in ("status", "etag", "gz", "group"))
             assert (f'"{etag}"', int(status)) == (rep.etag, rep.status), key
             assert (coded == "+") == (rep.gzip is not None), key
-            word = export.token(key)
+            word = token(key)
             expected = [
                 (k.decode(), v.decode())
                 for k, v in rep.identity.raw_headers
-                if k.decode() not in export.OWN_HEADERS
+                if k.decode() not in OWN_HEADERS
             ]
             got = [
                 (slot.rpartition("#")[0], value.replace(TOKEN, word))
@@ -235,32 +299,16 @@ def test_a_stored_row_exports_the_facts_of_its_representation(site, store):
     assert by_key[f"/agent/{live[0]}"] == by_key[f"/agent/{live[1]}"]
 
 
-def _parallel_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Full builds of any size run on several processes from now on; the list collects how
-    many processes each full build's export ran on."""
-    monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
-    runs: list[int] = []
-    real = export.parallel_map
-
-    def recording(fn: Any, state: Any, items: Any, workers: int = 0, **options: Any) -> Any:
-        runs.append(workers if len(items) >= options.get("minimum", 2) else 1)
-        return real(fn, state, items, workers, **options)
-
-    monkeypatch.setattr(export, "parallel_map", recording)
-    return runs
-
-
 @pytest.mark.parametrize("only", [None, "html,jsonld,atom"])
-def test_a_build_on_every_core_is_the_build_of_one_process(site, tmp_path, monkeypatch, only):
+def test_a_build_on_every_core_is_the_build_of_one_process(site, tmp_path, only):
     """A full build split over two worker processes (each reading, planning and writing a
     range of keys) gives the build of one process: the same id, configuration, and bytes and
     mtimes in every file (those with no Last-Modified of their own too)."""
     types = frozenset(only.split(",")) if only else None
-    monkeypatch.setattr(export, "SHARD_KEYS", 16)  # (shards enough for two processes)
-    one = build(site, tmp_path / "one", jobs=1, only=types)
-    runs = _parallel_runs(monkeypatch)
-    two = build(site, tmp_path / "two", jobs=2, only=types)
-    assert runs == [2], "the build ran on two processes"
+    options: dict[str, Any] = {"only": types, "shard_keys": 16}  # (shards for two processes)
+    one = build(site, tmp_path / "one", jobs=1, **options)
+    two = build(site, tmp_path / "two", jobs=2, parallel_min=0, **options)
+    assert (one.processes, two.processes) == (1, 2)
     assert two.build_id == one.build_id
     a, b = _tree(one.build_dir), _tree(two.build_dir)
     assert a.keys() == b.keys()
@@ -273,23 +321,28 @@ def test_a_build_on_every_core_is_the_build_of_one_process(site, tmp_path, monke
     assert any(m < max(m for _, m in a.values()) for _, m in a.values()), "dates differ"
 
 
-def test_a_failing_worker_fails_the_build_and_leaves_nothing(site, tmp_path, monkeypatch):
+@contextmanager
+def file_size_limit(size: int) -> Iterator[None]:
+    """A real write failure: files larger than `size` bytes cannot be written (EFBIG) by this
+    process and those it forks, as on a disk that is full."""
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not a signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, limits[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_failing_worker_fails_the_build_and_leaves_nothing(site, tmp_path):
     """A worker that cannot write fails the whole build with its error; the build folder being
     written is removed and the current build stays."""
     good = build(site, tmp_path / "out")
     live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
     write_articles(site, [dataclasses.replace(site.articles[live], title="Changed title")])
-    monkeypatch.setattr(export, "PARALLEL_EXPORT_MIN", 0)
-    real = export._write
-
-    def failing(path: Path | str, body: bytes, mtime: int) -> None:
-        if "feed" in os.path.basename(path):
-            raise OSError("disk full")
-        real(path, body, mtime)
-
-    monkeypatch.setattr(export, "_write", failing)
-    with pytest.raises(OSError, match="disk full"):
-        build(site, tmp_path / "out", jobs=2, incremental=False)
+    with file_size_limit(4096), pytest.raises(OSError, match="too large"):
+        build(site, tmp_path / "out", jobs=2, parallel_min=0, shard_keys=16, incremental=False)
     assert (tmp_path / "out" / "current").resolve() == good.build_dir
     assert [p.name for p in (tmp_path / "out" / "builds").iterdir() if p.is_dir()] == [
         good.build_id
@@ -297,7 +350,7 @@ def test_a_failing_worker_fails_the_build_and_leaves_nothing(site, tmp_path, mon
 
 
 @pytest.mark.parametrize("incremental", [True, False], ids=["incremental", "full"])
-def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch, incremental):
+def test_a_failed_build_replaces_nothing(site, settings, tmp_path, incremental):
     """The build is written aside and switched in only when complete: a build that fails half
     way leaves the current build, nginx.conf and feed-build.json as they were, and no leftovers;
     the next good build switches over and keeps the previous one for a running nginx."""
@@ -306,27 +359,15 @@ def test_a_failed_build_replaces_nothing(site, settings, tmp_path, monkeypatch, 
     before = {n: (out / n).read_bytes() for n in ("nginx.conf", "feed-build.json")}
     live = sorted(a.slug for a in site.articles.values() if a.status != "retracted")[0]
     write_articles(site, [dataclasses.replace(site.articles[live], title="Changed title")])
-    written = 0
-    real = export._write
-
-    def failing(path: str, body: bytes, mtime: int) -> None:
-        nonlocal written
-        written += 1
-        if written > 1:  # half way
-            raise OSError("disk full")
-        real(path, body, mtime)
 
     def folders() -> set[str]:
         return {p.name for p in (out / "builds").iterdir() if p.is_dir()}
 
-    monkeypatch.setattr(export, "_write", failing)
-    with pytest.raises(OSError, match="disk full"):
-        build(site, out, incremental=incremental)
-    assert written
+    with file_size_limit(4096), pytest.raises(OSError, match="too large"):
+        build(site, out, incremental=incremental)  # (small files first: it fails half way)
     assert (out / "current").resolve() == good.build_dir
     assert {n: (out / n).read_bytes() for n in before} == before
     assert folders() == {good.build_id}
-    monkeypatch.setattr(export, "_write", real)
     changed = build(site, out, incremental=incremental)
     assert changed.build_id != good.build_id
     assert (changed.layers, changed.written < good.written) == (
@@ -369,7 +410,8 @@ def test_a_folder_that_is_not_a_build_is_left_alone(site, tmp_path):
 
 
 def test_cli_build_prints_a_summary(store, settings, tmp_path, capsys):
-    """`feed build OUTDIR --db ...` exports the store and says what it did and how long it took."""
+    """`feed build OUTDIR --db ...` exports the store and says what it did and how long it took;
+    again, or again with --full, it is the build already there."""
     _site(store, settings)
     store.close()
     db = str(store.path)
@@ -379,6 +421,8 @@ def test_cli_build_prints_a_summary(store, settings, tmp_path, capsys):
     assert "nginx -p" in out
     assert "listen 127.0.0.1:9;" in (tmp_path / "out" / "nginx.conf").read_text()
     assert main(["build", str(tmp_path / "out"), "--db", db]) == 0
+    assert capsys.readouterr().out.startswith("reused ")
+    assert main(["build", str(tmp_path / "out"), "--db", db, "--full"]) == 0  # (one layer)
     assert capsys.readouterr().out.startswith("reused ")
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "file").write_text("")
@@ -454,11 +498,11 @@ def _service_pick(offers, file_types, accept: str | None) -> str:
     return next((t for o, t in zip(offers, file_types, strict=True) if o is chosen), "!")
 
 
-def test_accept_patterns_choose_what_the_service_chooses(site):
+def test_accept_patterns_choose_what_the_service_chooses(site, tmp_path):
     """For every negotiated kind of URL (agent view, collection, vocabulary) and the Accept
     headers real clients send, the configuration's patterns pick the service's variant; the
     documented divergences are exactly as documented."""
-    kinds = signatures(site)
+    kinds = signatures(site, tmp_path)
     assert len(kinds) >= 3
     for signature in kinds:
         absent, rules = accept_rules(signature.offers, signature.types)
@@ -579,9 +623,7 @@ def test_gzip_pattern_is_gzip_statics_own_test_for_any_header(header):
 def test_case_patterns_admit_only_the_key_itself(exact, key, ok):
     """nginx's maps find a key whatever its case; the configuration then admits the URL only if
     it is the key: all lower case for a key without capitals, else exactly the key."""
-    http, _ = export.configuration(
-        export._Frame({}, export._Found(), 0, 0), "/r"
-    )  # the patterns, as the configuration writes them
+    http, _ = configuration(Frame({}, Found(), 0, 0), "/r")  # the patterns, as written
     block = http[http.index("$feed_case_ok {") :].split("}")[0]
     patterns = [p.replace("\\\\", "\\") for p in re.findall(r"'~(.+?)' 1;", block)]
     assert len(patterns) == 2
@@ -895,7 +937,7 @@ def test_a_build_of_some_types_serves_those_like_the_service(
     them as the service does, and a negotiated URL offers only what was exported: Turtle is
     then 406, and JSON-LD the service's bytes."""
     only = frozenset({"html", "jsonld", "atom"})
-    entries = plan(exported, only)
+    entries = plan(exported, tmp_path, only)
     assert {e.file.rpartition(".")[2] for e in entries if e.status == 200} == only
     live = sorted(a.slug for a in exported.articles.values() if a.status != "retracted")[0]
     retracted = next(a.slug for a in exported.articles.values() if a.status == "retracted")
@@ -920,17 +962,14 @@ def test_a_build_of_some_types_serves_those_like_the_service(
 
 @needs_nginx
 @pytest.mark.parametrize("shard_keys", [512, 8], ids=["one-shard", "many-shards"])
-def test_an_incremental_build_serves_what_a_full_build_serves(
-    site, tmp_path, monkeypatch, shard_keys
-):
+def test_an_incremental_build_serves_what_a_full_build_serves(site, tmp_path, shard_keys):
     """After writes (a revision, a new article, a retraction), a build into the same folder
     writes only what the store changed since, into a new build folder whose configuration
     serves the rest from the earlier one, and rewrites only the map's shards holding a changed
     key (the others are the earlier build's files). nginx on it answers every URL (both
     codings, and conditionally) exactly as nginx on a full build of the same store does; URLs
     that are gone are gone."""
-    monkeypatch.setattr(export, "SHARD_KEYS", shard_keys)
-    first = build(site, tmp_path / "a" / "out")
+    first = build(site, tmp_path / "a" / "out", shard_keys=shard_keys)
     articles = sorted(
         (a for a in site.articles.values() if a.status != "retracted"), key=lambda a: a.slug
     )
@@ -943,7 +982,7 @@ def test_an_incremental_build_serves_what_a_full_build_serves(
     keys = sorted(site.resources.keys())
     with (
         running_nginx(tmp_path / "a", site) as layered,
-        running_nginx(tmp_path / "b", site, incremental=False) as full,
+        running_nginx(tmp_path / "b", site, incremental=False, shard_keys=shard_keys) as full,
     ):
         record = json.loads((tmp_path / "a" / "out" / "feed-build.json").read_text())
         assert len(record["layers"]) == 2

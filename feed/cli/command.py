@@ -170,8 +170,14 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--only",
         metavar="TYPES",
-        help="export only these file types, comma-separated (e.g. html,jsonld,atom; the "
-        "types are the files' extensions); default: everything",
+        help="export only these file types, comma-separated (e.g. html,jsonld,atom; see "
+        "docs/export.md); default: everything",
+    )
+    build.add_argument(
+        "--full",
+        action="store_true",
+        help="write every file, not only what changed: current/root/ is then the whole site, "
+        "for a static server or CDN",
     )
     site_options(build)
 

@@ -147,7 +147,8 @@ def cmd_render(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    from feed.export.build import DEFAULT_LISTEN, ExportError, build, load_site
+    from feed.errors import ExportError
+    from feed.export import DEFAULT_LISTEN, build, load_site
 
     if args.jobs < 0:
         fail(USAGE, "--jobs must be 0 (one per core) or more")
@@ -168,6 +169,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
                 listen=args.listen or DEFAULT_LISTEN,
                 jobs=args.jobs,
                 only=only,
+                incremental=not args.full,
                 progress=progress,
             )
         except ExportError as exc:
