@@ -204,31 +204,27 @@ def test_keys_no_file_can_stand_for_are_refused(settings, tmp_path, key):
         build(site, tmp_path / "out")
 
 
-def test_two_urls_with_one_file_are_refused(settings, tmp_path):
-    """/a and /a/ would both be the file a/index.txt: the build fails instead of losing one."""
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        pytest.param("/a", "/a/", "another URL's", id="one-file"),  # both a/index.txt
+        pytest.param("/Foo", "/foo", "case", id="case"),  # nginx's map keys ignore case
+    ],
+)
+def test_two_urls_nginx_or_the_disk_cannot_tell_apart_are_refused(
+    settings, tmp_path, first, second, message
+):
+    """Two URLs that would be one file (/a and /a/: a/index.txt), or one nginx map key (/Foo and
+    /foo), fail the build instead of losing one."""
     site = Site(settings)
     site.resources.update(
         {
-            "/a": Representation(b"x", "text/plain", None),
-            "/a/": Representation(b"y", "text/plain", None),
+            first: Representation(b"x", "text/plain", None),
+            second: Representation(b"y", "text/plain", None),
         },
         frozenset(),
     )
-    with pytest.raises(ExportError, match="another URL's"):
-        build(site, tmp_path / "out")
-
-
-def test_keys_that_differ_only_in_case_are_refused(settings, tmp_path):
-    """nginx's map keys are case-insensitive: /Foo and /foo could not both be told apart."""
-    site = Site(settings)
-    site.resources.update(
-        {
-            "/Foo": Representation(b"x", "text/plain", None),
-            "/foo": Representation(b"y", "text/plain", None),
-        },
-        frozenset(),
-    )
-    with pytest.raises(ExportError, match="case"):
+    with pytest.raises(ExportError, match=message):
         build(site, tmp_path / "out")
 
 
