@@ -20,14 +20,11 @@ from hypothesis import strategies as st
 
 from feed.errors import Problem
 from feed.parse import frontmatter
+from feed.parse.bounds import MAX_NESTING, MAX_NUMBER_LENGTH, Excess, json_excess
 from feed.parse.frontmatter import (
     MAX_FRONT_MATTER,
-    MAX_NESTING,
-    MAX_NUMBER_LENGTH,
-    Excess,
     FrontMatter,
     FrontMatterError,
-    json_excess,
     split_front_matter,
 )
 from feed.publish.importer import sample_paths

@@ -22,7 +22,8 @@ from feed.errors import ECHO_LIMIT
 from feed.http.app import create_app
 from feed.http.service import MAX_FIELD_BYTES, MAX_HEADER_BYTES, MAX_TARGET_BYTES
 from feed.parse.article import MAX_NAME_LENGTH, MAX_TAGS
-from feed.parse.frontmatter import MAX_FRONT_MATTER, MAX_NESTING, MAX_NUMBER_LENGTH
+from feed.parse.bounds import MAX_NESTING, MAX_NUMBER_LENGTH
+from feed.parse.frontmatter import MAX_FRONT_MATTER
 from feed.publish.importer import import_paths, sample_paths
 from feed.publish.writes import MAX_REASON_LENGTH
 from feed.render.problem import MAX_DETAIL

@@ -7,12 +7,10 @@ Flattened form (what the newsroom's CMS exports): the whole front matter on the 
 Values come back as plain strings, lists and dicts (no YAML type guessing: `2026-05-16` stays a
 string, so dates are parsed in exactly one place), each with the line it was found on.
 
-No field needs more than two levels of lists and mappings (corrections: a list of mappings), so
-a value may have at most MAX_NESTING, and a number at most MAX_NUMBER_LENGTH characters: both are
-checked before anything recursive (PyYAML's composer, Python's JSON decoder) or quadratic
-(int() of thousands of digits) sees the value, in all three forms (YAML, flattened, and the
-write API's JSON through `json_excess`). The front matter itself is at most MAX_FRONT_MATTER
-characters: PyYAML reads about 100 KB a second, and a real front matter is a few hundred bytes.
+A value may nest at most MAX_NESTING levels and a number be at most MAX_NUMBER_LENGTH characters
+long (bounds.py), checked before PyYAML composes it. The front matter itself is at most
+MAX_FRONT_MATTER characters: PyYAML reads about 100 KB a second, and a real front matter is a
+few hundred bytes.
 """
 
 from __future__ import annotations
@@ -27,24 +25,23 @@ from yaml.composer import Composer
 from yaml.resolver import Resolver
 
 from feed.errors import InvalidArticle, Problem
+from feed.parse.bounds import (
+    MAX_NESTING,
+    MAX_NUMBER_LENGTH,
+    NESTING_EXPECTED,
+    NUMBER_EXPECTED,
+    json_excess,
+)
 
 __all__ = [
     "MAX_FRONT_MATTER",
-    "MAX_NESTING",
-    "MAX_NUMBER_LENGTH",
-    "Excess",
     "FrontMatter",
     "FrontMatterError",
-    "json_excess",
     "read_fast",
     "split_front_matter",
 ]
 
 MAX_FRONT_MATTER = 64 * 1024  # characters of front matter (the body is bounded by the writer)
-MAX_NESTING = 6  # levels of lists and mappings inside one front-matter value
-MAX_NUMBER_LENGTH = 100  # characters of one number (JSON, or a YAML plain scalar)
-NESTING_EXPECTED = f"at most {MAX_NESTING} levels of lists and mappings"
-NUMBER_EXPECTED = f"text, or a number of at most {MAX_NUMBER_LENGTH} characters"
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:\s+|(?=[\"\[]))")
 _BARE_VALUE = re.compile(r"\S+(?:\s+(?![A-Za-z_][A-Za-z0-9_-]*:(?:\s|[\"\[]))\S+)*")
@@ -373,67 +370,6 @@ def _parse_flattened(line: str, source: str) -> tuple[dict[str, Any], dict[str, 
             pos = bare.end() if bare else pos
         values[key] = _stringify(value)
     return values, dict.fromkeys(values, 1)
-
-
-@dataclass(frozen=True)
-class Excess:
-    """Where a JSON text goes past MAX_NESTING or MAX_NUMBER_LENGTH."""
-
-    offset: int  # in the text scanned
-    key: str  # the member of the outermost object it is in ("" when not in one)
-    message: str
-    expected: str
-
-
-# A JSON string (to its end, or to the end of the text when unterminated: one match, so a
-# text of many quotes is still read once), with the colon that makes it a member name;
-# a bracket; a number.
-_JSON_TOKEN = re.compile(
-    r'(?P<string>"[^"\\]*(?:\\.[^"\\]*)*"?)(?P<colon>\s*:)?'
-    r"|[\[\]{}]"
-    r"|(?P<number>-?[0-9][0-9.eE+-]*)",
-    re.DOTALL,
-)
-
-
-def json_excess(text: str, start: int = 0, *, outer: int = 0) -> Excess | None:
-    """The first place where the JSON value at `start` nests more than MAX_NESTING levels
-    (beyond `outer` levels that hold the front matter itself: 1 for a JSON object of fields)
-    or has a number longer than MAX_NUMBER_LENGTH; None when it has neither.
-
-    A scan, not a parse: no recursion however deep the text, and it stops at the first excess
-    (or where the value ends). Syntax errors are left to the JSON decoder that reads it next.
-    """
-    depth = 0
-    key = ""
-    for match in _JSON_TOKEN.finditer(text, start):
-        token = match.group()
-        string = match.group("string")
-        if string is not None:
-            if match.group("colon") and depth == 1 and outer:
-                key = _member_name(string)
-        elif match.group("number") is not None:
-            if len(token) > MAX_NUMBER_LENGTH:
-                message = f"is a number {len(token):,} characters long"
-                return Excess(match.start(), key, message, NUMBER_EXPECTED)
-        elif token in "[{":
-            depth += 1
-            if depth > MAX_NESTING + outer:
-                message = f"is nested more than {MAX_NESTING} levels deep"
-                return Excess(match.start(), key, message, NESTING_EXPECTED)
-        else:
-            depth -= 1
-        if depth <= 0:
-            return None  # the value at `start` is complete
-    return None
-
-
-def _member_name(token: str) -> str:
-    try:
-        name = json.loads(token)
-    except ValueError:
-        return token.strip('"')
-    return name if isinstance(name, str) else token
 
 
 def _stringify(value: Any) -> Any:

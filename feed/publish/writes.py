@@ -32,13 +32,9 @@ from feed.errors import (
 from feed.media import ARTICLE_TYPES, JSON_TYPES, REASON_TYPES
 from feed.model import Article, Correction
 from feed.parse.article import SLUG, parse_article
+from feed.parse.bounds import json_excess
 from feed.parse.fields import MAX_REASON_LENGTH, clean_value
-from feed.parse.frontmatter import (
-    MAX_FRONT_MATTER,
-    FrontMatterError,
-    json_excess,
-    split_front_matter,
-)
+from feed.parse.frontmatter import MAX_FRONT_MATTER, FrontMatterError, split_front_matter
 from feed.publish.site import Site
 from feed.publish.websub import Publisher
 from feed.settings import Settings
