@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 
+from feed import media
 from feed.errors import ExportError
 from feed.media import AGENT_MEDIA
 from feed.store.prepared import Shape
@@ -24,16 +25,9 @@ __all__ = ["check_key", "file_path", "file_type", "kept", "type_names"]
 # File types (the extension of a default document) for media types; any other type gets a
 # name from its subtype.
 TYPE_NAMES = {
-    **{m.media_type: m.extension for m in AGENT_MEDIA},
-    "text/html": "html",
-    "application/atom+xml": "atom",
-    "application/feed+json": "feed-json",
-    "application/rss+xml": "rss",
-    "application/xml": "xml",
-    "text/plain": "txt",
-    "application/json": "json",
-    "application/problem+json": "problem-json",
-}
+    m.media_type: m.extension
+    for m in (*AGENT_MEDIA, media.HTML, media.ATOM, media.RSS, media.XML, media.TEXT, media.JSON)
+} | {media.JSON_FEED.media_type: "feed-json", media.PROBLEM.media_type: "problem-json"}
 
 # A key nginx can map to its file: /-separated segments of A-Z a-z 0-9 . _ ~ - (no dot-segments,
 # no empty segment but a final one), and an optional ?name=value query.

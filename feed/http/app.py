@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from feed import media
 from feed.errors import FeedError, NotFound, StorageError
 from feed.http.api import api_routes
 from feed.http.mcp import McpService
@@ -120,7 +121,9 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
 
     async def healthz(request: Request) -> Response:
         body = json.dumps({"status": "ok", "articles": len(site.articles)}) + "\n"
-        return Response(body, media_type="application/json", headers={"cache-control": "no-store"})
+        return Response(
+            body, media_type=media.JSON.media_type, headers={"cache-control": "no-store"}
+        )
 
     async def feed_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, FeedError)
