@@ -22,9 +22,11 @@ from markdown_it import MarkdownIt
 from starlette.testclient import TestClient
 
 from feed.http.app import create_app
+from feed.media import MEDIA
 from feed.parse.article import SLUG
 from feed.publish.importer import import_paths, sample_paths
 from feed.settings import Settings
+from feed.store.prepared import routes_of
 from feed.store.storage import SQLiteStore
 from feed.urls import RESERVED_SLUGS
 
@@ -148,3 +150,22 @@ def test_a_reserved_slug_cannot_be_written(site: TestClient, slug: str):
     assert any(e["field"] == "slug" and "reserved" in e["message"] for e in r.json()["errors"])
     after = site.get(f"/{slug}")
     assert (after.status_code, after.content) == (before.status_code, before.content)
+
+
+def test_every_type_the_site_sends_is_in_the_media_registry(site_of, articles):
+    """Each Content-Type of every resource a site prepares (every variant of every negotiated
+    one) is a type of feed/media.py's registry, with the charset the registry gives it: no
+    module spells a type of its own."""
+    site = site_of(articles)
+    sent = {
+        route.shape.media_type
+        for path, resource in site.resources.items()
+        for route in routes_of(path, resource)
+    }
+    registry = {m.media_type: m for m in MEDIA.values()}
+    assert len(sent) > 10
+    for content_type in sent:
+        base, _, params = content_type.partition(";")
+        assert base in registry, content_type
+        charset = "charset=utf-8" in params
+        assert charset == registry[base].charset, content_type
