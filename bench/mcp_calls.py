@@ -41,7 +41,8 @@ from typing import Any
 import anyio
 from corpus import write_corpus
 from mcp import Client
-from reliability import BASE_URL, TOKEN, _env, _free_port, article_with, print_machine, slug_of
+from ports import free_port
+from reliability import BASE_URL, TOKEN, _env, article_with, print_machine, slug_of
 
 
 @contextmanager
@@ -61,7 +62,7 @@ def servers(n: int, folder: Path, workers: tuple[int, ...] = (1, 1, 2)) -> Itera
     with ExitStack() as stack:
         bases = []
         for number, count in enumerate(workers):
-            port = _free_port()
+            port = free_port()
             log = (folder / f"server{number}.log").open("wb")
             stack.enter_context(log)
             proc = subprocess.Popen(

@@ -41,7 +41,6 @@ import os
 import platform
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -59,6 +58,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import BEATS, TAGS, article_text, write_corpus
+from ports import free_port
 
 BASE_URL = "https://news.example"  # of the store the bench makes (see `_env`)
 
@@ -122,12 +122,6 @@ class Server:
     startup_s: float
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _env(db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEED_")}
     env["FEED_DB_PATH"] = str(db)
@@ -183,7 +177,7 @@ def _serve(n: int, folder: Path, startup_timeout: float, given: Path | None) -> 
         print(f"feed import: {import_s:.1f} s ({n} articles, prepared)")
     else:
         print(f"store: {db} (given; {n} articles expected)")
-    port = _free_port()
+    port = free_port()
     log = folder / "server.log"
     start = time.perf_counter()
     with log.open("wb") as out:

@@ -32,7 +32,6 @@ import itertools
 import math
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ from hugo import (
     stop_group,
     tree_size,
 )
+from ports import free_port
 
 HOST = "127.0.0.1"
 BASE_URL = "https://agentry.news"
@@ -75,12 +75,6 @@ class Figures:
     vmrss_mb: float = math.nan
     vmhwm_mb: float = math.nan
     notes: list[str] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def get(port: int, path: str, timeout: float = 10) -> tuple[int, bytes]:

@@ -33,7 +33,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from ports import free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -95,12 +96,6 @@ def median_run(runs: list[Run]) -> Run:
         cpu_us=statistics.median(r.cpu_us for r in runs),
         errors="",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 def get(port: int, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:

@@ -35,6 +35,9 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from ports import free_port  # noqa: E402  (bench/ports.py: the benchmarks pick ports so too)
+
 SHARED = ROOT.parent / "shared"
 SEED = SHARED / "seeds" / "000_2477f9ee5a9f1527.txt"
 SCHEMAORG = SHARED / "reference" / "schemaorg"
@@ -194,27 +197,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-_PORTS = iter(range(20000 + os.getpid() % 4000 * 3, 32768))
-
-
-def _free_port() -> int:
-    """A loopback port for a server a test starts later, below the kernel's ephemeral range
-    (32768-60999 here): a port from bind(0) is freed again before the server takes it, and
-    meanwhile the kernel may hand it to any socket bound to port 0 (a test's hub, a client's
-    connection), which failed a CI run with "Address already in use". Each call gives a new
-    port, so two servers of one run never share one either."""
-    import socket
-
-    for port in _PORTS:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free loopback port below 32768")
-
-
 def wait_until_ready(
     proc: subprocess.Popen[bytes], probe: Callable[[], object], name: str, output: Callable[[], str]
 ) -> None:
@@ -263,7 +245,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `feed serve` (uvicorn) on a loopback port over the bundled samples: its base URL."""
     folder = tmp_path_factory.mktemp("live")
     db = folder / "feed.sqlite3"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = Settings(base_url=base)
     store = SQLiteStore(db)

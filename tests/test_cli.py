@@ -15,7 +15,7 @@ from pathlib import Path
 import feedparser
 import lxml.html
 import pytest
-from conftest import ROOT, SEED, _free_port, healthz, require_shared, wait_until_ready
+from conftest import ROOT, SEED, free_port, healthz, require_shared, wait_until_ready
 
 from feed.cli import command, common, main
 from feed.errors import Problem
@@ -175,7 +175,7 @@ def test_bad_setting_exits_3(tmp_path, capsys):
 
 def test_serve_with_no_arguments_serves_the_samples(tmp_path):
     """`feed serve` in an empty folder creates feed.sqlite3 with the samples and serves them."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "feed", "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -602,7 +602,7 @@ def test_a_serve_that_prepares_logs_its_progress(tmp_path):
     store = SQLiteStore(db)
     import_paths(store, sample_paths(), Settings(base_url="https://first.example"))
     store.close()
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as stderr:
         proc = subprocess.Popen(

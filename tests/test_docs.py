@@ -27,7 +27,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, _free_port, feed_serve, healthz, wait_until_ready
+from conftest import ROOT, feed_serve, free_port, healthz, wait_until_ready
 from markdown_it import MarkdownIt
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -149,7 +149,7 @@ class Session:
             check=True,
             capture_output=True,
         )
-        self.port = _free_port()
+        self.port = free_port()
         log = open(db.parent / "serve.log", "wb")  # noqa: SIM115 (kept open while it runs)
         self.server = feed_serve(
             db,

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import _free_port, wait_until_ready, write_articles
+from conftest import free_port, wait_until_ready, write_articles
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.datastructures import Headers
@@ -675,7 +675,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory, live_server: str) -> Iter
 def running_nginx(folder: Path, site: Site, **options: Any) -> Iterator[str]:
     """nginx (master and a worker, not daemonised) serving a build of `site` on a loopback
     port, from the generated nginx.conf; its base URL."""
-    port = _free_port()
+    port = free_port()
     summary = build(site, folder / "out", listen=f"127.0.0.1:{port}", **options)
     runtime = folder / "run"
     runtime.mkdir()

@@ -28,7 +28,7 @@ from email.utils import parsedate_to_datetime
 import httpx2 as httpx
 import lxml.html
 import pytest
-from conftest import _free_port, article_text, healthz, wait_until_ready
+from conftest import article_text, free_port, healthz, wait_until_ready
 
 from feed.media import AGENT_MEDIA, JSONLD_PROFILE
 from feed.parse.article import parse_article
@@ -441,7 +441,7 @@ def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
     timeout and two upload slots, set as the environment sets them, in one worker process (the
     slots are each worker's): (host, port)."""
     folder = tmp_path_factory.mktemp("bounded")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     store = SQLiteStore(folder / "feed.sqlite3")
     report, _ = import_paths(store, sample_paths(), Settings(base_url=base))

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, _free_port, healthz, wait_until_ready
+from conftest import ROOT, free_port, healthz, wait_until_ready
 
 from feed.cli import main
 from feed.publish.importer import sample_paths
@@ -102,7 +102,7 @@ def test_binding_a_store_without_identity_records_it_and_fills_new_fields(tmp_pa
 def test_serving_on_another_port_keeps_every_id(db):
     """`feed serve` on another port than the store was made for answers at once with the
     store's @ids (it prepares nothing again)."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "feed", "serve", "--db", str(db), "--port", str(port)],

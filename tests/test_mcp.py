@@ -20,8 +20,8 @@ import pytest
 import rdflib
 from conftest import (
     ROOT,
-    _free_port,
     article_text,
+    free_port,
     serve_ready,
     write_articles,
 )
@@ -268,7 +268,7 @@ class Server:
     """A `feed serve` process (`workers` worker processes) over `db`."""
 
     def __init__(self, db: Path, workers: int = 1) -> None:
-        self.db, self.port = db, _free_port()
+        self.db, self.port = db, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
             "FEED_API_TOKENS": TOKEN,

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import (
     ROOT,
-    _free_port,
     article_text,
+    free_port,
     healthz,
     serve_ready,
     wait_until_ready,
@@ -44,7 +44,7 @@ def db(tmp_path: Path) -> Path:
 
 class Server:
     def __init__(self, db: Path, *extra: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {"FEED_API_TOKENS": TOKEN, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
         self.proc = serve_ready(db, self.port, SITE, env)
@@ -195,7 +195,7 @@ def test_two_servers_on_one_store_serve_the_same_bytes(db, server):
 def test_workers_serve_every_write_at_once_whichever_took_it(db):
     """`feed serve --workers 2`: two worker processes answer; a write through one is served by
     every request that follows, whichever worker answers it, with the same bytes."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {"FEED_API_TOKENS": TOKEN, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(

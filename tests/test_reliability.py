@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import _free_port, healthz, wait_until_ready
+from conftest import free_port, healthz, wait_until_ready
 
 from feed.publish.importer import sample_paths
 from feed.store.storage import SQLiteStore
@@ -60,7 +60,7 @@ def test_sigkill_during_writes_loses_no_acknowledged_write(tmp_path):
     write that got a 2xx is in the store, and a restarted server serves it."""
     db = tmp_path / "feed.sqlite3"
     SQLiteStore(db).close()  # `feed serve --db` serves a store that exists
-    port = _free_port()
+    port = free_port()
     proc = _start(db, port)
     acknowledged: list[tuple[str, int]] = []
     stop = threading.Event()
@@ -142,7 +142,7 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
     the port is free, instead of orphans serving with nothing left to stop them."""
     db = tmp_path / "feed.sqlite3"
     SQLiteStore(db).close()
-    port = _free_port()
+    port = free_port()
     proc = _start(db, port, workers=2)
     try:
         workers = [pid for pid in _children(proc.pid) if _running(pid)]

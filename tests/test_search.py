@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import rdflib
-from conftest import BASE_URL, ROOT, _free_port, current, feed_serve, healthz, wait_until_ready
+from conftest import BASE_URL, ROOT, current, feed_serve, free_port, healthz, wait_until_ready
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -643,7 +643,7 @@ def test_a_write_by_another_process_is_found_at_once_over_http(tmp_path):
     store = SQLiteStore(db)
     import_paths(store, sample_paths(), Settings(BASE_URL))
     store.close()
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     proc = feed_serve(

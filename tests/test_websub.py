@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from conftest import BASE_URL, _free_port, article_text, healthz, wait_until_ready
+from conftest import BASE_URL, article_text, free_port, healthz, wait_until_ready
 from starlette.testclient import TestClient
 
 from feed.http.app import create_app
@@ -314,7 +314,7 @@ def test_topics_published_while_waiting_for_a_retry_are_coalesced(publishers):
 
 def test_an_unreachable_hub_never_blocks_publish(publishers, caplog):
     """Connection refused: publish returns at once; the worker retries and gives up, logged."""
-    dead = f"http://127.0.0.1:{_free_port()}/hub"  # nothing listens there
+    dead = f"http://127.0.0.1:{free_port()}/hub"  # nothing listens there
     publisher = publishers([dead], attempts=2)
     with caplog.at_level(logging.INFO, logger="feed.websub"):
         started = time.monotonic()
@@ -500,14 +500,14 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     before it answers), one where nothing listens, and one that never answers."""
     folder = tmp_path_factory.mktemp("websub")
     db = folder / "feed.sqlite3"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     store = SQLiteStore(db)
     report, _ = import_paths(store, sample_paths(), Settings(base_url=base))
     store.close()
     assert report.ok, report.problems
     hub = Hub(before_answer=fetch_topics)
-    refused = f"http://127.0.0.1:{_free_port()}/hub"
+    refused = f"http://127.0.0.1:{free_port()}/hub"
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)
