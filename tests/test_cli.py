@@ -653,3 +653,29 @@ def test_a_bug_during_an_import_is_not_exit_1_and_changes_nothing(tmp_path, caps
         "feed: internal error (ZeroDivisionError): please report the traceback"
     )
     assert not list(tmp_path.glob("feed.sqlite3*"))
+
+
+@pytest.mark.parametrize(
+    ("environ", "flags", "processes"),
+    [
+        pytest.param({"FEED_JOBS": "1"}, [], 1, id="FEED_JOBS-1"),
+        pytest.param({"FEED_JOBS": "1"}, ["--jobs", "2"], 2, id="flag-wins"),
+    ],
+)
+def test_build_takes_its_processes_from_feed_jobs_unless_told(
+    tmp_path, capsys, environ, flags, processes
+):
+    """A full build of a store large enough to fork (2,000 URLs and more) runs on FEED_JOBS
+    processes, or on --jobs N when given, and says how many wrote its files."""
+    from corpus import write_corpus  # bench/corpus.py
+
+    db = str(tmp_path / "feed.sqlite3")
+    env = {"FEED_BASE_URL": "https://news.example", "FEED_DB_PATH": db, **environ}
+    write_corpus(200, tmp_path / "in")
+    assert main(["import", str(tmp_path / "in")], environ=env) == 0
+    capsys.readouterr()
+    assert main(["build", *flags, "--full", str(tmp_path / "out")], environ=env) == 0
+    summary = capsys.readouterr().out
+    urls = int(re.search(r": ([0-9,]+) URLs", summary)[1].replace(",", ""))
+    assert urls >= 2000
+    assert f"by {processes} process(es)" in summary

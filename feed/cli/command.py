@@ -164,8 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--jobs",
         type=int,
-        default=0,
-        help="processes exporting a full build (default 0: one per core)",
+        help="processes exporting a full build (default FEED_JOBS, 0: one per core)",
     )
     build.add_argument(
         "--only",

@@ -150,7 +150,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from feed.errors import ExportError
     from feed.export import DEFAULT_LISTEN, build, load_site
 
-    if args.jobs < 0:
+    jobs = settings.jobs if args.jobs is None else args.jobs
+    if jobs < 0:
         fail(USAGE, "--jobs must be 0 (one per core) or more")
     started = time.perf_counter()
     store, settings = open_store(settings, args, create=False)
@@ -167,7 +168,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
                 site,
                 args.outdir,
                 listen=args.listen or DEFAULT_LISTEN,
-                jobs=args.jobs,
+                jobs=jobs,
                 only=only,
                 incremental=not args.full,
                 progress=progress,
@@ -182,7 +183,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         f"{summary.representations} representations, {summary.files} files, "
         f"{summary.bytes:,} bytes in {total:.2f} s "
         f"(load {loaded:.2f} s, export {summary.seconds:.2f} s); wrote {summary.written} "
-        f"files; served from {summary.layers} build folder(s)"
+        f"files by {summary.processes} process(es); served from {summary.layers} build folder(s)"
     )
     console.out(f"serve it: nginx -p RUNTIME_DIR/ -c {summary.outdir / 'nginx.conf'}")
     return OK
