@@ -11,7 +11,9 @@ alternating, R times each (median reported):
       (Hugo uses every core);
   (b) our full pipeline: `feed import` of the corpus into a fresh SQLite store + `feed build`;
   (c) `feed build` alone from the already-imported store, all formats and, when `feed build`
-      has `--only`, the like-for-like subset (HTML + JSON-LD + Atom, `--like-for-like`).
+      has `--only`, the like-for-like subset (HTML + JSON-LD + Atom, `--like-for-like`), with
+      the .gz copy of each file nginx's gzip_static sends and, when `feed build` has
+      `--no-gzip`, without them (as Hugo writes: one file per representation).
 
 Every step writes into a folder of its own (out-NAME-ROUND) and nothing is deleted until the
 end: deleting a large tree slows file creation on this machine for a minute or more, which
@@ -408,6 +410,7 @@ def main() -> None:
     has_build, build_help = feed_build_options()
     has_only = has_build and "--only" in build_help
     has_jobs = has_build and "--jobs" in build_help
+    has_no_gzip = has_build and "--no-gzip" in build_help
 
     if args.keep:
         work = args.keep.absolute()
@@ -423,7 +426,7 @@ def main() -> None:
         work = Path(temporary.name)
         cleanup = temporary.cleanup
     try:
-        measure(args, work, hugo, hugo_version, has_build, has_only, has_jobs)
+        measure(args, work, hugo, hugo_version, has_build, has_only, has_jobs, has_no_gzip)
     finally:
         cleanup()
 
@@ -436,6 +439,7 @@ def measure(
     has_build: bool,
     has_only: bool,
     has_jobs: bool,
+    has_no_gzip: bool = False,
 ) -> None:
     n = args.articles
     settings = Settings(base_url=BASE_URL)
@@ -491,9 +495,9 @@ def measure(
         command = [*feed, "import", "--db", str(db), str(work / "corpus")]
         return run(command, logs / f"import-{r}.log", env=env, timeout=args.timeout)
 
-    def step_build(name: str, only: str) -> Callable[[int], Sample]:
+    def step_build(name: str, only: str, *options: str) -> Callable[[int], Sample]:
         def step(r: int) -> Sample:
-            command = [*feed, "build", "--db", str(db), *jobs]
+            command = [*feed, "build", "--db", str(db), *jobs, *options]
             command += [*(["--only", only] if only else []), str(out(name, r))]
             return run(command, logs / f"{name}-{r}.log", env=env, timeout=args.timeout)
 
@@ -508,6 +512,9 @@ def measure(
         steps.append(("build-alone", step_build("build-alone", "")))
         if has_only:
             steps.append(("build-lfl", step_build("build-lfl", args.like_for_like)))
+        if has_only and has_no_gzip:
+            lfl = step_build("build-lfl-1", args.like_for_like, "--no-gzip")
+            steps.append(("build-lfl-1", lfl))
     results: dict[str, list[Sample]] = {name: [] for name, _ in steps}
     for r in range(args.repeat):
         for name, step in steps:
@@ -527,7 +534,7 @@ def measure(
         i + b for i, b in zip(results["import"], results.get("build-lfl", []), strict=False)
     ]
     sizes = {"hugo": tree_size(out("hugo"))}
-    for name in ("build", "build-lfl"):
+    for name in ("build", "build-lfl", "build-lfl-1"):
         if out(name).is_dir():
             sizes[name] = tree_size(out(name))
     rows: list[tuple[str, Sample, str]] = [
@@ -545,6 +552,9 @@ def measure(
             (f"(c) feed build alone, --only {args.like_for_like}", m["build-lfl"], "build-lfl"),
             (f"(b) feed import + build --only {args.like_for_like}", median(pipeline_lfl), ""),
         ]
+    if "build-lfl-1" in m:
+        label = f"(c) feed build alone, --only {args.like_for_like} --no-gzip"
+        rows.append((label, m["build-lfl-1"], "build-lfl-1"))
     base = m["hugo"]
     print(
         f"\n{n} articles, median of {args.repeat} (ratio: ours / Hugo; CPU = user + system; peak "

@@ -956,6 +956,44 @@ def test_a_build_of_some_types_serves_those_like_the_service(
         build(exported, tmp_path / "other", only=frozenset({"html", "pdf"}))
 
 
+def test_a_build_without_gzip_copies_writes_none(site, tmp_path):
+    """`--no-gzip` writes each representation once, with no `.gz` beside it, and is never a
+    layer on a build that has them (nor the same build)."""
+    with_gzip = build(site, tmp_path / "out")
+    without = build(site, tmp_path / "out", gzip=False)
+    root = without.build_dir / "root"
+    names = [p for p in root.rglob("*") if p.is_file()]
+    assert names
+    assert not [p for p in names if p.suffix == ".gz"]
+    assert (without.layers, without.reused) == (1, False)
+    assert without.build_dir != with_gzip.build_dir
+    assert without.files == len(names)
+    assert any(p.suffix == ".gz" for p in (with_gzip.build_dir / "root").rglob("*"))
+
+
+@needs_nginx
+def test_a_build_without_gzip_copies_sends_every_file_as_it_is(exported, live_server, tmp_path):
+    """nginx serving a `--no-gzip` build answers a client that takes gzip with the bytes,
+    ETag and headers the service sends a client that does not (Vary then leaves out
+    Accept-Encoding: nothing varies by it)."""
+    with running_nginx(tmp_path, exported, gzip=False) as base:
+        for key in sorted(exported.resources):
+            status, headers, body = fetch(base, key, {"Accept-Encoding": "gzip"})
+            want = fetch(live_server, key, {"Accept-Encoding": "identity"})
+            assert (status, body) == (want[0], want[2]), key
+            fields = dict(headers)
+            assert "content-encoding" not in fields, key
+            expected = dict(want[1])
+            if "vary" in expected:
+                kept = [v for v in expected.pop("vary").split(", ") if v != "Accept-Encoding"]
+                if kept:
+                    expected["vary"] = ", ".join(kept)
+            assert {k: v for k, v in fields.items() if k != "vary"} == {
+                k: v for k, v in expected.items() if k != "vary"
+            }, key
+            assert fields.get("vary") == expected.get("vary"), key
+
+
 @needs_nginx
 @pytest.mark.parametrize("shard_keys", [512, 8], ids=["one-shard", "many-shards"])
 def test_an_incremental_build_serves_what_a_full_build_serves(site, tmp_path, shard_keys):

@@ -173,6 +173,13 @@ def _parser() -> argparse.ArgumentParser:
         "docs/export.md); default: everything",
     )
     build.add_argument(
+        "--no-gzip",
+        dest="gzip",
+        action="store_false",
+        help="write no .gz copy beside each file, for a server or CDN that compresses itself "
+        "(nginx then sends every file as it is)",
+    )
+    build.add_argument(
         "--full",
         action="store_true",
         help="write every file, not only what changed: current/root/ is then the whole site, "

@@ -170,6 +170,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
                 listen=args.listen or DEFAULT_LISTEN,
                 jobs=jobs,
                 only=only,
+                gzip=args.gzip,
                 incremental=not args.full,
                 progress=progress,
             )

@@ -101,14 +101,17 @@ def _without_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _same_source(record: dict[str, Any], store: dict[str, str], only: list[str] | None) -> bool:
+def _same_source(
+    record: dict[str, Any], store: dict[str, str], only: list[str] | None, gzip: bool
+) -> bool:
     """Whether the build recorded in `record` was made from this store as now prepared (up to
-    its last write), with the same types, version and layout."""
+    its last write), with the same types, gzip copies, version and layout."""
     recorded = record.get("store")
     return (
         isinstance(recorded, dict)
         and {**recorded, "write": store["write"]} == store
         and record.get("only") == only
+        and record.get("gzip", True) == gzip
         and record.get("version") == __version__
         and record.get("layout") == LAYOUT
     )
@@ -121,13 +124,15 @@ def build(
     listen: str = DEFAULT_LISTEN,
     jobs: int = 0,
     only: frozenset[str] | None = None,
+    gzip: bool = True,
     incremental: bool = True,
     progress: Progress | None = None,
     shard_keys: int = SHARD_KEYS,
     parallel_min: int = PARALLEL_EXPORT_MIN,
 ) -> BuildSummary:
     """Export `site` into `outdir`; returns what was done. With `only` (file types: html,
-    jsonld, atom...), just the representations of those types.
+    jsonld, atom...), just the representations of those types; without `gzip`, no `.gz` copy
+    beside each file (for a server or CDN that compresses itself).
 
     When the current build in `outdir` was made from the same store as it is prepared now, only
     the resources the store changed since are written, into a new build folder, and the
@@ -161,7 +166,7 @@ def build(
             previous is not None
             and store_state is not None
             and bool(store_state["write"])
-            and _same_source(previous[0], store_state, only_record)
+            and _same_source(previous[0], store_state, only_record, gzip)
             and isinstance(previous[0].get("layers"), list)
         )
         if layerable and previous and previous[0].get("store") == store_state:
@@ -178,7 +183,7 @@ def build(
                 since = int(str(previous[0]["store"]["write"]))
                 if since <= int(store_state["write"]):  # type: ignore[index]
                     delta = build_delta(
-                        site, previous, since, only, builds / previous_id, temporary
+                        site, previous, since, only, builds / previous_id, temporary, gzip
                     )
             processes = 1
             if delta is not None:
@@ -188,7 +193,14 @@ def build(
             else:
                 shutil.rmtree(temporary, ignore_errors=True)
                 shards, found, types, processes = full(
-                    site, only, temporary, jobs, progress or Progress(), shard_keys, parallel_min
+                    site,
+                    only,
+                    temporary,
+                    jobs,
+                    progress or Progress(),
+                    shard_keys,
+                    parallel_min,
+                    gzip,
                 )
                 texts = {}
                 rewritten = list(range(len(shards)))
@@ -219,6 +231,7 @@ def build(
                 "base_url": site.settings.base_url,
                 "articles": frame.articles,
                 "only": only_record,
+                "gzip": gzip,
                 "keys": sum(s.keys for s in shards),
                 "representations": entries,
                 "files": sum(int(n) for n, _ in held.values()),

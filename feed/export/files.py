@@ -33,11 +33,13 @@ def write_file(path: str, body: bytes, mtime: int) -> None:
 
 class Tree:
     """The files one process writes under a build's root/ (at their URL paths, see layout.py),
-    with their gzip coding next to them as `file.gz` (for nginx's gzip_static): equal bytes with
-    the same date, met again, are hard-linked to the first copy instead of written again."""
+    with their gzip coding next to them as `file.gz` (for nginx's gzip_static) unless not
+    `gzip`: equal bytes with the same date, met again, are hard-linked to the first copy
+    instead of written again."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, gzip: bool = True) -> None:
         self.root = root
+        self.gzip = gzip
         self.folders: set[str] = {""}
         # (etag, date, gz) -> (path, bytes) of the files written lately (see Lines.batch)
         self.copies: dict[tuple[str, int | None, bool], tuple[str, int]] = {}
@@ -51,23 +53,24 @@ class Tree:
         """`path` (under root) holding the body `data` (its gzip coding when `gz`)."""
         folder = path.rpartition("/")[0]
         full = self.root + path
+        sibling = gz and self.gzip
         try:
             self._folder(folder)
             first, size = self.copies.get((etag, modified, gz), (path, 0))
             if first != path:
-                for suffix in (".gz", "") if gz else ("",):
+                for suffix in (".gz", "") if sibling else ("",):
                     os.link(self.root + first + suffix, full + suffix)
             else:
                 body = zlib.decompress(data, 31) if gz else data
                 write_file(full, body, modified or 0)
-                if gz:
+                if sibling:
                     write_file(full + ".gz", data, modified or 0)
-                size = len(body) + (len(data) if gz else 0)
+                size = len(body) + (len(data) if sibling else 0)
                 self.copies[(etag, modified, gz)] = (path, size)
             self.bytes += size
         except (FileExistsError, NotADirectoryError):
             raise ExportError(f"cannot export {key!r}: its file {path} is another URL's") from None
-        self.written += 2 if gz else 1
+        self.written += 2 if sibling else 1
         if modified is None:
             self.undated.append(path)
 

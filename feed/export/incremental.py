@@ -104,6 +104,7 @@ def build_delta(
     only: frozenset[str] | None,
     previous_dir: Path,
     folder: Path,
+    gzip: bool = True,
 ) -> Delta | None:
     """The files of what the store changed after save `since` (its rows written since, and the
     URLs it removed since), written into `folder`, and the shards holding those keys; None
@@ -125,7 +126,7 @@ def build_delta(
         found.queries.discard(key)
         found.mixed.discard(key)
     (folder / "root").mkdir(parents=True)
-    tree = Tree(f"{folder}/root")
+    tree = Tree(f"{folder}/root", gzip)
     lines = Lines(types, tree, found)
     texts: dict[int, tuple[str, str]] = {}
     for index, keys in sorted(touched.items()):

@@ -102,12 +102,14 @@ def _digest(prefix: str, text: str) -> str:
 
 class Lines:
     """Turns each URL's rows into its lines of the map (`'key|variant' 'facts';`) and of the
-    negotiated keys' map, and writes its files into `tree` (None: writes nothing)."""
+    negotiated keys' map, and writes its files into `tree` (None: writes nothing). A tree
+    without gzip copies makes every variant one nginx sends as it is."""
 
     def __init__(self, types: dict[str, str], tree: Tree | None, found: Found) -> None:
         self.types = types
         self.tree = tree
         self.found = found
+        self.gzip = tree is None or tree.gzip
         self._groups: dict[tuple[Shape, bool], tuple[str, str]] = {}  # -> (id, constants)
         self._slow: dict[Group, str] = {}
         self._signatures: dict[tuple[Shape, ...], str] = {}
@@ -164,7 +166,8 @@ class Lines:
         sid = self.signature(tuple(r[2] for r in rows), key) if negotiated else ""
         default = self._defaults[sid] if negotiated else 0
         out = []
-        for position, (_, _, shape, etag, modified, data, gzipped) in enumerate(rows):
+        for position, (_, _, shape, etag, modified, data, coded) in enumerate(rows):
+            gzipped = coded and self.gzip  # sent gzipped to a client that takes it
             status = shape.status
             if status in RESERVED_STATUSES:
                 raise ExportError(f"cannot export {key!r}: status {status} is reserved")
@@ -177,11 +180,10 @@ class Lines:
             if self.tree is not None:
                 # a variant a static server never sends, with the bytes of a file written for
                 # another URL (/agent/{slug}.ttl for /agent/{slug}'s Turtle): that file
-                copy = (
-                    self.tree.copies.get((etag, modified, gzipped)) if position != default else None
-                )
+                same = (etag, modified, coded)
+                copy = self.tree.copies.get(same) if position != default else None
                 if copy is None:
-                    self.tree.add(key, path, etag, data, gzipped, modified)
+                    self.tree.add(key, path, etag, data, coded, modified)
                 else:
                     path = copy[0]
             group = self.group(shape, gzipped, word, plain)

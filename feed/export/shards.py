@@ -84,6 +84,7 @@ class _Export:
 
     site: Site
     only: frozenset[str] | None
+    gzip: bool
     shapes: dict[int, Shape] | None
     types: dict[str, str]
     folder: Path
@@ -93,7 +94,7 @@ class _Export:
 def _export_shards(state: _Export, span: tuple[int, int]) -> tuple[list[Shard], Found]:
     """Read, write and describe shards `span` (a range of indexes), each row read once."""
     found = Found()
-    tree = Tree(f"{state.folder}/root")
+    tree = Tree(f"{state.folder}/root", state.gzip)
     lines = Lines(state.types, tree, found)
     shards = []
     first, last = span
@@ -127,6 +128,7 @@ def full(
     progress: Progress,
     shard_keys: int = SHARD_KEYS,
     parallel_min: int = PARALLEL_EXPORT_MIN,
+    gzip: bool = True,
 ) -> tuple[list[Shard], Found, dict[str, str], int]:
     """A full build's files and shards, written into `folder` by `jobs` processes (0: one per
     core; one for a site of fewer than `parallel_min` keys, or one in memory, whose SQLite
@@ -138,7 +140,7 @@ def full(
         shutil.rmtree(folder)
     for sub in ("root", "nginx/meta", "nginx/sig"):
         (folder / sub).mkdir(parents=True)
-    state = _Export(site, only, shapes, types, folder, firsts)
+    state = _Export(site, only, gzip, shapes, types, folder, firsts)
     in_memory = (
         site.store is not None and str(getattr(site.store, "path", ":memory:")) == ":memory:"
     )
