@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -22,7 +22,6 @@ __all__ = [
     "import_paths",
     "missing",
     "sample_paths",
-    "save_checked",
 ]
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -92,27 +91,13 @@ def check_paths(
     `now` (default: the clock) by more than a day are refused."""
     now = now or datetime.now(UTC)
     files_, problems = expand(paths)
-    with (progress or Progress()).task("checking", len(files_), "file") as task:
-        incoming = _check_files(files_, settings, now, problems, task.advance)
-    return CheckReport(tuple(incoming), tuple(problems), len(files_))
-
-
-def _check_files(
-    files_: Sequence[Path],
-    settings: Settings,
-    now: datetime,
-    problems: list[Problem],
-    advance: Callable[[], None],
-    seen: dict[str, str] | None = None,
-) -> list[Incoming]:
-    """Parse `files_`; their problems go to `problems`; `seen` (slug -> file) finds a slug that
-    a file checked before (in this call or, when given, an earlier one) has."""
     incoming: list[Incoming] = []
-    seen = {} if seen is None else seen
-    for path, checked in zip(files_, _checked(files_, settings, now), strict=True):
-        advance()
-        incoming += _take(path, checked, problems, seen)
-    return incoming
+    seen: dict[str, str] = {}  # slug -> the file that has it
+    with (progress or Progress()).task("checking", len(files_), "file") as task:
+        for path, checked in zip(files_, _checked(files_, settings, now), strict=True):
+            task.advance()
+            incoming += _take(path, checked, problems, seen)
+    return CheckReport(tuple(incoming), tuple(problems), len(files_))
 
 
 def _checked(
@@ -227,34 +212,22 @@ def import_paths(
 
 
 def _store(
-    store: Store, incoming: Sequence[Incoming], write: int, problems: Sequence[Problem]
+    store: Store, items: Sequence[Incoming], write: int, problems: Sequence[Problem]
 ) -> list[SaveResult]:
-    """Store checked articles as part of save `write`, unless a file had an error (then the
-    rest is only checked: nothing of it will stay)."""
-    if not incoming or any(p.severity == "error" for p in problems):
+    """Store checked articles as part of save `write` (under way in the caller's transaction),
+    each settled after its current revision (a minor change keeps its date); unless a file had
+    an error (then the rest is only checked: nothing of it will stay)."""
+    if not items or any(p.severity == "error" for p in problems):
         return []
-    return _save(store, incoming, write)
+    incoming = []
+    for item in items:
+        previous = store.get(item.article.slug)
+        settled = item.article.settled(previous.article if previous else None)
+        incoming.append(Incoming(settled, item.source_name, item.source_text))
+    return store.save(incoming, write=write, continuing=True)
 
 
 # Files stored at a time by `import_paths`, and parsed at a time (on every core; memory holds
 # what is parsed and not stored yet).
 IMPORT_CHUNK = 500
 PARSE_CHUNK = 4000
-
-
-def save_checked(store: Store, report: CheckReport) -> list[SaveResult]:
-    """Store the articles of a report without errors, in one transaction (as one save)."""
-    assert report.ok
-    return _save(store, report.incoming)
-
-
-def _save(store: Store, items: Sequence[Incoming], write: int | None = None) -> list[SaveResult]:
-    """Store checked articles, each settled after its current revision (a minor change keeps
-    its date), as save `write` (default: the next; given: this save may be one that is already
-    under way in the same transaction)."""
-    incoming = []
-    for item in items:
-        previous = store.get(item.article.slug)
-        settled = item.article.settled(previous.article if previous else None)
-        incoming.append(Incoming(settled, item.source_name, item.source_text))
-    return store.save(incoming, write=write, continuing=write is not None)

@@ -91,32 +91,28 @@ def check_token(settings: Settings, authorization: str | None) -> None:
         raise Forbidden("The bearer token is not valid for this deployment.")
 
 
+def _invalid(source: str, line: int, field: str, message: str, expected: str) -> InvalidArticle:
+    """A refusal (422) of one problem."""
+    return InvalidArticle([Problem(source, line, field, message, expected)])
+
+
 def text_from_json(data: Any, slug: str) -> str:
     """The JSON form of an article (front-matter fields plus `body`) as Markdown text."""
     if not isinstance(data, dict):
-        raise InvalidArticle(
-            [Problem("<request>", 1, "body", "is not a JSON object", '{"title": ..., "body": ...}')]
+        raise _invalid(
+            "<request>", 1, "body", "is not a JSON object", '{"title": ..., "body": ...}'
         )
     fields = {k: v for k, v in data.items() if k != "body"}
     fields.setdefault("slug", slug)
     body = data.get("body", "")
     if not isinstance(body, str):
-        raise InvalidArticle(
-            [Problem("<request>", 1, "body", "is not a string", "the article body as Markdown")]
-        )
+        raise _invalid("<request>", 1, "body", "is not a string", "the article body as Markdown")
     # measured as JSON (fast) before PyYAML writes it (slow): the YAML has about the same size
     size = len(json.dumps(fields, ensure_ascii=False))
     if size > MAX_FRONT_MATTER:
-        raise InvalidArticle(
-            [
-                Problem(
-                    "<request>",
-                    1,
-                    "front matter",
-                    f"the fields other than body are {size:,} characters long",
-                    f"at most {MAX_FRONT_MATTER:,} characters",
-                )
-            ]
+        why = f"the fields other than body are {size:,} characters long"
+        raise _invalid(
+            "<request>", 1, "front matter", why, f"at most {MAX_FRONT_MATTER:,} characters"
         )
     head = yaml.safe_dump(fields, sort_keys=False, allow_unicode=True, width=1_000_000)
     return f"---\n{head}---\n{body}"
@@ -137,8 +133,8 @@ def _decode(body: bytes, media_type: str, slug: str) -> str:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = body[: exc.start].count(b"\n") + 1
-        raise InvalidArticle(
-            [Problem("<request>", line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text")]
+        raise _invalid(
+            "<request>", line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text"
         ) from None
     if media_type in JSON_TYPES:
         return text_from_json(_read_json(text, "<request>", "body", "a JSON object"), slug)
@@ -151,16 +147,13 @@ def _read_json(text: str, source: str, field: str, expected: str) -> Any:
     excess = json_excess(text, outer=1)
     if excess is not None:
         line = text.count("\n", 0, excess.offset) + 1
-        problem = Problem(source, line, excess.key or field, excess.message, excess.expected)
-        raise InvalidArticle([problem])
+        raise _invalid(source, line, excess.key or field, excess.message, excess.expected)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidArticle(
-            [Problem(source, exc.lineno, field, f"not JSON: {exc.msg}", expected)]
-        ) from None
+        raise _invalid(source, exc.lineno, field, f"not JSON: {exc.msg}", expected) from None
     except RecursionError:  # the scan above stops this; never let it be a 500 all the same
-        raise InvalidArticle([Problem(source, 1, field, "nested too deeply", expected)]) from None
+        raise _invalid(source, 1, field, "nested too deeply", expected) from None
 
 
 def reason_from_body(body: bytes, media_type: str, source: str) -> str:
@@ -177,23 +170,14 @@ def reason_from_body(body: bytes, media_type: str, source: str) -> str:
         data = _read_json(text, source, "reason", expected)
         reason = data.get("reason", "") if isinstance(data, dict) else None
         if not isinstance(reason, str):
-            raise InvalidArticle([Problem(source, 1, "reason", "unreadable JSON body", expected)])
+            raise _invalid(source, 1, "reason", "unreadable JSON body", expected)
     else:
         reason = text
     cleaned, _ = clean_value(reason)
     reason = " ".join(cleaned.split())
     if len(reason) > MAX_REASON_LENGTH:
-        raise InvalidArticle(
-            [
-                Problem(
-                    source,
-                    1,
-                    "reason",
-                    f"is {len(reason):,} characters long",
-                    f"at most {MAX_REASON_LENGTH} characters",
-                )
-            ]
-        )
+        why = f"is {len(reason):,} characters long"
+        raise _invalid(source, 1, "reason", why, f"at most {MAX_REASON_LENGTH} characters")
     return reason or DEFAULT_REASON
 
 
@@ -247,19 +231,18 @@ class Writer:
 
     def _preconditions(self, slug: str, headers: Mapping[str, str]) -> None:
         exists = slug in self.site.articles
+        current = self.etag(slug)
+        gz = current[:-1] + '-gz"' if current else ""  # the gzip coding's ETag
         if_match = headers.get("if-match")
-        if if_match is not None:
-            current = self.etag(slug)
-            gz = current[:-1] + '-gz"' if current else ""
-            if not exists or not (_matches(if_match, current) or (gz and _matches(if_match, gz))):
-                raise PreconditionFailed(
-                    f"If-Match {if_match} does not match the article's current ETag "
-                    f"{current or '(none: no such article)'}; fetch it again and reapply."
-                )
+        if if_match is not None and not (
+            exists and (_matches(if_match, current) or (gz and _matches(if_match, gz)))
+        ):
+            raise PreconditionFailed(
+                f"If-Match {if_match} does not match the article's current ETag "
+                f"{current or '(none: no such article)'}; fetch it again and reapply."
+            )
         if_none_match = headers.get("if-none-match")
         if if_none_match is not None and exists:
-            current = self.etag(slug)
-            gz = current[:-1] + '-gz"' if current else ""
             # RFC 9110 §13.1.2: "*" or the current ETag (weak comparison) fails the write
             tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
             if "*" in tags or (current and current in tags) or (gz and gz in tags):
