@@ -101,6 +101,12 @@ def _parser() -> argparse.ArgumentParser:
     def verbose_option(p: argparse.ArgumentParser, what: str) -> None:
         p.add_argument("-v", "--verbose", action="store_true", help=f"list every {what}")
 
+    def files_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "paths", nargs="+", type=Path, metavar="PATH", help="article files or folders"
+        )
+        verbose_option(p, "warning (default: a few of each kind)")
+
     embedded = (
         "default: ./feed.sqlite3, made and filled with the bundled sample articles if absent; "
         "a store named with --db or FEED_DB_PATH must exist"
@@ -132,8 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         "standard output (created / revised / unchanged) and a summary on standard error.",
     )
     db_option(imp, "default ./feed.sqlite3; a new store is made if absent (its folder must exist)")
-    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="article files or folders")
-    verbose_option(imp, "warning (default: a few of each kind)")
+    files_options(imp)
     site_options(imp)
 
     check = command(
@@ -142,10 +147,7 @@ def _parser() -> argparse.ArgumentParser:
         "Check article files (Markdown or text with YAML or flattened front matter) as "
         "`feed import` would, and store nothing.",
     )
-    check.add_argument(
-        "paths", nargs="+", type=Path, metavar="PATH", help="article files or folders"
-    )
-    verbose_option(check, "warning (default: a few of each kind)")
+    files_options(check)
     site_options(check)
 
     build = command(
@@ -225,19 +227,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The settings the options override: setting -> the option's name (a command has some of them).
+OPTIONS = {n: n for n in ("base_url", "timezone", "host", "port", "workers")} | {"db_path": "db"}
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
-    return {
-        "base_url": getattr(args, "base_url", None),
-        "timezone": getattr(args, "timezone", None),
-        "db_path": getattr(args, "db", None),
-        "host": getattr(args, "host", None),
-        "port": getattr(args, "port", None),
-        "workers": getattr(args, "workers", None),
-    }
-
-
-def _settings(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
-    return Settings.from_env(environ, **_overrides(args))
+    return {name: getattr(args, option, None) for name, option in OPTIONS.items()}
 
 
 def _given(args: argparse.Namespace, environ: dict[str, str]) -> frozenset[str]:
@@ -252,7 +247,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     args = _parser().parse_args(argv)
     try:
         environ = dict(os.environ if environ is None else environ)
-        settings = _settings(args, environ)
+        settings = Settings.from_env(environ, **_overrides(args))
         args.given = _given(args, environ)
         return int(COMMANDS[args.command](args, settings))
     except Exit as exc:

@@ -240,15 +240,8 @@ def _difference(stored: Resource, fresh: Resource) -> str:
                 f"{len(fresh.body):,} rendered)"
             )
         if stored.identity.raw_headers != fresh.identity.raw_headers:
-            names = sorted(
-                {k.decode() for k, _ in stored.identity.raw_headers}
-                ^ {k.decode() for k, _ in fresh.identity.raw_headers}
-                | {
-                    k.decode()
-                    for (k, v) in stored.identity.raw_headers
-                    if (k, v) not in fresh.identity.raw_headers
-                }
-            )
+            differ = set(stored.identity.raw_headers) ^ set(fresh.identity.raw_headers)
+            names = sorted({name.decode() for name, _ in differ})
             return "its headers differ from what it renders: " + ", ".join(names)
         stored_gzip = stored.gzip.body if stored.gzip is not None else None
         fresh_gzip = fresh.gzip.body if fresh.gzip is not None else None

@@ -144,10 +144,8 @@ class Lists:
 
     def _render(self, key: ListKey) -> dict[str, Resource]:
         kind, name = key
-        if kind == "main":
-            return self._main()
-        if kind in ("beat", "tag"):
-            return self._section(key)
+        if kind in ("main", "beat", "tag"):
+            return self._index(key)
         if kind == "archive":
             return self._archive(name)
         if kind == "collection":
@@ -156,43 +154,17 @@ class Lists:
             return self._sitemap(int(name))
         return self._discovery()
 
-    def _articles(self, slugs: Iterable[str]) -> list[Article]:
-        return self.catalog.get(slugs)
-
     def readers(self, key: ListKey) -> list[Article]:
         """The articles whose bodies rendering `key` reads: the entries of its feed documents
         (a site's, a beat's or tag's feeds and an archive month; the other lists read none)."""
         kind, name = key
-        if kind == "main":
-            pages = self.main_pages()
-        elif kind in ("beat", "tag"):
-            pages = self.section_pages(key)
+        if kind in ("main", "beat", "tag"):
+            pages = self.feed_pages(key)
         elif kind == "archive":
             pages = [self.plan.page(name, self.settings)]
         else:
             return []
         return [article for page in pages for article in page.entries]
-
-    def _live(self, section: Section) -> list[Article]:
-        return self._articles(
-            section.live_mod.top(self.settings.feed_size * self.settings.feed_pages)
-        )
-
-    def main_pages(self) -> list[FeedPage]:
-        """The site's subscription feed: its document and JSON Feed continuation pages."""
-        settings, urls = self.settings, self.urls
-        months = list(self.plan.months)
-        links = (("prev-archive", urls.archive(months[-1])),) if months else ()
-        return subscription(
-            "/feed",
-            settings.site_name,
-            urls.home,
-            "main",
-            self._live(self.main),
-            self._articles(self.visible_dead(self.main)),
-            settings,
-            links,
-        )
 
     def _named(self, key: SectionKey, section: Section) -> tuple[str, str]:
         """A beat's or tag's name as its most recently modified article spells it, and its
@@ -204,51 +176,52 @@ class Lists:
         name = next(t for t in member.tags if slugify(t) == slug)
         return name, self.urls.tag(name)
 
-    def section_pages(self, key: SectionKey) -> list[FeedPage]:
-        """A beat's or tag's feed, named as its most recently modified article spells it
-        ("Economy" and "economy" are one section); none once its last article has left."""
+    def feed_pages(self, key: SectionKey) -> list[FeedPage]:
+        """A section's subscription feed, its document and JSON Feed continuation pages: the
+        site's, or a beat's or tag's, named as its most recently modified article spells it
+        ("Economy" and "economy" are one section; none once its last article has left)."""
         section = self.catalog.sections.get(key)
         if section is None:
             return []
+        settings, urls = self.settings, self.urls
+        live = self.catalog.get(section.live_mod.top(settings.feed_size * settings.feed_pages))
+        dead = self.catalog.get(self.visible_dead(section))
+        if key == MAIN:
+            months = list(self.plan.months)
+            links = (("prev-archive", urls.archive(months[-1])),) if months else ()
+            return subscription(
+                "/feed", settings.site_name, urls.home, "main", live, dead, settings, links
+            )
         kind, slug = key
         name, page_url = self._named(key, section)
+        title = f"{settings.site_name}: {name}"
         return subscription(
-            f"/{kind}s/{slug}/feed",
-            f"{self.settings.site_name}: {name}",
-            page_url,
-            kind,
-            self._live(section),
-            self._articles(self.visible_dead(section)),
-            self.settings,
-            section=name,
+            f"/{kind}s/{slug}/feed", title, page_url, kind, live, dead, settings, section=name
         )
 
-    def _main(self) -> dict[str, Resource]:
-        members = self._articles(self.main.live_pub.top(self.settings.feed_size))
-        home = render_index(members, self.settings)
-        return self._page_and_feeds(self.urls.home, home, self.reference, self.main_pages())
-
-    def _section(self, key: SectionKey) -> dict[str, Resource]:
-        pages = self.section_pages(key)
+    def _index(self, key: SectionKey) -> dict[str, Resource]:
+        """An index page (the home page, a beat's or a tag's) and its feeds."""
+        pages = self.feed_pages(key)
         if not pages:
             return {}
         settings, section, first = self.settings, self.catalog.sections[key], pages[0]
-        members = self._articles(section.live_pub.top(settings.feed_size))
-        # the first page's path is the feed's
-        body = render_index(
-            members, settings, section=first.section, page_url=first.alternate, feed_path=first.path
-        )
-        return self._page_and_feeds(first.alternate, body, section.reference(), pages)
-
-    def _page_and_feeds(
-        self, url: str, body: bytes, updated: datetime, pages: Sequence[FeedPage]
-    ) -> dict[str, Resource]:
-        """An index page (the home page, a beat's or a tag's) and its feeds."""
-        own = headers(html_links(self.settings, [(url, "canonical", "")]), cors=False)
-        path = url.removeprefix(self.settings.base_url)
-        out: dict[str, Resource] = {path: Representation(body, HTML, updated, LIST_CACHE, own)}
-        for page in pages:
-            out.update(feed_page_resources(page, self.settings))
+        members = self.catalog.get(section.live_pub.top(settings.feed_size))
+        if key == MAIN:
+            body = render_index(members, settings)
+        else:  # the first page's path is the feed's
+            body = render_index(
+                members,
+                settings,
+                section=first.section,
+                page_url=first.alternate,
+                feed_path=first.path,
+            )
+        own = headers(html_links(settings, [(first.alternate, "canonical", "")]), cors=False)
+        path = first.alternate.removeprefix(settings.base_url)
+        page = Representation(body, HTML, section.reference(), LIST_CACHE, own)
+        out: dict[str, Resource] = {path: page}
+        for feed_page in pages:
+            out.update(feed_page_resources(feed_page, settings))
         return out
 
     def _archive(self, month: str) -> dict[str, Resource]:
@@ -259,7 +232,7 @@ class Lists:
     def _chunk(self, number: int, size: int) -> list[Article]:
         """Slice `number` (from 1) of publication order, newest first."""
         keys = self.main.all_pub.keys[(number - 1) * size : number * size]
-        return self._articles(key[-1] for key in reversed(keys))
+        return self.catalog.get(key[-1] for key in reversed(keys))
 
     def chunk_dates(self) -> dict[int, datetime]:
         """Every sitemap chunk's newest modification."""
@@ -386,9 +359,9 @@ def feed_pages(
     current = {a.slug: a for a in articles}
     plan = archive_plan(originals, settings, current)
     lists = Lists(Catalog.build(current.values()), plan, settings, {})
-    pages = lists.main_pages()
+    pages = lists.feed_pages(MAIN)
     for key in sorted(k for k in lists.catalog.sections if k != MAIN):
-        pages += lists.section_pages(key)
+        pages += lists.feed_pages(key)
     return pages
 
 

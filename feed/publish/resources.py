@@ -21,6 +21,7 @@ from feed.publish.headers import (
     LIST_CACHE,
     REVALIDATE,
     VOCAB_CACHE,
+    Header,
     headers,
     html_links,
     negotiable,
@@ -93,26 +94,24 @@ def article_resources(article: Article, settings: Settings) -> dict[str, Resourc
         (fmt.offer(), bodies[name], fmt.media_type, explicit.get(name, ""))
         for name, fmt in AGENT_FORMATS.items()
     ]
+    canonical = headers([(urls.page(slug), "canonical", "")])
     out: dict[str, Resource] = {
         f"/agent/{slug}": negotiable(variants, article.modified, ARTICLE_CACHE, links),
         f"/{slug}": _page_variants(article, bodies["md"], explicit["md"], settings),
-        f"/{slug}.md": Representation(
-            bodies["md"],
-            MARKDOWN.content_type,
-            article.modified,
-            ARTICLE_CACHE,
-            headers([(urls.page(slug), "canonical", "")]),
-        ),
+        f"/{slug}.md": _of_article(article, bodies["md"], MARKDOWN.content_type, canonical),
     }
     for m in AGENT_MEDIA:
-        out[f"/agent/{slug}.{m.extension}"] = Representation(
-            bodies[m.name],
-            AGENT_FORMATS[m.name].media_type,
-            article.modified,
-            ARTICLE_CACHE,
-            headers(links),
+        out[f"/agent/{slug}.{m.extension}"] = _of_article(
+            article, bodies[m.name], AGENT_FORMATS[m.name].media_type, headers(links)
         )
     return out
+
+
+def _of_article(
+    article: Article, body: bytes, media_type: str, own: tuple[Header, ...], status: int = 200
+) -> Representation:
+    """One of an article's representations: as new as the article, with its `own` headers."""
+    return Representation(body, media_type, article.modified, ARTICLE_CACHE, own, status=status)
 
 
 def _page_variants(
@@ -132,20 +131,10 @@ def _page_variants(
         ],
     )
     html = ARTICLE_FORMATS["html"]
-    page = Representation(
-        html.render(article, settings),
-        html.media_type,
-        article.modified,
-        ARTICLE_CACHE,
-        headers(links, negotiated=True, cors=False),
-    )
-    md = Representation(
-        markdown,
-        MARKDOWN.content_type,
-        article.modified,
-        ARTICLE_CACHE,
-        headers(links, negotiated=True, location=located),
-    )
+    own = headers(links, negotiated=True, cors=False)
+    page = _of_article(article, html.render(article, settings), html.media_type, own)
+    own = headers(links, negotiated=True, location=located)
+    md = _of_article(article, markdown, MARKDOWN.content_type, own)
     return Negotiable(((PAGE_HTML, page), (PAGE_MARKDOWN, md)))
 
 
@@ -153,26 +142,14 @@ def _gone_resources(article: Article, settings: Settings) -> dict[str, Resource]
     """A retracted article's URLs answer 410 Gone with when and why (RFC 9110 §15.5.11)."""
     urls = SiteURLs(settings.base_url)
     slug = article.slug
-    out: dict[str, Resource] = {
-        f"/{slug}": Representation(
-            render_gone_html(article, settings),
-            HTML,
-            article.modified,
-            ARTICLE_CACHE,
-            headers(html_links(settings, []), cors=False),
-            status=410,
-        )
-    }
+    page_headers = headers(html_links(settings, []), cors=False)
+    page = render_gone_html(article, settings)
+    out: dict[str, Resource] = {f"/{slug}": _of_article(article, page, HTML, page_headers, 410)}
     agent_paths = (f"/agent/{slug}", *(f"/agent/{slug}.{m.extension}" for m in AGENT_MEDIA))
+    related = headers([(urls.feed, "related", ATOM)])
     for path in (*agent_paths, f"/{slug}.md"):
-        out[path] = Representation(
-            render_gone_problem(article, settings, path),
-            PROBLEM,
-            article.modified,
-            ARTICLE_CACHE,
-            headers([(urls.feed, "related", ATOM)]),
-            status=410,
-        )
+        body = render_gone_problem(article, settings, path)
+        out[path] = _of_article(article, body, PROBLEM, related, 410)
     return out
 
 
@@ -185,14 +162,9 @@ def revision_resources(
     slug: str, revisions: Sequence[Revision], new: Sequence[Revision], settings: Settings
 ) -> dict[str, Resource]:
     """The revisions list, and the permalinks of the `new` revisions (immutable)."""
+    listed, modified = render_revisions(slug, revisions, settings), revisions[-1].article.modified
     out: dict[str, Resource] = {
-        f"/agent/{slug}/revisions": Representation(
-            render_revisions(slug, revisions, settings),
-            JSONLD,
-            revisions[-1].article.modified,
-            ARTICLE_CACHE,
-            CORS,
-        )
+        f"/agent/{slug}/revisions": Representation(listed, JSONLD, modified, ARTICLE_CACHE, CORS)
     }
     for revision in new:
         out[f"/agent/{slug}/v/{revision.number}"] = Representation(
@@ -224,14 +196,10 @@ def changes_resources(
         lo = bisect_right(events, key, key=event_cursor)
         page = events[lo : bisect_right(events, key + CHANGES_PAGE, lo, key=event_cursor)]
         last = key == last_key
+        body = render_changes_page(page, key, settings, last=last)
+        cache = REVALIDATE if last else IMMUTABLE
         # No Last-Modified (nothing in an event says when it was written): ETags validate.
-        out[f"/agent/changes?since={key}"] = Representation(
-            render_changes_page(page, key, settings, last=last),
-            JSON,
-            None,
-            REVALIDATE if last else IMMUTABLE,
-            CORS,
-        )
+        out[f"/agent/changes?since={key}"] = Representation(body, JSON, None, cache, CORS)
     return out
 
 
@@ -313,45 +281,29 @@ def fixed_resources(settings: Settings) -> dict[str, Resource]:
         for ext, t, _ in VOCABULARY_FORMS
     }
     out["/vocab"] = negotiable(variants, released, VOCAB_CACHE, links)
-    vocabulary = (
-        ("/vocab/context/v1.jsonld", docs["context"], JSONLD, IMMUTABLE),
-        ("/api/openapi.json", openapi_document(settings), JSON, VOCAB_CACHE),
-        ("/vocab/shapes.ttl", docs["shapes"], TURTLE.content_type, VOCAB_CACHE),
-    )
-    for path, body, media_type, cache in vocabulary:
-        out[path] = Representation(body, media_type, released, cache, CORS)
+    # (path, bytes, content type, Last-Modified, Cache-Control, own headers)
+    fixed: list[tuple[str, bytes, str, datetime, str, tuple[Header, ...]]] = [
+        ("/vocab/context/v1.jsonld", docs["context"], JSONLD, released, IMMUTABLE, CORS),
+        ("/api/openapi.json", openapi_document(settings), JSON, released, VOCAB_CACHE, CORS),
+        ("/vocab/shapes.ttl", docs["shapes"], TURTLE.content_type, released, VOCAB_CACHE, CORS),
+    ]
     for page in policy_pages(settings):
         own = [(page.url, "canonical", ""), (page.url + ".md", "alternate", MARKDOWN.media_type)]
-        out[page.path] = Representation(
-            render_policy_html(page, settings),
-            HTML,
-            POLICY_DATE,
-            DISCOVERY_CACHE,
-            headers(html_links(settings, own), cors=False),
-        )
-        out[page.path + ".md"] = Representation(
-            render_policy_markdown(page, settings),
-            MARKDOWN.content_type,
-            POLICY_DATE,
-            DISCOVERY_CACHE,
-            CORS,
-        )
-    machine = [
-        (TDMREP_PATH, render_tdmrep(settings), JSON, POLICY_DATE, DISCOVERY_CACHE),
-        (TDM_POLICY_PATH, render_tdm_policy(settings), JSONLD, POLICY_DATE, DISCOVERY_CACHE),
-        # the OpenSearch description every HTML page links (rel="search")
-        (
-            "/opensearch.xml",
-            render_opensearch(settings),
-            OPENSEARCH,
-            POLICY_DATE,
-            DISCOVERY_CACHE,
-        ),
+        html, md = render_policy_html(page, settings), render_policy_markdown(page, settings)
+        html_headers = headers(html_links(settings, own), cors=False)
+        fixed += [
+            (page.path, html, HTML, POLICY_DATE, DISCOVERY_CACHE, html_headers),
+            (page.path + ".md", md, MARKDOWN.content_type, POLICY_DATE, DISCOVERY_CACHE, CORS),
+        ]
+    opensearch = render_opensearch(settings)  # the description every HTML page links (search)
+    fixed += [
+        (TDMREP_PATH, render_tdmrep(settings), JSON, POLICY_DATE, DISCOVERY_CACHE, CORS),
+        (TDM_POLICY_PATH, render_tdm_policy(settings), JSONLD, POLICY_DATE, DISCOVERY_CACHE, CORS),
+        ("/opensearch.xml", opensearch, OPENSEARCH, POLICY_DATE, DISCOVERY_CACHE, CORS),
     ]
     if settings.site_image == settings.base_url + SITE_IMAGE_PATH:
-        machine.append(
-            (SITE_IMAGE_PATH, site_image(), media.PNG.media_type, SITE_IMAGE_DATE, VOCAB_CACHE)
-        )
-    for path, body, media_type, modified, cache in machine:
-        out[path] = Representation(body, media_type, modified, cache, CORS)
+        image = (SITE_IMAGE_PATH, site_image(), media.PNG.media_type, SITE_IMAGE_DATE, VOCAB_CACHE)
+        fixed.append((*image, CORS))
+    for path, body, media_type, modified, cache, own_headers in fixed:
+        out[path] = Representation(body, media_type, modified, cache, own_headers)
     return out
