@@ -417,8 +417,9 @@ def test_writes_stored_without_their_resources_are_caught_up(
     behind.load_store(store)
     for _ in range(5):  # stored, not prepared
         _, batch = newsroom.step(behind)
+        write, sequence = store.next_write(), store.next_sequence()
         store.save([Incoming(a, "test", "") for a in batch])
-        behind.apply(behind.stage(batch))  # only to pick the next step from
+        behind.apply(behind.stage(batch, write, sequence), write)  # only to pick the next step
     caught_up = Site(settings)
     caught_up.load_store(store)
     assert int(store.prepared_state()["sequence"]) == store.next_sequence() - 1

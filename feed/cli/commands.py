@@ -14,7 +14,6 @@ from feed.cli.common import (
     OK,
     STORE,
     USAGE,
-    bind_identity,
     check_folder,
     fail,
     open_store,
@@ -28,7 +27,7 @@ from feed.publish.lists import render_atom
 from feed.publish.site import Site
 from feed.render.formats import ARTICLE_FORMATS
 from feed.settings import IDENTITY, Settings
-from feed.store.identity import identity_of, rebased, with_identity
+from feed.store.identity import bind, identity_of, rebased, with_identity
 from feed.store.storage import SQLiteStore
 from feed.util import console
 
@@ -77,7 +76,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         # files are checked and stored a chunk at a time inside (memory holds a chunk, not
         # the whole set); a file with an error rolls it all back.
         with store.transaction():
-            settings = bind_identity(store, settings, args)
+            settings = bind(store, settings, args.given)
             report, results = import_paths(store, args.paths, settings, progress)
             if not report.ok:
                 raise _NothingImported
@@ -195,7 +194,7 @@ def cmd_rebase(args: argparse.Namespace, settings: Settings) -> int:
     path = settings.database
     if not path.exists():
         fail(STORE, f"there is no store at {path} (name one with --db or FEED_DB_PATH)")
-    given = frozenset(getattr(args, "given", frozenset())) & frozenset(IDENTITY)
+    given = args.given & frozenset(IDENTITY)
     if not given:
         fail(
             USAGE,
@@ -240,7 +239,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     except StorageError as exc:
         fail(DAMAGED, f"the store {path} is damaged: {exc.detail}")
     try:
-        settings = bind_identity(store, settings, args)
+        settings = bind(store, settings, args.given)
         diagnosis = examine(store, settings, console.progress())
     finally:
         store.close()

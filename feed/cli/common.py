@@ -22,7 +22,6 @@ __all__ = [
     "STORE",
     "USAGE",
     "Exit",
-    "bind_identity",
     "check_folder",
     "fail",
     "open_store",
@@ -49,9 +48,11 @@ def fail(code: int, message: str) -> NoReturn:
 def open_store(
     settings: Settings, args: argparse.Namespace, *, create: bool
 ) -> tuple[SQLiteStore, Settings]:
-    """The store the command works on, and the settings with its identity (see `bind_identity`). One
-    named with --db or FEED_DB_PATH must exist, unless `create`; only the embedded default (no
-    name) is made and seeded by `feed serve`."""
+    """The store the command works on, and the settings with its identity: the store's base
+    URL (and the other settings that shape the bytes it serves) win over defaults; one the user
+    gave that differs from the store's is refused (feed/store/identity.py). One named with --db
+    or FEED_DB_PATH must exist, unless `create`; only the embedded default (no name) is made and
+    seeded by `feed serve`."""
     path = settings.database
     named = settings.db_path is not None
     if not path.exists():
@@ -66,17 +67,10 @@ def open_store(
         check_folder(path)
     store = SQLiteStore(path, create=create or not named)
     try:
-        return store, bind_identity(store, settings, args)
+        return store, bind(store, settings, args.given)
     except BaseException:
         store.close()
         raise
-
-
-def bind_identity(store: SQLiteStore, settings: Settings, args: argparse.Namespace) -> Settings:
-    """The settings with the store's identity: the store's base URL (and the other settings
-    that shape the bytes it serves) win over defaults; one the user gave that differs from the
-    store's is refused (feed/store/identity.py)."""
-    return bind(store, settings, getattr(args, "given", frozenset()))
 
 
 def check_folder(path: Path) -> None:

@@ -129,26 +129,24 @@ class Section:
         other.live_pub, other.all_pub = self.live_pub.copy(), self.all_pub.copy()
         return other
 
+    def _places(self, a: Article) -> list[tuple[Ranked, tuple[int, str]]]:
+        """The orderings `a` is in, with its key in each."""
+        modified, published = modified_key(a), published_key(a)
+        if a.status == "retracted":
+            return [(self.dead_mod, modified), (self.all_pub, published)]
+        return [(self.live_mod, modified), (self.live_pub, published), (self.all_pub, published)]
+
     def put(self, a: Article, previous: Article | None) -> None:
         """Add `a`, which replaces `previous` (the same slug as it was, if it was here)."""
         if previous is not None:
             self.discard(previous)
-        if a.status == "retracted":
-            self.dead_mod.put(modified_key(a))
-        else:
-            self.live_mod.put(modified_key(a))
-            self.live_pub.put(published_key(a))
-        self.all_pub.put(published_key(a))
+        for ranked, key in self._places(a):
+            ranked.put(key)
 
     def discard(self, a: Article) -> None:
         """Remove the article as it is here."""
-        modified, published = modified_key(a), published_key(a)
-        if a.status == "retracted":
-            self.dead_mod.discard(modified)
-        else:
-            self.live_mod.discard(modified)
-            self.live_pub.discard(published)
-        self.all_pub.discard(published)
+        for ranked, key in self._places(a):
+            ranked.discard(key)
 
     def __len__(self) -> int:
         return len(self.all_pub)

@@ -22,10 +22,9 @@ from pathlib import Path
 
 from feed.errors import StorageError
 from feed.publish.site import Site
-from feed.publish.state import event_row
+from feed.publish.state import resource_difference
 from feed.settings import Settings
 from feed.store.prepared import Route, resource_of
-from feed.store.representation import Negotiable, Representation, Resource
 from feed.store.storage import Store
 from feed.util.progress import Progress
 
@@ -204,7 +203,7 @@ def _compare(store: Store, settings: Settings, progress: Progress, diagnosis: Di
                     Finding(path, f"cannot be read ({type(exc).__name__}: {exc})")
                 )
                 continue
-            difference = _difference(stored, fresh)
+            difference = resource_difference(stored, fresh)
             if difference:
                 diagnosis.findings.append(Finding(path, difference))
 
@@ -212,40 +211,10 @@ def _compare(store: Store, settings: Settings, progress: Progress, diagnosis: Di
     for path in sorted(set(store.route_paths()) - seen):
         diagnosis.findings.append(Finding(path, "is served, but no article or list renders it"))
     stored_events = store.events()
-    rendered_events = [event_row(e) for e in rendered.events]
+    rendered_events = rendered.events
     if stored_events != rendered_events:
         differ = sum(a != b for a, b in zip(stored_events, rendered_events, strict=False))
         differ += abs(len(stored_events) - len(rendered_events))
         diagnosis.findings.append(
             Finding("the changes feed", f"{differ:,} stored event(s) differ from the revisions")
         )
-
-
-def _difference(stored: Resource, fresh: Resource) -> str:
-    """What differs between a stored resource and the one rendered now ("": nothing)."""
-    if isinstance(stored, Negotiable) and isinstance(fresh, Negotiable):
-        if [o for o, _ in stored.variants] != [o for o, _ in fresh.variants]:
-            return "its variants differ from what it renders"
-        for (offer, a), (_, b) in zip(stored.variants, fresh.variants, strict=True):
-            difference = _difference(a, b)
-            if difference:
-                return f"the {offer.media_type} variant: {difference}"
-        return ""
-    if isinstance(stored, Representation) and isinstance(fresh, Representation):
-        if stored.status != fresh.status:
-            return f"status {stored.status} stored, {fresh.status} rendered"
-        if stored.body != fresh.body:
-            return (
-                f"the bytes differ from what it renders ({len(stored.body):,} stored, "
-                f"{len(fresh.body):,} rendered)"
-            )
-        if stored.identity.raw_headers != fresh.identity.raw_headers:
-            differ = set(stored.identity.raw_headers) ^ set(fresh.identity.raw_headers)
-            names = sorted({name.decode() for name, _ in differ})
-            return "its headers differ from what it renders: " + ", ".join(names)
-        stored_gzip = stored.gzip.body if stored.gzip is not None else None
-        fresh_gzip = fresh.gzip.body if fresh.gzip is not None else None
-        if stored_gzip is not None and fresh_gzip is not None and stored_gzip != fresh_gzip:
-            return "its gzip coding differs from its bytes"
-        return ""
-    return "stored as one kind of resource, rendered as another"

@@ -83,18 +83,9 @@ def negotiable(
     """The variants of one URL, each (offer, bytes, content type, the URL it has of its own or
     ""), all with the same links."""
     links = list(links)
-    return Negotiable(
-        tuple(
-            (
-                offer,
-                Representation(
-                    body,
-                    media_type,
-                    last_modified,
-                    cache,
-                    headers(links, negotiated=True, location=location),
-                ),
-            )
-            for offer, body, media_type, location in variants
-        )
-    )
+
+    def variant(body: bytes, media_type: str, location: str) -> Representation:
+        own = headers(links, negotiated=True, location=location)
+        return Representation(body, media_type, last_modified, cache, own)
+
+    return Negotiable(tuple((offer, variant(b, t, url)) for offer, b, t, url in variants))

@@ -55,15 +55,9 @@ def expand(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
                 p for p in path.rglob("*") if p.is_file() and p.suffix in ARTICLE_SUFFIXES
             )
             if not inside:
-                problems.append(
-                    Problem(
-                        str(path),
-                        0,
-                        "path",
-                        "no article files found under this folder",
-                        "files named *" + ", *".join(ARTICLE_SUFFIXES),
-                    )
-                )
+                expected = "files named *" + ", *".join(ARTICLE_SUFFIXES)
+                why = "no article files found under this folder"
+                problems.append(Problem(str(path), 0, "path", why, expected))
             found.extend(inside)
         elif path.is_file():
             found.append(path)
@@ -82,14 +76,11 @@ def missing(paths: Iterable[Path]) -> list[Problem]:
 
 
 def check_paths(
-    paths: Sequence[Path],
-    settings: Settings,
-    now: datetime | None = None,
-    progress: Progress | None = None,
+    paths: Sequence[Path], settings: Settings, progress: Progress | None = None
 ) -> CheckReport:
     """Parse every file; collect every problem. Reads files, writes nothing. Dates later than
-    `now` (default: the clock) by more than a day are refused."""
-    now = now or datetime.now(UTC)
+    now by more than a day are refused."""
+    now = datetime.now(UTC)
     files_, problems = expand(paths)
     incoming: list[Incoming] = []
     seen: dict[str, str] = {}  # slug -> the file that has it
@@ -114,20 +105,15 @@ def _check_file(
     """A file's text, the article parsed from it (None: it has errors) and its problems."""
     settings, now = state
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        return (
-            "",
-            None,
-            [Problem(str(path), line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text")],
-        )
+        line = data[: exc.start].count(b"\n") + 1
+        problem = Problem(str(path), line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text")
+        return "", None, [problem]
     except OSError as exc:
-        return (
-            "",
-            None,
-            [Problem(str(path), 0, "path", f"cannot read: {exc.strerror}", "a readable file")],
-        )
+        problem = Problem(str(path), 0, "path", f"cannot read: {exc.strerror}", "a readable file")
+        return "", None, [problem]
     try:
         parsed = parse_article(
             text, str(path), timezone=settings.zone, base_url=settings.base_url, now=now
@@ -150,15 +136,8 @@ def _take(
         return []
     slug = parsed.article.slug
     if slug in seen:
-        problems.append(
-            Problem(
-                str(path),
-                1,
-                "slug",
-                f"{slug!r} is also the slug of {seen[slug]}",
-                "a slug used by one file only",
-            )
-        )
+        why = f"{slug!r} is also the slug of {seen[slug]}"
+        problems.append(Problem(str(path), 1, "slug", why, "a slug used by one file only"))
         return []
     seen[slug] = str(path)
     return [Incoming(parsed.article, str(path), text)]
@@ -173,7 +152,6 @@ def import_paths(
     paths: Sequence[Path],
     settings: Settings,
     progress: Progress | None = None,
-    now: datetime | None = None,
     chunk: int = 0,
 ) -> tuple[CheckReport, list[SaveResult]]:
     """Check every file and store them all as one save, in one transaction (joining the
@@ -183,7 +161,7 @@ def import_paths(
     transaction: memory holds a chunk's articles, not 100,000 of them (the report keeps the
     problems only). Once a file has an error the rest are only checked, and the transaction is
     rolled back at the end."""
-    now = now or datetime.now(UTC)
+    now = datetime.now(UTC)
     chunk = chunk or IMPORT_CHUNK
     files_, problems = expand(paths)
     results: list[SaveResult] = []

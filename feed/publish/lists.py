@@ -279,14 +279,13 @@ class Lists:
 
     def _discovery(self) -> dict[str, Resource]:
         settings, base = self.settings, self.settings.base_url
-        beats = {
-            slug: (self.catalog.articles[section.newest_slug() or ""].beat, section)
-            for (kind, slug), section in sorted(self.catalog.sections.items())
-            if kind == "beat"
-        }
         articles = self.catalog.articles
         home = self.reference if articles else None
-        live_beats = [(name, s.reference()) for name, s in beats.values() if len(s.live_mod)]
+        live_beats = [
+            (self._named(key, section)[0], section.reference())
+            for key, section in sorted(self.catalog.sections.items())
+            if key[0] == "beat" and len(section.live_mod)
+        ]
         children: list[tuple[str, datetime | None]] = [(f"{base}/sitemap-pages.xml", home)]
         children += [
             (f"{base}/sitemap-articles-{n}.xml", self.chunk_changed.get(n, EPOCH))

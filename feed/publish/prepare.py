@@ -82,7 +82,7 @@ def render_all(
     # forked for it render (a worker forked inside the store's transaction, as an import's,
     # cannot read what it stored), then leave them again.
     lazy = any(isinstance(a, LazyArticle) for a in state.catalog.articles.values())
-    workers = settings.jobs or (0 if parallel.worth_forking(len(slugs)) else 1)  # 0: per core
+    workers = settings.jobs or (0 if len(slugs) >= parallel.PARALLEL_MIN else 1)  # 0: per core
     with progress.task("preparing lists", len(keys), "list") as task:
         for batch_keys, readers in _list_batches(lists, keys, lazy, list_bodies):
             held = [(article, article.hold()) for article in readers]

@@ -27,7 +27,6 @@ from feed.publish.state import (
     State,
     advance,
     by_write,
-    event_row,
     stage,
     stored_keys,
 )
@@ -152,14 +151,15 @@ class Site:
         current = self.current(stored)
         done = int(stored.get("sequence", "-1"))
         behind = [row for row in log if row[0] > done]
-        if current and len(behind) <= CATCH_UP_MAX:
-            self._serve_stored(store, log, done)
-            self.mark(int(stored.get("write", "0")), done)
-            self._catch_up(store, behind, progress)
-            return None
-        if not (background and stored and done >= 0):
+        catch_up = current and len(behind) <= CATCH_UP_MAX
+        if not catch_up and not (background and stored and done >= 0):
             del log, behind  # (prepare reads the log again, in its transaction: not twice)
             self.prepare(store, progress=progress)
+            return None
+        self._serve_stored(store, log, done)
+        self.mark(int(stored.get("write", "0")), done)
+        if catch_up:
+            self._catch_up(store, behind, progress)
             return None
         LOG.info(
             "the store's resources %s: serving them as they are while every one is prepared "
@@ -168,8 +168,6 @@ class Site:
             if current
             else "were prepared by another version of this program",
         )
-        self._serve_stored(store, log, done)
-        self.mark(int(stored.get("write", "0")), done)
         self.preparing = True
         thread = threading.Thread(
             target=self._prepare_behind, args=(store, progress), name="prepare", daemon=True
@@ -299,7 +297,7 @@ class Site:
                 RowChanges(
                     rows=(),
                     lists=stored_keys(self.state.keys),
-                    events=[event_row(e) for e in self.state.events],
+                    events=self.state.events,
                     fingerprint=self.fingerprint,
                     canary=self.canary,
                     sequence=last_sequence,
@@ -317,23 +315,20 @@ class Site:
         state = State.of(log, self.settings)
         return render_all(state, self.settings, sink, progress, self.list_bodies)
 
-    def stage(
-        self, articles: Sequence[Article], write: int | None = None, sequence: int | None = None
-    ) -> Staged:
+    def stage(self, articles: Sequence[Article], write: int, sequence: int) -> Staged:
         """Render everything that changes when `articles` are written, without changing what
         is served (`state.stage`)."""
         return stage(self.state, self.resources.get, articles, write, sequence, self.settings)
 
-    def apply(self, staged: Staged, write: int | None = None) -> list[str]:
+    def apply(self, staged: Staged, write: int) -> list[str]:
         """Make a staged write visible (a table update per resource; no rendering), once it is
-        stored (as save `write`, when the site is kept in a store).
+        stored as save `write`.
 
         Returns the absolute URLs of the subscription feeds (WebSub topics: every feed document
         that announces a hub, so not the archives) whose bytes changed, in path order."""
         self.state = staged.state
         self.resources.update(staged.changed, staged.removed)
-        if write is not None:  # stored (after everything before it: writes serialise)
-            self.mark(write, staged.last_sequence)
+        self.mark(write, staged.last_sequence)  # (after everything before it: writes serialise)
         return staged.topics
 
     @contextmanager

@@ -23,7 +23,16 @@ from feed.store.representation import Negotiable, Representation, Resource, comp
 from feed.store.storage import RowChanges, Store
 from feed.urls import SiteURLs
 
-__all__ = ["Log", "Staged", "State", "advance", "by_write", "stage", "stored_rows"]
+__all__ = [
+    "Log",
+    "Staged",
+    "State",
+    "advance",
+    "by_write",
+    "resource_difference",
+    "stage",
+    "stored_rows",
+]
 
 Log = Sequence[tuple[int, int, int, Article]]  # (sequence, number, write, article): storage.log
 
@@ -113,25 +122,21 @@ class Change:
 def advance(
     state: State,
     articles: Sequence[Article],
-    write: int | None,
-    sequence: int | None,
+    write: int,
+    sequence: int,
     settings: Settings,
 ) -> Change:
-    """The state after `articles` are written as save `write` (default: the one after the
-    last), their revisions numbered from store sequence `sequence` on (default: after the last
-    event), rendering nothing."""
-    if write is None:
-        write = int(max((w for pair in state.written.values() for w in pair), default="0") or 0) + 1
+    """The state after `articles` are written as save `write`, their revisions numbered from
+    store sequence `sequence` on, rendering nothing."""
     number = f"{write:012d}"
     before = state.lists(settings)
     catalog, plan = state.catalog.fork(articles), state.plan.fork()
     originals, written = dict(state.originals), dict(state.written)
     retractions, history = list(state.retractions), dict(state.history)
-    first_new = sequence or (max((e.cursor for e in state.events), default=0) + 1)
     positions = {a.slug: before.position(a.slug) for a in articles}
     sections: set[SectionKey] = set()
     archived: list[tuple[str, Article, bool]] = []
-    for cursor, article in enumerate(articles, first_new):
+    for cursor, article in enumerate(articles, sequence):
         slug = article.slug
         revs = history[slug] = list(history.get(slug, []))
         revs.append(Revision((revs[-1].number + 1) if revs else 1, article, cursor))
@@ -155,7 +160,7 @@ def advance(
         retractions=retractions,
         history=history,
     )
-    return Change(after, before, first_new, positions, sections, months)
+    return Change(after, before, sequence, positions, sections, months)
 
 
 @dataclass
@@ -170,17 +175,14 @@ class Staged:
     first_event: int  # cursor of the write's first event
     last_sequence: int = 0  # the store sequence of the write's last revision
 
-    def stored_form(self, fingerprint: str = "") -> RowChanges:
+    def stored_form(self, fingerprint: str) -> RowChanges:
         """The rows a store keeps of this write (in the write's own transaction)."""
         events = self.state.events
         return RowChanges(
             rows=stored_rows(dict(sorted(self.changed.items()))),
             deleted=sorted(self.removed),
             lists=stored_keys(self.rendered),
-            events=[
-                event_row(e)
-                for e in events[bisect_left(events, self.first_event, key=event_cursor) :]
-            ],
+            events=events[bisect_left(events, self.first_event, key=event_cursor) :],
             fingerprint=fingerprint,
         )
 
@@ -201,10 +203,6 @@ def _key_of(name: str) -> ListKey:
     return (kind, rest)
 
 
-def event_row(e: Event) -> tuple[int, str, str, int, str]:
-    return (e.cursor, e.kind, e.slug, e.revision, e.etag)
-
-
 def _month(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m")
 
@@ -213,8 +211,8 @@ def stage(
     state: State,
     served: Callable[[str], Resource | None],
     articles: Sequence[Article],
-    write: int | None,
-    sequence: int | None,
+    write: int,
+    sequence: int,
     settings: Settings,
 ) -> Staged:
     """Render everything that changes when `articles` are written (as save `write`, their
@@ -242,7 +240,7 @@ def stage(
     topics: list[str] = []
     for path, resource in sorted({**updates, **fresh}.items()):
         old = served(path)
-        if not _same(old, resource):
+        if old is None or resource_difference(old, resource):
             changed[path] = resource
             if path in fresh and _is_topic(path) and _etag(old) != _etag(resource):
                 topics.append(settings.base_url + path)
@@ -275,14 +273,30 @@ def _etag(resource: Resource | None) -> str:
     return resource.etag if isinstance(resource, Representation) else ""
 
 
-def _same(old: Resource | None, new: Resource) -> bool:
-    """The same status, headers and bytes (both codings), every variant."""
-    if isinstance(old, Negotiable) and isinstance(new, Negotiable):
-        return len(old.variants) == len(new.variants) and all(
-            o == n and _same(a, b)
-            for (o, a), (n, b) in zip(old.variants, new.variants, strict=True)
-        )
-    if isinstance(old, Representation) and isinstance(new, Representation):
-        # the gzip coding is made from the identity bytes: the same, or not made yet
-        return old.status == new.status and old.identity == new.identity
-    return False
+def resource_difference(stored: Resource, fresh: Resource) -> str:
+    """What differs between a stored (or served) resource and the one rendered now ("": the
+    same status, headers and bytes, every variant; the gzip coding is made from the bytes)."""
+    if isinstance(stored, Negotiable) and isinstance(fresh, Negotiable):
+        if [o for o, _ in stored.variants] != [o for o, _ in fresh.variants]:
+            return "its variants differ from what it renders"
+        for (offer, a), (_, b) in zip(stored.variants, fresh.variants, strict=True):
+            difference = resource_difference(a, b)
+            if difference:
+                return f"the {offer.media_type} variant: {difference}"
+        return ""
+    if isinstance(stored, Representation) and isinstance(fresh, Representation):
+        if stored.status != fresh.status:
+            return f"status {stored.status} stored, {fresh.status} rendered"
+        if stored.body != fresh.body:
+            return (
+                f"the bytes differ from what it renders ({len(stored.body):,} stored, "
+                f"{len(fresh.body):,} rendered)"
+            )
+        if stored.identity.raw_headers != fresh.identity.raw_headers:
+            differ = set(stored.identity.raw_headers) ^ set(fresh.identity.raw_headers)
+            names = sorted({name.decode() for name, _ in differ})
+            return "its headers differ from what it renders: " + ", ".join(names)
+        if stored.gzip and fresh.gzip and stored.gzip.body != fresh.gzip.body:
+            return "its gzip coding differs from its bytes"
+        return ""
+    return "stored as one kind of resource, rendered as another"

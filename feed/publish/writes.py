@@ -8,11 +8,10 @@ feed/publish/websub.py), only after the new bytes are live, so a hub that fetche
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -197,15 +196,8 @@ def _slug_conflict(text: str, slug: str, source: str) -> list[Problem]:
     named = front.values.get("slug")
     # an invalid slug is reported by the parser already; a valid one must be the URL's
     if isinstance(named, str) and SLUG.match(named.strip()) and named.strip() != slug:
-        return [
-            Problem(
-                source,
-                front.lines.get("slug", 1),
-                "slug",
-                f"{named.strip()!r} differs from the URL's {slug!r}",
-                "the slug in the URL",
-            )
-        ]
+        why = f"{named.strip()!r} differs from the URL's {slug!r}"
+        return [Problem(source, front.lines.get("slug", 1), "slug", why, "the slug in the URL")]
     return []
 
 
@@ -283,7 +275,7 @@ class Writer:
                 stored = self.store.get(slug)
                 return WriteResult(slug, stored.revision if stored else 0, "unchanged", "")
             now = datetime.now(UTC).replace(microsecond=0)
-            retracted = dataclasses.replace(
+            retracted = replace(
                 current,
                 status="retracted",
                 modified=max(now, current.modified),
@@ -292,9 +284,7 @@ class Writer:
             return retracted, "", ()
 
         result = self._commit(decide, who)
-        if result.action == "unchanged":
-            return result
-        return dataclasses.replace(result, action="retracted")
+        return result if result.action == "unchanged" else replace(result, action="retracted")
 
     def _commit(self, decide: Callable[[], Decided | WriteResult], who: str) -> WriteResult:
         """One write (`Site.writing`): decided (preconditions, the new revision) against the

@@ -22,7 +22,6 @@ __all__ = [
     "in_worker",
     "parallel_iter",
     "parallel_map",
-    "worth_forking",
 ]
 
 S = TypeVar("S")
@@ -110,11 +109,6 @@ def _stop(pool: Any, wait: float = STOP_WAIT) -> None:
     stopper = threading.Thread(target=pool.terminate, name="pool-stop", daemon=True)
     stopper.start()
     stopper.join(wait)
-
-
-def worth_forking(items: int) -> bool:
-    """Whether work on this many items (articles, say) pays for forking a process per core."""
-    return items >= PARALLEL_MIN
 
 
 def cores() -> int:

@@ -95,26 +95,15 @@ class _LogTask(Task):
         now = time.monotonic()
         if now - self.last >= self.every and self.done < self.total:
             self.last = now
-            share = self.done / self.total if self.total else 1
-            self.log.info(
-                "%s: %s of %s %ss (%d%%)",
-                self.description,
-                f"{self.done:,}",
-                f"{self.total:,}",
-                self.unit,
-                share * 100,
-            )
+            self._say("(%d%%)", self.done / self.total * 100)
 
     def close(self) -> None:
-        seconds = time.monotonic() - self.started
-        self.log.info(
-            "%s: %s of %s %ss in %.1f s",
-            self.description,
-            f"{self.done:,}",
-            f"{self.total:,}",
-            self.unit,
-            seconds,
-        )
+        self._say("in %.1f s", time.monotonic() - self.started)
+
+    def _say(self, end: str, value: float) -> None:
+        """A line "DESCRIPTION: DONE of TOTAL UNITs", then `end` (a format of `value`)."""
+        done, total = f"{self.done:,}", f"{self.total:,}"
+        self.log.info(f"%s: %s of %s %ss {end}", self.description, done, total, self.unit, value)
 
 
 class LogLines(Progress):
