@@ -205,14 +205,12 @@ def _slug_conflict(text: str, slug: str, source: str) -> list[Problem]:
 Decided = tuple[Article, str, tuple[Problem, ...]]
 
 
+@dataclass
 class Writer:
-    def __init__(
-        self, settings: Settings, store: Store, site: Site, publisher: Publisher | None = None
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.site = site
-        self.publisher = publisher  # None: no hub is notified
+    settings: Settings
+    store: Store
+    site: Site
+    publisher: Publisher | None = None  # None: no hub is notified
 
     def etag(self, slug: str) -> str:
         """The ETag that If-Match is compared with: the agent view's (either coding)."""
