@@ -153,8 +153,8 @@ class McpService:
             self.shared,
             self.streams,
         )
-        router = self.router
-        self.asgi: ASGIApp = OriginCheck(Described(router, describe(settings)), settings.base_url)
+        described = Described(self.router, describe(settings))
+        self.asgi: ASGIApp = OriginCheck(described, settings.base_url)
         self._tool_list = [
             Tool(
                 name=spec.name,

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from feed import media
 from feed.errors import echo
 from feed.http.mcp_sessions import SessionStreams, SharedSessions, rpc_error
-from feed.http.responses import problem_response
+from feed.http.responses import problem_response, send_whole
 
 __all__ = ["LocalSessions", "OriginCheck", "SessionRouter"]
 
@@ -109,8 +109,7 @@ class SessionRouter:
                 self.local.discard(session_id)
                 await self.sessions(scope, receive, send)
             else:
-                await send({"type": "http.response.start", "status": 200, "headers": []})
-                await send({"type": "http.response.body", "body": b""})
+                await send_whole(send, 200, [], b"")
         elif method == "POST" and session_id not in self.local:
             await self.stateless(scope, receive, send)
         else:
@@ -207,22 +206,14 @@ class Described:
             and media.EVENTS.media_type not in _header(scope, b"accept")
             and not _header(scope, b"mcp-session-id")
         ):
-            body = self.description
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-type", media.MARKDOWN.content_type.encode()),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"vary", b"Accept"),
-                        (b"cache-control", b"public, max-age=300"),
-                    ],
-                }
-            )
-            await send(
-                {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
-            )
+            headers = [
+                (b"content-type", media.MARKDOWN.content_type.encode()),
+                (b"content-length", str(len(self.description)).encode()),
+                (b"vary", b"Accept"),
+                (b"cache-control", b"public, max-age=300"),
+            ]
+            body = b"" if scope["method"] == "HEAD" else self.description
+            await send_whole(send, 200, headers, body)
             return
         await self.app(scope, receive, send)
 

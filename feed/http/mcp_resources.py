@@ -34,6 +34,8 @@ __all__ = ["LIST_PAGE", "MAX_URI", "Resources"]
 
 LIST_PAGE = 100  # articles per resources/list page (two resources each)
 MAX_URI = 2048
+# An article's two resources: its agent view (JSON-LD) and its Markdown, by URI suffix.
+RESOURCE_TYPES = (("", media.JSONLD.media_type), (".md", media.MARKDOWN.media_type))
 CURSOR = re.compile(r"(-?[0-9]{1,20})\.([a-z0-9-]{1,200})")
 
 
@@ -75,24 +77,15 @@ class Resources:
             a = articles.get(slug)
             if a is None:
                 continue
-            agent = self.urls.agent(slug)
-            resources.append(
+            resources.extend(
                 Resource(
-                    uri=agent,
-                    name=slug,
+                    uri=self.urls.agent(slug) + suffix,
+                    name=slug + suffix,
                     title=a.title,
                     description=a.standfirst,
-                    mime_type=media.JSONLD.media_type,
+                    mime_type=media_type,
                 )
-            )
-            resources.append(
-                Resource(
-                    uri=agent + ".md",
-                    name=f"{slug}.md",
-                    title=a.title,
-                    description=a.standfirst,
-                    mime_type=media.MARKDOWN.media_type,
-                )
+                for suffix, media_type in RESOURCE_TYPES
             )
         more = start + self.page_size < len(keys) and page
         next_cursor = f"{page[-1][0]}.{page[-1][1]}" if more else None

@@ -47,9 +47,7 @@ from feed.publish.catalog import MAIN
 from feed.publish.site import Site
 from feed.render.history import CHANGES_PAGE
 from feed.render.results import snippet_markdown
-from feed.store.query import (
-    parse_search,
-)
+from feed.store.query import parse_search
 from feed.store.representation import Representation
 from feed.urls import SiteURLs, slugify
 

@@ -22,7 +22,7 @@ from feed.errors import (
     URITooLong,
     echo,
 )
-from feed.http.responses import conditional, problem_response
+from feed.http.responses import conditional, problem_response, send_whole
 from feed.publish.site import Site
 from feed.render.history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from feed.store.representation import Representation
@@ -108,9 +108,6 @@ def problem(exc: FeedError, method: str, path: str) -> Response:
     )
 
 
-# How often a server looks whether another process committed to its store: a write made
-
-
 class Service:
     """The service's ASGI entry, and its one serve path: a GET or HEAD of a prepared resource
     is answered here, from the site's table, before Starlette builds a request, routes it and
@@ -147,11 +144,8 @@ class Service:
             await self.app(scope, receive, self._with_usage(send))
             return
         status, headers, body = answer
-        start = {"type": "http.response.start", "status": status, "headers": headers + self.usage}
-        await send(start)
-        await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
-        )
+        body = b"" if scope["method"] == "HEAD" else body
+        await send_whole(send, status, headers + self.usage, body)
 
     def answer(self, scope: Scope) -> tuple[int, tuple[tuple[bytes, bytes], ...], bytes] | None:
         """Status, headers and body for a GET of the prepared resource at the request's path

@@ -132,22 +132,18 @@ def _filters(query: Query) -> tuple[str, list[object]]:
     """The conditions on `search_docs d` (everything but the words and the cursor)."""
     where = [f"d.status IN ({','.join('?' * len(query.statuses))})"]
     params: list[object] = [*query.statuses]
-    for column, value in (("beat", query.beat), ("editor", query.editor)):
+    for value, condition, param in (
+        (query.beat, "d.beat = ?", query.beat),
+        (query.editor, "d.editor = ?", query.editor),
+        (query.tag, "instr(d.tags, ?) > 0", f"|{query.tag}|"),
+        # a tool's name or vendor, or the start of one ('perplexity': Perplexity Sonar)
+        (query.tool, "instr(d.tools, ?) > 0", f"|{query.tool}"),
+        (query.since, "d.published >= ?", query.since),
+        (query.until, "d.published < ?", query.until),
+    ):
         if value:
-            where.append(f"d.{column} = ?")
-            params.append(value)
-    if query.tag:
-        where.append("instr(d.tags, ?) > 0")
-        params.append(f"|{query.tag}|")
-    if query.tool:  # a name or vendor, or the start of one ('perplexity': Perplexity Sonar)
-        where.append("instr(d.tools, ?) > 0")
-        params.append(f"|{query.tool}")
-    if query.since:
-        where.append("d.published >= ?")
-        params.append(query.since)
-    if query.until:
-        where.append("d.published < ?")
-        params.append(query.until)
+            where.append(condition)
+            params.append(param)
     return " AND ".join(where), params
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields, replace
-from typing import Any, Protocol
+from typing import Any
 
 from feed.settings import IDENTITY, Settings, SettingsError
 from feed.static import SITE_IMAGE_PATH
+from feed.store.storage import Store
 
 __all__ = ["IdentityMismatch", "bind", "identity_of", "rebased", "with_identity"]
 
@@ -30,14 +31,6 @@ OPTIONS = {"base_url": "--base-url", "timezone": "--timezone"}
 
 class IdentityMismatch(SettingsError):
     """A command was given an identity setting that differs from the store's."""
-
-
-class IdentityStore(Protocol):
-    read_only: bool
-
-    def identity(self) -> dict[str, str]: ...
-
-    def record_identity(self, identity: Mapping[str, str]) -> None: ...
 
 
 def identity_of(settings: Settings) -> dict[str, str]:
@@ -57,7 +50,7 @@ def with_identity(settings: Settings, identity: Mapping[str, str]) -> Settings:
     return replace(settings, **values)
 
 
-def bind(store: IdentityStore, settings: Settings, given: Iterable[str]) -> Settings:
+def bind(store: Store, settings: Settings, given: Iterable[str]) -> Settings:
     """The settings a command works with on `store`: its recorded identity, or, for a store
     without one, `settings`' (recorded now, unless the store is read-only). `given` names the
     fields the user gave (options, FEED_* variables): one that differs from the store's is an

@@ -50,7 +50,7 @@ class SQLiteStore(Revisions, Routes):
         the prepared rows they change (`prepared`: then the prepared state is this write's).
         `continuing`: save `write` may be the last one stored (more of a save made in parts
         inside one transaction, as `feed import` stores a large set of files)."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             write, results = self._save_revisions(db, items, write, continuing)
             if prepared is not None and any(r.action != "unchanged" for r in results):
                 self._put_changes(db, prepared, write)
@@ -66,7 +66,7 @@ class SQLiteStore(Revisions, Routes):
     @guarded
     def record_identity(self, identity: Mapping[str, str]) -> None:
         """Record the site's identity (replacing the one recorded)."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM site")
             db.executemany("INSERT INTO site (key, value) VALUES (?, ?)", sorted(identity.items()))
 
