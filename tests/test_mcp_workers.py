@@ -453,16 +453,16 @@ def test_an_idle_session_ends_with_its_rows(tmp_path: Path) -> None:
         }
         assert client.post("/mcp", json=subscribe, headers=session).status_code == 200
         assert counts(service.shared) == (1, 1)
-        assert opened.headers["mcp-session-id"] in service.local_sessions
+        assert opened.headers["mcp-session-id"] in service.router.local
         assert len(service.manager._server_instances) == 1
         later = time.time() + 3600
         service.shared.clock = lambda: later
         for _ in range(100):
-            if counts(service.shared) == (0, 0) and not list(service.local_sessions):
+            if counts(service.shared) == (0, 0) and not list(service.router.local):
                 break
             time.sleep(0.02)
         assert counts(service.shared) == (0, 0)
-        assert list(service.local_sessions) == []
+        assert list(service.router.local) == []
         assert service.manager._server_instances == {}  # (the SDK's own sessions: none left)
         assert client.post("/mcp", json=subscribe, headers=session).status_code == 404
 

@@ -64,10 +64,6 @@ class RepresentationResponse(Response):
         await send_whole(send, self.status_code, self.raw_headers, body)
 
 
-def _etags(header: str) -> list[str]:
-    return [tag.strip() for tag in header.split(",") if tag.strip()]
-
-
 def is_not_modified(headers: RequestHeaders, etag: str, rep: Representation) -> bool:
     """RFC 9110 §13.1.2/§13.1.3 for GET and HEAD; If-None-Match wins over If-Modified-Since."""
     if_none_match = headers.get("if-none-match")
@@ -75,7 +71,7 @@ def is_not_modified(headers: RequestHeaders, etag: str, rep: Representation) -> 
         if if_none_match.strip() == "*":
             return True
         # Weak comparison (§8.8.3.2): W/"x" matches "x".
-        return etag in (tag.removeprefix("W/") for tag in _etags(if_none_match))
+        return etag in (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
     since = headers.get("if-modified-since")
     if since and rep.last_modified is not None:
         moment = http_date(since)

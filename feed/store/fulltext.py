@@ -187,7 +187,8 @@ def _newest(db: sqlite3.Connection, query: Query) -> list[tuple[int, str, float 
     plain = not (query.beat or query.tag or query.editor or query.tool)
     # enough matches to walk: probed by skipping to the one that many in (counting every match
     # would read them all)
-    enough = math.isqrt(query.walk_factor * (query.limit + 1) * _total(db)) + 1
+    total = int(db.execute("SELECT count(*) FROM search_docs").fetchone()[0])
+    enough = math.isqrt(query.walk_factor * (query.limit + 1) * total) + 1
     probe = db.execute(
         "SELECT rowid FROM search WHERE search MATCH ? LIMIT 1 OFFSET ?", (query.match, enough)
     )
@@ -204,10 +205,6 @@ def _newest(db: sqlite3.Connection, query: Query) -> list[tuple[int, str, float 
         "ORDER BY d.published DESC, d.slug LIMIT ?",
         [query.match, *params, query.limit + 1],
     ).fetchall()
-
-
-def _total(db: sqlite3.Connection) -> int:
-    return int(db.execute("SELECT count(*) FROM search_docs").fetchone()[0])
 
 
 def _scores(db: sqlite3.Connection, match: str, rowids: Sequence[int]) -> dict[int, float]:
@@ -244,18 +241,7 @@ def search(db: sqlite3.Connection, query: Query) -> tuple[list[Hit], bool]:
             "ON r.rowid = search.rowid WHERE search MATCH ? AND search.rowid = ?",
             (query.match, rowid),
         ).fetchone()
-        hits.append(
-            Hit(
-                slug=slug,
-                score=-ranks.get(rowid, 0.0),
-                key=order_key,
-                headline=headline,
-                standfirst=standfirst,
-                status=status,
-                published=published,
-                modified=modified,
-                beat=beat,
-                snippet=snippet or "",
-            )
-        )
+        score = -ranks.get(rowid, 0.0)
+        fields = (headline, standfirst, status, published, modified, beat)
+        hits.append(Hit(slug, score, order_key, *fields, snippet or ""))
     return hits, more

@@ -93,13 +93,15 @@ class Routes(Database):
         sequence = changes.sequence or int(
             db.execute("SELECT coalesce(max(rowid), 0) FROM revisions").fetchone()[0]
         )
-        state = {"write": str(write), "sequence": str(sequence)}
-        if changes.fingerprint:
-            state["fingerprint"] = changes.fingerprint
-        if changes.canary:
-            state["canary"] = changes.canary
+        state = {
+            "write": str(write),
+            "sequence": str(sequence),
+            "fingerprint": changes.fingerprint,  # ("": left as it is)
+            "canary": changes.canary,
+        }
         db.executemany(
-            "INSERT OR REPLACE INTO prepared (key, value) VALUES (?, ?)", sorted(state.items())
+            "INSERT OR REPLACE INTO prepared (key, value) VALUES (?, ?)",
+            sorted((key, value) for key, value in state.items() if value),
         )
 
     def _put_routes(self, db: sqlite3.Connection, rows: Sequence[Route], write: int) -> None:

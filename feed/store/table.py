@@ -137,20 +137,14 @@ class ResourceTable:
         stored = self._store.route_paths() if self._store is not None else list(self._hot)
         return {*self._pinned, *stored}
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self.keys()))
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def __contains__(self, path: object) -> bool:
-        return isinstance(path, str) and self.get(path) is not None
-
     def __getitem__(self, path: str) -> Resource:
         resource = self.get(path)
         if resource is None:
             raise KeyError(path)
         return resource
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.keys()))
 
     def items(self) -> Iterator[tuple[str, Resource]]:
         for path in sorted(self.keys()):
