@@ -34,6 +34,7 @@ __all__ = [
     "MAX_HEADER_BYTES",
     "MAX_TARGET_BYTES",
     "Service",
+    "changes_page",
     "is_machine",
     "problem",
 ]
@@ -72,15 +73,20 @@ def collection_key(site: Site, query: QueryParams) -> str:
 
 
 def changes_key(site: Site, query: QueryParams) -> str:
-    """The changes feed's page holding `?since=`: pages start at multiples of the page size;
-    a cursor past the end gets the last page."""
+    """The changes feed's page holding `?since=` (see `changes_page`)."""
     since = query.get("since", "0")
     if not CURSOR.fullmatch(since):
         raise NotFound(
             f"since={echo(since, 40)!r} is not a cursor (expected 0 or a cursor from a "
             f"page: up to {MAX_CURSOR_DIGITS} ASCII digits)."
         )
-    page = min(int(since) // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
+    return changes_page(site, int(since))
+
+
+def changes_page(site: Site, since: int) -> str:
+    """The URL key of the changes feed's page holding cursor `since`: pages start at multiples
+    of the page size; a cursor past the end gets the last page."""
+    page = min(since // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
     return f"/agent/changes?since={page}"
 
 

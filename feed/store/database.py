@@ -22,7 +22,7 @@ import sqlite3
 import struct
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -336,11 +336,8 @@ class Database:
         if str(self.path) == ":memory:":
             rows = self._db.execute(f"PRAGMA {pragma}").fetchall()
         else:
-            connection = self._connect()
-            try:
+            with closing(self._connect()) as connection:
                 rows = connection.execute(f"PRAGMA {pragma}").fetchall()
-            finally:
-                connection.close()
         found = [str(row[0]) for row in rows]
         return [] if found == ["ok"] else found
 

@@ -65,8 +65,7 @@ def bind(store: Store, settings: Settings, given: Iterable[str]) -> Settings:
     if differ:
         lines = [
             f"{OPTIONS.get(name, 'FEED_' + name.upper())} is {json.loads(mine[name])!r}, but "
-            f"the store's is "
-            f"{json.loads(recorded[name])!r}"
+            f"the store's is {json.loads(recorded[name])!r}"
             for name in differ
         ]
         raise IdentityMismatch(

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from feed.store.database import PAGE_SIZE, WAL_LIMIT, guarded
+from feed.store.database import WAL_LIMIT, guarded
 from feed.store.migrations import MIGRATIONS
-from feed.store.revisions import Incoming, LazyArticle, Revisions, SaveResult, StoredArticle
+from feed.store.revisions import Incoming, LazyArticle, Revisions, SaveResult
 from feed.store.routes import Routes, RowChanges
 
 __all__ = [
     "MIGRATIONS",
-    "PAGE_SIZE",
     "WAL_LIMIT",
     "Incoming",
     "LazyArticle",
@@ -31,7 +30,6 @@ __all__ = [
     "SQLiteStore",
     "SaveResult",
     "Store",
-    "StoredArticle",
 ]
 
 
