@@ -71,7 +71,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
     """The service over `store`; every representation is rendered at start-up, none per request."""
     site = Site(settings)
     writer = Writer(settings, store, site)
-    mcp = McpService(settings, site, sessions_file=sessions_file(store))
+    mcp = McpService(settings, site, sessions_file=sessions_file(store.path))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -49,13 +49,10 @@ CREATE INDEX IF NOT EXISTS subscription_uri ON subscription (uri);
 """
 
 
-def sessions_file(store: object) -> Path | None:
-    """The shared sessions' file beside a store kept in a file, or beside a store's path
-    (None: a store in memory, whose sessions are kept in memory too)."""
-    path = store if isinstance(store, Path) else getattr(store, "path", None)
-    if not isinstance(path, Path) or str(path) == ":memory:":
-        return None
-    return path.with_name(path.name + "-mcp")
+def sessions_file(store: Path) -> Path | None:
+    """The shared sessions' file beside the store at `store` (None: a store in memory, whose
+    sessions are kept in memory too)."""
+    return None if str(store) == ":memory:" else store.with_name(store.name + "-mcp")
 
 
 class SharedSessions:
