@@ -40,6 +40,13 @@ VERSION = "2025-06-18"
 ATTEMPTS = 60  # fresh connections tried to reach a given worker (each reaches either)
 
 
+def counts(shared: SharedSessions) -> tuple[int, int]:
+    """(sessions, subscriptions) the shared sessions keep."""
+    (sessions,) = shared.db.execute("SELECT count(*) FROM session").fetchone()
+    (subscriptions,) = shared.db.execute("SELECT count(*) FROM subscription").fetchone()
+    return int(sessions), int(subscriptions)
+
+
 def children(pid: int) -> list[int]:
     """The processes whose parent is `pid`."""
     found = []
@@ -341,7 +348,7 @@ def test_shared_sessions_are_bounded_and_expire(tmp_path: Path) -> None:
     with pytest.raises(MCPError, match="at most"):
         shared.subscribe("a", f"{SITE}/agent/one-more")
     shared.subscribe("b", f"{SITE}/agent/s-1")
-    assert shared.counts() == (2, MAX_SUBSCRIBED + 1)
+    assert counts(shared) == (2, MAX_SUBSCRIBED + 1)
     assert shared.subscribers([f"{SITE}/agent/s-1"], ["a", "b"]) == {
         "a": [f"{SITE}/agent/s-1"],
         "b": [f"{SITE}/agent/s-1"],
@@ -351,7 +358,7 @@ def test_shared_sessions_are_bounded_and_expire(tmp_path: Path) -> None:
     now[0] += 200  # a: idle 700 s; b: 200 s
     assert shared.alive(["a", "b"]) == {"b"}
     assert shared.expire() == 1
-    assert shared.counts() == (1, 1)
+    assert counts(shared) == (1, 1)
     with pytest.raises(MCPError, match="initialize"):
         shared.subscribe("a", f"{SITE}/agent/s-0")
     assert not shared.touch("a")
@@ -397,7 +404,7 @@ def test_shared_sessions_fall_back_to_memory(tmp_path: Path, caplog: Any) -> Non
     assert "kept in memory" in caplog.text
     shared.open("a")
     shared.subscribe("a", f"{SITE}/agent/x")
-    assert shared.counts() == (1, 1)
+    assert counts(shared) == (1, 1)
     shared.close()
 
 
@@ -445,17 +452,17 @@ def test_an_idle_session_ends_with_its_rows(tmp_path: Path) -> None:
             "MCP-Protocol-Version": VERSION,
         }
         assert client.post("/mcp", json=subscribe, headers=session).status_code == 200
-        assert service.shared.counts() == (1, 1)
-        assert opened.headers["mcp-session-id"] in service.local_sessions
+        assert counts(service.shared) == (1, 1)
+        assert opened.headers["mcp-session-id"] in service.router.local
         assert len(service.manager._server_instances) == 1
         later = time.time() + 3600
         service.shared.clock = lambda: later
         for _ in range(100):
-            if service.shared.counts() == (0, 0) and not list(service.local_sessions):
+            if counts(service.shared) == (0, 0) and not list(service.router.local):
                 break
             time.sleep(0.02)
-        assert service.shared.counts() == (0, 0)
-        assert list(service.local_sessions) == []
+        assert counts(service.shared) == (0, 0)
+        assert list(service.router.local) == []
         assert service.manager._server_instances == {}  # (the SDK's own sessions: none left)
         assert client.post("/mcp", json=subscribe, headers=session).status_code == 404
 

@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -70,7 +71,7 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
     """The service over `store`; every representation is rendered at start-up, none per request."""
     site = Site(settings)
     writer = Writer(settings, store, site)
-    mcp = McpService(settings, site, sessions_file=sessions_file(store))
+    mcp = McpService(settings, site, sessions_file=sessions_file(store.path))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -131,11 +132,8 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        title = {
-            400: "Bad Request",
-            404: "Not Found",
-            405: "Method Not Allowed",
-        }.get(exc.status_code, "Error")
+        named = exc.status_code in (400, 404, 405)  # (what routing raises)
+        title = HTTPStatus(exc.status_code).phrase if named else "Error"
         detail = (
             exc.detail
             if exc.detail and exc.detail != title

@@ -55,7 +55,7 @@ from starlette.types import ASGIApp
 from feed import __version__
 from feed.errors import echo
 from feed.http.mcp_changes import Notifier, stopping
-from feed.http.mcp_http import Described, LocalSessions, OriginCheck, SessionRouter
+from feed.http.mcp_http import Described, OriginCheck, SessionRouter
 from feed.http.mcp_resources import LIST_PAGE, MAX_URI, Resources
 from feed.http.mcp_sessions import SessionStreams, SharedSessions
 from feed.http.mcp_tools import TOOLS, ToolFailure
@@ -111,13 +111,31 @@ class McpService:
         self.shared = SharedSessions(sessions_file, SESSION_IDLE_SECONDS, MAX_SUBSCRIBED)
         self.streams = SessionStreams(self.shared, MAX_SESSIONS, MAX_BUFFERED_EVENTS)
         self.notifier = Notifier(site, self.bus, self.streams)
+        self._tool_list = [
+            Tool(
+                name=spec.name,
+                title=spec.title,
+                description=spec.description,
+                input_schema=spec.arguments.model_json_schema(),
+                output_schema=spec.result.model_json_schema(mode="serialization"),
+                annotations=ToolAnnotations(
+                    read_only_hint=True,
+                    destructive_hint=False,
+                    idempotent_hint=True,
+                    open_world_hint=False,
+                ),
+            )
+            for spec in TOOLS
+        ]
+        self._schemas = {tool.name: tool.input_schema for tool in self._tool_list}
         self.server: Server[Any] = Server(
             "agentry-feed",
             version=__version__,
             title=settings.site_name,
             instructions=INSTRUCTIONS,
             website_url=self.urls.home,
-            get_tool_input_schema=self._input_schema,
+            # (what the SDK checks a 2026-07-28 call's `Mcp-Param-*` headers against)
+            get_tool_input_schema=self._schemas.get,
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
             on_list_resources=self.resources.list,
@@ -145,33 +163,15 @@ class McpService:
             stateless=True,
             max_request_body_size=MAX_BODY,
         )
-        self.local_sessions = LocalSessions(MAX_SESSIONS)
         self.router = SessionRouter(
             StreamableHTTPASGIApp(self.manager),
             StreamableHTTPASGIApp(self.stateless),
-            self.local_sessions,
             self.shared,
             self.streams,
+            MAX_SESSIONS,
         )
-        router = self.router
-        self.asgi: ASGIApp = OriginCheck(Described(router, describe(settings)), settings.base_url)
-        self._tool_list = [
-            Tool(
-                name=spec.name,
-                title=spec.title,
-                description=spec.description,
-                input_schema=spec.arguments.model_json_schema(),
-                output_schema=spec.result.model_json_schema(mode="serialization"),
-                annotations=ToolAnnotations(
-                    read_only_hint=True,
-                    destructive_hint=False,
-                    idempotent_hint=True,
-                    open_world_hint=False,
-                ),
-            )
-            for spec in TOOLS
-        ]
-        self._schemas = {tool.name: tool.input_schema for tool in self._tool_list}
+        described = Described(self.router, describe(settings))
+        self.asgi: ASGIApp = OriginCheck(described, settings.base_url)
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
@@ -210,7 +210,7 @@ class McpService:
                 for session in self.streams.sessions():
                     self.shared.touch(session)
                 self.shared.expire()
-                held = {*self.local_sessions, *self.streams.sessions()}
+                held = {*self.router.local, *self.streams.sessions()}
                 alive = self.shared.alive(held)
                 for session in held - alive:
                     await self.router.end_here(session)
@@ -229,10 +229,6 @@ class McpService:
         self.streams.close()
 
     # -- tools --
-
-    def _input_schema(self, name: str) -> dict[str, Any] | None:
-        """(what the SDK checks a 2026-07-28 call's `Mcp-Param-*` headers against)"""
-        return self._schemas.get(name)
 
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None

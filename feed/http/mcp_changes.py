@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 from bisect import bisect_right
+from operator import attrgetter
 
 from mcp.server.subscriptions import ResourcesListChanged, ResourceUpdated, SubscriptionBus
 from sse_starlette.sse import AppStatus
@@ -50,7 +51,7 @@ class Notifier:
             await wake.wait()
             wake.clear()
             events = self.site.events  # (replaced, never changed in place: a safe snapshot)
-            new = events[bisect_right(events, cursor, key=_cursor_of) :]
+            new = events[bisect_right(events, cursor, key=attrgetter("cursor")) :]
             if not new:
                 continue
             cursor = new[-1].cursor
@@ -89,7 +90,3 @@ def stopping() -> bool:
         return True
     server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
     return getattr(server, "should_exit", False) is True
-
-
-def _cursor_of(e: Event) -> int:
-    return e.cursor

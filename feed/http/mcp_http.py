@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
@@ -25,9 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from feed import media
 from feed.errors import echo
 from feed.http.mcp_sessions import SessionStreams, SharedSessions, rpc_error
-from feed.http.responses import problem_response
+from feed.http.responses import problem_response, send_whole
 
-__all__ = ["LocalSessions", "OriginCheck", "SessionRouter"]
+__all__ = ["OriginCheck", "SessionRouter"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 SESSION_HEADER = b"mcp-session-id"
@@ -36,35 +35,12 @@ VERSION_HEADER = b"mcp-protocol-version"
 log = logging.getLogger("feed")
 
 
-class LocalSessions:
-    """The ids of the 2025-era sessions this process's session manager opened (the newest
-    `limit`: the manager admits no more)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def add(self, session_id: str) -> None:
-        self._ids[session_id] = None
-        while len(self._ids) > self.limit:
-            self._ids.popitem(last=False)
-
-    def discard(self, session_id: str) -> None:
-        self._ids.pop(session_id, None)
-
-    def __contains__(self, session_id: object) -> bool:
-        return session_id in self._ids
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._ids))
-
-
 class SessionRouter:
     """Which part of this process answers an MCP request (see the module's description):
 
     - no session (an `initialize`, or any 2026-07-28 request): the stateful session manager
       (`sessions`), noting a session it opens (its `Mcp-Session-Id` response header) in the
-      shared sessions and in `local`;
+      shared sessions and in `local` (the newest `limit`: the manager admits no more);
     - a session no process knows: 404, as the SDK answers;
     - a POST of a session opened here: the stateful manager; of one opened elsewhere: the
       stateless one (`stateless`);
@@ -76,12 +52,18 @@ class SessionRouter:
         self,
         sessions: ASGIApp,
         stateless: ASGIApp,
-        local: LocalSessions,
         shared: SharedSessions,
         streams: SessionStreams,
+        limit: int,
     ) -> None:
-        self.sessions, self.stateless, self.local = sessions, stateless, local
-        self.shared, self.streams = shared, streams
+        self.sessions, self.stateless, self.shared, self.streams = (
+            sessions,
+            stateless,
+            shared,
+            streams,
+        )
+        self.local: OrderedDict[str, None] = OrderedDict()  # the sessions opened here
+        self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session_id = _header(scope, SESSION_HEADER)
@@ -106,11 +88,10 @@ class SessionRouter:
             self.shared.end(session_id)
             self.streams.end(session_id)
             if session_id in self.local:
-                self.local.discard(session_id)
+                del self.local[session_id]
                 await self.sessions(scope, receive, send)
             else:
-                await send({"type": "http.response.start", "status": 200, "headers": []})
-                await send({"type": "http.response.body", "body": b""})
+                await send_whole(send, 200, [], b"")
         elif method == "POST" and session_id not in self.local:
             await self.stateless(scope, receive, send)
         else:
@@ -124,7 +105,9 @@ class SessionRouter:
                 )
                 if opened:  # (noted before the client can learn the id, and use it elsewhere)
                     session_id = opened.decode("latin-1")
-                    self.local.add(session_id)
+                    self.local[session_id] = None
+                    while len(self.local) > self.limit:
+                        self.local.popitem(last=False)
                     try:
                         self.shared.open(session_id)
                     except sqlite3.Error as exc:  # (its next request is answered 404)
@@ -139,7 +122,7 @@ class SessionRouter:
         self.streams.end(session_id)
         if session_id not in self.local:
             return
-        self.local.discard(session_id)
+        del self.local[session_id]
         scope: Scope = {
             "type": "http",
             "method": "DELETE",
@@ -207,22 +190,14 @@ class Described:
             and media.EVENTS.media_type not in _header(scope, b"accept")
             and not _header(scope, b"mcp-session-id")
         ):
-            body = self.description
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-type", media.MARKDOWN.content_type.encode()),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"vary", b"Accept"),
-                        (b"cache-control", b"public, max-age=300"),
-                    ],
-                }
-            )
-            await send(
-                {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
-            )
+            headers = [
+                (b"content-type", media.MARKDOWN.content_type.encode()),
+                (b"content-length", str(len(self.description)).encode()),
+                (b"vary", b"Accept"),
+                (b"cache-control", b"public, max-age=300"),
+            ]
+            body = b"" if scope["method"] == "HEAD" else self.description
+            await send_whole(send, 200, headers, body)
             return
         await self.app(scope, receive, send)
 

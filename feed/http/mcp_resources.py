@@ -34,6 +34,12 @@ __all__ = ["LIST_PAGE", "MAX_URI", "Resources"]
 
 LIST_PAGE = 100  # articles per resources/list page (two resources each)
 MAX_URI = 2048
+# An article's two resources, its agent view (JSON-LD) and its Markdown: (URI suffix, template
+# name, template title, media type).
+RESOURCE_TYPES = (
+    ("", "article", "An article's agent view (JSON-LD)", media.JSONLD.media_type),
+    (".md", "article-markdown", "An article as Markdown", media.MARKDOWN.media_type),
+)
 CURSOR = re.compile(r"(-?[0-9]{1,20})\.([a-z0-9-]{1,200})")
 
 
@@ -75,24 +81,15 @@ class Resources:
             a = articles.get(slug)
             if a is None:
                 continue
-            agent = self.urls.agent(slug)
-            resources.append(
+            resources.extend(
                 Resource(
-                    uri=agent,
-                    name=slug,
+                    uri=self.urls.agent(slug) + suffix,
+                    name=slug + suffix,
                     title=a.title,
                     description=a.standfirst,
-                    mime_type=media.JSONLD.media_type,
+                    mime_type=media_type,
                 )
-            )
-            resources.append(
-                Resource(
-                    uri=agent + ".md",
-                    name=f"{slug}.md",
-                    title=a.title,
-                    description=a.standfirst,
-                    mime_type=media.MARKDOWN.media_type,
-                )
+                for suffix, _, _, media_type in RESOURCE_TYPES
             )
         more = start + self.page_size < len(keys) and page
         next_cursor = f"{page[-1][0]}.{page[-1][1]}" if more else None
@@ -102,22 +99,11 @@ class Resources:
         self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
     ) -> ListResourceTemplatesResult:
         agent = self.urls.base + "/agent/{slug}"
-        return ListResourceTemplatesResult(
-            resource_templates=[
-                ResourceTemplate(
-                    uri_template=agent,
-                    name="article",
-                    title="An article's agent view (JSON-LD)",
-                    mime_type=media.JSONLD.media_type,
-                ),
-                ResourceTemplate(
-                    uri_template=agent + ".md",
-                    name="article-markdown",
-                    title="An article as Markdown",
-                    mime_type=media.MARKDOWN.media_type,
-                ),
-            ]
-        )
+        templates = [
+            ResourceTemplate(uri_template=agent + suffix, name=name, title=title, mime_type=kind)
+            for suffix, name, title, kind in RESOURCE_TYPES
+        ]
+        return ListResourceTemplatesResult(resource_templates=templates)
 
     async def read(
         self, ctx: ServerRequestContext[Any], params: ReadResourceRequestParams

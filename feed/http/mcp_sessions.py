@@ -31,6 +31,7 @@ from mcp_types import INVALID_PARAMS, INVALID_REQUEST
 from starlette.types import Receive, Scope, Send
 
 from feed import media
+from feed.http.responses import send_whole
 
 __all__ = ["SessionStreams", "SharedSessions", "sessions_file"]
 
@@ -48,13 +49,10 @@ CREATE INDEX IF NOT EXISTS subscription_uri ON subscription (uri);
 """
 
 
-def sessions_file(store: object) -> Path | None:
-    """The shared sessions' file beside a store kept in a file, or beside a store's path
-    (None: a store in memory, whose sessions are kept in memory too)."""
-    path = store if isinstance(store, Path) else getattr(store, "path", None)
-    if not isinstance(path, Path) or str(path) == ":memory:":
-        return None
-    return path.with_name(path.name + "-mcp")
+def sessions_file(store: Path) -> Path | None:
+    """The shared sessions' file beside the store at `store` (None: a store in memory, whose
+    sessions are kept in memory too)."""
+    return None if str(store) == ":memory:" else store.with_name(store.name + "-mcp")
 
 
 class SharedSessions:
@@ -164,13 +162,10 @@ class SharedSessions:
                     INVALID_REQUEST,
                     "This session has ended (or was never opened): initialize a new one.",
                 )
-            (count,) = db.execute(
-                "SELECT count(*) FROM subscription WHERE session = ?", (session,)
+            count, known = db.execute(
+                "SELECT count(*), max(uri = ?) FROM subscription WHERE session = ?", (uri, session)
             ).fetchone()
-            known = db.execute(
-                "SELECT 1 FROM subscription WHERE session = ? AND uri = ?", (session, uri)
-            ).fetchone()
-            if known is None and count >= self.max_uris:
+            if not known and count >= self.max_uris:
                 raise MCPError(
                     INVALID_PARAMS, f"A session may subscribe to {self.max_uris} resources at most."
                 )
@@ -198,12 +193,6 @@ class SharedSessions:
         for session, uri in rows:
             found.setdefault(session, []).append(uri)
         return found
-
-    def counts(self) -> tuple[int, int]:
-        """(sessions, subscriptions) kept."""
-        (sessions,) = self.db.execute("SELECT count(*) FROM session").fetchone()
-        (subscriptions,) = self.db.execute("SELECT count(*) FROM subscription").fetchone()
-        return int(sessions), int(subscriptions)
 
 
 PING_SECONDS = 15.0  # a comment line on an idle stream (proxies close silent connections)
@@ -313,5 +302,4 @@ async def rpc_error(send: Send, status: int, message: str) -> None:
         (b"content-type", media.JSON.media_type.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_whole(send, status, headers, body)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import orjson
@@ -41,15 +42,13 @@ from feed.http.mcp_schemas import (
     Verification,
 )
 from feed.http.search import search_page
+from feed.http.service import changes_page
 from feed.model import Article, Person, Tool
 from feed.parse.article import MAX_SLUG
 from feed.publish.catalog import MAIN
 from feed.publish.site import Site
-from feed.render.history import CHANGES_PAGE
 from feed.render.results import snippet_markdown
-from feed.store.query import (
-    parse_search,
-)
+from feed.store.query import parse_search
 from feed.store.representation import Representation
 from feed.urls import SiteURLs, slugify
 
@@ -108,9 +107,8 @@ def get_article(site: Site, args: GetArticleArguments) -> tuple[ArticleDocument,
 
 def latest_articles(site: Site, args: LatestArguments) -> tuple[LatestArticles, None]:
     catalog = site.catalog
-    wanted = [("beat", args.beat), ("tag", args.tag)]
     sections = []
-    for kind, name in wanted:
+    for kind, name in (("beat", args.beat), ("tag", args.tag)):
         if name is not None:
             section = catalog.sections.get((kind, slugify(name)))
             if section is None:
@@ -121,19 +119,14 @@ def latest_articles(site: Site, args: LatestArguments) -> tuple[LatestArticles, 
     # newest modified first: the smaller section's order, filtered by the other
     sections.sort(key=lambda s: len(s.live_mod))
     others = [set(s.live_mod) for s in sections[1:]]
-    slugs: list[str] = []
-    for slug in sections[0].live_mod:
-        if all(slug in other for other in others):
-            slugs.append(slug)
-            if len(slugs) == args.count:
-                break
+    matching = (slug for slug in sections[0].live_mod if all(slug in o for o in others))
+    slugs = list(islice(matching, args.count))
     urls = SiteURLs(site.settings.base_url)
     return LatestArticles(articles=[_summary(catalog.articles[s], urls) for s in slugs]), None
 
 
 def list_changes(site: Site, args: ChangesArguments) -> tuple[ChangesPage, None]:
-    key = min(args.since // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
-    page = orjson.loads(_served(site, f"/agent/changes?since={key}").body)
+    page = orjson.loads(_served(site, changes_page(site, args.since)).body)
     events = [e for e in page["events"] if e["cursor"] > args.since]
     next_since = int(page["next"].rpartition("=")[2])
     return (
@@ -198,18 +191,16 @@ def search_articles(site: Site, args: SearchArguments) -> tuple[SearchResults, N
         raise ToolFailure(exc.detail) from None
     page = search_page(checked, hits, more, site.settings.base_url)
     urls = SiteURLs(site.settings.base_url)
-    results = []
-    for hit in hits:
-        article = site.articles.get(hit.slug)
-        if article is None:  # (written meanwhile by another process: found next time)
-            continue
-        results.append(
-            SearchHitModel(
-                **_summary(article, urls).model_dump(),
-                score=round(hit.score, 6),
-                snippet=snippet_markdown(hit.snippet),
-            )
+    results = [
+        SearchHitModel(
+            **_summary(article, urls).model_dump(),
+            score=round(hit.score, 6),
+            snippet=snippet_markdown(hit.snippet),
         )
+        for hit in hits
+        # (none when another process wrote it meanwhile: found next time)
+        if (article := site.articles.get(hit.slug)) is not None
+    ]
     last = hits[-1] if hits and more else None
     return (
         SearchResults(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -19,6 +19,7 @@ __all__ = [
     "http_date",
     "is_not_modified",
     "problem_response",
+    "send_whole",
 ]
 
 # The longest HTTP-date (RFC 9110 §5.6.7) in any of its three forms is 33 characters: a longer
@@ -41,6 +42,14 @@ def conditional(
     return rep.status, encoded.raw_headers, encoded.body
 
 
+async def send_whole(
+    send: Send, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes
+) -> None:
+    """A response in one body message (an ASGI start, then its body)."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class RepresentationResponse(Response):
     """A representation as a Starlette response (search results): its bytes and raw headers
     as `conditional` gives them; no body on HEAD or 304."""
@@ -51,15 +60,8 @@ class RepresentationResponse(Response):
         self.background = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
-        )
-        body = b"" if scope.get("method") == "HEAD" else self.body
-        await send({"type": "http.response.body", "body": body})
-
-
-def _etags(header: str) -> list[str]:
-    return [tag.strip() for tag in header.split(",") if tag.strip()]
+        body = b"" if scope.get("method") == "HEAD" else bytes(self.body)
+        await send_whole(send, self.status_code, self.raw_headers, body)
 
 
 def is_not_modified(headers: RequestHeaders, etag: str, rep: Representation) -> bool:
@@ -69,7 +71,7 @@ def is_not_modified(headers: RequestHeaders, etag: str, rep: Representation) -> 
         if if_none_match.strip() == "*":
             return True
         # Weak comparison (§8.8.3.2): W/"x" matches "x".
-        return etag in (tag.removeprefix("W/") for tag in _etags(if_none_match))
+        return etag in (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
     since = headers.get("if-modified-since")
     if since and rep.last_modified is not None:
         moment = http_date(since)

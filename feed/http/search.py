@@ -56,10 +56,6 @@ MAX_QUERY_ID = 100  # characters of a client's query_id echoed back
 _FALSE = ("false", "0", "False")
 
 
-def _params(request: Request) -> dict[str, list[str]]:
-    return {key: request.query_params.getlist(key) for key in request.query_params}
-
-
 def _choose(request: Request) -> str:
     offer = negotiate(request.headers.get("accept"), OFFERS)
     if offer is None:
@@ -90,7 +86,8 @@ def search_routes(settings: Settings, store: Store) -> list[Route]:
 
     async def search(request: Request) -> Response:
         wanted = _choose(request)
-        checked = parse_search(_params(request))
+        query = request.query_params
+        checked = parse_search({key: query.getlist(key) for key in query})
         hits, more = await run_in_threadpool(store.search, checked.query)
         page = search_page(checked, hits, more, base)
         body = RENDERERS[wanted](page, settings)

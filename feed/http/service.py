@@ -22,7 +22,7 @@ from feed.errors import (
     URITooLong,
     echo,
 )
-from feed.http.responses import conditional, problem_response
+from feed.http.responses import conditional, problem_response, send_whole
 from feed.publish.site import Site
 from feed.render.history import CHANGES_PAGE, MAX_CURSOR_DIGITS
 from feed.store.representation import Representation
@@ -34,6 +34,7 @@ __all__ = [
     "MAX_HEADER_BYTES",
     "MAX_TARGET_BYTES",
     "Service",
+    "changes_page",
     "is_machine",
     "problem",
 ]
@@ -72,15 +73,20 @@ def collection_key(site: Site, query: QueryParams) -> str:
 
 
 def changes_key(site: Site, query: QueryParams) -> str:
-    """The changes feed's page holding `?since=`: pages start at multiples of the page size;
-    a cursor past the end gets the last page."""
+    """The changes feed's page holding `?since=` (see `changes_page`)."""
     since = query.get("since", "0")
     if not CURSOR.fullmatch(since):
         raise NotFound(
             f"since={echo(since, 40)!r} is not a cursor (expected 0 or a cursor from a "
             f"page: up to {MAX_CURSOR_DIGITS} ASCII digits)."
         )
-    page = min(int(since) // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
+    return changes_page(site, int(since))
+
+
+def changes_page(site: Site, since: int) -> str:
+    """The URL key of the changes feed's page holding cursor `since`: pages start at multiples
+    of the page size; a cursor past the end gets the last page."""
+    page = min(since // CHANGES_PAGE * CHANGES_PAGE, site.changes_last_page)
     return f"/agent/changes?since={page}"
 
 
@@ -106,9 +112,6 @@ def problem(exc: FeedError, method: str, path: str) -> Response:
         extra=exc.extra,
         headers=exc.headers,
     )
-
-
-# How often a server looks whether another process committed to its store: a write made
 
 
 class Service:
@@ -147,11 +150,8 @@ class Service:
             await self.app(scope, receive, self._with_usage(send))
             return
         status, headers, body = answer
-        start = {"type": "http.response.start", "status": status, "headers": headers + self.usage}
-        await send(start)
-        await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
-        )
+        body = b"" if scope["method"] == "HEAD" else body
+        await send_whole(send, status, headers + self.usage, body)
 
     def answer(self, scope: Scope) -> tuple[int, tuple[tuple[bytes, bytes], ...], bytes] | None:
         """Status, headers and body for a GET of the prepared resource at the request's path

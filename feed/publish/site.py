@@ -237,7 +237,7 @@ class Site:
             self.mark(write, self.sequence)
             return True
         upto = int(prepared.get("sequence", "0"))
-        rows = store.log_between(self.sequence, upto)
+        rows = store.log(self.sequence, upto)
         before = {path for paths in self.state.keys.values() for path in paths}
         if len(rows) > CATCH_UP_MAX:  # a large import: read the whole state again
             self._serve_stored(store, store.log(light=True), upto)
@@ -246,7 +246,7 @@ class Site:
             for number, articles, first, _ in by_write(rows):
                 state = advance(state, articles, number, first, self.settings).state
             last = state.events[-1].cursor if state.events else 0
-            events = [*state.events, *map(Event._make, store.events_after(last))]
+            events = [*state.events, *map(Event._make, store.events(last))]
             self.state = state.taken_in(store, events, self.settings)
             after = {path for paths in self.state.keys.values() for path in paths}
             self.resources.forget([*store.paths_written_after(self.seen_write), *(before - after)])

@@ -22,7 +22,7 @@ import sqlite3
 import struct
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -171,7 +171,7 @@ class Database:
                 f"({len(MIGRATIONS)}): `feed serve` or `feed import` upgrades it"
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self._transaction() as db:
+            with self.transaction() as db:
                 for statement in script.split(";"):
                     if statement.strip():
                         db.execute(statement)
@@ -184,22 +184,13 @@ class Database:
         store that failed its check at start-up is not written into)."""
         self._refused = reason
 
-    def _inside(self) -> bool:
-        """Whether this thread is inside a transaction of the writer's."""
-        return self._depth > 0 and self._owner == threading.get_ident()
-
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """Everything this thread stores inside commits together when it ends, or nothing does
         (an exception rolls it all back): the transactions inside it (each save, each batch of
         rows) join it as savepoints. Reads on this thread inside see its writes; other
         threads and processes see the store as it was until it commits (WAL snapshots). Gzip
         codings stored from another thread wait for it: make them inline inside it."""
-        with self._transaction():
-            yield
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._writing:
             if self.read_only or self._refused:
                 why = self._refused or "it was opened read-only"
@@ -288,7 +279,8 @@ class Database:
         """This thread's read connection; inside this thread's transaction, the writer's (its
         reads see its own writes)."""
         home = self._home == os.getpid()  # (not a forked child of the process that opened it)
-        if home and (str(self.path) == ":memory:" or self._inside() or self.read_only):
+        inside = self._depth > 0 and self._owner == threading.get_ident()  # (its transaction)
+        if home and (str(self.path) == ":memory:" or inside or self.read_only):
             # in memory: one database per connection, the writer's; read-only (`feed doctor`):
             # one connection, so that one snapshot covers every read
             return self._db
@@ -344,11 +336,8 @@ class Database:
         if str(self.path) == ":memory:":
             rows = self._db.execute(f"PRAGMA {pragma}").fetchall()
         else:
-            connection = self._connect()
-            try:
+            with closing(self._connect()) as connection:
                 rows = connection.execute(f"PRAGMA {pragma}").fetchall()
-            finally:
-                connection.close()
         found = [str(row[0]) for row in rows]
         return [] if found == ["ok"] else found
 

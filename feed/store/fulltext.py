@@ -132,22 +132,18 @@ def _filters(query: Query) -> tuple[str, list[object]]:
     """The conditions on `search_docs d` (everything but the words and the cursor)."""
     where = [f"d.status IN ({','.join('?' * len(query.statuses))})"]
     params: list[object] = [*query.statuses]
-    for column, value in (("beat", query.beat), ("editor", query.editor)):
+    for value, condition, param in (
+        (query.beat, "d.beat = ?", query.beat),
+        (query.editor, "d.editor = ?", query.editor),
+        (query.tag, "instr(d.tags, ?) > 0", f"|{query.tag}|"),
+        # a tool's name or vendor, or the start of one ('perplexity': Perplexity Sonar)
+        (query.tool, "instr(d.tools, ?) > 0", f"|{query.tool}"),
+        (query.since, "d.published >= ?", query.since),
+        (query.until, "d.published < ?", query.until),
+    ):
         if value:
-            where.append(f"d.{column} = ?")
-            params.append(value)
-    if query.tag:
-        where.append("instr(d.tags, ?) > 0")
-        params.append(f"|{query.tag}|")
-    if query.tool:  # a name or vendor, or the start of one ('perplexity': Perplexity Sonar)
-        where.append("instr(d.tools, ?) > 0")
-        params.append(f"|{query.tool}")
-    if query.since:
-        where.append("d.published >= ?")
-        params.append(query.since)
-    if query.until:
-        where.append("d.published < ?")
-        params.append(query.until)
+            where.append(condition)
+            params.append(param)
     return " AND ".join(where), params
 
 
@@ -191,7 +187,8 @@ def _newest(db: sqlite3.Connection, query: Query) -> list[tuple[int, str, float 
     plain = not (query.beat or query.tag or query.editor or query.tool)
     # enough matches to walk: probed by skipping to the one that many in (counting every match
     # would read them all)
-    enough = math.isqrt(query.walk_factor * (query.limit + 1) * _total(db)) + 1
+    total = int(db.execute("SELECT count(*) FROM search_docs").fetchone()[0])
+    enough = math.isqrt(query.walk_factor * (query.limit + 1) * total) + 1
     probe = db.execute(
         "SELECT rowid FROM search WHERE search MATCH ? LIMIT 1 OFFSET ?", (query.match, enough)
     )
@@ -208,10 +205,6 @@ def _newest(db: sqlite3.Connection, query: Query) -> list[tuple[int, str, float 
         "ORDER BY d.published DESC, d.slug LIMIT ?",
         [query.match, *params, query.limit + 1],
     ).fetchall()
-
-
-def _total(db: sqlite3.Connection) -> int:
-    return int(db.execute("SELECT count(*) FROM search_docs").fetchone()[0])
 
 
 def _scores(db: sqlite3.Connection, match: str, rowids: Sequence[int]) -> dict[int, float]:
@@ -248,18 +241,7 @@ def search(db: sqlite3.Connection, query: Query) -> tuple[list[Hit], bool]:
             "ON r.rowid = search.rowid WHERE search MATCH ? AND search.rowid = ?",
             (query.match, rowid),
         ).fetchone()
-        hits.append(
-            Hit(
-                slug=slug,
-                score=-ranks.get(rowid, 0.0),
-                key=order_key,
-                headline=headline,
-                standfirst=standfirst,
-                status=status,
-                published=published,
-                modified=modified,
-                beat=beat,
-                snippet=snippet or "",
-            )
-        )
+        score = -ranks.get(rowid, 0.0)
+        fields = (headline, standfirst, status, published, modified, beat)
+        hits.append(Hit(slug, score, order_key, *fields, snippet or ""))
     return hits, more

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 from feed.settings import IDENTITY, Settings, SettingsError
 from feed.static import SITE_IMAGE_PATH
+from feed.store.storage import Store
 
 __all__ = ["IdentityMismatch", "bind", "identity_of", "rebased", "with_identity"]
 
@@ -32,32 +33,19 @@ class IdentityMismatch(SettingsError):
     """A command was given an identity setting that differs from the store's."""
 
 
-class IdentityStore(Protocol):
-    read_only: bool
-
-    def identity(self) -> dict[str, str]: ...
-
-    def record_identity(self, identity: Mapping[str, str]) -> None: ...
-
-
 def identity_of(settings: Settings) -> dict[str, str]:
     """The identity fields of `settings`, each as JSON (what the store records)."""
-    return {name: json.dumps(_plain(getattr(settings, name))) for name in IDENTITY}
+    return {name: json.dumps(getattr(settings, name)) for name in IDENTITY}  # (tuples: arrays)
 
 
 def with_identity(settings: Settings, identity: Mapping[str, str]) -> Settings:
     """`settings` with the recorded identity's values (fields it does not record are kept)."""
-    kinds = {f.name: f for f in fields(Settings)}
-    values: dict[str, Any] = {}
-    for name, text in identity.items():
-        if name not in kinds or name not in IDENTITY:
-            continue
-        value = json.loads(text)
-        values[name] = tuple(value) if isinstance(value, list) else value
-    return replace(settings, **values)
+    values = [(name, json.loads(text)) for name, text in identity.items() if name in IDENTITY]
+    tupled: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in values}
+    return replace(settings, **tupled)
 
 
-def bind(store: IdentityStore, settings: Settings, given: Iterable[str]) -> Settings:
+def bind(store: Store, settings: Settings, given: Iterable[str]) -> Settings:
     """The settings a command works with on `store`: its recorded identity, or, for a store
     without one, `settings`' (recorded now, unless the store is read-only). `given` names the
     fields the user gave (options, FEED_* variables): one that differs from the store's is an
@@ -76,8 +64,8 @@ def bind(store: IdentityStore, settings: Settings, given: Iterable[str]) -> Sett
     ]
     if differ:
         lines = [
-            f"{_where(name)} is {json.loads(mine[name])!r}, but the store's is "
-            f"{json.loads(recorded[name])!r}"
+            f"{OPTIONS.get(name, 'FEED_' + name.upper())} is {json.loads(mine[name])!r}, but "
+            f"the store's is {json.loads(recorded[name])!r}"
             for name in differ
         ]
         raise IdentityMismatch(
@@ -113,11 +101,3 @@ def rebased(current: Settings, wanted: Settings, given: Iterable[str]) -> Settin
         if name not in given and source in given and getattr(current, name) == default(current):
             values[name] = ""  # derived again from the new value
     return replace(current, **values)
-
-
-def _where(name: str) -> str:
-    return OPTIONS.get(name, "FEED_" + name.upper())
-
-
-def _plain(value: object) -> object:
-    return list(value) if isinstance(value, tuple) else value

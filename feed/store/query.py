@@ -50,6 +50,9 @@ SORTS = ("relevance", "newest")
 FILTERS = ("beat", "tag", "editor", "tool")
 PARAMETERS = ("q", *FILTERS, "status", "since", "until", "sort", "limit", "cursor")
 _WORD = re.compile(r"\w", re.UNICODE)
+# A term of q: a "quoted phrase" (a quote never closed runs to the end), or a run of anything but
+# spaces and quotes (str.isspace and \s agree: both are Py_UNICODE_ISSPACE)
+_TERM = re.compile(r'"[^"]*"?|[^\s"]+')
 _LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(
@@ -59,6 +62,7 @@ _DATETIME = re.compile(
 # What no query may hand to the index: controls (FTS5 reads a query as a C string, so a NUL ends
 # it mid-string) and lone surrogates (not encodable): each read as a space.
 _UNREADABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+DATE_SYNTAX = "YYYY-MM-DD, or an RFC 3339 date-time with its offset such as 2026-03-01T12:00:00Z"
 QUERY_SYNTAX = 'words (all must appear), "exact phrases" and word* (words starting so)'
 
 
@@ -72,48 +76,35 @@ def fts_match(text: str) -> str:
     empty query, an unbalanced quote, too many terms, or nothing to search for."""
     text = _UNREADABLE.sub(" ", text)
     terms: list[str] = []
-    words: list[str] = []  # what the terms search for, to check there is something
-    i, n = 0, len(text)
-    while i < n:
-        char = text[i]
-        if char.isspace():
-            i += 1
-        elif char == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
+    for found in _TERM.finditer(text):
+        term, at = found.group(), found.start() + 1
+        if term.startswith('"'):
+            if len(term) < 2 or not term.endswith('"'):
                 raise BadRequest(
-                    f"q={echo(text, 80)!r}: the quote at character {i + 1} is never closed "
+                    f"q={echo(text, 80)!r}: the quote at character {at} is never closed "
                     f"(expected {QUERY_SYNTAX}).",
                     extra={"parameter": "q"},
                 )
-            phrase = text[i + 1 : end].strip()
+            phrase = term[1:-1].strip()
             if not _WORD.search(phrase):
                 raise BadRequest(
-                    f"q={echo(text, 80)!r}: the phrase at character {i + 1} has no words in it "
+                    f"q={echo(text, 80)!r}: the phrase at character {at} has no words in it "
                     f"(expected {QUERY_SYNTAX}).",
                     extra={"parameter": "q"},
                 )
             terms.append(_fts_string(phrase))
-            words.append(phrase)
-            i = end + 1
-        else:
-            end = i
-            while end < n and not text[end].isspace() and text[end] != '"':
-                end += 1
-            word = text[i:end]
-            i = end
-            prefix = word.endswith("*")
-            core = word.rstrip("*")
-            if not _WORD.search(core):
-                continue  # punctuation alone: nothing to find (FTS5 would find nothing)
-            if prefix and len(_WORD.findall(core)) < 2:
-                raise BadRequest(
-                    f"q={echo(text, 80)!r}: {echo(word, 40)!r} is too short a prefix "
-                    "(expected at least two letters before the *).",
-                    extra={"parameter": "q"},
-                )
-            terms.append(_fts_string(core) + (" *" if prefix else ""))
-            words.append(core)
+            continue
+        prefix = term.endswith("*")
+        core = term.rstrip("*")
+        if not _WORD.search(core):
+            continue  # punctuation alone: nothing to find (FTS5 would find nothing)
+        if prefix and len(_WORD.findall(core)) < 2:
+            raise BadRequest(
+                f"q={echo(text, 80)!r}: {echo(term, 40)!r} is too short a prefix "
+                "(expected at least two letters before the *).",
+                extra={"parameter": "q"},
+            )
+        terms.append(_fts_string(core) + (" *" if prefix else ""))
     if not terms:
         raise BadRequest(
             f"q={echo(text, 80)!r} has no words to search for (expected {QUERY_SYNTAX}).",
@@ -180,20 +171,19 @@ class SearchRequest:
     def with_cursor(self, cursor: str) -> SearchRequest:
         """This request from the page a cursor names; BadRequest for a cursor this service did
         not give for this query."""
-        bad = BadRequest(
-            f"cursor={echo(cursor, 40)!r} is not a cursor this service gave for this search "
-            "(expected the cursor of a result page's next link, with the same q, filters, sort "
-            "and limit).",
-            extra={"parameter": "cursor"},
+        bad = _invalid(
+            "cursor",
+            cursor,
+            "not a cursor this service gave for this search",
+            "the cursor of a result page's next link, with the same q, filters, sort and limit",
         )
         if len(cursor) > MAX_CURSOR_CHARS or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
             raise bad
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             version, fingerprint, key, slug = json.loads(raw)
-        except ValueError as exc:  # (binascii.Error and JSON errors are ValueErrors)
-            raise bad from exc
-        except TypeError as exc:  # not a list of four
+        # (binascii.Error and JSON errors are ValueErrors; not a list of four, a TypeError)
+        except (ValueError, TypeError) as exc:
             raise bad from exc
         newest = self.sort == "newest"
         if (
@@ -204,6 +194,13 @@ class SearchRequest:
         ):
             raise bad
         return replace(self, query=replace(self.query, after=(key, slug)))
+
+
+def _invalid(name: str, value: str, what: str, expected: str) -> BadRequest:
+    """The 400 for a parameter's value: `name='value' is {what} (expected {expected}).`"""
+    return BadRequest(
+        f"{name}={echo(value, 40)!r} is {what} (expected {expected}).", extra={"parameter": name}
+    )
 
 
 def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -227,11 +224,7 @@ def _moment(name: str, value: str, end: bool) -> str:
         else:
             raise ValueError(value)
     except (ValueError, OverflowError) as exc:
-        raise BadRequest(
-            f"{name}={echo(value, 40)!r} is not a date (expected YYYY-MM-DD, or an RFC 3339 "
-            "date-time with its offset such as 2026-03-01T12:00:00Z).",
-            extra={"parameter": name},
-        ) from exc
+        raise _invalid(name, value, "not a date", DATE_SYNTAX) from exc
     return stored_moment(moment)
 
 
@@ -263,22 +256,16 @@ def parse_search(params: Mapping[str, Sequence[str]]) -> SearchRequest:
             continue
         value = value.strip()
         if not value or len(value) > MAX_FILTER_CHARS:
-            raise BadRequest(
-                f"{name}={echo(value, 40)!r} is empty or too long (expected a {name} name, "
-                f"up to {MAX_FILTER_CHARS} characters).",
-                extra={"parameter": name},
-            )
+            expected = f"a {name} name, up to {MAX_FILTER_CHARS} characters"
+            raise _invalid(name, value, "empty or too long", expected)
         filters[name] = slugify(value)
         kept.append((name, value))
     status = _single(params, "status")
     statuses: tuple[str, ...] = LIVE
     if status is not None:
         if status not in STATUSES:
-            raise BadRequest(
-                f"status={echo(status, 40)!r} is not a status (expected one of "
-                f"{', '.join(STATUSES)}; without it, every status but retracted).",
-                extra={"parameter": "status"},
-            )
+            expected = f"one of {', '.join(STATUSES)}; without it, every status but retracted"
+            raise _invalid("status", status, "not a status", expected)
         statuses = (status,)
         kept.append(("status", status))
     bounds: dict[str, str] = {}
@@ -295,21 +282,16 @@ def parse_search(params: Mapping[str, Sequence[str]]) -> SearchRequest:
     sort = _single(params, "sort")
     if sort is not None:
         if sort not in SORTS:
-            raise BadRequest(
-                f"sort={echo(sort, 40)!r} is not a sort order (expected relevance, the "
-                "default, or newest).",
-                extra={"parameter": "sort"},
-            )
+            raise _invalid("sort", sort, "not a sort order", "relevance, the default, or newest")
         kept.append(("sort", sort))
     limit_text = _single(params, "limit")
     limit = DEFAULT_LIMIT
     if limit_text is not None:
         if not _LIMIT.fullmatch(limit_text) or int(limit_text) > MAX_LIMIT:
-            raise BadRequest(
-                f"limit={echo(limit_text, 40)!r} is not a page size (expected a number from 1 "
-                f"to {MAX_LIMIT}, in ASCII digits; the default is {DEFAULT_LIMIT}).",
-                extra={"parameter": "limit"},
+            expected = (
+                f"a number from 1 to {MAX_LIMIT}, in ASCII digits; the default is {DEFAULT_LIMIT}"
             )
+            raise _invalid("limit", limit_text, "not a page size", expected)
         limit = int(limit_text)
         kept.append(("limit", limit_text))
     request = SearchRequest(

@@ -183,22 +183,14 @@ class Revisions(Database):
         )
 
     @guarded
-    def log(self, light: bool = False) -> list[Logged]:
+    def log(self, after: int = 0, upto: int | None = None, *, light: bool = False) -> list[Logged]:
         """Every revision ever stored as (sequence, number, write, article), in store order: the
-        whole history, read once (start-up derives everything else from it). The sequence
-        (SQLite's rowid: revisions are never deleted) is the changes feed's cursor. `light`:
-        each article without its body in memory (`LazyArticle`: read from the store when asked
-        for), and the values articles repeat shared: what serving keeps, a third of the
-        memory."""
-        return self._log(0, None, light)
-
-    @guarded
-    def log_between(self, after: int, upto: int) -> list[Logged]:
-        """The revisions with a sequence after `after` and up to `upto`, as `log` gives them:
-        what other processes stored since this one last looked."""
-        return self._log(after, upto, False)
-
-    def _log(self, after: int, upto: int | None, light: bool) -> list[Logged]:
+        whole history, read once (start-up derives everything else from it); with `after` and
+        `upto`, those with a sequence after `after` and up to `upto` (what other processes
+        stored since this one last looked). The sequence (SQLite's rowid: revisions are never
+        deleted) is the changes feed's cursor. `light`: each article without its body in
+        memory (`LazyArticle`: read from the store when asked for), and the values articles
+        repeat shared: what serving keeps, a third of the memory."""
         model = "json_remove(model, '$.body')" if light else "model"
         rows = self._reader().execute(
             f"SELECT rowid, number, write, {model} FROM revisions "

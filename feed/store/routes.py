@@ -46,7 +46,7 @@ class Routes(Database):
     def clear_prepared(self) -> None:
         """Forget every prepared row (before preparing them all again, in batches: inside the
         same transaction, so that what is served is replaced in one commit)."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             # every row goes: the epoch tells an incremental export that rows written since its
             # mark are not all that changed
             epoch = db.execute("SELECT value FROM prepared WHERE key = 'epoch'").fetchone()
@@ -63,14 +63,14 @@ class Routes(Database):
         """One batch of a full preparation, as of save `write` (not served until the last
         batch's `put_prepared`): every row is new as of that save, so an incremental export
         made before it copies them all."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             self._put_routes(db, rows, write)
 
     @guarded
     def put_prepared(self, changes: RowChanges, write: int) -> None:
         """The rows of save `write` and the state they reflect: the last batch of a full
         preparation, or a write stored earlier without them (catching up at start-up)."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             self._put_changes(db, changes, write)
 
     def _put_changes(self, db: sqlite3.Connection, changes: RowChanges, write: int) -> None:
@@ -93,13 +93,15 @@ class Routes(Database):
         sequence = changes.sequence or int(
             db.execute("SELECT coalesce(max(rowid), 0) FROM revisions").fetchone()[0]
         )
-        state = {"write": str(write), "sequence": str(sequence)}
-        if changes.fingerprint:
-            state["fingerprint"] = changes.fingerprint
-        if changes.canary:
-            state["canary"] = changes.canary
+        state = {
+            "write": str(write),
+            "sequence": str(sequence),
+            "fingerprint": changes.fingerprint,  # ("": left as it is)
+            "canary": changes.canary,
+        }
         db.executemany(
-            "INSERT OR REPLACE INTO prepared (key, value) VALUES (?, ?)", sorted(state.items())
+            "INSERT OR REPLACE INTO prepared (key, value) VALUES (?, ?)",
+            sorted((key, value) for key, value in state.items() if value),
         )
 
     def _put_routes(self, db: sqlite3.Connection, rows: Sequence[Route], write: int) -> None:
@@ -151,16 +153,13 @@ class Routes(Database):
             _collect_bodies(db, etags)
         return etags
 
-    def events(self) -> list[Event]:
-        """The changes feed's events as prepared: (cursor, kind, slug, revision, etag)."""
-        return self.events_after(0)
-
     @guarded
-    def events_after(self, cursor: int) -> list[Event]:
-        """The changes feed's events after `cursor` (0: all of them), in cursor order."""
+    def events(self, after: int = 0) -> list[Event]:
+        """The changes feed's events as prepared, (cursor, kind, slug, revision, etag), after
+        cursor `after` (0: all of them), in cursor order."""
         return (
             self._reader()
-            .execute("SELECT * FROM events WHERE cursor > ? ORDER BY cursor", (cursor,))
+            .execute("SELECT * FROM events WHERE cursor > ? ORDER BY cursor", (after,))
             .fetchall()
         )
 
@@ -210,20 +209,13 @@ class Routes(Database):
         """The rows of every URL changed by a save after `since` (-1: all), one list per URL,
         in path order, read in one snapshot; with `start` / `stop`, only paths from `start` on
         and before `stop` (a share of an export)."""
+        # (since: the few paths a write or two changed, found by the index on write)
+        changed = "AND r.path IN (SELECT path FROM routes WHERE write > ?) " if since >= 0 else ""
+        where = _RANGE.replace("ORDER BY", changed + "ORDER BY")
         with self.snapshot() as reader:
-            if since >= 0:  # the few a write or two changed: found by the index on write
-                changed = reader.execute(
-                    "SELECT DISTINCT path FROM routes WHERE write > ?", (since,)
-                ).fetchall()
-                for (path,) in sorted(changed):
-                    if (start is None or path >= start) and (stop is None or path < stop):
-                        rows = reader.execute(
-                            _ROUTES + "WHERE r.path = ? ORDER BY r.variant", (path,)
-                        )
-                        yield [_route(row) for row in rows]
-                return
-            group: list[Route] = []  # all of them (in a range): in the primary key's order
-            for row in reader.execute(_ROUTES + _RANGE, (start or "", stop, stop)):
+            group: list[Route] = []  # in the primary key's order
+            params = (start or "", stop, stop) + ((since,) if changed else ())
+            for row in reader.execute(_ROUTES + where, params):
                 route = _route(row)
                 if group and group[0].path != route.path:
                     yield group

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from feed.store.database import PAGE_SIZE, WAL_LIMIT, guarded
+from feed.store.database import WAL_LIMIT, guarded
 from feed.store.migrations import MIGRATIONS
-from feed.store.revisions import Incoming, LazyArticle, Revisions, SaveResult, StoredArticle
+from feed.store.revisions import Incoming, LazyArticle, Revisions, SaveResult
 from feed.store.routes import Routes, RowChanges
 
 __all__ = [
     "MIGRATIONS",
-    "PAGE_SIZE",
     "WAL_LIMIT",
     "Incoming",
     "LazyArticle",
@@ -31,7 +30,6 @@ __all__ = [
     "SQLiteStore",
     "SaveResult",
     "Store",
-    "StoredArticle",
 ]
 
 
@@ -50,7 +48,7 @@ class SQLiteStore(Revisions, Routes):
         the prepared rows they change (`prepared`: then the prepared state is this write's).
         `continuing`: save `write` may be the last one stored (more of a save made in parts
         inside one transaction, as `feed import` stores a large set of files)."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             write, results = self._save_revisions(db, items, write, continuing)
             if prepared is not None and any(r.action != "unchanged" for r in results):
                 self._put_changes(db, prepared, write)
@@ -66,7 +64,7 @@ class SQLiteStore(Revisions, Routes):
     @guarded
     def record_identity(self, identity: Mapping[str, str]) -> None:
         """Record the site's identity (replacing the one recorded)."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM site")
             db.executemany("INSERT INTO site (key, value) VALUES (?, ?)", sorted(identity.items()))
 

@@ -76,9 +76,7 @@ class ResourceTable:
         return resource
 
     def _remember(self, path: str, resource: Resource) -> None:
-        old = self._hot.pop(path, None)
-        if old is not None:
-            self._size -= old[1]
+        self._drop(path)
         size = weight(resource) if self._store is not None else 0  # (no store: keep all)
         self._hot[path] = (resource, size)
         self._size += size
@@ -98,9 +96,7 @@ class ResourceTable:
                 else:
                     self._remember(path, resource)
             for path in removed - changed.keys():
-                old = self._hot.pop(path, None)
-                if old is not None:
-                    self._size -= old[1]
+                self._drop(path)
                 self._pinned.pop(path, None)
 
     def forget(self, paths: Iterable[str]) -> None:
@@ -108,9 +104,12 @@ class ResourceTable:
         with self._lock:
             self.generation += 1
             for path in paths:
-                old = self._hot.pop(path, None)
-                if old is not None:
-                    self._size -= old[1]
+                self._drop(path)
+
+    def _drop(self, path: str) -> None:
+        old = self._hot.pop(path, None)
+        if old is not None:
+            self._size -= old[1]
 
     def attach(self, store: RouteSource) -> None:
         """From now on the store holds the resources (after a start-up from it)."""
@@ -138,20 +137,14 @@ class ResourceTable:
         stored = self._store.route_paths() if self._store is not None else list(self._hot)
         return {*self._pinned, *stored}
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self.keys()))
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def __contains__(self, path: object) -> bool:
-        return isinstance(path, str) and self.get(path) is not None
-
     def __getitem__(self, path: str) -> Resource:
         resource = self.get(path)
         if resource is None:
             raise KeyError(path)
         return resource
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.keys()))
 
     def items(self) -> Iterator[tuple[str, Resource]]:
         for path in sorted(self.keys()):
