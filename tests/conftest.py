@@ -23,6 +23,7 @@ from feed.parse.article import parse_article
 from feed.publish.importer import import_paths, sample_paths
 from feed.publish.site import Site
 from feed.render.documents import offline_loader
+from feed.render.rdf import Triple, expand_nodes, expanded_triples
 from feed.settings import Settings
 from feed.store.prepared import Route, resource_of
 from feed.store.representation import Negotiable, Representation, Resource
@@ -110,6 +111,12 @@ Verified by Perplexity. Authoritative sources below.
 
 <!-- AGENTRY_FACT_CHECKED -->
 """
+
+
+def document_triples(document: dict[str, Any]) -> list[Triple]:
+    """The triples of an agent-view document ({"@context": {...}, "@graph": [...]}), by the
+    project's own expansion."""
+    return expanded_triples(expand_nodes(document["@graph"], document["@context"]))
 
 
 def require_shared(path: Path) -> Path:

@@ -31,7 +31,7 @@ import lxml.html
 import pyshacl
 import pytest
 import rdflib
-from conftest import SCHEMAORG, require_shared
+from conftest import SCHEMAORG, document_triples, require_shared
 from pyld import jsonld
 from pyshacl.errors import ShapeRecursionWarning
 from rdflib import OWL, RDF, RDFS, XSD, BNode, Literal, URIRef
@@ -157,7 +157,7 @@ def agent_doc(article: Article, settings: Settings) -> dict[str, Any]:
 
 def agent_triples(article: Article, settings: Settings) -> list[frdf.Triple]:
     """The project's own expansion of the agent view (verified equal to pyld elsewhere)."""
-    return frdf.expand_graph(agent_doc(article, settings))
+    return document_triples(agent_doc(article, settings))
 
 
 def agent_rdf(article: Article, settings: Settings) -> rdflib.Graph:
@@ -277,7 +277,7 @@ def schema_org_violations(
     Checked: each schema.org class (rdf:type object) and property exists; each property is not
     superseded and sits on a node whose schema.org type, or a superclass of it, is in its
     domainIncludes; each schema.org IRI used as a value (enumeration members) is a defined term.
-    Accepts an rdflib graph or the project's triples (feed.render.rdf.expand_graph); http://schema.org/
+    Accepts an rdflib graph or the project's triples (conftest.document_triples); http://schema.org/
     is read as https://schema.org/.
     """
     statements = _statements(graph_or_triples)
@@ -351,7 +351,7 @@ def test_list_documents_use_schema_org_terms_within_their_domains(
     rep = site.get(path)
     if not hasattr(rep, "body"):
         rep = rep.choose("application/ld+json")  # type: ignore[union-attr]
-    triples = frdf.expand_graph(json.loads(rep.body))  # type: ignore[union-attr]
+    triples = document_triples(json.loads(rep.body))  # type: ignore[union-attr]
     assert schema_org_violations(triples, vocab) == []
     used = {URIRef(u) for u in schema_terms_used(triples)}
     assert {SDOS.numberOfItems, SDOS.ItemList, SDOS.CollectionPage} <= used

@@ -16,13 +16,12 @@ import feedparser
 import http_sf
 import pytest
 import rdflib
-from conftest import BASE_URL
+from conftest import BASE_URL, document_triples
 from starlette.testclient import TestClient
 
 from feed.http.app import create_app
 from feed.publish.importer import import_paths, sample_paths
 from feed.render.jsonld import render_agent_view
-from feed.render.rdf import expand_graph
 from feed.render.schemaorg import schema_org_block
 from feed.settings import Settings, SettingsError
 from feed.store.storage import SQLiteStore
@@ -257,7 +256,7 @@ def test_copyright_year_is_the_publication_year_in_the_sites_time_zone(article, 
     )
     auckland = dataclasses.replace(settings, timezone="Pacific/Auckland")
     for s, year in ((settings, 2025), (auckland, 2026)):
-        triples = expand_graph(json.loads(render_agent_view(late, s)))
+        triples = document_triples(json.loads(render_agent_view(late, s)))
         years = {o for _, p, o in triples if p == SDO + "copyrightYear"}
         assert len(years) == 1
         assert int(next(iter(years)).value) == year  # type: ignore[union-attr]

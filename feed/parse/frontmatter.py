@@ -157,37 +157,26 @@ def _read_yaml(
         raise _refuse(
             source, 2, "front matter", "the front matter is not a mapping", "'key: value' lines"
         )
+    seen = {id(node)}
+    for key_node, value_node in node.value:
+        if _reached_twice(key_node, seen) or _reached_twice(value_node, seen):
+            # PyYAML resolves an alias to its anchor's node, so the alias itself has no
+            # position: the line of the top-level key whose value holds it
+            raise _refuse(
+                source,
+                key_node.start_mark.line + 2,
+                "front matter",
+                "YAML aliases (*name) are not supported",
+                "every value written out in full",
+            )
     values: dict[str, Any] = {}
     key_lines: dict[str, int] = {}
-    try:
-        seen = {id(node)}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line
-            _refuse_aliases(key_node, seen, line)
-            _refuse_aliases(value_node, seen, line)
-    except _AliasError as exc:
-        raise _refuse(
-            source,
-            exc.line + 2,
-            "front matter",
-            "YAML aliases (*name) are not supported",
-            "every value written out in full",
-        ) from None
     for key_node, value_node in node.value:
         key = str(key_node.value)
         line = key_node.start_mark.line + 2
         if key in values:
             raise _refuse(source, line, key, "key appears twice", "each key once")
-        try:
-            values[key] = _plain(value_node)
-        except _LongNumber as exc:
-            raise _refuse(
-                source,
-                exc.line + 2,
-                key,
-                f"is a number {exc.length:,} characters long",
-                NUMBER_EXPECTED,
-            ) from None
+        values[key] = _plain(value_node, source, key)
         key_lines[key] = line
     return values, key_lines
 
@@ -223,11 +212,6 @@ def _error_line(exc: yaml.YAMLError, text: str) -> int:
 class _TooDeep(Exception):
     def __init__(self, line: int, key: str) -> None:
         self.line, self.key = line, key
-
-
-class _LongNumber(Exception):
-    def __init__(self, line: int, length: int) -> None:
-        self.line, self.length = line, length
 
 
 class _Bounded:
@@ -287,44 +271,35 @@ if yaml.__with_libyaml__:
     _FastLoader = _FastBoundedLoader
 
 
-class _AliasError(Exception):
-    def __init__(self, line: int) -> None:
-        self.line = line
-
-
-def _refuse_aliases(node: yaml.Node, seen: set[int], line: int = 0) -> None:
-    """Reject any node reached twice: aliases can recurse forever or expand exponentially.
-
-    PyYAML resolves an alias to its anchor's node, so the alias itself has no position: report
-    the line of the top-level key whose value holds it.
-    """
+def _reached_twice(node: yaml.Node, seen: set[int]) -> bool:
+    """Whether a node is reached twice: aliases can recurse forever or expand exponentially."""
     if id(node) in seen:
-        raise _AliasError(line)
+        return True
     seen.add(id(node))
     if isinstance(node, yaml.SequenceNode):
-        for child in node.value:
-            _refuse_aliases(child, seen, line)
-    elif isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _refuse_aliases(key, seen, line)
-            _refuse_aliases(value, seen, line)
+        return any(_reached_twice(child, seen) for child in node.value)
+    if isinstance(node, yaml.MappingNode):
+        return any(_reached_twice(n, seen) for pair in node.value for n in pair)
+    return False
 
 
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 
 
-def _plain(node: yaml.Node) -> Any:
-    """A YAML node as str / list / dict, without implicit typing (dates stay strings)."""
+def _plain(node: yaml.Node, source: str, key: str) -> Any:
+    """A YAML node (the value of top-level `key`) as str / list / dict, without implicit typing
+    (dates stay strings)."""
     if isinstance(node, yaml.ScalarNode):
         if node.tag == "tag:yaml.org,2002:null" and node.style is None:
             return None
         if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_LENGTH:
-            raise _LongNumber(node.start_mark.line, len(node.value))
+            message = f"is a number {len(node.value):,} characters long"
+            raise _refuse(source, node.start_mark.line + 2, key, message, NUMBER_EXPECTED)
         return str(node.value)
     if isinstance(node, yaml.SequenceNode):
-        return [_plain(n) for n in node.value]
+        return [_plain(n, source, key) for n in node.value]
     if isinstance(node, yaml.MappingNode):
-        return {str(k.value): _plain(v) for k, v in node.value}
+        return {str(k.value): _plain(v, source, key) for k, v in node.value}
     return None
 
 

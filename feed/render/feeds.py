@@ -28,7 +28,6 @@ __all__ = [
     "ArchivePlan",
     "FeedPage",
     "Tombstone",
-    "archive_pages",
     "archive_plan",
     "newest",
     "subscription",
@@ -253,17 +252,3 @@ def archive_plan(
     urls = SiteURLs(settings.base_url)
     return ArchivePlan(_archive_months(originals, current or {}, written or {}, urls, retractions))
 
-
-def archive_pages(
-    originals: Mapping[str, Article],
-    settings: Settings,
-    current: Mapping[str, Article] | None = None,
-    written: Written | None = None,
-    retractions: Sequence[tuple[Article, str]] | None = None,
-) -> list[FeedPage]:
-    """RFC 5005 archives, oldest first: each holds the articles published in its month (UTC), as
-    first published (revision 1), and the retractions made in it. Later corrections appear in
-    the subscription feeds; a month's document never changes once a later month has one (it
-    is then closed: see `closed`)."""
-    plan = archive_plan(originals, settings, current, written, retractions)
-    return [plan.page(month, settings) for month in plan.months]

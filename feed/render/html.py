@@ -62,7 +62,8 @@ def search_form(settings: Settings, q: str = "") -> str:
     )
 
 
-def _page(settings: Settings, title: str, head: str, body: str) -> bytes:
+def site_page(settings: Settings, title: str, head: str, body: str) -> bytes:
+    """A page of the site (its header, search box and stylesheet) around `body`."""
     head += discovery_link_elements(settings.base_url)
     return (
         "<!doctype html>\n"
@@ -73,11 +74,6 @@ def _page(settings: Settings, title: str, head: str, body: str) -> bytes:
         f"{escape(settings.site_name)}</a>\n{search_form(settings)}</header>\n"
         f"<main>\n{body}</main>\n</body>\n</html>\n"
     ).encode()
-
-
-def site_page(settings: Settings, title: str, head: str, body: str) -> bytes:
-    """A page of the site (its header, search box and stylesheet) around `body`."""
-    return _page(settings, title, head, body)
 
 
 def _feed_links(settings: Settings, feeds: Sequence[tuple[str, str]] = ()) -> str:
@@ -184,7 +180,7 @@ def render_html(article: Article, settings: Settings) -> bytes:
         f'<a href="{escape(settings.corrections_policy_url)}">corrections</a></p></footer>\n'
         "</article>\n"
     )
-    return _page(settings, f"{a.title} — {settings.site_name}", head, "".join(parts))
+    return site_page(settings, f"{a.title} — {settings.site_name}", head, "".join(parts))
 
 
 def _provenance(a: Article, settings: Settings) -> str:
@@ -247,7 +243,7 @@ def render_index(
             + script_json(website_node(settings))
             + "\n</script>\n"
         )
-    return _page(settings, title, head + _feed_links(settings, feeds), body)
+    return site_page(settings, title, head + _feed_links(settings, feeds), body)
 
 
 def website_node(settings: Settings) -> dict[str, object]:
@@ -289,4 +285,4 @@ def render_policy_html(page: PolicyPage, settings: Settings) -> bytes:
         + f'<footer><p class="meta">For machines: this page as <a href="{escape(page.url)}.md" '
         f'type="{media.MARKDOWN.media_type}">Markdown</a></p></footer>\n</article>\n'
     )
-    return _page(settings, f"{page.title} — {settings.site_name}", head, body)
+    return site_page(settings, f"{page.title} — {settings.site_name}", head, body)

@@ -19,6 +19,11 @@ def openapi_document(settings: Settings) -> bytes:
     problem = {
         "content": {media.PROBLEM.media_type: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     }
+
+    def refusal(description: str, **more: Any) -> dict[str, Any]:
+        """A response whose body is a problem document."""
+        return {"description": description, **more, **problem}
+
     slug = {
         "name": "slug",
         "in": "path",
@@ -28,24 +33,19 @@ def openapi_document(settings: Settings) -> bytes:
     etag = {"schema": {"type": "string"}, "description": "the agent view's new ETag"}
     # what every write may also answer, before or while its body is read
     refused: dict[str, Any] = {
-        "405": {
-            "description": "another method: this URL takes PUT and DELETE (Allow: PUT, DELETE)",
-            "headers": {"Allow": {"schema": {"const": "PUT, DELETE"}}},
-            **problem,
-        },
-        "408": {
-            "description": "the body did not arrive within FEED_BODY_TIMEOUT seconds "
-            "(Connection: close)",
-            **problem,
-        },
-        "414": {"description": "a request target over 8 KiB", **problem},
-        "431": {"description": "a header field over 8 KiB, or all over 32 KiB", **problem},
-        "503": {
-            "description": "FEED_MAX_UPLOADS writes are in progress; try again after "
-            "Retry-After seconds",
-            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-            **problem,
-        },
+        "405": refusal(
+            "another method: this URL takes PUT and DELETE (Allow: PUT, DELETE)",
+            headers={"Allow": {"schema": {"const": "PUT, DELETE"}}},
+        ),
+        "408": refusal(
+            "the body did not arrive within FEED_BODY_TIMEOUT seconds (Connection: close)"
+        ),
+        "414": refusal("a request target over 8 KiB"),
+        "431": refusal("a header field over 8 KiB, or all over 32 KiB"),
+        "503": refusal(
+            "FEED_MAX_UPLOADS writes are in progress; try again after Retry-After seconds",
+            headers={"Retry-After": {"schema": {"type": "integer"}}},
+        ),
     }
     article_body = {
         media_type: {"schema": {"$ref": "#/components/schemas/Article"}}
@@ -91,15 +91,12 @@ def openapi_document(settings: Settings) -> bytes:
                             "headers": {"ETag": etag, "Location": {"schema": {"type": "string"}}},
                         },
                         "200": {"description": "a new revision, or unchanged", **written},
-                        "401": {"description": "no bearer token", **problem},
-                        "403": {"description": "wrong token, or a read-only deployment", **problem},
-                        "412": {"description": "If-Match / If-None-Match failed", **problem},
-                        "413": {"description": "over the size limit", **problem},
-                        "415": {
-                            "description": "not one of " + ", ".join(ARTICLE_TYPES),
-                            **problem,
-                        },
-                        "422": {"description": "every problem with the article", **problem},
+                        "401": refusal("no bearer token"),
+                        "403": refusal("wrong token, or a read-only deployment"),
+                        "412": refusal("If-Match / If-None-Match failed"),
+                        "413": refusal("over the size limit"),
+                        "415": refusal("not one of " + ", ".join(ARTICLE_TYPES)),
+                        "422": refusal("every problem with the article"),
                         **refused,
                     },
                 },
@@ -108,20 +105,16 @@ def openapi_document(settings: Settings) -> bytes:
                     "requestBody": {"required": False, "content": reason_body},
                     "responses": {
                         "200": {"description": "retracted, or already retracted", **written},
-                        "401": {"description": "no bearer token", **problem},
-                        "403": {"description": "wrong token, or a read-only deployment", **problem},
-                        "404": {"description": "no such article", **problem},
-                        "412": {"description": "If-Match failed", **problem},
-                        "413": {"description": "a reason body over the size limit", **problem},
-                        "415": {
-                            "description": "a reason not in " + ", ".join(REASON_TYPES),
-                            **problem,
-                        },
-                        "422": {
-                            "description": "an invalid slug, or an unreadable reason, or one "
-                            f"over {MAX_REASON_LENGTH} characters",
-                            **problem,
-                        },
+                        "401": refusal("no bearer token"),
+                        "403": refusal("wrong token, or a read-only deployment"),
+                        "404": refusal("no such article"),
+                        "412": refusal("If-Match failed"),
+                        "413": refusal("a reason body over the size limit"),
+                        "415": refusal("a reason not in " + ", ".join(REASON_TYPES)),
+                        "422": refusal(
+                            "an invalid slug, or an unreadable reason, or one "
+                            f"over {MAX_REASON_LENGTH} characters"
+                        ),
                         **refused,
                     },
                 },

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from xml.sax.saxutils import escape
 
 from feed.util.memo import IdentityCache
 
@@ -23,10 +24,8 @@ __all__ = [
     "PREFIXES",
     "Literal",
     "Triple",
-    "expand_graph",
     "expand_nodes",
     "expanded_triples",
-    "graph_triples",
     "render_ntriples",
     "render_rdfxml",
     "render_turtle",
@@ -201,16 +200,6 @@ def _rdf_object(value: Mapping[str, Any]) -> Object:
     return Literal(literal, datatype or XSD_STRING)
 
 
-def graph_triples(nodes: Sequence[Mapping[str, Any]], context: Mapping[str, Any]) -> list[Triple]:
-    """The triples of a flattened, compacted @graph, in document order."""
-    return expanded_triples(expand_nodes(nodes, context))
-
-
-def expand_graph(document: Mapping[str, Any]) -> list[Triple]:
-    """Triples of an agent-view document ({"@context": {...}, "@graph": [...]})."""
-    return graph_triples(document["@graph"], document["@context"])
-
-
 # --- N-Triples (RFC-less W3C REC 2014) -------------------------------------------------------
 
 
@@ -304,23 +293,13 @@ def _qname(iri: str) -> str:
     return name
 
 
-def _text(text: str) -> str:
-    """Character data: what xml.sax.saxutils.escape(text, {"\\r": "&#13;"}) gives."""
-    return (
-        text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("\r", "&#13;")
-    )
-
-
 _ATTRIBUTE_SPECIAL = re.compile('[&<>"\n\r\t]')
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 
 
 def _attr(text: str) -> str:
-    """An attribute value, in double quotes: what saxutils.escape gives with these entities."""
-    if _ATTRIBUTE_SPECIAL.search(text) is None:  # most IRIs
-        return text
-    escaped = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
-    escaped = escaped.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;")
-    return escaped.replace("\t", "&#9;")
+    """An attribute value, in double quotes (most IRIs have nothing to escape)."""
+    return escape(text, _ATTRIBUTE_ENTITIES) if _ATTRIBUTE_SPECIAL.search(text) else text
 
 
 def render_rdfxml(triples: Iterable[Triple]) -> bytes:
@@ -335,7 +314,7 @@ def render_rdfxml(triples: Iterable[Triple]) -> bytes:
                     datatype = (
                         "" if o.datatype == XSD_STRING else f' rdf:datatype="{_attr(o.datatype)}"'
                     )
-                    text = _text(o.value)
+                    text = escape(o.value, {"\r": "&#13;"})  # character data
                     out.append(f"    <{name}{datatype}>{text}</{name}>\n")
                 else:
                     out.append(f'    <{name} rdf:resource="{_attr(o)}"/>\n')

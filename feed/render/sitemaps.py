@@ -46,8 +46,11 @@ def _w3c(when: datetime) -> str:
     return when.isoformat()
 
 
-def _url(urlset: etree._Element, loc: str, lastmod: datetime | None = None) -> etree._Element:
-    url = etree.SubElement(urlset, f"{{{SITEMAP}}}url")
+def _url(
+    parent: etree._Element, loc: str, lastmod: datetime | None = None, tag: str = "url"
+) -> etree._Element:
+    """A `url` (or a sitemap index's `sitemap`) element: its `loc`, and its `lastmod` if known."""
+    url = etree.SubElement(parent, f"{{{SITEMAP}}}{tag}")
     etree.SubElement(url, f"{{{SITEMAP}}}loc").text = loc
     if lastmod is not None:
         etree.SubElement(url, f"{{{SITEMAP}}}lastmod").text = _w3c(lastmod)
@@ -57,18 +60,6 @@ def _url(urlset: etree._Element, loc: str, lastmod: datetime | None = None) -> e
 def _xml(root: etree._Element) -> bytes:
     etree.indent(root, space="  ")
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
-
-
-def _page_urls(
-    home: datetime | None, beats: Sequence[tuple[str, datetime]], settings: Settings
-) -> list[tuple[str, datetime | None]]:
-    urls = SiteURLs(settings.base_url)
-    return [(urls.home, home), *((urls.beat(name), when) for name, when in beats)]
-
-
-def _article_urls(live: Sequence[Article], settings: Settings) -> list[tuple[str, datetime | None]]:
-    urls = SiteURLs(settings.base_url)
-    return [(urls.page(a.slug), a.modified) for a in live]
 
 
 def _urlset(entries: Sequence[tuple[str, datetime | None]]) -> bytes:
@@ -83,22 +74,21 @@ def render_sitemap_pages(
 ) -> bytes:
     """The `urlset` of the list pages: home (`home`: the newest modification in the store) and
     each beat with a live article ((name, newest modification), in slug order)."""
-    return _urlset(_page_urls(home, beats, settings))
+    urls = SiteURLs(settings.base_url)
+    return _urlset([(urls.home, home), *((urls.beat(name), when) for name, when in beats)])
 
 
 def render_sitemap_articles(live: Sequence[Article], settings: Settings) -> bytes:
     """The `urlset` of some live article pages (one chunk of the sitemap index)."""
-    return _urlset(_article_urls(live, settings))
+    urls = SiteURLs(settings.base_url)
+    return _urlset([(urls.page(a.slug), a.modified) for a in live])
 
 
 def render_sitemap_index(children: Sequence[tuple[str, datetime | None]]) -> bytes:
     """sitemaps.org `sitemapindex`: each child sitemap's URL and when it last changed."""
     index = etree.Element(f"{{{SITEMAP}}}sitemapindex", nsmap={None: SITEMAP})
     for loc, lastmod in children:
-        child = etree.SubElement(index, f"{{{SITEMAP}}}sitemap")
-        etree.SubElement(child, f"{{{SITEMAP}}}loc").text = loc
-        if lastmod is not None:
-            etree.SubElement(child, f"{{{SITEMAP}}}lastmod").text = _w3c(lastmod)
+        _url(index, loc, lastmod, "sitemap")
     return _xml(index)
 
 
