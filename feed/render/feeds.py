@@ -251,4 +251,3 @@ def archive_plan(
     """Every archive month, computed from the whole history (start-up)."""
     urls = SiteURLs(settings.base_url)
     return ArchivePlan(_archive_months(originals, current or {}, written or {}, urls, retractions))
-
