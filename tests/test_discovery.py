@@ -21,11 +21,12 @@ from markdown_it.common.utils import escapeHtml
 from feed.model import Article
 from feed.parse.article import parse_article
 from feed.publish.importer import sample_paths
-from feed.publish.lists import feed_pages
+from feed.publish.catalog import Catalog
+from feed.publish.lists import DISCOVERY, Lists, feed_pages
 from feed.publish.site import Site
 from feed.render.discovery import render_robots
-from feed.render.feeds import FeedPage
-from feed.render.llms import LLMS_TXT_LIMIT, render_llms_txt
+from feed.render.feeds import FeedPage, archive_plan
+from feed.render.llms import LLMS_TXT_LIMIT
 from feed.render.sitemaps import render_news_sitemap
 from feed.settings import Settings
 from feed.urls import SiteURLs, slugify
@@ -304,6 +305,12 @@ def _sections(text: str) -> dict[str, list[str]]:
         elif current is not None and line:
             sections[current].append(line)
     return sections
+
+
+def render_llms_txt(articles: list[Article], settings: Settings) -> bytes:
+    """llms.txt of a site holding `articles`, made by the code the service makes it with."""
+    lists = Lists(Catalog.build(articles), archive_plan({}, settings), settings, {})
+    return lists.render([DISCOVERY])[DISCOVERY]["/llms.txt"].body
 
 
 def test_llms_txt_structure(articles: list[Article], settings: Settings):

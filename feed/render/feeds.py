@@ -77,11 +77,6 @@ def newest(articles: Iterable[Article], limit: int | None = None) -> list[Articl
     return ordered if limit is None else ordered[:limit]
 
 
-def newest_live(articles: Iterable[Article]) -> list[Article]:
-    """Non-retracted articles, newest modified first, ties by slug."""
-    return newest(a for a in articles if a.status != "retracted")
-
-
 def tombstone(article: Article, urls: SiteURLs) -> Tombstone:
     reason = article.corrections[-1].text if article.corrections else "Retracted."
     return Tombstone(

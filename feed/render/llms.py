@@ -1,6 +1,6 @@
 """llms.txt and llms-full.txt (https://llmstxt.org): what an agent reads first.
 
-- `render_llms_txt`: an H1, a blockquote summary, a paragraph, H2 sections of Markdown link
+- `render_llms`: an H1, a blockquote summary, a paragraph, H2 sections of Markdown link
   lists (where to start: discovery.py's links; the beats; search, MCP, the changes feed, the
   usage terms), "Optional" last; bounded to 50 KB.
 - `render_llms_full`: the newest articles' Markdown, bounded.
@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 
 from feed.model import Article
 from feed.render.discovery import content_usage_of, discovery_links
-from feed.render.feeds import newest, newest_live
 from feed.render.markdown_text import markdown_destination, markdown_text
 from feed.settings import Settings
 from feed.urls import SiteURLs, slugify
@@ -26,7 +25,6 @@ __all__ = [
     "LLMS_TXT_LIMIT",
     "render_llms",
     "render_llms_full",
-    "render_llms_txt",
 ]
 
 LLMS_TXT_LIMIT = 50_000  # bytes of UTF-8: small enough for one read by an agent
@@ -48,18 +46,6 @@ def _size(lines: Sequence[str]) -> int:
 LLMS_BEATS = 30  # beats llms.txt names (the most articles first); the section index has all
 LLMS_FULL_ARTICLES = 50  # articles llms-full.txt holds at most (the newest published)
 LLMS_FULL_LIMIT = 1_000_000  # and bytes
-
-
-def render_llms_txt(articles: Sequence[Article], settings: Settings) -> bytes:
-    """llms.txt for these articles (see `render_llms`)."""
-    beats: dict[str, tuple[str, int]] = {}
-    for a in newest(articles):  # the newest article's spelling names the beat
-        name, count = beats.get(slugify(a.beat), (a.beat, 0))
-        beats[slugify(a.beat)] = (name, count + (a.status != "retracted"))
-    live = newest_live(articles)
-    return render_llms(
-        live, len(live), sorted(beats.values(), key=lambda b: slugify(b[0])), settings
-    )
 
 
 def _articles(n: int) -> str:
