@@ -22,7 +22,7 @@ from feed.settings import Settings
 from feed.terms import STATUS_TERMS
 from feed.urls import SiteURLs
 
-__all__ = ["collection_page", "page_count", "page_links"]
+__all__ = ["collection_page", "item_list", "page_count", "page_links"]
 
 Node = dict[str, Any]
 
@@ -48,6 +48,33 @@ def page_links(page: int, pages: int, urls: SiteURLs) -> dict[str, str]:
     return links
 
 
+def item_list(
+    page_id: str, list_id: str, items: Sequence[tuple[str, Node]], urls: SiteURLs
+) -> list[Node]:
+    """A page's ItemList of articles, first to last as given, and its ListItems: each names
+    the article (by slug) and its agent view, and says what else `items` gives of it."""
+    return [
+        {
+            "@id": list_id,
+            "@type": "ItemList",
+            "numberOfItems": len(items),
+            "itemListOrder": {"@id": "https://schema.org/ItemListOrderDescending"},
+            "itemListElement": [{"@id": f"{page_id}#item-{i}"} for i in range(1, len(items) + 1)],
+        },
+        *(
+            {
+                "@id": f"{page_id}#item-{i}",
+                "@type": "ListItem",
+                "position": i,
+                "item": {"@id": urls.article_id(slug)},
+                "url": urls.agent(slug),
+                **more,
+            }
+            for i, (slug, more) in enumerate(items, 1)
+        ),
+    ]
+
+
 def collection_page(
     chunk: Sequence[Article], number: int, pages: int, total: int, settings: Settings
 ) -> list[Node]:
@@ -56,7 +83,7 @@ def collection_page(
     page_id = page_url(number, pages, urls)
     links = page_links(number, pages, urls)
     head = number == pages
-    nodes: list[Node] = [
+    return [
         {
             "@id": page_id,
             "@type": "CollectionPage",
@@ -73,26 +100,8 @@ def collection_page(
             **({"hydra:previous": links["prev"]} if "prev" in links else {}),
             **({"hydra:next": links["next"]} if "next" in links else {}),
         },
-        {
-            "@id": f"{page_id}#items",
-            "@type": "ItemList",
-            "numberOfItems": len(chunk),
-            "itemListOrder": {"@id": "https://schema.org/ItemListOrderDescending"},
-            "itemListElement": [{"@id": f"{page_id}#item-{i}"} for i in range(1, len(chunk) + 1)],
-        },
-    ]
-    for i, a in enumerate(chunk, 1):
-        nodes.append(
-            {
-                "@id": f"{page_id}#item-{i}",
-                "@type": "ListItem",
-                "position": i,
-                "item": {"@id": urls.article_id(a.slug)},
-                "url": urls.agent(a.slug),
-            }
-        )
-    for a in chunk:
-        nodes.append(
+        *item_list(page_id, f"{page_id}#items", [(a.slug, {}) for a in chunk], urls),
+        *(
             {
                 "@id": urls.article_id(a.slug),
                 "@type": "NewsArticle",
@@ -105,5 +114,6 @@ def collection_page(
                 "creativeWorkStatus": {"@id": STATUS_TERMS[a.status]},
                 "url": urls.page(a.slug),
             }
-        )
-    return nodes
+            for a in chunk
+        ),
+    ]

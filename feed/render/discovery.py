@@ -18,11 +18,10 @@ from typing import NamedTuple
 from feed import media
 from feed.settings import Settings
 from feed.urls import SiteURLs
-from feed.usage import content_usage, parse_usage, robots_lines
+from feed.usage import robots_lines
 
 __all__ = [
     "DiscoveryLink",
-    "content_usage_of",
     "discovery_link_elements",
     "discovery_link_header",
     "discovery_links",
@@ -113,10 +112,6 @@ def discovery_link_elements(base: str) -> str:
 def discovery_link_header(base: str) -> list[tuple[str, str, str]]:
     """(URL, rel, media type) of `discovery_links`, for an RFC 8288 `Link` header."""
     return [(link.url, link.rel, link.media_type) for link in discovery_links(base)]
-
-
-def content_usage_of(settings: Settings) -> str:
-    return content_usage(parse_usage(settings.ai_usage))
 
 
 # --- robots.txt ---------------------------------------------------------------------------------

@@ -113,9 +113,7 @@ AGENT_FORMATS: dict[str, Format] = {
     "jsonld-expanded": _graph_format(
         _MEDIA["jsonld"], "jsonld-expanded", JSONLD_PROFILE + "expanded"
     ),
-    "ttl": _graph_format(_MEDIA["ttl"], "ttl"),
-    "nt": _graph_format(_MEDIA["nt"], "nt"),
-    "rdf": _graph_format(_MEDIA["rdf"], "rdf"),
+    **{name: _graph_format(_MEDIA[name], name) for name in TRIPLE_WRITERS},
     "md": Format("md", _MEDIA["md"], render_markdown),
 }
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from feed.model import Article
-from feed.render.discovery import content_usage_of, discovery_links
+from feed.render.discovery import discovery_links
 from feed.render.markdown_text import markdown_destination, markdown_text
 from feed.settings import Settings
 from feed.urls import SiteURLs, slugify
-from feed.usage import TDM_POLICY_PATH, TDMREP_PATH
+from feed.usage import TDM_POLICY_PATH, TDMREP_PATH, content_usage, parse_usage
 
 __all__ = [
     "LLMS_FULL_ARTICLES",
@@ -98,6 +98,7 @@ def render_llms(
     """
     base = settings.base_url
     urls = SiteURLs(base)
+    usage = content_usage(parse_usage(settings.ai_usage))
     named = sorted(beats, key=lambda b: -b[1])[:LLMS_BEATS]
     named.sort(key=lambda b: slugify(b[0]))
     head = [
@@ -124,7 +125,7 @@ def render_llms(
             "Usage terms",
             settings.usage_info_url,
             "how the articles may be used, by AI systems too; every response states the "
-            f"preferences in its Content-Usage header ({content_usage_of(settings) or 'none'})",
+            f"preferences in its Content-Usage header ({usage or 'none'})",
         ),
         _link("robots.txt", f"{base}/robots.txt", "Content-Usage and Content-Signal rules"),
         _link("TDMRep", f"{base}{TDMREP_PATH}", "the TDM reservation, also in every response"),

@@ -23,6 +23,7 @@ from lxml.builder import ElementMaker
 
 from feed import media
 from feed.model import MARK_END, MARK_START, Hit
+from feed.render.collection import item_list
 from feed.render.html import SEARCH_PATH, site_page
 from feed.render.jsonld import with_context
 from feed.render.markdown_text import markdown_destination, markdown_text
@@ -114,45 +115,28 @@ def results_jsonld(page: SearchPage, settings: Settings) -> bytes:
         "hydra:first": page.first_url,
         **({"hydra:next": page.next_url} if page.next_url else {}),
     }
-    nodes: list[Node] = [
-        head,
-        {
-            "@id": results,
-            "@type": "ItemList",
-            "numberOfItems": len(page.hits),
-            "itemListOrder": {"@id": "https://schema.org/ItemListOrderDescending"},
-            "itemListElement": [
-                {"@id": f"{page.url}#item-{i}"} for i in range(1, len(page.hits) + 1)
-            ],
-        },
+    scored = [
+        (
+            hit.slug,
+            {"description": snippet_markdown(hit.snippet), "agentry:searchScore": _score(hit)},
+        )
+        for hit in page.hits
     ]
-    for i, hit in enumerate(page.hits, 1):
-        nodes.append(
-            {
-                "@id": f"{page.url}#item-{i}",
-                "@type": "ListItem",
-                "position": i,
-                "item": {"@id": urls.article_id(hit.slug)},
-                "url": urls.agent(hit.slug),
-                "description": snippet_markdown(hit.snippet),
-                "agentry:searchScore": _score(hit),
-            }
-        )
-    for hit in page.hits:
-        nodes.append(
-            {
-                "@id": urls.article_id(hit.slug),
-                "@type": "NewsArticle",
-                "headline": hit.headline,
-                "description": hit.standfirst,
-                "datePublished": hit.published,
-                "dateModified": hit.modified,
-                "articleSection": hit.beat,
-                "creativeWorkStatus": {"@id": STATUS_TERMS[hit.status]},
-                "url": urls.page(hit.slug),
-            }
-        )
-    return with_context(nodes)
+    articles = [
+        {
+            "@id": urls.article_id(hit.slug),
+            "@type": "NewsArticle",
+            "headline": hit.headline,
+            "description": hit.standfirst,
+            "datePublished": hit.published,
+            "dateModified": hit.modified,
+            "articleSection": hit.beat,
+            "creativeWorkStatus": {"@id": STATUS_TERMS[hit.status]},
+            "url": urls.page(hit.slug),
+        }
+        for hit in page.hits
+    ]
+    return with_context([head, *item_list(page.url, results, scored, urls), *articles])
 
 
 def results_markdown(page: SearchPage, settings: Settings) -> bytes:
