@@ -20,8 +20,8 @@ from markdown_it.common.utils import escapeHtml
 
 from feed.model import Article
 from feed.parse.article import parse_article
-from feed.publish.importer import sample_paths
 from feed.publish.catalog import Catalog
+from feed.publish.importer import sample_paths
 from feed.publish.lists import DISCOVERY, Lists, feed_pages
 from feed.publish.site import Site
 from feed.render.discovery import render_robots

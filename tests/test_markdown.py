@@ -74,7 +74,8 @@ def test_front_matter_yaml_writes_any_other_document_as_pyyaml_does(document: di
 def test_libyaml_writes_the_documents_it_agrees_on(document: dict[str, Any], libyaml: bool):
     """libyaml writes documents of text it writes as PyYAML does (and so the same bytes); a
     document with anything else goes to the Python emitter."""
-    chosen = markdown._emitter(document)
+    node = markdown._node(document, set())
+    chosen = markdown._emitter(node) if node is not None else yaml.SafeDumper
     assert (chosen is yaml.CSafeDumper) is libyaml
     assert yaml.dump(document, Dumper=chosen, sort_keys=False, allow_unicode=True, width=10**6) == (
         python_emitter(document)
@@ -85,4 +86,6 @@ def test_libyaml_writes_the_documents_it_agrees_on(document: dict[str, Any], lib
 def test_every_sample_front_matter_is_written_by_libyaml(articles, settings):
     """The articles the site ships with take the fast path (it is not dead code)."""
     for article in articles:
-        assert markdown._emitter(front_matter(article, settings)) is yaml.CSafeDumper
+        node = markdown._node(front_matter(article, settings), set())
+        assert node is not None
+        assert markdown._emitter(node) is yaml.CSafeDumper

@@ -102,7 +102,7 @@ def parse_article(
         c.warn("text", "removed characters that XML cannot carry", "no control characters", line)
 
     values: dict[str, Any] = {}
-    extra_values = []
+    extra: list[tuple[str, Any]] = []
     for raw_key, raw in fm.values.items():
         # keys are cleaned as values are: an unknown key is stored and shown with the article
         key, key_changed = clean_value(raw_key)
@@ -120,18 +120,13 @@ def parse_article(
             c.warn(key, "removed characters that XML cannot carry", "no control characters")
         name = ALIASES.get(key, key)
         if name not in KNOWN_FIELDS:
-            extra_values.append((key, value))
+            extra.append((key, value))
+            kept = "unknown front-matter key, kept but not published"
+            c.warn(key, kept, "one of " + ", ".join(KNOWN_FIELDS))
         if name in values:
             c.error(key, f"duplicates {name!r}", "each field once")
         values[name] = value
         fm.lines.setdefault(name, fm.lines[key])
-    extra = tuple(extra_values)
-    for key, _ in extra:
-        c.warn(
-            key,
-            "unknown front-matter key, kept but not published",
-            "one of " + ", ".join(KNOWN_FIELDS),
-        )
     for key in REQUIRED:
         value = values.get(key)
         if value is None or value == [] or (isinstance(value, str) and not value.strip()):
@@ -276,23 +271,19 @@ def parse_article(
         standfirst=text_field("standfirst"),
     )
     standfirst = parts.standfirst
-    if parts.disclosure and parts.disclosure.verified_by and status == "unverified":
+    verified_by = parts.disclosure.verified_by if parts.disclosure else None
+    if verified_by and status == "unverified":
         c.warn(
             "disclosure",
-            f"says 'Verified by {parts.disclosure.verified_by.name}', but the article is "
+            f"says 'Verified by {verified_by.name}', but the article is "
             "unverified: every view says it is not yet verified",
             "no 'Verified by' until an editor verifies it",
             line=parts.disclosure_line,
         )
-    elif (
-        parts.disclosure
-        and parts.disclosure.verified_by
-        and editor
-        and (parts.disclosure.verified_by.name != editor.name)
-    ):
+    elif verified_by and editor and verified_by.name != editor.name:
         c.warn(
             "disclosure",
-            f"names {parts.disclosure.verified_by.name!r} but the editor is {editor.name!r}",
+            f"names {verified_by.name!r} but the editor is {editor.name!r}",
             "the editor's name",
             line=parts.disclosure_line,
         )
@@ -335,6 +326,6 @@ def parse_article(
         image=image,
         image_alt=image_alt,
         minor=minor,
-        extra=extra,
+        extra=tuple(extra),
     )
     return ParsedArticle(article, tuple(sorted(c.problems)), fm.form)

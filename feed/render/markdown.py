@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -52,13 +51,12 @@ def front_matter_yaml(matter: dict[str, Any]) -> str:
     booleans, lists and mappings (each object once: no anchors), and handed to the emitter:
     PyYAML's representer took four fifths of the time libyaml left. Any other document goes
     through `yaml.dump`."""
-    dumper = _emitter(matter)
     node = _node(matter, set())
     if node is None:
-        text: str = yaml.dump(matter, Dumper=dumper, **_YAML_OPTIONS)
+        text: str = yaml.dump(matter, Dumper=yaml.SafeDumper, **_YAML_OPTIONS)
         return text
     out = io.StringIO()
-    emitter = dumper(out, default_flow_style=False, allow_unicode=True, width=1_000_000)
+    emitter = _emitter(node)(out, default_flow_style=False, allow_unicode=True, width=1_000_000)
     emitter.open()
     emitter.serialize(node)
     emitter.close()
@@ -95,29 +93,21 @@ def _node(value: Any, seen: set[int]) -> yaml.Node | None:
     return None
 
 
-def _emitter(matter: dict[str, Any]) -> type[yaml.SafeDumper]:
+def _emitter(node: yaml.Node) -> type[yaml.SafeDumper]:
     """The C emitter when it writes what the Python one does (see _C_EMITTER_TEXT)."""
-    if _C_EMITTER is not None and all(
-        text and _C_EMITTER_TEXT.fullmatch(text) for text in _texts(matter)
-    ):
+    if _C_EMITTER is not None and _c_writes(node):
         return _C_EMITTER  # type: ignore[no-any-return]
     return yaml.SafeDumper  # type: ignore[no-any-return]
 
 
-def _texts(value: Any) -> Iterator[str]:
-    """Every key and every string value, at any depth; "" for what was not compared (an empty
-    key, a value other than text, a boolean, a list or a mapping)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield key if isinstance(key, str) else ""
-            yield from _texts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _texts(item)
-    elif isinstance(value, str):
-        yield value or " "  # an empty value is written alike
-    elif not isinstance(value, bool):
-        yield ""
+def _c_writes(node: yaml.Node) -> bool:
+    """Whether every text of `node` is one the C emitter writes as the Python one does: keys
+    not empty, text of _C_EMITTER_TEXT (an empty value is written alike), or a boolean."""
+    if isinstance(node, yaml.ScalarNode):
+        return node.tag == _BOOL or bool(_C_EMITTER_TEXT.fullmatch(node.value or " "))
+    if isinstance(node, yaml.SequenceNode):
+        return all(_c_writes(item) for item in node.value)
+    return all(key.value and _c_writes(key) and _c_writes(item) for key, item in node.value)
 
 
 def front_matter(article: Article, settings: Settings) -> dict[str, Any]:
