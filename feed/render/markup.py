@@ -7,7 +7,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from functools import cache, lru_cache
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any
 from urllib.parse import urljoin
 
@@ -108,10 +108,7 @@ def _raw_html_parser() -> MarkdownIt:
 
 
 def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    for line in text.split("\n")[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
-    return starts
+    return [0, *accumulate(len(line) + 1 for line in text.split("\n")[:-1])]
 
 
 def _raw_html_starts(text: str) -> list[tuple[str, int]]:

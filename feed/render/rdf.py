@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -69,8 +69,11 @@ class _Context:
             iri = self.iri(value.get("@id", key), vocab=True)
             coerce = value.get("@type")
             self.terms[key] = (iri, self.iri(coerce, vocab=True) if coerce else None)
-        self._properties: dict[str, tuple[str, str | None]] = {}
-        self._types: dict[str, str] = {}
+        # Types (vocabulary-relative) and property names repeat in every document: remembered.
+        self.type_iri: Callable[[str], str] = lru_cache(_REMEMBERED)(partial(self.iri, vocab=True))
+        self.property: Callable[[str], tuple[str, str | None]] = lru_cache(_REMEMBERED)(
+            self._property
+        )
 
     def iri(self, value: str, *, vocab: bool) -> str:
         """Expand a term, compact IRI or absolute IRI (JSON-LD 1.1 §5.2 IRI expansion)."""
@@ -87,22 +90,9 @@ class _Context:
             return self.vocab + value
         raise ValueError(f"cannot expand {value!r}: not a term, compact IRI or absolute IRI")
 
-    def type_iri(self, value: str) -> str:
-        """A type's IRI (vocabulary-relative), remembered: types repeat in every document."""
-        found = self._types.get(value) if isinstance(value, str) else None
-        if found is None:
-            found = self.iri(value, vocab=True)
-            if len(self._types) < _REMEMBERED:
-                self._types[value] = found
-        return found
-
-    def property(self, key: str) -> tuple[str, str | None]:
-        found = self._properties.get(key)
-        if found is None:
-            found = self.terms[key] if key in self.terms else (self.iri(key, vocab=True), None)
-            if len(self._properties) < _REMEMBERED:
-                self._properties[key] = found
-        return found
+    def _property(self, key: str) -> tuple[str, str | None]:
+        """A property's IRI and the type its values are coerced to (None: as they are)."""
+        return self.terms[key] if key in self.terms else (self.iri(key, vocab=True), None)
 
 
 # Every agent view is expanded against the same context (jsonld.context()): its processed form is
