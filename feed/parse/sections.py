@@ -63,12 +63,11 @@ def split_body(
     With a `standfirst` from the front matter, the body's first line is the standfirst only if it
     repeats it; otherwise it belongs to the body.
     """
-    lines = [(first_line + i, line.rstrip()) for i, line in enumerate(text.split("\n"))]
-    marker = False
-    for i, (n, line) in enumerate(lines):
-        if MARKER in line:
-            marker = True
-            lines[i] = (n, line.replace(MARKER, "").rstrip())
+    marker = MARKER in text
+    lines = [
+        (first_line + i, line.replace(MARKER, "").rstrip())
+        for i, line in enumerate(text.split("\n"))
+    ]
     parts = BodyParts()
     content = [(n, line) for n, line in lines if line.strip()]
     pos = 0

@@ -130,7 +130,6 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
     reviewed = article.reviewed  # only a review that happened (none when unverified)
     drafting_tools = [urls.tool_id(t.name) for t in article.drafting_tools]
     image, image_alt = article.lead_image(settings.site_image, settings.site_image_alt)
-    fact_checked = checker is not None
 
     nodes: list[Node] = [
         drop_empty(
@@ -238,8 +237,7 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
             ),
             _association(ids.drafting, ai_agent_id, ROLE_TERMS["drafting"]),
         ]
-    if fact_checked:
-        assert checker is not None
+    if checker is not None:
         nodes += [
             drop_empty(
                 {

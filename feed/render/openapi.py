@@ -7,7 +7,7 @@ from typing import Any
 
 from feed import __version__, media
 from feed.media import ARTICLE_TYPES, JSON_TYPES, REASON_TYPES
-from feed.parse.article import MAX_NAME_LENGTH, MAX_TAGS, SLUG
+from feed.parse.article import MAX_NAME_LENGTH, MAX_TAGS, REQUIRED, SLUG
 from feed.parse.fields import MAX_REASON_LENGTH
 from feed.settings import Settings
 
@@ -125,14 +125,8 @@ def openapi_document(settings: Settings) -> bytes:
             "schemas": {
                 "Article": {
                     "type": "object",
-                    "required": [
-                        "title",
-                        "published",
-                        "beat",
-                        "creator",
-                        "editor",
-                        "creativeWorkStatus",
-                    ],
+                    # the slug is the URL's
+                    "required": [field for field in REQUIRED if field != "slug"],
                     "properties": {
                         "body": {"type": "string"},
                         "tags": {
