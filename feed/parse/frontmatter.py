@@ -64,7 +64,9 @@ class FrontMatterError(InvalidArticle):
         self.problem = problem
 
 
-def _refuse(source: str, line: int, field: str, message: str, expected: str) -> FrontMatterError:
+def _refuse(
+    source: str, line: int, message: str, expected: str, field: str = "front matter"
+) -> FrontMatterError:
     """The error for one problem of a front matter (raised by the caller, so type checkers and
     readers see the raise)."""
     return FrontMatterError(Problem(source, line, field, message, expected))
@@ -89,7 +91,6 @@ def split_front_matter(text: str, source: str) -> FrontMatter:
     raise _refuse(
         source,
         1,
-        "front matter",
         "no front matter found",
         "a '---' line opening YAML front matter, or 'title: \"...\" slug: \"...\"' on line 1",
     )
@@ -103,7 +104,6 @@ def _split_yaml(text: str, source: str) -> FrontMatter:
         raise _refuse(
             source,
             1,
-            "front matter",
             "the YAML front matter is never closed",
             "a second '---' line after the front matter",
         ) from None
@@ -137,26 +137,20 @@ def _read_yaml(
         raise _refuse(
             source,
             exc.line + 2,
-            exc.key or "front matter",
             f"is nested more than {MAX_NESTING} levels deep",
             NESTING_EXPECTED,
+            exc.key or "front matter",
         ) from None
     except yaml.YAMLError as exc:
         line = _error_line(exc, yaml_text) + 2
         reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
         raise _refuse(
-            source,
-            line,
-            "front matter",
-            f"YAML syntax error: {reason}",
-            "valid YAML between the '---' lines",
+            source, line, f"YAML syntax error: {reason}", "valid YAML between the '---' lines"
         ) from None
     if node is None:
         node = yaml.MappingNode("tag:yaml.org,2002:map", [])
     if not isinstance(node, yaml.MappingNode):
-        raise _refuse(
-            source, 2, "front matter", "the front matter is not a mapping", "'key: value' lines"
-        )
+        raise _refuse(source, 2, "the front matter is not a mapping", "'key: value' lines")
     seen = {id(node)}
     for key_node, value_node in node.value:
         if _reached_twice(key_node, seen) or _reached_twice(value_node, seen):
@@ -165,7 +159,6 @@ def _read_yaml(
             raise _refuse(
                 source,
                 key_node.start_mark.line + 2,
-                "front matter",
                 "YAML aliases (*name) are not supported",
                 "every value written out in full",
             )
@@ -175,7 +168,7 @@ def _read_yaml(
         key = str(key_node.value)
         line = key_node.start_mark.line + 2
         if key in values:
-            raise _refuse(source, line, key, "key appears twice", "each key once")
+            raise _refuse(source, line, "key appears twice", "each key once", key)
         values[key] = _plain(value_node, source, key)
         key_lines[key] = line
     return values, key_lines
@@ -186,7 +179,6 @@ def _check_size(front_matter: str, source: str) -> None:
         raise _refuse(
             source,
             1,
-            "front matter",
             f"is {len(front_matter):,} characters long",
             f"at most {MAX_FRONT_MATTER:,} characters; the body may be longer",
         )
@@ -294,7 +286,7 @@ def _plain(node: yaml.Node, source: str, key: str) -> Any:
             return None
         if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_LENGTH:
             message = f"is a number {len(node.value):,} characters long"
-            raise _refuse(source, node.start_mark.line + 2, key, message, NUMBER_EXPECTED)
+            raise _refuse(source, node.start_mark.line + 2, message, NUMBER_EXPECTED, key)
         return str(node.value)
     if isinstance(node, yaml.SequenceNode):
         return [_plain(n, source, key) for n in node.value]
@@ -317,27 +309,26 @@ def _parse_flattened(line: str, source: str) -> tuple[dict[str, Any], dict[str, 
             raise _refuse(
                 source,
                 1,
-                "front matter",
                 f"cannot read column {pos + 1}: {line[pos : pos + 30]!r}",
                 'key: "value" or key: ["a", "b"] pairs',
             )
         key = match.group(1)
         pos = match.end()
         if key in values:
-            raise _refuse(source, 1, key, "key appears twice", "each key once")
+            raise _refuse(source, 1, "key appears twice", "each key once", key)
         if pos < len(line) and line[pos] in '"[':
             excess = json_excess(line, pos)
             if excess is not None:
-                raise _refuse(source, 1, key, excess.message, excess.expected)
+                raise _refuse(source, 1, excess.message, excess.expected, key)
             try:
                 value, pos = decoder.raw_decode(line, pos)
             except json.JSONDecodeError as exc:
                 raise _refuse(
                     source,
                     1,
-                    key,
                     f"unreadable value at column {pos + 1}: {exc.msg}",
                     'a double-quoted string or a ["list", "of strings"]',
+                    key,
                 ) from None
         else:
             bare = _BARE_VALUE.match(line, pos)
