@@ -62,12 +62,10 @@ def events_of(revisions: Sequence[Revision], etags: Sequence[str]) -> list[Event
     previous: Article | None = None
     for revision, etag in zip(revisions, etags, strict=True):
         article = revision.article
-        if previous is None:
-            kind = "retracted" if article.status == "retracted" else "created"
-        elif article.status == "retracted" and previous.status != "retracted":
+        if article.status == "retracted" and (previous is None or previous.status != "retracted"):
             kind = "retracted"
         else:
-            kind = "revised"
+            kind = "created" if previous is None else "revised"
         out.append(
             Event(
                 revision.cursor,

@@ -48,10 +48,6 @@ LLMS_FULL_ARTICLES = 50  # articles llms-full.txt holds at most (the newest publ
 LLMS_FULL_LIMIT = 1_000_000  # and bytes
 
 
-def _articles(n: int) -> str:
-    return "article" if n == 1 else "articles"
-
-
 def _reading(settings: Settings) -> str:
     base = settings.base_url
     return (
@@ -134,10 +130,10 @@ def render_llms(
         "## Feeds",
         "",
         _link("Atom feed", urls.feed, "the newest articles, full content"),
-        _link("JSON Feed", SiteURLs(base).feed_as("json"), "the same, as JSON Feed 1.1"),
-        _link("RSS feed", SiteURLs(base).feed_as("rss"), "the same, as RSS 2.0"),
+        _link("JSON Feed", urls.feed_as("json"), "the same, as JSON Feed 1.1"),
+        _link("RSS feed", urls.feed_as("rss"), "the same, as RSS 2.0"),
         *(
-            _link(f"Beat: {name}", SiteURLs(base).beat_feed(name), f"Atom; {n} {_articles(n)}")
+            _link(f"Beat: {name}", urls.beat_feed(name), f"Atom; {n} article{'s' * (n != 1)}")
             for name, n in named
         ),
         *(
@@ -159,7 +155,7 @@ def render_llms(
         "",
         "## Optional",
         "",
-        _link("Sitemap", SiteURLs(base).sitemap, "every article page"),
+        _link("Sitemap", urls.sitemap, "every article page"),
     ]
     if not count:  # a link too: the llms.txt parser reads every line of a section as one
         head.append(

@@ -43,8 +43,8 @@ def vocabulary_documents(base_url: str) -> dict[str, bytes]:
     # Only the file's own prefixes: rdflib's defaults bind schema: to https://schema.org/, and
     # the file's http://schema.org/ would become an invented "schema1:".
     graph = rdflib.Graph(bind_namespaces="none").parse(data=turtle, format="turtle")
-    ntriples = "".join(sorted(set(graph.serialize(format="nt").splitlines(keepends=True))))
-    ntriples = "".join(line for line in ntriples.splitlines(keepends=True) if line.strip())
+    lines = graph.serialize(format="nt").splitlines(keepends=True)
+    ntriples = "".join(sorted({line for line in lines if line.strip()}))
     expanded = jsonld.from_rdf(ntriples, {"format": "application/n-quads"})
     loader = offline_loader(base_url)
     compacted = jsonld.compact(expanded, _CONTEXT, {"documentLoader": loader})
