@@ -70,11 +70,11 @@ class FeedPage:
     number: int = 1  # page number, for JSON Feed paging
 
 
-def newest(articles: Iterable[Article], limit: int | None = None) -> list[Article]:
+def newest(articles: Iterable[Article]) -> list[Article]:
     """Most recently updated first; ties broken by slug (so the order is total)."""
     ordered = sorted(articles, key=lambda a: a.slug)
     ordered.sort(key=lambda a: a.modified, reverse=True)
-    return ordered if limit is None else ordered[:limit]
+    return ordered
 
 
 def tombstone(article: Article, urls: SiteURLs) -> Tombstone:

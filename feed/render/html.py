@@ -25,7 +25,6 @@ __all__ = [
     "render_index",
     "render_policy_html",
     "script_json",
-    "search_form",
     "site_page",
     "website_node",
 ]
@@ -52,16 +51,6 @@ def _time(moment: datetime) -> str:
 SEARCH_PATH = "/agent/search"  # the site's search (feed/http/search.py), in every page's header
 
 
-def search_form(settings: Settings, q: str = "") -> str:
-    """The search box every HTML page carries (a GET of the search, which answers HTML to a
-    browser)."""
-    return (
-        f'<form role="search" method="get" action="{escape(settings.base_url + SEARCH_PATH)}">'
-        f'<input type="search" name="q" value="{escape(q)}" aria-label="Search articles" '
-        'maxlength="256" required> <button type="submit">Search</button></form>\n'
-    )
-
-
 def site_page(settings: Settings, title: str, head: str, body: str) -> bytes:
     """A page of the site (its header, search box and stylesheet) around `body`."""
     head += discovery_link_elements(settings.base_url)
@@ -71,7 +60,11 @@ def site_page(settings: Settings, title: str, head: str, body: str) -> bytes:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n{head}<style>{STYLE}</style>\n</head>\n"
         f'<body>\n<header><a href="{escape(SiteURLs(settings.base_url).home)}">'
-        f"{escape(settings.site_name)}</a>\n{search_form(settings)}</header>\n"
+        f"{escape(settings.site_name)}</a>\n"
+        # the search box every page carries: a GET of the search, which answers a browser HTML
+        f'<form role="search" method="get" action="{escape(settings.base_url + SEARCH_PATH)}">'
+        '<input type="search" name="q" value="" aria-label="Search articles" '
+        'maxlength="256" required> <button type="submit">Search</button></form>\n</header>\n'
         f"<main>\n{body}</main>\n</body>\n</html>\n"
     ).encode()
 
