@@ -195,7 +195,15 @@ def agent_graph(article: Article, settings: Settings) -> list[Node]:
             }
             for m in AGENT_MEDIA
         ),
-        _organization(article.creator, urls, settings),
+        {
+            "@id": org_id,
+            "@type": ["NewsMediaOrganization", "prov:Organization"],
+            "name": article.creator,
+            "url": urls.home,
+            "publishingPrinciples": settings.ai_policy_url,
+            "verificationFactCheckingPolicy": settings.fact_checking_policy_url,
+            "correctionsPolicy": settings.corrections_policy_url,
+        },
         drop_empty(
             {
                 "@id": editor_id,
@@ -308,18 +316,6 @@ def _association(activity: str, agent: str, role: str) -> Node:
         "@type": "prov:Association",
         "prov:agent": agent,
         "prov:hadRole": role,
-    }
-
-
-def _organization(name: str, urls: SiteURLs, settings: Settings) -> Node:
-    return {
-        "@id": urls.organization_id(name),
-        "@type": ["NewsMediaOrganization", "prov:Organization"],
-        "name": name,
-        "url": urls.home,
-        "publishingPrinciples": settings.ai_policy_url,
-        "verificationFactCheckingPolicy": settings.fact_checking_policy_url,
-        "correctionsPolicy": settings.corrections_policy_url,
     }
 
 
