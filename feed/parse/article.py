@@ -27,7 +27,7 @@ from feed.parse.fields import (
     read_corrections,
     string_list,
 )
-from feed.parse.frontmatter import FrontMatterError, split_front_matter
+from feed.parse.frontmatter import split_front_matter
 from feed.parse.sections import split_body
 from feed.urls import RESERVED_SLUGS, SiteURLs, is_http_url
 
@@ -93,10 +93,7 @@ def parse_article(
     new input), also at most fields.FUTURE_MARGIN after it."""
     zone = timezone or ZoneInfo("UTC")
     text, dirty_lines = clean_text(text)
-    try:
-        fm = split_front_matter(text, source)
-    except FrontMatterError as exc:
-        raise InvalidArticle([exc.problem]) from None
+    fm = split_front_matter(text, source)  # its FrontMatterError is an InvalidArticle
     c = Collector(source, fm.lines)
     for line in dirty_lines:
         c.warn("text", "removed characters that XML cannot carry", "no control characters", line)
