@@ -63,12 +63,9 @@ def clean_value(value: Any) -> tuple[Any, bool]:
         items = [clean_value(v) for v in value]
         return [v for v, _ in items], any(changed for _, changed in items)
     if isinstance(value, dict):
-        out = {}
-        changed = False
-        for key, item in value.items():
-            new_key, key_changed = clean_value(key)
-            out[new_key], item_changed = clean_value(item)
-            changed = changed or key_changed or item_changed
+        pairs = [(clean_value(key), clean_value(item)) for key, item in value.items()]
+        out = {key: item for (key, _), (item, _) in pairs}
+        changed = any(key_changed or item_changed for (_, key_changed), (_, item_changed) in pairs)
         return out, changed or len(out) != len(value)
     return value, False
 

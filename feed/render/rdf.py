@@ -248,13 +248,8 @@ def _grouped(triples: Iterable[Triple]) -> dict[str, dict[str, list[Object]]]:
     """subject -> predicate -> objects, in first-seen order, without duplicates."""
     subjects: dict[str, dict[str, list[Object]]] = {}
     for s, p, o in triples:
-        predicates = subjects.get(s)
-        if predicates is None:
-            predicates = subjects[s] = {}
-        objects = predicates.get(p)
-        if objects is None:
-            predicates[p] = [o]
-        elif o not in objects:
+        objects = subjects.setdefault(s, {}).setdefault(p, [])
+        if o not in objects:
             objects.append(o)
     return subjects
 
