@@ -54,8 +54,9 @@ def test_literals_are_escaped_as_one_pass_escapes_them(text: str):
 
 
 @given(TEXT)
-def test_xml_attributes_are_escaped_as_saxutils_escapes_them(text: str):
-    """RDF/XML attribute values, escaped or passed as they are, are what saxutils.escape gives."""
+def test_xml_text_and_attributes_are_escaped_as_saxutils_escapes_them(text: str):
+    """RDF/XML character data and attribute values are what xml.sax.saxutils.escape gives."""
+    assert rdf._text(text) == escape(text, {"\r": "&#13;"})
     entities = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
     assert rdf._attr(text) == escape(text, entities)
 

@@ -248,8 +248,13 @@ def _grouped(triples: Iterable[Triple]) -> dict[str, dict[str, list[Object]]]:
     """subject -> predicate -> objects, in first-seen order, without duplicates."""
     subjects: dict[str, dict[str, list[Object]]] = {}
     for s, p, o in triples:
-        objects = subjects.setdefault(s, {}).setdefault(p, [])
-        if o not in objects:
+        predicates = subjects.get(s)
+        if predicates is None:
+            predicates = subjects[s] = {}
+        objects = predicates.get(p)
+        if objects is None:
+            predicates[p] = [o]
+        elif o not in objects:
             objects.append(o)
     return subjects
 
@@ -278,6 +283,14 @@ def _qname(iri: str) -> str:
     return name
 
 
+def _text(text: str) -> str:
+    """Character data: what xml.sax.saxutils.escape(text, {"\\r": "&#13;"}) gives, at a
+    fraction of its cost (a literal's text is most of an RDF/XML document)."""
+    return (
+        text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace("\r", "&#13;")
+    )
+
+
 _ATTRIBUTE_SPECIAL = re.compile('[&<>"\n\r\t]')
 _ATTRIBUTE_ENTITIES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
 
@@ -299,7 +312,7 @@ def render_rdfxml(triples: Iterable[Triple]) -> bytes:
                     datatype = (
                         "" if o.datatype == XSD_STRING else f' rdf:datatype="{_attr(o.datatype)}"'
                     )
-                    text = escape(o.value, {"\r": "&#13;"})  # character data
+                    text = _text(o.value)
                     out.append(f"    <{name}{datatype}>{text}</{name}>\n")
                 else:
                     out.append(f'    <{name} rdf:resource="{_attr(o)}"/>\n')
