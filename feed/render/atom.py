@@ -1,16 +1,17 @@
-"""Feed pages -> Atom 1.0 (RFC 4287), with RFC 5005 archives and RFC 6721 tombstones.
+"""Feed pages -> Atom 1.0 (RFC 4287) through feedgen, with RFC 5005 archives and RFC 6721
+tombstones.
 
-Built with lxml, byte for byte as feedgen 0.9.0 (the pinned version: 1.0.0 drops rel/type from
-entry links, feedgen issue #135) writes a feed; tests/test_atom.py holds the feed's elements and
-each entry to feedgen's output. One tree, so what feedgen knows nothing of (fh:archive,
-at:deleted-entry) needs no second parse. Every date is the page's or an article's, never now;
-entries keep the page's order.
+feedgen is pinned to 0.9.0: 1.0.0 drops rel/type from entry links (feedgen issue #135). Every
+date is set explicitly (feedgen would default `updated` to now and break byte-for-byte
+determinism) and entries are appended in our order (feedgen prepends by default). feedgen knows
+neither fh:archive nor at:deleted-entry: they are added to its output with lxml.
 """
 
 from __future__ import annotations
 
 from functools import partial
 
+from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feed import __version__, media
@@ -22,7 +23,7 @@ from feed.urls import SiteURLs, slugify
 from feed.usage import rights_text
 from feed.util.memo import IdentityCache
 
-__all__ = ["render_atom_page", "warm_entry"]
+__all__ = ["extend", "feed_generator", "render_atom_page", "warm_entry"]
 
 ATOM = "http://www.w3.org/2005/Atom"
 FH = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
@@ -30,55 +31,43 @@ AT = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721 §2
 
 
 def render_atom_page(page: FeedPage, settings: Settings) -> bytes:
-    """One feed page: the feed's own elements, in the order and on the conditions feedgen 0.9.0
-    writes them (FeedGenerator._create_atom), its RFC 5005 archive marker and RFC 6721
-    tombstones, then its entries (tests/test_atom.py compares the whole with feedgen's)."""
-    if not page.title:
-        raise ValueError("Required fields not set (title)")
-    urls = SiteURLs(settings.base_url)
-    self_url = settings.base_url + page.path + ".atom"
-    nsmap: dict[str | None, str] = {None: ATOM}
-    if page.archive:
-        nsmap["fh"] = FH
-    if page.tombstones:
-        nsmap["at"] = AT
-    feed = etree.Element(f"{{{ATOM}}}feed", nsmap=nsmap)  # namespaces declared once, here
-    if settings.language:
-        feed.set("{http://www.w3.org/XML/1998/namespace}lang", settings.language)
-    # RFC 4287 §4.2.6: permanent and absolute. The feed's own URL is its id: beat, tag and
-    # archive documents are different feeds from the site's.
-    _text(feed, f"{{{ATOM}}}id", urls.home if page.path == "/feed" else self_url)
-    _text(feed, f"{{{ATOM}}}title", page.title)
-    _text(feed, f"{{{ATOM}}}updated", page.updated.isoformat())
-    if settings.organization:  # feedgen leaves out an author without a name
-        author = etree.SubElement(feed, f"{{{ATOM}}}author")
-        _text(author, f"{{{ATOM}}}name", settings.organization)
-        _text(author, f"{{{ATOM}}}uri", urls.home)
-    for href, rel, media_type in (
-        (self_url, "self", media.ATOM.media_type),
-        (page.alternate, "alternate", media.HTML.media_type),
-        *((href, rel, media.ATOM.media_type) for rel, href in page.archive_links),
-        *((hub, "hub", "") for hub in (() if page.archive else settings.websub_hubs)),
-    ):
-        link = etree.SubElement(feed, f"{{{ATOM}}}link", href=href, rel=rel)
-        if media_type:
-            link.set("type", media_type)
-    _text(feed, f"{{{ATOM}}}generator", "agentry-feed").set("version", __version__)
-    for tag, text in (("rights", rights_text(settings)), ("subtitle", settings.site_description)):
-        if text:
-            _text(feed, f"{{{ATOM}}}{tag}", text)
-    if page.archive:
-        etree.SubElement(feed, f"{{{FH}}}archive")
-    feed.extend(_deleted(t) for t in page.tombstones)
-    etree.indent(feed, space="  ")
-    xml = bytes(etree.tostring(feed, xml_declaration=True, encoding="UTF-8", pretty_print=True))
-    # Each entry is rendered once per article object (ENTRIES) and spliced in before </feed>:
-    # a write re-renders every feed the article is in, and their other entries are the same.
+    xml = bytes(feed_generator(page, settings).atom_str(pretty=True))
+    if page.archive or page.tombstones:
+        xml = extend(xml, page)
+    # Byte for byte what feedgen gives with the entries added (tests/test_atom.py compares),
+    # but each entry is rendered once per article object (ENTRIES) and spliced in before
+    # </feed>: a write re-renders every feed the article is in, and their other entries are
+    # the same as before.
     entries = b"".join(
         ENTRIES.get(a, settings, partial(_entry_xml, a, settings)) for a in page.entries
     )
     end = xml.rindex(b"</feed>")
     return xml[:end] + entries + xml[end:]
+
+
+def feed_generator(page: FeedPage, settings: Settings) -> FeedGenerator:
+    """feedgen holding the feed's own elements, no entries yet."""
+    urls = SiteURLs(settings.base_url)
+    self_url = settings.base_url + page.path + ".atom"
+    fg = FeedGenerator()
+    # RFC 4287 §4.2.6: permanent and absolute. The feed's own URL is its id: beat, tag and
+    # archive documents are different feeds from the site's.
+    fg.id(urls.home if page.path == "/feed" else self_url)
+    fg.title(page.title)
+    fg.subtitle(settings.site_description)
+    fg.language(settings.language)
+    fg.rights(rights_text(settings))
+    fg.author({"name": settings.organization, "uri": urls.home})
+    fg.link(href=self_url, rel="self", type=media.ATOM.media_type)
+    fg.link(href=page.alternate, rel="alternate", type=media.HTML.media_type)
+    for rel, href in page.archive_links:
+        fg.link(href=href, rel=rel, type=media.ATOM.media_type)
+    if not page.archive:
+        for hub in settings.websub_hubs:
+            fg.link(href=hub, rel="hub")
+    fg.generator("agentry-feed", __version__)
+    fg.updated(page.updated)
+    return fg
 
 
 ENTRIES: IdentityCache[bytes] = IdentityCache(16384)
@@ -141,6 +130,30 @@ def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
     element = etree.SubElement(parent, tag)
     element.text = text
     return element
+
+
+def extend(xml: bytes, page: FeedPage) -> bytes:
+    """Add fh:archive (RFC 5005 §4) and at:deleted-entry elements (RFC 6721 §2)."""
+    old = etree.fromstring(xml)
+    nsmap: dict[str | None, str] = {None: ATOM}
+    if page.archive:
+        nsmap["fh"] = FH
+    if page.tombstones:
+        nsmap["at"] = AT
+    root = etree.Element(old.tag, nsmap=nsmap)  # namespaces declared once, on the feed
+    for name, value in old.attrib.items():
+        root.set(name, value)
+    root.extend(list(old))
+    first_entry = root.find(f"{{{ATOM}}}entry")
+    position = root.index(first_entry) if first_entry is not None else len(root)
+    extra = []
+    if page.archive:
+        extra.append(etree.Element(f"{{{FH}}}archive"))
+    extra.extend(_deleted(t) for t in page.tombstones)
+    for offset, element in enumerate(extra):
+        root.insert(position + offset, element)
+    etree.indent(root, space="  ")
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
 def _deleted(t: Tombstone) -> etree._Element:

@@ -102,24 +102,26 @@ def subscription(
     size = settings.feed_size
     live = live[: size * settings.feed_pages]
     chunks = [live[i : i + size] for i in range(0, len(live), size)] or [[]]
-    return [
-        FeedPage(
-            path=path if number == 1 else f"{path}/{number}",
-            title=title,
-            alternate=alternate,
-            entries=tuple(chunk),
-            updated=max(
-                [*(a.modified for a in chunk), *(t.when for t in dead_stones)], default=EPOCH
-            ),
-            tombstones=tuple(dead_stones) if number == 1 else (),
-            archive_links=extra_links if number == 1 else (),
-            next_page=f"{path}/{number + 1}" if number < len(chunks) else "",
-            kind=kind,
-            section=section,
-            number=number,
+    pages = []
+    for number, chunk in enumerate(chunks, 1):
+        page_path = path if number == 1 else f"{path}/{number}"
+        updated = max([*(a.modified for a in chunk), *(t.when for t in dead_stones)], default=EPOCH)
+        pages.append(
+            FeedPage(
+                path=page_path,
+                title=title,
+                alternate=alternate,
+                entries=tuple(chunk),
+                updated=updated,
+                tombstones=tuple(dead_stones) if number == 1 else (),
+                archive_links=extra_links if number == 1 else (),
+                next_page=f"{path}/{number + 1}" if number < len(chunks) else "",
+                kind=kind,
+                section=section,
+                number=number,
+            )
         )
-        for number, chunk in enumerate(chunks, 1)
-    ]
+    return pages
 
 
 def _month(moment: datetime) -> str:
