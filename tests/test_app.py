@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -12,6 +15,7 @@ import pytest
 from pyld import jsonld
 
 from feed.publish.importer import sample_paths
+from feed.store.storage import SQLiteStore
 from feed.urls import SiteURLs
 
 SLUG = "river-delta-flood-barrier-passes-first-test"
@@ -112,6 +116,36 @@ def test_wrong_method_is_405_problem(client):
     assert r.status_code == 405
     assert r.json()["status"] == 405
     assert "GET" in r.headers["allow"]
+
+
+ALLOW_PROBE = """
+import sys
+from starlette.testclient import TestClient
+from feed.http.app import create_app
+from feed.settings import Settings
+from feed.store.storage import SQLiteStore
+store = SQLiteStore(sys.argv[1])
+with TestClient(create_app(Settings(base_url="https://agentry.news"), store)) as client:
+    print(client.post("/feed.atom").headers["allow"])
+"""
+
+
+def test_allow_is_the_same_in_every_process(tmp_path):
+    """The 405's Allow header is the same bytes whatever a process's hash seed (Starlette
+    joins a set of methods; workers with other seeds would disagree)."""
+    store = SQLiteStore(tmp_path / "feed.sqlite3")
+    store.close()
+    seen = set()
+    for seed in ("1", "2", "3", "4", "5", "6"):
+        run = subprocess.run(
+            [sys.executable, "-c", ALLOW_PROBE, str(tmp_path / "feed.sqlite3")],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        seen.add(run.stdout.strip())
+    assert seen == {"GET, HEAD"}
 
 
 def test_healthz(client):

@@ -139,13 +139,16 @@ def create_app(settings: Settings, store: Store, *, close_store: bool = False) -
             if exc.detail and exc.detail != title
             else f"{request.method} {request.url.path}: {title}."
         )
+        headers = dict(exc.headers or {})
+        if "Allow" in headers:  # Starlette joins a set: sorted, the same bytes in every process
+            headers["Allow"] = ", ".join(sorted(m.strip() for m in headers["Allow"].split(",")))
         return problem_response(
             exc.status_code,
             title,
             detail,
             request.url.path,
             machine=is_machine(request.url.path),
-            headers=exc.headers,
+            headers=headers,
         )
 
     app = Starlette(
