@@ -18,6 +18,7 @@ from feed.parse.article import parse_article
 from feed.publish.doctor import examine
 from feed.publish.importer import import_paths, sample_paths
 from feed.publish.site import Site
+from feed.publish.state import resource_difference
 from feed.settings import Settings
 from feed.store.prepared import Route, resource_of, routes_of
 from feed.store.representation import Representation
@@ -294,3 +295,16 @@ def test_a_damaged_search_index_is_reported(db, capsys, sql, what):
     assert err[-1].startswith(summary), err[-1]
     assert " 0 differ or are missing" in err[-1]  # (the resources are as they render)
     assert "Traceback" not in "\n".join(err)
+
+
+def test_headers_in_another_order_are_named_as_such():
+    """Stored headers that hold the rendered ones in another order are a difference the doctor
+    says in words (it used to end its sentence with an empty list of names)."""
+    fields = (("link", "<https://a.example/>; rel=alternate"), ("x-one", "1"))
+    stored = Representation(b"{}", "application/json", None, extra_headers=fields)
+    fresh = Representation(b"{}", "application/json", None, extra_headers=fields[::-1])
+    assert resource_difference(stored, fresh) == (
+        "its headers are in another order than what it renders"
+    )
+    other = Representation(b"{}", "application/json", None, extra_headers=fields[:1])
+    assert resource_difference(stored, other) == "its headers differ from what it renders: x-one"

@@ -295,6 +295,8 @@ def resource_difference(stored: Resource, fresh: Resource) -> str:
         if stored.identity.raw_headers != fresh.identity.raw_headers:
             differ = set(stored.identity.raw_headers) ^ set(fresh.identity.raw_headers)
             names = sorted({name.decode() for name, _ in differ})
+            if not names:  # the same fields, in another order or repeated
+                return "its headers are in another order than what it renders"
             return "its headers differ from what it renders: " + ", ".join(names)
         if stored.gzip and fresh.gzip and stored.gzip.body != fresh.gzip.body:
             return "its gzip coding differs from its bytes"
