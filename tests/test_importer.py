@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from conftest import BASE_URL, article_text, observable, rendered_in_one_process
 
-from feed.publish.importer import import_paths
+from feed.publish.importer import check_paths, import_paths
 from feed.publish.site import Site
 from feed.settings import Settings
-from feed.store.storage import SQLiteStore
+from feed.store.storage import Incoming, SQLiteStore
 from feed.util.parallel import cores
 
 
@@ -125,3 +125,42 @@ def test_an_import_prepared_on_every_core_stores_what_a_full_render_gives(tmp_pa
     for path, resource in rendered.items():
         assert observable(served.resources[path]) == observable(resource), path
     store.close()
+
+
+def test_a_revision_stored_from_the_workers_form_is_the_one_the_store_makes(tmp_path, settings):
+    """The revisions an import stores from the form its parsing workers made (model, digest,
+    compressed text) are the rows the store makes itself from the same articles, a minor
+    revision included (settling it moves its date: the workers' form is not used)."""
+    folder = tmp_path / "in"
+    write_folder(folder, 3)
+    first = (folder / "00.md").read_text(encoding="utf-8")
+    minor = first.replace(
+        "published:", "minor: true\nmodified: 2026-06-12T09:00:00+02:00\npublished:"
+    )
+    minor = minor.replace("412 pups", "413 pups")
+    imported, made = SQLiteStore(tmp_path / "a.sqlite3"), SQLiteStore(tmp_path / "b.sqlite3")
+    for text in (None, minor):
+        if text is not None:
+            (folder / "00.md").write_text(text, encoding="utf-8")
+        report, saved = import_paths(imported, [folder], settings)
+        assert report.ok, report.problems
+        checked = check_paths([folder], settings)
+        assert all(item.form is None for item in checked.incoming)
+        items = []
+        for item in checked.incoming:
+            previous = made.get(item.article.slug)
+            settled = item.article.settled(previous.article if previous else None)
+            items.append(Incoming(settled, item.source_name, item.source_text))
+        assert [s.action for s in made.save(items)] == [s.action for s in saved]
+    assert [s.action for s in saved] == ["revised", "unchanged", "unchanged"]
+    query = (
+        "SELECT slug, number, digest, model, source_name, source_text FROM revisions ORDER BY rowid"
+    )
+    rows = imported._db.execute(query).fetchall()
+    assert len(rows) == 4
+    assert rows == made._db.execute(query).fetchall()
+    log = imported.log()
+    assert log[3][3].slug == log[0][3].slug
+    assert log[3][3].modified == log[0][3].modified  # (the file says two days later)
+    imported.close()
+    made.close()

@@ -29,7 +29,7 @@ from feed.render.formats import ARTICLE_FORMATS
 from feed.settings import IDENTITY, Settings
 from feed.store.identity import bind, identity_of, rebased, with_identity
 from feed.store.storage import SQLiteStore
-from feed.util import console
+from feed.util import console, parallel
 
 FINDINGS = 20  # `feed doctor` findings shown (--verbose: all of them)
 
@@ -75,7 +75,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         # The revisions and every resource they change commit together, or nothing does. The
         # files are checked and stored a chunk at a time inside (memory holds a chunk, not
         # the whole set); a file with an error rolls it all back.
-        with store.transaction():
+        with store.transaction(), parallel.bulk_collections():
             settings = bind(store, settings, args.given)
             report, results = import_paths(store, args.paths, settings, progress)
             if not report.ok:

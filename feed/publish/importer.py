@@ -11,6 +11,7 @@ from pathlib import Path
 from feed.errors import InvalidArticle, Problem
 from feed.parse.article import ParsedArticle, parse_article
 from feed.settings import Settings
+from feed.store.revisions import StoredForm, stored_form
 from feed.store.storage import Incoming, SaveResult, Store
 from feed.util.parallel import parallel_iter
 from feed.util.progress import Progress
@@ -91,46 +92,47 @@ def check_paths(
     return CheckReport(tuple(incoming), tuple(problems), len(files_))
 
 
+Checked = tuple[str, ParsedArticle | None, list[Problem], StoredForm | None]
+
+
 def _checked(
-    files_: Sequence[Path], settings: Settings, now: datetime
-) -> Iterator[tuple[str, ParsedArticle | None, list[Problem]]]:
+    files_: Sequence[Path], settings: Settings, now: datetime, form: bool = False
+) -> Iterator[Checked]:
     """`_check_file` of each file, in order, as they are parsed (on every core, when there
     are enough: parsing is half of what storing an article costs)."""
-    return parallel_iter(_check_file, (settings, now), files_, settings.jobs)
+    return parallel_iter(_check_file, (settings, now, form), files_, settings.jobs)
 
 
-def _check_file(
-    state: tuple[Settings, datetime], path: Path
-) -> tuple[str, ParsedArticle | None, list[Problem]]:
-    """A file's text, the article parsed from it (None: it has errors) and its problems."""
-    settings, now = state
+def _check_file(state: tuple[Settings, datetime, bool], path: Path) -> Checked:
+    """A file's text, the article parsed from it (None: it has errors), its problems and,
+    when `form` is asked for, the article's stored form (`stored_form`: made here, on every
+    core, rather than by the one process that stores)."""
+    settings, now, form = state
     try:
         data = path.read_bytes()
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         problem = Problem(str(path), line, "text", f"not UTF-8 ({exc.reason})", "UTF-8 text")
-        return "", None, [problem]
+        return "", None, [problem], None
     except OSError as exc:
         problem = Problem(str(path), 0, "path", f"cannot read: {exc.strerror}", "a readable file")
-        return "", None, [problem]
+        return "", None, [problem], None
     try:
         parsed = parse_article(
             text, str(path), timezone=settings.zone, base_url=settings.base_url, now=now
         )
     except InvalidArticle as exc:
-        return text, None, list(exc.problems)
-    return text, parsed, list(parsed.warnings)
+        return text, None, list(exc.problems), None
+    stored = stored_form(parsed.article, text) if form else None
+    return text, parsed, list(parsed.warnings), stored
 
 
 def _take(
-    path: Path,
-    checked: tuple[str, ParsedArticle | None, list[Problem]],
-    problems: list[Problem],
-    seen: dict[str, str],
+    path: Path, checked: Checked, problems: list[Problem], seen: dict[str, str]
 ) -> list[Incoming]:
     """The article a file holds, if it has no error and a slug no file before it has."""
-    text, parsed, found = checked
+    text, parsed, found, stored = checked
     problems.extend(found)
     if parsed is None:
         return []
@@ -140,7 +142,7 @@ def _take(
         problems.append(Problem(str(path), 1, "slug", why, "a slug used by one file only"))
         return []
     seen[slug] = str(path)
-    return [Incoming(parsed.article, str(path), text)]
+    return [Incoming(parsed.article, str(path), text, stored)]
 
 
 class _Invalid(Exception):
@@ -175,7 +177,9 @@ def import_paths(
                 incoming: list[Incoming] = []
                 for start in range(0, len(files_), PARSE_CHUNK):
                     part = files_[start : start + PARSE_CHUNK]
-                    for path, checked in zip(part, _checked(part, settings, now), strict=True):
+                    for path, checked in zip(
+                        part, _checked(part, settings, now, True), strict=True
+                    ):
                         task.advance()
                         incoming += _take(path, checked, problems, seen)
                         if len(incoming) >= chunk:
@@ -201,7 +205,8 @@ def _store(
     for item in items:
         previous = store.get(item.article.slug)
         settled = item.article.settled(previous.article if previous else None)
-        incoming.append(Incoming(settled, item.source_name, item.source_text))
+        form = item.form if settled is item.article else None  # (a minor change's date moved)
+        incoming.append(Incoming(settled, item.source_name, item.source_text, form))
     return store.save(incoming, write=write, continuing=True)
 
 

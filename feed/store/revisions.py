@@ -16,15 +16,42 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from feed.errors import StorageError
 from feed.model import Article, Hit
 from feed.store import fulltext
 from feed.store.database import Database, guarded
 
-__all__ = ["Incoming", "LazyArticle", "Revisions", "SaveResult", "StoredArticle", "stored_moment"]
+__all__ = [
+    "Incoming",
+    "LazyArticle",
+    "Revisions",
+    "SaveResult",
+    "StoredArticle",
+    "StoredForm",
+    "stored_form",
+    "stored_moment",
+]
 
 Logged = tuple[int, int, int, Article]  # (sequence, number, write, article) of one revision
+
+
+class StoredForm(NamedTuple):
+    """What a revision's row holds of its article and text, computed before the save's
+    transaction (a bulk import makes it on every core): the model as JSON, its digest, the
+    compressed text."""
+
+    model: str
+    digest: str
+    source: bytes
+
+
+def stored_form(article: Article, source_text: str) -> StoredForm:
+    """The stored form of `article`, sent as `source_text`."""
+    model = json.dumps(article.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(model.encode()).hexdigest()
+    return StoredForm(model, digest, zlib.compress(source_text.encode("utf-8"), 9))
 
 
 @dataclass(frozen=True)
@@ -32,6 +59,7 @@ class Incoming:
     article: Article
     source_name: str
     source_text: str
+    form: StoredForm | None = None  # `stored_form(article, source_text)`, when made already
 
 
 @dataclass(frozen=True)
@@ -137,10 +165,7 @@ class Revisions(Database):
         for item in items:
             a = item.article
             row = db.execute(_CURRENT + "WHERE a.slug = ?", (a.slug,)).fetchone()
-            model = json.dumps(
-                a.to_dict(), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-            )
-            digest = hashlib.sha256(model.encode()).hexdigest()
+            model, digest, source = item.form or stored_form(a, item.source_text)
             if row and row[2] == digest:
                 results.append(SaveResult(a.slug, row[1], "unchanged"))
                 continue
@@ -151,7 +176,6 @@ class Revisions(Database):
                 "published = excluded.published, modified = excluded.modified",
                 (a.slug, number, stored_moment(a.published), stored_moment(a.modified)),
             )
-            source = zlib.compress(item.source_text.encode("utf-8"), 9)
             db.execute(
                 "INSERT INTO revisions VALUES (?,?,?,?,?,?,?,?)",
                 (a.slug, number, digest, model, item.source_name, source, now, write),

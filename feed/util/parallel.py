@@ -9,15 +9,18 @@ order, computed by one process per core when there are enough items to pay for i
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 __all__ = [
     "PARALLEL_MIN",
+    "bulk_collections",
     "cores",
     "in_worker",
     "parallel_iter",
@@ -109,6 +112,26 @@ def _stop(pool: Any, wait: float = STOP_WAIT) -> None:
     stopper = threading.Thread(target=pool.terminate, name="pool-stop", daemon=True)
     stopper.start()
     stopper.join(wait)
+
+
+# The allocations between two young-generation garbage collections during bulk work (Python's
+# default is 700).
+BULK_GC_THRESHOLD = 20_000
+
+
+@contextmanager
+def bulk_collections(threshold: int = BULK_GC_THRESHOLD) -> Iterator[None]:
+    """Collect cyclic garbage less often while a bulk task runs (`feed import`): it allocates
+    millions of short-lived objects next to a large, long-lived state (every article), and by
+    the default thresholds Python's collector walks that whole state again and again (4.8 of
+    the 12 CPU seconds of the importing process at 10,000 articles). Garbage is still
+    collected, in fewer, larger passes; the old thresholds come back afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(threshold, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def cores() -> int:
